@@ -1,0 +1,29 @@
+// Package keystore holds what kmsd keeps and how it keeps it: key records,
+// aliases and their encoding; the Badger store under them; the root key and
+// the sealing of key material under it; the ciphertext format; and the AEAD
+// suites. It knows nothing of callers, policies or the wire: the service in
+// package daemon/kms gives these pieces their KMS meaning.
+//
+// # Ciphertext
+//
+// [SealBlob] and [OpenBlob] write and read the self-describing ciphertext
+// blob of docs/ciphertext-format.md: format version, algorithm, key id, key
+// material version and a 24-byte nonce form a header that is authenticated,
+// together with the canonical encoding of the encryption context
+// ([AppendContext]), as the AEAD's additional data.
+//
+// # Suites
+//
+// Two AEADs with 24-byte random-safe nonces are supported: XAES-256-GCM
+// (package xaes) on CPUs with AES-NI and carry-less multiply, and
+// XChaCha20-Poly1305 elsewhere. [DefaultAlg] picks one from the CPU features
+// that klauspost/cpuid reports; the algorithm id is in every blob, so both
+// always decrypt everywhere.
+//
+// # At rest
+//
+// Key material is stored only sealed under a key derived from the 32-byte
+// root key ([RootKey]), with the key id and version as additional data. The
+// root key itself is never written to the store. [Store] keeps records in
+// Badger with synchronous writes; every record carries a format version.
+package keystore

@@ -1,0 +1,135 @@
+package keystore
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// RecordVersion is the format version written into every record. Readers
+// accept every version up to this one and refuse newer ones.
+const RecordVersion = 1
+
+// KeyRecord is everything kmsd stores about one key. Field names follow
+// AWS's KeyMetadata where they mean the same thing.
+type KeyRecord struct {
+	V                   int        `json:"v"`
+	KeyID               KeyID      `json:"KeyId"`
+	CreationDate        time.Time  `json:"CreationDate"`
+	Description         string     `json:"Description"`
+	KeyUsage            string     `json:"KeyUsage"`
+	KeySpec             string     `json:"KeySpec"`
+	Origin              string     `json:"Origin"`
+	KeyManager          string     `json:"KeyManager"`
+	KeyState            string     `json:"KeyState"`
+	DeletionDate        *time.Time `json:"DeletionDate,omitempty"`
+	PendingWindowInDays int        `json:"PendingWindowInDays,omitempty"`
+	Tags                []Tag      `json:"Tags,omitempty"`
+	Rotation            Rotation   `json:"Rotation"`
+	Versions            []Version  `json:"Versions"`
+}
+
+// Tag is one tag of a key.
+type Tag struct {
+	TagKey   string `json:"TagKey"`
+	TagValue string `json:"TagValue"`
+}
+
+// Rotation is the automatic-rotation state of a key.
+type Rotation struct {
+	Enabled          bool       `json:"Enabled"`
+	PeriodInDays     int        `json:"PeriodInDays,omitempty"`
+	NextRotationDate *time.Time `json:"NextRotationDate,omitempty"`
+	OnDemandCount    int        `json:"OnDemandCount,omitempty"`
+}
+
+// Rotation types, as ListKeyRotations reports them.
+const (
+	RotationAutomatic = "AUTOMATIC"
+	RotationOnDemand  = "ON_DEMAND"
+)
+
+// Version is one version of a key's material, sealed under the root key.
+// Versions are numbered from 1 in creation order; the last is current.
+type Version struct {
+	Version      uint32    `json:"Version"`
+	Sealed       []byte    `json:"Sealed"`
+	CreationDate time.Time `json:"CreationDate"`
+	RotationType string    `json:"RotationType,omitempty"`
+}
+
+// Current returns the newest version, or nil for a key without material.
+func (r *KeyRecord) Current() *Version {
+	if len(r.Versions) == 0 {
+		return nil
+	}
+	return &r.Versions[len(r.Versions)-1]
+}
+
+// Clone returns a deep copy, for copy-on-write updates.
+func (r *KeyRecord) Clone() *KeyRecord {
+	c := *r
+	c.Tags = append([]Tag(nil), r.Tags...)
+	c.Versions = append([]Version(nil), r.Versions...)
+	if r.DeletionDate != nil {
+		d := *r.DeletionDate
+		c.DeletionDate = &d
+	}
+	if r.Rotation.NextRotationDate != nil {
+		d := *r.Rotation.NextRotationDate
+		c.Rotation.NextRotationDate = &d
+	}
+	return &c
+}
+
+// AliasRecord is one alias: a name that points at one key.
+type AliasRecord struct {
+	V               int       `json:"v"`
+	AliasName       string    `json:"AliasName"`
+	TargetKeyID     KeyID     `json:"TargetKeyId"`
+	CreationDate    time.Time `json:"CreationDate"`
+	LastUpdatedDate time.Time `json:"LastUpdatedDate"`
+}
+
+func encodeRecord(v any) ([]byte, error) { return json.Marshal(v) }
+
+// decodeRecord decodes a record strictly: unknown fields, trailing data and
+// versions other than 1..RecordVersion are errors.
+func decodeRecord(b []byte, v any, version func() int) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return fmt.Errorf("trailing data after record")
+	}
+	if n := version(); n < 1 || n > RecordVersion {
+		return fmt.Errorf("record format version %d is not supported (this kmsd reads 1..%d)", n, RecordVersion)
+	}
+	return nil
+}
+
+// DecodeKeyRecord decodes and checks a stored key record.
+func DecodeKeyRecord(b []byte) (*KeyRecord, error) {
+	r := &KeyRecord{}
+	if err := decodeRecord(b, r, func() int { return r.V }); err != nil {
+		return nil, fmt.Errorf("key record: %w", err)
+	}
+	for i, v := range r.Versions {
+		if v.Version != uint32(i+1) {
+			return nil, fmt.Errorf("key record %s: version %d at position %d", r.KeyID, v.Version, i)
+		}
+	}
+	return r, nil
+}
+
+// DecodeAliasRecord decodes and checks a stored alias record.
+func DecodeAliasRecord(b []byte) (*AliasRecord, error) {
+	r := &AliasRecord{}
+	if err := decodeRecord(b, r, func() int { return r.V }); err != nil {
+		return nil, fmt.Errorf("alias record: %w", err)
+	}
+	return r, nil
+}
