@@ -125,14 +125,14 @@ func TestStoreReopenAndLock(t *testing.T) {
 
 func TestDecodeRecordRejects(t *testing.T) {
 	for name, in := range map[string]string{
-		"newer version":  `{"v":2,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
-		"no version":     `{"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
-		"unknown field":  `{"v":1,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab","Evil":1}`,
-		"bad id":         `{"v":1,"KeyId":"nope"}`,
-		"trailing":       `{"v":1,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"} {}`,
-		"version gap":    `{"v":1,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab","Versions":[{"Version":2}]}`,
-		"not json":       "\x00\x01",
-		"wrong type":     `{"v":"1"}`,
+		"newer version": `{"v":2,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
+		"no version":    `{"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
+		"unknown field": `{"v":1,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab","Evil":1}`,
+		"bad id":        `{"v":1,"KeyId":"nope"}`,
+		"trailing":      `{"v":1,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"} {}`,
+		"version gap":   `{"v":1,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab","Versions":[{"Version":2}]}`,
+		"not json":      "\x00\x01",
+		"wrong type":    `{"v":"1"}`,
 	} {
 		if _, err := DecodeKeyRecord([]byte(in)); err == nil {
 			t.Errorf("%s: accepted", name)

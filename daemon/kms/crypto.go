@@ -1,0 +1,232 @@
+package kms
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+
+	"kmsd/keystore"
+)
+
+// Size limits of the crypto operations, as in AWS.
+const (
+	MaxPlaintext      = 4096
+	MaxCiphertextBlob = 6144
+	MaxDataKeyBytes   = 1024
+	MaxRandomBytes    = 1024
+)
+
+func checkAlgorithm(alg string) error {
+	if alg != "" && alg != AlgSymmetricDefault {
+		return errorf(CodeInvalidKeyUsage, "EncryptionAlgorithm %q is not valid for a symmetric key (use %s)", alg, AlgSymmetricDefault)
+	}
+	return nil
+}
+
+func checkContext(ec map[string]string) error {
+	if err := keystore.ValidateContext(ec); err != nil {
+		return errorf(CodeValidation, "EncryptionContext: %v", err)
+	}
+	return nil
+}
+
+// encryptWith seals plaintext under the current version of e. The caller
+// has validated the context and holds no lock on e.
+func (s *Service) encryptWith(op string, e *entry, ec map[string]string, plaintext []byte) (blob []byte, matID string, err error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if err := checkState(op, e); err != nil {
+		return nil, "", err
+	}
+	v := uint32(len(e.rec.Versions))
+	m, err := e.material(s.root, v)
+	if err != nil {
+		return nil, "", s.internal(op, err)
+	}
+	blob, err = keystore.SealBlob(make([]byte, 0, len(plaintext)+keystore.BlobOverhead), m, s.suite, e.id, ec, plaintext)
+	if err != nil {
+		return nil, "", s.internal(op, err)
+	}
+	return blob, e.matIDs[v-1], nil
+}
+
+// Encrypt seals 1 to 4096 bytes under the current version of a key
+// (alias allowed), binding the encryption context.
+func (s *Service) Encrypt(ctx context.Context, in *EncryptInput) (*EncryptOutput, error) {
+	if len(in.Plaintext) < 1 || len(in.Plaintext) > MaxPlaintext {
+		return nil, errorf(CodeValidation, "Plaintext must be 1 to %d bytes", MaxPlaintext)
+	}
+	if err := checkAlgorithm(in.EncryptionAlgorithm); err != nil {
+		return nil, err
+	}
+	if err := checkContext(in.EncryptionContext); err != nil {
+		return nil, err
+	}
+	e, err := s.resolve(in.KeyId, true)
+	if err != nil {
+		return nil, err
+	}
+	blob, matID, err := s.encryptWith(OpEncrypt, e, in.EncryptionContext, in.Plaintext)
+	if err != nil {
+		return nil, err
+	}
+	return &EncryptOutput{CiphertextBlob: blob, KeyId: e.arn, EncryptionAlgorithm: AlgSymmetricDefault, KeyMaterialId: matID}, nil
+}
+
+// decrypt opens a blob. keyID, if set, must name the blob's key. It returns
+// the plaintext (the caller zeroes it when done), the key and the version's
+// KeyMaterialId.
+func (s *Service) decrypt(op string, blob []byte, keyID string, ec map[string]string) ([]byte, *entry, string, error) {
+	if len(blob) < 1 || len(blob) > MaxCiphertextBlob {
+		return nil, nil, "", errorf(CodeValidation, "CiphertextBlob must be 1 to %d bytes", MaxCiphertextBlob)
+	}
+	if err := checkContext(ec); err != nil {
+		return nil, nil, "", err
+	}
+	h, err := keystore.ParseBlobHeader(blob)
+	if err != nil {
+		return nil, nil, "", errorf(CodeInvalidCiphertext, "the ciphertext is not a kmsd ciphertext blob, or it is damaged")
+	}
+	var e *entry
+	if keyID != "" {
+		if e, err = s.resolve(keyID, true); err != nil {
+			return nil, nil, "", err
+		}
+		if e.id != h.KeyID {
+			return nil, nil, "", errorf(CodeIncorrectKey, "the ciphertext was not encrypted under %s", e.arn)
+		}
+	} else if e = s.lookup(h.KeyID); e == nil {
+		return nil, nil, "", errorf(CodeNotFound, "the key that encrypted the ciphertext, %s, does not exist", keyARN(h.KeyID))
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if err := checkState(op, e); err != nil {
+		return nil, nil, "", err
+	}
+	if h.KeyVersion == 0 || int(h.KeyVersion) > len(e.rec.Versions) {
+		return nil, nil, "", errorf(CodeInvalidCiphertext, "the ciphertext is damaged or was not made by this kmsd")
+	}
+	m, err := e.material(s.root, h.KeyVersion)
+	if err != nil {
+		return nil, nil, "", s.internal(op, err)
+	}
+	pt, err := keystore.OpenBlob(make([]byte, 0, len(blob)-keystore.BlobOverhead), m, e.id, ec, blob)
+	if errors.Is(err, keystore.ErrBlob) {
+		return nil, nil, "", errorf(CodeInvalidCiphertext, "the ciphertext or its encryption context does not authenticate")
+	} else if err != nil {
+		return nil, nil, "", s.internal(op, err)
+	}
+	return pt, e, e.matIDs[h.KeyVersion-1], nil
+}
+
+// Decrypt opens a blob made by Encrypt, GenerateDataKey or ReEncrypt with
+// the same encryption context. The blob names its key and version, so
+// KeyId is optional; when given, a different key is IncorrectKeyException.
+// A wrong context or any damaged byte is InvalidCiphertextException.
+func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput, error) {
+	if err := checkAlgorithm(in.EncryptionAlgorithm); err != nil {
+		return nil, err
+	}
+	pt, e, matID, err := s.decrypt(OpDecrypt, in.CiphertextBlob, in.KeyId, in.EncryptionContext)
+	if err != nil {
+		return nil, err
+	}
+	return &DecryptOutput{KeyId: e.arn, Plaintext: pt, EncryptionAlgorithm: AlgSymmetricDefault, KeyMaterialId: matID}, nil
+}
+
+// ReEncrypt decrypts a blob and encrypts its plaintext under another key
+// or context inside the service; the plaintext is zeroed and never returned.
+func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncryptOutput, error) {
+	if err := checkAlgorithm(in.SourceEncryptionAlgorithm); err != nil {
+		return nil, err
+	}
+	if err := checkAlgorithm(in.DestinationEncryptionAlgorithm); err != nil {
+		return nil, err
+	}
+	if err := checkContext(in.DestinationEncryptionContext); err != nil {
+		return nil, err
+	}
+	dst, err := s.resolve(in.DestinationKeyId, true)
+	if err != nil {
+		return nil, err
+	}
+	pt, src, srcMat, err := s.decrypt(OpReEncrypt, in.CiphertextBlob, in.SourceKeyId, in.SourceEncryptionContext)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(pt)
+	blob, dstMat, err := s.encryptWith(OpReEncrypt, dst, in.DestinationEncryptionContext, pt)
+	if err != nil {
+		return nil, err
+	}
+	return &ReEncryptOutput{
+		CiphertextBlob: blob, SourceKeyId: src.arn, KeyId: dst.arn,
+		SourceEncryptionAlgorithm: AlgSymmetricDefault, DestinationEncryptionAlgorithm: AlgSymmetricDefault,
+		SourceKeyMaterialId: srcMat, DestinationKeyMaterialId: dstMat,
+	}, nil
+}
+
+// GenerateDataKey returns a fresh data key from crypto/rand in plaintext
+// and encrypted under a key exactly as Encrypt would encrypt it. Exactly
+// one of KeySpec (AES_256, AES_128) and NumberOfBytes (1..1024) is given.
+func (s *Service) GenerateDataKey(ctx context.Context, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
+	return s.generateDataKey(OpGenerateDataKey, in, true)
+}
+
+// GenerateDataKeyWithoutPlaintext is GenerateDataKey without the plaintext
+// in the response; the service zeroes it.
+func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
+	return s.generateDataKey(OpGenerateDataKeyWP, in, false)
+}
+
+func (s *Service) generateDataKey(op string, in *GenerateDataKeyInput, withPlaintext bool) (*GenerateDataKeyOutput, error) {
+	var n int
+	switch {
+	case in.KeySpec != "" && in.NumberOfBytes != 0:
+		return nil, errorf(CodeValidation, "give KeySpec or NumberOfBytes, not both")
+	case in.KeySpec == DataKeySpecAES256:
+		n = 32
+	case in.KeySpec == DataKeySpecAES128:
+		n = 16
+	case in.KeySpec != "":
+		return nil, errorf(CodeValidation, "KeySpec must be %s or %s", DataKeySpecAES256, DataKeySpecAES128)
+	case in.NumberOfBytes >= 1 && in.NumberOfBytes <= MaxDataKeyBytes:
+		n = int(in.NumberOfBytes)
+	case in.NumberOfBytes == 0:
+		return nil, errorf(CodeValidation, "KeySpec or NumberOfBytes is required")
+	default:
+		return nil, errorf(CodeValidation, "NumberOfBytes must be 1 to %d", MaxDataKeyBytes)
+	}
+	if err := checkContext(in.EncryptionContext); err != nil {
+		return nil, err
+	}
+	e, err := s.resolve(in.KeyId, true)
+	if err != nil {
+		return nil, err
+	}
+	pt := make([]byte, n)
+	if _, err := rand.Read(pt); err != nil {
+		return nil, s.internal(op, err)
+	}
+	blob, matID, err := s.encryptWith(op, e, in.EncryptionContext, pt)
+	if err != nil || !withPlaintext {
+		clear(pt)
+		pt = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &GenerateDataKeyOutput{CiphertextBlob: blob, Plaintext: pt, KeyId: e.arn, KeyMaterialId: matID}, nil
+}
+
+// GenerateRandom returns 1 to 1024 bytes from crypto/rand.
+func (s *Service) GenerateRandom(ctx context.Context, in *GenerateRandomInput) (*GenerateRandomOutput, error) {
+	if in.NumberOfBytes < 1 || in.NumberOfBytes > MaxRandomBytes {
+		return nil, errorf(CodeValidation, "NumberOfBytes must be 1 to %d", MaxRandomBytes)
+	}
+	b := make([]byte, in.NumberOfBytes)
+	if _, err := rand.Read(b); err != nil {
+		return nil, s.internal(OpGenerateRandom, err)
+	}
+	return &GenerateRandomOutput{Plaintext: b}, nil
+}

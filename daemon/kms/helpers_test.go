@@ -1,0 +1,94 @@
+package kms
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"kmsd/keystore"
+)
+
+var ctx = context.Background()
+
+// clock is a settable clock for Config.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// testService opens a service on a fresh state directory with a settable
+// clock and no background loop. Writes are synchronous unless fast is set.
+func testService(t testing.TB, mod ...func(*Config)) (*Service, *clock) {
+	t.Helper()
+	c := newClock()
+	cfg := Config{StateDir: t.TempDir(), Now: c.Now, TickInterval: -1}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	s, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, c
+}
+
+func fast(c *Config) { c.NoSync = true }
+
+func mustKey(t testing.TB, s *Service) string {
+	t.Helper()
+	out, err := s.CreateKey(ctx, &CreateKeyInput{Description: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.KeyMetadata.KeyId
+}
+
+// wantCode fails the test unless err carries the exception code (or is nil
+// when code is "").
+func wantCode(t testing.TB, err error, code string) {
+	t.Helper()
+	if got := CodeOf(err); got != code {
+		t.Fatalf("got %v (code %q), want code %q", err, got, code)
+	}
+	var e *Error
+	if err != nil && !errors.As(err, &e) {
+		t.Fatalf("%v is not a *kms.Error", err)
+	}
+}
+
+func mustEncrypt(t testing.TB, s *Service, keyID string, pt string, ec map[string]string) []byte {
+	t.Helper()
+	out, err := s.Encrypt(ctx, &EncryptInput{KeyId: keyID, Plaintext: []byte(pt), EncryptionContext: ec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.CiphertextBlob
+}
+
+func blobVersion(t testing.TB, blob []byte) uint32 {
+	t.Helper()
+	h, err := keystore.ParseBlobHeader(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.KeyVersion
+}
+
+func parseID(s string) (keystore.KeyID, error) { return keystore.ParseKeyID(s) }

@@ -1,0 +1,100 @@
+package kms
+
+import (
+	"regexp"
+	"strings"
+
+	"kmsd/keystore"
+)
+
+// The fixed parts of kmsd ARNs: one host has no partitions, regions or
+// accounts.
+const (
+	ARNPrefix = "arn:kmsd:kms:local:000000000000:"
+	AccountID = "000000000000"
+)
+
+const maxKeyIDLen = 2048
+
+func keyARN(id keystore.KeyID) string { return ARNPrefix + "key/" + id.String() }
+
+func aliasARN(name string) string { return ARNPrefix + name }
+
+var aliasNameRE = regexp.MustCompile(`^alias/[a-zA-Z0-9:/_-]+$`)
+
+// Reserved alias prefixes: alias/aws/ as in AWS, alias/managed/ for keys
+// kmsd creates for systemd units.
+var reservedAliasPrefixes = []string{"alias/aws/", "alias/managed/"}
+
+// checkAliasName applies AWS's alias name rules to a name a caller wants to
+// create or change.
+func checkAliasName(name string) error {
+	if len(name) == 0 || len(name) > 256 {
+		return errorf(CodeValidation, "AliasName must be 1 to 256 characters")
+	}
+	if !aliasNameRE.MatchString(name) || name == "alias/" {
+		return errorf(CodeInvalidAliasName, "alias name %q must begin with alias/ and contain only a-z A-Z 0-9 : / _ -", name)
+	}
+	for _, p := range reservedAliasPrefixes {
+		if strings.HasPrefix(name, p) {
+			return errorf(CodeInvalidAliasName, "alias names that begin with %s are reserved", p)
+		}
+	}
+	return nil
+}
+
+// resolve finds the key a KeyId names. useOp says whether the operation
+// "uses" the key (crypto operations and DescribeKey), the only ones where
+// an alias may name it.
+func (s *Service) resolve(keyID string, useOp bool) (*entry, error) {
+	if keyID == "" {
+		return nil, errorf(CodeValidation, "KeyId is required")
+	}
+	if len(keyID) > maxKeyIDLen {
+		return nil, errorf(CodeValidation, "KeyId must be at most %d characters", maxKeyIDLen)
+	}
+	if strings.HasPrefix(keyID, "arn:") {
+		rest, ok := strings.CutPrefix(keyID, ARNPrefix)
+		if !ok {
+			return nil, errorf(CodeInvalidArn, "%q is not a kmsd ARN (they begin %s)", keyID, ARNPrefix)
+		}
+		if strings.HasPrefix(rest, "alias/") {
+			keyID = rest
+		} else if id, ok := strings.CutPrefix(rest, "key/"); ok {
+			keyID = id
+		} else {
+			return nil, errorf(CodeInvalidArn, "%q names neither a key nor an alias", keyID)
+		}
+	}
+	if strings.HasPrefix(keyID, "alias/") {
+		if !useOp {
+			return nil, errorf(CodeNotFound, "invalid keyId %q: this operation takes a key id or key ARN, not an alias", keyID)
+		}
+		s.mu.RLock()
+		a := s.aliases[keyID]
+		var e *entry
+		if a != nil {
+			e = s.keys[a.TargetKeyID]
+		}
+		s.mu.RUnlock()
+		if e == nil {
+			return nil, errorf(CodeNotFound, "alias %s is not found", aliasARN(keyID))
+		}
+		return e, nil
+	}
+	id, err := keystore.ParseKeyID(keyID)
+	if err != nil {
+		return nil, errorf(CodeNotFound, "invalid keyId %q", keyID)
+	}
+	if e := s.lookup(id); e != nil {
+		return e, nil
+	}
+	return nil, errorf(CodeNotFound, "key '%s' does not exist", keyARN(id))
+}
+
+func (s *Service) lookup(id keystore.KeyID) *entry {
+	s.mu.RLock()
+	e := s.keys[id]
+	s.mu.RUnlock()
+	return e
+}

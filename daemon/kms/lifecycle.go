@@ -1,0 +1,346 @@
+package kms
+
+import (
+	"context"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"kmsd/keystore"
+)
+
+const (
+	maxDescriptionLen   = 8192
+	defaultDeletionDays = 30
+	minDeletionDays     = 7
+	maxDeletionDays     = 30
+	day                 = 24 * time.Hour
+)
+
+// CreateKey creates a symmetric ENCRYPT_DECRYPT key. With Origin AWS_KMS
+// (the default; the name is AWS's, the material is made here from
+// crypto/rand) the key is Enabled with one version of material. With Origin
+// EXTERNAL it has no material and stays PendingImport until material is
+// imported. Other key specs, usages, origins and multi-Region keys are
+// UnsupportedOperationException.
+func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*KeyMetadataOutput, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	if len(in.Description) > maxDescriptionLen || !utf8.ValidString(in.Description) {
+		return nil, errorf(CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
+	}
+	if in.KeyUsage != "" && in.KeyUsage != KeyUsageEncryptDecrypt {
+		return nil, errorf(CodeUnsupportedOperation, "KeyUsage %q is not supported; kmsd keys are %s", in.KeyUsage, KeyUsageEncryptDecrypt)
+	}
+	if in.KeySpec != "" && in.KeySpec != KeySpecSymmetric {
+		return nil, errorf(CodeUnsupportedOperation, "KeySpec %q is not supported; kmsd keys are %s", in.KeySpec, KeySpecSymmetric)
+	}
+	origin := in.Origin
+	switch origin {
+	case "":
+		origin = OriginKMS
+	case OriginKMS, OriginExternal:
+	default:
+		return nil, errorf(CodeUnsupportedOperation, "Origin %q is not supported (use %s or %s)", in.Origin, OriginKMS, OriginExternal)
+	}
+	if in.MultiRegion {
+		return nil, errorf(CodeUnsupportedOperation, "multi-Region keys are not supported on a single host")
+	}
+	tags, err := mergeTags(nil, in.Tags)
+	if err != nil {
+		return nil, err
+	}
+
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.KeyCount() >= s.cfg.Quotas.Keys {
+		return nil, errorf(CodeLimitExceeded, "the quota of %d keys is reached", s.cfg.Quotas.Keys)
+	}
+	now := s.now().UTC()
+	r := &keystore.KeyRecord{
+		KeyID: keystore.NewKeyID(), CreationDate: now, Description: in.Description,
+		KeyUsage: KeyUsageEncryptDecrypt, KeySpec: KeySpecSymmetric, Origin: origin,
+		KeyManager: KeyManagerCustomer, KeyState: KeyStateEnabled, Tags: tags,
+	}
+	var m *keystore.Material
+	if origin == OriginExternal {
+		r.KeyState = KeyStatePendingImport
+	} else {
+		var v *keystore.Version
+		m, v, err = s.newVersion(r.KeyID, 1, now, "")
+		if err != nil {
+			return nil, s.internal(OpCreateKey, err)
+		}
+		r.Versions = []keystore.Version{*v}
+	}
+	var b keystore.Batch
+	b.PutKey(r)
+	if err := s.write(OpCreateKey, &b); err != nil {
+		if m != nil {
+			m.Wipe()
+		}
+		return nil, err
+	}
+	e := newEntry(r)
+	if m != nil {
+		e.mats[0].Store(m)
+	}
+	s.mu.Lock()
+	s.keys[r.KeyID] = e
+	s.mu.Unlock()
+	s.log.Info("key created", "key", r.KeyID.String(), "origin", origin)
+	return &KeyMetadataOutput{KeyMetadata: metadata(e)}, nil
+}
+
+// newVersion makes version v of key id from crypto/rand and seals it. The
+// raw material is zeroed before it returns; the Material is ready to use.
+func (s *Service) newVersion(id keystore.KeyID, v uint32, now time.Time, rotation string) (*keystore.Material, *keystore.Version, error) {
+	m, raw, err := keystore.GenerateMaterial(v)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer clear(raw)
+	sealed, err := s.root.Seal(id, v, raw)
+	if err != nil {
+		m.Wipe()
+		return nil, nil, err
+	}
+	return m, &keystore.Version{Version: v, Sealed: sealed, CreationDate: now, RotationType: rotation}, nil
+}
+
+// metadata builds KeyMetadata. The caller holds e.mu.
+func metadata(e *entry) KeyMetadata {
+	r := e.rec
+	md := KeyMetadata{
+		AWSAccountId: AccountID, KeyId: r.KeyID.String(), Arn: e.arn,
+		CreationDate: r.CreationDate, Enabled: r.KeyState == KeyStateEnabled,
+		Description: r.Description, KeyUsage: r.KeyUsage, KeyState: r.KeyState,
+		Origin: r.Origin, KeyManager: r.KeyManager, KeySpec: r.KeySpec,
+		CustomerMasterKeySpec: r.KeySpec, EncryptionAlgorithms: []string{AlgSymmetricDefault},
+	}
+	if r.DeletionDate != nil {
+		d := *r.DeletionDate
+		md.DeletionDate = &d
+		md.PendingDeletionWindowInDays = int32(r.PendingWindowInDays)
+	}
+	if n := len(r.Versions); n > 0 {
+		md.CurrentKeyMaterialId = e.matIDs[n-1]
+	}
+	return md
+}
+
+// DescribeKey returns a key's metadata in any state. Aliases resolve.
+func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (*KeyMetadataOutput, error) {
+	e, err := s.resolve(in.KeyId, true)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if err := checkState(OpDescribeKey, e); err != nil {
+		return nil, err
+	}
+	return &KeyMetadataOutput{KeyMetadata: metadata(e)}, nil
+}
+
+// pageLimit applies a Limit's range and default.
+func pageLimit(limit int32, max, def int) (int, error) {
+	if limit == 0 {
+		return def, nil
+	}
+	if limit < 1 || int(limit) > max {
+		return 0, errorf(CodeValidation, "Limit must be between 1 and %d", max)
+	}
+	return int(limit), nil
+}
+
+// ListKeys lists every key in id order, Limit at a time; Marker is the
+// NextMarker of the previous page.
+func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (*ListKeysOutput, error) {
+	limit, err := pageLimit(in.Limit, 1000, 100)
+	if err != nil {
+		return nil, err
+	}
+	var after keystore.KeyID
+	if in.Marker != "" {
+		if after, err = keystore.ParseKeyID(in.Marker); err != nil {
+			return nil, errorf(CodeInvalidMarker, "Marker is not one that ListKeys returned")
+		}
+	}
+	s.mu.RLock()
+	ids := make([]keystore.KeyID, 0, min(len(s.keys), 4*limit))
+	for id := range s.keys {
+		if in.Marker == "" || string(id[:]) > string(after[:]) {
+			ids = append(ids, id)
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(ids, func(a, b keystore.KeyID) int { return compareIDs(a, b) })
+	out := &ListKeysOutput{Keys: []KeyListEntry{}}
+	if len(ids) > limit {
+		ids = ids[:limit]
+		out.Truncated = true
+		out.NextMarker = ids[limit-1].String()
+	}
+	for _, id := range ids {
+		out.Keys = append(out.Keys, KeyListEntry{KeyId: id.String(), KeyArn: keyARN(id)})
+	}
+	return out, nil
+}
+
+func compareIDs(a, b keystore.KeyID) int {
+	switch sa, sb := string(a[:]), string(b[:]); {
+	case sa < sb:
+		return -1
+	case sa > sb:
+		return 1
+	}
+	return 0
+}
+
+// update runs a change to one key: it resolves the key id (no aliases),
+// checks the state table for op, lets change edit a copy of the record,
+// writes it and installs it. change returns false to skip the write.
+func (s *Service) update(op, keyID string, change func(e *entry, r *keystore.KeyRecord) (bool, error)) (*entry, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	e, err := s.resolve(keyID, false)
+	if err != nil {
+		return nil, err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	e.mu.RLock()
+	if err := checkState(op, e); err != nil {
+		e.mu.RUnlock()
+		return nil, err
+	}
+	r := e.rec.Clone()
+	e.mu.RUnlock()
+	// Only writers change e.rec and they hold writeMu, so r is current.
+	changed, err := change(e, r)
+	if err != nil || !changed {
+		return e, err
+	}
+	var b keystore.Batch
+	b.PutKey(r)
+	if err := s.write(op, &b); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.install(r)
+	if r.KeyState != KeyStateEnabled {
+		e.wipe()
+	}
+	e.mu.Unlock()
+	return e, nil
+}
+
+// UpdateKeyDescription replaces a key's description.
+func (s *Service) UpdateKeyDescription(ctx context.Context, in *UpdateKeyDescriptionInput) error {
+	if len(in.Description) > maxDescriptionLen || !utf8.ValidString(in.Description) {
+		return errorf(CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
+	}
+	_, err := s.update(OpUpdateKeyDescription, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+		r.Description = in.Description
+		return true, nil
+	})
+	return err
+}
+
+// EnableKey makes a Disabled key Enabled; an Enabled key stays so.
+func (s *Service) EnableKey(ctx context.Context, in *KeyIDInput) error {
+	_, err := s.update(OpEnableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+		changed := r.KeyState != KeyStateEnabled
+		r.KeyState = KeyStateEnabled
+		return changed, nil
+	})
+	return err
+}
+
+// DisableKey makes a key Disabled: crypto operations then fail with
+// DisabledException, and its unsealed versions are zeroed.
+func (s *Service) DisableKey(ctx context.Context, in *KeyIDInput) error {
+	_, err := s.update(OpDisableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+		changed := r.KeyState != KeyStateDisabled
+		r.KeyState = KeyStateDisabled
+		return changed, nil
+	})
+	return err
+}
+
+// ScheduleKeyDeletion puts a key in PendingDeletion for 7 to 30 days
+// (default 30); Tick deletes it, its material and its aliases once the
+// date has passed. Until then CancelKeyDeletion brings it back, Disabled.
+func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeletionInput) (*ScheduleKeyDeletionOutput, error) {
+	days := int(in.PendingWindowInDays)
+	if days == 0 {
+		days = defaultDeletionDays
+	}
+	if days < minDeletionDays || days > maxDeletionDays {
+		return nil, errorf(CodeValidation, "PendingWindowInDays must be between %d and %d", minDeletionDays, maxDeletionDays)
+	}
+	var out ScheduleKeyDeletionOutput
+	_, err := s.update(OpScheduleKeyDeletion, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
+		d := s.now().UTC().Add(time.Duration(days) * day)
+		r.KeyState, r.DeletionDate, r.PendingWindowInDays = KeyStatePendingDeletion, &d, days
+		out = ScheduleKeyDeletionOutput{KeyId: e.arn, DeletionDate: d, KeyState: r.KeyState, PendingWindowInDays: int32(days)}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("key deletion scheduled", "key", out.KeyId, "date", out.DeletionDate, "days", days)
+	return &out, nil
+}
+
+// CancelKeyDeletion takes a key out of PendingDeletion. As in AWS it comes
+// back Disabled (a key with imported material but none present comes back
+// PendingImport).
+func (s *Service) CancelKeyDeletion(ctx context.Context, in *KeyIDInput) (*KeyIDOutput, error) {
+	e, err := s.update(OpCancelKeyDeletion, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+		r.KeyState = KeyStateDisabled
+		if r.Origin == OriginExternal && len(r.Versions) == 0 {
+			r.KeyState = KeyStatePendingImport
+		}
+		r.DeletionDate, r.PendingWindowInDays = nil, 0
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &KeyIDOutput{KeyId: e.arn}, nil
+}
+
+// deleteKey removes a key whose waiting period is over, with its aliases,
+// and zeroes its material. The caller holds writeMu.
+func (s *Service) deleteKey(e *entry) error {
+	var b keystore.Batch
+	b.DeleteKey(e.id)
+	s.mu.RLock()
+	var names []string
+	for name, a := range s.aliases {
+		if a.TargetKeyID == e.id {
+			names = append(names, name)
+			b.DeleteAlias(name)
+		}
+	}
+	s.mu.RUnlock()
+	if err := s.store.Write(&b); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.keys, e.id)
+	for _, n := range names {
+		delete(s.aliases, n)
+	}
+	s.mu.Unlock()
+	e.mu.Lock()
+	e.wipe()
+	e.deleted = true
+	e.mu.Unlock()
+	s.log.Info("key deleted at the end of its waiting period", "key", e.id.String(), "aliases", len(names))
+	return nil
+}

@@ -1,0 +1,106 @@
+package kms
+
+import (
+	"time"
+
+	"kmsd/keystore"
+)
+
+// loop runs Tick every TickInterval until Close.
+func (s *Service) loop() {
+	defer close(s.done)
+	every := s.cfg.TickInterval
+	if every == 0 {
+		every = time.Minute
+	}
+	if every < 0 {
+		<-s.stop
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.Tick(); err != nil {
+				s.log.Error("scheduled work failed; it will be retried", "err", err)
+			}
+		}
+	}
+}
+
+// Tick does the work that is due at the service clock's now: it deletes
+// keys whose waiting period is over (with their aliases and material) and
+// rotates Enabled keys whose automatic rotation date has come. Work that
+// fails is retried on the next Tick. It returns the first error.
+func (s *Service) Tick() error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	var dueDelete, dueRotate []*entry
+	s.mu.RLock()
+	for _, e := range s.keys {
+		e.mu.RLock()
+		r := e.rec
+		switch {
+		case r.KeyState == KeyStatePendingDeletion && r.DeletionDate != nil && !now.Before(*r.DeletionDate):
+			dueDelete = append(dueDelete, e)
+		case r.KeyState == KeyStateEnabled && r.Rotation.Enabled && r.Rotation.NextRotationDate != nil && !now.Before(*r.Rotation.NextRotationDate):
+			dueRotate = append(dueRotate, e)
+		}
+		e.mu.RUnlock()
+	}
+	s.mu.RUnlock()
+
+	var first error
+	note := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	for _, e := range dueDelete {
+		e.mu.RLock()
+		still := !e.deleted && e.rec.KeyState == KeyStatePendingDeletion && !now.Before(*e.rec.DeletionDate)
+		e.mu.RUnlock()
+		if still {
+			note(s.deleteKey(e))
+		}
+	}
+	for _, e := range dueRotate {
+		note(s.autoRotate(e, now))
+	}
+	return first
+}
+
+// autoRotate adds an AUTOMATIC version to e if it is still due, and sets
+// the next date one period from now. The caller holds writeMu.
+func (s *Service) autoRotate(e *entry, now time.Time) error {
+	e.mu.RLock()
+	r := e.rec
+	due := !e.deleted && r.KeyState == KeyStateEnabled && r.Rotation.Enabled &&
+		r.Rotation.NextRotationDate != nil && !now.Before(*r.Rotation.NextRotationDate)
+	r = r.Clone()
+	e.mu.RUnlock()
+	if !due {
+		return nil
+	}
+	if err := s.addVersion(e, r, keystore.RotationAutomatic); err != nil {
+		return err
+	}
+	next := now.Add(time.Duration(r.Rotation.PeriodInDays) * day)
+	r.Rotation.NextRotationDate = &next
+	var b keystore.Batch
+	b.PutKey(r)
+	if err := s.store.Write(&b); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.install(r)
+	e.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,265 @@
+package kms
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"kmsd/keystore"
+)
+
+// Quotas bound what callers can create. Zero fields take the defaults.
+type Quotas struct {
+	Keys         int // customer keys, default 10,000
+	Aliases      int // aliases, default 10,000
+	GrantsPerKey int // grants on one key, default 10,000
+}
+
+// DefaultQuotas are AWS KMS's 2019 defaults.
+var DefaultQuotas = Quotas{Keys: 10_000, Aliases: 10_000, GrantsPerKey: 10_000}
+
+// Config configures Open.
+type Config struct {
+	// StateDir holds the store (StateDir/db) and, unless RootKeyFile is
+	// set, the root key (StateDir/root-key, created 0600 on first start).
+	StateDir string
+	// RootKeyFile is the path of an existing 32-byte root key.
+	RootKeyFile string
+	// Suite seals new ciphertexts; 0 picks keystore.DefaultAlg.
+	Suite keystore.Alg
+	// Quotas; zero fields take DefaultQuotas.
+	Quotas Quotas
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+	// TickInterval is how often the background loop runs Tick; 0 is one
+	// minute, negative turns the loop off.
+	TickInterval time.Duration
+	// NoSync turns off synchronous store writes (tests and bulk loads only).
+	NoSync bool
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Service is the key service. Its methods are safe for concurrent use.
+type Service struct {
+	cfg   Config
+	now   func() time.Time
+	log   *slog.Logger
+	store *keystore.Store
+	root  *keystore.RootKey
+	suite keystore.Alg
+
+	writeMu sync.Mutex // serializes every change to the store and the tables
+
+	mu      sync.RWMutex // guards keys and aliases
+	keys    map[keystore.KeyID]*entry
+	aliases map[string]*keystore.AliasRecord
+
+	stop   chan struct{}
+	done   chan struct{}
+	closed atomic.Bool
+}
+
+// entry is one key in memory. rec is replaced, never changed in place.
+type entry struct {
+	id  keystore.KeyID
+	arn string
+
+	mu      sync.RWMutex // guards the fields below; crypto holds it shared
+	rec     *keystore.KeyRecord
+	deleted bool
+	mats    []atomic.Pointer[keystore.Material] // by version-1, unsealed on first use
+	matIDs  []string                            // KeyMaterialId by version-1
+}
+
+// Open loads the root key, opens the store and loads every record.
+func Open(cfg Config) (*Service, error) {
+	if cfg.StateDir == "" {
+		return nil, errors.New("no state directory")
+	}
+	if cfg.Quotas.Keys == 0 {
+		cfg.Quotas.Keys = DefaultQuotas.Keys
+	}
+	if cfg.Quotas.Aliases == 0 {
+		cfg.Quotas.Aliases = DefaultQuotas.Aliases
+	}
+	if cfg.Quotas.GrantsPerKey == 0 {
+		cfg.Quotas.GrantsPerKey = DefaultQuotas.GrantsPerKey
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Suite == 0 {
+		cfg.Suite = keystore.DefaultAlg()
+	}
+	s := &Service{
+		cfg: cfg, now: cfg.Now, log: cfg.Logger, suite: cfg.Suite,
+		keys:    map[keystore.KeyID]*entry{},
+		aliases: map[string]*keystore.AliasRecord{},
+	}
+	var err error
+	if cfg.RootKeyFile != "" {
+		s.root, err = keystore.LoadRootKey(cfg.RootKeyFile)
+	} else {
+		var created bool
+		path := filepath.Join(cfg.StateDir, "root-key")
+		s.root, created, err = keystore.LoadOrCreateRootKey(path)
+		if created {
+			s.log.Warn("created a new root key; back it up, without it the keys cannot be unsealed", "path", path)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.store, err = keystore.OpenStore(keystore.StoreOptions{
+		Dir: filepath.Join(cfg.StateDir, "db"), NoSync: cfg.NoSync, Logger: cfg.Logger,
+	}, s.root)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Load(func(r *keystore.KeyRecord) error {
+		s.keys[r.KeyID] = newEntry(r)
+		return nil
+	}, func(a *keystore.AliasRecord) error {
+		s.aliases[a.AliasName] = a
+		return nil
+	})
+	if err != nil {
+		s.store.Close()
+		return nil, fmt.Errorf("load store: %w", err)
+	}
+	for name, a := range s.aliases {
+		if s.keys[a.TargetKeyID] == nil {
+			s.store.Close()
+			return nil, fmt.Errorf("load store: alias %s points at missing key %s", name, a.TargetKeyID)
+		}
+	}
+	s.log.Info("key service open", "keys", len(s.keys), "aliases", len(s.aliases), "suite", s.suite.String())
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	go s.loop()
+	return s, nil
+}
+
+// Close stops the background loop, zeroes every unsealed key version and
+// closes the store. Calls after Close fail.
+func (s *Service) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(s.stop)
+	<-s.done
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.Lock()
+	for _, e := range s.keys {
+		e.mu.Lock()
+		e.wipe()
+		e.deleted = true
+		e.mu.Unlock()
+	}
+	s.mu.Unlock()
+	return s.store.Close()
+}
+
+// Suite reports the AEAD that seals new ciphertexts.
+func (s *Service) Suite() keystore.Alg { return s.suite }
+
+// KeyCount reports how many keys exist, in any state.
+func (s *Service) KeyCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.keys)
+}
+
+func newEntry(r *keystore.KeyRecord) *entry {
+	e := &entry{id: r.KeyID, arn: keyARN(r.KeyID)}
+	e.install(r)
+	return e
+}
+
+// install makes r the entry's record, keeping unsealed versions that still
+// exist. The caller holds e.mu exclusively (or owns e).
+func (e *entry) install(r *keystore.KeyRecord) {
+	if len(r.Versions) != len(e.mats) {
+		mats := make([]atomic.Pointer[keystore.Material], len(r.Versions))
+		for i := range min(len(mats), len(e.mats)) {
+			mats[i].Store(e.mats[i].Load())
+		}
+		e.mats = mats
+		ids := make([]string, len(r.Versions))
+		copy(ids, e.matIDs)
+		for i := len(e.matIDs); i < len(ids); i++ {
+			ids[i] = keyMaterialID(r.KeyID, uint32(i+1))
+		}
+		e.matIDs = ids
+	}
+	e.rec = r
+}
+
+// wipe zeroes every unsealed version. The caller holds e.mu exclusively, so
+// no crypto call is using them.
+func (e *entry) wipe() {
+	for i := range e.mats {
+		if m := e.mats[i].Swap(nil); m != nil {
+			m.Wipe()
+		}
+	}
+}
+
+// material returns version v unsealed, unsealing it on first use. The
+// caller holds e.mu shared or exclusively.
+func (e *entry) material(root *keystore.RootKey, v uint32) (*keystore.Material, error) {
+	if v == 0 || int(v) > len(e.mats) {
+		return nil, fmt.Errorf("key %s has no version %d", e.id, v)
+	}
+	p := &e.mats[v-1]
+	if m := p.Load(); m != nil {
+		return m, nil
+	}
+	m, err := root.Unseal(e.id, v, e.rec.Versions[v-1].Sealed)
+	if err != nil {
+		return nil, err
+	}
+	if !p.CompareAndSwap(nil, m) {
+		m.Wipe()
+		m = p.Load()
+	}
+	return m, nil
+}
+
+// keyMaterialID names a version without revealing anything about its
+// material: SHA-256 of a label, the key id and the version, in hex (AWS's
+// KeyMaterialId is 64 hex digits too).
+func keyMaterialID(id keystore.KeyID, v uint32) string {
+	h := sha256.New()
+	h.Write([]byte("kmsd/v1/key-material-id"))
+	h.Write(id[:])
+	binary.Write(h, binary.BigEndian, v)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// write persists a batch, turning a store failure into KMSInternalException.
+func (s *Service) write(op string, b *keystore.Batch) error {
+	if err := s.store.Write(b); err != nil {
+		return s.internal(op, err)
+	}
+	return nil
+}
+
+// checkOpen fails every call made after Close.
+func (s *Service) checkOpen() error {
+	if s.closed.Load() {
+		return errorf(CodeInternal, "the key service is shutting down")
+	}
+	return nil
+}

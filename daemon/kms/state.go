@@ -1,0 +1,118 @@
+package kms
+
+// Operation names, as AWS spells them. They index the key-state table and
+// name operations in logs and audit records.
+const (
+	OpCancelKeyDeletion    = "CancelKeyDeletion"
+	OpCreateAlias          = "CreateAlias"
+	OpCreateKey            = "CreateKey"
+	OpDecrypt              = "Decrypt"
+	OpDeleteAlias          = "DeleteAlias"
+	OpDescribeKey          = "DescribeKey"
+	OpDisableKey           = "DisableKey"
+	OpDisableKeyRotation   = "DisableKeyRotation"
+	OpEnableKey            = "EnableKey"
+	OpEnableKeyRotation    = "EnableKeyRotation"
+	OpEncrypt              = "Encrypt"
+	OpGenerateDataKey      = "GenerateDataKey"
+	OpGenerateDataKeyWP    = "GenerateDataKeyWithoutPlaintext"
+	OpGenerateRandom       = "GenerateRandom"
+	OpGetKeyRotationStatus = "GetKeyRotationStatus"
+	OpListAliases          = "ListAliases"
+	OpListKeyRotations     = "ListKeyRotations"
+	OpListKeys             = "ListKeys"
+	OpListResourceTags     = "ListResourceTags"
+	OpReEncrypt            = "ReEncrypt"
+	OpRotateKeyOnDemand    = "RotateKeyOnDemand"
+	OpScheduleKeyDeletion  = "ScheduleKeyDeletion"
+	OpTagResource          = "TagResource"
+	OpUntagResource        = "UntagResource"
+	OpUpdateAlias          = "UpdateAlias"
+	OpUpdateKeyDescription = "UpdateKeyDescription"
+)
+
+// stateRule says what an operation does in each key state that can refuse
+// it: "" allows, anything else is the exception to return.
+type stateRule struct{ disabled, pendingDeletion, pendingImport string }
+
+var (
+	allowAll   = stateRule{}
+	cryptoRule = stateRule{CodeDisabled, CodeInvalidState, CodeInvalidState}
+	// Changes to a key that is about to be deleted are refused.
+	notPendingDeletion = stateRule{pendingDeletion: CodeInvalidState}
+)
+
+// stateTable is AWS's "Key states of AWS KMS keys" table for the
+// operations kmsd has, in the four states a kmsd key can be in
+// (Enabled allows everything). For PendingDeletion, AWS documents either
+// DisabledException or KMSInvalidStateException for the crypto operations;
+// kmsd returns KMSInvalidStateException. The rotation operations on keys
+// with imported material (origin EXTERNAL) are refused before this table
+// with UnsupportedOperationException.
+var stateTable = map[string]stateRule{
+	OpCancelKeyDeletion:    {CodeInvalidState, "", CodeInvalidState}, // and Enabled: see checkState
+	OpCreateAlias:          notPendingDeletion,
+	OpDecrypt:              cryptoRule,
+	OpDeleteAlias:          allowAll,
+	OpDescribeKey:          allowAll,
+	OpDisableKey:           {"", CodeInvalidState, CodeInvalidState},
+	OpDisableKeyRotation:   {CodeDisabled, CodeInvalidState, ""},
+	OpEnableKey:            {"", CodeInvalidState, CodeInvalidState},
+	OpEnableKeyRotation:    {CodeDisabled, CodeInvalidState, ""},
+	OpEncrypt:              cryptoRule,
+	OpGenerateDataKey:      cryptoRule,
+	OpGenerateDataKeyWP:    cryptoRule,
+	OpGetKeyRotationStatus: allowAll,
+	OpListAliases:          allowAll,
+	OpListKeyRotations:     allowAll,
+	OpListResourceTags:     allowAll,
+	OpReEncrypt:            cryptoRule,
+	OpRotateKeyOnDemand:    cryptoRule,
+	OpScheduleKeyDeletion:  notPendingDeletion,
+	OpTagResource:          notPendingDeletion,
+	OpUntagResource:        notPendingDeletion,
+	OpUpdateAlias:          notPendingDeletion, // of the new target
+	OpUpdateKeyDescription: notPendingDeletion,
+}
+
+// checkState applies the key-state table to an operation on key e. The
+// caller holds e.mu.
+func checkState(op string, e *entry) error {
+	if e.deleted {
+		return errorf(CodeNotFound, "key '%s' does not exist", e.arn)
+	}
+	rule, ok := stateTable[op]
+	if !ok {
+		return errorf(CodeInternal, "no key-state rule for %s", op) // fail closed
+	}
+	state := e.rec.KeyState
+	var code string
+	switch state {
+	case KeyStateEnabled:
+		if op == OpCancelKeyDeletion {
+			code = CodeInvalidState
+		}
+	case KeyStateDisabled:
+		code = rule.disabled
+	case KeyStatePendingDeletion:
+		code = rule.pendingDeletion
+	case KeyStatePendingImport:
+		code = rule.pendingImport
+	default:
+		return errorf(CodeInternal, "key %s is in unknown state %q", e.arn, state)
+	}
+	switch {
+	case code == "":
+		return nil
+	case op == OpCancelKeyDeletion:
+		return errorf(code, "%s is not pending deletion", e.arn)
+	case state == KeyStateDisabled && code == CodeDisabled:
+		return errorf(code, "%s is disabled", e.arn)
+	case state == KeyStateDisabled:
+		return errorf(code, "%s is disabled, which %s does not allow", e.arn, op)
+	case state == KeyStatePendingDeletion:
+		return errorf(code, "%s is pending deletion", e.arn)
+	default:
+		return errorf(code, "%s is pending import", e.arn)
+	}
+}
