@@ -92,3 +92,12 @@ func blobVersion(t testing.TB, blob []byte) uint32 {
 }
 
 func parseID(s string) (keystore.KeyID, error) { return keystore.ParseKeyID(s) }
+
+func mustParse(t testing.TB, s string) keystore.KeyID {
+	t.Helper()
+	id, err := keystore.ParseKeyID(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

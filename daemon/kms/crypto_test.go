@@ -1,0 +1,267 @@
+package kms
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+
+	"kmsd/keystore"
+)
+
+func TestEncryptDecrypt(t *testing.T) {
+	s, _ := testService(t, fast)
+	id := mustKey(t, s)
+	ec := map[string]string{"purpose": "test", "user": "ü"}
+	for _, n := range []int{1, 32, MaxPlaintext} {
+		pt := bytes.Repeat([]byte{'p'}, n)
+		enc, err := s.Encrypt(ctx, &EncryptInput{KeyId: id, Plaintext: pt, EncryptionContext: ec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if enc.KeyId != ARNPrefix+"key/"+id || enc.EncryptionAlgorithm != AlgSymmetricDefault || len(enc.CiphertextBlob) != n+keystore.BlobOverhead {
+			t.Fatalf("encrypt output %+v", enc)
+		}
+		dec, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: map[string]string{"user": "ü", "purpose": "test"}})
+		if err != nil || !bytes.Equal(dec.Plaintext, pt) || dec.KeyId != enc.KeyId || dec.KeyMaterialId != enc.KeyMaterialId {
+			t.Fatalf("decrypt %+v %v", dec, err)
+		}
+	}
+	blob := mustEncrypt(t, s, id, "secret", ec)
+	other := mustKey(t, s)
+	cases := []struct {
+		name string
+		in   DecryptInput
+		code string
+	}{
+		{"right key id", DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: id}, ""},
+		{"no context", DecryptInput{CiphertextBlob: blob}, CodeInvalidCiphertext},
+		{"partial context", DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"purpose": "test"}}, CodeInvalidCiphertext},
+		{"other context", DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"purpose": "test", "user": "u"}}, CodeInvalidCiphertext},
+		{"other key id", DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: other}, CodeIncorrectKey},
+		{"missing key id", DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: "alias/none"}, CodeNotFound},
+		{"empty blob", DecryptInput{}, CodeValidation},
+		{"huge blob", DecryptInput{CiphertextBlob: make([]byte, MaxCiphertextBlob+1)}, CodeValidation},
+		{"garbage", DecryptInput{CiphertextBlob: []byte("not a blob at all, not a blob at all, not a blob at all, not a blob")}, CodeInvalidCiphertext},
+		{"truncated", DecryptInput{CiphertextBlob: blob[:len(blob)-1], EncryptionContext: ec}, CodeInvalidCiphertext},
+		{"RSA algorithm", DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, EncryptionAlgorithm: "RSAES_OAEP_SHA_256"}, CodeInvalidKeyUsage},
+		{"bad context", DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"": "x"}}, CodeValidation},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := s.Decrypt(ctx, &c.in)
+			wantCode(t, err, c.code)
+		})
+	}
+	// Every flipped bit is InvalidCiphertextException, except in the key id,
+	// which then names a key that does not exist.
+	for i := range blob {
+		bad := bytes.Clone(blob)
+		bad[i] ^= 0x80
+		_, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: bad, EncryptionContext: ec})
+		want := CodeInvalidCiphertext
+		if i >= 2 && i < 18 {
+			want = CodeNotFound
+		}
+		if CodeOf(err) != want {
+			t.Fatalf("byte %d flipped: %v", i, err)
+		}
+	}
+	for _, in := range []EncryptInput{
+		{KeyId: id},
+		{KeyId: id, Plaintext: make([]byte, MaxPlaintext+1)},
+		{KeyId: id, Plaintext: []byte("x"), EncryptionContext: map[string]string{"k": "\xff"}},
+	} {
+		_, err := s.Encrypt(ctx, &in)
+		wantCode(t, err, CodeValidation)
+	}
+}
+
+func TestErrorsHoldNoSecrets(t *testing.T) {
+	s, _ := testService(t, fast)
+	id := mustKey(t, s)
+	secret := "TOP-SECRET-PLAINTEXT"
+	blob := mustEncrypt(t, s, id, secret, map[string]string{"a": "b"})
+	_, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: blob})
+	_, err2 := s.Encrypt(ctx, &EncryptInput{KeyId: "alias/x", Plaintext: []byte(secret)})
+	for _, e := range []error{err, err2} {
+		if e == nil || strings.Contains(e.Error(), secret) || strings.Contains(e.Error(), string(blob[46:])) {
+			t.Fatalf("error %v", e)
+		}
+	}
+}
+
+func TestReEncrypt(t *testing.T) {
+	s, _ := testService(t, fast)
+	a, b := mustKey(t, s), mustKey(t, s)
+	blob := mustEncrypt(t, s, a, "move me", map[string]string{"v": "1"})
+	out, err := s.ReEncrypt(ctx, &ReEncryptInput{
+		CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"},
+		DestinationKeyId: b, DestinationEncryptionContext: map[string]string{"v": "2"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.SourceKeyId != ARNPrefix+"key/"+a || out.KeyId != ARNPrefix+"key/"+b || out.SourceKeyMaterialId == "" || out.DestinationKeyMaterialId == "" {
+		t.Fatalf("output %+v", out)
+	}
+	dec, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: out.CiphertextBlob, EncryptionContext: map[string]string{"v": "2"}})
+	if err != nil || string(dec.Plaintext) != "move me" || dec.KeyId != out.KeyId {
+		t.Fatalf("decrypt re-encrypted: %v %v", dec, err)
+	}
+	_, err = s.ReEncrypt(ctx, &ReEncryptInput{CiphertextBlob: blob, DestinationKeyId: b})
+	wantCode(t, err, CodeInvalidCiphertext)
+	_, err = s.ReEncrypt(ctx, &ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}, SourceKeyId: b, DestinationKeyId: b})
+	wantCode(t, err, CodeIncorrectKey)
+	_, err = s.ReEncrypt(ctx, &ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}})
+	wantCode(t, err, CodeValidation)
+	wantCode(t, s.DisableKey(ctx, &KeyIDInput{KeyId: b}), "")
+	_, err = s.ReEncrypt(ctx, &ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}, DestinationKeyId: b})
+	wantCode(t, err, CodeDisabled)
+}
+
+func TestGenerateDataKey(t *testing.T) {
+	s, _ := testService(t, fast)
+	id := mustKey(t, s)
+	ec := map[string]string{"file": "a.txt"}
+	for _, c := range []struct {
+		in   GenerateDataKeyInput
+		size int
+		code string
+	}{
+		{GenerateDataKeyInput{KeySpec: DataKeySpecAES256}, 32, ""},
+		{GenerateDataKeyInput{KeySpec: DataKeySpecAES128}, 16, ""},
+		{GenerateDataKeyInput{NumberOfBytes: 1}, 1, ""},
+		{GenerateDataKeyInput{NumberOfBytes: 1024}, 1024, ""},
+		{GenerateDataKeyInput{NumberOfBytes: 1025}, 0, CodeValidation},
+		{GenerateDataKeyInput{NumberOfBytes: -1}, 0, CodeValidation},
+		{GenerateDataKeyInput{}, 0, CodeValidation},
+		{GenerateDataKeyInput{KeySpec: "AES_512"}, 0, CodeValidation},
+		{GenerateDataKeyInput{KeySpec: DataKeySpecAES256, NumberOfBytes: 32}, 0, CodeValidation},
+	} {
+		in := c.in
+		in.KeyId, in.EncryptionContext = "arn:kmsd:kms:local:000000000000:key/"+id, ec
+		out, err := s.GenerateDataKey(ctx, &in)
+		wantCode(t, err, c.code)
+		if err != nil {
+			continue
+		}
+		if len(out.Plaintext) != c.size || bytes.Equal(out.Plaintext, make([]byte, c.size)) && c.size > 8 {
+			t.Fatalf("plaintext of %d bytes: %x", c.size, out.Plaintext)
+		}
+		dec, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: out.CiphertextBlob, EncryptionContext: ec})
+		if err != nil || !bytes.Equal(dec.Plaintext, out.Plaintext) {
+			t.Fatalf("data key blob does not decrypt to the data key: %v", err)
+		}
+		wp, err := s.GenerateDataKeyWithoutPlaintext(ctx, &in)
+		if err != nil || wp.Plaintext != nil {
+			t.Fatalf("without plaintext: %+v %v", wp, err)
+		}
+		dec, err = s.Decrypt(ctx, &DecryptInput{CiphertextBlob: wp.CiphertextBlob, EncryptionContext: ec})
+		if err != nil || len(dec.Plaintext) != c.size {
+			t.Fatalf("without-plaintext blob: %v", err)
+		}
+	}
+	a, _ := s.GenerateDataKey(ctx, &GenerateDataKeyInput{KeyId: id, KeySpec: DataKeySpecAES256})
+	b, _ := s.GenerateDataKey(ctx, &GenerateDataKeyInput{KeyId: id, KeySpec: DataKeySpecAES256})
+	if bytes.Equal(a.Plaintext, b.Plaintext) {
+		t.Fatal("two data keys are equal")
+	}
+}
+
+func TestGenerateRandom(t *testing.T) {
+	s, _ := testService(t, fast)
+	for _, n := range []int32{0, -5, 1025} {
+		_, err := s.GenerateRandom(ctx, &GenerateRandomInput{NumberOfBytes: n})
+		wantCode(t, err, CodeValidation)
+	}
+	out, err := s.GenerateRandom(ctx, &GenerateRandomInput{NumberOfBytes: 1024})
+	if err != nil || len(out.Plaintext) != 1024 || bytes.Equal(out.Plaintext[:64], make([]byte, 64)) {
+		t.Fatalf("%v", err)
+	}
+}
+
+// TestSuitesInteroperate forces each suite in turn on the same state: blobs
+// sealed by either decrypt under the other.
+func TestSuitesInteroperate(t *testing.T) {
+	dir := t.TempDir()
+	open := func(alg keystore.Alg) *Service {
+		s, err := Open(Config{StateDir: dir, Suite: alg, TickInterval: -1, NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open(keystore.AlgXChaCha20Poly1305)
+	id := mustKey(t, s)
+	chacha := mustEncrypt(t, s, id, "from xchacha", nil)
+	s.Close()
+	s = open(keystore.AlgXAES256GCM)
+	defer s.Close()
+	xaes := mustEncrypt(t, s, id, "from xaes", nil)
+	if chacha[1] != byte(keystore.AlgXChaCha20Poly1305) || xaes[1] != byte(keystore.AlgXAES256GCM) {
+		t.Fatalf("algorithm bytes %x %x", chacha[1], xaes[1])
+	}
+	for want, blob := range map[string][]byte{"from xchacha": chacha, "from xaes": xaes} {
+		out, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: blob})
+		if err != nil || string(out.Plaintext) != want {
+			t.Fatalf("%s: %v", want, err)
+		}
+	}
+}
+
+// TestConcurrentCryptoAndManagement runs encrypt/decrypt against disable,
+// enable and rotation at once: under -race this checks the locking, and
+// every blob that Encrypt returned must decrypt.
+func TestConcurrentCryptoAndManagement(t *testing.T) {
+	s, _ := testService(t, fast)
+	id := mustKey(t, s)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	blobs := make(chan []byte, 1<<16)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each worker runs until stop, and stops only after a success
+			// (the key ends Enabled), within a bounded number of calls.
+			for i := 0; i < 1<<14; i++ {
+				out, err := s.Encrypt(ctx, &EncryptInput{KeyId: id, Plaintext: []byte("concurrent")})
+				if err != nil {
+					if CodeOf(err) != CodeDisabled {
+						t.Errorf("encrypt: %v", err)
+						return
+					}
+					continue
+				}
+				blobs <- out.CiphertextBlob
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		}()
+	}
+	for i := 0; i < 10; i++ {
+		s.DisableKey(ctx, &KeyIDInput{KeyId: id})
+		s.EnableKey(ctx, &KeyIDInput{KeyId: id})
+		if _, err := s.RotateKeyOnDemand(ctx, &KeyIDInput{KeyId: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(blobs)
+	n := 0
+	for b := range blobs {
+		out, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: b})
+		if err != nil || string(out.Plaintext) != "concurrent" {
+			t.Fatalf("blob %d: %v", n, err)
+		}
+		n++
+	}
+	if n < 4 {
+		t.Fatalf("only %d encryptions succeeded", n)
+	}
+}
