@@ -1,0 +1,71 @@
+package kms
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestQuotasAtDefaults fills the default key and alias quotas (10,000
+// each) and checks the next create is LimitExceededException, then that a
+// configured quota is honoured too. The grants-per-key quota is enforced
+// by CreateGrant and tested with it.
+func TestQuotasAtDefaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills 10,000 keys and aliases")
+	}
+	s, _ := testService(t, fast)
+	if s.cfg.Quotas != DefaultQuotas {
+		t.Fatalf("defaults %+v", s.cfg.Quotas)
+	}
+	var first string
+	for i := range DefaultQuotas.Keys {
+		id := mustKey(t, s)
+		if i == 0 {
+			first = id
+		}
+	}
+	_, err := s.CreateKey(ctx, &CreateKeyInput{})
+	wantCode(t, err, CodeLimitExceeded)
+	for i := range DefaultQuotas.Aliases {
+		if err := s.CreateAlias(ctx, &AliasInput{AliasName: fmt.Sprintf("alias/q%05d", i), TargetKeyId: first}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantCode(t, s.CreateAlias(ctx, &AliasInput{AliasName: "alias/over", TargetKeyId: first}), CodeLimitExceeded)
+	// Deleting one frees one.
+	wantCode(t, s.DeleteAlias(ctx, &DeleteAliasInput{AliasName: "alias/q00000"}), "")
+	wantCode(t, s.CreateAlias(ctx, &AliasInput{AliasName: "alias/over", TargetKeyId: first}), "")
+}
+
+func TestQuotasConfigured(t *testing.T) {
+	s, c := testService(t, fast, func(cfg *Config) { cfg.Quotas = Quotas{Keys: 2, Aliases: 1} })
+	a := mustKey(t, s)
+	mustKey(t, s)
+	_, err := s.CreateKey(ctx, &CreateKeyInput{})
+	wantCode(t, err, CodeLimitExceeded)
+	wantCode(t, s.CreateAlias(ctx, &AliasInput{AliasName: "alias/one", TargetKeyId: a}), "")
+	wantCode(t, s.CreateAlias(ctx, &AliasInput{AliasName: "alias/two", TargetKeyId: a}), CodeLimitExceeded)
+	// A key pending deletion still counts, as in AWS; once deleted it does not.
+	s.ScheduleKeyDeletion(ctx, &ScheduleKeyDeletionInput{KeyId: a, PendingWindowInDays: 7})
+	_, err = s.CreateKey(ctx, &CreateKeyInput{})
+	wantCode(t, err, CodeLimitExceeded)
+	c.Advance(7 * day)
+	s.Tick()
+	if _, err := s.CreateKey(ctx, &CreateKeyInput{}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.CreateAlias(ctx, &AliasInput{AliasName: "alias/two", TargetKeyId: mustKeyIDs(t, s)[0]}), "")
+}
+
+func mustKeyIDs(t *testing.T, s *Service) []string {
+	t.Helper()
+	l, err := s.ListKeys(ctx, &ListKeysInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, k := range l.Keys {
+		ids = append(ids, k.KeyId)
+	}
+	return ids
+}
