@@ -46,16 +46,21 @@ func ParseAlg(s string) (Alg, error) {
 
 // CPUFeatures are the flags that decide the suite, as cpuid reports them.
 type CPUFeatures struct {
-	AESNI, PCLMULQDQ, AVX2, VAES, ARMAES, ARMPMULL bool
-	PhysicalCores                                  int
-	Brand                                          string
+	Arch                                       string // runtime.GOARCH
+	AESNI, PCLMULQDQ, SSSE3, SSE41, AVX2, VAES bool
+	ARMAES, ARMPMULL                           bool
+	PhysicalCores                              int
+	Brand                                      string
 }
 
 // DetectCPU reads the CPU's features once from klauspost/cpuid.
 func DetectCPU() CPUFeatures {
 	c := &cpuid.CPU
 	return CPUFeatures{
+		Arch:          runtime.GOARCH,
 		AESNI:         c.Supports(cpuid.AESNI),
+		SSSE3:         c.Supports(cpuid.SSSE3),
+		SSE41:         c.Supports(cpuid.SSE4),
 		PCLMULQDQ:     c.Supports(cpuid.CLMUL),
 		AVX2:          c.Supports(cpuid.AVX2),
 		VAES:          c.Supports(cpuid.VAES),
@@ -71,9 +76,9 @@ func DetectCPU() CPUFeatures {
 // Go's own assembly GCM requires, with SSSE3 and SSE4.1), AES and PMULL on
 // arm64.
 func (f CPUFeatures) HardwareAES() bool {
-	switch runtime.GOARCH {
+	switch f.Arch {
 	case "amd64":
-		return f.AESNI && f.PCLMULQDQ && cpuid.CPU.Supports(cpuid.SSSE3, cpuid.SSE4)
+		return f.AESNI && f.PCLMULQDQ && f.SSSE3 && f.SSE41
 	case "arm64":
 		return f.ARMAES && f.ARMPMULL
 	}
@@ -83,8 +88,12 @@ func (f CPUFeatures) HardwareAES() bool {
 // DefaultAlg is XAES-256-GCM where the CPU has hardware AES-GCM and
 // XChaCha20-Poly1305 where it has not: software AES is slow and not
 // constant-time.
-func DefaultAlg() Alg {
-	if DetectCPU().HardwareAES() {
+func DefaultAlg() Alg { return DetectCPU().Suite() }
+
+// Suite is the AEAD these features call for: XAES-256-GCM with hardware
+// AES-GCM, XChaCha20-Poly1305 without.
+func (f CPUFeatures) Suite() Alg {
+	if f.HardwareAES() {
 		return AlgXAES256GCM
 	}
 	return AlgXChaCha20Poly1305

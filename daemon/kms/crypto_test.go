@@ -265,3 +265,42 @@ func TestConcurrentCryptoAndManagement(t *testing.T) {
 		t.Fatalf("only %d encryptions succeeded", n)
 	}
 }
+
+// TestCryptoNeverTouchesStore closes the Badger store under a running
+// service: crypto on keys already loaded must go on working, management
+// must fail with KMSInternalException.
+func TestCryptoNeverTouchesStore(t *testing.T) {
+	s, _ := testService(t, fast)
+	id := mustKey(t, s)
+	s.RotateKeyOnDemand(ctx, &KeyIDInput{KeyId: id})
+	old := mustEncrypt(t, s, id, "before", nil)
+	// Drop the unsealed cache too, so first use after this unseals from memory.
+	e := s.lookup(mustParse(t, id))
+	e.mu.Lock()
+	e.wipe()
+	e.mu.Unlock()
+	if err := s.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	blob := mustEncrypt(t, s, id, "after", map[string]string{"a": "b"})
+	for want, b := range map[string][]byte{"before": old, "after": blob} {
+		var ec map[string]string
+		if want == "after" {
+			ec = map[string]string{"a": "b"}
+		}
+		if out, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: b, EncryptionContext: ec}); err != nil || string(out.Plaintext) != want {
+			t.Fatalf("%s: %v", want, err)
+		}
+	}
+	if _, err := s.GenerateDataKey(ctx, &GenerateDataKeyInput{KeyId: id, KeySpec: DataKeySpecAES256}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DescribeKey(ctx, &DescribeKeyInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.CreateKey(ctx, &CreateKeyInput{})
+	wantCode(t, err, CodeInternal)
+	if msg := err.Error(); strings.Contains(msg, "badger") || strings.Contains(msg, "closed") {
+		t.Fatalf("internal detail leaked to the caller: %s", msg)
+	}
+}
