@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"kmsd/wire"
 	"slices"
 	"strings"
 
@@ -11,7 +12,7 @@ import (
 // CreateAlias makes a new alias point at a key. The name must follow AWS's
 // rules and not be reserved; the target must exist and not be pending
 // deletion; an existing name is AlreadyExistsException.
-func (s *Service) CreateAlias(ctx context.Context, in *AliasInput) error {
+func (s *Service) CreateAlias(ctx context.Context, in *wire.AliasInput) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
@@ -35,10 +36,10 @@ func (s *Service) CreateAlias(ctx context.Context, in *AliasInput) error {
 	n := len(s.aliases)
 	s.mu.RUnlock()
 	if exists {
-		return errorf(CodeAlreadyExists, "alias %s already exists", aliasARN(in.AliasName))
+		return errorf(wire.CodeAlreadyExists, "alias %s already exists", aliasARN(in.AliasName))
 	}
 	if n >= s.cfg.Quotas.Aliases {
-		return errorf(CodeLimitExceeded, "the quota of %d aliases is reached", s.cfg.Quotas.Aliases)
+		return errorf(wire.CodeLimitExceeded, "the quota of %d aliases is reached", s.cfg.Quotas.Aliases)
 	}
 	now := s.now().UTC()
 	a := &keystore.AliasRecord{AliasName: in.AliasName, TargetKeyID: e.id, CreationDate: now, LastUpdatedDate: now}
@@ -59,7 +60,7 @@ func (s *Service) putAlias(op string, a *keystore.AliasRecord) error {
 
 // UpdateAlias points an existing alias at another key. The new target
 // must not be pending deletion; the old one may be.
-func (s *Service) UpdateAlias(ctx context.Context, in *AliasInput) error {
+func (s *Service) UpdateAlias(ctx context.Context, in *wire.AliasInput) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
@@ -76,7 +77,7 @@ func (s *Service) UpdateAlias(ctx context.Context, in *AliasInput) error {
 	old := s.aliases[in.AliasName]
 	s.mu.RUnlock()
 	if old == nil {
-		return errorf(CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
+		return errorf(wire.CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
 	}
 	e.mu.RLock()
 	err = checkState(OpUpdateAlias, e)
@@ -90,12 +91,12 @@ func (s *Service) UpdateAlias(ctx context.Context, in *AliasInput) error {
 }
 
 // DeleteAlias removes an alias; the key is not affected.
-func (s *Service) DeleteAlias(ctx context.Context, in *DeleteAliasInput) error {
+func (s *Service) DeleteAlias(ctx context.Context, in *wire.DeleteAliasInput) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(in.AliasName, "alias/") {
-		return errorf(CodeValidation, "AliasName must begin with alias/")
+		return errorf(wire.CodeValidation, "AliasName must begin with alias/")
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -103,7 +104,7 @@ func (s *Service) DeleteAlias(ctx context.Context, in *DeleteAliasInput) error {
 	_, ok := s.aliases[in.AliasName]
 	s.mu.RUnlock()
 	if !ok {
-		return errorf(CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
+		return errorf(wire.CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
 	}
 	var b keystore.Batch
 	b.DeleteAlias(in.AliasName)
@@ -118,7 +119,7 @@ func (s *Service) DeleteAlias(ctx context.Context, in *DeleteAliasInput) error {
 
 // ListAliases lists aliases in name order, optionally only those of one key
 // (given by key id or ARN).
-func (s *Service) ListAliases(ctx context.Context, in *ListAliasesInput) (*ListAliasesOutput, error) {
+func (s *Service) ListAliases(ctx context.Context, in *wire.ListAliasesInput) (*wire.ListAliasesOutput, error) {
 	limit, err := pageLimit(in.Limit, 100, 50)
 	if err != nil {
 		return nil, err
@@ -130,7 +131,7 @@ func (s *Service) ListAliases(ctx context.Context, in *ListAliasesInput) (*ListA
 		}
 	}
 	if in.Marker != "" && !strings.HasPrefix(in.Marker, "alias/") {
-		return nil, errorf(CodeInvalidMarker, "Marker is not one that ListAliases returned")
+		return nil, errorf(wire.CodeInvalidMarker, "Marker is not one that ListAliases returned")
 	}
 	s.mu.RLock()
 	var list []*keystore.AliasRecord
@@ -141,13 +142,13 @@ func (s *Service) ListAliases(ctx context.Context, in *ListAliasesInput) (*ListA
 	}
 	s.mu.RUnlock()
 	slices.SortFunc(list, func(a, b *keystore.AliasRecord) int { return strings.Compare(a.AliasName, b.AliasName) })
-	out := &ListAliasesOutput{Aliases: []AliasListEntry{}}
+	out := &wire.ListAliasesOutput{Aliases: []wire.AliasListEntry{}}
 	if len(list) > limit {
 		list = list[:limit]
 		out.Truncated, out.NextMarker = true, list[limit-1].AliasName
 	}
 	for _, a := range list {
-		out.Aliases = append(out.Aliases, AliasListEntry{
+		out.Aliases = append(out.Aliases, wire.AliasListEntry{
 			AliasName: a.AliasName, AliasArn: aliasARN(a.AliasName), TargetKeyId: a.TargetKeyID.String(),
 			CreationDate: a.CreationDate, LastUpdatedDate: a.LastUpdatedDate,
 		})

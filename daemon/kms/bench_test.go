@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/binary"
+	"kmsd/wire"
 	"strconv"
 	"testing"
 )
@@ -43,7 +44,7 @@ func BenchmarkRawAESGCM(b *testing.B) {
 func BenchmarkEncrypt(b *testing.B) {
 	s, id := benchKey(b)
 	for _, n := range benchSizes {
-		in := &EncryptInput{KeyId: id, Plaintext: make([]byte, n), EncryptionContext: map[string]string{"purpose": "bench"}}
+		in := &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, n), EncryptionContext: map[string]string{"purpose": "bench"}}
 		b.Run("size="+strconv.Itoa(n), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
@@ -58,7 +59,7 @@ func BenchmarkEncrypt(b *testing.B) {
 
 func BenchmarkEncryptParallel(b *testing.B) {
 	s, id := benchKey(b)
-	in := &EncryptInput{KeyId: id, Plaintext: make([]byte, 32)}
+	in := &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, 32)}
 	b.SetBytes(32)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -74,11 +75,11 @@ func BenchmarkDecrypt(b *testing.B) {
 	s, id := benchKey(b)
 	for _, n := range benchSizes {
 		ec := map[string]string{"purpose": "bench"}
-		enc, err := s.Encrypt(ctx, &EncryptInput{KeyId: id, Plaintext: make([]byte, n), EncryptionContext: ec})
+		enc, err := s.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, n), EncryptionContext: ec})
 		if err != nil {
 			b.Fatal(err)
 		}
-		in := &DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec}
+		in := &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec}
 		b.Run("size="+strconv.Itoa(n), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
@@ -94,7 +95,7 @@ func BenchmarkDecrypt(b *testing.B) {
 func BenchmarkGenerateDataKey(b *testing.B) {
 	s, id := benchKey(b)
 	for _, n := range []int32{32, 1024} {
-		in := &GenerateDataKeyInput{KeyId: id, NumberOfBytes: n}
+		in := &wire.GenerateDataKeyInput{KeyId: id, NumberOfBytes: n}
 		b.Run("size="+strconv.Itoa(int(n)), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
@@ -116,18 +117,18 @@ func BenchmarkKeyCount(b *testing.B) {
 		for range n {
 			id = mustKey(b, s)
 		}
-		if err := s.CreateAlias(ctx, &AliasInput{AliasName: "alias/bench", TargetKeyId: id}); err != nil {
+		if err := s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/bench", TargetKeyId: id}); err != nil {
 			b.Fatal(err)
 		}
 		b.Run("keys="+strconv.Itoa(n)+"/DescribeKey", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := s.DescribeKey(ctx, &DescribeKeyInput{KeyId: id}); err != nil {
+				if _, err := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id}); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-		in := &EncryptInput{KeyId: "alias/bench", Plaintext: make([]byte, 32)}
+		in := &wire.EncryptInput{KeyId: "alias/bench", Plaintext: make([]byte, 32)}
 		b.Run("keys="+strconv.Itoa(n)+"/Encrypt", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

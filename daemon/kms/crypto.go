@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"kmsd/wire"
 
 	"kmsd/keystore"
 )
@@ -17,15 +18,15 @@ const (
 )
 
 func checkAlgorithm(alg string) error {
-	if alg != "" && alg != AlgSymmetricDefault {
-		return errorf(CodeInvalidKeyUsage, "EncryptionAlgorithm %q is not valid for a symmetric key (use %s)", alg, AlgSymmetricDefault)
+	if alg != "" && alg != wire.AlgSymmetricDefault {
+		return errorf(wire.CodeInvalidKeyUsage, "EncryptionAlgorithm %q is not valid for a symmetric key (use %s)", alg, wire.AlgSymmetricDefault)
 	}
 	return nil
 }
 
 func checkContext(ec map[string]string) error {
 	if err := keystore.ValidateContext(ec); err != nil {
-		return errorf(CodeValidation, "EncryptionContext: %v", err)
+		return errorf(wire.CodeValidation, "EncryptionContext: %v", err)
 	}
 	return nil
 }
@@ -52,9 +53,9 @@ func (s *Service) encryptWith(op string, e *entry, ec map[string]string, plainte
 
 // Encrypt seals 1 to 4096 bytes under the current version of a key
 // (alias allowed), binding the encryption context.
-func (s *Service) Encrypt(ctx context.Context, in *EncryptInput) (*EncryptOutput, error) {
+func (s *Service) Encrypt(ctx context.Context, in *wire.EncryptInput) (*wire.EncryptOutput, error) {
 	if len(in.Plaintext) < 1 || len(in.Plaintext) > MaxPlaintext {
-		return nil, errorf(CodeValidation, "Plaintext must be 1 to %d bytes", MaxPlaintext)
+		return nil, errorf(wire.CodeValidation, "Plaintext must be 1 to %d bytes", MaxPlaintext)
 	}
 	if err := checkAlgorithm(in.EncryptionAlgorithm); err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func (s *Service) Encrypt(ctx context.Context, in *EncryptInput) (*EncryptOutput
 	if err != nil {
 		return nil, err
 	}
-	return &EncryptOutput{CiphertextBlob: blob, KeyId: e.arn, EncryptionAlgorithm: AlgSymmetricDefault, KeyMaterialId: matID}, nil
+	return &wire.EncryptOutput{CiphertextBlob: blob, KeyId: e.arn, EncryptionAlgorithm: wire.AlgSymmetricDefault, KeyMaterialId: matID}, nil
 }
 
 // decrypt opens a blob. keyID, if set, must name the blob's key. It returns
@@ -78,14 +79,14 @@ func (s *Service) Encrypt(ctx context.Context, in *EncryptInput) (*EncryptOutput
 // KeyMaterialId.
 func (s *Service) decrypt(op string, blob []byte, keyID string, ec map[string]string) ([]byte, *entry, string, error) {
 	if len(blob) < 1 || len(blob) > MaxCiphertextBlob {
-		return nil, nil, "", errorf(CodeValidation, "CiphertextBlob must be 1 to %d bytes", MaxCiphertextBlob)
+		return nil, nil, "", errorf(wire.CodeValidation, "CiphertextBlob must be 1 to %d bytes", MaxCiphertextBlob)
 	}
 	if err := checkContext(ec); err != nil {
 		return nil, nil, "", err
 	}
 	h, err := keystore.ParseBlobHeader(blob)
 	if err != nil {
-		return nil, nil, "", errorf(CodeInvalidCiphertext, "the ciphertext is not a kmsd ciphertext blob, or it is damaged")
+		return nil, nil, "", errorf(wire.CodeInvalidCiphertext, "the ciphertext is not a kmsd ciphertext blob, or it is damaged")
 	}
 	var e *entry
 	if keyID != "" {
@@ -93,10 +94,10 @@ func (s *Service) decrypt(op string, blob []byte, keyID string, ec map[string]st
 			return nil, nil, "", err
 		}
 		if e.id != h.KeyID {
-			return nil, nil, "", errorf(CodeIncorrectKey, "the ciphertext was not encrypted under %s", e.arn)
+			return nil, nil, "", errorf(wire.CodeIncorrectKey, "the ciphertext was not encrypted under %s", e.arn)
 		}
 	} else if e = s.lookup(h.KeyID); e == nil {
-		return nil, nil, "", errorf(CodeNotFound, "the key that encrypted the ciphertext, %s, does not exist", keyARN(h.KeyID))
+		return nil, nil, "", errorf(wire.CodeNotFound, "the key that encrypted the ciphertext, %s, does not exist", keyARN(h.KeyID))
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -104,7 +105,7 @@ func (s *Service) decrypt(op string, blob []byte, keyID string, ec map[string]st
 		return nil, nil, "", err
 	}
 	if h.KeyVersion == 0 || int(h.KeyVersion) > len(e.rec.Versions) {
-		return nil, nil, "", errorf(CodeInvalidCiphertext, "the ciphertext is damaged or was not made by this kmsd")
+		return nil, nil, "", errorf(wire.CodeInvalidCiphertext, "the ciphertext is damaged or was not made by this kmsd")
 	}
 	m, err := e.material(s.root, h.KeyVersion)
 	if err != nil {
@@ -112,7 +113,7 @@ func (s *Service) decrypt(op string, blob []byte, keyID string, ec map[string]st
 	}
 	pt, err := keystore.OpenBlob(make([]byte, 0, len(blob)-keystore.BlobOverhead), m, e.id, ec, blob)
 	if errors.Is(err, keystore.ErrBlob) {
-		return nil, nil, "", errorf(CodeInvalidCiphertext, "the ciphertext or its encryption context does not authenticate")
+		return nil, nil, "", errorf(wire.CodeInvalidCiphertext, "the ciphertext or its encryption context does not authenticate")
 	} else if err != nil {
 		return nil, nil, "", s.internal(op, err)
 	}
@@ -123,7 +124,7 @@ func (s *Service) decrypt(op string, blob []byte, keyID string, ec map[string]st
 // the same encryption context. The blob names its key and version, so
 // KeyId is optional; when given, a different key is IncorrectKeyException.
 // A wrong context or any damaged byte is InvalidCiphertextException.
-func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput, error) {
+func (s *Service) Decrypt(ctx context.Context, in *wire.DecryptInput) (*wire.DecryptOutput, error) {
 	if err := checkAlgorithm(in.EncryptionAlgorithm); err != nil {
 		return nil, err
 	}
@@ -131,12 +132,12 @@ func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput
 	if err != nil {
 		return nil, err
 	}
-	return &DecryptOutput{KeyId: e.arn, Plaintext: pt, EncryptionAlgorithm: AlgSymmetricDefault, KeyMaterialId: matID}, nil
+	return &wire.DecryptOutput{KeyId: e.arn, Plaintext: pt, EncryptionAlgorithm: wire.AlgSymmetricDefault, KeyMaterialId: matID}, nil
 }
 
 // ReEncrypt decrypts a blob and encrypts its plaintext under another key
 // or context inside the service; the plaintext is zeroed and never returned.
-func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncryptOutput, error) {
+func (s *Service) ReEncrypt(ctx context.Context, in *wire.ReEncryptInput) (*wire.ReEncryptOutput, error) {
 	if err := checkAlgorithm(in.SourceEncryptionAlgorithm); err != nil {
 		return nil, err
 	}
@@ -159,9 +160,9 @@ func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncrypt
 	if err != nil {
 		return nil, err
 	}
-	return &ReEncryptOutput{
+	return &wire.ReEncryptOutput{
 		CiphertextBlob: blob, SourceKeyId: src.arn, KeyId: dst.arn,
-		SourceEncryptionAlgorithm: AlgSymmetricDefault, DestinationEncryptionAlgorithm: AlgSymmetricDefault,
+		SourceEncryptionAlgorithm: wire.AlgSymmetricDefault, DestinationEncryptionAlgorithm: wire.AlgSymmetricDefault,
 		SourceKeyMaterialId: srcMat, DestinationKeyMaterialId: dstMat,
 	}, nil
 }
@@ -169,33 +170,33 @@ func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncrypt
 // GenerateDataKey returns a fresh data key from crypto/rand in plaintext
 // and encrypted under a key exactly as Encrypt would encrypt it. Exactly
 // one of KeySpec (AES_256, AES_128) and NumberOfBytes (1..1024) is given.
-func (s *Service) GenerateDataKey(ctx context.Context, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
+func (s *Service) GenerateDataKey(ctx context.Context, in *wire.GenerateDataKeyInput) (*wire.GenerateDataKeyOutput, error) {
 	return s.generateDataKey(OpGenerateDataKey, in, true)
 }
 
 // GenerateDataKeyWithoutPlaintext is GenerateDataKey without the plaintext
 // in the response; the service zeroes it.
-func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
+func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *wire.GenerateDataKeyInput) (*wire.GenerateDataKeyOutput, error) {
 	return s.generateDataKey(OpGenerateDataKeyWP, in, false)
 }
 
-func (s *Service) generateDataKey(op string, in *GenerateDataKeyInput, withPlaintext bool) (*GenerateDataKeyOutput, error) {
+func (s *Service) generateDataKey(op string, in *wire.GenerateDataKeyInput, withPlaintext bool) (*wire.GenerateDataKeyOutput, error) {
 	var n int
 	switch {
 	case in.KeySpec != "" && in.NumberOfBytes != 0:
-		return nil, errorf(CodeValidation, "give KeySpec or NumberOfBytes, not both")
-	case in.KeySpec == DataKeySpecAES256:
+		return nil, errorf(wire.CodeValidation, "give KeySpec or NumberOfBytes, not both")
+	case in.KeySpec == wire.DataKeySpecAES256:
 		n = 32
-	case in.KeySpec == DataKeySpecAES128:
+	case in.KeySpec == wire.DataKeySpecAES128:
 		n = 16
 	case in.KeySpec != "":
-		return nil, errorf(CodeValidation, "KeySpec must be %s or %s", DataKeySpecAES256, DataKeySpecAES128)
+		return nil, errorf(wire.CodeValidation, "KeySpec must be %s or %s", wire.DataKeySpecAES256, wire.DataKeySpecAES128)
 	case in.NumberOfBytes >= 1 && in.NumberOfBytes <= MaxDataKeyBytes:
 		n = int(in.NumberOfBytes)
 	case in.NumberOfBytes == 0:
-		return nil, errorf(CodeValidation, "KeySpec or NumberOfBytes is required")
+		return nil, errorf(wire.CodeValidation, "KeySpec or NumberOfBytes is required")
 	default:
-		return nil, errorf(CodeValidation, "NumberOfBytes must be 1 to %d", MaxDataKeyBytes)
+		return nil, errorf(wire.CodeValidation, "NumberOfBytes must be 1 to %d", MaxDataKeyBytes)
 	}
 	if err := checkContext(in.EncryptionContext); err != nil {
 		return nil, err
@@ -216,17 +217,17 @@ func (s *Service) generateDataKey(op string, in *GenerateDataKeyInput, withPlain
 	if err != nil {
 		return nil, err
 	}
-	return &GenerateDataKeyOutput{CiphertextBlob: blob, Plaintext: pt, KeyId: e.arn, KeyMaterialId: matID}, nil
+	return &wire.GenerateDataKeyOutput{CiphertextBlob: blob, Plaintext: pt, KeyId: e.arn, KeyMaterialId: matID}, nil
 }
 
 // GenerateRandom returns 1 to 1024 bytes from crypto/rand.
-func (s *Service) GenerateRandom(ctx context.Context, in *GenerateRandomInput) (*GenerateRandomOutput, error) {
+func (s *Service) GenerateRandom(ctx context.Context, in *wire.GenerateRandomInput) (*wire.GenerateRandomOutput, error) {
 	if in.NumberOfBytes < 1 || in.NumberOfBytes > MaxRandomBytes {
-		return nil, errorf(CodeValidation, "NumberOfBytes must be 1 to %d", MaxRandomBytes)
+		return nil, errorf(wire.CodeValidation, "NumberOfBytes must be 1 to %d", MaxRandomBytes)
 	}
 	b := make([]byte, in.NumberOfBytes)
 	if _, err := rand.Read(b); err != nil {
 		return nil, s.internal(OpGenerateRandom, err)
 	}
-	return &GenerateRandomOutput{Plaintext: b}, nil
+	return &wire.GenerateRandomOutput{Plaintext: b}, nil
 }

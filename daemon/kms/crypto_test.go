@@ -2,6 +2,7 @@ package kms
 
 import (
 	"bytes"
+	"kmsd/wire"
 	"strings"
 	"sync"
 	"testing"
@@ -15,14 +16,14 @@ func TestEncryptDecrypt(t *testing.T) {
 	ec := map[string]string{"purpose": "test", "user": "ü"}
 	for _, n := range []int{1, 32, MaxPlaintext} {
 		pt := bytes.Repeat([]byte{'p'}, n)
-		enc, err := s.Encrypt(ctx, &EncryptInput{KeyId: id, Plaintext: pt, EncryptionContext: ec})
+		enc, err := s.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: pt, EncryptionContext: ec})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if enc.KeyId != ARNPrefix+"key/"+id || enc.EncryptionAlgorithm != AlgSymmetricDefault || len(enc.CiphertextBlob) != n+keystore.BlobOverhead {
+		if enc.KeyId != ARNPrefix+"key/"+id || enc.EncryptionAlgorithm != wire.AlgSymmetricDefault || len(enc.CiphertextBlob) != n+keystore.BlobOverhead {
 			t.Fatalf("encrypt output %+v", enc)
 		}
-		dec, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: map[string]string{"user": "ü", "purpose": "test"}})
+		dec, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: map[string]string{"user": "ü", "purpose": "test"}})
 		if err != nil || !bytes.Equal(dec.Plaintext, pt) || dec.KeyId != enc.KeyId || dec.KeyMaterialId != enc.KeyMaterialId {
 			t.Fatalf("decrypt %+v %v", dec, err)
 		}
@@ -31,21 +32,21 @@ func TestEncryptDecrypt(t *testing.T) {
 	other := mustKey(t, s)
 	cases := []struct {
 		name string
-		in   DecryptInput
+		in   wire.DecryptInput
 		code string
 	}{
-		{"right key id", DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: id}, ""},
-		{"no context", DecryptInput{CiphertextBlob: blob}, CodeInvalidCiphertext},
-		{"partial context", DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"purpose": "test"}}, CodeInvalidCiphertext},
-		{"other context", DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"purpose": "test", "user": "u"}}, CodeInvalidCiphertext},
-		{"other key id", DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: other}, CodeIncorrectKey},
-		{"missing key id", DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: "alias/none"}, CodeNotFound},
-		{"empty blob", DecryptInput{}, CodeValidation},
-		{"huge blob", DecryptInput{CiphertextBlob: make([]byte, MaxCiphertextBlob+1)}, CodeValidation},
-		{"garbage", DecryptInput{CiphertextBlob: []byte("not a blob at all, not a blob at all, not a blob at all, not a blob")}, CodeInvalidCiphertext},
-		{"truncated", DecryptInput{CiphertextBlob: blob[:len(blob)-1], EncryptionContext: ec}, CodeInvalidCiphertext},
-		{"RSA algorithm", DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, EncryptionAlgorithm: "RSAES_OAEP_SHA_256"}, CodeInvalidKeyUsage},
-		{"bad context", DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"": "x"}}, CodeValidation},
+		{"right key id", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: id}, ""},
+		{"no context", wire.DecryptInput{CiphertextBlob: blob}, wire.CodeInvalidCiphertext},
+		{"partial context", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"purpose": "test"}}, wire.CodeInvalidCiphertext},
+		{"other context", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"purpose": "test", "user": "u"}}, wire.CodeInvalidCiphertext},
+		{"other key id", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: other}, wire.CodeIncorrectKey},
+		{"missing key id", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: "alias/none"}, wire.CodeNotFound},
+		{"empty blob", wire.DecryptInput{}, wire.CodeValidation},
+		{"huge blob", wire.DecryptInput{CiphertextBlob: make([]byte, MaxCiphertextBlob+1)}, wire.CodeValidation},
+		{"garbage", wire.DecryptInput{CiphertextBlob: []byte("not a blob at all, not a blob at all, not a blob at all, not a blob")}, wire.CodeInvalidCiphertext},
+		{"truncated", wire.DecryptInput{CiphertextBlob: blob[:len(blob)-1], EncryptionContext: ec}, wire.CodeInvalidCiphertext},
+		{"RSA algorithm", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, EncryptionAlgorithm: "RSAES_OAEP_SHA_256"}, wire.CodeInvalidKeyUsage},
+		{"bad context", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"": "x"}}, wire.CodeValidation},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -58,22 +59,22 @@ func TestEncryptDecrypt(t *testing.T) {
 	for i := range blob {
 		bad := bytes.Clone(blob)
 		bad[i] ^= 0x80
-		_, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: bad, EncryptionContext: ec})
-		want := CodeInvalidCiphertext
+		_, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: bad, EncryptionContext: ec})
+		want := wire.CodeInvalidCiphertext
 		if i >= 2 && i < 18 {
-			want = CodeNotFound
+			want = wire.CodeNotFound
 		}
-		if CodeOf(err) != want {
+		if wire.CodeOf(err) != want {
 			t.Fatalf("byte %d flipped: %v", i, err)
 		}
 	}
-	for _, in := range []EncryptInput{
+	for _, in := range []wire.EncryptInput{
 		{KeyId: id},
 		{KeyId: id, Plaintext: make([]byte, MaxPlaintext+1)},
 		{KeyId: id, Plaintext: []byte("x"), EncryptionContext: map[string]string{"k": "\xff"}},
 	} {
 		_, err := s.Encrypt(ctx, &in)
-		wantCode(t, err, CodeValidation)
+		wantCode(t, err, wire.CodeValidation)
 	}
 }
 
@@ -82,8 +83,8 @@ func TestErrorsHoldNoSecrets(t *testing.T) {
 	id := mustKey(t, s)
 	secret := "TOP-SECRET-PLAINTEXT"
 	blob := mustEncrypt(t, s, id, secret, map[string]string{"a": "b"})
-	_, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: blob})
-	_, err2 := s.Encrypt(ctx, &EncryptInput{KeyId: "alias/x", Plaintext: []byte(secret)})
+	_, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob})
+	_, err2 := s.Encrypt(ctx, &wire.EncryptInput{KeyId: "alias/x", Plaintext: []byte(secret)})
 	for _, e := range []error{err, err2} {
 		if e == nil || strings.Contains(e.Error(), secret) || strings.Contains(e.Error(), string(blob[46:])) {
 			t.Fatalf("error %v", e)
@@ -95,7 +96,7 @@ func TestReEncrypt(t *testing.T) {
 	s, _ := testService(t, fast)
 	a, b := mustKey(t, s), mustKey(t, s)
 	blob := mustEncrypt(t, s, a, "move me", map[string]string{"v": "1"})
-	out, err := s.ReEncrypt(ctx, &ReEncryptInput{
+	out, err := s.ReEncrypt(ctx, &wire.ReEncryptInput{
 		CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"},
 		DestinationKeyId: b, DestinationEncryptionContext: map[string]string{"v": "2"},
 	})
@@ -105,19 +106,19 @@ func TestReEncrypt(t *testing.T) {
 	if out.SourceKeyId != ARNPrefix+"key/"+a || out.KeyId != ARNPrefix+"key/"+b || out.SourceKeyMaterialId == "" || out.DestinationKeyMaterialId == "" {
 		t.Fatalf("output %+v", out)
 	}
-	dec, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: out.CiphertextBlob, EncryptionContext: map[string]string{"v": "2"}})
+	dec, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: out.CiphertextBlob, EncryptionContext: map[string]string{"v": "2"}})
 	if err != nil || string(dec.Plaintext) != "move me" || dec.KeyId != out.KeyId {
 		t.Fatalf("decrypt re-encrypted: %v %v", dec, err)
 	}
-	_, err = s.ReEncrypt(ctx, &ReEncryptInput{CiphertextBlob: blob, DestinationKeyId: b})
-	wantCode(t, err, CodeInvalidCiphertext)
-	_, err = s.ReEncrypt(ctx, &ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}, SourceKeyId: b, DestinationKeyId: b})
-	wantCode(t, err, CodeIncorrectKey)
-	_, err = s.ReEncrypt(ctx, &ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}})
-	wantCode(t, err, CodeValidation)
-	wantCode(t, s.DisableKey(ctx, &KeyIDInput{KeyId: b}), "")
-	_, err = s.ReEncrypt(ctx, &ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}, DestinationKeyId: b})
-	wantCode(t, err, CodeDisabled)
+	_, err = s.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: blob, DestinationKeyId: b})
+	wantCode(t, err, wire.CodeInvalidCiphertext)
+	_, err = s.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}, SourceKeyId: b, DestinationKeyId: b})
+	wantCode(t, err, wire.CodeIncorrectKey)
+	_, err = s.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}})
+	wantCode(t, err, wire.CodeValidation)
+	wantCode(t, s.DisableKey(ctx, &wire.KeyIDInput{KeyId: b}), "")
+	_, err = s.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}, DestinationKeyId: b})
+	wantCode(t, err, wire.CodeDisabled)
 }
 
 func TestGenerateDataKey(t *testing.T) {
@@ -125,19 +126,19 @@ func TestGenerateDataKey(t *testing.T) {
 	id := mustKey(t, s)
 	ec := map[string]string{"file": "a.txt"}
 	for _, c := range []struct {
-		in   GenerateDataKeyInput
+		in   wire.GenerateDataKeyInput
 		size int
 		code string
 	}{
-		{GenerateDataKeyInput{KeySpec: DataKeySpecAES256}, 32, ""},
-		{GenerateDataKeyInput{KeySpec: DataKeySpecAES128}, 16, ""},
-		{GenerateDataKeyInput{NumberOfBytes: 1}, 1, ""},
-		{GenerateDataKeyInput{NumberOfBytes: 1024}, 1024, ""},
-		{GenerateDataKeyInput{NumberOfBytes: 1025}, 0, CodeValidation},
-		{GenerateDataKeyInput{NumberOfBytes: -1}, 0, CodeValidation},
-		{GenerateDataKeyInput{}, 0, CodeValidation},
-		{GenerateDataKeyInput{KeySpec: "AES_512"}, 0, CodeValidation},
-		{GenerateDataKeyInput{KeySpec: DataKeySpecAES256, NumberOfBytes: 32}, 0, CodeValidation},
+		{wire.GenerateDataKeyInput{KeySpec: wire.DataKeySpecAES256}, 32, ""},
+		{wire.GenerateDataKeyInput{KeySpec: wire.DataKeySpecAES128}, 16, ""},
+		{wire.GenerateDataKeyInput{NumberOfBytes: 1}, 1, ""},
+		{wire.GenerateDataKeyInput{NumberOfBytes: 1024}, 1024, ""},
+		{wire.GenerateDataKeyInput{NumberOfBytes: 1025}, 0, wire.CodeValidation},
+		{wire.GenerateDataKeyInput{NumberOfBytes: -1}, 0, wire.CodeValidation},
+		{wire.GenerateDataKeyInput{}, 0, wire.CodeValidation},
+		{wire.GenerateDataKeyInput{KeySpec: "AES_512"}, 0, wire.CodeValidation},
+		{wire.GenerateDataKeyInput{KeySpec: wire.DataKeySpecAES256, NumberOfBytes: 32}, 0, wire.CodeValidation},
 	} {
 		in := c.in
 		in.KeyId, in.EncryptionContext = "arn:kmsd:kms:local:000000000000:key/"+id, ec
@@ -149,7 +150,7 @@ func TestGenerateDataKey(t *testing.T) {
 		if len(out.Plaintext) != c.size || bytes.Equal(out.Plaintext, make([]byte, c.size)) && c.size > 8 {
 			t.Fatalf("plaintext of %d bytes: %x", c.size, out.Plaintext)
 		}
-		dec, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: out.CiphertextBlob, EncryptionContext: ec})
+		dec, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: out.CiphertextBlob, EncryptionContext: ec})
 		if err != nil || !bytes.Equal(dec.Plaintext, out.Plaintext) {
 			t.Fatalf("data key blob does not decrypt to the data key: %v", err)
 		}
@@ -157,13 +158,13 @@ func TestGenerateDataKey(t *testing.T) {
 		if err != nil || wp.Plaintext != nil {
 			t.Fatalf("without plaintext: %+v %v", wp, err)
 		}
-		dec, err = s.Decrypt(ctx, &DecryptInput{CiphertextBlob: wp.CiphertextBlob, EncryptionContext: ec})
+		dec, err = s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: wp.CiphertextBlob, EncryptionContext: ec})
 		if err != nil || len(dec.Plaintext) != c.size {
 			t.Fatalf("without-plaintext blob: %v", err)
 		}
 	}
-	a, _ := s.GenerateDataKey(ctx, &GenerateDataKeyInput{KeyId: id, KeySpec: DataKeySpecAES256})
-	b, _ := s.GenerateDataKey(ctx, &GenerateDataKeyInput{KeyId: id, KeySpec: DataKeySpecAES256})
+	a, _ := s.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: wire.DataKeySpecAES256})
+	b, _ := s.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: wire.DataKeySpecAES256})
 	if bytes.Equal(a.Plaintext, b.Plaintext) {
 		t.Fatal("two data keys are equal")
 	}
@@ -172,10 +173,10 @@ func TestGenerateDataKey(t *testing.T) {
 func TestGenerateRandom(t *testing.T) {
 	s, _ := testService(t, fast)
 	for _, n := range []int32{0, -5, 1025} {
-		_, err := s.GenerateRandom(ctx, &GenerateRandomInput{NumberOfBytes: n})
-		wantCode(t, err, CodeValidation)
+		_, err := s.GenerateRandom(ctx, &wire.GenerateRandomInput{NumberOfBytes: n})
+		wantCode(t, err, wire.CodeValidation)
 	}
-	out, err := s.GenerateRandom(ctx, &GenerateRandomInput{NumberOfBytes: 1024})
+	out, err := s.GenerateRandom(ctx, &wire.GenerateRandomInput{NumberOfBytes: 1024})
 	if err != nil || len(out.Plaintext) != 1024 || bytes.Equal(out.Plaintext[:64], make([]byte, 64)) {
 		t.Fatalf("%v", err)
 	}
@@ -203,7 +204,7 @@ func TestSuitesInteroperate(t *testing.T) {
 		t.Fatalf("algorithm bytes %x %x", chacha[1], xaes[1])
 	}
 	for want, blob := range map[string][]byte{"from xchacha": chacha, "from xaes": xaes} {
-		out, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: blob})
+		out, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob})
 		if err != nil || string(out.Plaintext) != want {
 			t.Fatalf("%s: %v", want, err)
 		}
@@ -226,9 +227,9 @@ func TestConcurrentCryptoAndManagement(t *testing.T) {
 			// Each worker runs until stop, and stops only after a success
 			// (the key ends Enabled), within a bounded number of calls.
 			for i := 0; i < 1<<14; i++ {
-				out, err := s.Encrypt(ctx, &EncryptInput{KeyId: id, Plaintext: []byte("concurrent")})
+				out, err := s.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("concurrent")})
 				if err != nil {
-					if CodeOf(err) != CodeDisabled {
+					if wire.CodeOf(err) != wire.CodeDisabled {
 						t.Errorf("encrypt: %v", err)
 						return
 					}
@@ -244,9 +245,9 @@ func TestConcurrentCryptoAndManagement(t *testing.T) {
 		}()
 	}
 	for i := 0; i < 10; i++ {
-		s.DisableKey(ctx, &KeyIDInput{KeyId: id})
-		s.EnableKey(ctx, &KeyIDInput{KeyId: id})
-		if _, err := s.RotateKeyOnDemand(ctx, &KeyIDInput{KeyId: id}); err != nil {
+		s.DisableKey(ctx, &wire.KeyIDInput{KeyId: id})
+		s.EnableKey(ctx, &wire.KeyIDInput{KeyId: id})
+		if _, err := s.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -255,7 +256,7 @@ func TestConcurrentCryptoAndManagement(t *testing.T) {
 	close(blobs)
 	n := 0
 	for b := range blobs {
-		out, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: b})
+		out, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: b})
 		if err != nil || string(out.Plaintext) != "concurrent" {
 			t.Fatalf("blob %d: %v", n, err)
 		}
@@ -272,7 +273,7 @@ func TestConcurrentCryptoAndManagement(t *testing.T) {
 func TestCryptoNeverTouchesStore(t *testing.T) {
 	s, _ := testService(t, fast)
 	id := mustKey(t, s)
-	s.RotateKeyOnDemand(ctx, &KeyIDInput{KeyId: id})
+	s.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id})
 	old := mustEncrypt(t, s, id, "before", nil)
 	// Drop the unsealed cache too, so first use after this unseals from memory.
 	e := s.lookup(mustParse(t, id))
@@ -288,18 +289,18 @@ func TestCryptoNeverTouchesStore(t *testing.T) {
 		if want == "after" {
 			ec = map[string]string{"a": "b"}
 		}
-		if out, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: b, EncryptionContext: ec}); err != nil || string(out.Plaintext) != want {
+		if out, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: b, EncryptionContext: ec}); err != nil || string(out.Plaintext) != want {
 			t.Fatalf("%s: %v", want, err)
 		}
 	}
-	if _, err := s.GenerateDataKey(ctx, &GenerateDataKeyInput{KeyId: id, KeySpec: DataKeySpecAES256}); err != nil {
+	if _, err := s.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: wire.DataKeySpecAES256}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DescribeKey(ctx, &DescribeKeyInput{KeyId: id}); err != nil {
+	if _, err := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.CreateKey(ctx, &CreateKeyInput{})
-	wantCode(t, err, CodeInternal)
+	_, err := s.CreateKey(ctx, &wire.CreateKeyInput{})
+	wantCode(t, err, wire.CodeInternal)
 	if msg := err.Error(); strings.Contains(msg, "badger") || strings.Contains(msg, "closed") {
 		t.Fatalf("internal detail leaked to the caller: %s", msg)
 	}

@@ -15,7 +15,7 @@
 //
 // # Errors
 //
-// Every error a method returns is an [*Error] whose Code is an AWS exception
+// Every error a method returns is a [*wire.Error] whose Code is an AWS exception
 // name (NotFoundException, DisabledException, KMSInvalidStateException, ...);
 // [CodeOf] extracts it. Failures that are not the caller's (the store, the
 // random source) are KMSInternalException and the detail goes to the log.

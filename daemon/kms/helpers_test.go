@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"errors"
+	"kmsd/wire"
 	"sync"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func fast(c *Config) { c.NoSync = true }
 
 func mustKey(t testing.TB, s *Service) string {
 	t.Helper()
-	out, err := s.CreateKey(ctx, &CreateKeyInput{Description: "test"})
+	out, err := s.CreateKey(ctx, &wire.CreateKeyInput{Description: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,10 +65,10 @@ func mustKey(t testing.TB, s *Service) string {
 // when code is "").
 func wantCode(t testing.TB, err error, code string) {
 	t.Helper()
-	if got := CodeOf(err); got != code {
+	if got := wire.CodeOf(err); got != code {
 		t.Fatalf("got %v (code %q), want code %q", err, got, code)
 	}
-	var e *Error
+	var e *wire.Error
 	if err != nil && !errors.As(err, &e) {
 		t.Fatalf("%v is not a *kms.Error", err)
 	}
@@ -75,7 +76,7 @@ func wantCode(t testing.TB, err error, code string) {
 
 func mustEncrypt(t testing.TB, s *Service, keyID string, pt string, ec map[string]string) []byte {
 	t.Helper()
-	out, err := s.Encrypt(ctx, &EncryptInput{KeyId: keyID, Plaintext: []byte(pt), EncryptionContext: ec})
+	out, err := s.Encrypt(ctx, &wire.EncryptInput{KeyId: keyID, Plaintext: []byte(pt), EncryptionContext: ec})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"kmsd/wire"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -23,29 +24,29 @@ const (
 // EXTERNAL it has no material and stays PendingImport until material is
 // imported. Other key specs, usages, origins and multi-Region keys are
 // UnsupportedOperationException.
-func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*KeyMetadataOutput, error) {
+func (s *Service) CreateKey(ctx context.Context, in *wire.CreateKeyInput) (*wire.KeyMetadataOutput, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
 	if len(in.Description) > maxDescriptionLen || !utf8.ValidString(in.Description) {
-		return nil, errorf(CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
+		return nil, errorf(wire.CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
 	}
-	if in.KeyUsage != "" && in.KeyUsage != KeyUsageEncryptDecrypt {
-		return nil, errorf(CodeUnsupportedOperation, "KeyUsage %q is not supported; kmsd keys are %s", in.KeyUsage, KeyUsageEncryptDecrypt)
+	if in.KeyUsage != "" && in.KeyUsage != wire.KeyUsageEncryptDecrypt {
+		return nil, errorf(wire.CodeUnsupportedOperation, "KeyUsage %q is not supported; kmsd keys are %s", in.KeyUsage, wire.KeyUsageEncryptDecrypt)
 	}
-	if in.KeySpec != "" && in.KeySpec != KeySpecSymmetric {
-		return nil, errorf(CodeUnsupportedOperation, "KeySpec %q is not supported; kmsd keys are %s", in.KeySpec, KeySpecSymmetric)
+	if in.KeySpec != "" && in.KeySpec != wire.KeySpecSymmetric {
+		return nil, errorf(wire.CodeUnsupportedOperation, "KeySpec %q is not supported; kmsd keys are %s", in.KeySpec, wire.KeySpecSymmetric)
 	}
 	origin := in.Origin
 	switch origin {
 	case "":
-		origin = OriginKMS
-	case OriginKMS, OriginExternal:
+		origin = wire.OriginKMS
+	case wire.OriginKMS, wire.OriginExternal:
 	default:
-		return nil, errorf(CodeUnsupportedOperation, "Origin %q is not supported (use %s or %s)", in.Origin, OriginKMS, OriginExternal)
+		return nil, errorf(wire.CodeUnsupportedOperation, "Origin %q is not supported (use %s or %s)", in.Origin, wire.OriginKMS, wire.OriginExternal)
 	}
 	if in.MultiRegion {
-		return nil, errorf(CodeUnsupportedOperation, "multi-Region keys are not supported on a single host")
+		return nil, errorf(wire.CodeUnsupportedOperation, "multi-Region keys are not supported on a single host")
 	}
 	tags, err := mergeTags(nil, in.Tags)
 	if err != nil {
@@ -55,17 +56,17 @@ func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*KeyMetada
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if s.KeyCount() >= s.cfg.Quotas.Keys {
-		return nil, errorf(CodeLimitExceeded, "the quota of %d keys is reached", s.cfg.Quotas.Keys)
+		return nil, errorf(wire.CodeLimitExceeded, "the quota of %d keys is reached", s.cfg.Quotas.Keys)
 	}
 	now := s.now().UTC()
 	r := &keystore.KeyRecord{
 		KeyID: keystore.NewKeyID(), CreationDate: now, Description: in.Description,
-		KeyUsage: KeyUsageEncryptDecrypt, KeySpec: KeySpecSymmetric, Origin: origin,
-		KeyManager: KeyManagerCustomer, KeyState: KeyStateEnabled, Tags: tags,
+		KeyUsage: wire.KeyUsageEncryptDecrypt, KeySpec: wire.KeySpecSymmetric, Origin: origin,
+		KeyManager: wire.KeyManagerCustomer, KeyState: wire.KeyStateEnabled, Tags: tags,
 	}
 	var m *keystore.Material
-	if origin == OriginExternal {
-		r.KeyState = KeyStatePendingImport
+	if origin == wire.OriginExternal {
+		r.KeyState = wire.KeyStatePendingImport
 	} else {
 		var v *keystore.Version
 		m, v, err = s.newVersion(r.KeyID, 1, now, "")
@@ -90,7 +91,7 @@ func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*KeyMetada
 	s.keys[r.KeyID] = e
 	s.mu.Unlock()
 	s.log.Info("key created", "key", r.KeyID.String(), "origin", origin)
-	return &KeyMetadataOutput{KeyMetadata: metadata(e)}, nil
+	return &wire.KeyMetadataOutput{KeyMetadata: metadata(e)}, nil
 }
 
 // newVersion makes version v of key id from crypto/rand and seals it. The
@@ -110,14 +111,14 @@ func (s *Service) newVersion(id keystore.KeyID, v uint32, now time.Time, rotatio
 }
 
 // metadata builds KeyMetadata. The caller holds e.mu.
-func metadata(e *entry) KeyMetadata {
+func metadata(e *entry) wire.KeyMetadata {
 	r := e.rec
-	md := KeyMetadata{
+	md := wire.KeyMetadata{
 		AWSAccountId: AccountID, KeyId: r.KeyID.String(), Arn: e.arn,
-		CreationDate: r.CreationDate, Enabled: r.KeyState == KeyStateEnabled,
+		CreationDate: r.CreationDate, Enabled: r.KeyState == wire.KeyStateEnabled,
 		Description: r.Description, KeyUsage: r.KeyUsage, KeyState: r.KeyState,
 		Origin: r.Origin, KeyManager: r.KeyManager, KeySpec: r.KeySpec,
-		CustomerMasterKeySpec: r.KeySpec, EncryptionAlgorithms: []string{AlgSymmetricDefault},
+		CustomerMasterKeySpec: r.KeySpec, EncryptionAlgorithms: []string{wire.AlgSymmetricDefault},
 	}
 	if r.DeletionDate != nil {
 		d := *r.DeletionDate
@@ -131,7 +132,7 @@ func metadata(e *entry) KeyMetadata {
 }
 
 // DescribeKey returns a key's metadata in any state. Aliases resolve.
-func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (*KeyMetadataOutput, error) {
+func (s *Service) DescribeKey(ctx context.Context, in *wire.DescribeKeyInput) (*wire.KeyMetadataOutput, error) {
 	e, err := s.resolve(in.KeyId, true)
 	if err != nil {
 		return nil, err
@@ -141,7 +142,7 @@ func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (*KeyMe
 	if err := checkState(OpDescribeKey, e); err != nil {
 		return nil, err
 	}
-	return &KeyMetadataOutput{KeyMetadata: metadata(e)}, nil
+	return &wire.KeyMetadataOutput{KeyMetadata: metadata(e)}, nil
 }
 
 // pageLimit applies a Limit's range and default.
@@ -150,14 +151,14 @@ func pageLimit(limit int32, max, def int) (int, error) {
 		return def, nil
 	}
 	if limit < 1 || int(limit) > max {
-		return 0, errorf(CodeValidation, "Limit must be between 1 and %d", max)
+		return 0, errorf(wire.CodeValidation, "Limit must be between 1 and %d", max)
 	}
 	return int(limit), nil
 }
 
 // ListKeys lists every key in id order, Limit at a time; Marker is the
 // NextMarker of the previous page.
-func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (*ListKeysOutput, error) {
+func (s *Service) ListKeys(ctx context.Context, in *wire.ListKeysInput) (*wire.ListKeysOutput, error) {
 	limit, err := pageLimit(in.Limit, 1000, 100)
 	if err != nil {
 		return nil, err
@@ -165,7 +166,7 @@ func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (*ListKeysOut
 	var after keystore.KeyID
 	if in.Marker != "" {
 		if after, err = keystore.ParseKeyID(in.Marker); err != nil {
-			return nil, errorf(CodeInvalidMarker, "Marker is not one that ListKeys returned")
+			return nil, errorf(wire.CodeInvalidMarker, "Marker is not one that ListKeys returned")
 		}
 	}
 	s.mu.RLock()
@@ -177,14 +178,14 @@ func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (*ListKeysOut
 	}
 	s.mu.RUnlock()
 	slices.SortFunc(ids, func(a, b keystore.KeyID) int { return compareIDs(a, b) })
-	out := &ListKeysOutput{Keys: []KeyListEntry{}}
+	out := &wire.ListKeysOutput{Keys: []wire.KeyListEntry{}}
 	if len(ids) > limit {
 		ids = ids[:limit]
 		out.Truncated = true
 		out.NextMarker = ids[limit-1].String()
 	}
 	for _, id := range ids {
-		out.Keys = append(out.Keys, KeyListEntry{KeyId: id.String(), KeyArn: keyARN(id)})
+		out.Keys = append(out.Keys, wire.KeyListEntry{KeyId: id.String(), KeyArn: keyARN(id)})
 	}
 	return out, nil
 }
@@ -231,7 +232,7 @@ func (s *Service) update(op, keyID string, change func(e *entry, r *keystore.Key
 	}
 	e.mu.Lock()
 	e.install(r)
-	if r.KeyState != KeyStateEnabled {
+	if r.KeyState != wire.KeyStateEnabled {
 		e.wipe()
 	}
 	e.mu.Unlock()
@@ -239,9 +240,9 @@ func (s *Service) update(op, keyID string, change func(e *entry, r *keystore.Key
 }
 
 // UpdateKeyDescription replaces a key's description.
-func (s *Service) UpdateKeyDescription(ctx context.Context, in *UpdateKeyDescriptionInput) error {
+func (s *Service) UpdateKeyDescription(ctx context.Context, in *wire.UpdateKeyDescriptionInput) error {
 	if len(in.Description) > maxDescriptionLen || !utf8.ValidString(in.Description) {
-		return errorf(CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
+		return errorf(wire.CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
 	}
 	_, err := s.update(OpUpdateKeyDescription, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		r.Description = in.Description
@@ -251,10 +252,10 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, in *UpdateKeyDescrip
 }
 
 // EnableKey makes a Disabled key Enabled; an Enabled key stays so.
-func (s *Service) EnableKey(ctx context.Context, in *KeyIDInput) error {
+func (s *Service) EnableKey(ctx context.Context, in *wire.KeyIDInput) error {
 	_, err := s.update(OpEnableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
-		changed := r.KeyState != KeyStateEnabled
-		r.KeyState = KeyStateEnabled
+		changed := r.KeyState != wire.KeyStateEnabled
+		r.KeyState = wire.KeyStateEnabled
 		return changed, nil
 	})
 	return err
@@ -262,10 +263,10 @@ func (s *Service) EnableKey(ctx context.Context, in *KeyIDInput) error {
 
 // DisableKey makes a key Disabled: crypto operations then fail with
 // DisabledException, and its unsealed versions are zeroed.
-func (s *Service) DisableKey(ctx context.Context, in *KeyIDInput) error {
+func (s *Service) DisableKey(ctx context.Context, in *wire.KeyIDInput) error {
 	_, err := s.update(OpDisableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
-		changed := r.KeyState != KeyStateDisabled
-		r.KeyState = KeyStateDisabled
+		changed := r.KeyState != wire.KeyStateDisabled
+		r.KeyState = wire.KeyStateDisabled
 		return changed, nil
 	})
 	return err
@@ -274,19 +275,19 @@ func (s *Service) DisableKey(ctx context.Context, in *KeyIDInput) error {
 // ScheduleKeyDeletion puts a key in PendingDeletion for 7 to 30 days
 // (default 30); Tick deletes it, its material and its aliases once the
 // date has passed. Until then CancelKeyDeletion brings it back, Disabled.
-func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeletionInput) (*ScheduleKeyDeletionOutput, error) {
+func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *wire.ScheduleKeyDeletionInput) (*wire.ScheduleKeyDeletionOutput, error) {
 	days := int(in.PendingWindowInDays)
 	if days == 0 {
 		days = defaultDeletionDays
 	}
 	if days < minDeletionDays || days > maxDeletionDays {
-		return nil, errorf(CodeValidation, "PendingWindowInDays must be between %d and %d", minDeletionDays, maxDeletionDays)
+		return nil, errorf(wire.CodeValidation, "PendingWindowInDays must be between %d and %d", minDeletionDays, maxDeletionDays)
 	}
-	var out ScheduleKeyDeletionOutput
+	var out wire.ScheduleKeyDeletionOutput
 	_, err := s.update(OpScheduleKeyDeletion, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
 		d := s.now().UTC().Add(time.Duration(days) * day)
-		r.KeyState, r.DeletionDate, r.PendingWindowInDays = KeyStatePendingDeletion, &d, days
-		out = ScheduleKeyDeletionOutput{KeyId: e.arn, DeletionDate: d, KeyState: r.KeyState, PendingWindowInDays: int32(days)}
+		r.KeyState, r.DeletionDate, r.PendingWindowInDays = wire.KeyStatePendingDeletion, &d, days
+		out = wire.ScheduleKeyDeletionOutput{KeyId: e.arn, DeletionDate: d, KeyState: r.KeyState, PendingWindowInDays: int32(days)}
 		return true, nil
 	})
 	if err != nil {
@@ -299,11 +300,11 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeleti
 // CancelKeyDeletion takes a key out of PendingDeletion. As in AWS it comes
 // back Disabled (a key with imported material but none present comes back
 // PendingImport).
-func (s *Service) CancelKeyDeletion(ctx context.Context, in *KeyIDInput) (*KeyIDOutput, error) {
+func (s *Service) CancelKeyDeletion(ctx context.Context, in *wire.KeyIDInput) (*wire.KeyIDOutput, error) {
 	e, err := s.update(OpCancelKeyDeletion, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
-		r.KeyState = KeyStateDisabled
-		if r.Origin == OriginExternal && len(r.Versions) == 0 {
-			r.KeyState = KeyStatePendingImport
+		r.KeyState = wire.KeyStateDisabled
+		if r.Origin == wire.OriginExternal && len(r.Versions) == 0 {
+			r.KeyState = wire.KeyStatePendingImport
 		}
 		r.DeletionDate, r.PendingWindowInDays = nil, 0
 		return true, nil
@@ -311,7 +312,7 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, in *KeyIDInput) (*KeyID
 	if err != nil {
 		return nil, err
 	}
-	return &KeyIDOutput{KeyId: e.arn}, nil
+	return &wire.KeyIDOutput{KeyId: e.arn}, nil
 }
 
 // deleteKey removes a key whose waiting period is over, with its aliases,

@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"kmsd/wire"
 	"strings"
 	"testing"
 	"time"
@@ -8,33 +9,33 @@ import (
 
 func TestCreateDescribeList(t *testing.T) {
 	s, c := testService(t)
-	out, err := s.CreateKey(ctx, &CreateKeyInput{Description: "first", Tags: []Tag{{"team", "core"}}})
+	out, err := s.CreateKey(ctx, &wire.CreateKeyInput{Description: "first", Tags: []wire.Tag{{TagKey: "team", TagValue: "core"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	md := out.KeyMetadata
-	if md.KeyState != KeyStateEnabled || !md.Enabled || md.KeyUsage != KeyUsageEncryptDecrypt ||
-		md.KeySpec != KeySpecSymmetric || md.Origin != OriginKMS || md.KeyManager != KeyManagerCustomer ||
+	if md.KeyState != wire.KeyStateEnabled || !md.Enabled || md.KeyUsage != wire.KeyUsageEncryptDecrypt ||
+		md.KeySpec != wire.KeySpecSymmetric || md.Origin != wire.OriginKMS || md.KeyManager != wire.KeyManagerCustomer ||
 		md.Description != "first" || !md.CreationDate.Equal(c.Now()) || md.Arn != ARNPrefix+"key/"+md.KeyId ||
 		len(md.CurrentKeyMaterialId) != 64 || md.DeletionDate != nil || md.AWSAccountId != AccountID {
 		t.Fatalf("metadata %+v", md)
 	}
 	for _, id := range []string{md.KeyId, md.Arn, strings.ToUpper(md.KeyId)} {
-		d, err := s.DescribeKey(ctx, &DescribeKeyInput{KeyId: id})
+		d, err := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
 		if err != nil || d.KeyMetadata.KeyId != md.KeyId {
 			t.Fatalf("describe %s: %v", id, err)
 		}
 	}
 	for _, bad := range []struct {
-		in   *CreateKeyInput
+		in   *wire.CreateKeyInput
 		code string
 	}{
-		{&CreateKeyInput{KeyUsage: "SIGN_VERIFY"}, CodeUnsupportedOperation},
-		{&CreateKeyInput{KeySpec: "RSA_2048"}, CodeUnsupportedOperation},
-		{&CreateKeyInput{Origin: "AWS_CLOUDHSM"}, CodeUnsupportedOperation},
-		{&CreateKeyInput{MultiRegion: true}, CodeUnsupportedOperation},
-		{&CreateKeyInput{Description: strings.Repeat("d", 8193)}, CodeValidation},
-		{&CreateKeyInput{Tags: []Tag{{"aws:x", "v"}}}, CodeTag},
+		{&wire.CreateKeyInput{KeyUsage: "SIGN_VERIFY"}, wire.CodeUnsupportedOperation},
+		{&wire.CreateKeyInput{KeySpec: "RSA_2048"}, wire.CodeUnsupportedOperation},
+		{&wire.CreateKeyInput{Origin: "AWS_CLOUDHSM"}, wire.CodeUnsupportedOperation},
+		{&wire.CreateKeyInput{MultiRegion: true}, wire.CodeUnsupportedOperation},
+		{&wire.CreateKeyInput{Description: strings.Repeat("d", 8193)}, wire.CodeValidation},
+		{&wire.CreateKeyInput{Tags: []wire.Tag{{TagKey: "aws:x", TagValue: "v"}}}, wire.CodeTag},
 	} {
 		_, err := s.CreateKey(ctx, bad.in)
 		wantCode(t, err, bad.code)
@@ -47,7 +48,7 @@ func TestCreateDescribeList(t *testing.T) {
 	var seen []string
 	marker := ""
 	for pages := 0; ; pages++ {
-		l, err := s.ListKeys(ctx, &ListKeysInput{Limit: 2, Marker: marker})
+		l, err := s.ListKeys(ctx, &wire.ListKeysInput{Limit: 2, Marker: marker})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,10 +69,10 @@ func TestCreateDescribeList(t *testing.T) {
 	if len(seen) != 5 || !sortedUnique(seen) {
 		t.Fatalf("listed %v", seen)
 	}
-	_, err = s.ListKeys(ctx, &ListKeysInput{Limit: 1001})
-	wantCode(t, err, CodeValidation)
-	_, err = s.ListKeys(ctx, &ListKeysInput{Marker: "garbage"})
-	wantCode(t, err, CodeInvalidMarker)
+	_, err = s.ListKeys(ctx, &wire.ListKeysInput{Limit: 1001})
+	wantCode(t, err, wire.CodeValidation)
+	_, err = s.ListKeys(ctx, &wire.ListKeysInput{Marker: "garbage"})
+	wantCode(t, err, wire.CodeInvalidMarker)
 }
 
 func sortedUnique(ids []string) bool {
@@ -86,7 +87,7 @@ func sortedUnique(ids []string) bool {
 func TestKeyIdentifiers(t *testing.T) {
 	s, _ := testService(t, fast)
 	id := mustKey(t, s)
-	wantCode(t, s.CreateAlias(ctx, &AliasInput{AliasName: "alias/app", TargetKeyId: id}), "")
+	wantCode(t, s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/app", TargetKeyId: id}), "")
 	cases := []struct {
 		name, keyID string
 		use         bool
@@ -94,24 +95,24 @@ func TestKeyIdentifiers(t *testing.T) {
 	}{
 		{"alias in a use op", "alias/app", true, ""},
 		{"alias ARN in a use op", ARNPrefix + "alias/app", true, ""},
-		{"alias in a management op", "alias/app", false, CodeNotFound},
-		{"alias ARN in a management op", ARNPrefix + "alias/app", false, CodeNotFound},
+		{"alias in a management op", "alias/app", false, wire.CodeNotFound},
+		{"alias ARN in a management op", ARNPrefix + "alias/app", false, wire.CodeNotFound},
 		{"key ARN in a management op", ARNPrefix + "key/" + id, false, ""},
-		{"missing alias", "alias/nope", true, CodeNotFound},
-		{"not a uuid", "1234", false, CodeNotFound},
-		{"unknown key", "00000000-0000-4000-8000-000000000000", false, CodeNotFound},
-		{"foreign ARN", "arn:aws:kms:us-east-1:111122223333:key/" + id, false, CodeInvalidArn},
-		{"ARN of nothing", ARNPrefix + "grant/x", false, CodeInvalidArn},
-		{"empty", "", false, CodeValidation},
-		{"too long", strings.Repeat("a", 2049), false, CodeValidation},
+		{"missing alias", "alias/nope", true, wire.CodeNotFound},
+		{"not a uuid", "1234", false, wire.CodeNotFound},
+		{"unknown key", "00000000-0000-4000-8000-000000000000", false, wire.CodeNotFound},
+		{"foreign ARN", "arn:aws:kms:us-east-1:111122223333:key/" + id, false, wire.CodeInvalidArn},
+		{"ARN of nothing", ARNPrefix + "grant/x", false, wire.CodeInvalidArn},
+		{"empty", "", false, wire.CodeValidation},
+		{"too long", strings.Repeat("a", 2049), false, wire.CodeValidation},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var err error
 			if c.use {
-				_, err = s.Encrypt(ctx, &EncryptInput{KeyId: c.keyID, Plaintext: []byte("x")})
+				_, err = s.Encrypt(ctx, &wire.EncryptInput{KeyId: c.keyID, Plaintext: []byte("x")})
 			} else {
-				err = s.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: c.keyID, Description: "x"})
+				err = s.UpdateKeyDescription(ctx, &wire.UpdateKeyDescriptionInput{KeyId: c.keyID, Description: "x"})
 			}
 			wantCode(t, err, c.code)
 		})
@@ -126,16 +127,16 @@ func TestDisableEnable(t *testing.T) {
 	if e.mats[0].Load() == nil {
 		t.Fatal("version 1 not cached after use")
 	}
-	wantCode(t, s.DisableKey(ctx, &KeyIDInput{KeyId: id}), "")
+	wantCode(t, s.DisableKey(ctx, &wire.KeyIDInput{KeyId: id}), "")
 	if e.mats[0].Load() != nil {
 		t.Fatal("disabling did not drop the unsealed version")
 	}
-	_, err := s.Encrypt(ctx, &EncryptInput{KeyId: id, Plaintext: []byte("x")})
-	wantCode(t, err, CodeDisabled)
-	_, err = s.Decrypt(ctx, &DecryptInput{CiphertextBlob: blob})
-	wantCode(t, err, CodeDisabled)
-	wantCode(t, s.EnableKey(ctx, &KeyIDInput{KeyId: id}), "")
-	if _, err := s.Decrypt(ctx, &DecryptInput{CiphertextBlob: blob}); err != nil {
+	_, err := s.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	wantCode(t, err, wire.CodeDisabled)
+	_, err = s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob})
+	wantCode(t, err, wire.CodeDisabled)
+	wantCode(t, s.EnableKey(ctx, &wire.KeyIDInput{KeyId: id}), "")
+	if _, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -145,40 +146,40 @@ func TestDeletionLifecycle(t *testing.T) {
 	id := mustKey(t, s)
 	other := mustKey(t, s)
 	blob := mustEncrypt(t, s, id, "bye", nil)
-	wantCode(t, s.CreateAlias(ctx, &AliasInput{AliasName: "alias/doomed", TargetKeyId: id}), "")
-	wantCode(t, s.CreateAlias(ctx, &AliasInput{AliasName: "alias/kept", TargetKeyId: other}), "")
+	wantCode(t, s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/doomed", TargetKeyId: id}), "")
+	wantCode(t, s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/kept", TargetKeyId: other}), "")
 
 	for _, days := range []int32{6, 31, -1} {
-		_, err := s.ScheduleKeyDeletion(ctx, &ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: days})
-		wantCode(t, err, CodeValidation)
+		_, err := s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: days})
+		wantCode(t, err, wire.CodeValidation)
 	}
-	out, err := s.ScheduleKeyDeletion(ctx, &ScheduleKeyDeletionInput{KeyId: id})
+	out, err := s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.PendingWindowInDays != 30 || !out.DeletionDate.Equal(c.Now().Add(30*day)) || out.KeyState != KeyStatePendingDeletion {
+	if out.PendingWindowInDays != 30 || !out.DeletionDate.Equal(c.Now().Add(30*day)) || out.KeyState != wire.KeyStatePendingDeletion {
 		t.Fatalf("default window: %+v", out)
 	}
-	md, _ := s.DescribeKey(ctx, &DescribeKeyInput{KeyId: id})
+	md, _ := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
 	if md.KeyMetadata.DeletionDate == nil || md.KeyMetadata.PendingDeletionWindowInDays != 30 {
 		t.Fatalf("describe while pending: %+v", md.KeyMetadata)
 	}
-	if _, err := s.CancelKeyDeletion(ctx, &KeyIDInput{KeyId: id}); err != nil {
+	if _, err := s.CancelKeyDeletion(ctx, &wire.KeyIDInput{KeyId: id}); err != nil {
 		t.Fatal(err)
 	}
-	md, _ = s.DescribeKey(ctx, &DescribeKeyInput{KeyId: id})
-	if md.KeyMetadata.KeyState != KeyStateDisabled || md.KeyMetadata.DeletionDate != nil {
+	md, _ = s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
+	if md.KeyMetadata.KeyState != wire.KeyStateDisabled || md.KeyMetadata.DeletionDate != nil {
 		t.Fatalf("after cancel: %+v", md.KeyMetadata)
 	}
 
-	if _, err := s.ScheduleKeyDeletion(ctx, &ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: 7}); err != nil {
+	if _, err := s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: 7}); err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(7*day - time.Second)
 	if err := s.Tick(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DescribeKey(ctx, &DescribeKeyInput{KeyId: id}); err != nil {
+	if _, err := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id}); err != nil {
 		t.Fatalf("deleted a second early: %v", err)
 	}
 	e := s.lookup(mustParse(t, id))
@@ -186,16 +187,16 @@ func TestDeletionLifecycle(t *testing.T) {
 	if err := s.Tick(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.DescribeKey(ctx, &DescribeKeyInput{KeyId: id})
-	wantCode(t, err, CodeNotFound)
-	_, err = s.DescribeKey(ctx, &DescribeKeyInput{KeyId: "alias/doomed"})
-	wantCode(t, err, CodeNotFound)
-	_, err = s.Decrypt(ctx, &DecryptInput{CiphertextBlob: blob})
-	wantCode(t, err, CodeNotFound)
+	_, err = s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
+	wantCode(t, err, wire.CodeNotFound)
+	_, err = s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: "alias/doomed"})
+	wantCode(t, err, wire.CodeNotFound)
+	_, err = s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob})
+	wantCode(t, err, wire.CodeNotFound)
 	if !e.deleted || e.mats[0].Load() != nil {
 		t.Fatal("deleted key still holds material")
 	}
-	l, _ := s.ListAliases(ctx, &ListAliasesInput{})
+	l, _ := s.ListAliases(ctx, &wire.ListAliasesInput{})
 	if len(l.Aliases) != 1 || l.Aliases[0].AliasName != "alias/kept" {
 		t.Fatalf("aliases after deletion: %+v", l.Aliases)
 	}
@@ -209,7 +210,7 @@ func TestDeletionLifecycle(t *testing.T) {
 func TestSchedulerLoop(t *testing.T) {
 	s, c := testService(t, func(cfg *Config) { cfg.TickInterval = 5 * time.Millisecond })
 	id := mustKey(t, s)
-	if _, err := s.ScheduleKeyDeletion(ctx, &ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: 7}); err != nil {
+	if _, err := s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: 7}); err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(8 * day)
@@ -225,10 +226,10 @@ func TestSchedulerLoop(t *testing.T) {
 func TestUpdateDescription(t *testing.T) {
 	s, _ := testService(t, fast)
 	id := mustKey(t, s)
-	wantCode(t, s.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: id, Description: "changed"}), "")
-	md, _ := s.DescribeKey(ctx, &DescribeKeyInput{KeyId: id})
+	wantCode(t, s.UpdateKeyDescription(ctx, &wire.UpdateKeyDescriptionInput{KeyId: id, Description: "changed"}), "")
+	md, _ := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
 	if md.KeyMetadata.Description != "changed" {
 		t.Fatal(md.KeyMetadata.Description)
 	}
-	wantCode(t, s.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: id, Description: "\xff"}), CodeValidation)
+	wantCode(t, s.UpdateKeyDescription(ctx, &wire.UpdateKeyDescriptionInput{KeyId: id, Description: "\xff"}), wire.CodeValidation)
 }

@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"kmsd/wire"
 	"strconv"
 	"time"
 
@@ -24,8 +25,8 @@ const (
 // rotatable refuses rotation operations on keys with imported material, as
 // AWS does for automatic rotation.
 func rotatable(e *entry) error {
-	if e.rec.Origin == OriginExternal {
-		return errorf(CodeUnsupportedOperation, "%s origin is EXTERNAL which is not valid for this operation", e.arn)
+	if e.rec.Origin == wire.OriginExternal {
+		return errorf(wire.CodeUnsupportedOperation, "%s origin is EXTERNAL which is not valid for this operation", e.arn)
 	}
 	return nil
 }
@@ -51,13 +52,13 @@ func (s *Service) rotationUpdate(op, keyID string, change func(*entry, *keystore
 // (90..2560, default 365). Turning it on schedules the first rotation one
 // period from now; changing the period of a key that already rotates
 // counts from its last rotation (or creation), and not before now.
-func (s *Service) EnableKeyRotation(ctx context.Context, in *EnableKeyRotationInput) error {
+func (s *Service) EnableKeyRotation(ctx context.Context, in *wire.EnableKeyRotationInput) error {
 	days := int(in.RotationPeriodInDays)
 	if days == 0 {
 		days = defaultRotationDays
 	}
 	if days < minRotationDays || days > maxRotationDays {
-		return errorf(CodeValidation, "RotationPeriodInDays must be between %d and %d", minRotationDays, maxRotationDays)
+		return errorf(wire.CodeValidation, "RotationPeriodInDays must be between %d and %d", minRotationDays, maxRotationDays)
 	}
 	_, err := s.rotationUpdate(OpEnableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		now := s.now().UTC()
@@ -75,7 +76,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *EnableKeyRotationIn
 }
 
 // DisableKeyRotation turns off automatic rotation.
-func (s *Service) DisableKeyRotation(ctx context.Context, in *KeyIDInput) error {
+func (s *Service) DisableKeyRotation(ctx context.Context, in *wire.KeyIDInput) error {
 	_, err := s.rotationUpdate(OpDisableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		changed := r.Rotation.Enabled
 		r.Rotation.Enabled, r.Rotation.NextRotationDate = false, nil
@@ -86,7 +87,7 @@ func (s *Service) DisableKeyRotation(ctx context.Context, in *KeyIDInput) error 
 
 // GetKeyRotationStatus reports automatic rotation. While a key is pending
 // deletion it reads as off (and comes back if deletion is cancelled).
-func (s *Service) GetKeyRotationStatus(ctx context.Context, in *KeyIDInput) (*GetKeyRotationStatusOutput, error) {
+func (s *Service) GetKeyRotationStatus(ctx context.Context, in *wire.KeyIDInput) (*wire.GetKeyRotationStatusOutput, error) {
 	e, err := s.resolve(in.KeyId, false)
 	if err != nil {
 		return nil, err
@@ -100,8 +101,8 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, in *KeyIDInput) (*Ge
 		return nil, err
 	}
 	rot := e.rec.Rotation
-	out := &GetKeyRotationStatusOutput{KeyId: e.arn}
-	if rot.Enabled && e.rec.KeyState != KeyStatePendingDeletion {
+	out := &wire.GetKeyRotationStatusOutput{KeyId: e.arn}
+	if rot.Enabled && e.rec.KeyState != wire.KeyStatePendingDeletion {
 		out.KeyRotationEnabled, out.RotationPeriodInDays = true, int32(rot.PeriodInDays)
 		if rot.NextRotationDate != nil {
 			d := *rot.NextRotationDate
@@ -115,10 +116,10 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, in *KeyIDInput) (*Ge
 // schedule (which it does not change); at most 25 times per key. Rotation
 // is synchronous here, so AWS's ConflictException for a rotation in
 // progress cannot happen.
-func (s *Service) RotateKeyOnDemand(ctx context.Context, in *KeyIDInput) (*KeyIDOutput, error) {
+func (s *Service) RotateKeyOnDemand(ctx context.Context, in *wire.KeyIDInput) (*wire.KeyIDOutput, error) {
 	e, err := s.rotationUpdate(OpRotateKeyOnDemand, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
 		if r.Rotation.OnDemandCount >= maxOnDemand {
-			return false, errorf(CodeLimitExceeded, "%s has been rotated on demand %d times, the most allowed", e.arn, maxOnDemand)
+			return false, errorf(wire.CodeLimitExceeded, "%s has been rotated on demand %d times, the most allowed", e.arn, maxOnDemand)
 		}
 		r.Rotation.OnDemandCount++
 		return true, s.addVersion(e, r, keystore.RotationOnDemand)
@@ -126,7 +127,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, in *KeyIDInput) (*KeyID
 	if err != nil {
 		return nil, err
 	}
-	return &KeyIDOutput{KeyId: e.arn}, nil
+	return &wire.KeyIDOutput{KeyId: e.arn}, nil
 }
 
 // addVersion appends a new version of material to r and primes e's cache
@@ -147,23 +148,23 @@ func (s *Service) addVersion(e *entry, r *keystore.KeyRecord, rotationType strin
 
 // ListKeyRotations lists a key's rotations oldest first: with
 // ALL_KEY_MATERIAL, the first material too.
-func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInput) (*ListKeyRotationsOutput, error) {
+func (s *Service) ListKeyRotations(ctx context.Context, in *wire.ListKeyRotationsInput) (*wire.ListKeyRotationsOutput, error) {
 	limit, err := pageLimit(in.Limit, 1000, 100)
 	if err != nil {
 		return nil, err
 	}
 	first := 1 // index of the first version listed: rotations only
 	switch in.IncludeKeyMaterial {
-	case "", IncludeRotationsOnly:
-	case IncludeAllKeyMaterial:
+	case "", wire.IncludeRotationsOnly:
+	case wire.IncludeAllKeyMaterial:
 		first = 0
 	default:
-		return nil, errorf(CodeValidation, "IncludeKeyMaterial must be %s or %s", IncludeRotationsOnly, IncludeAllKeyMaterial)
+		return nil, errorf(wire.CodeValidation, "IncludeKeyMaterial must be %s or %s", wire.IncludeRotationsOnly, wire.IncludeAllKeyMaterial)
 	}
 	if in.Marker != "" {
 		n, err := strconv.Atoi(in.Marker)
 		if err != nil || n < 1 {
-			return nil, errorf(CodeInvalidMarker, "Marker is not one that ListKeyRotations returned")
+			return nil, errorf(wire.CodeInvalidMarker, "Marker is not one that ListKeyRotations returned")
 		}
 		first = max(first, n) // the marker is the last version listed
 	}
@@ -179,14 +180,14 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInpu
 	if err := checkState(OpListKeyRotations, e); err != nil {
 		return nil, err
 	}
-	out := &ListKeyRotationsOutput{Rotations: []RotationsListEntry{}}
+	out := &wire.ListKeyRotationsOutput{Rotations: []wire.RotationsListEntry{}}
 	vs := e.rec.Versions
 	for i := first; i < len(vs); i++ {
 		if len(out.Rotations) == limit {
 			out.Truncated, out.NextMarker = true, strconv.Itoa(i)
 			break
 		}
-		ent := RotationsListEntry{KeyId: e.rec.KeyID.String(), KeyMaterialId: e.matIDs[i], KeyMaterialState: MaterialNonCurrent}
+		ent := wire.RotationsListEntry{KeyId: e.rec.KeyID.String(), KeyMaterialId: e.matIDs[i], KeyMaterialState: MaterialNonCurrent}
 		if i == len(vs)-1 {
 			ent.KeyMaterialState = MaterialCurrent
 		}

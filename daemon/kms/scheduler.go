@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"kmsd/wire"
 	"time"
 
 	"kmsd/keystore"
@@ -46,9 +47,9 @@ func (s *Service) Tick() error {
 		e.mu.RLock()
 		r := e.rec
 		switch {
-		case r.KeyState == KeyStatePendingDeletion && r.DeletionDate != nil && !now.Before(*r.DeletionDate):
+		case r.KeyState == wire.KeyStatePendingDeletion && r.DeletionDate != nil && !now.Before(*r.DeletionDate):
 			dueDelete = append(dueDelete, e)
-		case r.KeyState == KeyStateEnabled && r.Rotation.Enabled && r.Rotation.NextRotationDate != nil && !now.Before(*r.Rotation.NextRotationDate):
+		case r.KeyState == wire.KeyStateEnabled && r.Rotation.Enabled && r.Rotation.NextRotationDate != nil && !now.Before(*r.Rotation.NextRotationDate):
 			dueRotate = append(dueRotate, e)
 		}
 		e.mu.RUnlock()
@@ -65,7 +66,7 @@ func (s *Service) Tick() error {
 	defer s.writeMu.Unlock()
 	for _, e := range dueDelete {
 		e.mu.RLock()
-		still := !e.deleted && e.rec.KeyState == KeyStatePendingDeletion && !now.Before(*e.rec.DeletionDate)
+		still := !e.deleted && e.rec.KeyState == wire.KeyStatePendingDeletion && !now.Before(*e.rec.DeletionDate)
 		e.mu.RUnlock()
 		if still {
 			note(s.deleteKey(e))
@@ -82,7 +83,7 @@ func (s *Service) Tick() error {
 func (s *Service) autoRotate(e *entry, now time.Time) error {
 	e.mu.RLock()
 	r := e.rec
-	due := !e.deleted && r.KeyState == KeyStateEnabled && r.Rotation.Enabled &&
+	due := !e.deleted && r.KeyState == wire.KeyStateEnabled && r.Rotation.Enabled &&
 		r.Rotation.NextRotationDate != nil && !now.Before(*r.Rotation.NextRotationDate)
 	r = r.Clone()
 	e.mu.RUnlock()

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"kmsd/wire"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -259,7 +260,7 @@ func (s *Service) write(op string, b *keystore.Batch) error {
 // checkOpen fails every call made after Close.
 func (s *Service) checkOpen() error {
 	if s.closed.Load() {
-		return errorf(CodeInternal, "the key service is shutting down")
+		return errorf(wire.CodeInternal, "the key service is shutting down")
 	}
 	return nil
 }

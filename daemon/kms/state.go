@@ -1,5 +1,7 @@
 package kms
 
+import "kmsd/wire"
+
 // Operation names, as AWS spells them. They index the key-state table and
 // name operations in logs and audit records.
 const (
@@ -37,9 +39,9 @@ type stateRule struct{ disabled, pendingDeletion, pendingImport string }
 
 var (
 	allowAll   = stateRule{}
-	cryptoRule = stateRule{CodeDisabled, CodeInvalidState, CodeInvalidState}
+	cryptoRule = stateRule{wire.CodeDisabled, wire.CodeInvalidState, wire.CodeInvalidState}
 	// Changes to a key that is about to be deleted are refused.
-	notPendingDeletion = stateRule{pendingDeletion: CodeInvalidState}
+	notPendingDeletion = stateRule{pendingDeletion: wire.CodeInvalidState}
 )
 
 // stateTable is AWS's "Key states of AWS KMS keys" table for the
@@ -50,15 +52,15 @@ var (
 // with imported material (origin EXTERNAL) are refused before this table
 // with UnsupportedOperationException.
 var stateTable = map[string]stateRule{
-	OpCancelKeyDeletion:    {CodeInvalidState, "", CodeInvalidState}, // and Enabled: see checkState
+	OpCancelKeyDeletion:    {wire.CodeInvalidState, "", wire.CodeInvalidState}, // and Enabled: see checkState
 	OpCreateAlias:          notPendingDeletion,
 	OpDecrypt:              cryptoRule,
 	OpDeleteAlias:          allowAll,
 	OpDescribeKey:          allowAll,
-	OpDisableKey:           {"", CodeInvalidState, CodeInvalidState},
-	OpDisableKeyRotation:   {CodeDisabled, CodeInvalidState, ""},
-	OpEnableKey:            {"", CodeInvalidState, CodeInvalidState},
-	OpEnableKeyRotation:    {CodeDisabled, CodeInvalidState, ""},
+	OpDisableKey:           {"", wire.CodeInvalidState, wire.CodeInvalidState},
+	OpDisableKeyRotation:   {wire.CodeDisabled, wire.CodeInvalidState, ""},
+	OpEnableKey:            {"", wire.CodeInvalidState, wire.CodeInvalidState},
+	OpEnableKeyRotation:    {wire.CodeDisabled, wire.CodeInvalidState, ""},
 	OpEncrypt:              cryptoRule,
 	OpGenerateDataKey:      cryptoRule,
 	OpGenerateDataKeyWP:    cryptoRule,
@@ -79,38 +81,38 @@ var stateTable = map[string]stateRule{
 // caller holds e.mu.
 func checkState(op string, e *entry) error {
 	if e.deleted {
-		return errorf(CodeNotFound, "key '%s' does not exist", e.arn)
+		return errorf(wire.CodeNotFound, "key '%s' does not exist", e.arn)
 	}
 	rule, ok := stateTable[op]
 	if !ok {
-		return errorf(CodeInternal, "no key-state rule for %s", op) // fail closed
+		return errorf(wire.CodeInternal, "no key-state rule for %s", op) // fail closed
 	}
 	state := e.rec.KeyState
 	var code string
 	switch state {
-	case KeyStateEnabled:
+	case wire.KeyStateEnabled:
 		if op == OpCancelKeyDeletion {
-			code = CodeInvalidState
+			code = wire.CodeInvalidState
 		}
-	case KeyStateDisabled:
+	case wire.KeyStateDisabled:
 		code = rule.disabled
-	case KeyStatePendingDeletion:
+	case wire.KeyStatePendingDeletion:
 		code = rule.pendingDeletion
-	case KeyStatePendingImport:
+	case wire.KeyStatePendingImport:
 		code = rule.pendingImport
 	default:
-		return errorf(CodeInternal, "key %s is in unknown state %q", e.arn, state)
+		return errorf(wire.CodeInternal, "key %s is in unknown state %q", e.arn, state)
 	}
 	switch {
 	case code == "":
 		return nil
 	case op == OpCancelKeyDeletion:
 		return errorf(code, "%s is not pending deletion", e.arn)
-	case state == KeyStateDisabled && code == CodeDisabled:
+	case state == wire.KeyStateDisabled && code == wire.CodeDisabled:
 		return errorf(code, "%s is disabled", e.arn)
-	case state == KeyStateDisabled:
+	case state == wire.KeyStateDisabled:
 		return errorf(code, "%s is disabled, which %s does not allow", e.arn, op)
-	case state == KeyStatePendingDeletion:
+	case state == wire.KeyStatePendingDeletion:
 		return errorf(code, "%s is pending deletion", e.arn)
 	default:
 		return errorf(code, "%s is pending import", e.arn)

@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"kmsd/wire"
 	"testing"
 )
 
@@ -10,11 +11,11 @@ import (
 func TestKeyStateTable(t *testing.T) {
 	const (
 		ok  = ""
-		dis = CodeDisabled
-		inv = CodeInvalidState
-		uns = CodeUnsupportedOperation
+		dis = wire.CodeDisabled
+		inv = wire.CodeInvalidState
+		uns = wire.CodeUnsupportedOperation
 	)
-	states := []string{KeyStateEnabled, KeyStateDisabled, KeyStatePendingDeletion, KeyStatePendingImport}
+	states := []string{wire.KeyStateEnabled, wire.KeyStateDisabled, wire.KeyStatePendingDeletion, wire.KeyStatePendingImport}
 	// want[op] lists the code per state, in the order of states.
 	want := map[string][4]string{
 		OpCancelKeyDeletion:    {inv, inv, ok, inv},
@@ -53,7 +54,7 @@ func TestKeyStateTable(t *testing.T) {
 				id := keyInState(t, s, state)
 				// A blob under this key, made while it was Enabled, for the decrypt-side ops.
 				var blob []byte
-				if state != KeyStatePendingImport {
+				if state != wire.KeyStatePendingImport {
 					blob = blobFor(t, s, id, state)
 				}
 				wantCode(t, callOp(t, s, op, id, helper, blob), codes[i])
@@ -65,12 +66,12 @@ func TestKeyStateTable(t *testing.T) {
 // keyInState makes a fresh key and puts it in state.
 func keyInState(t *testing.T, s *Service, state string) string {
 	t.Helper()
-	if state == KeyStatePendingImport {
-		out, err := s.CreateKey(ctx, &CreateKeyInput{Origin: OriginExternal})
+	if state == wire.KeyStatePendingImport {
+		out, err := s.CreateKey(ctx, &wire.CreateKeyInput{Origin: wire.OriginExternal})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out.KeyMetadata.KeyState != KeyStatePendingImport || out.KeyMetadata.Enabled {
+		if out.KeyMetadata.KeyState != wire.KeyStatePendingImport || out.KeyMetadata.Enabled {
 			t.Fatalf("EXTERNAL key is %s", out.KeyMetadata.KeyState)
 		}
 		return out.KeyMetadata.KeyId
@@ -83,13 +84,13 @@ func blobFor(t *testing.T, s *Service, id, state string) []byte {
 	t.Helper()
 	blob := mustEncrypt(t, s, id, "state table", nil)
 	switch state {
-	case KeyStateDisabled:
-		wantCode(t, s.DisableKey(ctx, &KeyIDInput{KeyId: id}), "")
-	case KeyStatePendingDeletion:
-		_, err := s.ScheduleKeyDeletion(ctx, &ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: 7})
+	case wire.KeyStateDisabled:
+		wantCode(t, s.DisableKey(ctx, &wire.KeyIDInput{KeyId: id}), "")
+	case wire.KeyStatePendingDeletion:
+		_, err := s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: 7})
 		wantCode(t, err, "")
 	}
-	out, err := s.DescribeKey(ctx, &DescribeKeyInput{KeyId: id})
+	out, err := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
 	if err != nil || out.KeyMetadata.KeyState != state {
 		t.Fatalf("key is %v, want %s (%v)", out, state, err)
 	}
@@ -102,73 +103,73 @@ func callOp(t *testing.T, s *Service, op, id, helper string, blob []byte) error 
 	var err error
 	switch op {
 	case OpCancelKeyDeletion:
-		_, err = s.CancelKeyDeletion(ctx, &KeyIDInput{KeyId: id})
+		_, err = s.CancelKeyDeletion(ctx, &wire.KeyIDInput{KeyId: id})
 	case OpCreateAlias:
-		err = s.CreateAlias(ctx, &AliasInput{AliasName: "alias/st-" + id, TargetKeyId: id})
+		err = s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/st-" + id, TargetKeyId: id})
 	case OpDecrypt:
 		if blob == nil {
 			// A PendingImport key has no material and so no blobs; a forged
 			// header naming it must still be refused by the state table.
 			blob = forgeBlob(t, id)
 		}
-		_, err = s.Decrypt(ctx, &DecryptInput{CiphertextBlob: blob})
+		_, err = s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob})
 	case OpDeleteAlias:
 		name := "alias/del-" + id
-		if err := s.CreateAlias(ctx, &AliasInput{AliasName: name, TargetKeyId: helper}); err != nil {
+		if err := s.CreateAlias(ctx, &wire.AliasInput{AliasName: name, TargetKeyId: helper}); err != nil {
 			t.Fatal(err)
 		}
 		// Point it at the key under test through the store directly is not
 		// possible in PendingDeletion, so test deleting an alias of that
 		// key where one can exist, and of the helper otherwise.
-		if err := s.UpdateAlias(ctx, &AliasInput{AliasName: name, TargetKeyId: id}); err != nil && CodeOf(err) != CodeInvalidState {
+		if err := s.UpdateAlias(ctx, &wire.AliasInput{AliasName: name, TargetKeyId: id}); err != nil && wire.CodeOf(err) != wire.CodeInvalidState {
 			t.Fatal(err)
 		}
-		err = s.DeleteAlias(ctx, &DeleteAliasInput{AliasName: name})
+		err = s.DeleteAlias(ctx, &wire.DeleteAliasInput{AliasName: name})
 	case OpDescribeKey:
-		_, err = s.DescribeKey(ctx, &DescribeKeyInput{KeyId: id})
+		_, err = s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
 	case OpDisableKey:
-		err = s.DisableKey(ctx, &KeyIDInput{KeyId: id})
+		err = s.DisableKey(ctx, &wire.KeyIDInput{KeyId: id})
 	case OpDisableKeyRotation:
-		err = s.DisableKeyRotation(ctx, &KeyIDInput{KeyId: id})
+		err = s.DisableKeyRotation(ctx, &wire.KeyIDInput{KeyId: id})
 	case OpEnableKey:
-		err = s.EnableKey(ctx, &KeyIDInput{KeyId: id})
+		err = s.EnableKey(ctx, &wire.KeyIDInput{KeyId: id})
 	case OpEnableKeyRotation:
-		err = s.EnableKeyRotation(ctx, &EnableKeyRotationInput{KeyId: id})
+		err = s.EnableKeyRotation(ctx, &wire.EnableKeyRotationInput{KeyId: id})
 	case OpEncrypt:
-		_, err = s.Encrypt(ctx, &EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		_, err = s.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")})
 	case OpGenerateDataKey:
-		_, err = s.GenerateDataKey(ctx, &GenerateDataKeyInput{KeyId: id, KeySpec: DataKeySpecAES256})
+		_, err = s.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: wire.DataKeySpecAES256})
 	case OpGenerateDataKeyWP:
-		_, err = s.GenerateDataKeyWithoutPlaintext(ctx, &GenerateDataKeyInput{KeyId: id, NumberOfBytes: 7})
+		_, err = s.GenerateDataKeyWithoutPlaintext(ctx, &wire.GenerateDataKeyInput{KeyId: id, NumberOfBytes: 7})
 	case OpGetKeyRotationStatus:
-		_, err = s.GetKeyRotationStatus(ctx, &KeyIDInput{KeyId: id})
+		_, err = s.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: id})
 	case OpListAliases:
-		_, err = s.ListAliases(ctx, &ListAliasesInput{KeyId: id})
+		_, err = s.ListAliases(ctx, &wire.ListAliasesInput{KeyId: id})
 	case OpListKeyRotations:
-		_, err = s.ListKeyRotations(ctx, &ListKeyRotationsInput{KeyId: id})
+		_, err = s.ListKeyRotations(ctx, &wire.ListKeyRotationsInput{KeyId: id})
 	case OpListResourceTags:
-		_, err = s.ListResourceTags(ctx, &ListResourceTagsInput{KeyId: id})
+		_, err = s.ListResourceTags(ctx, &wire.ListResourceTagsInput{KeyId: id})
 	case OpReEncrypt:
 		if blob == nil {
 			blob = forgeBlob(t, id)
 		}
-		_, err = s.ReEncrypt(ctx, &ReEncryptInput{CiphertextBlob: blob, DestinationKeyId: helper})
+		_, err = s.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: blob, DestinationKeyId: helper})
 	case OpRotateKeyOnDemand:
-		_, err = s.RotateKeyOnDemand(ctx, &KeyIDInput{KeyId: id})
+		_, err = s.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id})
 	case OpScheduleKeyDeletion:
-		_, err = s.ScheduleKeyDeletion(ctx, &ScheduleKeyDeletionInput{KeyId: id})
+		_, err = s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id})
 	case OpTagResource:
-		err = s.TagResource(ctx, &TagResourceInput{KeyId: id, Tags: []Tag{{"k", "v"}}})
+		err = s.TagResource(ctx, &wire.TagResourceInput{KeyId: id, Tags: []wire.Tag{{TagKey: "k", TagValue: "v"}}})
 	case OpUntagResource:
-		err = s.UntagResource(ctx, &UntagResourceInput{KeyId: id, TagKeys: []string{"k"}})
+		err = s.UntagResource(ctx, &wire.UntagResourceInput{KeyId: id, TagKeys: []string{"k"}})
 	case OpUpdateAlias:
 		name := "alias/up-" + id
-		if err := s.CreateAlias(ctx, &AliasInput{AliasName: name, TargetKeyId: helper}); err != nil {
+		if err := s.CreateAlias(ctx, &wire.AliasInput{AliasName: name, TargetKeyId: helper}); err != nil {
 			t.Fatal(err)
 		}
-		err = s.UpdateAlias(ctx, &AliasInput{AliasName: name, TargetKeyId: id})
+		err = s.UpdateAlias(ctx, &wire.AliasInput{AliasName: name, TargetKeyId: id})
 	case OpUpdateKeyDescription:
-		err = s.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: id, Description: "new"})
+		err = s.UpdateKeyDescription(ctx, &wire.UpdateKeyDescriptionInput{KeyId: id, Description: "new"})
 	default:
 		t.Fatalf("no call for %s", op)
 	}

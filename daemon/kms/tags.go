@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"kmsd/wire"
 	"slices"
 	"strings"
 	"unicode"
@@ -20,25 +21,25 @@ const (
 // checkTag applies AWS's rules: a key of 1 to 128 characters and a value of
 // at most 256, UTF-8 without control characters; keys beginning "aws:" are
 // reserved.
-func checkTag(t Tag) error {
+func checkTag(t wire.Tag) error {
 	if n := utf8.RuneCountInString(t.TagKey); n < 1 || n > maxTagKeyLen || !utf8.ValidString(t.TagKey) {
-		return errorf(CodeTag, "TagKey must be 1 to %d characters of UTF-8", maxTagKeyLen)
+		return errorf(wire.CodeTag, "TagKey must be 1 to %d characters of UTF-8", maxTagKeyLen)
 	}
 	if utf8.RuneCountInString(t.TagValue) > maxTagValueLen || !utf8.ValidString(t.TagValue) {
-		return errorf(CodeTag, "TagValue of %q must be at most %d characters of UTF-8", t.TagKey, maxTagValueLen)
+		return errorf(wire.CodeTag, "TagValue of %q must be at most %d characters of UTF-8", t.TagKey, maxTagValueLen)
 	}
 	if strings.HasPrefix(strings.ToLower(t.TagKey), "aws:") {
-		return errorf(CodeTag, "tag keys beginning with aws: are reserved")
+		return errorf(wire.CodeTag, "tag keys beginning with aws: are reserved")
 	}
 	if strings.ContainsFunc(t.TagKey+t.TagValue, unicode.IsControl) {
-		return errorf(CodeTag, "tag %q contains a control character", t.TagKey)
+		return errorf(wire.CodeTag, "tag %q contains a control character", t.TagKey)
 	}
 	return nil
 }
 
 // mergeTags adds tags to have, replacing values of keys already there, and
 // returns the result sorted by key. Over 50 tags is LimitExceededException.
-func mergeTags(have []keystore.Tag, add []Tag) ([]keystore.Tag, error) {
+func mergeTags(have []keystore.Tag, add []wire.Tag) ([]keystore.Tag, error) {
 	out := slices.Clone(have)
 	for _, t := range add {
 		if err := checkTag(t); err != nil {
@@ -52,16 +53,16 @@ func mergeTags(have []keystore.Tag, add []Tag) ([]keystore.Tag, error) {
 		}
 	}
 	if len(out) > maxTags {
-		return nil, errorf(CodeLimitExceeded, "a key can have at most %d tags", maxTags)
+		return nil, errorf(wire.CodeLimitExceeded, "a key can have at most %d tags", maxTags)
 	}
 	slices.SortFunc(out, func(a, b keystore.Tag) int { return strings.Compare(a.TagKey, b.TagKey) })
 	return out, nil
 }
 
 // TagResource adds or replaces tags on a key.
-func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) error {
+func (s *Service) TagResource(ctx context.Context, in *wire.TagResourceInput) error {
 	if len(in.Tags) == 0 {
-		return errorf(CodeValidation, "Tags is required")
+		return errorf(wire.CodeValidation, "Tags is required")
 	}
 	_, err := s.update(OpTagResource, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		tags, err := mergeTags(r.Tags, in.Tags)
@@ -73,13 +74,13 @@ func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) error {
 
 // UntagResource removes tags by key; a key that is not there is not an
 // error, as in AWS.
-func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) error {
+func (s *Service) UntagResource(ctx context.Context, in *wire.UntagResourceInput) error {
 	if len(in.TagKeys) == 0 {
-		return errorf(CodeValidation, "TagKeys is required")
+		return errorf(wire.CodeValidation, "TagKeys is required")
 	}
 	for _, k := range in.TagKeys {
 		if n := utf8.RuneCountInString(k); n < 1 || n > maxTagKeyLen {
-			return errorf(CodeTag, "TagKey must be 1 to %d characters", maxTagKeyLen)
+			return errorf(wire.CodeTag, "TagKey must be 1 to %d characters", maxTagKeyLen)
 		}
 	}
 	_, err := s.update(OpUntagResource, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
@@ -91,7 +92,7 @@ func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) err
 }
 
 // ListResourceTags lists a key's tags in key order.
-func (s *Service) ListResourceTags(ctx context.Context, in *ListResourceTagsInput) (*ListResourceTagsOutput, error) {
+func (s *Service) ListResourceTags(ctx context.Context, in *wire.ListResourceTagsInput) (*wire.ListResourceTagsOutput, error) {
 	limit, err := pageLimit(in.Limit, 50, 50)
 	if err != nil {
 		return nil, err
@@ -113,13 +114,13 @@ func (s *Service) ListResourceTags(ctx context.Context, in *ListResourceTagsInpu
 		}
 		tags = tags[i:]
 	}
-	out := &ListResourceTagsOutput{Tags: []Tag{}}
+	out := &wire.ListResourceTagsOutput{Tags: []wire.Tag{}}
 	if len(tags) > limit {
 		tags = tags[:limit]
 		out.Truncated, out.NextMarker = true, tags[limit-1].TagKey
 	}
 	for _, t := range tags {
-		out.Tags = append(out.Tags, Tag{TagKey: t.TagKey, TagValue: t.TagValue})
+		out.Tags = append(out.Tags, wire.Tag{TagKey: t.TagKey, TagValue: t.TagValue})
 	}
 	return out, nil
 }
