@@ -33,6 +33,7 @@ const (
 	CodeExpiredImportToken    = "ExpiredImportTokenException"
 	CodeInvalidImportToken    = "InvalidImportTokenException"
 	CodeCustomKeyStoreMissing = "CustomKeyStoreNotFoundException"
+	CodeUnknownOperation      = "UnknownOperationException"
 )
 
 // Error is what every operation returns on failure, on the wire and in Go: an AWS exception name

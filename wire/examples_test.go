@@ -1,0 +1,105 @@
+package wire
+
+import "time"
+
+// Example bodies for every operation: the testdata frames, the fuzz seeds
+// and the examples of docs/wire-protocol.md are made from these.
+
+var (
+	exKeyID  = "1234abcd-12ab-44cd-96ef-1234567890ab"
+	exKeyARN = "arn:kmsd:kms:local:000000000000:key/" + exKeyID
+	exTime   = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	exLater  = exTime.Add(30 * 24 * time.Hour)
+	exEC     = map[string]string{"purpose": "example", "tenant": "a"}
+	exBlob   = []byte{0x01, 0x01, 0x12, 0x34, 0xab, 0xcd, 0x12, 0xab, 0x44, 0xcd, 0x96, 0xef, 0x12, 0x34, 0x56, 0x78, 0x90, 0xab, 0, 0, 0, 1}
+	exMatID  = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+)
+
+func exampleMetadata() KeyMetadata {
+	return KeyMetadata{
+		AWSAccountId: "000000000000", KeyId: exKeyID, Arn: exKeyARN, CreationDate: exTime, Enabled: true,
+		Description: "example", KeyUsage: KeyUsageEncryptDecrypt, KeyState: KeyStateEnabled, Origin: OriginKMS,
+		KeyManager: KeyManagerCustomer, KeySpec: KeySpecSymmetric, CustomerMasterKeySpec: KeySpecSymmetric,
+		EncryptionAlgorithms: []string{AlgSymmetricDefault}, CurrentKeyMaterialId: exMatID,
+	}
+}
+
+func exampleInputs() map[string]Message {
+	return map[string]Message{
+		OpHello:                &HelloInput{ProtocolVersion: ProtocolVersion, Client: "example/1"},
+		OpStatus:               &StatusInput{},
+		OpCreateKey:            &CreateKeyInput{Description: "example", Tags: []Tag{{TagKey: "env", TagValue: "prod"}}},
+		OpDescribeKey:          &DescribeKeyInput{KeyId: "alias/example"},
+		OpListKeys:             &ListKeysInput{Limit: 10, Marker: exKeyID},
+		OpUpdateKeyDescription: &UpdateKeyDescriptionInput{KeyId: exKeyID, Description: "new"},
+		OpEnableKey:            &KeyIDInput{KeyId: exKeyID},
+		OpDisableKey:           &KeyIDInput{KeyId: exKeyARN},
+		OpScheduleKeyDeletion:  &ScheduleKeyDeletionInput{KeyId: exKeyID, PendingWindowInDays: 7},
+		OpCancelKeyDeletion:    &KeyIDInput{KeyId: exKeyID},
+		OpCreateAlias:          &AliasInput{AliasName: "alias/example", TargetKeyId: exKeyID},
+		OpUpdateAlias:          &AliasInput{AliasName: "alias/example", TargetKeyId: exKeyID},
+		OpDeleteAlias:          &DeleteAliasInput{AliasName: "alias/example"},
+		OpListAliases:          &ListAliasesInput{KeyId: exKeyID, Limit: 50},
+		OpTagResource:          &TagResourceInput{KeyId: exKeyID, Tags: []Tag{{TagKey: "a", TagValue: "1"}, {TagKey: "b", TagValue: ""}}},
+		OpUntagResource:        &UntagResourceInput{KeyId: exKeyID, TagKeys: []string{"a", "b"}},
+		OpListResourceTags:     &ListResourceTagsInput{KeyId: exKeyID},
+		OpEncrypt:              &EncryptInput{KeyId: "alias/example", Plaintext: []byte("hello, kms"), EncryptionContext: exEC},
+		OpDecrypt:              &DecryptInput{CiphertextBlob: exBlob, EncryptionContext: exEC},
+		OpReEncrypt: &ReEncryptInput{CiphertextBlob: exBlob, SourceEncryptionContext: exEC,
+			DestinationKeyId: "alias/other", DestinationEncryptionContext: map[string]string{"purpose": "moved"}},
+		OpGenerateDataKey:                 &GenerateDataKeyInput{KeyId: exKeyID, KeySpec: DataKeySpecAES256, EncryptionContext: exEC},
+		OpGenerateDataKeyWithoutPlaintext: &GenerateDataKeyInput{KeyId: exKeyID, NumberOfBytes: 64},
+		OpGenerateRandom:                  &GenerateRandomInput{NumberOfBytes: 16},
+		OpEnableKeyRotation:               &EnableKeyRotationInput{KeyId: exKeyID, RotationPeriodInDays: 90},
+		OpDisableKeyRotation:              &KeyIDInput{KeyId: exKeyID},
+		OpGetKeyRotationStatus:            &KeyIDInput{KeyId: exKeyID},
+		OpRotateKeyOnDemand:               &KeyIDInput{KeyId: exKeyID},
+		OpListKeyRotations:                &ListKeyRotationsInput{KeyId: exKeyID, IncludeKeyMaterial: IncludeAllKeyMaterial, Limit: 100},
+	}
+}
+
+func exampleOutputs() map[string]Message {
+	md := exampleMetadata()
+	pending := md
+	pending.KeyState, pending.Enabled, pending.DeletionDate, pending.PendingDeletionWindowInDays = KeyStatePendingDeletion, false, &exLater, 30
+	return map[string]Message{
+		OpHello: &HelloOutput{ProtocolVersion: ProtocolVersion, ServerVersion: "kmsd/1.0", Suite: "XAES-256-GCM",
+			CPU:    CPUFeatures{AESNI: true, PCLMULQDQ: true, AVX2: true, PhysicalCores: 2},
+			Limits: Limits{MaxFrame: MaxFrame, MaxBatchItems: MaxBatchItems, MaxInFlight: 256, MaxPlaintext: 4096, MaxCiphertextBlob: 6144}},
+		OpStatus: &StatusOutput{ServerVersion: "kmsd/1.0", Suite: "XAES-256-GCM", CPU: CPUFeatures{AESNI: true, PhysicalCores: 2},
+			StartTime: exTime, UptimeSeconds: 3600, KeyCount: 3, Connections: 1, Workers: 2, QueueDepth: 0, QueueCapacity: 4096},
+		OpCreateKey:   &KeyMetadataOutput{KeyMetadata: md},
+		OpDescribeKey: &KeyMetadataOutput{KeyMetadata: pending},
+		OpListKeys: &ListKeysOutput{Keys: []KeyListEntry{{KeyId: exKeyID, KeyArn: exKeyARN}},
+			NextMarker: exKeyID, Truncated: true},
+		OpUpdateKeyDescription: &Empty{},
+		OpEnableKey:            &Empty{},
+		OpDisableKey:           &Empty{},
+		OpScheduleKeyDeletion:  &ScheduleKeyDeletionOutput{KeyId: exKeyARN, DeletionDate: exLater, KeyState: KeyStatePendingDeletion, PendingWindowInDays: 30},
+		OpCancelKeyDeletion:    &KeyIDOutput{KeyId: exKeyARN},
+		OpCreateAlias:          &Empty{},
+		OpUpdateAlias:          &Empty{},
+		OpDeleteAlias:          &Empty{},
+		OpListAliases: &ListAliasesOutput{Aliases: []AliasListEntry{{AliasName: "alias/example",
+			AliasArn: "arn:kmsd:kms:local:000000000000:alias/example", TargetKeyId: exKeyID, CreationDate: exTime, LastUpdatedDate: exTime}}},
+		OpTagResource:      &Empty{},
+		OpUntagResource:    &Empty{},
+		OpListResourceTags: &ListResourceTagsOutput{Tags: []Tag{{TagKey: "env", TagValue: "prod"}}},
+		OpEncrypt:          &EncryptOutput{CiphertextBlob: exBlob, KeyId: exKeyARN, EncryptionAlgorithm: AlgSymmetricDefault, KeyMaterialId: exMatID},
+		OpDecrypt:          &DecryptOutput{KeyId: exKeyARN, Plaintext: []byte("hello, kms"), EncryptionAlgorithm: AlgSymmetricDefault, KeyMaterialId: exMatID},
+		OpReEncrypt: &ReEncryptOutput{CiphertextBlob: exBlob, SourceKeyId: exKeyARN, KeyId: exKeyARN,
+			SourceEncryptionAlgorithm: AlgSymmetricDefault, DestinationEncryptionAlgorithm: AlgSymmetricDefault,
+			SourceKeyMaterialId: exMatID, DestinationKeyMaterialId: exMatID},
+		OpGenerateDataKey:                 &GenerateDataKeyOutput{CiphertextBlob: exBlob, Plaintext: make([]byte, 32), KeyId: exKeyARN, KeyMaterialId: exMatID},
+		OpGenerateDataKeyWithoutPlaintext: &GenerateDataKeyOutput{CiphertextBlob: exBlob, KeyId: exKeyARN, KeyMaterialId: exMatID},
+		OpGenerateRandom:                  &GenerateRandomOutput{Plaintext: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}},
+		OpEnableKeyRotation:               &Empty{},
+		OpDisableKeyRotation:              &Empty{},
+		OpGetKeyRotationStatus: &GetKeyRotationStatusOutput{KeyId: exKeyARN, KeyRotationEnabled: true,
+			RotationPeriodInDays: 365, NextRotationDate: &exLater},
+		OpRotateKeyOnDemand: &KeyIDOutput{KeyId: exKeyARN},
+		OpListKeyRotations: &ListKeyRotationsOutput{Rotations: []RotationsListEntry{
+			{KeyId: exKeyID, KeyMaterialId: exMatID, KeyMaterialState: "NON_CURRENT"},
+			{KeyId: exKeyID, KeyMaterialId: exMatID, KeyMaterialState: "CURRENT", RotationDate: &exLater, RotationType: "ON_DEMAND"}}},
+	}
+}

@@ -1,0 +1,297 @@
+package wire
+
+// Field lists: the wire form of each message (see codec.go). The order
+// here is the order of the encoding.
+
+func (m *Tag) fields(l *fieldList) {
+	l.add("TagKey", &m.TagKey)
+	l.add("TagValue", &m.TagValue)
+}
+
+func (m *KeyMetadata) fields(l *fieldList) {
+	l.add("AWSAccountId", &m.AWSAccountId)
+	l.add("KeyId", &m.KeyId)
+	l.add("Arn", &m.Arn)
+	l.add("CreationDate", &m.CreationDate)
+	l.add("Enabled", &m.Enabled)
+	l.add("Description", &m.Description)
+	l.add("KeyUsage", &m.KeyUsage)
+	l.add("KeyState", &m.KeyState)
+	l.add("DeletionDate", &m.DeletionDate)
+	l.add("Origin", &m.Origin)
+	l.add("KeyManager", &m.KeyManager)
+	l.add("KeySpec", &m.KeySpec)
+	l.add("CustomerMasterKeySpec", &m.CustomerMasterKeySpec)
+	l.add("EncryptionAlgorithms", &m.EncryptionAlgorithms)
+	l.add("MultiRegion", &m.MultiRegion)
+	l.add("PendingDeletionWindowInDays", &m.PendingDeletionWindowInDays)
+	l.add("CurrentKeyMaterialId", &m.CurrentKeyMaterialId)
+}
+
+func (m *CreateKeyInput) fields(l *fieldList) {
+	l.add("Description", &m.Description)
+	l.add("KeyUsage", &m.KeyUsage)
+	l.add("KeySpec", &m.KeySpec)
+	l.add("Origin", &m.Origin)
+	l.add("MultiRegion", &m.MultiRegion)
+	l.add("Tags", listOf(&m.Tags))
+}
+
+func (m *KeyIDInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+}
+
+func (m *DescribeKeyInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("GrantTokens", &m.GrantTokens)
+}
+
+func (m *KeyMetadataOutput) fields(l *fieldList) {
+	l.add("KeyMetadata", &m.KeyMetadata)
+}
+
+func (m *ListKeysInput) fields(l *fieldList) {
+	l.add("Limit", &m.Limit)
+	l.add("Marker", &m.Marker)
+}
+
+func (m *KeyListEntry) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("KeyArn", &m.KeyArn)
+}
+
+func (m *ListKeysOutput) fields(l *fieldList) {
+	l.add("Keys", listOf(&m.Keys))
+	l.add("NextMarker", &m.NextMarker)
+	l.add("Truncated", &m.Truncated)
+}
+
+func (m *UpdateKeyDescriptionInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("Description", &m.Description)
+}
+
+func (m *ScheduleKeyDeletionInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("PendingWindowInDays", &m.PendingWindowInDays)
+}
+
+func (m *ScheduleKeyDeletionOutput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("DeletionDate", &m.DeletionDate)
+	l.add("KeyState", &m.KeyState)
+	l.add("PendingWindowInDays", &m.PendingWindowInDays)
+}
+
+func (m *KeyIDOutput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+}
+
+func (m *AliasInput) fields(l *fieldList) {
+	l.add("AliasName", &m.AliasName)
+	l.add("TargetKeyId", &m.TargetKeyId)
+}
+
+func (m *DeleteAliasInput) fields(l *fieldList) {
+	l.add("AliasName", &m.AliasName)
+}
+
+func (m *ListAliasesInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("Limit", &m.Limit)
+	l.add("Marker", &m.Marker)
+}
+
+func (m *AliasListEntry) fields(l *fieldList) {
+	l.add("AliasName", &m.AliasName)
+	l.add("AliasArn", &m.AliasArn)
+	l.add("TargetKeyId", &m.TargetKeyId)
+	l.add("CreationDate", &m.CreationDate)
+	l.add("LastUpdatedDate", &m.LastUpdatedDate)
+}
+
+func (m *ListAliasesOutput) fields(l *fieldList) {
+	l.add("Aliases", listOf(&m.Aliases))
+	l.add("NextMarker", &m.NextMarker)
+	l.add("Truncated", &m.Truncated)
+}
+
+func (m *TagResourceInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("Tags", listOf(&m.Tags))
+}
+
+func (m *UntagResourceInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("TagKeys", &m.TagKeys)
+}
+
+func (m *ListResourceTagsInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("Limit", &m.Limit)
+	l.add("Marker", &m.Marker)
+}
+
+func (m *ListResourceTagsOutput) fields(l *fieldList) {
+	l.add("Tags", listOf(&m.Tags))
+	l.add("NextMarker", &m.NextMarker)
+	l.add("Truncated", &m.Truncated)
+}
+
+func (m *EncryptInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("Plaintext", &m.Plaintext)
+	l.add("EncryptionContext", &m.EncryptionContext)
+	l.add("GrantTokens", &m.GrantTokens)
+	l.add("EncryptionAlgorithm", &m.EncryptionAlgorithm)
+}
+
+func (m *EncryptOutput) fields(l *fieldList) {
+	l.add("CiphertextBlob", &m.CiphertextBlob)
+	l.add("KeyId", &m.KeyId)
+	l.add("EncryptionAlgorithm", &m.EncryptionAlgorithm)
+	l.add("KeyMaterialId", &m.KeyMaterialId)
+}
+
+func (m *DecryptInput) fields(l *fieldList) {
+	l.add("CiphertextBlob", &m.CiphertextBlob)
+	l.add("EncryptionContext", &m.EncryptionContext)
+	l.add("GrantTokens", &m.GrantTokens)
+	l.add("KeyId", &m.KeyId)
+	l.add("EncryptionAlgorithm", &m.EncryptionAlgorithm)
+}
+
+func (m *DecryptOutput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("Plaintext", &m.Plaintext)
+	l.add("EncryptionAlgorithm", &m.EncryptionAlgorithm)
+	l.add("KeyMaterialId", &m.KeyMaterialId)
+}
+
+func (m *ReEncryptInput) fields(l *fieldList) {
+	l.add("CiphertextBlob", &m.CiphertextBlob)
+	l.add("SourceEncryptionContext", &m.SourceEncryptionContext)
+	l.add("SourceKeyId", &m.SourceKeyId)
+	l.add("DestinationKeyId", &m.DestinationKeyId)
+	l.add("DestinationEncryptionContext", &m.DestinationEncryptionContext)
+	l.add("SourceEncryptionAlgorithm", &m.SourceEncryptionAlgorithm)
+	l.add("DestinationEncryptionAlgorithm", &m.DestinationEncryptionAlgorithm)
+	l.add("GrantTokens", &m.GrantTokens)
+}
+
+func (m *ReEncryptOutput) fields(l *fieldList) {
+	l.add("CiphertextBlob", &m.CiphertextBlob)
+	l.add("SourceKeyId", &m.SourceKeyId)
+	l.add("KeyId", &m.KeyId)
+	l.add("SourceEncryptionAlgorithm", &m.SourceEncryptionAlgorithm)
+	l.add("DestinationEncryptionAlgorithm", &m.DestinationEncryptionAlgorithm)
+	l.add("SourceKeyMaterialId", &m.SourceKeyMaterialId)
+	l.add("DestinationKeyMaterialId", &m.DestinationKeyMaterialId)
+}
+
+func (m *GenerateDataKeyInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("KeySpec", &m.KeySpec)
+	l.add("NumberOfBytes", &m.NumberOfBytes)
+	l.add("EncryptionContext", &m.EncryptionContext)
+	l.add("GrantTokens", &m.GrantTokens)
+}
+
+func (m *GenerateDataKeyOutput) fields(l *fieldList) {
+	l.add("CiphertextBlob", &m.CiphertextBlob)
+	l.add("Plaintext", &m.Plaintext)
+	l.add("KeyId", &m.KeyId)
+	l.add("KeyMaterialId", &m.KeyMaterialId)
+}
+
+func (m *GenerateRandomInput) fields(l *fieldList) {
+	l.add("NumberOfBytes", &m.NumberOfBytes)
+}
+
+func (m *GenerateRandomOutput) fields(l *fieldList) {
+	l.add("Plaintext", &m.Plaintext)
+}
+
+func (m *EnableKeyRotationInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("RotationPeriodInDays", &m.RotationPeriodInDays)
+}
+
+func (m *GetKeyRotationStatusOutput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("KeyRotationEnabled", &m.KeyRotationEnabled)
+	l.add("RotationPeriodInDays", &m.RotationPeriodInDays)
+	l.add("NextRotationDate", &m.NextRotationDate)
+	l.add("OnDemandRotationStartDate", &m.OnDemandRotationStartDate)
+}
+
+func (m *ListKeyRotationsInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("IncludeKeyMaterial", &m.IncludeKeyMaterial)
+	l.add("Limit", &m.Limit)
+	l.add("Marker", &m.Marker)
+}
+
+func (m *RotationsListEntry) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("KeyMaterialId", &m.KeyMaterialId)
+	l.add("KeyMaterialState", &m.KeyMaterialState)
+	l.add("RotationDate", &m.RotationDate)
+	l.add("RotationType", &m.RotationType)
+}
+
+func (m *ListKeyRotationsOutput) fields(l *fieldList) {
+	l.add("Rotations", listOf(&m.Rotations))
+	l.add("NextMarker", &m.NextMarker)
+	l.add("Truncated", &m.Truncated)
+}
+
+func (m *HelloInput) fields(l *fieldList) {
+	l.add("ProtocolVersion", &m.ProtocolVersion)
+	l.add("Client", &m.Client)
+}
+
+func (m *HelloOutput) fields(l *fieldList) {
+	l.add("ProtocolVersion", &m.ProtocolVersion)
+	l.add("ServerVersion", &m.ServerVersion)
+	l.add("Suite", &m.Suite)
+	l.add("CPU", &m.CPU)
+	l.add("Limits", &m.Limits)
+}
+
+func (m *CPUFeatures) fields(l *fieldList) {
+	l.add("AESNI", &m.AESNI)
+	l.add("PCLMULQDQ", &m.PCLMULQDQ)
+	l.add("AVX2", &m.AVX2)
+	l.add("VAES", &m.VAES)
+	l.add("PhysicalCores", &m.PhysicalCores)
+}
+
+func (m *Limits) fields(l *fieldList) {
+	l.add("MaxFrame", &m.MaxFrame)
+	l.add("MaxBatchItems", &m.MaxBatchItems)
+	l.add("MaxInFlight", &m.MaxInFlight)
+	l.add("MaxPlaintext", &m.MaxPlaintext)
+	l.add("MaxCiphertextBlob", &m.MaxCiphertextBlob)
+}
+
+func (m *StatusInput) fields(l *fieldList) {
+}
+
+func (m *StatusOutput) fields(l *fieldList) {
+	l.add("ServerVersion", &m.ServerVersion)
+	l.add("Suite", &m.Suite)
+	l.add("CPU", &m.CPU)
+	l.add("StartTime", &m.StartTime)
+	l.add("UptimeSeconds", &m.UptimeSeconds)
+	l.add("KeyCount", &m.KeyCount)
+	l.add("Connections", &m.Connections)
+	l.add("Workers", &m.Workers)
+	l.add("QueueDepth", &m.QueueDepth)
+	l.add("QueueCapacity", &m.QueueCapacity)
+}
+
+func (m *Error) fields(l *fieldList) {
+	l.add("Code", &m.Code)
+	l.add("Message", &m.Message)
+}

@@ -1,0 +1,125 @@
+package wire
+
+import (
+	"bytes"
+	"io"
+	"path/filepath"
+	"testing"
+)
+
+func frameSeeds(f *testing.F) [][]byte {
+	files, _ := filepath.Glob(filepath.Join("testdata", "frames", "*.hex"))
+	if len(files) == 0 {
+		f.Fatal("no seed frames in testdata/frames")
+	}
+	var seeds [][]byte
+	t := &testing.T{}
+	for _, p := range files {
+		seeds = append(seeds, readFrameFile(t, p))
+	}
+	for _, b := range hostileBodies {
+		seeds = append(seeds, append([]byte{0, 0, 0, byte(len(b))}, b...))
+	}
+	return seeds
+}
+
+// FuzzDecodeRequest: whatever decodes re-encodes to a frame that decodes
+// to the same re-encoding (decode then encode is a fixed point).
+func FuzzDecodeRequest(f *testing.F) {
+	for _, s := range frameSeeds(f) {
+		if len(s) > 4 {
+			f.Add(s[4:])
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := DecodeRequest(body)
+		if err != nil {
+			return
+		}
+		var again []byte
+		if req.Type == TypeRequest {
+			again, err = AppendRequest(nil, req.ID, req.Op.Name, req.Body)
+		} else {
+			again, err = AppendBatchRequest(nil, req.ID, req.Op.Name, req.Items)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		req2, err := DecodeRequest(again[4:])
+		if err != nil {
+			t.Fatalf("re-encoded request rejected: %v", err)
+		}
+		var third []byte
+		if req2.Type == TypeRequest {
+			third, _ = AppendRequest(nil, req2.ID, req2.Op.Name, req2.Body)
+		} else {
+			third, _ = AppendBatchRequest(nil, req2.ID, req2.Op.Name, req2.Items)
+		}
+		if !bytes.Equal(again, third) {
+			t.Fatalf("not a fixed point:\n%x\n%x", again, third)
+		}
+	})
+}
+
+// FuzzDecodeResponse: responses never panic the client's decoder.
+func FuzzDecodeResponse(f *testing.F) {
+	for _, s := range frameSeeds(f) {
+		if len(s) > 4 {
+			f.Add(s[4:], uint8(0))
+		}
+	}
+	all := Ops()
+	f.Fuzz(func(t *testing.T, body []byte, op uint8) {
+		spec := &all[int(op)%len(all)]
+		DecodeResponse(body, func(uint64) (*OpSpec, bool) { return spec, true })
+	})
+}
+
+// splitReader returns its data in two reads, split at n.
+type splitReader struct {
+	parts [][]byte
+}
+
+func (s *splitReader) Read(p []byte) (int, error) {
+	for len(s.parts) > 0 && len(s.parts[0]) == 0 {
+		s.parts = s.parts[1:]
+	}
+	if len(s.parts) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, s.parts[0])
+	s.parts[0] = s.parts[0][n:]
+	return n, nil
+}
+
+// FuzzFrameSplit: a stream of frames split across two reads at any point
+// reads back as the same frames as when it arrives whole.
+func FuzzFrameSplit(f *testing.F) {
+	for _, s := range frameSeeds(f) {
+		f.Add(s, uint16(len(s)/2))
+	}
+	f.Fuzz(func(t *testing.T, stream []byte, at uint16) {
+		cut := int(at) % (len(stream) + 1)
+		whole := readAll(bytes.NewReader(stream))
+		split := readAll(&splitReader{parts: [][]byte{stream[:cut:cut], stream[cut:]}})
+		if len(whole) != len(split) {
+			t.Fatalf("%d frames whole, %d split", len(whole), len(split))
+		}
+		for i := range whole {
+			if !bytes.Equal(whole[i], split[i]) {
+				t.Fatalf("frame %d differs", i)
+			}
+		}
+	})
+}
+
+func readAll(r io.Reader) [][]byte {
+	var out [][]byte
+	for {
+		b, err := ReadFrame(r, nil, 1<<16)
+		if err != nil {
+			return out
+		}
+		out = append(out, b)
+	}
+}

@@ -1,0 +1,107 @@
+package wire
+
+// Operation names, as AWS spells them, plus Hello and Status.
+const (
+	OpHello                           = "Hello"
+	OpStatus                          = "Status"
+	OpCreateKey                       = "CreateKey"
+	OpDescribeKey                     = "DescribeKey"
+	OpListKeys                        = "ListKeys"
+	OpUpdateKeyDescription            = "UpdateKeyDescription"
+	OpEnableKey                       = "EnableKey"
+	OpDisableKey                      = "DisableKey"
+	OpScheduleKeyDeletion             = "ScheduleKeyDeletion"
+	OpCancelKeyDeletion               = "CancelKeyDeletion"
+	OpCreateAlias                     = "CreateAlias"
+	OpUpdateAlias                     = "UpdateAlias"
+	OpDeleteAlias                     = "DeleteAlias"
+	OpListAliases                     = "ListAliases"
+	OpTagResource                     = "TagResource"
+	OpUntagResource                   = "UntagResource"
+	OpListResourceTags                = "ListResourceTags"
+	OpEncrypt                         = "Encrypt"
+	OpDecrypt                         = "Decrypt"
+	OpReEncrypt                       = "ReEncrypt"
+	OpGenerateDataKey                 = "GenerateDataKey"
+	OpGenerateDataKeyWithoutPlaintext = "GenerateDataKeyWithoutPlaintext"
+	OpGenerateRandom                  = "GenerateRandom"
+	OpEnableKeyRotation               = "EnableKeyRotation"
+	OpDisableKeyRotation              = "DisableKeyRotation"
+	OpGetKeyRotationStatus            = "GetKeyRotationStatus"
+	OpRotateKeyOnDemand               = "RotateKeyOnDemand"
+	OpListKeyRotations                = "ListKeyRotations"
+)
+
+// Empty is the body of requests and responses that carry nothing.
+type Empty struct{}
+
+func (*Empty) fields(*fieldList) {}
+
+// OpSpec describes one operation: its request and response types and
+// whether it may be batched.
+type OpSpec struct {
+	Name      string
+	NewInput  func() Message
+	NewOutput func() Message
+	// Batch operations may be sent in a batch request.
+	Batch bool
+	// Crypto operations use a key's material; the rest manage keys.
+	Crypto bool
+}
+
+func spec[In, Out any, PI interface {
+	*In
+	Message
+}, PO interface {
+	*Out
+	Message
+}](name string, batch, crypto bool) OpSpec {
+	return OpSpec{Name: name, Batch: batch, Crypto: crypto,
+		NewInput:  func() Message { return PI(new(In)) },
+		NewOutput: func() Message { return PO(new(Out)) }}
+}
+
+var opList = []OpSpec{
+	spec[HelloInput, HelloOutput](OpHello, false, false),
+	spec[StatusInput, StatusOutput](OpStatus, false, false),
+	spec[CreateKeyInput, KeyMetadataOutput](OpCreateKey, false, false),
+	spec[DescribeKeyInput, KeyMetadataOutput](OpDescribeKey, false, false),
+	spec[ListKeysInput, ListKeysOutput](OpListKeys, false, false),
+	spec[UpdateKeyDescriptionInput, Empty](OpUpdateKeyDescription, false, false),
+	spec[KeyIDInput, Empty](OpEnableKey, false, false),
+	spec[KeyIDInput, Empty](OpDisableKey, false, false),
+	spec[ScheduleKeyDeletionInput, ScheduleKeyDeletionOutput](OpScheduleKeyDeletion, false, false),
+	spec[KeyIDInput, KeyIDOutput](OpCancelKeyDeletion, false, false),
+	spec[AliasInput, Empty](OpCreateAlias, false, false),
+	spec[AliasInput, Empty](OpUpdateAlias, false, false),
+	spec[DeleteAliasInput, Empty](OpDeleteAlias, false, false),
+	spec[ListAliasesInput, ListAliasesOutput](OpListAliases, false, false),
+	spec[TagResourceInput, Empty](OpTagResource, false, false),
+	spec[UntagResourceInput, Empty](OpUntagResource, false, false),
+	spec[ListResourceTagsInput, ListResourceTagsOutput](OpListResourceTags, false, false),
+	spec[EncryptInput, EncryptOutput](OpEncrypt, true, true),
+	spec[DecryptInput, DecryptOutput](OpDecrypt, true, true),
+	spec[ReEncryptInput, ReEncryptOutput](OpReEncrypt, true, true),
+	spec[GenerateDataKeyInput, GenerateDataKeyOutput](OpGenerateDataKey, true, true),
+	spec[GenerateDataKeyInput, GenerateDataKeyOutput](OpGenerateDataKeyWithoutPlaintext, true, true),
+	spec[GenerateRandomInput, GenerateRandomOutput](OpGenerateRandom, false, true),
+	spec[EnableKeyRotationInput, Empty](OpEnableKeyRotation, false, false),
+	spec[KeyIDInput, Empty](OpDisableKeyRotation, false, false),
+	spec[KeyIDInput, GetKeyRotationStatusOutput](OpGetKeyRotationStatus, false, false),
+	spec[KeyIDInput, KeyIDOutput](OpRotateKeyOnDemand, false, false),
+	spec[ListKeyRotationsInput, ListKeyRotationsOutput](OpListKeyRotations, false, false),
+}
+
+var ops = func() map[string]*OpSpec {
+	m := make(map[string]*OpSpec, len(opList))
+	for i := range opList {
+		m[opList[i].Name] = &opList[i]
+	}
+	return m
+}()
+
+// Lookup returns the operation of that name, or nil.
+func Lookup(name string) *OpSpec { return ops[name] }
+
+// Ops lists every operation, in a fixed order.
+func Ops() []OpSpec { return append([]OpSpec(nil), opList...) }
