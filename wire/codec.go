@@ -51,6 +51,7 @@ func releaseFields(l *fieldList) {
 
 // list adapts a slice of messages for the codec.
 type list interface {
+	isNil() bool
 	length() int
 	at(i int) Message
 	reset(n int)
@@ -61,6 +62,7 @@ type msgList[T any, P interface {
 	Message
 }] struct{ p *[]T }
 
+func (l msgList[T, P]) isNil() bool      { return *l.p == nil }
 func (l msgList[T, P]) length() int      { return len(*l.p) }
 func (l msgList[T, P]) at(i int) Message { return P(&(*l.p)[i]) }
 func (l msgList[T, P]) reset(n int)      { *l.p = make([]T, n) }
@@ -99,7 +101,7 @@ func isZero(p any) bool {
 	case *[]string:
 		return *v == nil
 	case list:
-		return v.length() == 0
+		return v.isNil() // an empty list is sent: "no aliases" is an answer
 	case Message:
 		return false
 	}

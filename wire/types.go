@@ -31,256 +31,277 @@ type Tag struct {
 
 // KeyMetadata describes a key, as DescribeKey returns it.
 type KeyMetadata struct {
-	AWSAccountId                string
-	KeyId                       string
-	Arn                         string
-	CreationDate                time.Time
+	AWSAccountId                string    `json:",omitzero"`
+	KeyId                       string    `json:",omitzero"`
+	Arn                         string    `json:",omitzero"`
+	CreationDate                time.Time `json:",omitzero"`
 	Enabled                     bool
-	Description                 string
-	KeyUsage                    string
-	KeyState                    string
-	DeletionDate                *time.Time
-	Origin                      string
-	KeyManager                  string
-	KeySpec                     string
-	CustomerMasterKeySpec       string
-	EncryptionAlgorithms        []string
+	Description                 string     `json:",omitzero"`
+	KeyUsage                    string     `json:",omitzero"`
+	KeyState                    string     `json:",omitzero"`
+	DeletionDate                *time.Time `json:",omitzero"`
+	Origin                      string     `json:",omitzero"`
+	KeyManager                  string     `json:",omitzero"`
+	KeySpec                     string     `json:",omitzero"`
+	CustomerMasterKeySpec       string     `json:",omitzero"`
+	EncryptionAlgorithms        []string   `json:",omitzero"`
 	MultiRegion                 bool
-	PendingDeletionWindowInDays int32
-	CurrentKeyMaterialId        string
+	PendingDeletionWindowInDays int32  `json:",omitzero"`
+	CurrentKeyMaterialId        string `json:",omitzero"`
 }
 
 // CreateKeyInput is the request of CreateKey.
 type CreateKeyInput struct {
-	Description string
-	KeyUsage    string // ENCRYPT_DECRYPT (default)
-	KeySpec     string // SYMMETRIC_DEFAULT (default)
-	Origin      string // AWS_KMS (default) or EXTERNAL
+	Description string `json:",omitzero"`
+	KeyUsage    string `json:",omitzero"` // ENCRYPT_DECRYPT (default)
+	KeySpec     string `json:",omitzero"` // SYMMETRIC_DEFAULT (default)
+	Origin      string `json:",omitzero"` // AWS_KMS (default) or EXTERNAL
 	MultiRegion bool
-	Tags        []Tag
+	Tags        []Tag `json:",omitzero"`
 }
 
 // KeyIDInput is the request of every operation that takes only a key.
-type KeyIDInput struct{ KeyId string }
+type KeyIDInput struct {
+	KeyId string `json:",omitzero"`
+}
 
 // DescribeKeyInput is the request of DescribeKey.
 type DescribeKeyInput struct {
-	KeyId       string
-	GrantTokens []string
+	KeyId       string   `json:",omitzero"`
+	GrantTokens []string `json:",omitzero"`
 }
 
 // KeyMetadataOutput is the response of CreateKey and DescribeKey.
-type KeyMetadataOutput struct{ KeyMetadata KeyMetadata }
+type KeyMetadataOutput struct {
+	KeyMetadata KeyMetadata `json:",omitzero"`
+}
 
 // ListKeysInput is the request of ListKeys.
 type ListKeysInput struct {
-	Limit  int32 // 1..1000, default 100
-	Marker string
+	Limit  int32  `json:",omitzero"` // 1..1000, default 100
+	Marker string `json:",omitzero"`
 }
 
 // KeyListEntry is one key in ListKeys.
-type KeyListEntry struct{ KeyId, KeyArn string }
+type KeyListEntry struct {
+	KeyId  string `json:",omitzero"`
+	KeyArn string `json:",omitzero"`
+}
 
 // ListKeysOutput is the response of ListKeys.
 type ListKeysOutput struct {
-	Keys       []KeyListEntry
-	NextMarker string
+	Keys       []KeyListEntry `json:",omitzero"`
+	NextMarker string         `json:",omitzero"`
 	Truncated  bool
 }
 
 // UpdateKeyDescriptionInput is the request of UpdateKeyDescription.
-type UpdateKeyDescriptionInput struct{ KeyId, Description string }
+type UpdateKeyDescriptionInput struct {
+	KeyId       string `json:",omitzero"`
+	Description string `json:",omitzero"`
+}
 
 // ScheduleKeyDeletionInput is the request of ScheduleKeyDeletion.
 type ScheduleKeyDeletionInput struct {
-	KeyId               string
-	PendingWindowInDays int32 // 7..30, default 30
+	KeyId               string `json:",omitzero"`
+	PendingWindowInDays int32  `json:",omitzero"` // 7..30, default 30
 }
 
 // ScheduleKeyDeletionOutput is the response of ScheduleKeyDeletion.
 type ScheduleKeyDeletionOutput struct {
-	KeyId               string
-	DeletionDate        time.Time
-	KeyState            string
-	PendingWindowInDays int32
+	KeyId               string    `json:",omitzero"`
+	DeletionDate        time.Time `json:",omitzero"`
+	KeyState            string    `json:",omitzero"`
+	PendingWindowInDays int32     `json:",omitzero"`
 }
 
 // KeyIDOutput is the response of operations that return only the key.
-type KeyIDOutput struct{ KeyId string }
+type KeyIDOutput struct {
+	KeyId string `json:",omitzero"`
+}
 
 // AliasInput is the request of CreateAlias and UpdateAlias.
-type AliasInput struct{ AliasName, TargetKeyId string }
+type AliasInput struct {
+	AliasName   string `json:",omitzero"`
+	TargetKeyId string `json:",omitzero"`
+}
 
 // DeleteAliasInput is the request of DeleteAlias.
-type DeleteAliasInput struct{ AliasName string }
+type DeleteAliasInput struct {
+	AliasName string `json:",omitzero"`
+}
 
 // ListAliasesInput is the request of ListAliases.
 type ListAliasesInput struct {
-	KeyId  string // optional filter
-	Limit  int32  // 1..100, default 50
-	Marker string
+	KeyId  string `json:",omitzero"` // optional filter
+	Limit  int32  `json:",omitzero"` // 1..100, default 50
+	Marker string `json:",omitzero"`
 }
 
 // AliasListEntry is one alias in ListAliases.
 type AliasListEntry struct {
-	AliasName       string
-	AliasArn        string
-	TargetKeyId     string
-	CreationDate    time.Time
-	LastUpdatedDate time.Time
+	AliasName       string    `json:",omitzero"`
+	AliasArn        string    `json:",omitzero"`
+	TargetKeyId     string    `json:",omitzero"`
+	CreationDate    time.Time `json:",omitzero"`
+	LastUpdatedDate time.Time `json:",omitzero"`
 }
 
 // ListAliasesOutput is the response of ListAliases.
 type ListAliasesOutput struct {
-	Aliases    []AliasListEntry
-	NextMarker string
+	Aliases    []AliasListEntry `json:",omitzero"`
+	NextMarker string           `json:",omitzero"`
 	Truncated  bool
 }
 
 // TagResourceInput is the request of TagResource.
 type TagResourceInput struct {
-	KeyId string
-	Tags  []Tag
+	KeyId string `json:",omitzero"`
+	Tags  []Tag  `json:",omitzero"`
 }
 
 // UntagResourceInput is the request of UntagResource.
 type UntagResourceInput struct {
-	KeyId   string
-	TagKeys []string
+	KeyId   string   `json:",omitzero"`
+	TagKeys []string `json:",omitzero"`
 }
 
 // ListResourceTagsInput is the request of ListResourceTags.
 type ListResourceTagsInput struct {
-	KeyId  string
-	Limit  int32 // 1..50, default 50
-	Marker string
+	KeyId  string `json:",omitzero"`
+	Limit  int32  `json:",omitzero"` // 1..50, default 50
+	Marker string `json:",omitzero"`
 }
 
 // ListResourceTagsOutput is the response of ListResourceTags.
 type ListResourceTagsOutput struct {
-	Tags       []Tag
-	NextMarker string
+	Tags       []Tag  `json:",omitzero"`
+	NextMarker string `json:",omitzero"`
 	Truncated  bool
 }
 
 // EncryptInput is the request of Encrypt.
 type EncryptInput struct {
-	KeyId               string
-	Plaintext           []byte // 1..4096 bytes
-	EncryptionContext   map[string]string
-	GrantTokens         []string
-	EncryptionAlgorithm string // SYMMETRIC_DEFAULT (default)
+	KeyId               string            `json:",omitzero"`
+	Plaintext           []byte            `json:",omitzero"` // 1..4096 bytes
+	EncryptionContext   map[string]string `json:",omitzero"`
+	GrantTokens         []string          `json:",omitzero"`
+	EncryptionAlgorithm string            `json:",omitzero"` // SYMMETRIC_DEFAULT (default)
 }
 
 // EncryptOutput is the response of Encrypt.
 type EncryptOutput struct {
-	CiphertextBlob      []byte
-	KeyId               string
-	EncryptionAlgorithm string
-	KeyMaterialId       string
+	CiphertextBlob      []byte `json:",omitzero"`
+	KeyId               string `json:",omitzero"`
+	EncryptionAlgorithm string `json:",omitzero"`
+	KeyMaterialId       string `json:",omitzero"`
 }
 
 // DecryptInput is the request of Decrypt.
 type DecryptInput struct {
-	CiphertextBlob      []byte // 1..6144 bytes
-	EncryptionContext   map[string]string
-	GrantTokens         []string
-	KeyId               string // optional; must match the blob's key
-	EncryptionAlgorithm string
+	CiphertextBlob      []byte            `json:",omitzero"` // 1..6144 bytes
+	EncryptionContext   map[string]string `json:",omitzero"`
+	GrantTokens         []string          `json:",omitzero"`
+	KeyId               string            `json:",omitzero"` // optional; must match the blob's key
+	EncryptionAlgorithm string            `json:",omitzero"`
 }
 
 // DecryptOutput is the response of Decrypt.
 type DecryptOutput struct {
-	KeyId               string
-	Plaintext           []byte
-	EncryptionAlgorithm string
-	KeyMaterialId       string
+	KeyId               string `json:",omitzero"`
+	Plaintext           []byte `json:",omitzero"`
+	EncryptionAlgorithm string `json:",omitzero"`
+	KeyMaterialId       string `json:",omitzero"`
 }
 
 // ReEncryptInput is the request of ReEncrypt.
 type ReEncryptInput struct {
-	CiphertextBlob                 []byte
-	SourceEncryptionContext        map[string]string
-	SourceKeyId                    string
-	DestinationKeyId               string
-	DestinationEncryptionContext   map[string]string
-	SourceEncryptionAlgorithm      string
-	DestinationEncryptionAlgorithm string
-	GrantTokens                    []string
+	CiphertextBlob                 []byte            `json:",omitzero"`
+	SourceEncryptionContext        map[string]string `json:",omitzero"`
+	SourceKeyId                    string            `json:",omitzero"`
+	DestinationKeyId               string            `json:",omitzero"`
+	DestinationEncryptionContext   map[string]string `json:",omitzero"`
+	SourceEncryptionAlgorithm      string            `json:",omitzero"`
+	DestinationEncryptionAlgorithm string            `json:",omitzero"`
+	GrantTokens                    []string          `json:",omitzero"`
 }
 
 // ReEncryptOutput is the response of ReEncrypt.
 type ReEncryptOutput struct {
-	CiphertextBlob                 []byte
-	SourceKeyId                    string
-	KeyId                          string
-	SourceEncryptionAlgorithm      string
-	DestinationEncryptionAlgorithm string
-	SourceKeyMaterialId            string
-	DestinationKeyMaterialId       string
+	CiphertextBlob                 []byte `json:",omitzero"`
+	SourceKeyId                    string `json:",omitzero"`
+	KeyId                          string `json:",omitzero"`
+	SourceEncryptionAlgorithm      string `json:",omitzero"`
+	DestinationEncryptionAlgorithm string `json:",omitzero"`
+	SourceKeyMaterialId            string `json:",omitzero"`
+	DestinationKeyMaterialId       string `json:",omitzero"`
 }
 
 // GenerateDataKeyInput is the request of GenerateDataKey and
 // GenerateDataKeyWithoutPlaintext. Exactly one of KeySpec and NumberOfBytes
 // must be set.
 type GenerateDataKeyInput struct {
-	KeyId             string
-	KeySpec           string // AES_256 or AES_128
-	NumberOfBytes     int32  // 1..1024
-	EncryptionContext map[string]string
-	GrantTokens       []string
+	KeyId             string            `json:",omitzero"`
+	KeySpec           string            `json:",omitzero"` // AES_256 or AES_128
+	NumberOfBytes     int32             `json:",omitzero"` // 1..1024
+	EncryptionContext map[string]string `json:",omitzero"`
+	GrantTokens       []string          `json:",omitzero"`
 }
 
 // GenerateDataKeyOutput is the response of GenerateDataKey; Plaintext is
 // nil for GenerateDataKeyWithoutPlaintext.
 type GenerateDataKeyOutput struct {
-	CiphertextBlob []byte
-	Plaintext      []byte
-	KeyId          string
-	KeyMaterialId  string
+	CiphertextBlob []byte `json:",omitzero"`
+	Plaintext      []byte `json:",omitzero"`
+	KeyId          string `json:",omitzero"`
+	KeyMaterialId  string `json:",omitzero"`
 }
 
 // GenerateRandomInput is the request of GenerateRandom.
-type GenerateRandomInput struct{ NumberOfBytes int32 }
+type GenerateRandomInput struct {
+	NumberOfBytes int32 `json:",omitzero"`
+}
 
 // GenerateRandomOutput is the response of GenerateRandom.
-type GenerateRandomOutput struct{ Plaintext []byte }
+type GenerateRandomOutput struct {
+	Plaintext []byte `json:",omitzero"`
+}
 
 // EnableKeyRotationInput is the request of EnableKeyRotation.
 type EnableKeyRotationInput struct {
-	KeyId                string
-	RotationPeriodInDays int32 // 90..2560, default 365
+	KeyId                string `json:",omitzero"`
+	RotationPeriodInDays int32  `json:",omitzero"` // 90..2560, default 365
 }
 
 // GetKeyRotationStatusOutput is the response of GetKeyRotationStatus.
 type GetKeyRotationStatusOutput struct {
-	KeyId                     string
+	KeyId                     string `json:",omitzero"`
 	KeyRotationEnabled        bool
-	RotationPeriodInDays      int32
-	NextRotationDate          *time.Time
-	OnDemandRotationStartDate *time.Time
+	RotationPeriodInDays      int32      `json:",omitzero"`
+	NextRotationDate          *time.Time `json:",omitzero"`
+	OnDemandRotationStartDate *time.Time `json:",omitzero"`
 }
 
 // ListKeyRotationsInput is the request of ListKeyRotations.
 type ListKeyRotationsInput struct {
-	KeyId              string
-	IncludeKeyMaterial string // ROTATIONS_ONLY (default) or ALL_KEY_MATERIAL
-	Limit              int32  // 1..1000, default 100
-	Marker             string
+	KeyId              string `json:",omitzero"`
+	IncludeKeyMaterial string `json:",omitzero"` // ROTATIONS_ONLY (default) or ALL_KEY_MATERIAL
+	Limit              int32  `json:",omitzero"` // 1..1000, default 100
+	Marker             string `json:",omitzero"`
 }
 
 // RotationsListEntry is one entry of ListKeyRotations.
 type RotationsListEntry struct {
-	KeyId            string
-	KeyMaterialId    string
-	KeyMaterialState string // CURRENT or NON_CURRENT
-	RotationDate     *time.Time
-	RotationType     string // AUTOMATIC or ON_DEMAND; empty for the first material
+	KeyId            string     `json:",omitzero"`
+	KeyMaterialId    string     `json:",omitzero"`
+	KeyMaterialState string     `json:",omitzero"` // CURRENT or NON_CURRENT
+	RotationDate     *time.Time `json:",omitzero"`
+	RotationType     string     `json:",omitzero"` // AUTOMATIC or ON_DEMAND; empty for the first material
 }
 
 // ListKeyRotationsOutput is the response of ListKeyRotations.
 type ListKeyRotationsOutput struct {
-	Rotations  []RotationsListEntry
-	NextMarker string
+	Rotations  []RotationsListEntry `json:",omitzero"`
+	NextMarker string               `json:",omitzero"`
 	Truncated  bool
 }

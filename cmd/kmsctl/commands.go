@@ -1,0 +1,274 @@
+package main
+
+import (
+	"strings"
+
+	"kmsd/wire"
+)
+
+// commands lists every subcommand, named as in `aws kms`.
+type commands struct {
+	Status                          statusCmd               `cmd:"" help:"Show kmsd's version, suite, CPU features, key count, uptime and queue depth."`
+	CreateKey                       createKeyCmd            `cmd:"" help:"Create a symmetric key."`
+	DescribeKey                     describeKeyCmd          `cmd:"" help:"Show a key's metadata."`
+	ListKeys                        listKeysCmd             `cmd:"" help:"List keys."`
+	UpdateKeyDescription            updateKeyDescriptionCmd `cmd:"" help:"Replace a key's description."`
+	EnableKey                       keyCmd                  `cmd:"" help:"Enable a key."`
+	DisableKey                      keyCmd                  `cmd:"" help:"Disable a key."`
+	ScheduleKeyDeletion             scheduleKeyDeletionCmd  `cmd:"" help:"Delete a key after a waiting period of 7 to 30 days."`
+	CancelKeyDeletion               keyCmd                  `cmd:"" help:"Cancel a scheduled deletion (the key comes back disabled)."`
+	Encrypt                         encryptCmd              `cmd:"" help:"Encrypt up to 4096 bytes."`
+	Decrypt                         decryptCmd              `cmd:"" help:"Decrypt a ciphertext blob."`
+	ReEncrypt                       reEncryptCmd            `cmd:"" help:"Re-encrypt a blob under another key or context, inside kmsd."`
+	GenerateDataKey                 generateDataKeyCmd      `cmd:"" help:"Make a data key: plaintext and encrypted."`
+	GenerateDataKeyWithoutPlaintext generateDataKeyCmd      `cmd:"" help:"Make a data key: encrypted only."`
+	GenerateRandom                  generateRandomCmd       `cmd:"" help:"Random bytes from kmsd."`
+	CreateAlias                     aliasCmd                `cmd:"" help:"Create an alias for a key."`
+	UpdateAlias                     aliasCmd                `cmd:"" help:"Point an alias at another key."`
+	DeleteAlias                     deleteAliasCmd          `cmd:"" help:"Delete an alias."`
+	ListAliases                     listAliasesCmd          `cmd:"" help:"List aliases."`
+	TagResource                     tagResourceCmd          `cmd:"" help:"Add or replace tags on a key."`
+	UntagResource                   untagResourceCmd        `cmd:"" help:"Remove tags from a key."`
+	ListResourceTags                listResourceTagsCmd     `cmd:"" help:"List a key's tags."`
+	EnableKeyRotation               enableKeyRotationCmd    `cmd:"" help:"Turn on automatic rotation."`
+	DisableKeyRotation              keyCmd                  `cmd:"" help:"Turn off automatic rotation."`
+	GetKeyRotationStatus            keyCmd                  `cmd:"" help:"Show a key's automatic rotation."`
+	RotateKeyOnDemand               keyCmd                  `cmd:"" help:"Rotate a key's material now."`
+	ListKeyRotations                listKeyRotationsCmd     `cmd:"" help:"List a key's rotations."`
+}
+
+// opName turns a subcommand into its operation: create-key -> CreateKey.
+func opName(command string) string {
+	command, _, _ = strings.Cut(command, " ")
+	var b strings.Builder
+	for _, w := range strings.Split(command, "-") {
+		if w != "" {
+			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		}
+	}
+	return b.String()
+}
+
+// call runs op with in and prints its response.
+func call(e *env, op string, in wire.Message) error {
+	out, err := e.client.Call(e.ctx, op, in)
+	if err != nil {
+		return err
+	}
+	return print(e.stdout, e.g, out)
+}
+
+type statusCmd struct{}
+
+func (statusCmd) run(e *env) error { return call(e, wire.OpStatus, &wire.StatusInput{}) }
+
+// keyCmd is every command that takes only --key-id; the operation is the
+// subcommand's name.
+type keyCmd struct {
+	KeyID string `name:"key-id" required:"" help:"Key id or key ARN."`
+}
+
+func (c *keyCmd) run(e *env) error { return call(e, e.op, &wire.KeyIDInput{KeyId: c.KeyID}) }
+
+type createKeyCmd struct {
+	Description string   `help:"A description of the key (file:// allowed)."`
+	KeyUsage    string   `help:"ENCRYPT_DECRYPT (the only usage kmsd has)."`
+	KeySpec     string   `help:"SYMMETRIC_DEFAULT (the only spec kmsd has)."`
+	Origin      string   `help:"AWS_KMS (material made by kmsd) or EXTERNAL (imported later)."`
+	MultiRegion bool     `help:"Not supported on one host."`
+	Tags        []string `help:"TagKey=k,TagValue=v (repeatable) or a JSON list." sep:"none"`
+}
+
+func (c *createKeyCmd) run(e *env) error {
+	desc, err := readText("description", c.Description)
+	if err != nil {
+		return usageError{err}
+	}
+	tags, err := readTags(c.Tags)
+	if err != nil {
+		return usageError{err}
+	}
+	return call(e, wire.OpCreateKey, &wire.CreateKeyInput{Description: desc, KeyUsage: c.KeyUsage,
+		KeySpec: c.KeySpec, Origin: c.Origin, MultiRegion: c.MultiRegion, Tags: tags})
+}
+
+type describeKeyCmd struct {
+	KeyID       string   `name:"key-id" required:"" help:"Key id, key ARN, alias name or alias ARN."`
+	GrantTokens []string `help:"Grant tokens."`
+}
+
+func (c *describeKeyCmd) run(e *env) error {
+	return call(e, wire.OpDescribeKey, &wire.DescribeKeyInput{KeyId: c.KeyID, GrantTokens: c.GrantTokens})
+}
+
+type updateKeyDescriptionCmd struct {
+	KeyID       string `name:"key-id" required:""`
+	Description string `required:""`
+}
+
+func (c *updateKeyDescriptionCmd) run(e *env) error {
+	desc, err := readText("description", c.Description)
+	if err != nil {
+		return usageError{err}
+	}
+	return call(e, wire.OpUpdateKeyDescription, &wire.UpdateKeyDescriptionInput{KeyId: c.KeyID, Description: desc})
+}
+
+type scheduleKeyDeletionCmd struct {
+	KeyID               string `name:"key-id" required:""`
+	PendingWindowInDays int32  `help:"7 to 30 days (default 30)."`
+}
+
+func (c *scheduleKeyDeletionCmd) run(e *env) error {
+	return call(e, wire.OpScheduleKeyDeletion, &wire.ScheduleKeyDeletionInput{KeyId: c.KeyID, PendingWindowInDays: c.PendingWindowInDays})
+}
+
+type encryptCmd struct {
+	KeyID               string   `name:"key-id" required:""`
+	Plaintext           string   `required:"" help:"fileb://PATH or base64."`
+	EncryptionContext   string   `help:"k=v,k2=v2 or JSON."`
+	GrantTokens         []string `help:"Grant tokens."`
+	EncryptionAlgorithm string   `help:"SYMMETRIC_DEFAULT."`
+}
+
+func (c *encryptCmd) run(e *env) error {
+	pt, err := readBlob("plaintext", c.Plaintext)
+	if err != nil {
+		return usageError{err}
+	}
+	defer clear(pt)
+	ec, err := readContext("encryption-context", c.EncryptionContext)
+	if err != nil {
+		return usageError{err}
+	}
+	return call(e, wire.OpEncrypt, &wire.EncryptInput{KeyId: c.KeyID, Plaintext: pt, EncryptionContext: ec,
+		GrantTokens: c.GrantTokens, EncryptionAlgorithm: c.EncryptionAlgorithm})
+}
+
+type decryptCmd struct {
+	CiphertextBlob      string   `required:"" help:"fileb://PATH or base64."`
+	EncryptionContext   string   `help:"k=v,k2=v2 or JSON."`
+	KeyID               string   `name:"key-id" help:"If given, the blob's key must be this one."`
+	GrantTokens         []string `help:"Grant tokens."`
+	EncryptionAlgorithm string   `help:"SYMMETRIC_DEFAULT."`
+}
+
+func (c *decryptCmd) run(e *env) error {
+	blob, err := readBlob("ciphertext-blob", c.CiphertextBlob)
+	if err != nil {
+		return usageError{err}
+	}
+	ec, err := readContext("encryption-context", c.EncryptionContext)
+	if err != nil {
+		return usageError{err}
+	}
+	return call(e, wire.OpDecrypt, &wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: c.KeyID,
+		GrantTokens: c.GrantTokens, EncryptionAlgorithm: c.EncryptionAlgorithm})
+}
+
+type reEncryptCmd struct {
+	CiphertextBlob                 string   `required:""`
+	SourceEncryptionContext        string   ``
+	SourceKeyID                    string   `name:"source-key-id"`
+	DestinationKeyID               string   `name:"destination-key-id" required:""`
+	DestinationEncryptionContext   string   ``
+	SourceEncryptionAlgorithm      string   ``
+	DestinationEncryptionAlgorithm string   ``
+	GrantTokens                    []string ``
+}
+
+func (c *reEncryptCmd) run(e *env) error {
+	blob, err := readBlob("ciphertext-blob", c.CiphertextBlob)
+	if err != nil {
+		return usageError{err}
+	}
+	src, err := readContext("source-encryption-context", c.SourceEncryptionContext)
+	if err != nil {
+		return usageError{err}
+	}
+	dst, err := readContext("destination-encryption-context", c.DestinationEncryptionContext)
+	if err != nil {
+		return usageError{err}
+	}
+	return call(e, wire.OpReEncrypt, &wire.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: src,
+		SourceKeyId: c.SourceKeyID, DestinationKeyId: c.DestinationKeyID, DestinationEncryptionContext: dst,
+		SourceEncryptionAlgorithm: c.SourceEncryptionAlgorithm, DestinationEncryptionAlgorithm: c.DestinationEncryptionAlgorithm,
+		GrantTokens: c.GrantTokens})
+}
+
+type generateDataKeyCmd struct {
+	KeyID             string   `name:"key-id" required:""`
+	KeySpec           string   `help:"AES_256 or AES_128."`
+	NumberOfBytes     int32    `help:"1 to 1024."`
+	EncryptionContext string   `help:"k=v,k2=v2 or JSON."`
+	GrantTokens       []string `help:"Grant tokens."`
+}
+
+func (c *generateDataKeyCmd) run(e *env) error {
+	ec, err := readContext("encryption-context", c.EncryptionContext)
+	if err != nil {
+		return usageError{err}
+	}
+	return call(e, e.op, &wire.GenerateDataKeyInput{KeyId: c.KeyID, KeySpec: c.KeySpec, NumberOfBytes: c.NumberOfBytes,
+		EncryptionContext: ec, GrantTokens: c.GrantTokens})
+}
+
+type generateRandomCmd struct {
+	NumberOfBytes int32 `required:"" help:"1 to 1024."`
+}
+
+func (c *generateRandomCmd) run(e *env) error {
+	return call(e, wire.OpGenerateRandom, &wire.GenerateRandomInput{NumberOfBytes: c.NumberOfBytes})
+}
+
+type aliasCmd struct {
+	AliasName   string `required:"" help:"alias/NAME."`
+	TargetKeyID string `name:"target-key-id" required:"" help:"Key id or key ARN."`
+}
+
+func (c *aliasCmd) run(e *env) error {
+	return call(e, e.op, &wire.AliasInput{AliasName: c.AliasName, TargetKeyId: c.TargetKeyID})
+}
+
+type deleteAliasCmd struct {
+	AliasName string `required:""`
+}
+
+func (c *deleteAliasCmd) run(e *env) error {
+	return call(e, wire.OpDeleteAlias, &wire.DeleteAliasInput{AliasName: c.AliasName})
+}
+
+type tagResourceCmd struct {
+	KeyID string   `name:"key-id" required:""`
+	Tags  []string `required:"" help:"TagKey=k,TagValue=v (repeatable) or a JSON list." sep:"none"`
+}
+
+func (c *tagResourceCmd) run(e *env) error {
+	tags, err := readTags(c.Tags)
+	if err != nil {
+		return usageError{err}
+	}
+	return call(e, wire.OpTagResource, &wire.TagResourceInput{KeyId: c.KeyID, Tags: tags})
+}
+
+type untagResourceCmd struct {
+	KeyID   string   `name:"key-id" required:""`
+	TagKeys []string `required:"" help:"Tag keys (repeatable) or a JSON list." sep:"none"`
+}
+
+func (c *untagResourceCmd) run(e *env) error {
+	keys, err := readList("tag-keys", c.TagKeys)
+	if err != nil {
+		return usageError{err}
+	}
+	return call(e, wire.OpUntagResource, &wire.UntagResourceInput{KeyId: c.KeyID, TagKeys: keys})
+}
+
+type enableKeyRotationCmd struct {
+	KeyID                string `name:"key-id" required:""`
+	RotationPeriodInDays int32  `help:"90 to 2560 (default 365)."`
+}
+
+func (c *enableKeyRotationCmd) run(e *env) error {
+	return call(e, wire.OpEnableKeyRotation, &wire.EnableKeyRotationInput{KeyId: c.KeyID, RotationPeriodInDays: c.RotationPeriodInDays})
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/jmespath/go-jmespath"
+)
+
+// print writes a response as the AWS CLI would: JSON (4-space indent, AWS
+// field names, base64 blobs, RFC 3339 times) or text, after applying the
+// JMESPath --query. A response with no fields prints nothing.
+func print(w io.Writer, g *globals, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if string(raw) == "{}" && g.Query == "" {
+		return nil
+	}
+	var data any
+	if g.Query != "" || g.Output == "text" {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if err := d.Decode(&data); err != nil {
+			return err
+		}
+	}
+	if g.Query != "" {
+		if data, err = jmespath.Search(g.Query, data); err != nil {
+			return usageError{fmt.Errorf("--query: %w", err)}
+		}
+	}
+	if g.Output == "text" {
+		var b strings.Builder
+		writeText(&b, "", data)
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	var out []byte
+	if g.Query != "" {
+		out, err = json.MarshalIndent(data, "", "    ")
+	} else {
+		var buf bytes.Buffer
+		err = json.Indent(&buf, raw, "", "    ")
+		out = buf.Bytes()
+	}
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", out)
+	return err
+}
+
+// writeText renders data like the AWS CLI's text output: a scalar alone on
+// its line; a list of scalars tab-separated; an object as its name in
+// upper case and its scalar values (in key order) tab-separated, then its
+// lists and objects below it.
+func writeText(b *strings.Builder, name string, data any) {
+	switch v := data.(type) {
+	case nil:
+		if name == "" {
+			b.WriteString("None\n")
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var scalars []string
+		for _, k := range keys {
+			if isScalar(v[k]) {
+				scalars = append(scalars, scalar(v[k]))
+			}
+		}
+		if len(scalars) > 0 {
+			if name != "" {
+				scalars = append([]string{strings.ToUpper(name)}, scalars...)
+			}
+			b.WriteString(strings.Join(scalars, "\t") + "\n")
+		}
+		for _, k := range keys {
+			if !isScalar(v[k]) {
+				writeText(b, k, v[k])
+			}
+		}
+	case []any:
+		all := true
+		for _, e := range v {
+			all = all && isScalar(e)
+		}
+		if all {
+			s := make([]string, 0, len(v)+1)
+			if name != "" {
+				s = append(s, strings.ToUpper(name))
+			}
+			for _, e := range v {
+				s = append(s, scalar(e))
+			}
+			b.WriteString(strings.Join(s, "\t") + "\n")
+			return
+		}
+		for _, e := range v {
+			writeText(b, name, e)
+		}
+	default:
+		b.WriteString(scalar(v) + "\n")
+	}
+}
+
+func isScalar(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return false
+	}
+	return true
+}
+
+func scalar(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case string:
+		return x
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"kmsd/wire"
+)
+
+// Parameter forms, as the AWS CLI takes them:
+//   blob:    fileb://PATH (raw bytes) or base64 text
+//   string:  text, or file://PATH (the file's contents)
+//   context: k=v,k2=v2 or a JSON object
+//   tags:    TagKey=k,TagValue=v (one per argument) or a JSON list
+
+// readBlob reads a blob parameter.
+func readBlob(name, v string) ([]byte, error) {
+	if v == "" {
+		return nil, nil
+	}
+	if path, ok := strings.CutPrefix(v, "fileb://"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", name, err)
+		}
+		return b, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+	if err != nil {
+		return nil, fmt.Errorf("--%s: not valid base64 (use fileb://PATH for a file of raw bytes): %w", name, err)
+	}
+	return b, nil
+}
+
+// readText resolves file:// in a string parameter.
+func readText(name, v string) (string, error) {
+	if path, ok := strings.CutPrefix(v, "file://"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("--%s: %w", name, err)
+		}
+		return strings.TrimRight(string(b), "\n"), nil
+	}
+	return v, nil
+}
+
+// readContext parses an encryption context parameter.
+func readContext(name, v string) (map[string]string, error) {
+	v, err := readText(name, v)
+	if err != nil || v == "" {
+		return nil, err
+	}
+	if strings.HasPrefix(strings.TrimSpace(v), "{") {
+		var m map[string]string
+		d := json.NewDecoder(strings.NewReader(v))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&m); err != nil {
+			return nil, fmt.Errorf("--%s: not a JSON object of strings: %w", name, err)
+		}
+		return m, nil
+	}
+	m := map[string]string{}
+	for _, pair := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(pair, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--%s: %q is not key=value", name, pair)
+		}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("--%s: key %q given twice", name, k)
+		}
+		m[k] = val
+	}
+	return m, nil
+}
+
+// readTags parses --tags: each argument TagKey=k,TagValue=v, or one JSON list.
+func readTags(args []string) ([]wire.Tag, error) {
+	var tags []wire.Tag
+	for _, a := range args {
+		a, err := readText("tags", a)
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(strings.TrimSpace(a), "[") {
+			var more []wire.Tag
+			if err := json.Unmarshal([]byte(a), &more); err != nil {
+				return nil, fmt.Errorf("--tags: not a JSON list of {TagKey, TagValue}: %w", err)
+			}
+			tags = append(tags, more...)
+			continue
+		}
+		var t wire.Tag
+		for _, part := range strings.Split(a, ",") {
+			k, v, _ := strings.Cut(part, "=")
+			switch k {
+			case "TagKey":
+				t.TagKey = v
+			case "TagValue":
+				t.TagValue = v
+			default:
+				return nil, fmt.Errorf("--tags: %q: want TagKey=KEY,TagValue=VALUE", a)
+			}
+		}
+		tags = append(tags, t)
+	}
+	return tags, nil
+}
+
+// readList parses a list parameter given as separate arguments or as one
+// JSON list.
+func readList(name string, args []string) ([]string, error) {
+	if len(args) == 1 && strings.HasPrefix(strings.TrimSpace(args[0]), "[") {
+		var out []string
+		if err := json.Unmarshal([]byte(args[0]), &out); err != nil {
+			return nil, fmt.Errorf("--%s: %w", name, err)
+		}
+		return out, nil
+	}
+	return args, nil
+}

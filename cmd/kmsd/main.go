@@ -1,0 +1,63 @@
+// Command kmsd is the key management daemon. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"kmsd/daemon"
+)
+
+var cli struct {
+	StateDir     string        `help:"State directory (the store and, unless --root-key-file, the root key)." default:"kmsd-state" env:"STATE_DIRECTORY"`
+	Socket       string        `help:"Unix socket to serve." default:"kmsd.sock" env:"KMSD_SOCKET"`
+	SocketMode   string        `help:"Mode of the socket (octal)." default:"0660"`
+	SocketGroup  string        `help:"Group of the socket (name or gid)."`
+	RootKeyFile  string        `help:"32-byte root key file (default: $CREDENTIALS_DIRECTORY/root-key, else STATE_DIR/root-key, created on first start)."`
+	Suite        string        `help:"AEAD for new ciphertexts: auto, xaes or xchacha." default:"auto" enum:"auto,xaes,xchacha"`
+	Workers      int           `help:"Crypto workers (default: physical cores)."`
+	QueueSize    int           `help:"Crypto request queue; when full, requests get ThrottlingException." default:"4096"`
+	DrainTimeout time.Duration `help:"How long SIGTERM waits for in-flight requests." default:"15s"`
+	LogLevel     string        `help:"debug, info, warn or error." default:"info" enum:"debug,info,warn,error"`
+	LogFormat    string        `help:"text or json." default:"text" enum:"text,json"`
+	Version      bool          `help:"Print the version and exit."`
+}
+
+func main() {
+	kong.Parse(&cli, kong.Name("kmsd"), kong.Description("kmsd: a key management service for one host, with AWS KMS semantics."))
+	if cli.Version {
+		fmt.Println("kmsd", daemon.Version)
+		return
+	}
+	mode, err := strconv.ParseUint(cli.SocketMode, 8, 32)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kmsd: --socket-mode:", err)
+		os.Exit(2)
+	}
+	var level slog.Level
+	level.UnmarshalText([]byte(cli.LogLevel))
+	hopts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, hopts)
+	if cli.LogFormat == "json" {
+		h = slog.NewJSONHandler(os.Stderr, hopts)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	err = daemon.Run(ctx, daemon.Options{
+		StateDir: cli.StateDir, Socket: cli.Socket, SocketMode: os.FileMode(mode), SocketGroup: cli.SocketGroup,
+		RootKeyFile: cli.RootKeyFile, Suite: cli.Suite, Workers: cli.Workers, QueueSize: cli.QueueSize,
+		DrainTimeout: cli.DrainTimeout, Logger: slog.New(h),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kmsd:", err)
+		os.Exit(1)
+	}
+}

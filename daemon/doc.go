@@ -1,0 +1,33 @@
+// Package daemon serves the key service of package daemon/kms on a Unix
+// socket, speaking the protocol of package wire (docs/wire-protocol.md).
+//
+// # Connections
+//
+// [Listen] makes the socket: an existing socket that answers is an error
+// (another kmsd runs there), a dead one is replaced, and the new one gets
+// the configured mode and group. Each accepted connection gets the caller's
+// identity from SO_PEERCRED, once, and carries it on every request; a
+// reader goroutine decodes frames and a writer goroutine writes responses,
+// flushing once per pass. The first frame must be Hello. At most
+// MaxInFlight requests of a connection are outstanding: past that the
+// reader stops reading, so a client that floods only slows itself.
+//
+// # Work
+//
+// Crypto requests from every connection go to one bounded queue served by
+// a worker pool sized from the physical core count (klauspost/cpuid). A
+// worker takes a request and every other request already queued (no
+// timer) and runs them together; batch requests are split into chunks that
+// workers share. A full queue answers ThrottlingException at once: the
+// daemon never grows its queues. Management requests have their own small
+// queue and workers, so slow synchronous writes never hold crypto back.
+//
+// # Deadlines and shutdown
+//
+// A connection idle for IdleTimeout is closed; a frame whose body does not
+// arrive within FrameTimeout closes it too, and a client that does not read
+// its responses within WriteTimeout is dropped, so a stalled client holds no
+// worker. [Server.Shutdown] stops accepting, stops reading, lets in-flight
+// requests finish and be answered, and returns; the caller then closes the
+// service (and Badger with it).
+package daemon

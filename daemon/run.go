@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"kmsd/daemon/kms"
+	"kmsd/keystore"
+)
+
+// Version is kmsd's version, set at build time with
+// -ldflags "-X kmsd/daemon.Version=...".
+var Version = "0.1.0-dev"
+
+// Options are kmsd's settings, from its flags.
+type Options struct {
+	StateDir     string
+	Socket       string
+	SocketMode   os.FileMode
+	SocketGroup  string
+	RootKeyFile  string
+	Suite        string // auto, xaes or xchacha
+	Workers      int
+	QueueSize    int
+	DrainTimeout time.Duration
+	Logger       *slog.Logger
+	// Ready, if set, is called once the socket accepts connections.
+	Ready func()
+}
+
+// Run runs kmsd until ctx is cancelled (SIGTERM, SIGINT), then drains
+// in-flight requests and closes the store. Cancellation is not an error.
+func Run(ctx context.Context, o Options) error {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	// No core dumps and no ptrace by other users: memory holds key material.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		log.Warn("could not turn off core dumps", "err", err)
+	}
+	cpu := keystore.DetectCPU()
+	suite, err := keystore.ParseAlg(o.Suite)
+	if err != nil {
+		return err
+	}
+	log.Info("starting kmsd", "version", Version, "cpu", cpu.Brand, "aesni", cpu.AESNI, "pclmulqdq", cpu.PCLMULQDQ,
+		"avx2", cpu.AVX2, "vaes", cpu.VAES, "physical_cores", cpu.PhysicalCores, "suite", suite.String())
+	if suite == keystore.AlgXAES256GCM && !cpu.HardwareAES() {
+		log.Warn("XAES-256-GCM forced on a CPU without hardware AES: it is slow and not constant-time here")
+	}
+	rootKey := o.RootKeyFile
+	if rootKey == "" {
+		if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+			if p := filepath.Join(dir, "root-key"); fileExists(p) {
+				rootKey = p
+			}
+		}
+	}
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return err
+	}
+	svc, err := kms.Open(kms.Config{StateDir: o.StateDir, RootKeyFile: rootKey, Suite: suite, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := svc.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		} else {
+			log.Info("store closed")
+		}
+	}()
+	ln, err := Listen(ListenConfig{Path: o.Socket, Mode: o.SocketMode, Group: o.SocketGroup})
+	if err != nil {
+		return err
+	}
+	srv := NewServer(Config{Service: svc, Logger: log, Version: Version, CPU: cpu, Workers: o.Workers, QueueSize: o.QueueSize})
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("serving", "socket", o.Socket, "state_dir", o.StateDir, "workers", srv.cfg.Workers, "keys", svc.KeyCount())
+	if o.Ready != nil {
+		o.Ready()
+	}
+	select {
+	case err := <-served:
+		srv.Shutdown(context.Background())
+		return fmt.Errorf("accepting connections: %w", err)
+	case <-ctx.Done():
+	}
+	drain := o.DrainTimeout
+	if drain <= 0 {
+		drain = 15 * time.Second
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", drain)
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	} else if err != nil {
+		log.Warn("drain timed out; closed the remaining connections")
+	}
+	<-served
+	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

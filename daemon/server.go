@@ -1,0 +1,216 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"kmsd/daemon/kms"
+	"kmsd/keystore"
+	"kmsd/wire"
+)
+
+// Config configures a Server. Zero fields take the defaults noted.
+type Config struct {
+	Service *kms.Service
+	Logger  *slog.Logger
+	Version string
+	CPU     keystore.CPUFeatures
+
+	Workers      int           // crypto workers; default: physical cores
+	QueueSize    int           // crypto queue; default 4096
+	AdminWorkers int           // management workers; default 2
+	AdminQueue   int           // management queue; default 256
+	MaxInFlight  int           // per connection; default 256
+	IdleTimeout  time.Duration // default 5 minutes
+	FrameTimeout time.Duration // for a frame's body once its header came; default 10s
+	WriteTimeout time.Duration // default 10s
+}
+
+// Server serves the key service on Unix socket connections.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	start  time.Time
+	crypto *pool
+	admin  *pool
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	ln       net.Listener
+	closing  bool
+	connWG   sync.WaitGroup
+	accepted atomic.Int64
+}
+
+// NewServer starts the worker pools; Serve accepts connections.
+func NewServer(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = max(1, cfg.CPU.PhysicalCores)
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 4096
+	}
+	if cfg.AdminWorkers <= 0 {
+		cfg.AdminWorkers = 2
+	}
+	if cfg.AdminQueue <= 0 {
+		cfg.AdminQueue = 256
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 256
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 5 * time.Minute
+	}
+	if cfg.FrameTimeout <= 0 {
+		cfg.FrameTimeout = 10 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), conns: map[*conn]struct{}{}}
+	s.crypto = newPool(cfg.Workers, cfg.QueueSize, s.run)
+	s.admin = newPool(cfg.AdminWorkers, cfg.AdminQueue, s.run)
+	return s
+}
+
+// Serve accepts connections on l until Shutdown; it then returns nil.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return errors.New("server is shut down")
+	}
+	s.ln = l
+	s.mu.Unlock()
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		uc, ok := nc.(*net.UnixConn)
+		if !ok {
+			nc.Close()
+			continue
+		}
+		p, err := peerPrincipal(uc)
+		if err != nil {
+			s.log.Warn("refusing a connection without peer credentials", "err", err)
+			nc.Close()
+			continue
+		}
+		c := newConn(s, uc, p)
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			nc.Close()
+			return nil
+		}
+		s.conns[c] = struct{}{}
+		s.connWG.Add(1)
+		s.mu.Unlock()
+		s.accepted.Add(1)
+		go func() {
+			defer s.connWG.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Shutdown stops accepting and reading, lets every request already read
+// finish and be answered, and stops the workers. If ctx ends first, the
+// remaining connections are closed without their answers.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	for c := range s.conns {
+		c.stopReading()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.connWG.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	s.crypto.stop()
+	s.admin.stop()
+	return err
+}
+
+// run serves jobs a worker took together.
+func (s *Server) run(jobs []*job) {
+	for _, j := range jobs {
+		if j.b == nil {
+			out, werr := s.call(j.c.ctx, j.op, j.in)
+			j.c.respond(j.id, out, werr)
+			continue
+		}
+		b := j.b
+		for i := j.lo; i < j.hi; i++ {
+			out, werr := s.call(j.c.ctx, b.op, b.items[i])
+			b.results[i] = wire.Result{Out: out, Err: werr}
+		}
+		if b.left.Add(-1) == 0 {
+			b.c.respondBatch(b)
+		}
+	}
+}
+
+func (s *Server) hello() *wire.HelloOutput {
+	return &wire.HelloOutput{
+		ProtocolVersion: wire.ProtocolVersion, ServerVersion: s.cfg.Version,
+		Suite: s.cfg.Service.Suite().String(), CPU: s.cpu(),
+		Limits: wire.Limits{MaxFrame: wire.MaxFrame, MaxBatchItems: wire.MaxBatchItems,
+			MaxInFlight: int32(s.cfg.MaxInFlight), MaxPlaintext: kms.MaxPlaintext, MaxCiphertextBlob: kms.MaxCiphertextBlob},
+	}
+}
+
+func (s *Server) cpu() wire.CPUFeatures {
+	f := s.cfg.CPU
+	return wire.CPUFeatures{AESNI: f.AESNI, PCLMULQDQ: f.PCLMULQDQ, AVX2: f.AVX2, VAES: f.VAES, PhysicalCores: int32(f.PhysicalCores)}
+}
+
+func (s *Server) status() *wire.StatusOutput {
+	s.mu.Lock()
+	n := len(s.conns)
+	s.mu.Unlock()
+	return &wire.StatusOutput{
+		ServerVersion: s.cfg.Version, Suite: s.cfg.Service.Suite().String(), CPU: s.cpu(),
+		StartTime: s.start.UTC(), UptimeSeconds: int64(time.Since(s.start).Seconds()),
+		KeyCount: int64(s.cfg.Service.KeyCount()), Connections: int64(n),
+		Workers: int32(s.cfg.Workers), QueueDepth: int32(s.crypto.depth()), QueueCapacity: int32(s.cfg.QueueSize),
+	}
+}

@@ -1,0 +1,144 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// BatchResult is the answer to one item of a batch: Out, or Err.
+type BatchResult[Out any] struct {
+	Out *Out
+	Err error
+}
+
+// EncryptBatch encrypts many items in batch frames (split to fit the
+// server's limits). Each item has its own result; the error is for the
+// whole call (the connection, or the batch refused as a whole).
+func (c *Client) EncryptBatch(ctx context.Context, items []*EncryptInput) ([]BatchResult[EncryptOutput], error) {
+	return batch[EncryptOutput](c, ctx, OpEncrypt, items)
+}
+
+// DecryptBatch decrypts many blobs; see EncryptBatch.
+func (c *Client) DecryptBatch(ctx context.Context, items []*DecryptInput) ([]BatchResult[DecryptOutput], error) {
+	return batch[DecryptOutput](c, ctx, OpDecrypt, items)
+}
+
+// ReEncryptBatch re-encrypts many blobs; see EncryptBatch.
+func (c *Client) ReEncryptBatch(ctx context.Context, items []*ReEncryptInput) ([]BatchResult[ReEncryptOutput], error) {
+	return batch[ReEncryptOutput](c, ctx, OpReEncrypt, items)
+}
+
+// GenerateDataKeyBatch makes many data keys; see EncryptBatch.
+func (c *Client) GenerateDataKeyBatch(ctx context.Context, items []*GenerateDataKeyInput) ([]BatchResult[GenerateDataKeyOutput], error) {
+	return batch[GenerateDataKeyOutput](c, ctx, OpGenerateDataKey, items)
+}
+
+// GenerateDataKeyWithoutPlaintextBatch makes many encrypted data keys; see
+// EncryptBatch.
+func (c *Client) GenerateDataKeyWithoutPlaintextBatch(ctx context.Context, items []*GenerateDataKeyInput) ([]BatchResult[GenerateDataKeyOutput], error) {
+	return batch[GenerateDataKeyOutput](c, ctx, OpGenerateDataKeyWithoutPlaintext, items)
+}
+
+func batch[Out any, In any, PO interface {
+	*Out
+	Message
+}, PI interface {
+	*In
+	Message
+}](c *Client, ctx context.Context, op string, items []PI) ([]BatchResult[Out], error) {
+	msgs := make([]Message, len(items))
+	for i, it := range items {
+		msgs[i] = it
+	}
+	results, err := c.doBatch(ctx, Lookup(op), msgs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]BatchResult[Out], len(results))
+	for i, r := range results {
+		if r.Err != nil {
+			out[i].Err = r.Err
+			continue
+		}
+		o, ok := r.Out.(PO)
+		if !ok {
+			return nil, fmt.Errorf("%s: unexpected response type %T", op, r.Out)
+		}
+		out[i].Out = (*Out)(o)
+	}
+	return out, nil
+}
+
+// doBatch sends items as batch frames of at most the server's
+// MaxBatchItems (fewer if a frame would be too large) and collects the
+// results in order.
+func (c *Client) doBatch(ctx context.Context, op *OpSpec, items []Message) ([]Result, error) {
+	results := make([]Result, 0, len(items))
+	for len(items) > 0 {
+		cc, err := c.conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		n := min(len(items), int(cc.hello.Limits.MaxBatchItems), MaxBatchItems)
+		for {
+			rs, err := c.sendBatch(ctx, cc, op, items[:n])
+			if errors.Is(err, ErrFrameTooLarge) && n > 1 {
+				n /= 2
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			results = append(results, rs...)
+			break
+		}
+		items = items[n:]
+	}
+	return results, nil
+}
+
+func (c *Client) sendBatch(ctx context.Context, cc *clientConn, op *OpSpec, items []Message) ([]Result, error) {
+	id := c.nextID.Add(1)
+	frame, err := AppendBatchRequest(nil, id, op.Name, items)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	calls := make([]*call, len(items))
+	for i := range calls {
+		calls[i] = &call{op: op, done: make(chan struct{})}
+	}
+	cc.mu.Lock()
+	if cc.pending == nil {
+		cc.mu.Unlock()
+		return nil, cc.err
+	}
+	cc.pending[id] = pendingReq{op: op, calls: calls}
+	cc.mu.Unlock()
+	go func() {
+		for _, cl := range calls {
+			<-cl.done
+		}
+		close(done)
+	}()
+	cc.writeRaw(frame)
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	out := make([]Result, len(calls))
+	for i, cl := range calls {
+		if cl.err != nil {
+			var e *Error
+			if !errors.As(cl.err, &e) {
+				return nil, cl.err // the connection, not this item
+			}
+			out[i].Err = e
+		} else {
+			out[i].Out = cl.out
+		}
+	}
+	return out, nil
+}
