@@ -148,11 +148,15 @@ func (c *conn) dispatch(req *wire.Request) {
 		p = c.s.crypto
 	}
 	if req.Type == wire.TypeRequest {
+		c.s.requests.Add(1)
 		if !p.submit(&job{c: c, id: req.ID, op: req.Op, in: req.Body}) {
+			c.s.throttled.Add(1)
 			c.respond(req.ID, nil, throttled())
 		}
 		return
 	}
+	c.s.batches.Add(1)
+	c.s.requests.Add(int64(len(req.Items)))
 	b := &batchJob{c: c, id: req.ID, op: req.Op, items: req.Items, results: make([]wire.Result, len(req.Items))}
 	chunks := (len(req.Items) + batchChunk - 1) / batchChunk
 	b.left.Store(int32(chunks))
@@ -164,6 +168,7 @@ func (c *conn) dispatch(req *wire.Request) {
 		for i := lo; i < hi; i++ {
 			b.results[i] = wire.Result{Err: throttled()}
 		}
+		c.s.throttled.Add(int64(hi - lo))
 		if b.left.Add(-1) == 0 {
 			c.respondBatch(b)
 		}

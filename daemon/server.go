@@ -45,6 +45,8 @@ type Server struct {
 	closing  bool
 	connWG   sync.WaitGroup
 	accepted atomic.Int64
+
+	requests, batches, throttled atomic.Int64
 }
 
 // NewServer starts the worker pools; Serve accepts connections.
@@ -212,5 +214,6 @@ func (s *Server) status() *wire.StatusOutput {
 		StartTime: s.start.UTC(), UptimeSeconds: int64(time.Since(s.start).Seconds()),
 		KeyCount: int64(s.cfg.Service.KeyCount()), Connections: int64(n),
 		Workers: int32(s.cfg.Workers), QueueDepth: int32(s.crypto.depth()), QueueCapacity: int32(s.cfg.QueueSize),
+		Requests: s.requests.Load(), BatchRequests: s.batches.Load(), Throttled: s.throttled.Load(),
 	}
 }

@@ -289,6 +289,9 @@ func (m *StatusOutput) fields(l *fieldList) {
 	l.add("Workers", &m.Workers)
 	l.add("QueueDepth", &m.QueueDepth)
 	l.add("QueueCapacity", &m.QueueCapacity)
+	l.add("Requests", &m.Requests)
+	l.add("BatchRequests", &m.BatchRequests)
+	l.add("Throttled", &m.Throttled)
 }
 
 func (m *Error) fields(l *fieldList) {

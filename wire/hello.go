@@ -54,4 +54,7 @@ type StatusOutput struct {
 	Workers       int32
 	QueueDepth    int32
 	QueueCapacity int32
+	Requests      int64 // requests served since start, batch items counted one by one
+	BatchRequests int64 // batch frames among them
+	Throttled     int64 // requests answered ThrottlingException
 }

@@ -1,0 +1,216 @@
+package daemon
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"kmsd/wire"
+)
+
+// hostileFrames are sent whole over the socket after Hello. Each must get
+// an error answer or a closed connection.
+func hostileFrames() map[string][]byte {
+	bin32 := frameOf([]byte{0x94, 0x01, 0x07, 0xa7, 'E', 'n', 'c', 'r', 'y', 'p', 't', 0x81,
+		0xa9, 'P', 'l', 'a', 'i', 'n', 't', 'e', 'x', 't', 0xc6, 0xff, 0xff, 0x00, 0x00})
+	map32 := frameOf([]byte{0x94, 0x01, 0x07, 0xa7, 'E', 'n', 'c', 'r', 'y', 'p', 't', 0xdf, 0xff, 0xff, 0xff, 0xff})
+	deep := []byte{0x94, 0x01, 0x07, 0xa7, 'E', 'n', 'c', 'r', 'y', 'p', 't'}
+	for range 5000 {
+		deep = append(deep, 0x91)
+	}
+	deep = append(deep, 0x00)
+	unknown, _ := wire.AppendRequest(nil, 9, "Encrypt", &wire.EncryptInput{})
+	copy(unknown[9:16], "Xncrypt") // op name "Xncrypt"
+	wrongType := frameOf([]byte{0x94, 0x01, 0x07, 0xa7, 'E', 'n', 'c', 'r', 'y', 'p', 't', 0x81, 0xa5, 'K', 'e', 'y', 'I', 'd', 0xcb, 0, 0, 0, 0, 0, 0, 0, 0})
+	return map[string][]byte{
+		"bin32 of 0xFFFF0000":      bin32,
+		"map32 of 0xFFFFFFFF":      map32,
+		"nesting 5000 deep":        frameOf(deep),
+		"unknown operation":        unknown,
+		"wrong type":               wrongType,
+		"length prefix 0xFFFFFFFF": {0xff, 0xff, 0xff, 0xff, 0x94},
+		"length prefix 0":          {0, 0, 0, 0},
+		"not msgpack":              frameOf([]byte("GET / HTTP/1.1\r\n\r\n")),
+		"truncated frame then EOF": {0, 0, 0, 100, 0x94, 0x01},
+	}
+}
+
+func TestHostileFramesOverTheSocket(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.FrameTimeout = 300 * time.Millisecond })
+	good := dial(t, ts.sock)
+	id := newKey(t, good)
+
+	// A well-behaved client keeps working during the whole barrage.
+	stop := make(chan struct{})
+	var served atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := good.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("still here")}); err != nil {
+				t.Errorf("good client failed during the barrage: %v", err)
+				return
+			}
+			served.Add(1)
+		}
+	}()
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for round := range 20 {
+		for name, f := range hostileFrames() {
+			r := rawDial(t, ts.sock, true)
+			r.send(f)
+			if name == "truncated frame then EOF" {
+				r.c.(interface{ CloseWrite() error }).CloseWrite()
+			}
+			resp, err := r.read(wire.OpEncrypt)
+			switch {
+			case err == nil && resp.Err != nil && resp.Err.Code != "":
+				// answered with an error
+			case err != nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+				// closed
+			default:
+				t.Fatalf("round %d, %s: %+v, %v", round, name, resp, err)
+			}
+			r.c.Close()
+		}
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	close(stop)
+	wg.Wait()
+	if served.Load() == 0 {
+		t.Fatal("the good client was not served")
+	}
+	if grew := int64(after.HeapInuse) - int64(before.HeapInuse); grew > 32<<20 {
+		t.Fatalf("heap in use grew by %d MiB over 180 hostile frames", grew>>20)
+	}
+	if total := after.TotalAlloc - before.TotalAlloc; total > 1<<30 {
+		t.Fatalf("the barrage allocated %d MiB in all", total>>20)
+	}
+	t.Logf("good client served %d requests; heap in use %d -> %d KiB", served.Load(), before.HeapInuse>>10, after.HeapInuse>>10)
+}
+
+func TestFirstFrameMustBeHello(t *testing.T) {
+	ts := startServer(t)
+	r := rawDial(t, ts.sock, false)
+	f, _ := wire.AppendRequest(nil, 5, wire.OpGenerateRandom, &wire.GenerateRandomInput{NumberOfBytes: 4})
+	r.send(f)
+	resp, err := r.read(wire.OpGenerateRandom)
+	if err != nil || resp.Err == nil || resp.Err.Code != wire.CodeValidation || resp.ID != 5 {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	if _, err := r.read(wire.OpGenerateRandom); !errors.Is(err, io.EOF) {
+		t.Fatalf("connection not closed: %v", err)
+	}
+}
+
+func TestPipelinedAnswersMatchIDs(t *testing.T) {
+	ts := startServer(t)
+	r := rawDial(t, ts.sock, true)
+	var buf []byte
+	for i := uint64(100); i < 300; i++ {
+		buf, _ = wire.AppendRequest(buf, i, wire.OpGenerateRandom, &wire.GenerateRandomInput{NumberOfBytes: int32(i%50 + 1)})
+	}
+	r.send(buf)
+	seen := map[uint64]bool{}
+	for range 200 {
+		resp, err := r.read(wire.OpGenerateRandom)
+		if err != nil || resp.Err != nil {
+			t.Fatalf("%+v %v", resp, err)
+		}
+		if n := len(resp.Body.(*wire.GenerateRandomOutput).Plaintext); uint64(n) != resp.ID%50+1 || seen[resp.ID] {
+			t.Fatalf("id %d got %d bytes (seen before: %v)", resp.ID, n, seen[resp.ID])
+		}
+		seen[resp.ID] = true
+	}
+}
+
+func TestThrottlingWhenTheQueueIsFull(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.Workers, c.QueueSize = 1, 2 })
+	c := dial(t, ts.sock)
+	id := newKey(t, c)
+	items := make([]*wire.EncryptInput, 4000)
+	for i := range items {
+		items[i] = &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, 512)}
+	}
+	res, err := c.EncryptBatch(ctx, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok, throttled int
+	for _, r := range res {
+		switch {
+		case r.Err == nil:
+			ok++
+		case wire.CodeOf(r.Err) == wire.CodeThrottling:
+			throttled++
+		default:
+			t.Fatalf("unexpected %v", r.Err)
+		}
+	}
+	if ok == 0 || throttled == 0 || ok+throttled != len(items) {
+		t.Fatalf("%d ok, %d throttled of %d", ok, throttled, len(items))
+	}
+	st, _ := c.Status(ctx, &wire.StatusInput{})
+	if st.Throttled != int64(throttled) || st.QueueCapacity != 2 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func TestDeadlines(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.IdleTimeout, c.FrameTimeout = 200*time.Millisecond, 200*time.Millisecond })
+	idle := rawDial(t, ts.sock, true)
+	start := time.Now()
+	if _, err := idle.read(wire.OpHello); !errors.Is(err, io.EOF) {
+		t.Fatalf("idle connection: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("idle connection closed after %v", d)
+	}
+	stalled := rawDial(t, ts.sock, true)
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], 1000)
+	stalled.send(append(hdr[:], 0x94)) // a header and one byte of 1000, then nothing
+	if _, err := stalled.read(wire.OpHello); !errors.Is(err, io.EOF) {
+		t.Fatalf("stalled frame: %v", err)
+	}
+	// The daemon still serves.
+	c := dial(t, ts.sock)
+	if _, err := c.Status(ctx, &wire.StatusInput{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSlowReaderDoesNotBlockOthers pipelines requests without reading the
+// answers: the connection stops being read once MaxInFlight are
+// outstanding, and other connections are served meanwhile.
+func TestSlowReaderDoesNotBlockOthers(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.MaxInFlight = 8; c.WriteTimeout = 500 * time.Millisecond })
+	r := rawDial(t, ts.sock, true)
+	var buf []byte
+	for i := range uint64(5000) {
+		buf, _ = wire.AppendRequest(buf, i+10, wire.OpGenerateRandom, &wire.GenerateRandomInput{NumberOfBytes: 1024})
+	}
+	go r.c.Write(buf) // blocks once the daemon stops reading; never read the answers
+	c := dial(t, ts.sock)
+	for range 50 {
+		if _, err := c.GenerateRandom(ctx, &wire.GenerateRandomInput{NumberOfBytes: 16}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

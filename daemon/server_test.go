@@ -1,0 +1,410 @@
+package daemon
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"kmsd/daemon/kms"
+	"kmsd/wire"
+)
+
+func TestListen(t *testing.T) {
+	dir := shortDir(t)
+	sock := filepath.Join(dir, "s")
+	ln, err := Listen(ListenConfig{Path: sock, Group: fmt.Sprint(os.Getgid())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(sock)
+	if st.Mode().Perm() != 0o660 || st.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("socket mode %v", st.Mode())
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	if _, err := Listen(ListenConfig{Path: sock}); err == nil {
+		t.Fatal("took over a live socket")
+	}
+	// A stale socket (nobody listening) is replaced.
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatal("the stale socket should still be there for this test")
+	}
+	ln2, err := Listen(ListenConfig{Path: sock, Mode: 0o600})
+	if err != nil {
+		t.Fatalf("stale socket not replaced: %v", err)
+	}
+	st, _ = os.Stat(sock)
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v", st.Mode())
+	}
+	ln2.Close()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("keep me"), 0o600)
+	if _, err := Listen(ListenConfig{Path: file}); err == nil {
+		t.Fatal("replaced a regular file")
+	}
+	if b, _ := os.ReadFile(file); string(b) != "keep me" {
+		t.Fatal("regular file changed")
+	}
+	if _, err := Listen(ListenConfig{Path: filepath.Join(dir, "g"), Group: "no-such-group-kmsd"}); err == nil {
+		t.Fatal("unknown group accepted")
+	}
+}
+
+func TestPeerCredentialsReachRequests(t *testing.T) {
+	ts := startServer(t)
+	c := dial(t, ts.sock)
+	if _, err := c.Status(ctx, &wire.StatusInput{}); err != nil {
+		t.Fatal(err)
+	}
+	ts.srv.mu.Lock()
+	defer ts.srv.mu.Unlock()
+	if len(ts.srv.conns) != 1 {
+		t.Fatalf("%d connections", len(ts.srv.conns))
+	}
+	for conn := range ts.srv.conns {
+		p := kms.PrincipalFrom(conn.ctx)
+		if p == nil || p.UID != uint32(os.Getuid()) || p.GID != uint32(os.Getgid()) || p.PID != int32(os.Getpid()) || p.Source != "socket" {
+			t.Fatalf("principal %+v", p)
+		}
+	}
+}
+
+func TestEveryOperationOverTheSocket(t *testing.T) {
+	ts := startServer(t)
+	c := dial(t, ts.sock)
+	h, err := c.Hello(ctx)
+	if err != nil || h.ProtocolVersion != wire.ProtocolVersion || h.Suite == "" || h.Limits.MaxFrame != wire.MaxFrame || h.CPU.PhysicalCores == 0 {
+		t.Fatalf("hello %+v %v", h, err)
+	}
+	id := newKey(t, c)
+	ec := map[string]string{"app": "test"}
+	steps := []struct {
+		name string
+		f    func() error
+	}{
+		{"DescribeKey", func() error { _, err := c.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id}); return err }},
+		{"ListKeys", func() error {
+			o, err := c.ListKeys(ctx, &wire.ListKeysInput{})
+			if err == nil && len(o.Keys) != 1 {
+				err = fmt.Errorf("%d keys", len(o.Keys))
+			}
+			return err
+		}},
+		{"UpdateKeyDescription", func() error {
+			_, err := c.UpdateKeyDescription(ctx, &wire.UpdateKeyDescriptionInput{KeyId: id, Description: "d"})
+			return err
+		}},
+		{"CreateAlias", func() error {
+			_, err := c.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/a", TargetKeyId: id})
+			return err
+		}},
+		{"UpdateAlias", func() error {
+			_, err := c.UpdateAlias(ctx, &wire.AliasInput{AliasName: "alias/a", TargetKeyId: id})
+			return err
+		}},
+		{"ListAliases", func() error {
+			o, err := c.ListAliases(ctx, &wire.ListAliasesInput{})
+			if err == nil && len(o.Aliases) != 1 {
+				err = fmt.Errorf("%d aliases", len(o.Aliases))
+			}
+			return err
+		}},
+		{"TagResource", func() error {
+			_, err := c.TagResource(ctx, &wire.TagResourceInput{KeyId: id, Tags: []wire.Tag{{TagKey: "k", TagValue: "v"}}})
+			return err
+		}},
+		{"ListResourceTags", func() error {
+			o, err := c.ListResourceTags(ctx, &wire.ListResourceTagsInput{KeyId: id})
+			if err == nil && len(o.Tags) != 1 {
+				err = fmt.Errorf("tags %v", o.Tags)
+			}
+			return err
+		}},
+		{"UntagResource", func() error {
+			_, err := c.UntagResource(ctx, &wire.UntagResourceInput{KeyId: id, TagKeys: []string{"k"}})
+			return err
+		}},
+		{"Encrypt/Decrypt/ReEncrypt", func() error {
+			e, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: "alias/a", Plaintext: []byte("pt"), EncryptionContext: ec})
+			if err != nil {
+				return err
+			}
+			r, err := c.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: e.CiphertextBlob, SourceEncryptionContext: ec, DestinationKeyId: id})
+			if err != nil {
+				return err
+			}
+			d, err := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: r.CiphertextBlob})
+			if err == nil && string(d.Plaintext) != "pt" {
+				err = fmt.Errorf("plaintext %q", d.Plaintext)
+			}
+			return err
+		}},
+		{"GenerateDataKey", func() error {
+			o, err := c.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256"})
+			if err == nil && len(o.Plaintext) != 32 {
+				err = fmt.Errorf("%d bytes", len(o.Plaintext))
+			}
+			return err
+		}},
+		{"GenerateDataKeyWithoutPlaintext", func() error {
+			o, err := c.GenerateDataKeyWithoutPlaintext(ctx, &wire.GenerateDataKeyInput{KeyId: id, NumberOfBytes: 8})
+			if err == nil && o.Plaintext != nil {
+				err = errors.New("plaintext returned")
+			}
+			return err
+		}},
+		{"GenerateRandom", func() error {
+			o, err := c.GenerateRandom(ctx, &wire.GenerateRandomInput{NumberOfBytes: 5})
+			if err == nil && len(o.Plaintext) != 5 {
+				err = errors.New("wrong size")
+			}
+			return err
+		}},
+		{"EnableKeyRotation", func() error { _, err := c.EnableKeyRotation(ctx, &wire.EnableKeyRotationInput{KeyId: id}); return err }},
+		{"GetKeyRotationStatus", func() error {
+			o, err := c.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: id})
+			if err == nil && !o.KeyRotationEnabled {
+				err = errors.New("not enabled")
+			}
+			return err
+		}},
+		{"DisableKeyRotation", func() error { _, err := c.DisableKeyRotation(ctx, &wire.KeyIDInput{KeyId: id}); return err }},
+		{"RotateKeyOnDemand", func() error { _, err := c.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id}); return err }},
+		{"ListKeyRotations", func() error {
+			o, err := c.ListKeyRotations(ctx, &wire.ListKeyRotationsInput{KeyId: id})
+			if err == nil && len(o.Rotations) != 1 {
+				err = fmt.Errorf("%d rotations", len(o.Rotations))
+			}
+			return err
+		}},
+		{"DisableKey", func() error { _, err := c.DisableKey(ctx, &wire.KeyIDInput{KeyId: id}); return err }},
+		{"EnableKey", func() error { _, err := c.EnableKey(ctx, &wire.KeyIDInput{KeyId: id}); return err }},
+		{"DeleteAlias", func() error { _, err := c.DeleteAlias(ctx, &wire.DeleteAliasInput{AliasName: "alias/a"}); return err }},
+		{"ScheduleKeyDeletion", func() error {
+			o, err := c.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: 7})
+			if err == nil && o.KeyState != wire.KeyStatePendingDeletion {
+				err = errors.New(o.KeyState)
+			}
+			return err
+		}},
+		{"CancelKeyDeletion", func() error { _, err := c.CancelKeyDeletion(ctx, &wire.KeyIDInput{KeyId: id}); return err }},
+		{"Status", func() error {
+			o, err := c.Status(ctx, &wire.StatusInput{})
+			if err == nil && (o.KeyCount != 1 || o.Requests == 0 || o.Workers == 0) {
+				err = fmt.Errorf("status %+v", o)
+			}
+			return err
+		}},
+	}
+	covered := map[string]bool{wire.OpHello: true, wire.OpCreateKey: true}
+	for _, s := range steps {
+		if err := s.f(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		for _, n := range bytes.Split([]byte(s.name), []byte("/")) {
+			covered[string(n)] = true
+		}
+	}
+	for _, op := range wire.Ops() {
+		if !covered[op.Name] {
+			t.Errorf("%s not exercised over the socket", op.Name)
+		}
+		if op.Name != wire.OpHello && op.Name != wire.OpStatus && handlers[op.Name] == nil {
+			t.Errorf("%s has no handler", op.Name)
+		}
+	}
+	// Errors come back as *wire.Error with the service's code.
+	_, err = c.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: "alias/none"})
+	var we *wire.Error
+	if !errors.As(err, &we) || we.Code != wire.CodeNotFound {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestBatchOverTheSocket(t *testing.T) {
+	ts := startServer(t)
+	c := dial(t, ts.sock)
+	id := newKey(t, c)
+	items := make([]*wire.EncryptInput, 1000)
+	for i := range items {
+		items[i] = &wire.EncryptInput{KeyId: id, Plaintext: []byte(fmt.Sprintf("item %d", i))}
+	}
+	items[500].KeyId = "alias/none" // one bad item does not spoil the batch
+	res, err := c.EncryptBatch(ctx, items)
+	if err != nil || len(res) != 1000 {
+		t.Fatalf("%d results, %v", len(res), err)
+	}
+	var dec []*wire.DecryptInput
+	for i, r := range res {
+		if i == 500 {
+			if wire.CodeOf(r.Err) != wire.CodeNotFound {
+				t.Fatalf("item 500: %v", r.Err)
+			}
+			continue
+		}
+		if r.Err != nil {
+			t.Fatalf("item %d: %v", i, r.Err)
+		}
+		dec = append(dec, &wire.DecryptInput{CiphertextBlob: r.Out.CiphertextBlob})
+	}
+	back, err := c.DecryptBatch(ctx, dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range back {
+		want := i
+		if i >= 500 {
+			want = i + 1
+		}
+		if r.Err != nil || string(r.Out.Plaintext) != fmt.Sprintf("item %d", want) {
+			t.Fatalf("decrypted item %d: %v %q", i, r.Err, r.Out)
+		}
+	}
+	st, _ := c.Status(ctx, &wire.StatusInput{})
+	if st.BatchRequests < 2 {
+		t.Fatalf("%d batch frames", st.BatchRequests)
+	}
+}
+
+// TestCoalescingAndNoCrossedResponses runs 64 concurrent callers on one
+// client: every answer is the caller's own, and the client sent batch
+// frames.
+func TestCoalescingAndNoCrossedResponses(t *testing.T) {
+	ts := startServer(t)
+	c := dial(t, ts.sock)
+	id := newKey(t, c)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				pt := fmt.Sprintf("caller %d message %d", g, i)
+				ec := map[string]string{"g": fmt.Sprint(g)}
+				e, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte(pt), EncryptionContext: ec})
+				if err != nil {
+					errs <- err
+					return
+				}
+				d, err := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: e.CiphertextBlob, EncryptionContext: ec})
+				if err != nil || string(d.Plaintext) != pt {
+					errs <- fmt.Errorf("caller %d got %q, %v", g, d, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	st, _ := c.Status(ctx, &wire.StatusInput{})
+	if st.Requests < 12800 || st.BatchRequests == 0 {
+		t.Fatalf("%d requests in %d batch frames: no coalescing", st.Requests, st.BatchRequests)
+	}
+	t.Logf("%d requests, %d batch frames", st.Requests, st.BatchRequests)
+}
+
+func TestClientReconnectsAfterRestart(t *testing.T) {
+	dir := shortDir(t)
+	state, sock := filepath.Join(dir, "state"), filepath.Join(dir, "s")
+	start := func() (*Server, *kms.Service, chan error) {
+		svc, err := kms.Open(kms.Config{StateDir: state, TickInterval: -1, NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := Listen(ListenConfig{Path: sock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := NewServer(Config{Service: svc})
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ln) }()
+		return srv, svc, done
+	}
+	srv, svc, done := start()
+	c := dial(t, sock)
+	id := newKey(t, c)
+	blob, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Shutdown(ctx)
+	<-done
+	svc.Close()
+	srv, svc, done = start()
+	defer func() { srv.Shutdown(ctx); <-done; svc.Close() }()
+	d, err := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob.CiphertextBlob})
+	if err != nil || string(d.Plaintext) != "x" {
+		t.Fatalf("after restart: %v", err)
+	}
+}
+
+func TestShutdownAnswersInFlight(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.Workers = 1 })
+	c := dial(t, ts.sock)
+	id := newKey(t, c)
+	items := make([]*wire.EncryptInput, 800) // one frame: 800 x 4 KiB
+	for i := range items {
+		items[i] = &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, 4096)}
+	}
+	got := make(chan error, 1)
+	go func() {
+		res, err := c.EncryptBatch(ctx, items)
+		if err == nil {
+			for _, r := range res {
+				if r.Err != nil {
+					err = r.Err
+					break
+				}
+			}
+		}
+		got <- err
+	}()
+	// Shut down while the batch is being worked on.
+	for {
+		st, err := c.Status(ctx, &wire.StatusInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.BatchRequests > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ts.stop(t)
+	if err := <-got; err != nil {
+		t.Fatalf("in-flight batch not answered before shutdown: %v", err)
+	}
+}
+
+func TestServeAfterShutdown(t *testing.T) {
+	ts := startServer(t)
+	ts.stop(t)
+	ln, err := net.Listen("unix", filepath.Join(shortDir(t), "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := (&Server{closing: true}).Serve(ln); err == nil {
+		t.Fatal("serve after shutdown")
+	}
+}
