@@ -50,8 +50,26 @@ type daemon struct {
 	sock  string
 	state string
 	cmd   *exec.Cmd
-	log   *bytes.Buffer
+	log   *syncBuffer
 	done  chan error
+}
+
+// syncBuffer is kmsd's output, safe to read while kmsd writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func shortTemp(t *testing.T) string {
@@ -66,7 +84,7 @@ func shortTemp(t *testing.T) string {
 // startDaemon runs kmsd on state in dir and waits until its socket answers.
 func startDaemon(t *testing.T, dir string, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{t: t, dir: dir, sock: filepath.Join(dir, "kmsd.sock"), state: filepath.Join(dir, "state"), log: &bytes.Buffer{}, done: make(chan error, 1)}
+	d := &daemon{t: t, dir: dir, sock: filepath.Join(dir, "kmsd.sock"), state: filepath.Join(dir, "state"), log: &syncBuffer{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(filepath.Join(bin, "kmsd"), append([]string{"--state-dir", d.state, "--socket", d.sock}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {

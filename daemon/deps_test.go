@@ -1,0 +1,32 @@
+package daemon
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDependencyArrows enforces the package graph of DESIGN.md:
+// cmd -> daemon -> {keystore, wire}; wire imports none of kmsd's packages;
+// keystore imports neither daemon nor wire; the service does not import
+// the socket server.
+func TestDependencyArrows(t *testing.T) {
+	rules := map[string][]string{
+		"kmsd/wire":       {"kmsd/daemon", "kmsd/keystore", "kmsd/cmd", "kmsd/fusefs"},
+		"kmsd/keystore":   {"kmsd/daemon", "kmsd/wire", "kmsd/cmd", "kmsd/fusefs"},
+		"kmsd/daemon/kms": {"kmsd/daemon\n", "kmsd/cmd", "kmsd/fusefs"},
+		"kmsd/cmd/kmsctl": {"kmsd/daemon", "kmsd/keystore", "github.com/dgraph-io/badger"},
+	}
+	for pkg, banned := range rules {
+		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		deps := string(out)
+		for _, b := range banned {
+			if strings.Contains(deps, b) {
+				t.Errorf("%s depends on %s", pkg, strings.TrimSpace(b))
+			}
+		}
+	}
+}

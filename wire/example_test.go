@@ -1,0 +1,143 @@
+package wire_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"kmsd/daemon"
+	"kmsd/daemon/kms"
+	"kmsd/keystore"
+	"kmsd/wire"
+)
+
+// TestMain runs an in-process kmsd for the examples and points
+// KMSD_SOCKET at it, as a deployment would.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kmsd-ex")
+	if err != nil {
+		log.Fatal(err)
+	}
+	svc, err := kms.Open(kms.Config{StateDir: filepath.Join(dir, "state"), TickInterval: -1, NoSync: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sock := filepath.Join(dir, "kmsd.sock")
+	ln, err := daemon.Listen(daemon.ListenConfig{Path: sock})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := daemon.NewServer(daemon.Config{Service: svc, CPU: keystore.DetectCPU()})
+	go srv.Serve(ln)
+	os.Setenv("KMSD_SOCKET", sock)
+	code := m.Run()
+	srv.Shutdown(context.Background())
+	svc.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func Example() {
+	ctx := context.Background()
+	c, err := wire.Dial(ctx, os.Getenv("KMSD_SOCKET"), wire.Options{Client: "example"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	key, err := c.CreateKey(ctx, &wire.CreateKeyInput{Description: "example"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/example", TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
+		log.Fatal(err)
+	}
+	ec := map[string]string{"purpose": "example"}
+	enc, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: "alias/example", Plaintext: []byte("hello, kms"), EncryptionContext: ec})
+	if err != nil {
+		log.Fatal(err)
+	}
+	dec, err := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s (%d-byte blob)\n", dec.Plaintext, len(enc.CiphertextBlob))
+
+	// A wrong context is refused, as AWS KMS refuses it.
+	_, err = c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
+	fmt.Println(wire.CodeOf(err))
+	// Output:
+	// hello, kms (72-byte blob)
+	// InvalidCiphertextException
+}
+
+// Envelope encryption: kmsd makes a data key; the program encrypts its
+// data locally with it and stores only the encrypted data key.
+func ExampleClient_GenerateDataKey() {
+	ctx := context.Background()
+	c, err := wire.Dial(ctx, os.Getenv("KMSD_SOCKET"), wire.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	key, _ := c.CreateKey(ctx, &wire.CreateKeyInput{})
+	ec := map[string]string{"file": "report.pdf"}
+
+	dk, err := c.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: key.KeyMetadata.KeyId, KeySpec: wire.DataKeySpecAES256, EncryptionContext: ec})
+	if err != nil {
+		log.Fatal(err)
+	}
+	block, _ := aes.NewCipher(dk.Plaintext)
+	gcm, _ := cipher.NewGCMWithRandomNonce(block)
+	sealed := gcm.Seal(nil, nil, []byte("the report"), nil)
+	clear(dk.Plaintext) // keep only dk.CiphertextBlob next to sealed
+
+	// Later: kmsd decrypts the data key, the program opens the data.
+	back, err := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: dk.CiphertextBlob, EncryptionContext: ec})
+	if err != nil {
+		log.Fatal(err)
+	}
+	block, _ = aes.NewCipher(back.Plaintext)
+	gcm, _ = cipher.NewGCMWithRandomNonce(block)
+	data, err := gcm.Open(nil, nil, sealed, nil)
+	fmt.Println(string(data), err)
+	// Output: the report <nil>
+}
+
+// Many items in one call: they travel as batch frames and each gets its
+// own result.
+func ExampleClient_EncryptBatch() {
+	ctx := context.Background()
+	c, err := wire.Dial(ctx, os.Getenv("KMSD_SOCKET"), wire.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	key, _ := c.CreateKey(ctx, &wire.CreateKeyInput{})
+	items := make([]*wire.EncryptInput, 1000)
+	for i := range items {
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		items[i] = &wire.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: secret}
+	}
+	items[3].KeyId = "alias/does-not-exist"
+	results, err := c.EncryptBatch(ctx, items)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ok := 0
+	for _, r := range results {
+		if r.Err == nil && bytes.HasPrefix(r.Out.CiphertextBlob, []byte{0x01}) {
+			ok++
+		}
+	}
+	fmt.Println(ok, "encrypted;", wire.CodeOf(results[3].Err))
+	// Output: 999 encrypted; NotFoundException
+}
