@@ -13,20 +13,14 @@ import (
 // rules and not be reserved; the target must exist and not be pending
 // deletion; an existing name is AlreadyExistsException.
 func (s *Service) CreateAlias(ctx context.Context, in *wire.AliasInput) error {
-	if err := s.checkOpen(); err != nil {
-		return err
-	}
-	if err := checkAliasName(in.AliasName); err != nil {
-		return err
-	}
-	e, err := s.resolve(in.TargetKeyId, false)
+	e, err := s.aliasTarget(in)
 	if err != nil {
 		return err
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	e.mu.RLock()
-	err = checkState(OpCreateAlias, e)
+	err = checkState(wire.OpCreateAlias, e)
 	e.mu.RUnlock()
 	if err != nil {
 		return err
@@ -43,7 +37,19 @@ func (s *Service) CreateAlias(ctx context.Context, in *wire.AliasInput) error {
 	}
 	now := s.now().UTC()
 	a := &keystore.AliasRecord{AliasName: in.AliasName, TargetKeyID: e.id, CreationDate: now, LastUpdatedDate: now}
-	return s.putAlias(OpCreateAlias, a)
+	return s.putAlias(wire.OpCreateAlias, a)
+}
+
+// aliasTarget checks an alias request's name and finds its target key
+// (by key id or ARN only, as in AWS).
+func (s *Service) aliasTarget(in *wire.AliasInput) (*entry, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	if err := checkAliasName(in.AliasName); err != nil {
+		return nil, err
+	}
+	return s.resolve(in.TargetKeyId, false)
 }
 
 func (s *Service) putAlias(op string, a *keystore.AliasRecord) error {
@@ -61,13 +67,7 @@ func (s *Service) putAlias(op string, a *keystore.AliasRecord) error {
 // UpdateAlias points an existing alias at another key. The new target
 // must not be pending deletion; the old one may be.
 func (s *Service) UpdateAlias(ctx context.Context, in *wire.AliasInput) error {
-	if err := s.checkOpen(); err != nil {
-		return err
-	}
-	if err := checkAliasName(in.AliasName); err != nil {
-		return err
-	}
-	e, err := s.resolve(in.TargetKeyId, false)
+	e, err := s.aliasTarget(in)
 	if err != nil {
 		return err
 	}
@@ -80,14 +80,14 @@ func (s *Service) UpdateAlias(ctx context.Context, in *wire.AliasInput) error {
 		return errorf(wire.CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
 	}
 	e.mu.RLock()
-	err = checkState(OpUpdateAlias, e)
+	err = checkState(wire.OpUpdateAlias, e)
 	e.mu.RUnlock()
 	if err != nil {
 		return err
 	}
 	a := *old
 	a.TargetKeyID, a.LastUpdatedDate = e.id, s.now().UTC()
-	return s.putAlias(OpUpdateAlias, &a)
+	return s.putAlias(wire.OpUpdateAlias, &a)
 }
 
 // DeleteAlias removes an alias; the key is not affected.
@@ -108,7 +108,7 @@ func (s *Service) DeleteAlias(ctx context.Context, in *wire.DeleteAliasInput) er
 	}
 	var b keystore.Batch
 	b.DeleteAlias(in.AliasName)
-	if err := s.write(OpDeleteAlias, &b); err != nil {
+	if err := s.write(wire.OpDeleteAlias, &b); err != nil {
 		return err
 	}
 	s.mu.Lock()

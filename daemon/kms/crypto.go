@@ -67,7 +67,7 @@ func (s *Service) Encrypt(ctx context.Context, in *wire.EncryptInput) (*wire.Enc
 	if err != nil {
 		return nil, err
 	}
-	blob, matID, err := s.encryptWith(OpEncrypt, e, in.EncryptionContext, in.Plaintext)
+	blob, matID, err := s.encryptWith(wire.OpEncrypt, e, in.EncryptionContext, in.Plaintext)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (s *Service) Decrypt(ctx context.Context, in *wire.DecryptInput) (*wire.Dec
 	if err := checkAlgorithm(in.EncryptionAlgorithm); err != nil {
 		return nil, err
 	}
-	pt, e, matID, err := s.decrypt(OpDecrypt, in.CiphertextBlob, in.KeyId, in.EncryptionContext)
+	pt, e, matID, err := s.decrypt(wire.OpDecrypt, in.CiphertextBlob, in.KeyId, in.EncryptionContext)
 	if err != nil {
 		return nil, err
 	}
@@ -151,12 +151,12 @@ func (s *Service) ReEncrypt(ctx context.Context, in *wire.ReEncryptInput) (*wire
 	if err != nil {
 		return nil, err
 	}
-	pt, src, srcMat, err := s.decrypt(OpReEncrypt, in.CiphertextBlob, in.SourceKeyId, in.SourceEncryptionContext)
+	pt, src, srcMat, err := s.decrypt(wire.OpReEncrypt, in.CiphertextBlob, in.SourceKeyId, in.SourceEncryptionContext)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(pt)
-	blob, dstMat, err := s.encryptWith(OpReEncrypt, dst, in.DestinationEncryptionContext, pt)
+	blob, dstMat, err := s.encryptWith(wire.OpReEncrypt, dst, in.DestinationEncryptionContext, pt)
 	if err != nil {
 		return nil, err
 	}
@@ -171,13 +171,13 @@ func (s *Service) ReEncrypt(ctx context.Context, in *wire.ReEncryptInput) (*wire
 // and encrypted under a key exactly as Encrypt would encrypt it. Exactly
 // one of KeySpec (AES_256, AES_128) and NumberOfBytes (1..1024) is given.
 func (s *Service) GenerateDataKey(ctx context.Context, in *wire.GenerateDataKeyInput) (*wire.GenerateDataKeyOutput, error) {
-	return s.generateDataKey(OpGenerateDataKey, in, true)
+	return s.generateDataKey(wire.OpGenerateDataKey, in, true)
 }
 
 // GenerateDataKeyWithoutPlaintext is GenerateDataKey without the plaintext
 // in the response; the service zeroes it.
 func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *wire.GenerateDataKeyInput) (*wire.GenerateDataKeyOutput, error) {
-	return s.generateDataKey(OpGenerateDataKeyWP, in, false)
+	return s.generateDataKey(wire.OpGenerateDataKeyWithoutPlaintext, in, false)
 }
 
 func (s *Service) generateDataKey(op string, in *wire.GenerateDataKeyInput, withPlaintext bool) (*wire.GenerateDataKeyOutput, error) {
@@ -227,7 +227,7 @@ func (s *Service) GenerateRandom(ctx context.Context, in *wire.GenerateRandomInp
 	}
 	b := make([]byte, in.NumberOfBytes)
 	if _, err := rand.Read(b); err != nil {
-		return nil, s.internal(OpGenerateRandom, err)
+		return nil, s.internal(wire.OpGenerateRandom, err)
 	}
 	return &wire.GenerateRandomOutput{Plaintext: b}, nil
 }

@@ -71,13 +71,13 @@ func (s *Service) CreateKey(ctx context.Context, in *wire.CreateKeyInput) (*wire
 		var v *keystore.Version
 		m, v, err = s.newVersion(r.KeyID, 1, now, "")
 		if err != nil {
-			return nil, s.internal(OpCreateKey, err)
+			return nil, s.internal(wire.OpCreateKey, err)
 		}
 		r.Versions = []keystore.Version{*v}
 	}
 	var b keystore.Batch
 	b.PutKey(r)
-	if err := s.write(OpCreateKey, &b); err != nil {
+	if err := s.write(wire.OpCreateKey, &b); err != nil {
 		if m != nil {
 			m.Wipe()
 		}
@@ -133,16 +133,36 @@ func metadata(e *entry) wire.KeyMetadata {
 
 // DescribeKey returns a key's metadata in any state. Aliases resolve.
 func (s *Service) DescribeKey(ctx context.Context, in *wire.DescribeKeyInput) (*wire.KeyMetadataOutput, error) {
-	e, err := s.resolve(in.KeyId, true)
+	var out wire.KeyMetadataOutput
+	err := s.view(wire.OpDescribeKey, in.KeyId, true, nil, func(e *entry) error {
+		out.KeyMetadata = metadata(e)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	return &out, nil
+}
+
+// view runs fn on the key keyID names, under the key's read lock, once
+// pre (if any) and the key-state table for op allow it. useOp says whether
+// an alias may name the key.
+func (s *Service) view(op, keyID string, useOp bool, pre func(*entry) error, fn func(*entry) error) error {
+	e, err := s.resolve(keyID, useOp)
+	if err != nil {
+		return err
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	if err := checkState(OpDescribeKey, e); err != nil {
-		return nil, err
+	if pre != nil {
+		if err := pre(e); err != nil {
+			return err
+		}
 	}
-	return &wire.KeyMetadataOutput{KeyMetadata: metadata(e)}, nil
+	if err := checkState(op, e); err != nil {
+		return err
+	}
+	return fn(e)
 }
 
 // pageLimit applies a Limit's range and default.
@@ -244,7 +264,7 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, in *wire.UpdateKeyDe
 	if len(in.Description) > maxDescriptionLen || !utf8.ValidString(in.Description) {
 		return errorf(wire.CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
 	}
-	_, err := s.update(OpUpdateKeyDescription, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(wire.OpUpdateKeyDescription, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		r.Description = in.Description
 		return true, nil
 	})
@@ -253,7 +273,7 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, in *wire.UpdateKeyDe
 
 // EnableKey makes a Disabled key Enabled; an Enabled key stays so.
 func (s *Service) EnableKey(ctx context.Context, in *wire.KeyIDInput) error {
-	_, err := s.update(OpEnableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(wire.OpEnableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		changed := r.KeyState != wire.KeyStateEnabled
 		r.KeyState = wire.KeyStateEnabled
 		return changed, nil
@@ -264,7 +284,7 @@ func (s *Service) EnableKey(ctx context.Context, in *wire.KeyIDInput) error {
 // DisableKey makes a key Disabled: crypto operations then fail with
 // DisabledException, and its unsealed versions are zeroed.
 func (s *Service) DisableKey(ctx context.Context, in *wire.KeyIDInput) error {
-	_, err := s.update(OpDisableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(wire.OpDisableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		changed := r.KeyState != wire.KeyStateDisabled
 		r.KeyState = wire.KeyStateDisabled
 		return changed, nil
@@ -284,7 +304,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *wire.ScheduleKeyD
 		return nil, errorf(wire.CodeValidation, "PendingWindowInDays must be between %d and %d", minDeletionDays, maxDeletionDays)
 	}
 	var out wire.ScheduleKeyDeletionOutput
-	_, err := s.update(OpScheduleKeyDeletion, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(wire.OpScheduleKeyDeletion, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
 		d := s.now().UTC().Add(time.Duration(days) * day)
 		r.KeyState, r.DeletionDate, r.PendingWindowInDays = wire.KeyStatePendingDeletion, &d, days
 		out = wire.ScheduleKeyDeletionOutput{KeyId: e.arn, DeletionDate: d, KeyState: r.KeyState, PendingWindowInDays: int32(days)}
@@ -301,7 +321,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *wire.ScheduleKeyD
 // back Disabled (a key with imported material but none present comes back
 // PendingImport).
 func (s *Service) CancelKeyDeletion(ctx context.Context, in *wire.KeyIDInput) (*wire.KeyIDOutput, error) {
-	e, err := s.update(OpCancelKeyDeletion, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	e, err := s.update(wire.OpCancelKeyDeletion, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		r.KeyState = wire.KeyStateDisabled
 		if r.Origin == wire.OriginExternal && len(r.Versions) == 0 {
 			r.KeyState = wire.KeyStatePendingImport

@@ -60,7 +60,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *wire.EnableKeyRotat
 	if days < minRotationDays || days > maxRotationDays {
 		return errorf(wire.CodeValidation, "RotationPeriodInDays must be between %d and %d", minRotationDays, maxRotationDays)
 	}
-	_, err := s.rotationUpdate(OpEnableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.rotationUpdate(wire.OpEnableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		now := s.now().UTC()
 		next := now.Add(time.Duration(days) * day)
 		if r.Rotation.Enabled {
@@ -77,7 +77,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *wire.EnableKeyRotat
 
 // DisableKeyRotation turns off automatic rotation.
 func (s *Service) DisableKeyRotation(ctx context.Context, in *wire.KeyIDInput) error {
-	_, err := s.rotationUpdate(OpDisableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.rotationUpdate(wire.OpDisableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		changed := r.Rotation.Enabled
 		r.Rotation.Enabled, r.Rotation.NextRotationDate = false, nil
 		return changed, nil
@@ -88,28 +88,23 @@ func (s *Service) DisableKeyRotation(ctx context.Context, in *wire.KeyIDInput) e
 // GetKeyRotationStatus reports automatic rotation. While a key is pending
 // deletion it reads as off (and comes back if deletion is cancelled).
 func (s *Service) GetKeyRotationStatus(ctx context.Context, in *wire.KeyIDInput) (*wire.GetKeyRotationStatusOutput, error) {
-	e, err := s.resolve(in.KeyId, false)
+	var out wire.GetKeyRotationStatusOutput
+	err := s.view(wire.OpGetKeyRotationStatus, in.KeyId, false, rotatable, func(e *entry) error {
+		rot := e.rec.Rotation
+		out.KeyId = e.arn
+		if rot.Enabled && e.rec.KeyState != wire.KeyStatePendingDeletion {
+			out.KeyRotationEnabled, out.RotationPeriodInDays = true, int32(rot.PeriodInDays)
+			if rot.NextRotationDate != nil {
+				d := *rot.NextRotationDate
+				out.NextRotationDate = &d
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	if err := rotatable(e); err != nil {
-		return nil, err
-	}
-	if err := checkState(OpGetKeyRotationStatus, e); err != nil {
-		return nil, err
-	}
-	rot := e.rec.Rotation
-	out := &wire.GetKeyRotationStatusOutput{KeyId: e.arn}
-	if rot.Enabled && e.rec.KeyState != wire.KeyStatePendingDeletion {
-		out.KeyRotationEnabled, out.RotationPeriodInDays = true, int32(rot.PeriodInDays)
-		if rot.NextRotationDate != nil {
-			d := *rot.NextRotationDate
-			out.NextRotationDate = &d
-		}
-	}
-	return out, nil
+	return &out, nil
 }
 
 // RotateKeyOnDemand adds a version of material now, whatever the automatic
@@ -117,7 +112,7 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, in *wire.KeyIDInput)
 // is synchronous here, so AWS's ConflictException for a rotation in
 // progress cannot happen.
 func (s *Service) RotateKeyOnDemand(ctx context.Context, in *wire.KeyIDInput) (*wire.KeyIDOutput, error) {
-	e, err := s.rotationUpdate(OpRotateKeyOnDemand, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
+	e, err := s.rotationUpdate(wire.OpRotateKeyOnDemand, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
 		if r.Rotation.OnDemandCount >= maxOnDemand {
 			return false, errorf(wire.CodeLimitExceeded, "%s has been rotated on demand %d times, the most allowed", e.arn, maxOnDemand)
 		}
@@ -168,34 +163,28 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *wire.ListKeyRotation
 		}
 		first = max(first, n) // the marker is the last version listed
 	}
-	e, err := s.resolve(in.KeyId, false)
+	out := &wire.ListKeyRotationsOutput{Rotations: []wire.RotationsListEntry{}}
+	err = s.view(wire.OpListKeyRotations, in.KeyId, false, rotatable, func(e *entry) error {
+		vs := e.rec.Versions
+		for i := first; i < len(vs); i++ {
+			if len(out.Rotations) == limit {
+				out.Truncated, out.NextMarker = true, strconv.Itoa(i)
+				break
+			}
+			ent := wire.RotationsListEntry{KeyId: e.rec.KeyID.String(), KeyMaterialId: e.matIDs[i], KeyMaterialState: MaterialNonCurrent}
+			if i == len(vs)-1 {
+				ent.KeyMaterialState = MaterialCurrent
+			}
+			if i > 0 {
+				d := vs[i].CreationDate
+				ent.RotationDate, ent.RotationType = &d, vs[i].RotationType
+			}
+			out.Rotations = append(out.Rotations, ent)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	if err := rotatable(e); err != nil {
-		return nil, err
-	}
-	if err := checkState(OpListKeyRotations, e); err != nil {
-		return nil, err
-	}
-	out := &wire.ListKeyRotationsOutput{Rotations: []wire.RotationsListEntry{}}
-	vs := e.rec.Versions
-	for i := first; i < len(vs); i++ {
-		if len(out.Rotations) == limit {
-			out.Truncated, out.NextMarker = true, strconv.Itoa(i)
-			break
-		}
-		ent := wire.RotationsListEntry{KeyId: e.rec.KeyID.String(), KeyMaterialId: e.matIDs[i], KeyMaterialState: MaterialNonCurrent}
-		if i == len(vs)-1 {
-			ent.KeyMaterialState = MaterialCurrent
-		}
-		if i > 0 {
-			d := vs[i].CreationDate
-			ent.RotationDate, ent.RotationType = &d, vs[i].RotationType
-		}
-		out.Rotations = append(out.Rotations, ent)
 	}
 	return out, nil
 }

@@ -2,37 +2,6 @@ package kms
 
 import "kmsd/wire"
 
-// Operation names, as AWS spells them. They index the key-state table and
-// name operations in logs and audit records.
-const (
-	OpCancelKeyDeletion    = "CancelKeyDeletion"
-	OpCreateAlias          = "CreateAlias"
-	OpCreateKey            = "CreateKey"
-	OpDecrypt              = "Decrypt"
-	OpDeleteAlias          = "DeleteAlias"
-	OpDescribeKey          = "DescribeKey"
-	OpDisableKey           = "DisableKey"
-	OpDisableKeyRotation   = "DisableKeyRotation"
-	OpEnableKey            = "EnableKey"
-	OpEnableKeyRotation    = "EnableKeyRotation"
-	OpEncrypt              = "Encrypt"
-	OpGenerateDataKey      = "GenerateDataKey"
-	OpGenerateDataKeyWP    = "GenerateDataKeyWithoutPlaintext"
-	OpGenerateRandom       = "GenerateRandom"
-	OpGetKeyRotationStatus = "GetKeyRotationStatus"
-	OpListAliases          = "ListAliases"
-	OpListKeyRotations     = "ListKeyRotations"
-	OpListKeys             = "ListKeys"
-	OpListResourceTags     = "ListResourceTags"
-	OpReEncrypt            = "ReEncrypt"
-	OpRotateKeyOnDemand    = "RotateKeyOnDemand"
-	OpScheduleKeyDeletion  = "ScheduleKeyDeletion"
-	OpTagResource          = "TagResource"
-	OpUntagResource        = "UntagResource"
-	OpUpdateAlias          = "UpdateAlias"
-	OpUpdateKeyDescription = "UpdateKeyDescription"
-)
-
 // stateRule says what an operation does in each key state that can refuse
 // it: "" allows, anything else is the exception to return.
 type stateRule struct{ disabled, pendingDeletion, pendingImport string }
@@ -52,29 +21,29 @@ var (
 // with imported material (origin EXTERNAL) are refused before this table
 // with UnsupportedOperationException.
 var stateTable = map[string]stateRule{
-	OpCancelKeyDeletion:    {wire.CodeInvalidState, "", wire.CodeInvalidState}, // and Enabled: see checkState
-	OpCreateAlias:          notPendingDeletion,
-	OpDecrypt:              cryptoRule,
-	OpDeleteAlias:          allowAll,
-	OpDescribeKey:          allowAll,
-	OpDisableKey:           {"", wire.CodeInvalidState, wire.CodeInvalidState},
-	OpDisableKeyRotation:   {wire.CodeDisabled, wire.CodeInvalidState, ""},
-	OpEnableKey:            {"", wire.CodeInvalidState, wire.CodeInvalidState},
-	OpEnableKeyRotation:    {wire.CodeDisabled, wire.CodeInvalidState, ""},
-	OpEncrypt:              cryptoRule,
-	OpGenerateDataKey:      cryptoRule,
-	OpGenerateDataKeyWP:    cryptoRule,
-	OpGetKeyRotationStatus: allowAll,
-	OpListAliases:          allowAll,
-	OpListKeyRotations:     allowAll,
-	OpListResourceTags:     allowAll,
-	OpReEncrypt:            cryptoRule,
-	OpRotateKeyOnDemand:    cryptoRule,
-	OpScheduleKeyDeletion:  notPendingDeletion,
-	OpTagResource:          notPendingDeletion,
-	OpUntagResource:        notPendingDeletion,
-	OpUpdateAlias:          notPendingDeletion, // of the new target
-	OpUpdateKeyDescription: notPendingDeletion,
+	wire.OpCancelKeyDeletion:               {wire.CodeInvalidState, "", wire.CodeInvalidState}, // and Enabled: see checkState
+	wire.OpCreateAlias:                     notPendingDeletion,
+	wire.OpDecrypt:                         cryptoRule,
+	wire.OpDeleteAlias:                     allowAll,
+	wire.OpDescribeKey:                     allowAll,
+	wire.OpDisableKey:                      {"", wire.CodeInvalidState, wire.CodeInvalidState},
+	wire.OpDisableKeyRotation:              {wire.CodeDisabled, wire.CodeInvalidState, ""},
+	wire.OpEnableKey:                       {"", wire.CodeInvalidState, wire.CodeInvalidState},
+	wire.OpEnableKeyRotation:               {wire.CodeDisabled, wire.CodeInvalidState, ""},
+	wire.OpEncrypt:                         cryptoRule,
+	wire.OpGenerateDataKey:                 cryptoRule,
+	wire.OpGenerateDataKeyWithoutPlaintext: cryptoRule,
+	wire.OpGetKeyRotationStatus:            allowAll,
+	wire.OpListAliases:                     allowAll,
+	wire.OpListKeyRotations:                allowAll,
+	wire.OpListResourceTags:                allowAll,
+	wire.OpReEncrypt:                       cryptoRule,
+	wire.OpRotateKeyOnDemand:               cryptoRule,
+	wire.OpScheduleKeyDeletion:             notPendingDeletion,
+	wire.OpTagResource:                     notPendingDeletion,
+	wire.OpUntagResource:                   notPendingDeletion,
+	wire.OpUpdateAlias:                     notPendingDeletion, // of the new target
+	wire.OpUpdateKeyDescription:            notPendingDeletion,
 }
 
 // checkState applies the key-state table to an operation on key e. The
@@ -91,7 +60,7 @@ func checkState(op string, e *entry) error {
 	var code string
 	switch state {
 	case wire.KeyStateEnabled:
-		if op == OpCancelKeyDeletion {
+		if op == wire.OpCancelKeyDeletion {
 			code = wire.CodeInvalidState
 		}
 	case wire.KeyStateDisabled:
@@ -106,7 +75,7 @@ func checkState(op string, e *entry) error {
 	switch {
 	case code == "":
 		return nil
-	case op == OpCancelKeyDeletion:
+	case op == wire.OpCancelKeyDeletion:
 		return errorf(code, "%s is not pending deletion", e.arn)
 	case state == wire.KeyStateDisabled && code == wire.CodeDisabled:
 		return errorf(code, "%s is disabled", e.arn)

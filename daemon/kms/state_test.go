@@ -18,29 +18,29 @@ func TestKeyStateTable(t *testing.T) {
 	states := []string{wire.KeyStateEnabled, wire.KeyStateDisabled, wire.KeyStatePendingDeletion, wire.KeyStatePendingImport}
 	// want[op] lists the code per state, in the order of states.
 	want := map[string][4]string{
-		OpCancelKeyDeletion:    {inv, inv, ok, inv},
-		OpCreateAlias:          {ok, ok, inv, ok},
-		OpDecrypt:              {ok, dis, inv, inv},
-		OpDeleteAlias:          {ok, ok, ok, ok},
-		OpDescribeKey:          {ok, ok, ok, ok},
-		OpDisableKey:           {ok, ok, inv, inv},
-		OpDisableKeyRotation:   {ok, dis, inv, uns},
-		OpEnableKey:            {ok, ok, inv, inv},
-		OpEnableKeyRotation:    {ok, dis, inv, uns},
-		OpEncrypt:              {ok, dis, inv, inv},
-		OpGenerateDataKey:      {ok, dis, inv, inv},
-		OpGenerateDataKeyWP:    {ok, dis, inv, inv},
-		OpGetKeyRotationStatus: {ok, ok, ok, uns},
-		OpListAliases:          {ok, ok, ok, ok},
-		OpListKeyRotations:     {ok, ok, ok, uns},
-		OpListResourceTags:     {ok, ok, ok, ok},
-		OpReEncrypt:            {ok, dis, inv, inv},
-		OpRotateKeyOnDemand:    {ok, dis, inv, uns},
-		OpScheduleKeyDeletion:  {ok, ok, inv, ok},
-		OpTagResource:          {ok, ok, inv, ok},
-		OpUntagResource:        {ok, ok, inv, ok},
-		OpUpdateAlias:          {ok, ok, inv, ok},
-		OpUpdateKeyDescription: {ok, ok, inv, ok},
+		wire.OpCancelKeyDeletion:               {inv, inv, ok, inv},
+		wire.OpCreateAlias:                     {ok, ok, inv, ok},
+		wire.OpDecrypt:                         {ok, dis, inv, inv},
+		wire.OpDeleteAlias:                     {ok, ok, ok, ok},
+		wire.OpDescribeKey:                     {ok, ok, ok, ok},
+		wire.OpDisableKey:                      {ok, ok, inv, inv},
+		wire.OpDisableKeyRotation:              {ok, dis, inv, uns},
+		wire.OpEnableKey:                       {ok, ok, inv, inv},
+		wire.OpEnableKeyRotation:               {ok, dis, inv, uns},
+		wire.OpEncrypt:                         {ok, dis, inv, inv},
+		wire.OpGenerateDataKey:                 {ok, dis, inv, inv},
+		wire.OpGenerateDataKeyWithoutPlaintext: {ok, dis, inv, inv},
+		wire.OpGetKeyRotationStatus:            {ok, ok, ok, uns},
+		wire.OpListAliases:                     {ok, ok, ok, ok},
+		wire.OpListKeyRotations:                {ok, ok, ok, uns},
+		wire.OpListResourceTags:                {ok, ok, ok, ok},
+		wire.OpReEncrypt:                       {ok, dis, inv, inv},
+		wire.OpRotateKeyOnDemand:               {ok, dis, inv, uns},
+		wire.OpScheduleKeyDeletion:             {ok, ok, inv, ok},
+		wire.OpTagResource:                     {ok, ok, inv, ok},
+		wire.OpUntagResource:                   {ok, ok, inv, ok},
+		wire.OpUpdateAlias:                     {ok, ok, inv, ok},
+		wire.OpUpdateKeyDescription:            {ok, ok, inv, ok},
 	}
 	if len(want) != len(stateTable) {
 		t.Fatalf("the test covers %d operations, the table has %d", len(want), len(stateTable))
@@ -102,18 +102,18 @@ func callOp(t *testing.T, s *Service, op, id, helper string, blob []byte) error 
 	t.Helper()
 	var err error
 	switch op {
-	case OpCancelKeyDeletion:
+	case wire.OpCancelKeyDeletion:
 		_, err = s.CancelKeyDeletion(ctx, &wire.KeyIDInput{KeyId: id})
-	case OpCreateAlias:
+	case wire.OpCreateAlias:
 		err = s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/st-" + id, TargetKeyId: id})
-	case OpDecrypt:
+	case wire.OpDecrypt:
 		if blob == nil {
 			// A PendingImport key has no material and so no blobs; a forged
 			// header naming it must still be refused by the state table.
 			blob = forgeBlob(t, id)
 		}
 		_, err = s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob})
-	case OpDeleteAlias:
+	case wire.OpDeleteAlias:
 		name := "alias/del-" + id
 		if err := s.CreateAlias(ctx, &wire.AliasInput{AliasName: name, TargetKeyId: helper}); err != nil {
 			t.Fatal(err)
@@ -125,50 +125,50 @@ func callOp(t *testing.T, s *Service, op, id, helper string, blob []byte) error 
 			t.Fatal(err)
 		}
 		err = s.DeleteAlias(ctx, &wire.DeleteAliasInput{AliasName: name})
-	case OpDescribeKey:
+	case wire.OpDescribeKey:
 		_, err = s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
-	case OpDisableKey:
+	case wire.OpDisableKey:
 		err = s.DisableKey(ctx, &wire.KeyIDInput{KeyId: id})
-	case OpDisableKeyRotation:
+	case wire.OpDisableKeyRotation:
 		err = s.DisableKeyRotation(ctx, &wire.KeyIDInput{KeyId: id})
-	case OpEnableKey:
+	case wire.OpEnableKey:
 		err = s.EnableKey(ctx, &wire.KeyIDInput{KeyId: id})
-	case OpEnableKeyRotation:
+	case wire.OpEnableKeyRotation:
 		err = s.EnableKeyRotation(ctx, &wire.EnableKeyRotationInput{KeyId: id})
-	case OpEncrypt:
+	case wire.OpEncrypt:
 		_, err = s.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")})
-	case OpGenerateDataKey:
+	case wire.OpGenerateDataKey:
 		_, err = s.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: wire.DataKeySpecAES256})
-	case OpGenerateDataKeyWP:
+	case wire.OpGenerateDataKeyWithoutPlaintext:
 		_, err = s.GenerateDataKeyWithoutPlaintext(ctx, &wire.GenerateDataKeyInput{KeyId: id, NumberOfBytes: 7})
-	case OpGetKeyRotationStatus:
+	case wire.OpGetKeyRotationStatus:
 		_, err = s.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: id})
-	case OpListAliases:
+	case wire.OpListAliases:
 		_, err = s.ListAliases(ctx, &wire.ListAliasesInput{KeyId: id})
-	case OpListKeyRotations:
+	case wire.OpListKeyRotations:
 		_, err = s.ListKeyRotations(ctx, &wire.ListKeyRotationsInput{KeyId: id})
-	case OpListResourceTags:
+	case wire.OpListResourceTags:
 		_, err = s.ListResourceTags(ctx, &wire.ListResourceTagsInput{KeyId: id})
-	case OpReEncrypt:
+	case wire.OpReEncrypt:
 		if blob == nil {
 			blob = forgeBlob(t, id)
 		}
 		_, err = s.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: blob, DestinationKeyId: helper})
-	case OpRotateKeyOnDemand:
+	case wire.OpRotateKeyOnDemand:
 		_, err = s.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id})
-	case OpScheduleKeyDeletion:
+	case wire.OpScheduleKeyDeletion:
 		_, err = s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id})
-	case OpTagResource:
+	case wire.OpTagResource:
 		err = s.TagResource(ctx, &wire.TagResourceInput{KeyId: id, Tags: []wire.Tag{{TagKey: "k", TagValue: "v"}}})
-	case OpUntagResource:
+	case wire.OpUntagResource:
 		err = s.UntagResource(ctx, &wire.UntagResourceInput{KeyId: id, TagKeys: []string{"k"}})
-	case OpUpdateAlias:
+	case wire.OpUpdateAlias:
 		name := "alias/up-" + id
 		if err := s.CreateAlias(ctx, &wire.AliasInput{AliasName: name, TargetKeyId: helper}); err != nil {
 			t.Fatal(err)
 		}
 		err = s.UpdateAlias(ctx, &wire.AliasInput{AliasName: name, TargetKeyId: id})
-	case OpUpdateKeyDescription:
+	case wire.OpUpdateKeyDescription:
 		err = s.UpdateKeyDescription(ctx, &wire.UpdateKeyDescriptionInput{KeyId: id, Description: "new"})
 	default:
 		t.Fatalf("no call for %s", op)

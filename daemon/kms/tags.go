@@ -64,7 +64,7 @@ func (s *Service) TagResource(ctx context.Context, in *wire.TagResourceInput) er
 	if len(in.Tags) == 0 {
 		return errorf(wire.CodeValidation, "Tags is required")
 	}
-	_, err := s.update(OpTagResource, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(wire.OpTagResource, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		tags, err := mergeTags(r.Tags, in.Tags)
 		r.Tags = tags
 		return err == nil, err
@@ -83,7 +83,7 @@ func (s *Service) UntagResource(ctx context.Context, in *wire.UntagResourceInput
 			return errorf(wire.CodeTag, "TagKey must be 1 to %d characters", maxTagKeyLen)
 		}
 	}
-	_, err := s.update(OpUntagResource, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(wire.OpUntagResource, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		n := len(r.Tags)
 		r.Tags = slices.DeleteFunc(r.Tags, func(t keystore.Tag) bool { return slices.Contains(in.TagKeys, t.TagKey) })
 		return len(r.Tags) != n, nil
@@ -97,30 +97,27 @@ func (s *Service) ListResourceTags(ctx context.Context, in *wire.ListResourceTag
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.resolve(in.KeyId, false)
+	out := &wire.ListResourceTagsOutput{Tags: []wire.Tag{}}
+	err = s.view(wire.OpListResourceTags, in.KeyId, false, nil, func(e *entry) error {
+		tags := e.rec.Tags
+		if in.Marker != "" {
+			i := slices.IndexFunc(tags, func(t keystore.Tag) bool { return t.TagKey > in.Marker })
+			if i < 0 {
+				i = len(tags)
+			}
+			tags = tags[i:]
+		}
+		if len(tags) > limit {
+			tags = tags[:limit]
+			out.Truncated, out.NextMarker = true, tags[limit-1].TagKey
+		}
+		for _, t := range tags {
+			out.Tags = append(out.Tags, wire.Tag{TagKey: t.TagKey, TagValue: t.TagValue})
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	if err := checkState(OpListResourceTags, e); err != nil {
-		return nil, err
-	}
-	tags := e.rec.Tags
-	if in.Marker != "" {
-		i := slices.IndexFunc(tags, func(t keystore.Tag) bool { return t.TagKey > in.Marker })
-		if i < 0 {
-			i = len(tags)
-		}
-		tags = tags[i:]
-	}
-	out := &wire.ListResourceTagsOutput{Tags: []wire.Tag{}}
-	if len(tags) > limit {
-		tags = tags[:limit]
-		out.Truncated, out.NextMarker = true, tags[limit-1].TagKey
-	}
-	for _, t := range tags {
-		out.Tags = append(out.Tags, wire.Tag{TagKey: t.TagKey, TagValue: t.TagValue})
 	}
 	return out, nil
 }
