@@ -1,0 +1,170 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Principal is who is calling, as the kernel says: taken from SO_PEERCRED
+// and /proc when a socket connection is accepted, or from the FUSE request
+// when a file is opened, and carried by every request of that connection or
+// file handle.
+type Principal struct {
+	UID    uint32
+	GID    uint32
+	Groups []uint32 // supplementary groups
+	PID    int32    // 0 when the kernel could not tell
+	Exe    string   // the executable, "" when it could not be read
+	// Unit is the systemd unit the process runs in ("" if none or if it
+	// could not be verified against pid reuse). A root process can move
+	// itself into any cgroup, so a unit names a non-root caller reliably.
+	Unit   string
+	Source string // "socket", "fuse" or "kmsd" (the daemon itself)
+
+	key string
+}
+
+// Key identifies the principal for caches: two principals with the same
+// key are the same to every policy.
+func (p *Principal) Key() string {
+	if p.key == "" {
+		groups := slices.Clone(p.Groups)
+		slices.Sort(groups)
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d:%d:%v:%s", p.UID, p.GID, groups, p.Unit)
+		p.key = b.String()
+	}
+	return p.key
+}
+
+// InGroup reports whether gid is the principal's primary or a
+// supplementary group.
+func (p *Principal) InGroup(gid uint32) bool {
+	return p.GID == gid || slices.Contains(p.Groups, gid)
+}
+
+// String names the principal for logs: "uid:1000 gid:1000 pid:42
+// unit:nginx.service".
+func (p *Principal) String() string {
+	if p == nil {
+		return "unknown"
+	}
+	s := fmt.Sprintf("uid:%d gid:%d pid:%d", p.UID, p.GID, p.PID)
+	if p.Unit != "" {
+		s += " unit:" + p.Unit
+	}
+	return s
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns a context that carries p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// From returns the principal a context carries, or nil.
+func From(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+// Kind of a host principal.
+type Kind uint8
+
+const (
+	Anyone Kind = iota // "*"
+	UID                // uid:N, user:NAME
+	GID                // gid:N, group:NAME
+	Unit               // unit:NAME
+)
+
+// HostPrincipal is one parsed principal of a policy or grant: the form
+// the user wrote and what it resolved to.
+type HostPrincipal struct {
+	Text string
+	Kind Kind
+	ID   uint32 // uid or gid
+	Unit string
+}
+
+// Matches reports whether the caller is this principal.
+func (h HostPrincipal) Matches(p *Principal) bool {
+	switch h.Kind {
+	case Anyone:
+		return true
+	case UID:
+		return p.UID == h.ID
+	case GID:
+		return p.InGroup(h.ID)
+	case Unit:
+		return p.Unit != "" && p.Unit == h.Unit
+	}
+	return false
+}
+
+// Resolver looks up user and group names. OSResolver uses the system's
+// databases; tests substitute their own.
+type Resolver interface {
+	LookupUser(name string) (uint32, error)
+	LookupGroup(name string) (uint32, error)
+}
+
+// ParsePrincipal parses one host principal: *, uid:N, user:NAME, gid:N,
+// group:NAME or unit:NAME (a systemd .service or .scope).
+func ParsePrincipal(s string, r Resolver) (HostPrincipal, error) {
+	if s == "*" {
+		return HostPrincipal{Text: s, Kind: Anyone}, nil
+	}
+	kind, val, ok := strings.Cut(s, ":")
+	if !ok || val == "" {
+		return HostPrincipal{}, fmt.Errorf("%q is not a principal (want uid:N, user:NAME, gid:N, group:NAME, unit:NAME or *)", s)
+	}
+	h := HostPrincipal{Text: s}
+	switch kind {
+	case "uid", "gid":
+		n, err := strconv.ParseUint(val, 10, 32)
+		if err != nil {
+			return h, fmt.Errorf("%q: %s must be a number", s, kind)
+		}
+		h.ID, h.Kind = uint32(n), UID
+		if kind == "gid" {
+			h.Kind = GID
+		}
+	case "user":
+		id, err := r.LookupUser(val)
+		if err != nil {
+			return h, fmt.Errorf("%q: no such user", s)
+		}
+		h.ID, h.Kind = id, UID
+	case "group":
+		id, err := r.LookupGroup(val)
+		if err != nil {
+			return h, fmt.Errorf("%q: no such group", s)
+		}
+		h.ID, h.Kind = id, GID
+	case "unit":
+		if !validUnit(val) {
+			return h, fmt.Errorf("%q: a unit is a systemd unit name ending in .service or .scope", s)
+		}
+		h.Unit, h.Kind = val, Unit
+	default:
+		return h, fmt.Errorf("%q: unknown principal kind %q (want uid, user, gid, group or unit)", s, kind)
+	}
+	return h, nil
+}
+
+func validUnit(u string) bool {
+	if len(u) > 255 || !(strings.HasSuffix(u, ".service") || strings.HasSuffix(u, ".scope")) {
+		return false
+	}
+	for _, c := range u {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(":_.@-\\", c)) {
+			return false
+		}
+	}
+	return strings.IndexByte(u, '.') > 0
+}
