@@ -140,3 +140,43 @@ func (c *Client) RotateKeyOnDemand(ctx context.Context, in *KeyIDInput) (*KeyIDO
 func (c *Client) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInput) (*ListKeyRotationsOutput, error) {
 	return call1[ListKeyRotationsOutput](c, ctx, OpListKeyRotations, in)
 }
+
+// PutKeyPolicy replaces a key's policy.
+func (c *Client) PutKeyPolicy(ctx context.Context, in *PutKeyPolicyInput) (*Empty, error) {
+	return call1[Empty](c, ctx, OpPutKeyPolicy, in)
+}
+
+// GetKeyPolicy returns a key's policy.
+func (c *Client) GetKeyPolicy(ctx context.Context, in *GetKeyPolicyInput) (*GetKeyPolicyOutput, error) {
+	return call1[GetKeyPolicyOutput](c, ctx, OpGetKeyPolicy, in)
+}
+
+// ListKeyPolicies lists a key's policy names (always default).
+func (c *Client) ListKeyPolicies(ctx context.Context, in *ListKeyPoliciesInput) (*ListKeyPoliciesOutput, error) {
+	return call1[ListKeyPoliciesOutput](c, ctx, OpListKeyPolicies, in)
+}
+
+// CreateGrant gives a principal some operations on a key.
+func (c *Client) CreateGrant(ctx context.Context, in *CreateGrantInput) (*CreateGrantOutput, error) {
+	return call1[CreateGrantOutput](c, ctx, OpCreateGrant, in)
+}
+
+// ListGrants lists a key's grants.
+func (c *Client) ListGrants(ctx context.Context, in *ListGrantsInput) (*ListGrantsOutput, error) {
+	return call1[ListGrantsOutput](c, ctx, OpListGrants, in)
+}
+
+// ListRetirableGrants lists the grants a principal may retire.
+func (c *Client) ListRetirableGrants(ctx context.Context, in *ListRetirableGrantsInput) (*ListGrantsOutput, error) {
+	return call1[ListGrantsOutput](c, ctx, OpListRetirableGrants, in)
+}
+
+// RetireGrant retires a grant (by its retiring principal or grantee).
+func (c *Client) RetireGrant(ctx context.Context, in *RetireGrantInput) (*Empty, error) {
+	return call1[Empty](c, ctx, OpRetireGrant, in)
+}
+
+// RevokeGrant revokes a grant (by a key administrator).
+func (c *Client) RevokeGrant(ctx context.Context, in *RevokeGrantInput) (*Empty, error) {
+	return call1[Empty](c, ctx, OpRevokeGrant, in)
+}

@@ -102,6 +102,8 @@ func isZero(p any) bool {
 		return *v == nil
 	case list:
 		return v.isNil() // an empty list is sent: "no aliases" is an answer
+	case interface{ isEmpty() bool }:
+		return v.isEmpty()
 	case Message:
 		return false
 	}

@@ -6,13 +6,16 @@ import "time"
 // and the examples of docs/wire-protocol.md are made from these.
 
 var (
-	exKeyID  = "1234abcd-12ab-44cd-96ef-1234567890ab"
-	exKeyARN = "arn:kmsd:kms:local:000000000000:key/" + exKeyID
-	exTime   = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	exLater  = exTime.Add(30 * 24 * time.Hour)
-	exEC     = map[string]string{"purpose": "example", "tenant": "a"}
-	exBlob   = []byte{0x01, 0x01, 0x12, 0x34, 0xab, 0xcd, 0x12, 0xab, 0x44, 0xcd, 0x96, 0xef, 0x12, 0x34, 0x56, 0x78, 0x90, 0xab, 0, 0, 0, 1}
-	exMatID  = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	exKeyID   = "1234abcd-12ab-44cd-96ef-1234567890ab"
+	exKeyARN  = "arn:kmsd:kms:local:000000000000:key/" + exKeyID
+	exTime    = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	exLater   = exTime.Add(30 * 24 * time.Hour)
+	exEC      = map[string]string{"purpose": "example", "tenant": "a"}
+	exBlob    = []byte{0x01, 0x01, 0x12, 0x34, 0xab, 0xcd, 0x12, 0xab, 0x44, 0xcd, 0x96, 0xef, 0x12, 0x34, 0x56, 0x78, 0x90, 0xab, 0, 0, 0, 1}
+	exPolicy  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Kmsd":"uid:0"},"Action":"kms:*","Resource":"*"}]}`
+	exGrantID = "0c2a9f4e1b7d3a58e6f0c1b2a3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a"
+	exToken   = "kmsdgt1_AQIDBAUGBwgJCgsMDQ4PEAwqn04bfTpY5vDBsqPU5fYHGCk6S1xtfo-aCxwtPk9aERERERERERERERERERERERE"
+	exMatID   = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 )
 
 func exampleMetadata() KeyMetadata {
@@ -55,8 +58,21 @@ func exampleInputs() map[string]Message {
 		OpGetKeyRotationStatus:            &KeyIDInput{KeyId: exKeyID},
 		OpRotateKeyOnDemand:               &KeyIDInput{KeyId: exKeyID},
 		OpListKeyRotations:                &ListKeyRotationsInput{KeyId: exKeyID, IncludeKeyMaterial: IncludeAllKeyMaterial, Limit: 100},
+		OpPutKeyPolicy:                    &PutKeyPolicyInput{KeyId: exKeyID, PolicyName: "default", Policy: exPolicy},
+		OpGetKeyPolicy:                    &GetKeyPolicyInput{KeyId: exKeyID, PolicyName: "default"},
+		OpListKeyPolicies:                 &ListKeyPoliciesInput{KeyId: exKeyID},
+		OpCreateGrant: &CreateGrantInput{KeyId: exKeyID, GranteePrincipal: "uid:1000", RetiringPrincipal: "uid:0",
+			Operations: []string{"Encrypt", "Decrypt"}, Constraints: GrantConstraints{EncryptionContextSubset: map[string]string{"tenant": "a"}}, Name: "example"},
+		OpListGrants:          &ListGrantsInput{KeyId: exKeyID, GranteePrincipal: "uid:1000"},
+		OpListRetirableGrants: &ListRetirableGrantsInput{RetiringPrincipal: "uid:0"},
+		OpRetireGrant:         &RetireGrantInput{GrantToken: exToken},
+		OpRevokeGrant:         &RevokeGrantInput{KeyId: exKeyID, GrantId: exGrantID},
 	}
 }
+
+var exGrant = GrantListEntry{KeyId: exKeyARN, GrantId: exGrantID, Name: "example", CreationDate: exTime,
+	GranteePrincipal: "uid:1000", RetiringPrincipal: "uid:0", IssuingAccount: "000000000000",
+	Operations: []string{"Encrypt", "Decrypt"}, Constraints: GrantConstraints{EncryptionContextEquals: map[string]string{"tenant": "a"}}}
 
 func exampleOutputs() map[string]Message {
 	md := exampleMetadata()
@@ -101,5 +117,13 @@ func exampleOutputs() map[string]Message {
 		OpListKeyRotations: &ListKeyRotationsOutput{Rotations: []RotationsListEntry{
 			{KeyId: exKeyID, KeyMaterialId: exMatID, KeyMaterialState: "NON_CURRENT"},
 			{KeyId: exKeyID, KeyMaterialId: exMatID, KeyMaterialState: "CURRENT", RotationDate: &exLater, RotationType: "ON_DEMAND"}}},
+		OpPutKeyPolicy:        &Empty{},
+		OpGetKeyPolicy:        &GetKeyPolicyOutput{Policy: exPolicy, PolicyName: "default"},
+		OpListKeyPolicies:     &ListKeyPoliciesOutput{PolicyNames: []string{"default"}},
+		OpCreateGrant:         &CreateGrantOutput{GrantToken: exToken, GrantId: exGrantID},
+		OpListGrants:          &ListGrantsOutput{Grants: []GrantListEntry{exGrant}},
+		OpListRetirableGrants: &ListGrantsOutput{Grants: []GrantListEntry{exGrant}, NextMarker: exGrantID, Truncated: true},
+		OpRetireGrant:         &Empty{},
+		OpRevokeGrant:         &Empty{},
 	}
 }

@@ -35,6 +35,8 @@ func (m *CreateKeyInput) fields(l *fieldList) {
 	l.add("Origin", &m.Origin)
 	l.add("MultiRegion", &m.MultiRegion)
 	l.add("Tags", listOf(&m.Tags))
+	l.add("Policy", &m.Policy)
+	l.add("BypassPolicyLockoutSafetyCheck", &m.BypassPolicyLockoutSafetyCheck)
 }
 
 func (m *KeyIDInput) fields(l *fieldList) {
@@ -244,6 +246,98 @@ func (m *ListKeyRotationsOutput) fields(l *fieldList) {
 	l.add("Rotations", listOf(&m.Rotations))
 	l.add("NextMarker", &m.NextMarker)
 	l.add("Truncated", &m.Truncated)
+}
+
+func (m *PutKeyPolicyInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("PolicyName", &m.PolicyName)
+	l.add("Policy", &m.Policy)
+	l.add("BypassPolicyLockoutSafetyCheck", &m.BypassPolicyLockoutSafetyCheck)
+}
+
+func (m *GetKeyPolicyInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("PolicyName", &m.PolicyName)
+}
+
+func (m *GetKeyPolicyOutput) fields(l *fieldList) {
+	l.add("Policy", &m.Policy)
+	l.add("PolicyName", &m.PolicyName)
+}
+
+func (m *ListKeyPoliciesInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("Limit", &m.Limit)
+	l.add("Marker", &m.Marker)
+}
+
+func (m *ListKeyPoliciesOutput) fields(l *fieldList) {
+	l.add("PolicyNames", &m.PolicyNames)
+	l.add("NextMarker", &m.NextMarker)
+	l.add("Truncated", &m.Truncated)
+}
+
+func (m *GrantConstraints) fields(l *fieldList) {
+	l.add("EncryptionContextSubset", &m.EncryptionContextSubset)
+	l.add("EncryptionContextEquals", &m.EncryptionContextEquals)
+}
+
+func (m *CreateGrantInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("GranteePrincipal", &m.GranteePrincipal)
+	l.add("RetiringPrincipal", &m.RetiringPrincipal)
+	l.add("Operations", &m.Operations)
+	l.add("Constraints", &m.Constraints)
+	l.add("GrantTokens", &m.GrantTokens)
+	l.add("Name", &m.Name)
+}
+
+func (m *CreateGrantOutput) fields(l *fieldList) {
+	l.add("GrantToken", &m.GrantToken)
+	l.add("GrantId", &m.GrantId)
+}
+
+func (m *ListGrantsInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("GrantId", &m.GrantId)
+	l.add("GranteePrincipal", &m.GranteePrincipal)
+	l.add("Limit", &m.Limit)
+	l.add("Marker", &m.Marker)
+}
+
+func (m *GrantListEntry) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("GrantId", &m.GrantId)
+	l.add("Name", &m.Name)
+	l.add("CreationDate", &m.CreationDate)
+	l.add("GranteePrincipal", &m.GranteePrincipal)
+	l.add("RetiringPrincipal", &m.RetiringPrincipal)
+	l.add("IssuingAccount", &m.IssuingAccount)
+	l.add("Operations", &m.Operations)
+	l.add("Constraints", &m.Constraints)
+}
+
+func (m *ListGrantsOutput) fields(l *fieldList) {
+	l.add("Grants", listOf(&m.Grants))
+	l.add("NextMarker", &m.NextMarker)
+	l.add("Truncated", &m.Truncated)
+}
+
+func (m *ListRetirableGrantsInput) fields(l *fieldList) {
+	l.add("RetiringPrincipal", &m.RetiringPrincipal)
+	l.add("Limit", &m.Limit)
+	l.add("Marker", &m.Marker)
+}
+
+func (m *RetireGrantInput) fields(l *fieldList) {
+	l.add("GrantToken", &m.GrantToken)
+	l.add("KeyId", &m.KeyId)
+	l.add("GrantId", &m.GrantId)
+}
+
+func (m *RevokeGrantInput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("GrantId", &m.GrantId)
 }
 
 func (m *HelloInput) fields(l *fieldList) {

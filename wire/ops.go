@@ -30,6 +30,14 @@ const (
 	OpGetKeyRotationStatus            = "GetKeyRotationStatus"
 	OpRotateKeyOnDemand               = "RotateKeyOnDemand"
 	OpListKeyRotations                = "ListKeyRotations"
+	OpPutKeyPolicy                    = "PutKeyPolicy"
+	OpGetKeyPolicy                    = "GetKeyPolicy"
+	OpListKeyPolicies                 = "ListKeyPolicies"
+	OpCreateGrant                     = "CreateGrant"
+	OpListGrants                      = "ListGrants"
+	OpListRetirableGrants             = "ListRetirableGrants"
+	OpRetireGrant                     = "RetireGrant"
+	OpRevokeGrant                     = "RevokeGrant"
 )
 
 // Empty is the body of requests and responses that carry nothing.
@@ -90,6 +98,14 @@ var opList = []OpSpec{
 	spec[KeyIDInput, GetKeyRotationStatusOutput](OpGetKeyRotationStatus, false, false),
 	spec[KeyIDInput, KeyIDOutput](OpRotateKeyOnDemand, false, false),
 	spec[ListKeyRotationsInput, ListKeyRotationsOutput](OpListKeyRotations, false, false),
+	spec[PutKeyPolicyInput, Empty](OpPutKeyPolicy, false, false),
+	spec[GetKeyPolicyInput, GetKeyPolicyOutput](OpGetKeyPolicy, false, false),
+	spec[ListKeyPoliciesInput, ListKeyPoliciesOutput](OpListKeyPolicies, false, false),
+	spec[CreateGrantInput, CreateGrantOutput](OpCreateGrant, false, false),
+	spec[ListGrantsInput, ListGrantsOutput](OpListGrants, false, false),
+	spec[ListRetirableGrantsInput, ListGrantsOutput](OpListRetirableGrants, false, false),
+	spec[RetireGrantInput, Empty](OpRetireGrant, false, false),
+	spec[RevokeGrantInput, Empty](OpRevokeGrant, false, false),
 }
 
 var ops = func() map[string]*OpSpec {

@@ -58,6 +58,9 @@ type CreateKeyInput struct {
 	Origin      string `json:",omitzero"` // AWS_KMS (default) or EXTERNAL
 	MultiRegion bool
 	Tags        []Tag `json:",omitzero"`
+	// Policy is the key policy (JSON); empty gives the default policy.
+	Policy                         string `json:",omitzero"`
+	BypassPolicyLockoutSafetyCheck bool   `json:",omitzero"`
 }
 
 // KeyIDInput is the request of every operation that takes only a key.
@@ -304,4 +307,119 @@ type ListKeyRotationsOutput struct {
 	Rotations  []RotationsListEntry `json:",omitzero"`
 	NextMarker string               `json:",omitzero"`
 	Truncated  bool
+}
+
+// PutKeyPolicyInput is the request of PutKeyPolicy.
+type PutKeyPolicyInput struct {
+	KeyId                          string `json:",omitzero"`
+	PolicyName                     string `json:",omitzero"` // "default" (or empty)
+	Policy                         string `json:",omitzero"`
+	BypassPolicyLockoutSafetyCheck bool   `json:",omitzero"`
+}
+
+// GetKeyPolicyInput is the request of GetKeyPolicy.
+type GetKeyPolicyInput struct {
+	KeyId      string `json:",omitzero"`
+	PolicyName string `json:",omitzero"`
+}
+
+// GetKeyPolicyOutput is the response of GetKeyPolicy.
+type GetKeyPolicyOutput struct {
+	Policy     string `json:",omitzero"`
+	PolicyName string `json:",omitzero"`
+}
+
+// ListKeyPoliciesInput is the request of ListKeyPolicies.
+type ListKeyPoliciesInput struct {
+	KeyId  string `json:",omitzero"`
+	Limit  int32  `json:",omitzero"`
+	Marker string `json:",omitzero"`
+}
+
+// ListKeyPoliciesOutput is the response of ListKeyPolicies.
+type ListKeyPoliciesOutput struct {
+	PolicyNames []string `json:",omitzero"`
+	NextMarker  string   `json:",omitzero"`
+	Truncated   bool
+}
+
+// GrantConstraints limit a grant to requests whose encryption context
+// equals (EncryptionContextEquals) or contains (EncryptionContextSubset)
+// the given pairs.
+type GrantConstraints struct {
+	EncryptionContextSubset map[string]string `json:",omitzero"`
+	EncryptionContextEquals map[string]string `json:",omitzero"`
+}
+
+// isEmpty makes an absent constraint take no room on the wire.
+func (c *GrantConstraints) isEmpty() bool {
+	return c.EncryptionContextSubset == nil && c.EncryptionContextEquals == nil
+}
+
+// CreateGrantInput is the request of CreateGrant.
+type CreateGrantInput struct {
+	KeyId             string           `json:",omitzero"`
+	GranteePrincipal  string           `json:",omitzero"`
+	RetiringPrincipal string           `json:",omitzero"`
+	Operations        []string         `json:",omitzero"`
+	Constraints       GrantConstraints `json:",omitzero"`
+	GrantTokens       []string         `json:",omitzero"`
+	Name              string           `json:",omitzero"`
+}
+
+// CreateGrantOutput is the response of CreateGrant.
+type CreateGrantOutput struct {
+	GrantToken string `json:",omitzero"`
+	GrantId    string `json:",omitzero"`
+}
+
+// ListGrantsInput is the request of ListGrants.
+type ListGrantsInput struct {
+	KeyId            string `json:",omitzero"`
+	GrantId          string `json:",omitzero"`
+	GranteePrincipal string `json:",omitzero"`
+	Limit            int32  `json:",omitzero"`
+	Marker           string `json:",omitzero"`
+}
+
+// GrantListEntry is one grant in ListGrants and ListRetirableGrants. The
+// grant token is never listed.
+type GrantListEntry struct {
+	KeyId             string           `json:",omitzero"`
+	GrantId           string           `json:",omitzero"`
+	Name              string           `json:",omitzero"`
+	CreationDate      time.Time        `json:",omitzero"`
+	GranteePrincipal  string           `json:",omitzero"`
+	RetiringPrincipal string           `json:",omitzero"`
+	IssuingAccount    string           `json:",omitzero"`
+	Operations        []string         `json:",omitzero"`
+	Constraints       GrantConstraints `json:",omitzero"`
+}
+
+// ListGrantsOutput is the response of ListGrants and ListRetirableGrants.
+type ListGrantsOutput struct {
+	Grants     []GrantListEntry `json:",omitzero"`
+	NextMarker string           `json:",omitzero"`
+	Truncated  bool
+}
+
+// ListRetirableGrantsInput is the request of ListRetirableGrants.
+type ListRetirableGrantsInput struct {
+	RetiringPrincipal string `json:",omitzero"`
+	Limit             int32  `json:",omitzero"`
+	Marker            string `json:",omitzero"`
+}
+
+// RetireGrantInput is the request of RetireGrant: a GrantToken, or KeyId
+// and GrantId.
+type RetireGrantInput struct {
+	GrantToken string `json:",omitzero"`
+	KeyId      string `json:",omitzero"`
+	GrantId    string `json:",omitzero"`
+}
+
+// RevokeGrantInput is the request of RevokeGrant.
+type RevokeGrantInput struct {
+	KeyId   string `json:",omitzero"`
+	GrantId string `json:",omitzero"`
 }

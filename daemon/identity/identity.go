@@ -1,0 +1,202 @@
+// Package identity finds out who a caller is from what the kernel says:
+// the credentials of the process at the other end of a Unix socket
+// (SO_PEERCRED, SO_PEERGROUPS), and what /proc says of that process (its
+// systemd unit from /proc/PID/cgroup, its executable), guarded against the
+// pid having been reused by a pidfd (SO_PEERPIDFD) that must still name a
+// live process after /proc was read.
+//
+// What cannot be verified is left empty rather than guessed: a caller
+// whose process has exited, or on a kernel without SO_PEERPIDFD (Linux
+// < 6.5), has no unit and no executable. Its uid, gid and groups, fixed at
+// connect(), are always known.
+package identity
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"kmsd/daemon/policy"
+)
+
+// ProcRoot is where /proc is; tests do not change it.
+var ProcRoot = "/proc"
+
+// FromConn returns the principal at the other end of a Unix socket.
+func FromConn(c *net.UnixConn) (*policy.Principal, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var cred *unix.Ucred
+	var groups []uint32
+	pidfd := -1
+	var credErr error
+	err = raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		if credErr != nil {
+			return
+		}
+		groups = peerGroups(int(fd))
+		if n, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PEERPIDFD); err == nil {
+			pidfd = n
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if credErr != nil {
+		return nil, fmt.Errorf("SO_PEERCRED: %w", credErr)
+	}
+	p := &policy.Principal{UID: cred.Uid, GID: cred.Gid, PID: cred.Pid, Groups: groups, Source: "socket"}
+	if pidfd < 0 || cred.Pid <= 0 {
+		return p, nil // no way to tie /proc to this peer
+	}
+	defer unix.Close(pidfd)
+	if groups == nil {
+		groups, _ = procGroups(cred.Pid)
+	}
+	unit, exe := procUnit(cred.Pid), procExe(cred.Pid)
+	if unix.PidfdSendSignal(pidfd, 0, nil, 0) != nil {
+		// The peer is gone: what /proc said may be another process's.
+		return p, nil
+	}
+	p.Groups, p.Unit, p.Exe = groups, unit, exe
+	return p, nil
+}
+
+// FromProcess returns the principal of a process the kernel named by pid
+// (or thread id) with the given uid and gid, as FUSE reports callers. There
+// is no pidfd for a FUSE request, so the unit is read without that guard;
+// the caller must bind the result to what it authorizes at once.
+func FromProcess(pid int32, uid, gid uint32, source string) *policy.Principal {
+	p := &policy.Principal{UID: uid, GID: gid, Source: source}
+	if pid <= 0 {
+		return p
+	}
+	if tgid, err := procTgid(pid); err == nil {
+		pid = tgid
+	}
+	p.PID = pid
+	p.Groups, _ = procGroups(pid)
+	p.Unit, p.Exe = procUnit(pid), procExe(pid)
+	return p
+}
+
+// peerGroups reads SO_PEERGROUPS: the supplementary groups at connect().
+func peerGroups(fd int) []uint32 {
+	s, err := unix.GetsockoptString(fd, unix.SOL_SOCKET, unix.SO_PEERGROUPS)
+	if err != nil {
+		return nil
+	}
+	b := []byte(s)
+	out := make([]uint32, 0, len(b)/4)
+	for len(b) >= 4 {
+		out = append(out, binary.NativeEndian.Uint32(b))
+		b = b[4:]
+	}
+	return out
+}
+
+func procFile(pid int32, name string) ([]byte, error) {
+	return os.ReadFile(fmt.Sprintf("%s/%d/%s", ProcRoot, pid, name))
+}
+
+// procGroups reads the Groups line of /proc/PID/status.
+func procGroups(pid int32) ([]uint32, error) {
+	b, err := procFile(pid, "status")
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Groups:"); ok {
+			out := []uint32{}
+			for _, f := range strings.Fields(rest) {
+				n, err := strconv.ParseUint(f, 10, 32)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, uint32(n))
+			}
+			return out, nil
+		}
+	}
+	return nil, errors.New("no Groups line")
+}
+
+// procTgid maps a thread id to its process id (FUSE reports thread ids).
+func procTgid(tid int32) (int32, error) {
+	b, err := procFile(tid, "status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 32)
+			return int32(n), err
+		}
+	}
+	return 0, errors.New("no Tgid line")
+}
+
+func procExe(pid int32) string {
+	exe, err := os.Readlink(fmt.Sprintf("%s/%d/exe", ProcRoot, pid))
+	if err != nil {
+		return ""
+	}
+	return exe
+}
+
+func procUnit(pid int32) string {
+	b, err := procFile(pid, "cgroup")
+	if err != nil {
+		return ""
+	}
+	return UnitFromCgroup(b)
+}
+
+// UnitFromCgroup finds the systemd unit in the contents of /proc/PID/cgroup:
+// the cgroup v2 line ("0::PATH") if it names one, else the v1 name=systemd
+// line. The unit is the first path component, after any *.slice ones, that
+// ends in .service or .scope, as sd_pid_get_unit finds it.
+func UnitFromCgroup(b []byte) string {
+	var v1 string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		switch {
+		case parts[0] == "0" && parts[1] == "":
+			if u := unitFromPath(parts[2]); u != "" {
+				return u
+			}
+		case parts[1] == "name=systemd":
+			v1 = unitFromPath(parts[2])
+		}
+	}
+	return v1
+}
+
+func unitFromPath(path string) string {
+	for _, c := range strings.Split(path, "/") {
+		switch {
+		case c == "" || strings.HasSuffix(c, ".slice"):
+			continue
+		case strings.HasSuffix(c, ".service") || strings.HasSuffix(c, ".scope"):
+			return c
+		default:
+			return ""
+		}
+	}
+	return ""
+}
