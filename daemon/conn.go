@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"kmsd/daemon/kms"
+	"kmsd/daemon/policy"
 	"kmsd/wire"
 )
 
@@ -22,7 +22,7 @@ import (
 type conn struct {
 	s   *Server
 	nc  *net.UnixConn
-	p   *kms.Principal
+	p   *policy.Principal
 	ctx context.Context
 
 	out      chan []byte   // response frames; room for every request in flight
@@ -32,9 +32,9 @@ type conn struct {
 	done     chan struct{} // closed when the connection ends
 }
 
-func newConn(s *Server, nc *net.UnixConn, p *kms.Principal) *conn {
+func newConn(s *Server, nc *net.UnixConn, p *policy.Principal) *conn {
 	return &conn{
-		s: s, nc: nc, p: p, ctx: kms.WithPrincipal(context.Background(), p),
+		s: s, nc: nc, p: p, ctx: policy.WithPrincipal(context.Background(), p),
 		out:   make(chan []byte, s.cfg.MaxInFlight+1),
 		slots: make(chan struct{}, s.cfg.MaxInFlight),
 		done:  make(chan struct{}),
@@ -140,7 +140,7 @@ func (c *conn) dispatch(req *wire.Request) {
 		c.respond(req.ID, c.s.hello(), nil)
 		return
 	case wire.OpStatus:
-		c.respond(req.ID, c.s.status(), nil)
+		c.respond(req.ID, c.s.status(c.ctx), nil)
 		return
 	}
 	p := c.s.admin

@@ -70,6 +70,14 @@ var handlers = map[string]handler{
 	wire.OpGetKeyRotationStatus:            out((*kms.Service).GetKeyRotationStatus),
 	wire.OpRotateKeyOnDemand:               out((*kms.Service).RotateKeyOnDemand),
 	wire.OpListKeyRotations:                out((*kms.Service).ListKeyRotations),
+	wire.OpPutKeyPolicy:                    noOut((*kms.Service).PutKeyPolicy),
+	wire.OpGetKeyPolicy:                    out((*kms.Service).GetKeyPolicy),
+	wire.OpListKeyPolicies:                 out((*kms.Service).ListKeyPolicies),
+	wire.OpCreateGrant:                     out((*kms.Service).CreateGrant),
+	wire.OpListGrants:                      out((*kms.Service).ListGrants),
+	wire.OpListRetirableGrants:             out((*kms.Service).ListRetirableGrants),
+	wire.OpRetireGrant:                     noOut((*kms.Service).RetireGrant),
+	wire.OpRevokeGrant:                     noOut((*kms.Service).RevokeGrant),
 }
 
 // call runs op and returns its response or a wire error. Plaintext in the

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"kmsd/daemon/identity"
 	"kmsd/daemon/kms"
 	"kmsd/keystore"
 	"kmsd/wire"
@@ -113,7 +114,7 @@ func (s *Server) Serve(l net.Listener) error {
 			nc.Close()
 			continue
 		}
-		p, err := peerPrincipal(uc)
+		p, err := identity.FromConn(uc)
 		if err != nil {
 			s.log.Warn("refusing a connection without peer credentials", "err", err)
 			nc.Close()
@@ -205,14 +206,14 @@ func (s *Server) cpu() wire.CPUFeatures {
 	return wire.CPUFeatures{AESNI: f.AESNI, PCLMULQDQ: f.PCLMULQDQ, AVX2: f.AVX2, VAES: f.VAES, PhysicalCores: int32(f.PhysicalCores)}
 }
 
-func (s *Server) status() *wire.StatusOutput {
+func (s *Server) status(ctx context.Context) *wire.StatusOutput {
 	s.mu.Lock()
 	n := len(s.conns)
 	s.mu.Unlock()
 	return &wire.StatusOutput{
 		ServerVersion: s.cfg.Version, Suite: s.cfg.Service.Suite().String(), CPU: s.cpu(),
 		StartTime: s.start.UTC(), UptimeSeconds: int64(time.Since(s.start).Seconds()),
-		KeyCount: int64(s.cfg.Service.KeyCount()), Connections: int64(n),
+		KeyCount: int64(s.cfg.Service.VisibleKeyCount(ctx)), Connections: int64(n),
 		Workers: int32(s.cfg.Workers), QueueDepth: int32(s.crypto.depth()), QueueCapacity: int32(s.cfg.QueueSize),
 		Requests: s.requests.Load(), BatchRequests: s.batches.Load(), Throttled: s.throttled.Load(),
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kmsd/daemon/kms"
+	"kmsd/daemon/policy"
 	"kmsd/wire"
 )
 
@@ -78,7 +79,7 @@ func TestPeerCredentialsReachRequests(t *testing.T) {
 		t.Fatalf("%d connections", len(ts.srv.conns))
 	}
 	for conn := range ts.srv.conns {
-		p := kms.PrincipalFrom(conn.ctx)
+		p := policy.From(conn.ctx)
 		if p == nil || p.UID != uint32(os.Getuid()) || p.GID != uint32(os.Getgid()) || p.PID != int32(os.Getpid()) || p.Source != "socket" {
 			t.Fatalf("principal %+v", p)
 		}
@@ -191,6 +192,41 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 			if err == nil && len(o.Rotations) != 1 {
 				err = fmt.Errorf("%d rotations", len(o.Rotations))
 			}
+			return err
+		}},
+		{"GetKeyPolicy/ListKeyPolicies/PutKeyPolicy", func() error {
+			pol, err := c.GetKeyPolicy(ctx, &wire.GetKeyPolicyInput{KeyId: id})
+			if err != nil {
+				return err
+			}
+			names, err := c.ListKeyPolicies(ctx, &wire.ListKeyPoliciesInput{KeyId: id})
+			if err != nil || len(names.PolicyNames) != 1 {
+				return fmt.Errorf("policy names %v %v", names, err)
+			}
+			_, err = c.PutKeyPolicy(ctx, &wire.PutKeyPolicyInput{KeyId: id, Policy: pol.Policy})
+			return err
+		}},
+		{"CreateGrant/ListGrants/ListRetirableGrants/RetireGrant/RevokeGrant", func() error {
+			g1, err := c.CreateGrant(ctx, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:4242", RetiringPrincipal: "uid:0", Operations: []string{"Encrypt"}})
+			if err != nil {
+				return err
+			}
+			g2, err := c.CreateGrant(ctx, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:4243", Operations: []string{"Decrypt"}})
+			if err != nil {
+				return err
+			}
+			l, err := c.ListGrants(ctx, &wire.ListGrantsInput{KeyId: id})
+			if err != nil || len(l.Grants) != 2 {
+				return fmt.Errorf("grants %+v %v", l, err)
+			}
+			r, err := c.ListRetirableGrants(ctx, &wire.ListRetirableGrantsInput{RetiringPrincipal: "uid:0"})
+			if err != nil || len(r.Grants) != 1 || r.Grants[0].GrantId != g1.GrantId {
+				return fmt.Errorf("retirable %+v %v", r, err)
+			}
+			if _, err := c.RetireGrant(ctx, &wire.RetireGrantInput{GrantToken: g1.GrantToken}); err != nil {
+				return err
+			}
+			_, err = c.RevokeGrant(ctx, &wire.RevokeGrantInput{KeyId: id, GrantId: g2.GrantId})
 			return err
 		}},
 		{"DisableKey", func() error { _, err := c.DisableKey(ctx, &wire.KeyIDInput{KeyId: id}); return err }},

@@ -15,6 +15,7 @@ import (
 const (
 	prefixKey   = 'k' // 'k' | key id (16 bytes)       -> KeyRecord JSON
 	prefixAlias = 'a' // 'a' | alias name             -> AliasRecord JSON
+	prefixGrant = 'g' // 'g' | key id | grant id (hex) -> GrantRecord JSON
 	prefixMeta  = 'm' // 'm' | name                   -> store metadata
 )
 
@@ -127,10 +128,20 @@ func keyKey(id KeyID) []byte { return append([]byte{prefixKey}, id[:]...) }
 
 func aliasKey(name string) []byte { return append([]byte{prefixAlias}, name...) }
 
-// Load calls onKey for every key record and onAlias for every alias
-// record. A record that does not decode stops the load with an error: a
-// store kmsd cannot read fully is not served.
-func (s *Store) Load(onKey func(*KeyRecord) error, onAlias func(*AliasRecord) error) error {
+func grantKey(id KeyID, grant string) []byte {
+	return append(append([]byte{prefixGrant}, id[:]...), grant...)
+}
+
+// Loader receives the records of a store, one call per record.
+type Loader struct {
+	Key   func(*KeyRecord) error
+	Alias func(*AliasRecord) error
+	Grant func(*GrantRecord) error
+}
+
+// Load passes every record to l. A record that does not decode stops the
+// load with an error: a store kmsd cannot read fully is not served.
+func (s *Store) Load(l Loader) error {
 	return s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.DefaultIteratorOptions)
 		defer it.Close()
@@ -153,19 +164,27 @@ func (s *Store) Load(onKey func(*KeyRecord) error, onAlias func(*AliasRecord) er
 				if string(k[1:]) != string(r.KeyID[:]) {
 					return fmt.Errorf("key record %s stored under another id", r.KeyID)
 				}
-				if err := onKey(r); err != nil {
-					return err
-				}
+				err = l.Key(r)
 			case prefixAlias:
 				r, err := DecodeAliasRecord(v)
 				if err != nil {
 					return err
 				}
-				if err := onAlias(r); err != nil {
+				err = l.Alias(r)
+			case prefixGrant:
+				r, err := DecodeGrantRecord(v)
+				if err != nil {
 					return err
 				}
+				if string(k) != string(grantKey(r.KeyID, r.GrantID)) {
+					return fmt.Errorf("grant record %s stored under another key", r.GrantID)
+				}
+				err = l.Grant(r)
 			default:
 				return fmt.Errorf("unknown record family %q in store", k[0])
+			}
+			if err != nil {
+				return err
 			}
 		}
 		return nil
@@ -202,6 +221,22 @@ func (b *Batch) PutAlias(r *AliasRecord) {
 		return
 	}
 	b.puts = append(b.puts, [2][]byte{aliasKey(r.AliasName), v})
+}
+
+// PutGrant stores a grant.
+func (b *Batch) PutGrant(r *GrantRecord) {
+	r.V = RecordVersion
+	v, err := encodeRecord(r)
+	if err != nil {
+		b.err = errors.Join(b.err, err)
+		return
+	}
+	b.puts = append(b.puts, [2][]byte{grantKey(r.KeyID, r.GrantID), v})
+}
+
+// DeleteGrant removes a grant.
+func (b *Batch) DeleteGrant(id KeyID, grant string) {
+	b.deletes = append(b.deletes, grantKey(id, grant))
 }
 
 // DeleteAlias removes the alias of that name.

@@ -8,8 +8,10 @@ import (
 )
 
 // RecordVersion is the format version written into every record. Readers
-// accept every version up to this one and refuse newer ones.
-const RecordVersion = 1
+// accept every version up to this one and refuse newer ones. Version 2 added
+// key policies (KeyRecord.Policy) and grant records; a version 1 key record
+// has no policy.
+const RecordVersion = 2
 
 // KeyRecord is everything kmsd stores about one key. Field names follow
 // AWS's KeyMetadata where they mean the same thing.
@@ -28,6 +30,12 @@ type KeyRecord struct {
 	Tags                []Tag      `json:"Tags,omitempty"`
 	Rotation            Rotation   `json:"Rotation"`
 	Versions            []Version  `json:"Versions"`
+	// Policy is the key policy document (version 2). Empty in records
+	// written before policies existed.
+	Policy string `json:"Policy,omitempty"`
+	// Unit is the systemd unit a service-managed key (KeyManager AWS) is
+	// kept for.
+	Unit string `json:"Unit,omitempty"`
 }
 
 // Tag is one tag of a key.
@@ -130,6 +138,32 @@ func DecodeAliasRecord(b []byte) (*AliasRecord, error) {
 	r := &AliasRecord{}
 	if err := decodeRecord(b, r, func() int { return r.V }); err != nil {
 		return nil, fmt.Errorf("alias record: %w", err)
+	}
+	return r, nil
+}
+
+// GrantRecord is one grant on a key (record version 2).
+type GrantRecord struct {
+	V                 int               `json:"v"`
+	KeyID             KeyID             `json:"KeyId"`
+	GrantID           string            `json:"GrantId"` // 64 hex digits
+	Name              string            `json:"Name,omitempty"`
+	CreationDate      time.Time         `json:"CreationDate"`
+	GranteePrincipal  string            `json:"GranteePrincipal"`
+	RetiringPrincipal string            `json:"RetiringPrincipal,omitempty"`
+	Operations        []string          `json:"Operations"`
+	ContextSubset     map[string]string `json:"EncryptionContextSubset,omitempty"`
+	ContextEquals     map[string]string `json:"EncryptionContextEquals,omitempty"`
+}
+
+// DecodeGrantRecord decodes and checks a stored grant record.
+func DecodeGrantRecord(b []byte) (*GrantRecord, error) {
+	r := &GrantRecord{}
+	if err := decodeRecord(b, r, func() int { return r.V }); err != nil {
+		return nil, fmt.Errorf("grant record: %w", err)
+	}
+	if r.V < 2 || len(r.GrantID) != 64 {
+		return nil, fmt.Errorf("grant record %q is malformed", r.GrantID)
 	}
 	return r, nil
 }

@@ -89,6 +89,8 @@ func TestStoreReopenAndLock(t *testing.T) {
 	var b Batch
 	b.PutKey(&KeyRecord{KeyID: id, CreationDate: now, KeyState: "Enabled", Versions: []Version{{Version: 1, Sealed: []byte{1}}}})
 	b.PutAlias(&AliasRecord{AliasName: "alias/x", TargetKeyID: id})
+	gid := strings.Repeat("ab", 32)
+	b.PutGrant(&GrantRecord{KeyID: id, GrantID: gid, GranteePrincipal: "uid:7", Operations: []string{"Encrypt"}})
 	if err := s.Write(&b); err != nil {
 		t.Fatal(err)
 	}
@@ -105,19 +107,27 @@ func TestStoreReopenAndLock(t *testing.T) {
 	defer s.Close()
 	var keys []*KeyRecord
 	var aliases []*AliasRecord
-	err = s.Load(func(r *KeyRecord) error { keys = append(keys, r); return nil },
-		func(r *AliasRecord) error { aliases = append(aliases, r); return nil })
-	if err != nil || len(keys) != 1 || len(aliases) != 1 || keys[0].KeyID != id || !keys[0].CreationDate.Equal(now) || aliases[0].TargetKeyID != id {
-		t.Fatalf("reload: %v %+v %+v", err, keys, aliases)
+	var grants []*GrantRecord
+	err = s.Load(Loader{
+		Key:   func(r *KeyRecord) error { keys = append(keys, r); return nil },
+		Alias: func(r *AliasRecord) error { aliases = append(aliases, r); return nil },
+		Grant: func(r *GrantRecord) error { grants = append(grants, r); return nil },
+	})
+	if err != nil || len(keys) != 1 || len(aliases) != 1 || keys[0].KeyID != id || !keys[0].CreationDate.Equal(now) || aliases[0].TargetKeyID != id ||
+		len(grants) != 1 || grants[0].GranteePrincipal != "uid:7" {
+		t.Fatalf("reload: %v %+v %+v %+v", err, keys, aliases, grants)
 	}
 	var d Batch
 	d.DeleteKey(id)
 	d.DeleteAlias("alias/x")
+	d.DeleteGrant(id, gid)
 	if err := s.Write(&d); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	s.Load(func(*KeyRecord) error { n++; return nil }, func(*AliasRecord) error { n++; return nil })
+	count := func(any) error { n++; return nil }
+	s.Load(Loader{Key: func(r *KeyRecord) error { return count(r) }, Alias: func(r *AliasRecord) error { return count(r) },
+		Grant: func(r *GrantRecord) error { return count(r) }})
 	if n != 0 {
 		t.Fatalf("%d records after delete", n)
 	}
@@ -125,7 +135,7 @@ func TestStoreReopenAndLock(t *testing.T) {
 
 func TestDecodeRecordRejects(t *testing.T) {
 	for name, in := range map[string]string{
-		"newer version": `{"v":2,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
+		"newer version": `{"v":3,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
 		"no version":    `{"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
 		"unknown field": `{"v":1,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab","Evil":1}`,
 		"bad id":        `{"v":1,"KeyId":"nope"}`,

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"kmsd/daemon/policy"
 	"kmsd/keystore"
 )
 
@@ -19,10 +20,7 @@ func (s *Service) CreateAlias(ctx context.Context, in *wire.AliasInput) error {
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	e.mu.RLock()
-	err = checkState(wire.OpCreateAlias, e)
-	e.mu.RUnlock()
-	if err != nil {
+	if err := s.authorizeState(ctx, e, wire.OpCreateAlias); err != nil {
 		return err
 	}
 	s.mu.RLock()
@@ -76,13 +74,18 @@ func (s *Service) UpdateAlias(ctx context.Context, in *wire.AliasInput) error {
 	s.mu.RLock()
 	old := s.aliases[in.AliasName]
 	s.mu.RUnlock()
-	if old == nil {
+	if old == nil || !s.aliasVisible(ctx, old) {
 		return errorf(wire.CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
 	}
-	e.mu.RLock()
-	err = checkState(wire.OpUpdateAlias, e)
-	e.mu.RUnlock()
-	if err != nil {
+	if oldKey := s.lookup(old.TargetKeyID); oldKey != nil {
+		oldKey.mu.RLock()
+		_, err := s.authorize(ctx, oldKey, "kms:UpdateAlias", nil, nil)
+		oldKey.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+	}
+	if err := s.authorizeState(ctx, e, wire.OpUpdateAlias); err != nil {
 		return err
 	}
 	a := *old
@@ -101,10 +104,18 @@ func (s *Service) DeleteAlias(ctx context.Context, in *wire.DeleteAliasInput) er
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.mu.RLock()
-	_, ok := s.aliases[in.AliasName]
+	a := s.aliases[in.AliasName]
 	s.mu.RUnlock()
-	if !ok {
+	if a == nil || !s.aliasVisible(ctx, a) {
 		return errorf(wire.CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
+	}
+	if e := s.lookup(a.TargetKeyID); e != nil {
+		e.mu.RLock()
+		_, err := s.authorize(ctx, e, "kms:DeleteAlias", nil, nil)
+		e.mu.RUnlock()
+		if err != nil {
+			return err
+		}
 	}
 	var b keystore.Batch
 	b.DeleteAlias(in.AliasName)
@@ -124,10 +135,20 @@ func (s *Service) ListAliases(ctx context.Context, in *wire.ListAliasesInput) (*
 	if err != nil {
 		return nil, err
 	}
+	p, err := principalOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var filter *entry
 	if in.KeyId != "" {
 		if filter, err = s.resolve(in.KeyId, false); err != nil {
 			return nil, err
+		}
+		filter.mu.RLock()
+		visible := visibleTo(filter, p)
+		filter.mu.RUnlock()
+		if !visible {
+			return nil, notFound(filter.arn)
 		}
 	}
 	if in.Marker != "" && !strings.HasPrefix(in.Marker, "alias/") {
@@ -141,6 +162,7 @@ func (s *Service) ListAliases(ctx context.Context, in *wire.ListAliasesInput) (*
 		}
 	}
 	s.mu.RUnlock()
+	list = slices.DeleteFunc(list, func(a *keystore.AliasRecord) bool { return !s.aliasVisible(ctx, a) })
 	slices.SortFunc(list, func(a, b *keystore.AliasRecord) int { return strings.Compare(a.AliasName, b.AliasName) })
 	out := &wire.ListAliasesOutput{Aliases: []wire.AliasListEntry{}}
 	if len(list) > limit {
@@ -154,4 +176,28 @@ func (s *Service) ListAliases(ctx context.Context, in *wire.ListAliasesInput) (*
 		})
 	}
 	return out, nil
+}
+
+// aliasVisible reports whether the caller may see an alias: whether it
+// may see the alias's key.
+func (s *Service) aliasVisible(ctx context.Context, a *keystore.AliasRecord) bool {
+	p := policy.From(ctx)
+	e := s.lookup(a.TargetKeyID)
+	if p == nil || e == nil {
+		return false
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return visibleTo(e, p)
+}
+
+// authorizeState authorizes the caller for op on e and applies the
+// key-state table.
+func (s *Service) authorizeState(ctx context.Context, e *entry, op string) error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if _, err := s.authorize(ctx, e, action(op), nil, nil); err != nil {
+		return err
+	}
+	return checkState(op, e)
 }

@@ -31,11 +31,15 @@ func checkContext(ec map[string]string) error {
 	return nil
 }
 
-// encryptWith seals plaintext under the current version of e. The caller
-// has validated the context and holds no lock on e.
-func (s *Service) encryptWith(op string, e *entry, ec map[string]string, plaintext []byte) (blob []byte, matID string, err error) {
+// encryptWith seals plaintext under the current version of e once the
+// caller is authorized for act. The caller has validated the context and
+// holds no lock on e.
+func (s *Service) encryptWith(ctx context.Context, op, act string, e *entry, ec map[string]string, tokens []string, plaintext []byte) (blob []byte, matID string, err error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	if _, err := s.authorize(ctx, e, act, ec, tokens); err != nil {
+		return nil, "", err
+	}
 	if err := checkState(op, e); err != nil {
 		return nil, "", err
 	}
@@ -63,21 +67,21 @@ func (s *Service) Encrypt(ctx context.Context, in *wire.EncryptInput) (*wire.Enc
 	if err := checkContext(in.EncryptionContext); err != nil {
 		return nil, err
 	}
-	e, err := s.resolve(in.KeyId, true)
+	e, err := s.resolveUse(ctx, in.KeyId)
 	if err != nil {
 		return nil, err
 	}
-	blob, matID, err := s.encryptWith(wire.OpEncrypt, e, in.EncryptionContext, in.Plaintext)
+	blob, matID, err := s.encryptWith(ctx, wire.OpEncrypt, "kms:Encrypt", e, in.EncryptionContext, in.GrantTokens, in.Plaintext)
 	if err != nil {
 		return nil, err
 	}
 	return &wire.EncryptOutput{CiphertextBlob: blob, KeyId: e.arn, EncryptionAlgorithm: wire.AlgSymmetricDefault, KeyMaterialId: matID}, nil
 }
 
-// decrypt opens a blob. keyID, if set, must name the blob's key. It returns
-// the plaintext (the caller zeroes it when done), the key and the version's
-// KeyMaterialId.
-func (s *Service) decrypt(op string, blob []byte, keyID string, ec map[string]string) ([]byte, *entry, string, error) {
+// decrypt opens a blob once the caller is authorized for act on its key.
+// keyID, if set, must name the blob's key. It returns the plaintext (the
+// caller zeroes it when done), the key and the version's KeyMaterialId.
+func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyID string, ec map[string]string, tokens []string) ([]byte, *entry, string, error) {
 	if len(blob) < 1 || len(blob) > MaxCiphertextBlob {
 		return nil, nil, "", errorf(wire.CodeValidation, "CiphertextBlob must be 1 to %d bytes", MaxCiphertextBlob)
 	}
@@ -101,6 +105,9 @@ func (s *Service) decrypt(op string, blob []byte, keyID string, ec map[string]st
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	if _, err := s.authorize(ctx, e, act, ec, tokens); err != nil {
+		return nil, nil, "", err
+	}
 	if err := checkState(op, e); err != nil {
 		return nil, nil, "", err
 	}
@@ -128,7 +135,7 @@ func (s *Service) Decrypt(ctx context.Context, in *wire.DecryptInput) (*wire.Dec
 	if err := checkAlgorithm(in.EncryptionAlgorithm); err != nil {
 		return nil, err
 	}
-	pt, e, matID, err := s.decrypt(wire.OpDecrypt, in.CiphertextBlob, in.KeyId, in.EncryptionContext)
+	pt, e, matID, err := s.decrypt(ctx, wire.OpDecrypt, "kms:Decrypt", in.CiphertextBlob, in.KeyId, in.EncryptionContext, in.GrantTokens)
 	if err != nil {
 		return nil, err
 	}
@@ -147,16 +154,16 @@ func (s *Service) ReEncrypt(ctx context.Context, in *wire.ReEncryptInput) (*wire
 	if err := checkContext(in.DestinationEncryptionContext); err != nil {
 		return nil, err
 	}
-	dst, err := s.resolve(in.DestinationKeyId, true)
+	dst, err := s.resolveUse(ctx, in.DestinationKeyId)
 	if err != nil {
 		return nil, err
 	}
-	pt, src, srcMat, err := s.decrypt(wire.OpReEncrypt, in.CiphertextBlob, in.SourceKeyId, in.SourceEncryptionContext)
+	pt, src, srcMat, err := s.decrypt(ctx, wire.OpReEncrypt, "kms:ReEncryptFrom", in.CiphertextBlob, in.SourceKeyId, in.SourceEncryptionContext, in.GrantTokens)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(pt)
-	blob, dstMat, err := s.encryptWith(wire.OpReEncrypt, dst, in.DestinationEncryptionContext, pt)
+	blob, dstMat, err := s.encryptWith(ctx, wire.OpReEncrypt, "kms:ReEncryptTo", dst, in.DestinationEncryptionContext, in.GrantTokens, pt)
 	if err != nil {
 		return nil, err
 	}
@@ -171,16 +178,16 @@ func (s *Service) ReEncrypt(ctx context.Context, in *wire.ReEncryptInput) (*wire
 // and encrypted under a key exactly as Encrypt would encrypt it. Exactly
 // one of KeySpec (AES_256, AES_128) and NumberOfBytes (1..1024) is given.
 func (s *Service) GenerateDataKey(ctx context.Context, in *wire.GenerateDataKeyInput) (*wire.GenerateDataKeyOutput, error) {
-	return s.generateDataKey(wire.OpGenerateDataKey, in, true)
+	return s.generateDataKey(ctx, wire.OpGenerateDataKey, in, true)
 }
 
 // GenerateDataKeyWithoutPlaintext is GenerateDataKey without the plaintext
 // in the response; the service zeroes it.
 func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *wire.GenerateDataKeyInput) (*wire.GenerateDataKeyOutput, error) {
-	return s.generateDataKey(wire.OpGenerateDataKeyWithoutPlaintext, in, false)
+	return s.generateDataKey(ctx, wire.OpGenerateDataKeyWithoutPlaintext, in, false)
 }
 
-func (s *Service) generateDataKey(op string, in *wire.GenerateDataKeyInput, withPlaintext bool) (*wire.GenerateDataKeyOutput, error) {
+func (s *Service) generateDataKey(ctx context.Context, op string, in *wire.GenerateDataKeyInput, withPlaintext bool) (*wire.GenerateDataKeyOutput, error) {
 	var n int
 	switch {
 	case in.KeySpec != "" && in.NumberOfBytes != 0:
@@ -201,7 +208,7 @@ func (s *Service) generateDataKey(op string, in *wire.GenerateDataKeyInput, with
 	if err := checkContext(in.EncryptionContext); err != nil {
 		return nil, err
 	}
-	e, err := s.resolve(in.KeyId, true)
+	e, err := s.resolveUse(ctx, in.KeyId)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +216,7 @@ func (s *Service) generateDataKey(op string, in *wire.GenerateDataKeyInput, with
 	if _, err := rand.Read(pt); err != nil {
 		return nil, s.internal(op, err)
 	}
-	blob, matID, err := s.encryptWith(op, e, in.EncryptionContext, pt)
+	blob, matID, err := s.encryptWith(ctx, op, action(op), e, in.EncryptionContext, in.GrantTokens, pt)
 	if err != nil || !withPlaintext {
 		clear(pt)
 		pt = nil
@@ -222,6 +229,9 @@ func (s *Service) generateDataKey(op string, in *wire.GenerateDataKeyInput, with
 
 // GenerateRandom returns 1 to 1024 bytes from crypto/rand.
 func (s *Service) GenerateRandom(ctx context.Context, in *wire.GenerateRandomInput) (*wire.GenerateRandomOutput, error) {
+	if _, err := principalOf(ctx); err != nil {
+		return nil, err
+	}
 	if in.NumberOfBytes < 1 || in.NumberOfBytes > MaxRandomBytes {
 		return nil, errorf(wire.CodeValidation, "NumberOfBytes must be 1 to %d", MaxRandomBytes)
 	}

@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"kmsd/daemon/policy"
 	"kmsd/keystore"
 )
 
-var ctx = context.Background()
+// ctx carries root as the caller: root is in every default policy.
+var ctx = policy.WithPrincipal(context.Background(), &policy.Principal{UID: 0, GID: 0, Source: "test"})
 
 // clock is a settable clock for Config.Now.
 type clock struct {

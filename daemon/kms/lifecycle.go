@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"kmsd/daemon/policy"
 	"kmsd/keystore"
 )
 
@@ -26,6 +27,10 @@ const (
 // UnsupportedOperationException.
 func (s *Service) CreateKey(ctx context.Context, in *wire.CreateKeyInput) (*wire.KeyMetadataOutput, error) {
 	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	p, err := principalOf(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if len(in.Description) > maxDescriptionLen || !utf8.ValidString(in.Description) {
@@ -52,17 +57,29 @@ func (s *Service) CreateKey(ctx context.Context, in *wire.CreateKeyInput) (*wire
 	if err != nil {
 		return nil, err
 	}
+	id := keystore.NewKeyID()
+	doc := in.Policy
+	if doc == "" {
+		doc = policy.Default(p.UID, s.cfg.AdminGroup)
+	}
+	pol, err := policy.Compile(doc, s.resolver)
+	if err != nil {
+		return nil, malformedPolicy(err)
+	}
+	if err := lockoutCheck(pol, p, keyARN(id), in.BypassPolicyLockoutSafetyCheck); err != nil {
+		return nil, err
+	}
 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if s.KeyCount() >= s.cfg.Quotas.Keys {
+	if s.customerKeys() >= s.cfg.Quotas.Keys {
 		return nil, errorf(wire.CodeLimitExceeded, "the quota of %d keys is reached", s.cfg.Quotas.Keys)
 	}
 	now := s.now().UTC()
 	r := &keystore.KeyRecord{
-		KeyID: keystore.NewKeyID(), CreationDate: now, Description: in.Description,
+		KeyID: id, CreationDate: now, Description: in.Description,
 		KeyUsage: wire.KeyUsageEncryptDecrypt, KeySpec: wire.KeySpecSymmetric, Origin: origin,
-		KeyManager: wire.KeyManagerCustomer, KeyState: wire.KeyStateEnabled, Tags: tags,
+		KeyManager: ManagerCustomer, KeyState: wire.KeyStateEnabled, Tags: tags, Policy: doc,
 	}
 	var m *keystore.Material
 	if origin == wire.OriginExternal {
@@ -84,13 +101,14 @@ func (s *Service) CreateKey(ctx context.Context, in *wire.CreateKeyInput) (*wire
 		return nil, err
 	}
 	e := newEntry(r)
+	e.auth.Store(newAuthState(pol, nil))
 	if m != nil {
 		e.mats[0].Store(m)
 	}
 	s.mu.Lock()
 	s.keys[r.KeyID] = e
 	s.mu.Unlock()
-	s.log.Info("key created", "key", r.KeyID.String(), "origin", origin)
+	s.log.Info("key created", "key", r.KeyID.String(), "origin", origin, "by", p.String())
 	return &wire.KeyMetadataOutput{KeyMetadata: metadata(e)}, nil
 }
 
@@ -134,7 +152,7 @@ func metadata(e *entry) wire.KeyMetadata {
 // DescribeKey returns a key's metadata in any state. Aliases resolve.
 func (s *Service) DescribeKey(ctx context.Context, in *wire.DescribeKeyInput) (*wire.KeyMetadataOutput, error) {
 	var out wire.KeyMetadataOutput
-	err := s.view(wire.OpDescribeKey, in.KeyId, true, nil, func(e *entry) error {
+	err := s.view(ctx, wire.OpDescribeKey, in.KeyId, true, nil, func(e *entry) error {
 		out.KeyMetadata = metadata(e)
 		return nil
 	})
@@ -145,15 +163,19 @@ func (s *Service) DescribeKey(ctx context.Context, in *wire.DescribeKeyInput) (*
 }
 
 // view runs fn on the key keyID names, under the key's read lock, once
-// pre (if any) and the key-state table for op allow it. useOp says whether
+// the caller is authorized for op and pre (if any) and the key-state table
+// for op allow it. useOp says whether
 // an alias may name the key.
-func (s *Service) view(op, keyID string, useOp bool, pre func(*entry) error, fn func(*entry) error) error {
+func (s *Service) view(ctx context.Context, op, keyID string, useOp bool, pre func(*entry) error, fn func(*entry) error) error {
 	e, err := s.resolve(keyID, useOp)
 	if err != nil {
 		return err
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	if _, err := s.authorize(ctx, e, action(op), nil, nil); err != nil {
+		return err
+	}
 	if pre != nil {
 		if err := pre(e); err != nil {
 			return err
@@ -189,14 +211,26 @@ func (s *Service) ListKeys(ctx context.Context, in *wire.ListKeysInput) (*wire.L
 			return nil, errorf(wire.CodeInvalidMarker, "Marker is not one that ListKeys returned")
 		}
 	}
+	p, err := principalOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
-	ids := make([]keystore.KeyID, 0, min(len(s.keys), 4*limit))
-	for id := range s.keys {
+	cands := make([]*entry, 0, min(len(s.keys), 4*limit))
+	for id, e := range s.keys {
 		if in.Marker == "" || string(id[:]) > string(after[:]) {
-			ids = append(ids, id)
+			cands = append(cands, e)
 		}
 	}
 	s.mu.RUnlock()
+	ids := make([]keystore.KeyID, 0, len(cands))
+	for _, e := range cands {
+		e.mu.RLock()
+		if visibleTo(e, p) {
+			ids = append(ids, e.id)
+		}
+		e.mu.RUnlock()
+	}
 	slices.SortFunc(ids, func(a, b keystore.KeyID) int { return compareIDs(a, b) })
 	out := &wire.ListKeysOutput{Keys: []wire.KeyListEntry{}}
 	if len(ids) > limit {
@@ -221,9 +255,9 @@ func compareIDs(a, b keystore.KeyID) int {
 }
 
 // update runs a change to one key: it resolves the key id (no aliases),
-// checks the state table for op, lets change edit a copy of the record,
+// authorizes the caller, checks the state table for op, lets change edit a copy of the record,
 // writes it and installs it. change returns false to skip the write.
-func (s *Service) update(op, keyID string, change func(e *entry, r *keystore.KeyRecord) (bool, error)) (*entry, error) {
+func (s *Service) update(ctx context.Context, op, keyID string, change func(e *entry, r *keystore.KeyRecord) (bool, error)) (*entry, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -234,6 +268,10 @@ func (s *Service) update(op, keyID string, change func(e *entry, r *keystore.Key
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	e.mu.RLock()
+	if _, err := s.authorize(ctx, e, action(op), nil, nil); err != nil {
+		e.mu.RUnlock()
+		return nil, err
+	}
 	if err := checkState(op, e); err != nil {
 		e.mu.RUnlock()
 		return nil, err
@@ -264,7 +302,7 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, in *wire.UpdateKeyDe
 	if len(in.Description) > maxDescriptionLen || !utf8.ValidString(in.Description) {
 		return errorf(wire.CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
 	}
-	_, err := s.update(wire.OpUpdateKeyDescription, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(ctx, wire.OpUpdateKeyDescription, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		r.Description = in.Description
 		return true, nil
 	})
@@ -273,7 +311,7 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, in *wire.UpdateKeyDe
 
 // EnableKey makes a Disabled key Enabled; an Enabled key stays so.
 func (s *Service) EnableKey(ctx context.Context, in *wire.KeyIDInput) error {
-	_, err := s.update(wire.OpEnableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(ctx, wire.OpEnableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		changed := r.KeyState != wire.KeyStateEnabled
 		r.KeyState = wire.KeyStateEnabled
 		return changed, nil
@@ -284,7 +322,7 @@ func (s *Service) EnableKey(ctx context.Context, in *wire.KeyIDInput) error {
 // DisableKey makes a key Disabled: crypto operations then fail with
 // DisabledException, and its unsealed versions are zeroed.
 func (s *Service) DisableKey(ctx context.Context, in *wire.KeyIDInput) error {
-	_, err := s.update(wire.OpDisableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(ctx, wire.OpDisableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		changed := r.KeyState != wire.KeyStateDisabled
 		r.KeyState = wire.KeyStateDisabled
 		return changed, nil
@@ -304,7 +342,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *wire.ScheduleKeyD
 		return nil, errorf(wire.CodeValidation, "PendingWindowInDays must be between %d and %d", minDeletionDays, maxDeletionDays)
 	}
 	var out wire.ScheduleKeyDeletionOutput
-	_, err := s.update(wire.OpScheduleKeyDeletion, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(ctx, wire.OpScheduleKeyDeletion, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
 		d := s.now().UTC().Add(time.Duration(days) * day)
 		r.KeyState, r.DeletionDate, r.PendingWindowInDays = wire.KeyStatePendingDeletion, &d, days
 		out = wire.ScheduleKeyDeletionOutput{KeyId: e.arn, DeletionDate: d, KeyState: r.KeyState, PendingWindowInDays: int32(days)}
@@ -321,7 +359,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *wire.ScheduleKeyD
 // back Disabled (a key with imported material but none present comes back
 // PendingImport).
 func (s *Service) CancelKeyDeletion(ctx context.Context, in *wire.KeyIDInput) (*wire.KeyIDOutput, error) {
-	e, err := s.update(wire.OpCancelKeyDeletion, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	e, err := s.update(ctx, wire.OpCancelKeyDeletion, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		r.KeyState = wire.KeyStateDisabled
 		if r.Origin == wire.OriginExternal && len(r.Versions) == 0 {
 			r.KeyState = wire.KeyStatePendingImport
@@ -340,6 +378,9 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, in *wire.KeyIDInput) (*
 func (s *Service) deleteKey(e *entry) error {
 	var b keystore.Batch
 	b.DeleteKey(e.id)
+	for gid := range e.auth.Load().grants {
+		b.DeleteGrant(e.id, gid)
+	}
 	s.mu.RLock()
 	var names []string
 	for name, a := range s.aliases {

@@ -34,7 +34,7 @@ func rotatable(e *entry) error {
 // rotationUpdate is update for the rotation operations: the origin check
 // comes before the state table. Origin never changes, so checking it first
 // is not racy.
-func (s *Service) rotationUpdate(op, keyID string, change func(*entry, *keystore.KeyRecord) (bool, error)) (*entry, error) {
+func (s *Service) rotationUpdate(ctx context.Context, op, keyID string, change func(*entry, *keystore.KeyRecord) (bool, error)) (*entry, error) {
 	e, err := s.resolve(keyID, false)
 	if err != nil {
 		return nil, err
@@ -45,7 +45,7 @@ func (s *Service) rotationUpdate(op, keyID string, change func(*entry, *keystore
 	if err != nil {
 		return nil, err
 	}
-	return s.update(op, keyID, change)
+	return s.update(ctx, op, keyID, change)
 }
 
 // EnableKeyRotation turns on automatic rotation every RotationPeriodInDays
@@ -60,7 +60,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *wire.EnableKeyRotat
 	if days < minRotationDays || days > maxRotationDays {
 		return errorf(wire.CodeValidation, "RotationPeriodInDays must be between %d and %d", minRotationDays, maxRotationDays)
 	}
-	_, err := s.rotationUpdate(wire.OpEnableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.rotationUpdate(ctx, wire.OpEnableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		now := s.now().UTC()
 		next := now.Add(time.Duration(days) * day)
 		if r.Rotation.Enabled {
@@ -77,7 +77,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *wire.EnableKeyRotat
 
 // DisableKeyRotation turns off automatic rotation.
 func (s *Service) DisableKeyRotation(ctx context.Context, in *wire.KeyIDInput) error {
-	_, err := s.rotationUpdate(wire.OpDisableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.rotationUpdate(ctx, wire.OpDisableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		changed := r.Rotation.Enabled
 		r.Rotation.Enabled, r.Rotation.NextRotationDate = false, nil
 		return changed, nil
@@ -89,7 +89,7 @@ func (s *Service) DisableKeyRotation(ctx context.Context, in *wire.KeyIDInput) e
 // deletion it reads as off (and comes back if deletion is cancelled).
 func (s *Service) GetKeyRotationStatus(ctx context.Context, in *wire.KeyIDInput) (*wire.GetKeyRotationStatusOutput, error) {
 	var out wire.GetKeyRotationStatusOutput
-	err := s.view(wire.OpGetKeyRotationStatus, in.KeyId, false, rotatable, func(e *entry) error {
+	err := s.view(ctx, wire.OpGetKeyRotationStatus, in.KeyId, false, rotatable, func(e *entry) error {
 		rot := e.rec.Rotation
 		out.KeyId = e.arn
 		if rot.Enabled && e.rec.KeyState != wire.KeyStatePendingDeletion {
@@ -112,7 +112,7 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, in *wire.KeyIDInput)
 // is synchronous here, so AWS's ConflictException for a rotation in
 // progress cannot happen.
 func (s *Service) RotateKeyOnDemand(ctx context.Context, in *wire.KeyIDInput) (*wire.KeyIDOutput, error) {
-	e, err := s.rotationUpdate(wire.OpRotateKeyOnDemand, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
+	e, err := s.rotationUpdate(ctx, wire.OpRotateKeyOnDemand, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
 		if r.Rotation.OnDemandCount >= maxOnDemand {
 			return false, errorf(wire.CodeLimitExceeded, "%s has been rotated on demand %d times, the most allowed", e.arn, maxOnDemand)
 		}
@@ -164,7 +164,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *wire.ListKeyRotation
 		first = max(first, n) // the marker is the last version listed
 	}
 	out := &wire.ListKeyRotationsOutput{Rotations: []wire.RotationsListEntry{}}
-	err = s.view(wire.OpListKeyRotations, in.KeyId, false, rotatable, func(e *entry) error {
+	err = s.view(ctx, wire.OpListKeyRotations, in.KeyId, false, rotatable, func(e *entry) error {
 		vs := e.rec.Versions
 		for i := first; i < len(vs); i++ {
 			if len(out.Rotations) == limit {

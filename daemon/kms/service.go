@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"kmsd/daemon/policy"
 	"kmsd/keystore"
 )
 
@@ -44,18 +46,24 @@ type Config struct {
 	TickInterval time.Duration
 	// NoSync turns off synchronous store writes (tests and bulk loads only).
 	NoSync bool
+	// AdminGroup is named, with root and the creator, in the default
+	// policy of every new key (a group name or a numeric gid).
+	AdminGroup string
+	// Resolver resolves user: and group: principals; nil uses the system's.
+	Resolver policy.Resolver
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
 
 // Service is the key service. Its methods are safe for concurrent use.
 type Service struct {
-	cfg   Config
-	now   func() time.Time
-	log   *slog.Logger
-	store *keystore.Store
-	root  *keystore.RootKey
-	suite keystore.Alg
+	cfg      Config
+	now      func() time.Time
+	log      *slog.Logger
+	store    *keystore.Store
+	root     *keystore.RootKey
+	suite    keystore.Alg
+	resolver policy.Resolver
 
 	writeMu sync.Mutex // serializes every change to the store and the tables
 
@@ -70,14 +78,18 @@ type Service struct {
 
 // entry is one key in memory. rec is replaced, never changed in place.
 type entry struct {
-	id  keystore.KeyID
-	arn string
+	id      keystore.KeyID
+	arn     string
+	manager string // KeyManager; never changes
+	// daemonPurpose names a daemon-owned key's use; never changes.
+	daemonPurpose string
 
 	mu      sync.RWMutex // guards the fields below; crypto holds it shared
 	rec     *keystore.KeyRecord
 	deleted bool
 	mats    []atomic.Pointer[keystore.Material] // by version-1, unsealed on first use
 	matIDs  []string                            // KeyMaterialId by version-1
+	auth    atomic.Pointer[authState]           // replaced (under mu) when the policy or grants change
 }
 
 // Open loads the root key, opens the store and loads every record.
@@ -103,8 +115,11 @@ func Open(cfg Config) (*Service, error) {
 	if cfg.Suite == 0 {
 		cfg.Suite = keystore.DefaultAlg()
 	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = policy.OSResolver{}
+	}
 	s := &Service{
-		cfg: cfg, now: cfg.Now, log: cfg.Logger, suite: cfg.Suite,
+		cfg: cfg, now: cfg.Now, log: cfg.Logger, suite: cfg.Suite, resolver: cfg.Resolver,
 		keys:    map[keystore.KeyID]*entry{},
 		aliases: map[string]*keystore.AliasRecord{},
 	}
@@ -128,12 +143,27 @@ func Open(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Load(func(r *keystore.KeyRecord) error {
-		s.keys[r.KeyID] = newEntry(r)
-		return nil
-	}, func(a *keystore.AliasRecord) error {
-		s.aliases[a.AliasName] = a
-		return nil
+	grants := map[keystore.KeyID]map[string]*grant{}
+	err = s.store.Load(keystore.Loader{
+		Key: func(r *keystore.KeyRecord) error {
+			s.keys[r.KeyID] = newEntry(r)
+			return nil
+		},
+		Alias: func(a *keystore.AliasRecord) error {
+			s.aliases[a.AliasName] = a
+			return nil
+		},
+		Grant: func(g *keystore.GrantRecord) error {
+			lg, err := s.loadGrant(g)
+			if err != nil {
+				return err
+			}
+			if grants[g.KeyID] == nil {
+				grants[g.KeyID] = map[string]*grant{}
+			}
+			grants[g.KeyID][g.GrantID] = lg
+			return nil
+		},
 	})
 	if err != nil {
 		s.store.Close()
@@ -144,6 +174,21 @@ func Open(cfg Config) (*Service, error) {
 			s.store.Close()
 			return nil, fmt.Errorf("load store: alias %s points at missing key %s", name, a.TargetKeyID)
 		}
+	}
+	for id, e := range s.keys {
+		pol, err := s.compilePolicy(e.rec)
+		if err != nil {
+			// A name in the policy no longer resolves (a user was deleted):
+			// the key stays usable only by root until the policy is fixed.
+			s.log.Warn("key policy does not compile; only root may manage the key until it is replaced", "key", id.String(), "err", err)
+			pol, _ = policy.Compile(policy.Default(0, ""), s.resolver)
+		}
+		e.auth.Store(newAuthState(pol, grants[id]))
+		delete(grants, id)
+	}
+	if len(grants) > 0 {
+		s.store.Close()
+		return nil, fmt.Errorf("load store: %d grants of missing keys", len(grants))
 	}
 	s.log.Info("key service open", "keys", len(s.keys), "aliases", len(s.aliases), "suite", s.suite.String())
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
@@ -175,15 +220,55 @@ func (s *Service) Close() error {
 // Suite reports the AEAD that seals new ciphertexts.
 func (s *Service) Suite() keystore.Alg { return s.suite }
 
-// KeyCount reports how many keys exist, in any state.
+// KeyCount reports how many keys exist, in any state and of any type.
 func (s *Service) KeyCount() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.keys)
 }
 
+// VisibleKeyCount reports how many keys the caller in ctx may see.
+func (s *Service) VisibleKeyCount(ctx context.Context) int {
+	p := policy.From(ctx)
+	if p == nil {
+		return 0
+	}
+	s.mu.RLock()
+	all := make([]*entry, 0, len(s.keys))
+	for _, e := range s.keys {
+		all = append(all, e)
+	}
+	s.mu.RUnlock()
+	n := 0
+	for _, e := range all {
+		e.mu.RLock()
+		if visibleTo(e, p) {
+			n++
+		}
+		e.mu.RUnlock()
+	}
+	return n
+}
+
+// customerKeys counts the keys that count against the key quota. The
+// caller holds writeMu (or owns the service).
+func (s *Service) customerKeys() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, e := range s.keys {
+		if e.manager == ManagerCustomer {
+			n++
+		}
+	}
+	return n
+}
+
 func newEntry(r *keystore.KeyRecord) *entry {
-	e := &entry{id: r.KeyID, arn: keyARN(r.KeyID)}
+	e := &entry{id: r.KeyID, arn: keyARN(r.KeyID), manager: r.KeyManager}
+	if r.KeyManager == ManagerDaemon {
+		e.daemonPurpose = r.Description
+	}
 	e.install(r)
 	return e
 }

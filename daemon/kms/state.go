@@ -44,6 +44,13 @@ var stateTable = map[string]stateRule{
 	wire.OpUntagResource:                   notPendingDeletion,
 	wire.OpUpdateAlias:                     notPendingDeletion, // of the new target
 	wire.OpUpdateKeyDescription:            notPendingDeletion,
+	wire.OpPutKeyPolicy:                    allowAll,
+	wire.OpGetKeyPolicy:                    allowAll,
+	wire.OpListKeyPolicies:                 allowAll,
+	wire.OpCreateGrant:                     cryptoRule,
+	wire.OpListGrants:                      allowAll,
+	wire.OpRetireGrant:                     allowAll,
+	wire.OpRevokeGrant:                     allowAll,
 }
 
 // checkState applies the key-state table to an operation on key e. The

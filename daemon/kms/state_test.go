@@ -1,6 +1,9 @@
 package kms
 
 import (
+	"strings"
+
+	"kmsd/keystore"
 	"kmsd/wire"
 	"testing"
 )
@@ -41,6 +44,13 @@ func TestKeyStateTable(t *testing.T) {
 		wire.OpUntagResource:                   {ok, ok, inv, ok},
 		wire.OpUpdateAlias:                     {ok, ok, inv, ok},
 		wire.OpUpdateKeyDescription:            {ok, ok, inv, ok},
+		wire.OpPutKeyPolicy:                    {ok, ok, ok, ok},
+		wire.OpGetKeyPolicy:                    {ok, ok, ok, ok},
+		wire.OpListKeyPolicies:                 {ok, ok, ok, ok},
+		wire.OpCreateGrant:                     {ok, dis, inv, inv},
+		wire.OpListGrants:                      {ok, ok, ok, ok},
+		wire.OpRetireGrant:                     {ok, ok, ok, ok},
+		wire.OpRevokeGrant:                     {ok, ok, ok, ok},
 	}
 	if len(want) != len(stateTable) {
 		t.Fatalf("the test covers %d operations, the table has %d", len(want), len(stateTable))
@@ -170,10 +180,47 @@ func callOp(t *testing.T, s *Service, op, id, helper string, blob []byte) error 
 		err = s.UpdateAlias(ctx, &wire.AliasInput{AliasName: name, TargetKeyId: id})
 	case wire.OpUpdateKeyDescription:
 		err = s.UpdateKeyDescription(ctx, &wire.UpdateKeyDescriptionInput{KeyId: id, Description: "new"})
+	case wire.OpPutKeyPolicy:
+		var pol *wire.GetKeyPolicyOutput
+		if pol, err = s.GetKeyPolicy(ctx, &wire.GetKeyPolicyInput{KeyId: id}); err == nil {
+			err = s.PutKeyPolicy(ctx, &wire.PutKeyPolicyInput{KeyId: id, Policy: pol.Policy})
+		}
+	case wire.OpGetKeyPolicy:
+		_, err = s.GetKeyPolicy(ctx, &wire.GetKeyPolicyInput{KeyId: id, PolicyName: "default"})
+	case wire.OpListKeyPolicies:
+		_, err = s.ListKeyPolicies(ctx, &wire.ListKeyPoliciesInput{KeyId: id})
+	case wire.OpCreateGrant:
+		_, err = s.CreateGrant(ctx, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:7", Operations: []string{"Encrypt"}})
+	case wire.OpListGrants:
+		_, err = s.ListGrants(ctx, &wire.ListGrantsInput{KeyId: id})
+	case wire.OpRetireGrant, wire.OpRevokeGrant:
+		// The grant is made by root through the store's path for any state.
+		g := seedGrant(t, s, id)
+		if op == wire.OpRetireGrant {
+			err = s.RetireGrant(ctx, &wire.RetireGrantInput{KeyId: id, GrantId: g})
+		} else {
+			err = s.RevokeGrant(ctx, &wire.RevokeGrantInput{KeyId: id, GrantId: g})
+		}
 	default:
 		t.Fatalf("no call for %s", op)
 	}
 	return err
+}
+
+// seedGrant adds a grant to a key in any state, as one made before the
+// key left Enabled would be.
+func seedGrant(t *testing.T, s *Service, id string) string {
+	t.Helper()
+	e := s.lookup(mustParse(t, id))
+	rec := &keystore.GrantRecord{KeyID: e.id, GrantID: strings.Repeat("a1", 32), GranteePrincipal: "uid:7", Operations: []string{"Encrypt"}}
+	var b keystore.Batch
+	b.PutGrant(rec)
+	if err := s.store.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := s.loadGrant(rec)
+	s.setGrants(e, func(m map[string]*grant) { m[rec.GrantID] = g })
+	return rec.GrantID
 }
 
 // forgeBlob builds a well-formed header naming key id, version 1, with a

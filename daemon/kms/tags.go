@@ -64,7 +64,7 @@ func (s *Service) TagResource(ctx context.Context, in *wire.TagResourceInput) er
 	if len(in.Tags) == 0 {
 		return errorf(wire.CodeValidation, "Tags is required")
 	}
-	_, err := s.update(wire.OpTagResource, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(ctx, wire.OpTagResource, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		tags, err := mergeTags(r.Tags, in.Tags)
 		r.Tags = tags
 		return err == nil, err
@@ -83,7 +83,7 @@ func (s *Service) UntagResource(ctx context.Context, in *wire.UntagResourceInput
 			return errorf(wire.CodeTag, "TagKey must be 1 to %d characters", maxTagKeyLen)
 		}
 	}
-	_, err := s.update(wire.OpUntagResource, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(ctx, wire.OpUntagResource, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		n := len(r.Tags)
 		r.Tags = slices.DeleteFunc(r.Tags, func(t keystore.Tag) bool { return slices.Contains(in.TagKeys, t.TagKey) })
 		return len(r.Tags) != n, nil
@@ -98,7 +98,7 @@ func (s *Service) ListResourceTags(ctx context.Context, in *wire.ListResourceTag
 		return nil, err
 	}
 	out := &wire.ListResourceTagsOutput{Tags: []wire.Tag{}}
-	err = s.view(wire.OpListResourceTags, in.KeyId, false, nil, func(e *entry) error {
+	err = s.view(ctx, wire.OpListResourceTags, in.KeyId, false, nil, func(e *entry) error {
 		tags := e.rec.Tags
 		if in.Marker != "" {
 			i := slices.IndexFunc(tags, func(t keystore.Tag) bool { return t.TagKey > in.Marker })

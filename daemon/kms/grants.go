@@ -1,0 +1,438 @@
+package kms
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"kmsd/daemon/policy"
+	"kmsd/keystore"
+	"kmsd/wire"
+)
+
+// Grant operations kmsd's symmetric keys support, and the policy action
+// each one allows.
+var grantOps = map[string]string{
+	"Encrypt": "kms:Encrypt", "Decrypt": "kms:Decrypt", "ReEncryptFrom": "kms:ReEncryptFrom", "ReEncryptTo": "kms:ReEncryptTo",
+	"GenerateDataKey": "kms:GenerateDataKey", "GenerateDataKeyWithoutPlaintext": "kms:GenerateDataKeyWithoutPlaintext",
+	"DescribeKey": "kms:DescribeKey", "CreateGrant": "kms:CreateGrant", "RetireGrant": "kms:RetireGrant",
+}
+
+const (
+	maxGrantTokens        = 10
+	maxGrantTokenLen      = 8192
+	maxConstraintPairs    = 8
+	maxConstraintValueLen = 384
+	grantTokenPrefix      = "kmsdgt1_"
+)
+
+var grantNameRE = regexp.MustCompile(`^[a-zA-Z0-9:/_-]{1,256}$`)
+
+// loadGrant prepares a stored grant. Its principals were checked when it
+// was made; one whose user no longer resolves matches nobody.
+func (s *Service) loadGrant(r *keystore.GrantRecord) (*grant, error) {
+	g := &grant{rec: r, actions: map[string]bool{}}
+	var err error
+	if g.grantee, err = policy.ParsePrincipal(r.GranteePrincipal, s.resolver); err != nil {
+		s.log.Warn("grantee does not resolve; the grant matches nobody", "grant", r.GrantID, "err", err)
+		g.grantee = policy.HostPrincipal{Text: r.GranteePrincipal, Kind: policy.Unit} // matches no caller
+	}
+	if r.RetiringPrincipal != "" {
+		rp, err := policy.ParsePrincipal(r.RetiringPrincipal, s.resolver)
+		if err == nil {
+			g.retiring = &rp
+		}
+	}
+	for _, op := range r.Operations {
+		g.actions[grantOps[op]] = true
+	}
+	return g, nil
+}
+
+// parseGrantPrincipal accepts the principals a grant may name: one user or
+// one unit (as in AWS, not a group, not everyone).
+func (s *Service) parseGrantPrincipal(field, v string) (policy.HostPrincipal, error) {
+	h, err := policy.ParsePrincipal(v, s.resolver)
+	if err != nil {
+		return h, errorf(wire.CodeValidation, "%s: %v", field, err)
+	}
+	if h.Kind != policy.UID && h.Kind != policy.Unit {
+		return h, errorf(wire.CodeValidation, "%s must be uid:N, user:NAME or unit:NAME, not %q", field, v)
+	}
+	return h, nil
+}
+
+func checkConstraint(name string, m map[string]string) error {
+	if m == nil {
+		return nil
+	}
+	if len(m) > maxConstraintPairs {
+		return errorf(wire.CodeValidation, "%s has %d pairs, at most %d", name, len(m), maxConstraintPairs)
+	}
+	for k, v := range m {
+		if utf8.RuneCountInString(v) > maxConstraintValueLen {
+			return errorf(wire.CodeValidation, "%s: the value of %q is over %d characters", name, k, maxConstraintValueLen)
+		}
+	}
+	return checkContext(m)
+}
+
+// narrower reports whether a child grant's operations and constraints are
+// within its parent's, as a grant made under a CreateGrant grant must be.
+func narrower(child *wire.CreateGrantInput, parent *grant) bool {
+	for _, op := range child.Operations {
+		if !parent.actions[grantOps[op]] {
+			return false
+		}
+	}
+	pc, cc := parent.rec, child.Constraints
+	if pc.ContextEquals != nil {
+		return maps.Equal(cc.EncryptionContextEquals, pc.ContextEquals)
+	}
+	for k, v := range pc.ContextSubset {
+		inSubset := cc.EncryptionContextSubset != nil && cc.EncryptionContextSubset[k] == v
+		inEquals := cc.EncryptionContextEquals != nil && cc.EncryptionContextEquals[k] == v
+		_, subHas := cc.EncryptionContextSubset[k]
+		_, eqHas := cc.EncryptionContextEquals[k]
+		if !(inSubset && subHas || inEquals && eqHas) {
+			return false
+		}
+	}
+	return true
+}
+
+// CreateGrant lets GranteePrincipal call Operations on a key, optionally
+// only with a given encryption context. The caller needs kms:CreateGrant
+// from the key policy, or a grant that includes CreateGrant, in which case
+// the new grant may only narrow it. A retry with the same Name and the same
+// parameters returns the same GrantId (and a new token).
+func (s *Service) CreateGrant(ctx context.Context, in *wire.CreateGrantInput) (*wire.CreateGrantOutput, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	grantee, err := s.parseGrantPrincipal("GranteePrincipal", in.GranteePrincipal)
+	if err != nil {
+		return nil, err
+	}
+	if in.RetiringPrincipal != "" {
+		if _, err := s.parseGrantPrincipal("RetiringPrincipal", in.RetiringPrincipal); err != nil {
+			return nil, err
+		}
+	}
+	if len(in.Operations) == 0 {
+		return nil, errorf(wire.CodeValidation, "Operations is required")
+	}
+	for _, op := range in.Operations {
+		if grantOps[op] == "" {
+			return nil, errorf(wire.CodeValidation, "grant operation %q is not valid for a symmetric encryption key", op)
+		}
+	}
+	if in.Name != "" && !grantNameRE.MatchString(in.Name) {
+		return nil, errorf(wire.CodeValidation, "Name must be 1 to 256 characters of a-z A-Z 0-9 : / _ -")
+	}
+	if err := checkConstraint("EncryptionContextSubset", in.Constraints.EncryptionContextSubset); err != nil {
+		return nil, err
+	}
+	if err := checkConstraint("EncryptionContextEquals", in.Constraints.EncryptionContextEquals); err != nil {
+		return nil, err
+	}
+	e, err := s.resolve(in.KeyId, false)
+	if err != nil {
+		return nil, err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	e.mu.RLock()
+	via, err := s.authorize(ctx, e, "kms:CreateGrant", nil, in.GrantTokens)
+	if err == nil {
+		err = checkState(wire.OpCreateGrant, e)
+	}
+	a := e.auth.Load()
+	e.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	if via != "" && !narrower(in, a.grants[via]) {
+		return nil, errorf(wire.CodeAccessDenied, "a grant made under grant %s may only narrow its operations and constraints", via)
+	}
+	ops := slices.Clone(in.Operations)
+	slices.Sort(ops)
+	ops = slices.Compact(ops)
+	if in.Name != "" {
+		for _, g := range a.grants {
+			r := g.rec
+			if r.Name == in.Name && r.GranteePrincipal == in.GranteePrincipal && r.RetiringPrincipal == in.RetiringPrincipal &&
+				slices.Equal(r.Operations, ops) && maps.Equal(r.ContextSubset, in.Constraints.EncryptionContextSubset) &&
+				maps.Equal(r.ContextEquals, in.Constraints.EncryptionContextEquals) {
+				return &wire.CreateGrantOutput{GrantId: r.GrantID, GrantToken: grantToken(e.id, r.GrantID)}, nil
+			}
+		}
+	}
+	if len(a.grants) >= s.cfg.Quotas.GrantsPerKey {
+		return nil, errorf(wire.CodeLimitExceeded, "%s has %d grants, the most allowed", e.arn, s.cfg.Quotas.GrantsPerKey)
+	}
+	var raw [32]byte
+	rand.Read(raw[:])
+	rec := &keystore.GrantRecord{
+		KeyID: e.id, GrantID: hex.EncodeToString(raw[:]), Name: in.Name, CreationDate: s.now().UTC(),
+		GranteePrincipal: in.GranteePrincipal, RetiringPrincipal: in.RetiringPrincipal, Operations: ops,
+		ContextSubset: in.Constraints.EncryptionContextSubset, ContextEquals: in.Constraints.EncryptionContextEquals,
+	}
+	var b keystore.Batch
+	b.PutGrant(rec)
+	if err := s.write(wire.OpCreateGrant, &b); err != nil {
+		return nil, err
+	}
+	g, _ := s.loadGrant(rec)
+	g.grantee = grantee
+	s.setGrants(e, func(m map[string]*grant) { m[rec.GrantID] = g })
+	s.log.Info("grant created", "key", e.id.String(), "grant", rec.GrantID, "grantee", rec.GranteePrincipal, "operations", strings.Join(ops, ","))
+	return &wire.CreateGrantOutput{GrantId: rec.GrantID, GrantToken: grantToken(e.id, rec.GrantID)}, nil
+}
+
+// setGrants changes e's grants and installs a new authState (with an
+// empty decision cache); the next request sees the change. The map is
+// changed in place: every reader of a key's grants holds e.mu or writeMu,
+// and this holds both. The caller holds writeMu.
+func (s *Service) setGrants(e *entry, change func(map[string]*grant)) {
+	e.mu.Lock()
+	old := e.auth.Load()
+	change(old.grants)
+	e.auth.Store(newAuthState(old.policy, old.grants))
+	e.mu.Unlock()
+}
+
+// grantToken makes a token for a grant: a nonsecret name for it (AWS's
+// tokens are not bearer credentials either), fresh on every call.
+func grantToken(id keystore.KeyID, grantID string) string {
+	raw, _ := hex.DecodeString(grantID)
+	b := make([]byte, 0, 16+32+16)
+	b = append(b, id[:]...)
+	b = append(b, raw...)
+	var nonce [16]byte
+	rand.Read(nonce[:])
+	b = append(b, nonce[:]...)
+	return grantTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// parseGrantToken returns the key and grant a token names.
+func parseGrantToken(t string) (keystore.KeyID, string, bool) {
+	var id keystore.KeyID
+	rest, ok := strings.CutPrefix(t, grantTokenPrefix)
+	if !ok {
+		return id, "", false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil || len(b) != 64 {
+		return id, "", false
+	}
+	copy(id[:], b[:16])
+	return id, hex.EncodeToString(b[16:48]), true
+}
+
+// checkGrantTokens refuses tokens that are malformed or name no grant.
+// Grants take effect at once here, so a valid token adds nothing to what
+// its grant allows.
+func (s *Service) checkGrantTokens(tokens []string) error {
+	if len(tokens) > maxGrantTokens {
+		return errorf(wire.CodeValidation, "at most %d grant tokens", maxGrantTokens)
+	}
+	for _, t := range tokens {
+		if len(t) == 0 || len(t) > maxGrantTokenLen {
+			return errorf(wire.CodeInvalidGrantToken, "a grant token must be 1 to %d characters", maxGrantTokenLen)
+		}
+		id, gid, ok := parseGrantToken(t)
+		if !ok {
+			return errorf(wire.CodeInvalidGrantToken, "the grant token is not valid")
+		}
+		e := s.lookup(id)
+		if e == nil || e.auth.Load().grants[gid] == nil {
+			return errorf(wire.CodeInvalidGrantToken, "the grant token names no grant (it may have been retired or revoked)")
+		}
+	}
+	return nil
+}
+
+func grantEntry(e *entry, g *grant) wire.GrantListEntry {
+	r := g.rec
+	return wire.GrantListEntry{
+		KeyId: e.arn, GrantId: r.GrantID, Name: r.Name, CreationDate: r.CreationDate,
+		GranteePrincipal: r.GranteePrincipal, RetiringPrincipal: r.RetiringPrincipal, IssuingAccount: AccountID,
+		Operations: slices.Clone(r.Operations),
+		Constraints: wire.GrantConstraints{EncryptionContextSubset: maps.Clone(r.ContextSubset),
+			EncryptionContextEquals: maps.Clone(r.ContextEquals)},
+	}
+}
+
+// pageGrants sorts grants by id and returns the page after marker.
+func pageGrants(list []wire.GrantListEntry, marker string, limit int) *wire.ListGrantsOutput {
+	slices.SortFunc(list, func(a, b wire.GrantListEntry) int { return strings.Compare(a.GrantId+a.KeyId, b.GrantId+b.KeyId) })
+	if marker != "" {
+		i := slices.IndexFunc(list, func(g wire.GrantListEntry) bool { return g.GrantId > marker })
+		if i < 0 {
+			i = len(list)
+		}
+		list = list[i:]
+	}
+	out := &wire.ListGrantsOutput{Grants: list}
+	if len(list) > limit {
+		out.Grants, out.Truncated, out.NextMarker = list[:limit], true, list[limit-1].GrantId
+	}
+	return out
+}
+
+// ListGrants lists a key's grants (never their tokens), optionally one
+// grant or one grantee's.
+func (s *Service) ListGrants(ctx context.Context, in *wire.ListGrantsInput) (*wire.ListGrantsOutput, error) {
+	limit, err := pageLimit(in.Limit, 100, 50)
+	if err != nil {
+		return nil, err
+	}
+	var filter *policy.HostPrincipal
+	if in.GranteePrincipal != "" {
+		h, err := s.parseGrantPrincipal("GranteePrincipal", in.GranteePrincipal)
+		if err != nil {
+			return nil, err
+		}
+		filter = &h
+	}
+	var list []wire.GrantListEntry
+	err = s.view(ctx, wire.OpListGrants, in.KeyId, false, nil, func(e *entry) error {
+		for id, g := range e.auth.Load().grants {
+			if (in.GrantId == "" || id == in.GrantId) && (filter == nil || g.grantee == *filter) {
+				list = append(list, grantEntry(e, g))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if in.GrantId != "" && len(list) == 0 {
+		return nil, errorf(wire.CodeInvalidGrantID, "no grant %q on this key", in.GrantId)
+	}
+	return pageGrants(list, in.Marker, limit), nil
+}
+
+// ListRetirableGrants lists, across keys, the grants whose retiring
+// principal is RetiringPrincipal. Callers may list their own; root any.
+func (s *Service) ListRetirableGrants(ctx context.Context, in *wire.ListRetirableGrantsInput) (*wire.ListGrantsOutput, error) {
+	limit, err := pageLimit(in.Limit, 100, 50)
+	if err != nil {
+		return nil, err
+	}
+	p, err := principalOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rp, err := s.parseGrantPrincipal("RetiringPrincipal", in.RetiringPrincipal)
+	if err != nil {
+		return nil, err
+	}
+	if p.UID != 0 && !rp.Matches(p) {
+		return nil, errorf(wire.CodeAccessDenied, "uid:%d may list only the grants it may retire", p.UID)
+	}
+	s.mu.RLock()
+	all := make([]*entry, 0, len(s.keys))
+	for _, e := range s.keys {
+		all = append(all, e)
+	}
+	s.mu.RUnlock()
+	var list []wire.GrantListEntry
+	for _, e := range all {
+		e.mu.RLock()
+		for _, g := range e.auth.Load().grants {
+			if g.retiring != nil && *g.retiring == rp && !e.deleted {
+				list = append(list, grantEntry(e, g))
+			}
+		}
+		e.mu.RUnlock()
+	}
+	return pageGrants(list, in.Marker, limit), nil
+}
+
+// RetireGrant deletes a grant, named by its token or by KeyId and GrantId.
+// Its retiring principal may retire it, and so may its grantee if the
+// grant includes RetireGrant, and root.
+func (s *Service) RetireGrant(ctx context.Context, in *wire.RetireGrantInput) error {
+	keyID, grantID := in.KeyId, in.GrantId
+	if in.GrantToken != "" {
+		id, gid, ok := parseGrantToken(in.GrantToken)
+		if !ok {
+			return errorf(wire.CodeInvalidGrantToken, "the grant token is not valid")
+		}
+		keyID, grantID = id.String(), gid
+	} else if keyID == "" || grantID == "" {
+		return errorf(wire.CodeValidation, "give GrantToken, or KeyId and GrantId")
+	}
+	return s.removeGrant(ctx, wire.OpRetireGrant, keyID, grantID, func(p *policy.Principal, e *entry, g *grant) error {
+		switch {
+		case p.UID == 0 && e.manager == ManagerCustomer:
+		case g.retiring != nil && g.retiring.Matches(p):
+		case g.grantee.Matches(p) && g.actions["kms:RetireGrant"]:
+		default:
+			if !visibleTo(e, p) {
+				return notFound(e.arn)
+			}
+			return errorf(wire.CodeAccessDenied, "uid:%d may not retire grant %s", p.UID, g.rec.GrantID)
+		}
+		return nil
+	})
+}
+
+// RevokeGrant deletes a grant; it needs kms:RevokeGrant on the key.
+func (s *Service) RevokeGrant(ctx context.Context, in *wire.RevokeGrantInput) error {
+	if in.KeyId == "" || in.GrantId == "" {
+		return errorf(wire.CodeValidation, "KeyId and GrantId are required")
+	}
+	return s.removeGrant(ctx, wire.OpRevokeGrant, in.KeyId, in.GrantId, func(_ *policy.Principal, e *entry, _ *grant) error {
+		_, err := s.authorize(ctx, e, "kms:RevokeGrant", nil, nil)
+		return err
+	})
+}
+
+func (s *Service) removeGrant(ctx context.Context, op, keyID, grantID string, allowed func(*policy.Principal, *entry, *grant) error) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	p, err := principalOf(ctx)
+	if err != nil {
+		return err
+	}
+	e, err := s.resolve(keyID, false)
+	if err != nil {
+		return err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	e.mu.RLock()
+	g := e.auth.Load().grants[grantID]
+	switch {
+	case e.deleted || e.manager == ManagerDaemon:
+		err = notFound(e.arn)
+	case g == nil && visibleTo(e, p):
+		err = errorf(wire.CodeInvalidGrantID, "no grant %q on %s", grantID, e.arn)
+	case g == nil:
+		err = notFound(e.arn)
+	default:
+		err = allowed(p, e, g)
+	}
+	e.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	var b keystore.Batch
+	b.DeleteGrant(e.id, grantID)
+	if err := s.write(op, &b); err != nil {
+		return err
+	}
+	s.setGrants(e, func(m map[string]*grant) { delete(m, grantID) })
+	s.log.Info("grant removed", "key", e.id.String(), "grant", grantID, "op", op, "by", p.String())
+	return nil
+}

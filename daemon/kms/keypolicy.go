@@ -1,0 +1,82 @@
+package kms
+
+import (
+	"context"
+
+	"kmsd/daemon/policy"
+	"kmsd/keystore"
+	"kmsd/wire"
+)
+
+// DefaultPolicyName is the only policy name a key has.
+const DefaultPolicyName = "default"
+
+func checkPolicyName(n string) error {
+	if n != "" && n != DefaultPolicyName {
+		return errorf(wire.CodeNotFound, "a key has one policy, named %q", DefaultPolicyName)
+	}
+	return nil
+}
+
+// PutKeyPolicy replaces a key's policy. The document must compile
+// (MalformedPolicyDocumentException names the fault), be at most 32 KiB
+// (LimitExceededException), and still let the caller change it later
+// unless BypassPolicyLockoutSafetyCheck is set. It applies to the next
+// request.
+func (s *Service) PutKeyPolicy(ctx context.Context, in *wire.PutKeyPolicyInput) error {
+	if err := checkPolicyName(in.PolicyName); err != nil {
+		return err
+	}
+	p, err := principalOf(ctx)
+	if err != nil {
+		return err
+	}
+	pol, err := policy.Compile(in.Policy, s.resolver)
+	if err != nil {
+		return malformedPolicy(err)
+	}
+	_, err = s.update(ctx, wire.OpPutKeyPolicy, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
+		if err := lockoutCheck(pol, p, e.arn, in.BypassPolicyLockoutSafetyCheck); err != nil {
+			return false, err
+		}
+		r.Policy = in.Policy
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	e, _ := s.resolve(in.KeyId, false)
+	e.mu.Lock()
+	e.auth.Store(newAuthState(pol, e.auth.Load().grants))
+	e.mu.Unlock()
+	s.log.Info("key policy replaced", "key", e.id.String(), "by", p.String())
+	return nil
+}
+
+// GetKeyPolicy returns a key's policy document.
+func (s *Service) GetKeyPolicy(ctx context.Context, in *wire.GetKeyPolicyInput) (*wire.GetKeyPolicyOutput, error) {
+	if err := checkPolicyName(in.PolicyName); err != nil {
+		return nil, err
+	}
+	var out wire.GetKeyPolicyOutput
+	err := s.view(ctx, wire.OpGetKeyPolicy, in.KeyId, false, nil, func(e *entry) error {
+		out.Policy, out.PolicyName = e.auth.Load().policy.Text, DefaultPolicyName
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ListKeyPolicies lists a key's policy names: always "default".
+func (s *Service) ListKeyPolicies(ctx context.Context, in *wire.ListKeyPoliciesInput) (*wire.ListKeyPoliciesOutput, error) {
+	if _, err := pageLimit(in.Limit, 1000, 100); err != nil {
+		return nil, err
+	}
+	err := s.view(ctx, wire.OpListKeyPolicies, in.KeyId, false, nil, func(*entry) error { return nil })
+	if err != nil {
+		return nil, err
+	}
+	return &wire.ListKeyPoliciesOutput{PolicyNames: []string{DefaultPolicyName}}, nil
+}

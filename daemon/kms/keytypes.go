@@ -1,0 +1,129 @@
+package kms
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"kmsd/daemon/policy"
+	"kmsd/keystore"
+	"kmsd/wire"
+)
+
+// ManagedAliasPrefix names the keys kmsd keeps for systemd units: a
+// process of unit U that uses alias/managed/U gets the unit's key, made on
+// its first use.
+const ManagedAliasPrefix = "alias/managed/"
+
+// resolveUse is resolve for the operations that encrypt: in addition, a
+// caller running in systemd unit U that names alias/managed/U before the
+// key exists gets it made. Anyone else naming a missing managed alias gets
+// NotFoundException, as for any missing alias.
+func (s *Service) resolveUse(ctx context.Context, keyID string) (*entry, error) {
+	e, err := s.resolve(keyID, true)
+	if err == nil || wire.CodeOf(err) != wire.CodeNotFound {
+		return e, err
+	}
+	unit, ok := strings.CutPrefix(strings.TrimPrefix(keyID, ARNPrefix), ManagedAliasPrefix)
+	p := policy.From(ctx)
+	if !ok || p == nil || p.Unit == "" || p.Unit != unit {
+		return nil, err
+	}
+	return s.serviceKey(p, unit)
+}
+
+// serviceKey makes the service-managed key of a unit, with its alias. It
+// rotates every year, as AWS managed keys do, and does not count against
+// the key or alias quotas.
+func (s *Service) serviceKey(p *policy.Principal, unit string) (*entry, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	alias := ManagedAliasPrefix + unit
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.RLock()
+	a := s.aliases[alias]
+	s.mu.RUnlock()
+	if a != nil { // made meanwhile by another request of the unit
+		return s.resolve(alias, true)
+	}
+	doc := policy.ServiceManaged(unit)
+	pol, err := policy.Compile(doc, s.resolver)
+	if err != nil {
+		return nil, s.internal("CreateServiceKey", err)
+	}
+	now := s.now().UTC()
+	next := now.Add(365 * 24 * time.Hour)
+	r := &keystore.KeyRecord{
+		KeyID: keystore.NewKeyID(), CreationDate: now, Description: "Key kmsd keeps for " + unit,
+		KeyUsage: wire.KeyUsageEncryptDecrypt, KeySpec: wire.KeySpecSymmetric, Origin: wire.OriginKMS,
+		KeyManager: ManagerService, KeyState: wire.KeyStateEnabled, Policy: doc, Unit: unit,
+		Rotation: keystore.Rotation{Enabled: true, PeriodInDays: 365, NextRotationDate: &next},
+	}
+	e, err := s.insertKey(r, pol, &keystore.AliasRecord{AliasName: alias, TargetKeyID: r.KeyID, CreationDate: now, LastUpdatedDate: now})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("service-managed key created", "key", r.KeyID.String(), "unit", unit, "pid", p.PID)
+	return e, nil
+}
+
+// DaemonKey returns the id of kmsd's own key for a purpose (such as the
+// audit trail's checkpoints), making it on first use. Daemon-owned keys are
+// invisible and unusable through every operation.
+func (s *Service) DaemonKey(purpose string) (keystore.KeyID, error) {
+	if err := s.checkOpen(); err != nil {
+		return keystore.KeyID{}, err
+	}
+	desc := "kmsd:" + purpose
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.RLock()
+	for id, e := range s.keys {
+		if e.manager == ManagerDaemon && e.daemonPurpose == desc {
+			s.mu.RUnlock()
+			return id, nil
+		}
+	}
+	s.mu.RUnlock()
+	r := &keystore.KeyRecord{
+		KeyID: keystore.NewKeyID(), CreationDate: s.now().UTC(), Description: desc,
+		KeyUsage: wire.KeyUsageEncryptDecrypt, KeySpec: wire.KeySpecSymmetric, Origin: wire.OriginKMS,
+		KeyManager: ManagerDaemon, KeyState: wire.KeyStateEnabled,
+	}
+	pol, _ := policy.Compile(policy.Default(0, ""), s.resolver) // never consulted: daemon keys are refused first
+	if _, err := s.insertKey(r, pol, nil); err != nil {
+		return keystore.KeyID{}, err
+	}
+	return r.KeyID, nil
+}
+
+// insertKey gives r its first version of material, stores it (with an
+// alias, if any) and adds it to the tables. The caller holds writeMu.
+func (s *Service) insertKey(r *keystore.KeyRecord, pol *policy.Policy, alias *keystore.AliasRecord) (*entry, error) {
+	m, v, err := s.newVersion(r.KeyID, 1, r.CreationDate, "")
+	if err != nil {
+		return nil, s.internal("CreateKey", err)
+	}
+	r.Versions = []keystore.Version{*v}
+	var b keystore.Batch
+	b.PutKey(r)
+	if alias != nil {
+		b.PutAlias(alias)
+	}
+	if err := s.write("CreateKey", &b); err != nil {
+		m.Wipe()
+		return nil, err
+	}
+	e := newEntry(r)
+	e.auth.Store(newAuthState(pol, nil))
+	e.mats[0].Store(m)
+	s.mu.Lock()
+	s.keys[r.KeyID] = e
+	if alias != nil {
+		s.aliases[alias.AliasName] = alias
+	}
+	s.mu.Unlock()
+	return e, nil
+}
