@@ -101,7 +101,7 @@ func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyI
 			return nil, nil, "", errorf(wire.CodeIncorrectKey, "the ciphertext was not encrypted under %s", e.arn)
 		}
 	} else if e = s.lookup(h.KeyID); e == nil {
-		return nil, nil, "", errorf(wire.CodeNotFound, "the key that encrypted the ciphertext, %s, does not exist", keyARN(h.KeyID))
+		return nil, nil, "", notFound(keyARN(h.KeyID)) // deleted, or never here
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
