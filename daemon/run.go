@@ -30,6 +30,7 @@ type Options struct {
 	Workers      int
 	QueueSize    int
 	DrainTimeout time.Duration
+	AdminGroup   string // named in the default policy of new keys
 	Logger       *slog.Logger
 	// Ready, if set, is called once the socket accepts connections.
 	Ready func()
@@ -67,7 +68,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return err
 	}
-	svc, err := kms.Open(kms.Config{StateDir: o.StateDir, RootKeyFile: rootKey, Suite: suite, Logger: log})
+	svc, err := kms.Open(kms.Config{StateDir: o.StateDir, RootKeyFile: rootKey, Suite: suite, Logger: log, AdminGroup: o.AdminGroup})
 	if err != nil {
 		return err
 	}

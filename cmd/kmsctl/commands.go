@@ -35,6 +35,14 @@ type commands struct {
 	GetKeyRotationStatus            keyCmd                  `cmd:"" help:"Show a key's automatic rotation."`
 	RotateKeyOnDemand               keyCmd                  `cmd:"" help:"Rotate a key's material now."`
 	ListKeyRotations                listKeyRotationsCmd     `cmd:"" help:"List a key's rotations."`
+	PutKeyPolicy                    putKeyPolicyCmd         `cmd:"" help:"Replace a key's policy."`
+	GetKeyPolicy                    getKeyPolicyCmd         `cmd:"" help:"Show a key's policy."`
+	ListKeyPolicies                 listKeyPoliciesCmd      `cmd:"" help:"List a key's policy names (always default)."`
+	CreateGrant                     createGrantCmd          `cmd:"" help:"Give a principal some operations on a key."`
+	ListGrants                      listGrantsCmd           `cmd:"" help:"List a key's grants."`
+	ListRetirableGrants             listRetirableGrantsCmd  `cmd:"" help:"List the grants a principal may retire."`
+	RetireGrant                     retireGrantCmd          `cmd:"" help:"Retire a grant (its retiring principal, or its grantee)."`
+	RevokeGrant                     revokeGrantCmd          `cmd:"" help:"Revoke a grant (a key administrator)."`
 }
 
 // opName turns a subcommand into its operation: create-key -> CreateKey.
@@ -77,6 +85,9 @@ type createKeyCmd struct {
 	Origin      string   `help:"AWS_KMS (material made by kmsd) or EXTERNAL (imported later)."`
 	MultiRegion bool     `help:"Not supported on one host."`
 	Tags        []string `help:"TagKey=k,TagValue=v (repeatable) or a JSON list." sep:"none"`
+	Policy      string   `help:"Key policy (JSON, or file://PATH); default: root, you and the admin group."`
+
+	BypassPolicyLockoutSafetyCheck bool `help:"Accept a policy that will not let you change it later."`
 }
 
 func (c *createKeyCmd) run(e *env) error {
@@ -88,8 +99,13 @@ func (c *createKeyCmd) run(e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
+	pol, err := readText("policy", c.Policy)
+	if err != nil {
+		return usageError{err}
+	}
 	return call(e, wire.OpCreateKey, &wire.CreateKeyInput{Description: desc, KeyUsage: c.KeyUsage,
-		KeySpec: c.KeySpec, Origin: c.Origin, MultiRegion: c.MultiRegion, Tags: tags})
+		KeySpec: c.KeySpec, Origin: c.Origin, MultiRegion: c.MultiRegion, Tags: tags,
+		Policy: pol, BypassPolicyLockoutSafetyCheck: c.BypassPolicyLockoutSafetyCheck})
 }
 
 type describeKeyCmd struct {

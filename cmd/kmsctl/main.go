@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -66,7 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kmsctl:", err)
 		return exitOtherError
 	}
-	kctx, err := parser.Parse(args)
+	kctx, err := parser.Parse(expandLists(args))
 	if err != nil {
 		var pe *kong.ParseError
 		if errors.As(err, &pe) || len(args) == 0 {
@@ -107,4 +108,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kmsctl:", err)
 		return exitOtherError
 	}
+}
+
+// listFlags take several values, as in the AWS CLI: --operations Encrypt
+// Decrypt. kmsctl has no positional arguments, so every word after one of
+// them up to the next flag is one of its values.
+var listFlags = map[string]bool{"--operations": true, "--tag-keys": true, "--grant-tokens": true, "--tags": true}
+
+// expandLists rewrites "--flag a b" as "--flag a --flag b" for listFlags.
+func expandLists(args []string) []string {
+	out := make([]string, 0, len(args))
+	list := ""
+	for _, a := range args {
+		switch {
+		case strings.HasPrefix(a, "--"):
+			list = ""
+			if listFlags[a] {
+				list = a
+			}
+			out = append(out, a)
+		case list != "" && len(out) > 0 && out[len(out)-1] != list:
+			out = append(out, list, a)
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -26,6 +26,7 @@ var cli struct {
 	Workers      int           `help:"Crypto workers (default: physical cores)."`
 	QueueSize    int           `help:"Crypto request queue; when full, requests get ThrottlingException." default:"4096"`
 	DrainTimeout time.Duration `help:"How long SIGTERM waits for in-flight requests." default:"15s"`
+	AdminGroup   string        `help:"Group (name or gid) given full access in the default policy of every new key, beside root and the key's creator."`
 	LogLevel     string        `help:"debug, info, warn or error." default:"info" enum:"debug,info,warn,error"`
 	LogFormat    string        `help:"text or json." default:"text" enum:"text,json"`
 	Version      bool          `help:"Print the version and exit."`
@@ -54,7 +55,7 @@ func main() {
 	err = daemon.Run(ctx, daemon.Options{
 		StateDir: cli.StateDir, Socket: cli.Socket, SocketMode: os.FileMode(mode), SocketGroup: cli.SocketGroup,
 		RootKeyFile: cli.RootKeyFile, Suite: cli.Suite, Workers: cli.Workers, QueueSize: cli.QueueSize,
-		DrainTimeout: cli.DrainTimeout, Logger: slog.New(h),
+		DrainTimeout: cli.DrainTimeout, AdminGroup: cli.AdminGroup, Logger: slog.New(h),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kmsd:", err)

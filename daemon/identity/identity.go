@@ -14,13 +14,13 @@ package identity
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -56,6 +56,7 @@ func FromConn(c *net.UnixConn) (*policy.Principal, error) {
 	if credErr != nil {
 		return nil, fmt.Errorf("SO_PEERCRED: %w", credErr)
 	}
+	// uid, gid and groups were fixed at connect(): always right.
 	p := &policy.Principal{UID: cred.Uid, GID: cred.Gid, PID: cred.Pid, Groups: groups, Source: "socket"}
 	if pidfd < 0 || cred.Pid <= 0 {
 		return p, nil // no way to tie /proc to this peer
@@ -92,18 +93,22 @@ func FromProcess(pid int32, uid, gid uint32, source string) *policy.Principal {
 }
 
 // peerGroups reads SO_PEERGROUPS: the supplementary groups at connect().
+// (unix.GetsockoptString would stop at the first zero byte of the array.)
 func peerGroups(fd int) []uint32 {
-	s, err := unix.GetsockoptString(fd, unix.SOL_SOCKET, unix.SO_PEERGROUPS)
-	if err != nil {
-		return nil
+	buf := make([]uint32, 64)
+	for {
+		n := uint32(len(buf) * 4)
+		_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_PEERGROUPS,
+			uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&n)), 0)
+		if errno == unix.ERANGE && n > uint32(len(buf)*4) && n <= 65536*4 {
+			buf = make([]uint32, n/4)
+			continue
+		}
+		if errno != 0 {
+			return nil
+		}
+		return buf[:n/4]
 	}
-	b := []byte(s)
-	out := make([]uint32, 0, len(b)/4)
-	for len(b) >= 4 {
-		out = append(out, binary.NativeEndian.Uint32(b))
-		b = b[4:]
-	}
-	return out
 }
 
 func procFile(pid int32, name string) ([]byte, error) {

@@ -3,9 +3,12 @@ package identity
 import (
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestUnitFromCgroup(t *testing.T) {
@@ -42,6 +45,7 @@ func TestFromConnIsThisProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer client.Close()
+	ln.SetDeadline(time.Now().Add(20 * time.Second))
 	c, err := ln.AcceptUnix()
 	if err != nil {
 		t.Fatal(err)
@@ -77,5 +81,66 @@ func TestFromProcessMapsThreadToProcess(t *testing.T) {
 	}
 	if q := FromProcess(0, 1, 1, "fuse"); q.PID != 0 || q.Unit != "" {
 		t.Fatalf("%+v", q)
+	}
+}
+
+// TestPeerGroupsOfAnotherUser connects from a child running as another
+// uid with supplementary groups (needs root): every group must arrive,
+// including ones whose little-endian bytes contain zeros.
+func TestPeerGroupsOfAnotherUser(t *testing.T) {
+	if os.Getenv("KMSD_IDENTITY_CHILD") != "" { // the child: connect and wait
+		c, err := net.Dial("unix", os.Getenv("KMSD_IDENTITY_CHILD"))
+		if err == nil {
+			c.Read(make([]byte, 1))
+			c.Close()
+		}
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	dir, _ := os.MkdirTemp("", "kmsdid")
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	sock := filepath.Join(dir, "s")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	os.Chmod(sock, 0o777)
+	// The test binary's own directory is private: run a copy the other uid can reach.
+	self, _ := os.Executable()
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "child")
+	if err := os.WriteFile(exe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run", "^TestPeerGroupsOfAnotherUser$")
+	cmd.Env = append(os.Environ(), "KMSD_IDENTITY_CHILD="+sock)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 5101, Gid: 5101, Groups: []uint32{4242, 256, 70000}}}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	ln.SetDeadline(time.Now().Add(20 * time.Second))
+	c, err := ln.AcceptUnix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := FromConn(c)
+	c.Write([]byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []uint32{256, 4242, 70000}
+	got := slices.Clone(p.Groups)
+	slices.Sort(got)
+	if p.UID != 5101 || p.GID != 5101 || !slices.Equal(got, want) || p.PID != int32(cmd.Process.Pid) {
+		t.Fatalf("%+v, want groups %v", p, want)
 	}
 }
