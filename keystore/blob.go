@@ -60,9 +60,18 @@ func ParseBlobHeader(blob []byte) (BlobHeader, error) {
 var aadPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // SealBlob encrypts plaintext under version m of key id with suite alg and
-// appends the blob to dst. The context must already be valid (see
-// ValidateContext); an invalid one is an error.
+// appends the blob to dst. An invalid context is an error.
 func SealBlob(dst []byte, m *Material, alg Alg, id KeyID, ec map[string]string, plaintext []byte) ([]byte, error) {
+	c, err := ParseContext(ec)
+	if err != nil {
+		return dst, err
+	}
+	defer c.Release()
+	return SealBlobContext(dst, m, alg, id, c, plaintext)
+}
+
+// SealBlobContext is SealBlob with a parsed context (nil for none).
+func SealBlobContext(dst []byte, m *Material, alg Alg, id KeyID, c *Context, plaintext []byte) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, BlobFormatV1, byte(alg))
 	dst = append(dst, id[:]...)
@@ -72,14 +81,11 @@ func SealBlob(dst []byte, m *Material, alg Alg, id KeyID, ec map[string]string, 
 	bp := aadPool.Get().(*[]byte)
 	defer aadPool.Put(bp)
 	aad := append((*bp)[:0], header...)
-	aad, err := AppendContext(aad, ec)
+	aad = c.appendEncoding(aad)
 	*bp = aad[:0]
-	if err != nil {
-		return dst[:start], err
-	}
 	// The nonce is chosen after the additional data is built, so write it
 	// into both the blob and the copy of the header inside aad.
-	dst, err = m.seal(dst, alg, header[22:46], aad[22:46], aad, plaintext)
+	dst, err := m.seal(dst, alg, header[22:46], aad[22:46], aad, plaintext)
 	if err != nil {
 		return dst[:start], err
 	}
@@ -90,6 +96,16 @@ func SealBlob(dst []byte, m *Material, alg Alg, id KeyID, ec map[string]string, 
 // key id, with encryption context ec, appending the plaintext to dst. Every
 // failure is ErrBlob.
 func OpenBlob(dst []byte, m *Material, id KeyID, ec map[string]string, blob []byte) ([]byte, error) {
+	c, err := ParseContext(ec)
+	if err != nil {
+		return dst, ErrBlob
+	}
+	defer c.Release()
+	return OpenBlobContext(dst, m, id, c, blob)
+}
+
+// OpenBlobContext is OpenBlob with a parsed context (nil for none).
+func OpenBlobContext(dst []byte, m *Material, id KeyID, c *Context, blob []byte) ([]byte, error) {
 	h, err := ParseBlobHeader(blob)
 	if err != nil || h.KeyID != id || h.KeyVersion != m.Version {
 		return dst, ErrBlob
@@ -97,14 +113,19 @@ func OpenBlob(dst []byte, m *Material, id KeyID, ec map[string]string, blob []by
 	bp := aadPool.Get().(*[]byte)
 	defer aadPool.Put(bp)
 	aad := append((*bp)[:0], blob[:BlobHeaderSize]...)
-	aad, err = AppendContext(aad, ec)
+	aad = c.appendEncoding(aad)
 	*bp = aad[:0]
-	if err != nil {
-		return dst, ErrBlob
-	}
 	out, err := m.open(dst, h.Alg, blob[22:46], blob[BlobHeaderSize:], aad)
 	if err != nil {
 		return dst, ErrBlob
 	}
 	return out, nil
+}
+
+// appendEncoding appends the canonical encoding (two zero bytes for none).
+func (c *Context) appendEncoding(dst []byte) []byte {
+	if c == nil {
+		return append(dst, 0, 0)
+	}
+	return append(dst, c.enc...)
 }

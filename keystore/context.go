@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -35,8 +36,22 @@ func AppendContext(dst []byte, ec map[string]string) ([]byte, error) {
 	}
 	var arr [MaxContextPairs]string
 	keys := arr[:0]
+	for k := range ec {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return appendSorted(dst, ec, keys)
+}
+
+// appendSorted checks the pairs of ec and appends their canonical encoding,
+// given its keys in ascending order.
+func appendSorted(dst []byte, ec map[string]string, keys []string) ([]byte, error) {
+	if len(keys) > MaxContextPairs {
+		return dst, fmt.Errorf("%w: %d pairs, at most %d", ErrContext, len(keys), MaxContextPairs)
+	}
 	size := 2
-	for k, v := range ec {
+	for _, k := range keys {
+		v := ec[k]
 		if len(k) == 0 || len(k) > MaxContextKeyLen {
 			return dst, fmt.Errorf("%w: a key must be 1 to %d bytes", ErrContext, MaxContextKeyLen)
 		}
@@ -47,12 +62,10 @@ func AppendContext(dst []byte, ec map[string]string) ([]byte, error) {
 			return dst, fmt.Errorf("%w: keys and values must be UTF-8", ErrContext)
 		}
 		size += 4 + len(k) + len(v)
-		keys = append(keys, k)
 	}
 	if size > MaxContextSize {
 		return dst, fmt.Errorf("%w: %d bytes encoded, at most %d", ErrContext, size, MaxContextSize)
 	}
-	slices.Sort(keys)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(keys)))
 	for _, k := range keys {
 		v := ec[k]
@@ -70,4 +83,63 @@ func ValidateContext(ec map[string]string) error {
 	var buf [64]byte
 	_, err := AppendContext(buf[:0], ec)
 	return err
+}
+
+// Context is a validated encryption context, parsed once per request: the
+// pairs, the keys in canonical order and the canonical encoding. Get one
+// with ParseContext and give it back with Release when the request is done.
+type Context struct {
+	pairs map[string]string
+	keys  []string
+	enc   []byte
+}
+
+var contexts = sync.Pool{New: func() any {
+	return &Context{keys: make([]string, 0, 8), enc: make([]byte, 0, 256)}
+}}
+
+// ParseContext validates ec (see AppendContext) and encodes it.
+func ParseContext(ec map[string]string) (*Context, error) {
+	c := contexts.Get().(*Context)
+	c.pairs, c.keys = ec, c.keys[:0]
+	for k := range ec {
+		c.keys = append(c.keys, k)
+	}
+	slices.Sort(c.keys)
+	enc, err := appendSorted(c.enc[:0], ec, c.keys)
+	c.enc = enc
+	if err != nil {
+		c.Release()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Map returns the pairs (nil for an empty context).
+func (c *Context) Map() map[string]string {
+	if c == nil {
+		return nil
+	}
+	return c.pairs
+}
+
+// Keys returns the keys in ascending byte order; callers must not keep it.
+func (c *Context) Keys() []string {
+	if c == nil {
+		return nil
+	}
+	return c.keys
+}
+
+// Release returns c to the pool; c must not be used afterwards.
+func (c *Context) Release() {
+	if c == nil {
+		return
+	}
+	c.pairs = nil
+	clear(c.keys)
+	if cap(c.enc) > 64<<10 {
+		c.enc = make([]byte, 0, 256)
+	}
+	contexts.Put(c)
 }

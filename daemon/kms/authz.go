@@ -121,13 +121,13 @@ func principalOf(ctx context.Context) (*policy.Principal, error) {
 func notFound(arn string) error { return errorf(wire.CodeNotFound, "key '%s' does not exist", arn) }
 
 // authorize decides whether the caller may do action on e, for a request
-// with encryption context ec and grant tokens. It returns the id of the
+// with encryption context ec (nil for none) and grant tokens. It returns the id of the
 // grant that allowed it, if one did. The caller holds e.mu.
 //
 // A key the caller may not see at all (no statement or grant names it) is
 // NotFoundException, exactly as for a key that does not exist; a key it may
 // see is AccessDeniedException.
-func (s *Service) authorize(ctx context.Context, e *entry, action string, ec map[string]string, tokens []string) (string, error) {
+func (s *Service) authorize(ctx context.Context, e *entry, action string, ec *keystore.Context, tokens []string) (string, error) {
 	p, err := principalOf(ctx)
 	if err != nil {
 		return "", err
@@ -140,7 +140,7 @@ func (s *Service) authorize(ctx context.Context, e *entry, action string, ec map
 	}
 	a := e.auth.Load()
 	d := a.decide(e, p, action)
-	allowed, denied := d.app.Decide(ec)
+	allowed, denied := d.app.Decide(ec.Map(), ec.Keys())
 	switch {
 	case d.rootAdmin:
 		return "", nil
@@ -150,7 +150,7 @@ func (s *Service) authorize(ctx context.Context, e *entry, action string, ec map
 		return "", nil
 	}
 	for _, g := range d.grants {
-		if g.holds(action, ec) {
+		if g.holds(action, ec.Map()) {
 			return g.rec.GrantID, nil
 		}
 	}

@@ -1,9 +1,14 @@
 package kms
 
 import (
+	"context"
+	"fmt"
+	"strings"
+
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/binary"
+	"kmsd/daemon/policy"
 	"kmsd/wire"
 	"strconv"
 	"testing"
@@ -133,6 +138,61 @@ func BenchmarkKeyCount(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := s.Encrypt(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAuthorization compares Encrypt by a non-root caller under the
+// default policy with Encrypt under a 20-statement policy (the caller's
+// allow has a condition on the encryption context) and 1,000 grants to
+// other principals, in the same run.
+func BenchmarkAuthorization(b *testing.B) {
+	caller := policy.WithPrincipal(context.Background(), &policy.Principal{UID: 1000, GID: 1000, Groups: []uint32{10, 20}})
+	ec := map[string]string{"tenant": "a", "app": "billing"}
+	setups := []struct {
+		name  string
+		setup func(s *Service, id string)
+	}{
+		{"policy=default", func(*Service, string) {}},
+		{"policy=20-statements/grants=1000", func(s *Service, id string) {
+			var st []string
+			for i := range 18 {
+				st = append(st, fmt.Sprintf(`{"Sid":"s%d","Effect":"Allow","Principal":{"Kmsd":["uid:%d","gid:%d"]},"Action":["kms:Encrypt","kms:Decrypt","kms:Describe*"],"Resource":"*",
+				  "Condition":{"StringEquals":{"kms:EncryptionContext:tenant":"t%d"}}}`, i, 2000+i, 3000+i, i))
+			}
+			st = append(st, `{"Sid":"caller","Effect":"Allow","Principal":{"Kmsd":["uid:1000","uid:0"]},"Action":"kms:*","Resource":"*",
+			  "Condition":{"StringEquals":{"kms:EncryptionContext:tenant":["a","b"]},"ForAllValues:StringLike":{"kms:EncryptionContextKeys":["tenant","app*"]}}}`)
+			st = append(st, `{"Sid":"deny","Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:class":"secret"}}}`)
+			doc := `{"Version":"2012-10-17","Statement":[` + strings.Join(st, ",") + `]}`
+			if err := s.PutKeyPolicy(ctx, &wire.PutKeyPolicyInput{KeyId: id, Policy: doc, BypassPolicyLockoutSafetyCheck: true}); err != nil {
+				b.Fatal(err)
+			}
+			for i := range 1000 {
+				if _, err := s.CreateGrant(ctx, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: fmt.Sprintf("uid:%d", 5000+i),
+					Operations: []string{"Encrypt", "Decrypt"}, Constraints: wire.GrantConstraints{EncryptionContextSubset: map[string]string{"tenant": "z"}}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}},
+	}
+	for _, c := range setups {
+		s, _ := testService(b, fast)
+		id, err := s.CreateKey(caller, &wire.CreateKeyInput{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.setup(s, id.KeyMetadata.KeyId)
+		in := &wire.EncryptInput{KeyId: id.KeyMetadata.KeyId, Plaintext: make([]byte, 32), EncryptionContext: ec}
+		if _, err := s.Encrypt(caller, in); err != nil {
+			b.Fatalf("%s: %v", c.name, err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Encrypt(caller, in); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -31,10 +31,20 @@ func checkContext(ec map[string]string) error {
 	return nil
 }
 
+// parseContext validates and encodes a request's encryption context once,
+// for authorization and for the AEAD. The caller releases it.
+func parseContext(ec map[string]string) (*keystore.Context, error) {
+	c, err := keystore.ParseContext(ec)
+	if err != nil {
+		return nil, errorf(wire.CodeValidation, "EncryptionContext: %v", err)
+	}
+	return c, nil
+}
+
 // encryptWith seals plaintext under the current version of e once the
 // caller is authorized for act. The caller has validated the context and
 // holds no lock on e.
-func (s *Service) encryptWith(ctx context.Context, op, act string, e *entry, ec map[string]string, tokens []string, plaintext []byte) (blob []byte, matID string, err error) {
+func (s *Service) encryptWith(ctx context.Context, op, act string, e *entry, ec *keystore.Context, tokens []string, plaintext []byte) (blob []byte, matID string, err error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if _, err := s.authorize(ctx, e, act, ec, tokens); err != nil {
@@ -48,7 +58,7 @@ func (s *Service) encryptWith(ctx context.Context, op, act string, e *entry, ec 
 	if err != nil {
 		return nil, "", s.internal(op, err)
 	}
-	blob, err = keystore.SealBlob(make([]byte, 0, len(plaintext)+keystore.BlobOverhead), m, s.suite, e.id, ec, plaintext)
+	blob, err = keystore.SealBlobContext(make([]byte, 0, len(plaintext)+keystore.BlobOverhead), m, s.suite, e.id, ec, plaintext)
 	if err != nil {
 		return nil, "", s.internal(op, err)
 	}
@@ -64,14 +74,16 @@ func (s *Service) Encrypt(ctx context.Context, in *wire.EncryptInput) (*wire.Enc
 	if err := checkAlgorithm(in.EncryptionAlgorithm); err != nil {
 		return nil, err
 	}
-	if err := checkContext(in.EncryptionContext); err != nil {
+	ec, err := parseContext(in.EncryptionContext)
+	if err != nil {
 		return nil, err
 	}
+	defer ec.Release()
 	e, err := s.resolveUse(ctx, in.KeyId)
 	if err != nil {
 		return nil, err
 	}
-	blob, matID, err := s.encryptWith(ctx, wire.OpEncrypt, "kms:Encrypt", e, in.EncryptionContext, in.GrantTokens, in.Plaintext)
+	blob, matID, err := s.encryptWith(ctx, wire.OpEncrypt, "kms:Encrypt", e, ec, in.GrantTokens, in.Plaintext)
 	if err != nil {
 		return nil, err
 	}
@@ -81,13 +93,15 @@ func (s *Service) Encrypt(ctx context.Context, in *wire.EncryptInput) (*wire.Enc
 // decrypt opens a blob once the caller is authorized for act on its key.
 // keyID, if set, must name the blob's key. It returns the plaintext (the
 // caller zeroes it when done), the key and the version's KeyMaterialId.
-func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyID string, ec map[string]string, tokens []string) ([]byte, *entry, string, error) {
+func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyID string, ecMap map[string]string, tokens []string) ([]byte, *entry, string, error) {
 	if len(blob) < 1 || len(blob) > MaxCiphertextBlob {
 		return nil, nil, "", errorf(wire.CodeValidation, "CiphertextBlob must be 1 to %d bytes", MaxCiphertextBlob)
 	}
-	if err := checkContext(ec); err != nil {
+	ec, err := parseContext(ecMap)
+	if err != nil {
 		return nil, nil, "", err
 	}
+	defer ec.Release()
 	h, err := keystore.ParseBlobHeader(blob)
 	if err != nil {
 		return nil, nil, "", errorf(wire.CodeInvalidCiphertext, "the ciphertext is not a kmsd ciphertext blob, or it is damaged")
@@ -118,7 +132,7 @@ func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyI
 	if err != nil {
 		return nil, nil, "", s.internal(op, err)
 	}
-	pt, err := keystore.OpenBlob(make([]byte, 0, len(blob)-keystore.BlobOverhead), m, e.id, ec, blob)
+	pt, err := keystore.OpenBlobContext(make([]byte, 0, len(blob)-keystore.BlobOverhead), m, e.id, ec, blob)
 	if errors.Is(err, keystore.ErrBlob) {
 		return nil, nil, "", errorf(wire.CodeInvalidCiphertext, "the ciphertext or its encryption context does not authenticate")
 	} else if err != nil {
@@ -151,9 +165,11 @@ func (s *Service) ReEncrypt(ctx context.Context, in *wire.ReEncryptInput) (*wire
 	if err := checkAlgorithm(in.DestinationEncryptionAlgorithm); err != nil {
 		return nil, err
 	}
-	if err := checkContext(in.DestinationEncryptionContext); err != nil {
+	dstEC, err := parseContext(in.DestinationEncryptionContext)
+	if err != nil {
 		return nil, err
 	}
+	defer dstEC.Release()
 	dst, err := s.resolveUse(ctx, in.DestinationKeyId)
 	if err != nil {
 		return nil, err
@@ -163,7 +179,7 @@ func (s *Service) ReEncrypt(ctx context.Context, in *wire.ReEncryptInput) (*wire
 		return nil, err
 	}
 	defer clear(pt)
-	blob, dstMat, err := s.encryptWith(ctx, wire.OpReEncrypt, "kms:ReEncryptTo", dst, in.DestinationEncryptionContext, in.GrantTokens, pt)
+	blob, dstMat, err := s.encryptWith(ctx, wire.OpReEncrypt, "kms:ReEncryptTo", dst, dstEC, in.GrantTokens, pt)
 	if err != nil {
 		return nil, err
 	}
@@ -205,9 +221,11 @@ func (s *Service) generateDataKey(ctx context.Context, op string, in *wire.Gener
 	default:
 		return nil, errorf(wire.CodeValidation, "NumberOfBytes must be 1 to %d", MaxDataKeyBytes)
 	}
-	if err := checkContext(in.EncryptionContext); err != nil {
+	ec, err := parseContext(in.EncryptionContext)
+	if err != nil {
 		return nil, err
 	}
+	defer ec.Release()
 	e, err := s.resolveUse(ctx, in.KeyId)
 	if err != nil {
 		return nil, err
@@ -216,7 +234,7 @@ func (s *Service) generateDataKey(ctx context.Context, op string, in *wire.Gener
 	if _, err := rand.Read(pt); err != nil {
 		return nil, s.internal(op, err)
 	}
-	blob, matID, err := s.encryptWith(ctx, op, action(op), e, in.EncryptionContext, in.GrantTokens, pt)
+	blob, matID, err := s.encryptWith(ctx, op, action(op), e, ec, in.GrantTokens, pt)
 	if err != nil || !withPlaintext {
 		clear(pt)
 		pt = nil

@@ -18,6 +18,37 @@ type condition struct {
 	ctxKey  string // for kms:EncryptionContext:KEY
 	allKeys bool   // kms:EncryptionContextKeys
 	values  []string
+	like    bool      // StringLike or StringNotLike
+	not     bool      // StringNotEquals or StringNotLike
+	pats    []pattern // values, compiled, for the Like operators
+}
+
+// pattern is a StringLike value compiled to the cheapest test that
+// matches it: equality, a prefix, or the general glob.
+type pattern struct {
+	s    string
+	kind uint8 // 0 exact, 1 prefix ("abc*"), 2 glob
+}
+
+func compilePattern(p string) pattern {
+	i := strings.IndexAny(p, "*?")
+	switch {
+	case i < 0:
+		return pattern{s: p}
+	case i == len(p)-1 && p[i] == '*':
+		return pattern{s: p[:i], kind: 1}
+	}
+	return pattern{s: p, kind: 2}
+}
+
+func (p *pattern) match(v string) bool {
+	switch p.kind {
+	case 0:
+		return v == p.s
+	case 1:
+		return strings.HasPrefix(v, p.s)
+	}
+	return glob(p.s, v)
 }
 
 var operators = map[string]bool{"StringEquals": true, "StringNotEquals": true, "StringLike": true, "StringNotLike": true}
@@ -60,6 +91,11 @@ func parseCondition(opName string, block map[string][]string) ([]condition, erro
 		if len(c.values) == 0 {
 			return nil, fmt.Errorf("%s %s has no values", op, key)
 		}
+		c.like = op == "StringLike" || op == "StringNotLike"
+		c.not = op == "StringNotEquals" || op == "StringNotLike"
+		for _, v := range c.values {
+			c.pats = append(c.pats, compilePattern(v))
+		}
 		out = append(out, c)
 	}
 	return out, nil
@@ -67,23 +103,25 @@ func parseCondition(opName string, block map[string][]string) ([]condition, erro
 
 // test applies one string operator to a value.
 func (c *condition) test(v string) bool {
-	switch c.op {
-	case "StringEquals":
-		return slices.Contains(c.values, v)
-	case "StringNotEquals":
-		return !slices.Contains(c.values, v)
-	case "StringLike":
-		return slices.ContainsFunc(c.values, func(p string) bool { return glob(p, v) })
-	default: // StringNotLike
-		return !slices.ContainsFunc(c.values, func(p string) bool { return glob(p, v) })
+	found := false
+	if c.like {
+		for i := range c.pats {
+			if c.pats[i].match(v) {
+				found = true
+				break
+			}
+		}
+	} else {
+		found = slices.Contains(c.values, v)
 	}
+	return found != c.not
 }
 
-func (c *condition) negated() bool { return c.op == "StringNotEquals" || c.op == "StringNotLike" }
+func (c *condition) negated() bool { return c.not }
 
 // holds evaluates the condition against a request's encryption context
-// (nil for operations without one).
-func (c *condition) holds(ec map[string]string) bool {
+// (nil for operations without one) whose keys, in any order, are keys.
+func (c *condition) holds(ec map[string]string, keys []string) bool {
 	if !c.allKeys {
 		v, ok := ec[c.ctxKey]
 		if !ok {
@@ -92,14 +130,14 @@ func (c *condition) holds(ec map[string]string) bool {
 		return c.test(v)
 	}
 	if c.set == "ForAllValues" {
-		for k := range ec {
+		for _, k := range keys {
 			if !c.test(k) {
 				return false
 			}
 		}
 		return true // vacuously, as in AWS
 	}
-	for k := range ec {
+	for _, k := range keys {
 		if c.test(k) {
 			return true
 		}

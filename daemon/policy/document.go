@@ -52,10 +52,11 @@ type Statement struct {
 // Conditional reports whether the statement has conditions on the request.
 func (s *Statement) Conditional() bool { return len(s.conditions) > 0 }
 
-// Holds evaluates the statement's conditions on an encryption context.
-func (s *Statement) Holds(ec map[string]string) bool {
+// Holds evaluates the statement's conditions on an encryption context
+// whose keys are keys.
+func (s *Statement) Holds(ec map[string]string, keys []string) bool {
 	for i := range s.conditions {
-		if !s.conditions[i].holds(ec) {
+		if !s.conditions[i].holds(ec, keys) {
 			return false
 		}
 	}

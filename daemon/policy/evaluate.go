@@ -39,15 +39,15 @@ func (pol *Policy) Match(p *Principal, action, resource string) Applicable {
 	return a
 }
 
-// Decide applies the statements to a request's encryption context: denied
-// if a Deny holds, else allowed if an Allow holds. Neither means the policy
-// does not allow the request.
-func (a *Applicable) Decide(ec map[string]string) (allowed, denied bool) {
+// Decide applies the statements to a request's encryption context, whose
+// keys (in any order) are keys: denied if a Deny holds, else allowed if an
+// Allow holds. Neither means the policy does not allow the request.
+func (a *Applicable) Decide(ec map[string]string, keys []string) (allowed, denied bool) {
 	if a.DenyAlways {
 		return false, true
 	}
 	for _, st := range a.Denies {
-		if st.Holds(ec) {
+		if st.Holds(ec, keys) {
 			return false, true
 		}
 	}
@@ -55,7 +55,7 @@ func (a *Applicable) Decide(ec map[string]string) (allowed, denied bool) {
 		return true, false
 	}
 	for _, st := range a.Allows {
-		if st.Holds(ec) {
+		if st.Holds(ec, keys) {
 			return true, false
 		}
 	}

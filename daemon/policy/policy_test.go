@@ -137,7 +137,7 @@ func TestEvaluation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a := p.Match(c.p, c.action, c.res)
-			allowed, denied := a.Decide(c.ec)
+			allowed, denied := a.Decide(c.ec, keysOf(c.ec))
 			got := none
 			if denied {
 				got = deny
@@ -172,14 +172,14 @@ func TestNegatedAndAnyValueConditions(t *testing.T) {
 		{nil, false},                                          // ForAnyValue on nothing
 	} {
 		a := p.Match(anyone, "kms:Encrypt", arn)
-		if got, _ := a.Decide(c.ec); got != c.want {
+		if got, _ := a.Decide(c.ec, keysOf(c.ec)); got != c.want {
 			t.Errorf("%v: %v", c.ec, got)
 		}
 	}
 	all := compile(t, stmt(`{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*",
 	  "Condition":{"ForAllValues:StringEquals":{"kms:EncryptionContextKeys":["a"]}}}`))
 	a := all.Match(anyone, "kms:Encrypt", arn)
-	if ok, _ := a.Decide(nil); !ok {
+	if ok, _ := a.Decide(nil, nil); !ok {
 		t.Fatal("ForAllValues over an empty context must hold, as in AWS")
 	}
 }
@@ -258,6 +258,14 @@ func FuzzCompile(f *testing.F) {
 			return
 		}
 		a := p.Match(&Principal{UID: 1000, GID: 500}, "kms:Encrypt", arn)
-		a.Decide(map[string]string{"a": "b"})
+		a.Decide(map[string]string{"a": "b"}, []string{"a"})
 	})
+}
+
+func keysOf(m map[string]string) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	return k
 }
