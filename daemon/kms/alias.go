@@ -2,12 +2,12 @@ package kms
 
 import (
 	"context"
-	"kmsd/wire"
 	"slices"
 	"strings"
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
+	"kmsd/wire"
 )
 
 // CreateAlias makes a new alias point at a key. The name must follow AWS's

@@ -2,9 +2,10 @@ package kms
 
 import (
 	"fmt"
-	"kmsd/wire"
 	"strings"
 	"testing"
+
+	"kmsd/wire"
 )
 
 func TestAliasNames(t *testing.T) {

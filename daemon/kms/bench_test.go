@@ -2,16 +2,16 @@ package kms
 
 import (
 	"context"
-	"fmt"
-	"strings"
-
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
 	"kmsd/daemon/policy"
 	"kmsd/wire"
-	"strconv"
-	"testing"
 )
 
 // Benchmarks of the service's hot path beside raw AES-256-GCM (a

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"kmsd/wire"
 
 	"kmsd/keystore"
+	"kmsd/wire"
 )
 
 // Size limits of the crypto operations, as in AWS.

@@ -2,12 +2,12 @@ package kms
 
 import (
 	"bytes"
-	"kmsd/wire"
 	"strings"
 	"sync"
 	"testing"
 
 	"kmsd/keystore"
+	"kmsd/wire"
 )
 
 func TestEncryptDecrypt(t *testing.T) {

@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"flag"
 	"io/fs"
-	"kmsd/wire"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"kmsd/wire"
 )
 
 var updateFrozenStore = flag.Bool("update-frozen-store", false, "rewrite testdata/store-v1 (only when the store format version changes)")

@@ -3,13 +3,13 @@ package kms
 import (
 	"context"
 	"errors"
-	"kmsd/wire"
 	"sync"
 	"testing"
 	"time"
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
+	"kmsd/wire"
 )
 
 // ctx carries root as the caller: root is in every default policy.

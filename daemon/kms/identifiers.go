@@ -1,11 +1,11 @@
 package kms
 
 import (
-	"kmsd/wire"
 	"regexp"
 	"strings"
 
 	"kmsd/keystore"
+	"kmsd/wire"
 )
 
 // The fixed parts of kmsd ARNs: one host has no partitions, regions or

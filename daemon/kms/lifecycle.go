@@ -2,13 +2,13 @@ package kms
 
 import (
 	"context"
-	"kmsd/wire"
 	"slices"
 	"time"
 	"unicode/utf8"
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
+	"kmsd/wire"
 )
 
 const (

@@ -1,10 +1,11 @@
 package kms
 
 import (
-	"kmsd/wire"
 	"strings"
 	"testing"
 	"time"
+
+	"kmsd/wire"
 )
 
 func TestCreateDescribeList(t *testing.T) {

@@ -2,8 +2,9 @@ package kms
 
 import (
 	"fmt"
-	"kmsd/wire"
 	"testing"
+
+	"kmsd/wire"
 )
 
 // TestQuotasAtDefaults fills the default key and alias quotas (10,000

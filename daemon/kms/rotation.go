@@ -2,11 +2,11 @@ package kms
 
 import (
 	"context"
-	"kmsd/wire"
 	"strconv"
 	"time"
 
 	"kmsd/keystore"
+	"kmsd/wire"
 )
 
 const (

@@ -1,10 +1,11 @@
 package kms
 
 import (
-	"kmsd/keystore"
-	"kmsd/wire"
 	"testing"
 	"time"
+
+	"kmsd/keystore"
+	"kmsd/wire"
 )
 
 func TestRotationOnDemand(t *testing.T) {

@@ -1,10 +1,10 @@
 package kms
 
 import (
-	"kmsd/wire"
 	"time"
 
 	"kmsd/keystore"
+	"kmsd/wire"
 )
 
 // loop runs Tick every TickInterval until Close.

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"kmsd/wire"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
+	"kmsd/wire"
 )
 
 // Quotas bound what callers can create. Zero fields take the defaults.

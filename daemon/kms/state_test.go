@@ -2,10 +2,10 @@ package kms
 
 import (
 	"strings"
+	"testing"
 
 	"kmsd/keystore"
 	"kmsd/wire"
-	"testing"
 )
 
 // TestKeyStateTable calls every operation on a key in every state kmsd keys

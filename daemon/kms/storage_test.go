@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"kmsd/wire"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"kmsd/keystore"
 	"kmsd/keystore/xaes"
+	"kmsd/wire"
 )
 
 // unsealByTheDocs opens a sealed version exactly as docs/storage-format.md

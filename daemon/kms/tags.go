@@ -2,13 +2,13 @@ package kms
 
 import (
 	"context"
-	"kmsd/wire"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"kmsd/keystore"
+	"kmsd/wire"
 )
 
 // AWS's tag limits.

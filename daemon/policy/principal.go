@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // Principal is who is calling, as the kernel says: taken from SO_PEERCRED
@@ -24,20 +25,22 @@ type Principal struct {
 	Unit   string
 	Source string // "socket", "fuse" or "kmsd" (the daemon itself)
 
-	key string
+	key atomic.Pointer[string] // Key, computed on first use
 }
 
 // Key identifies the principal for caches: two principals with the same
 // key are the same to every policy.
+// It is safe for concurrent use; the principal must not change after its
+// first use.
 func (p *Principal) Key() string {
-	if p.key == "" {
-		groups := slices.Clone(p.Groups)
-		slices.Sort(groups)
-		var b strings.Builder
-		fmt.Fprintf(&b, "%d:%d:%v:%s", p.UID, p.GID, groups, p.Unit)
-		p.key = b.String()
+	if k := p.key.Load(); k != nil {
+		return *k
 	}
-	return p.key
+	groups := slices.Clone(p.Groups)
+	slices.Sort(groups)
+	k := fmt.Sprintf("%d:%d:%v:%s", p.UID, p.GID, groups, p.Unit)
+	p.key.Store(&k) // racing callers store the same value
+	return k
 }
 
 // InGroup reports whether gid is the principal's primary or a
