@@ -1,0 +1,26 @@
+// Package audit keeps kmsd's audit trail: one record for every request on
+// every front end, allowed or denied, and for what kmsd does by itself
+// (rotations, deletions). It is CloudTrail for one host, but verifiable:
+//
+//   - Records are JSON Lines appended to files in one directory, rotated
+//     by size. A record never holds plaintext, key material, ciphertext or
+//     data keys: its fields are chosen one by one (see Event).
+//   - Every record carries "prev", the SHA-256 of the line before it, and
+//     "seq", its number in the trail; the chain runs across files.
+//   - Every second (and at rotation and shutdown) a checkpoint record
+//     carries an HMAC-SHA256 of its seq and prev under a key only kmsd
+//     holds, so nobody who edits the files can recompute the chain past a
+//     checkpoint. kmsd keeps its latest checkpoint in its store, so a
+//     trail cut short is noticed too.
+//
+// # Group commit
+//
+// [Writer.Append] takes the records of a group of requests and returns
+// once they are written (and synced, per [SyncMode]); a reply leaves only
+// after that. Concurrent groups are written together: one write and at most
+// one fdatasync per pass. When the trail cannot be written, Append fails
+// and the writer refuses everything until a write succeeds again: nothing
+// is answered unaudited.
+//
+// See docs/audit.md for the record schema and the chain.
+package audit

@@ -1,0 +1,157 @@
+package audit
+
+import (
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Record types.
+const (
+	TypeCall       = "call"       // a request from a caller
+	TypeService    = "service"    // something kmsd did by itself
+	TypeCheckpoint = "checkpoint" // a MACed mark of the chain
+	TypeOpen       = "open"       // the first record of a file
+)
+
+// Caller is who made a request, as the kernel said.
+type Caller struct {
+	UID    uint32
+	GID    uint32
+	PID    int32
+	Exe    string
+	Unit   string
+	Source string // socket, fuse, kmsd
+}
+
+// Event is one audit record before it is written. Front ends fill the
+// request's facts; the key service fills what it resolved (key, alias,
+// grant) through the Event carried by the request's context.
+type Event struct {
+	Time      time.Time
+	Type      string // TypeCall or TypeService
+	Name      string // the operation, e.g. Encrypt, or a service event
+	RequestID string
+	Caller    Caller
+	KeyID     string
+	SourceKey string // ReEncrypt: the key the blob came from
+	Alias     string // the alias the caller named, if any
+	GrantID   string // the grant that allowed the request, if one did
+	Context   map[string]string
+	// DestContext is ReEncrypt's destination encryption context.
+	DestContext map[string]string
+	Error       string // exception name; empty on success
+	InBytes     int
+	OutBytes    int
+	Detail      string // service events: what happened
+	Seq         uint64 // set by Writer.Append: the record's number in the trail
+}
+
+// appendBody appends the record's JSON object without its closing brace:
+// the writer adds seq and prev and closes it. Field order is fixed.
+func (e *Event) appendBody(b []byte) []byte {
+	b = append(b, `{"time":"`...)
+	b = e.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	b = append(b, `","type":`...)
+	b = appendString(b, e.Type)
+	b = append(b, `,"event":`...)
+	b = appendString(b, e.Name)
+	if e.RequestID != "" {
+		b = append(b, `,"request_id":`...)
+		b = appendString(b, e.RequestID)
+	}
+	if e.Type == TypeCall {
+		b = append(b, `,"caller":{"uid":`...)
+		b = strconv.AppendUint(b, uint64(e.Caller.UID), 10)
+		b = append(b, `,"gid":`...)
+		b = strconv.AppendUint(b, uint64(e.Caller.GID), 10)
+		b = append(b, `,"pid":`...)
+		b = strconv.AppendInt(b, int64(e.Caller.PID), 10)
+		if e.Caller.Exe != "" {
+			b = append(b, `,"exe":`...)
+			b = appendString(b, e.Caller.Exe)
+		}
+		if e.Caller.Unit != "" {
+			b = append(b, `,"unit":`...)
+			b = appendString(b, e.Caller.Unit)
+		}
+		b = append(b, `},"source":`...)
+		b = appendString(b, e.Caller.Source)
+	}
+	for _, f := range [...]struct{ name, v string }{
+		{`,"key_id":`, e.KeyID}, {`,"source_key_id":`, e.SourceKey}, {`,"alias":`, e.Alias},
+		{`,"grant_id":`, e.GrantID}, {`,"error":`, e.Error}, {`,"detail":`, e.Detail},
+	} {
+		if f.v != "" {
+			b = append(b, f.name...)
+			b = appendString(b, f.v)
+		}
+	}
+	if len(e.Context) > 0 {
+		b = append(b, `,"context":`...)
+		b = appendMap(b, e.Context)
+	}
+	if len(e.DestContext) > 0 {
+		b = append(b, `,"destination_context":`...)
+		b = appendMap(b, e.DestContext)
+	}
+	if e.Type == TypeCall {
+		b = append(b, `,"in_bytes":`...)
+		b = strconv.AppendInt(b, int64(e.InBytes), 10)
+		b = append(b, `,"out_bytes":`...)
+		b = strconv.AppendInt(b, int64(e.OutBytes), 10)
+	}
+	return b
+}
+
+func appendMap(b []byte, m map[string]string) []byte {
+	var arr [16]string
+	keys := arr[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
+// control characters and the characters HTML mangles are escaped.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = append(b, `\ufffd`...)
+		} else if r == '\u2028' || r == '\u2029' {
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b, '"')
+}

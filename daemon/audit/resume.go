@@ -1,0 +1,141 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// Files lists a trail's files in order.
+func Files(dir string) ([]string, error) {
+	all, err := filepath.Glob(filepath.Join(dir, "audit-*.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(all) // fixed-width numbers sort in order
+	return all, nil
+}
+
+// resume opens the newest file of the trail for appending and finds where
+// its chain ends; a new trail starts with an open record. A last line cut
+// short by a crash is removed. If the store's checkpoint is past the end
+// of the files, the trail was cut short while kmsd was stopped: a service
+// record says so (and the verifier will report the gap).
+func (w *Writer) resume() error {
+	files, err := Files(w.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return w.start(1, 0, [32]byte{})
+	}
+	last := files[len(files)-1]
+	if _, err := fmt.Sscanf(filepath.Base(last), "audit-%06d.jsonl", &w.fileNo); err != nil {
+		return fmt.Errorf("audit: file name %s", last)
+	}
+	f, err := os.OpenFile(last, os.O_RDWR|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	line, end, err := lastLine(f)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("audit: reading %s: %w", last, err)
+	}
+	if st, _ := f.Stat(); st != nil && st.Size() != end {
+		w.cfg.Logger.Warn("audit: removing a record cut short by a crash", "file", last, "bytes", st.Size()-end)
+		if err := f.Truncate(end); err != nil {
+			f.Close()
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	if line == nil {
+		f.Close()
+		return fmt.Errorf("audit: %s holds no complete record; move it aside to continue", last)
+	}
+	var rec struct {
+		Seq uint64 `json:"seq"`
+	}
+	if err := json.Unmarshal(line, &rec); err != nil || rec.Seq == 0 {
+		f.Close()
+		return fmt.Errorf("audit: the last record of %s is not readable", last)
+	}
+	w.f, w.size, w.seq, w.prev = f, end, rec.Seq, sha256.Sum256(line)
+	if w.cfg.Store != nil {
+		if seq, _, ok, err := w.cfg.Store.LoadCheckpoint(); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		} else if ok && seq > w.seq {
+			w.cfg.Logger.Error("audit: the trail ends before its last checkpoint; it was cut short while kmsd was stopped",
+				"trail_ends", w.seq, "checkpoint", seq)
+			w.buf = w.appendLine(nil, (&Event{Time: w.cfg.Now(), Type: TypeService, Name: "AuditTrailCut",
+				Detail: fmt.Sprintf("the trail ended at seq %d but checkpoint %d had been written", w.seq, seq)}).appendBody(nil))
+			if _, err := w.f.Write(w.buf); err != nil {
+				return fmt.Errorf("audit: %w", err)
+			}
+			w.size += int64(len(w.buf))
+		}
+	}
+	return nil
+}
+
+// start creates file n and writes its open record.
+func (w *Writer) start(n int, seq uint64, prev [32]byte) error {
+	f, err := os.OpenFile(w.path(n), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	w.f, w.fileNo, w.seq, w.prev = f, n, seq, prev
+	open := w.appendLine(nil, (&Event{Time: w.cfg.Now(), Type: TypeOpen, Name: "Open", Detail: FileName(n)}).appendBody(nil))
+	if _, err := f.Write(open); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	if err := fdatasync(f); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	syncDir(w.cfg.Dir)
+	w.size = int64(len(open))
+	return nil
+}
+
+// lastLine returns the last complete line of f (without its newline) and
+// the offset just after it.
+func lastLine(f *os.File) ([]byte, int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	const chunk = 1 << 16
+	end := st.Size()
+	for off := end; off > 0; {
+		start := max(0, off-chunk)
+		buf := make([]byte, end-start)
+		if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
+			return nil, 0, err
+		}
+		nl := bytes.LastIndexByte(buf, '\n')
+		if nl < 0 {
+			off = start
+			if start == 0 {
+				return nil, 0, nil
+			}
+			continue
+		}
+		lineEnd := start + int64(nl) + 1
+		body := buf[:nl]
+		if prev := bytes.LastIndexByte(body, '\n'); prev >= 0 {
+			return body[prev+1:], lineEnd, nil
+		}
+		if start == 0 {
+			return body, lineEnd, nil
+		}
+		// The line starts before this chunk: read from its start.
+		off = start
+		end = lineEnd
+	}
+	return nil, 0, nil
+}

@@ -1,0 +1,455 @@
+package audit
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// SyncMode says when the trail is flushed to the disk.
+type SyncMode int
+
+const (
+	// SyncBatch fdatasyncs once per group of records (the default).
+	SyncBatch SyncMode = iota
+	// SyncAlways writes and fdatasyncs every record on its own.
+	SyncAlways
+	// SyncNone only writes; the kernel flushes when it will.
+	SyncNone
+)
+
+// ParseSyncMode reads always, batch or none.
+func ParseSyncMode(s string) (SyncMode, error) {
+	switch s {
+	case "batch", "":
+		return SyncBatch, nil
+	case "always":
+		return SyncAlways, nil
+	case "none":
+		return SyncNone, nil
+	}
+	return 0, fmt.Errorf("audit sync %q: want always, batch or none", s)
+}
+
+// CheckpointStore keeps the latest checkpoint somewhere the audit files
+// are not (kmsd's store), so that a trail cut short is noticed.
+type CheckpointStore interface {
+	LoadCheckpoint() (seq uint64, hash [32]byte, ok bool, err error)
+	SaveCheckpoint(seq uint64, hash [32]byte) error
+}
+
+// Config configures Open.
+type Config struct {
+	Dir             string
+	Sync            SyncMode
+	MaxFileSize     int64         // rotate past this; default 64 MiB
+	CheckpointEvery time.Duration // default 1s
+	CheckpointCount int           // also after this many records; default 10,000
+	RetryEvery      time.Duration // how often a failed trail is tried again; default 100ms
+	MACKey          []byte        // 32 bytes, secret
+	Store           CheckpointStore
+	Logger          *slog.Logger
+	Now             func() time.Time
+}
+
+// ErrUnavailable wraps every failure to write the trail.
+var ErrUnavailable = errors.New("the audit trail cannot be written")
+
+// Writer appends to the trail. It is safe for concurrent use.
+type Writer struct {
+	cfg       Config
+	reqs      chan *appendReq
+	stop      chan struct{}
+	done      chan struct{}
+	downSince atomic.Int64 // unix nanoseconds of the last failure; 0 while healthy
+	refused   atomic.Int64 // requests refused since the trail went down
+	usage     *Usage
+	saveq     chan checkpoint
+	saved     sync.WaitGroup
+	lastSaved atomic.Pointer[checkpoint]
+
+	// Owned by loop.
+	f         *os.File
+	fileNo    int
+	size      int64 // bytes of whole records in the current file
+	seq       uint64
+	prev      [32]byte
+	sinceCkpt int
+	lastCkpt  time.Time
+	buf       []byte
+	dirtyTail bool // a failed write may have left part of a line
+}
+
+type checkpoint struct {
+	seq  uint64
+	hash [32]byte
+}
+
+type appendReq struct {
+	evs    []*Event
+	bodies [][]byte
+	done   chan error
+}
+
+// Open starts a writer on the trail in cfg.Dir, continuing its chain.
+func Open(cfg Config) (*Writer, error) {
+	if len(cfg.MACKey) < 32 {
+		return nil, errors.New("audit: a 32-byte checkpoint key is required")
+	}
+	if cfg.MaxFileSize == 0 {
+		cfg.MaxFileSize = 64 << 20
+	}
+	if cfg.CheckpointEvery == 0 {
+		cfg.CheckpointEvery = time.Second
+	}
+	if cfg.CheckpointCount == 0 {
+		cfg.CheckpointCount = 10_000
+	}
+	if cfg.RetryEvery == 0 {
+		cfg.RetryEvery = 100 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("audit dir: %w", err)
+	}
+	w := &Writer{cfg: cfg, reqs: make(chan *appendReq, 1024), stop: make(chan struct{}), done: make(chan struct{}),
+		usage: newUsage(cfg.Now), saveq: make(chan checkpoint, 1)}
+	if err := w.resume(); err != nil {
+		return nil, err
+	}
+	w.lastCkpt = cfg.Now()
+	w.saved.Add(1)
+	go w.saveLoop()
+	go w.loop()
+	return w, nil
+}
+
+// Append writes the records of a group and returns when they are written
+// (and synced, per the mode), having set each event's Seq. On failure
+// nothing of the group is kept and the error wraps ErrUnavailable; while
+// the trail is down, Append refuses at once except for one try every
+// RetryEvery.
+func (w *Writer) Append(evs ...*Event) error {
+	if since := w.downSince.Load(); since != 0 && time.Since(time.Unix(0, since)) < w.cfg.RetryEvery {
+		w.refused.Add(int64(len(evs)))
+		return errDown
+	}
+	r := &appendReq{evs: evs, bodies: make([][]byte, len(evs)), done: make(chan error, 1)}
+	for i, e := range evs {
+		r.bodies[i] = e.appendBody(make([]byte, 0, 384))
+	}
+	select {
+	case w.reqs <- r:
+	case <-w.done:
+		return fmt.Errorf("%w: kmsd is stopping", ErrUnavailable)
+	}
+	if err := <-r.done; err != nil {
+		return err
+	}
+	for _, e := range evs {
+		w.usage.note(e)
+	}
+	return nil
+}
+
+var errDown = fmt.Errorf("%w (the disk is full or failing); kmsd answers no request it cannot record", ErrUnavailable)
+
+// Healthy reports whether the trail was writable at its last attempt.
+func (w *Writer) Healthy() bool { return w.downSince.Load() == 0 }
+
+// Usage returns the usage derived from the records written.
+func (w *Writer) Usage() *Usage { return w.usage }
+
+// LastCheckpoint returns the newest checkpoint saved outside the files.
+func (w *Writer) LastCheckpoint() (uint64, [32]byte) {
+	if c := w.lastSaved.Load(); c != nil {
+		return c.seq, c.hash
+	}
+	return 0, [32]byte{}
+}
+
+// CheckMAC reports whether mac is this trail's MAC of a checkpoint.
+func (w *Writer) CheckMAC(seq uint64, prev [32]byte, mac []byte) bool {
+	return hmac.Equal(CheckpointMAC(w.cfg.MACKey, seq, prev), mac)
+}
+
+// Close writes a final checkpoint, syncs and closes the trail.
+func (w *Writer) Close() error {
+	close(w.stop)
+	<-w.done
+	w.saved.Wait()
+	return nil
+}
+
+// CheckpointMAC is HMAC-SHA256(key, "kmsd/v1/audit-checkpoint" | seq | prev),
+// seq as 8 bytes big-endian and prev the 32-byte hash the record chains to.
+func CheckpointMAC(key []byte, seq uint64, prev [32]byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("kmsd/v1/audit-checkpoint"))
+	binary.Write(m, binary.BigEndian, seq)
+	m.Write(prev[:])
+	return m.Sum(nil)
+}
+
+// FileName is the name of the n-th file of a trail.
+func FileName(n int) string { return fmt.Sprintf("audit-%06d.jsonl", n) }
+
+func (w *Writer) path(n int) string { return filepath.Join(w.cfg.Dir, FileName(n)) }
+
+// loop owns the file: it takes every group queued, writes them together,
+// and answers each.
+func (w *Writer) loop() {
+	defer close(w.done)
+	tick := time.NewTicker(w.cfg.CheckpointEvery)
+	defer tick.Stop()
+	var group []*appendReq
+	answer := func() {
+		err := w.writeGroup(group)
+		for _, r := range group {
+			r.done <- err
+		}
+		clear(group)
+	}
+	for {
+		select {
+		case r := <-w.reqs:
+			group = append(group[:0], r)
+		drain:
+			for len(group) < 1024 {
+				select {
+				case r := <-w.reqs:
+					group = append(group, r)
+				default:
+					break drain
+				}
+			}
+			answer()
+		case <-tick.C:
+			if w.Healthy() && w.sinceCkpt > 0 {
+				w.writeGroup(nil) // a checkpoint on its own
+			}
+		case <-w.stop:
+			for {
+				select {
+				case r := <-w.reqs:
+					group = append(group[:0], r)
+					answer()
+					continue
+				default:
+				}
+				break
+			}
+			if w.Healthy() && w.sinceCkpt > 0 {
+				w.writeGroup(nil)
+			}
+			w.f.Close()
+			close(w.saveq)
+			return
+		}
+	}
+}
+
+// writeGroup appends the group's records (and a checkpoint when one is
+// due, or when group is nil) in one write, syncs per the mode, and on
+// failure undoes everything the group did to the chain.
+func (w *Writer) writeGroup(group []*appendReq) error {
+	now := w.cfg.Now()
+	if w.dirtyTail {
+		if err := w.f.Truncate(w.size); err != nil {
+			return w.fail(group, err)
+		}
+		w.dirtyTail = false
+	}
+	est := 512
+	for _, r := range group {
+		for _, b := range r.bodies {
+			est += len(b) + 128
+		}
+	}
+	if w.size > 0 && w.size+int64(est) > w.cfg.MaxFileSize {
+		if err := w.rotate(now); err != nil {
+			return w.fail(group, err)
+		}
+	}
+	seq0, prev0, since0 := w.seq, w.prev, w.sinceCkpt
+	w.buf = w.buf[:0]
+	if !w.Healthy() {
+		resumed := &Event{Time: now, Type: TypeService, Name: "AuditResumed",
+			Detail: strconv.FormatInt(w.refused.Load(), 10) + " requests were refused while the trail could not be written"}
+		w.buf = w.appendLine(w.buf, resumed.appendBody(nil))
+	}
+	var ends []int // where each record ends, for SyncAlways
+	for _, r := range group {
+		for i, body := range r.bodies {
+			w.buf = w.appendLine(w.buf, body)
+			r.evs[i].Seq = w.seq
+			ends = append(ends, len(w.buf))
+		}
+	}
+	ckpt := group == nil || w.sinceCkpt >= w.cfg.CheckpointCount || now.Sub(w.lastCkpt) >= w.cfg.CheckpointEvery
+	if ckpt {
+		w.buf = w.appendCheckpoint(w.buf, now)
+	}
+	err := w.write(ends)
+	if err != nil {
+		w.seq, w.prev, w.sinceCkpt = seq0, prev0, since0
+		w.dirtyTail = true
+		return w.fail(group, err)
+	}
+	w.size += int64(len(w.buf))
+	if !w.Healthy() {
+		w.cfg.Logger.Warn("audit trail writable again", "refused", w.refused.Load())
+		w.downSince.Store(0)
+		w.refused.Store(0)
+	}
+	if ckpt {
+		w.lastCkpt = now
+		select {
+		case <-w.saveq: // an older checkpoint not saved yet: the newer one will do
+		default:
+		}
+		w.saveq <- checkpoint{w.seq, w.prev}
+	}
+	if cap(w.buf) > 4<<20 {
+		w.buf = nil
+	}
+	return nil
+}
+
+// write puts w.buf in the file: in one write, or (SyncAlways) record by
+// record with an fdatasync after each.
+func (w *Writer) write(ends []int) error {
+	if w.cfg.Sync == SyncAlways {
+		start := 0
+		for _, end := range append(ends, len(w.buf)) {
+			if end == start {
+				continue
+			}
+			if _, err := w.f.Write(w.buf[start:end]); err != nil {
+				return err
+			}
+			if err := fdatasync(w.f); err != nil {
+				return err
+			}
+			start = end
+		}
+		return nil
+	}
+	if _, err := w.f.Write(w.buf); err != nil {
+		return err
+	}
+	if w.cfg.Sync == SyncBatch {
+		return fdatasync(w.f)
+	}
+	return nil
+}
+
+func (w *Writer) fail(group []*appendReq, err error) error {
+	if w.Healthy() {
+		w.cfg.Logger.Error("audit trail cannot be written: refusing requests until it can", "err", err)
+	}
+	w.downSince.Store(time.Now().UnixNano())
+	for _, r := range group {
+		w.refused.Add(int64(len(r.evs)))
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+// appendLine closes a record body with its seq and prev, appends it and a
+// newline to b, and advances the chain.
+func (w *Writer) appendLine(b, body []byte) []byte {
+	w.seq++
+	start := len(b)
+	b = append(b, body...)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, w.seq, 10)
+	b = append(b, `,"prev":"`...)
+	b = hex.AppendEncode(b, w.prev[:])
+	b = append(b, `"}`...)
+	w.prev = sha256.Sum256(b[start:])
+	w.sinceCkpt++
+	return append(b, '\n')
+}
+
+func (w *Writer) appendCheckpoint(b []byte, now time.Time) []byte {
+	mac := CheckpointMAC(w.cfg.MACKey, w.seq+1, w.prev)
+	body := (&Event{Time: now, Type: TypeCheckpoint, Name: "Checkpoint"}).appendBody(nil)
+	body = append(body, `,"mac":"`...)
+	body = hex.AppendEncode(body, mac)
+	body = append(body, '"')
+	b = w.appendLine(b, body)
+	w.sinceCkpt = 0
+	return b
+}
+
+// rotate ends the current file with a checkpoint and starts the next one
+// with an open record; the chain runs on across files.
+func (w *Writer) rotate(now time.Time) error {
+	seq0, prev0, since0 := w.seq, w.prev, w.sinceCkpt
+	tail := w.appendCheckpoint(nil, now)
+	if _, err := w.f.Write(tail); err != nil {
+		w.seq, w.prev, w.sinceCkpt = seq0, prev0, since0
+		w.dirtyTail = true
+		return err
+	}
+	w.size += int64(len(tail))
+	if err := fdatasync(w.f); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(w.path(w.fileNo+1), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	seq1, prev1 := w.seq, w.prev
+	open := w.appendLine(nil, (&Event{Time: now, Type: TypeOpen, Name: "Open", Detail: FileName(w.fileNo + 1)}).appendBody(nil))
+	if _, err := f.Write(open); err != nil {
+		w.seq, w.prev = seq1, prev1
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	w.f.Close()
+	w.f, w.fileNo, w.size = f, w.fileNo+1, int64(len(open))
+	syncDir(w.cfg.Dir)
+	return nil
+}
+
+// saveLoop persists the newest checkpoint outside the files.
+func (w *Writer) saveLoop() {
+	defer w.saved.Done()
+	for c := range w.saveq {
+		if w.cfg.Store != nil {
+			if err := w.cfg.Store.SaveCheckpoint(c.seq, c.hash); err != nil {
+				w.cfg.Logger.Error("saving the audit checkpoint", "err", err)
+				continue
+			}
+		}
+		w.lastSaved.Store(&c)
+	}
+}
+
+func fdatasync(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
