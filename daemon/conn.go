@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"kmsd/daemon/audit"
 	"kmsd/daemon/policy"
 	"kmsd/wire"
 )
@@ -20,6 +21,7 @@ import (
 // conn is one client connection: a reader that decodes and dispatches
 // requests, and a writer that sends responses.
 type conn struct {
+	id  uint64 // for audit request ids
 	s   *Server
 	nc  *net.UnixConn
 	p   *policy.Principal
@@ -101,20 +103,24 @@ func (c *conn) readLoop() error {
 			buf = nil // keep no large buffer per idle connection
 		}
 		if req == nil {
-			c.respond(0, nil, &wire.Error{Code: wire.CodeValidation, Message: err.Error()})
+			c.answerNow("ProtocolError", 0, nil, nil, &wire.Error{Code: wire.CodeValidation, Message: err.Error()})
 			return err
 		}
 		if err != nil {
 			var we *wire.Error
 			errors.As(err, &we)
-			c.respond(req.ID, nil, we)
+			name := "UnknownOperation"
+			if req.Op != nil {
+				name = req.Op.Name
+			}
+			c.answerNow(name, req.ID, nil, nil, we)
 			if first {
 				return errors.New("the first request was not a valid Hello")
 			}
 			continue
 		}
 		if first && req.Op.Name != wire.OpHello {
-			c.respond(req.ID, nil, &wire.Error{Code: wire.CodeValidation, Message: "the first request on a connection must be Hello"})
+			c.answerNow(req.Op.Name, req.ID, nil, nil, &wire.Error{Code: wire.CodeValidation, Message: "the first request on a connection must be Hello"})
 			return errors.New("no Hello")
 		}
 		c.dispatch(req)
@@ -137,10 +143,10 @@ func (c *conn) acquire() bool {
 func (c *conn) dispatch(req *wire.Request) {
 	switch req.Op.Name {
 	case wire.OpHello:
-		c.respond(req.ID, c.s.hello(), nil)
+		c.answerNow(req.Op.Name, req.ID, req.Body, c.s.hello(), nil)
 		return
 	case wire.OpStatus:
-		c.respond(req.ID, c.s.status(c.ctx), nil)
+		c.answerNow(req.Op.Name, req.ID, req.Body, c.s.status(c.ctx), nil)
 		return
 	}
 	p := c.s.admin
@@ -151,7 +157,7 @@ func (c *conn) dispatch(req *wire.Request) {
 		c.s.requests.Add(1)
 		if !p.submit(&job{c: c, id: req.ID, op: req.Op, in: req.Body}) {
 			c.s.throttled.Add(1)
-			c.respond(req.ID, nil, throttled())
+			c.answerNow(req.Op.Name, req.ID, req.Body, nil, throttled())
 		}
 		return
 	}
@@ -165,9 +171,14 @@ func (c *conn) dispatch(req *wire.Request) {
 		if p.submit(&job{c: c, b: b, lo: lo, hi: hi}) {
 			continue
 		}
+		evs := make([]*audit.Event, 0, hi-lo)
 		for i := lo; i < hi; i++ {
 			b.results[i] = wire.Result{Err: throttled()}
+			ev := c.newEvent(req.Op.Name, req.ID, i)
+			finish(ev, req.Items[i], nil, b.results[i].Err)
+			evs = append(evs, ev)
 		}
+		c.s.record(evs...)
 		c.s.throttled.Add(int64(hi - lo))
 		if b.left.Add(-1) == 0 {
 			c.respondBatch(b)

@@ -80,10 +80,24 @@ var handlers = map[string]handler{
 	wire.OpRevokeGrant:                     noOut((*kms.Service).RevokeGrant),
 }
 
+// handler returns the function that serves an operation: the service's
+// method, or the server's own for what the audit trail answers.
+func (s *Server) handler(op string) handler {
+	switch op {
+	case wire.OpGetKeyLastUsage:
+		return s.getKeyLastUsage
+	case wire.OpGetUsage:
+		return s.getUsage
+	case wire.OpVerifyAuditCheckpoints:
+		return s.verifyAuditCheckpoints
+	}
+	return handlers[op]
+}
+
 // call runs op and returns its response or a wire error. Plaintext in the
 // request is zeroed once the service is done with it.
 func (s *Server) call(ctx context.Context, op *wire.OpSpec, in wire.Message) (wire.Message, *wire.Error) {
-	h := handlers[op.Name]
+	h := s.handler(op.Name)
 	if h == nil {
 		return nil, &wire.Error{Code: wire.CodeUnknownOperation, Message: op.Name + " is not served on this socket"}
 	}

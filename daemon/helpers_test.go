@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"kmsd/daemon/audit"
 	"kmsd/daemon/kms"
 	"kmsd/keystore"
 	"kmsd/wire"
@@ -48,7 +49,15 @@ func startServer(t testing.TB, mod ...func(*Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Service: svc, Version: "test", CPU: keystore.DetectCPU()}
+	key, err := svc.AuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aw, err := audit.Open(audit.Config{Dir: filepath.Join(dir, "audit"), MACKey: key, Store: svc.CheckpointStore()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Service: svc, Version: "test", CPU: keystore.DetectCPU(), Audit: aw, AuditDir: filepath.Join(dir, "audit")}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -66,6 +75,9 @@ func (ts *testServer) stop(t testing.TB) {
 	defer cancel()
 	ts.srv.Shutdown(c)
 	<-ts.done
+	if ts.srv.cfg.Audit != nil {
+		ts.srv.cfg.Audit.Close()
+	}
 	ts.svc.Close()
 	ts.srv = nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"kmsd/daemon/audit"
 	"kmsd/daemon/kms"
 	"kmsd/keystore"
 )
@@ -31,6 +32,9 @@ type Options struct {
 	QueueSize    int
 	DrainTimeout time.Duration
 	AdminGroup   string // named in the default policy of new keys
+	AuditDir     string // default STATE_DIR/audit
+	AuditSync    string // always, batch (default) or none
+	NoAudit      bool   // no audit trail at all: for measurements only
 	Logger       *slog.Logger
 	// Ready, if set, is called once the socket accepts connections.
 	Ready func()
@@ -68,6 +72,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return err
 	}
+	if o.AuditDir == "" {
+		o.AuditDir = filepath.Join(o.StateDir, "audit")
+	}
 	svc, err := kms.Open(kms.Config{StateDir: o.StateDir, RootKeyFile: rootKey, Suite: suite, Logger: log, AdminGroup: o.AdminGroup})
 	if err != nil {
 		return err
@@ -79,11 +86,23 @@ func Run(ctx context.Context, o Options) error {
 			log.Info("store closed")
 		}
 	}()
+	aw, err := openAudit(o, svc, log)
+	if err != nil {
+		return err
+	}
+	if aw != nil {
+		defer func() {
+			aw.Append(&audit.Event{Time: time.Now(), Type: audit.TypeService, Name: "Stop", Detail: "kmsd " + Version})
+			aw.Close()
+			log.Info("audit trail closed")
+		}()
+	}
 	ln, err := Listen(ListenConfig{Path: o.Socket, Mode: o.SocketMode, Group: o.SocketGroup})
 	if err != nil {
 		return err
 	}
-	srv := NewServer(Config{Service: svc, Logger: log, Version: Version, CPU: cpu, Workers: o.Workers, QueueSize: o.QueueSize})
+	srv := NewServer(Config{Service: svc, Audit: aw, AuditDir: o.AuditDir, Logger: log, Version: Version, CPU: cpu,
+		Workers: o.Workers, QueueSize: o.QueueSize})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving", "socket", o.Socket, "state_dir", o.StateDir, "workers", srv.cfg.Workers, "keys", svc.KeyCount())
@@ -115,4 +134,38 @@ func Run(ctx context.Context, o Options) error {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// openAudit starts the audit trail (unless NoAudit): its MAC key comes
+// from kmsd's own audit key, its last checkpoint is kept in the store, and
+// the service's own events go into it.
+func openAudit(o Options, svc *kms.Service, log *slog.Logger) (*audit.Writer, error) {
+	if o.NoAudit {
+		log.Warn("running WITHOUT an audit trail (--no-audit): nothing that happens is recorded")
+		return nil, nil
+	}
+	mode, err := audit.ParseSyncMode(o.AuditSync)
+	if err != nil {
+		return nil, err
+	}
+	key, err := svc.AuditKey()
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	aw, err := audit.Open(audit.Config{Dir: o.AuditDir, Sync: mode, MACKey: key, Store: svc.CheckpointStore(), Logger: log})
+	clear(key)
+	if err != nil {
+		return nil, err
+	}
+	svc.OnServiceEvent(func(ev *audit.Event) {
+		if err := aw.Append(ev); err != nil {
+			log.Error("could not record a service event", "event", ev.Name, "key", ev.KeyID, "err", err)
+		}
+	})
+	if err := aw.Append(&audit.Event{Time: time.Now(), Type: audit.TypeService, Name: "Start", Detail: "kmsd " + Version}); err != nil {
+		aw.Close()
+		return nil, fmt.Errorf("audit trail: %w", err)
+	}
+	log.Info("audit trail open", "dir", o.AuditDir, "sync", o.AuditSync)
+	return aw, nil
 }

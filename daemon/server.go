@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"kmsd/daemon/audit"
 	"kmsd/daemon/identity"
 	"kmsd/daemon/kms"
 	"kmsd/keystore"
@@ -17,10 +18,12 @@ import (
 
 // Config configures a Server. Zero fields take the defaults noted.
 type Config struct {
-	Service *kms.Service
-	Logger  *slog.Logger
-	Version string
-	CPU     keystore.CPUFeatures
+	Service  *kms.Service
+	Audit    *audit.Writer // nil: no audit trail (benchmarks only)
+	AuditDir string
+	Logger   *slog.Logger
+	Version  string
+	CPU      keystore.CPUFeatures
 
 	Workers      int           // crypto workers; default: physical cores
 	QueueSize    int           // crypto queue; default 4096
@@ -121,6 +124,7 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		c := newConn(s, uc, p)
+		c.id = uint64(s.accepted.Load() + 1)
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()
@@ -173,22 +177,69 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// run serves jobs a worker took together.
+// run serves jobs a worker took together: it works on them, writes their
+// audit records as one group, and only then answers them. If the trail
+// cannot be written, no job is answered with a result.
 func (s *Server) run(jobs []*job) {
-	for _, j := range jobs {
+	if werr := s.ready(); werr != nil {
+		for _, j := range jobs {
+			s.failJob(j, werr)
+		}
+		return
+	}
+	evs := make([]*audit.Event, 0, len(jobs))
+	outs := make([]wire.Result, len(jobs)) // the answers of single requests
+	for k, j := range jobs {
 		if j.b == nil {
-			out, werr := s.call(j.c.ctx, j.op, j.in)
-			j.c.respond(j.id, out, werr)
+			ev := j.c.newEvent(j.op.Name, j.id, -1)
+			out, werr := s.call(kms.WithEvent(j.c.ctx, ev), j.op, j.in)
+			finish(ev, j.in, out, werr)
+			evs = append(evs, ev)
+			outs[k] = wire.Result{Out: out, Err: werr}
 			continue
 		}
 		b := j.b
 		for i := j.lo; i < j.hi; i++ {
-			out, werr := s.call(j.c.ctx, b.op, b.items[i])
+			ev := j.c.newEvent(b.op.Name, b.id, i)
+			out, werr := s.call(kms.WithEvent(j.c.ctx, ev), b.op, b.items[i])
+			finish(ev, b.items[i], out, werr)
+			evs = append(evs, ev)
 			b.results[i] = wire.Result{Out: out, Err: werr}
 		}
-		if b.left.Add(-1) == 0 {
-			b.c.respondBatch(b)
+	}
+	if aerr := s.record(evs...); aerr != nil {
+		for k, j := range jobs {
+			if outs[k].Out != nil {
+				wipeOutput(outs[k].Out)
+			}
+			s.failJob(j, aerr)
 		}
+		return
+	}
+	for k, j := range jobs {
+		if j.b == nil {
+			j.c.respond(j.id, outs[k].Out, outs[k].Err)
+		} else if j.b.left.Add(-1) == 0 {
+			j.b.c.respondBatch(j.b)
+		}
+	}
+}
+
+// failJob answers a job, or its part of a batch, with one error; any
+// output its items already had is wiped.
+func (s *Server) failJob(j *job, werr *wire.Error) {
+	if j.b == nil {
+		j.c.respond(j.id, nil, werr)
+		return
+	}
+	for i := j.lo; i < j.hi; i++ {
+		if out := j.b.results[i].Out; out != nil {
+			wipeOutput(out)
+		}
+		j.b.results[i] = wire.Result{Err: werr}
+	}
+	if j.b.left.Add(-1) == 0 {
+		j.b.c.respondBatch(j.b)
 	}
 }
 
@@ -216,5 +267,16 @@ func (s *Server) status(ctx context.Context) *wire.StatusOutput {
 		KeyCount: int64(s.cfg.Service.VisibleKeyCount(ctx)), Connections: int64(n),
 		Workers: int32(s.cfg.Workers), QueueDepth: int32(s.crypto.depth()), QueueCapacity: int32(s.cfg.QueueSize),
 		Requests: s.requests.Load(), BatchRequests: s.batches.Load(), Throttled: s.throttled.Load(),
+		Audit: s.auditState(),
 	}
+}
+
+func (s *Server) auditState() string {
+	switch {
+	case s.cfg.Audit == nil:
+		return "off"
+	case s.cfg.Audit.Healthy():
+		return "ok"
+	}
+	return "down"
 }

@@ -281,3 +281,24 @@ func (b badgerLogger) Warningf(f string, a ...any) {
 
 func (badgerLogger) Infof(string, ...any)  {}
 func (badgerLogger) Debugf(string, ...any) {}
+
+// GetMeta returns a metadata value by name, or nil if there is none.
+func (s *Store) GetMeta(name string) ([]byte, error) {
+	var v []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		v, err = getCopy(txn, append([]byte{prefixMeta}, name...))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		return err
+	})
+	return v, err
+}
+
+// PutMeta stores a metadata value, synchronously.
+func (s *Store) PutMeta(name string, v []byte) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(append([]byte{prefixMeta}, name...), v)
+	})
+}

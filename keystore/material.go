@@ -172,3 +172,15 @@ func (m *Material) open(dst []byte, alg Alg, nonce, body, aad []byte) ([]byte, e
 	}
 	return dst, errAlg
 }
+
+// Derive returns a 32-byte key derived from this version's material for a
+// purpose named by a 12-byte label: the NIST SP 800-108 counter KDF with
+// CMAC-AES-256 that XAES-256-GCM itself uses (with the label as its
+// context), so no other construction is involved. It is how kmsd's own
+// keys yield secrets such as the audit trail's MAC key; the material
+// itself never leaves the package.
+func (m *Material) Derive(label [12]byte) [32]byte {
+	var k [32]byte
+	m.xaes.DeriveKey(&k, label[:])
+	return k
+}

@@ -180,3 +180,18 @@ func (c *Client) RetireGrant(ctx context.Context, in *RetireGrantInput) (*Empty,
 func (c *Client) RevokeGrant(ctx context.Context, in *RevokeGrantInput) (*Empty, error) {
 	return call1[Empty](c, ctx, OpRevokeGrant, in)
 }
+
+// GetKeyLastUsage returns a key's last successful cryptographic use.
+func (c *Client) GetKeyLastUsage(ctx context.Context, in *KeyIDInput) (*GetKeyLastUsageOutput, error) {
+	return call1[GetKeyLastUsageOutput](c, ctx, OpGetKeyLastUsage, in)
+}
+
+// GetUsage counts requests by key and principal over a recent window.
+func (c *Client) GetUsage(ctx context.Context, in *GetUsageInput) (*GetUsageOutput, error) {
+	return call1[GetUsageOutput](c, ctx, OpGetUsage, in)
+}
+
+// VerifyAuditCheckpoints checks audit checkpoint MACs (root or the admin group).
+func (c *Client) VerifyAuditCheckpoints(ctx context.Context, in *VerifyAuditCheckpointsInput) (*VerifyAuditCheckpointsOutput, error) {
+	return call1[VerifyAuditCheckpointsOutput](c, ctx, OpVerifyAuditCheckpoints, in)
+}

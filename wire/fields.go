@@ -386,6 +386,54 @@ func (m *StatusOutput) fields(l *fieldList) {
 	l.add("Requests", &m.Requests)
 	l.add("BatchRequests", &m.BatchRequests)
 	l.add("Throttled", &m.Throttled)
+	l.add("Audit", &m.Audit)
+}
+
+func (m *GetKeyLastUsageOutput) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("KeyLastUsage", &m.KeyLastUsage)
+	l.add("TrackingStartDate", &m.TrackingStartDate)
+	l.add("KeyCreationDate", &m.KeyCreationDate)
+}
+
+func (m *KeyLastUsage) fields(l *fieldList) {
+	l.add("Operation", &m.Operation)
+	l.add("Timestamp", &m.Timestamp)
+	l.add("EventId", &m.EventId)
+}
+
+func (m *GetUsageInput) fields(l *fieldList) {
+	l.add("WindowMinutes", &m.WindowMinutes)
+}
+
+func (m *GetUsageOutput) fields(l *fieldList) {
+	l.add("Since", &m.Since)
+	l.add("WindowMinutes", &m.WindowMinutes)
+	l.add("Usage", listOf(&m.Usage))
+}
+
+func (m *UsageEntry) fields(l *fieldList) {
+	l.add("KeyId", &m.KeyId)
+	l.add("Principal", &m.Principal)
+	l.add("Requests", &m.Requests)
+	l.add("Errors", &m.Errors)
+}
+
+func (m *VerifyAuditCheckpointsInput) fields(l *fieldList) {
+	l.add("Checkpoints", listOf(&m.Checkpoints))
+}
+
+func (m *AuditCheckpoint) fields(l *fieldList) {
+	l.add("Seq", &m.Seq)
+	l.add("Prev", &m.Prev)
+	l.add("Mac", &m.Mac)
+}
+
+func (m *VerifyAuditCheckpointsOutput) fields(l *fieldList) {
+	l.add("FirstInvalid", &m.FirstInvalid)
+	l.add("HeadSeq", &m.HeadSeq)
+	l.add("HeadHash", &m.HeadHash)
+	l.add("AuditDir", &m.AuditDir)
 }
 
 func (m *Error) fields(l *fieldList) {

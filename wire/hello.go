@@ -54,7 +54,68 @@ type StatusOutput struct {
 	Workers       int32
 	QueueDepth    int32
 	QueueCapacity int32
-	Requests      int64 // requests served since start, batch items counted one by one
-	BatchRequests int64 // batch frames among them
-	Throttled     int64 // requests answered ThrottlingException
+	Requests      int64  // requests served since start, batch items counted one by one
+	BatchRequests int64  // batch frames among them
+	Throttled     int64  // requests answered ThrottlingException
+	Audit         string // "ok", "down" (requests are refused) or "off"
+}
+
+// GetKeyLastUsageOutput is the response of GetKeyLastUsage (an AWS KMS
+// operation of 2026): the key's last successful cryptographic use, from
+// the audit trail.
+type GetKeyLastUsageOutput struct {
+	KeyId             string       `json:",omitzero"`
+	KeyLastUsage      KeyLastUsage `json:",omitzero"`
+	TrackingStartDate time.Time    `json:",omitzero"`
+	KeyCreationDate   time.Time    `json:",omitzero"`
+}
+
+// KeyLastUsage is one use: the operation, when, and the audit record.
+type KeyLastUsage struct {
+	Operation string    `json:",omitzero"`
+	Timestamp time.Time `json:",omitzero"`
+	EventId   string    `json:",omitzero"` // the audit record's seq
+}
+
+// GetUsageInput is the request of GetUsage (kmsd's own).
+type GetUsageInput struct {
+	WindowMinutes int32 `json:",omitzero"` // 1..60, default 60
+}
+
+// GetUsageOutput counts requests by key and principal over the window.
+type GetUsageOutput struct {
+	Since         time.Time    `json:",omitzero"`
+	WindowMinutes int32        `json:",omitzero"`
+	Usage         []UsageEntry `json:",omitzero"`
+}
+
+// UsageEntry is one key and principal's requests in the window.
+type UsageEntry struct {
+	KeyId     string `json:",omitzero"`
+	Principal string `json:",omitzero"`
+	Requests  int64
+	Errors    int64
+}
+
+// VerifyAuditCheckpointsInput asks kmsd to check checkpoint MACs (kmsd's
+// own operation, for kmsctl audit verify).
+type VerifyAuditCheckpointsInput struct {
+	Checkpoints []AuditCheckpoint `json:",omitzero"`
+}
+
+// AuditCheckpoint is one checkpoint record: its seq, the prev it chains
+// to and its MAC (hex).
+type AuditCheckpoint struct {
+	Seq  int64  `json:",omitzero"`
+	Prev string `json:",omitzero"`
+	Mac  string `json:",omitzero"`
+}
+
+// VerifyAuditCheckpointsOutput says which checkpoint is wrong (-1: none)
+// and where kmsd's trail is.
+type VerifyAuditCheckpointsOutput struct {
+	FirstInvalid int32
+	HeadSeq      int64  `json:",omitzero"`
+	HeadHash     string `json:",omitzero"`
+	AuditDir     string `json:",omitzero"`
 }

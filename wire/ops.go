@@ -38,6 +38,9 @@ const (
 	OpListRetirableGrants             = "ListRetirableGrants"
 	OpRetireGrant                     = "RetireGrant"
 	OpRevokeGrant                     = "RevokeGrant"
+	OpGetKeyLastUsage                 = "GetKeyLastUsage"
+	OpGetUsage                        = "GetUsage"
+	OpVerifyAuditCheckpoints          = "VerifyAuditCheckpoints"
 )
 
 // Empty is the body of requests and responses that carry nothing.
@@ -106,6 +109,9 @@ var opList = []OpSpec{
 	spec[ListRetirableGrantsInput, ListGrantsOutput](OpListRetirableGrants, false, false),
 	spec[RetireGrantInput, Empty](OpRetireGrant, false, false),
 	spec[RevokeGrantInput, Empty](OpRevokeGrant, false, false),
+	spec[KeyIDInput, GetKeyLastUsageOutput](OpGetKeyLastUsage, false, false),
+	spec[GetUsageInput, GetUsageOutput](OpGetUsage, false, false),
+	spec[VerifyAuditCheckpointsInput, VerifyAuditCheckpointsOutput](OpVerifyAuditCheckpoints, false, false),
 }
 
 var ops = func() map[string]*OpSpec {

@@ -27,6 +27,9 @@ var cli struct {
 	QueueSize    int           `help:"Crypto request queue; when full, requests get ThrottlingException." default:"4096"`
 	DrainTimeout time.Duration `help:"How long SIGTERM waits for in-flight requests." default:"15s"`
 	AdminGroup   string        `help:"Group (name or gid) given full access in the default policy of every new key, beside root and the key's creator."`
+	AuditDir     string        `help:"Directory of the audit trail (default STATE_DIR/audit)."`
+	AuditSync    string        `help:"When the audit trail is synced: always (every record), batch (every group of records) or none." default:"batch" enum:"always,batch,none"`
+	NoAudit      bool          `help:"Run without an audit trail. For measurements only: nothing is recorded."`
 	LogLevel     string        `help:"debug, info, warn or error." default:"info" enum:"debug,info,warn,error"`
 	LogFormat    string        `help:"text or json." default:"text" enum:"text,json"`
 	Version      bool          `help:"Print the version and exit."`
@@ -56,6 +59,7 @@ func main() {
 		StateDir: cli.StateDir, Socket: cli.Socket, SocketMode: os.FileMode(mode), SocketGroup: cli.SocketGroup,
 		RootKeyFile: cli.RootKeyFile, Suite: cli.Suite, Workers: cli.Workers, QueueSize: cli.QueueSize,
 		DrainTimeout: cli.DrainTimeout, AdminGroup: cli.AdminGroup, Logger: slog.New(h),
+		AuditDir: cli.AuditDir, AuditSync: cli.AuditSync, NoAudit: cli.NoAudit,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kmsd:", err)

@@ -79,6 +79,7 @@ type Writer struct {
 	saveq     chan checkpoint
 	saved     sync.WaitGroup
 	lastSaved atomic.Pointer[checkpoint]
+	closeOnce sync.Once
 
 	// Owned by loop.
 	f         *os.File
@@ -171,6 +172,23 @@ func (w *Writer) Append(evs ...*Event) error {
 
 var errDown = fmt.Errorf("%w (the disk is full or failing); kmsd answers no request it cannot record", ErrUnavailable)
 
+// Ready reports whether records can be written now: nil while the trail
+// is healthy. While it is down it fails at once, except once per
+// RetryEvery, when it tries to write (the record that says the trail is
+// back) and reports how that went. Front ends call it before doing work
+// they could not record.
+func (w *Writer) Ready() error {
+	since := w.downSince.Load()
+	if since == 0 {
+		return nil
+	}
+	if time.Since(time.Unix(0, since)) < w.cfg.RetryEvery {
+		w.refused.Add(1)
+		return errDown
+	}
+	return w.Append()
+}
+
 // Healthy reports whether the trail was writable at its last attempt.
 func (w *Writer) Healthy() bool { return w.downSince.Load() == 0 }
 
@@ -190,9 +208,10 @@ func (w *Writer) CheckMAC(seq uint64, prev [32]byte, mac []byte) bool {
 	return hmac.Equal(CheckpointMAC(w.cfg.MACKey, seq, prev), mac)
 }
 
-// Close writes a final checkpoint, syncs and closes the trail.
+// Close writes a final checkpoint, syncs and closes the trail. Later
+// calls do nothing.
 func (w *Writer) Close() error {
-	close(w.stop)
+	w.closeOnce.Do(func() { close(w.stop) })
 	<-w.done
 	w.saved.Wait()
 	return nil

@@ -140,6 +140,9 @@ func (s *Service) authorize(ctx context.Context, e *entry, action string, ec *ke
 	}
 	a := e.auth.Load()
 	d := a.decide(e, p, action)
+	if d.visible {
+		noteKey(ctx, e, action, "")
+	}
 	allowed, denied := d.app.Decide(ec.Map(), ec.Keys())
 	switch {
 	case d.rootAdmin:
@@ -151,6 +154,7 @@ func (s *Service) authorize(ctx context.Context, e *entry, action string, ec *ke
 	}
 	for _, g := range d.grants {
 		if g.holds(action, ec.Map()) {
+			noteKey(ctx, e, action, g.rec.GrantID)
 			return g.rec.GrantID, nil
 		}
 	}

@@ -108,6 +108,7 @@ func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyI
 	}
 	var e *entry
 	if keyID != "" {
+		noteAlias(ctx, keyID)
 		if e, err = s.resolve(keyID, true); err != nil {
 			return nil, nil, "", err
 		}

@@ -20,6 +20,7 @@ const ManagedAliasPrefix = "alias/managed/"
 // key exists gets it made. Anyone else naming a missing managed alias gets
 // NotFoundException, as for any missing alias.
 func (s *Service) resolveUse(ctx context.Context, keyID string) (*entry, error) {
+	noteAlias(ctx, keyID)
 	e, err := s.resolve(keyID, true)
 	if err == nil || wire.CodeOf(err) != wire.CodeNotFound {
 		return e, err
@@ -126,4 +127,40 @@ func (s *Service) insertKey(r *keystore.KeyRecord, pol *policy.Policy, alias *ke
 	}
 	s.mu.Unlock()
 	return e, nil
+}
+
+// KeyForUsage authorizes GetKeyLastUsage on a key (id or ARN, not an
+// alias, as in AWS) and returns its id and creation date.
+func (s *Service) KeyForUsage(ctx context.Context, keyID string) (string, time.Time, error) {
+	var id string
+	var created time.Time
+	err := s.view(ctx, wire.OpGetKeyLastUsage, keyID, false, nil, func(e *entry) error {
+		id, created = e.id.String(), e.rec.CreationDate
+		return nil
+	})
+	return id, created, err
+}
+
+// IsAdmin reports whether the caller is root or in the admin group: who
+// may read kmsd's own state, such as the audit trail's checkpoints.
+func (s *Service) IsAdmin(ctx context.Context) bool {
+	p := policy.From(ctx)
+	if p == nil {
+		return false
+	}
+	if p.UID == 0 {
+		return true
+	}
+	if g := s.cfg.AdminGroup; g != "" {
+		h, err := policy.ParsePrincipal(adminPrincipal(g), s.resolver)
+		return err == nil && h.Matches(p)
+	}
+	return false
+}
+
+func adminPrincipal(g string) string {
+	if strings.Trim(g, "0123456789") == "" {
+		return "gid:" + g
+	}
+	return "group:" + g
 }

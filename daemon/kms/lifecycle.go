@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -167,6 +168,9 @@ func (s *Service) DescribeKey(ctx context.Context, in *wire.DescribeKeyInput) (*
 // for op allow it. useOp says whether
 // an alias may name the key.
 func (s *Service) view(ctx context.Context, op, keyID string, useOp bool, pre func(*entry) error, fn func(*entry) error) error {
+	if useOp {
+		noteAlias(ctx, keyID)
+	}
 	e, err := s.resolve(keyID, useOp)
 	if err != nil {
 		return err
@@ -404,5 +408,6 @@ func (s *Service) deleteKey(e *entry) error {
 	e.deleted = true
 	e.mu.Unlock()
 	s.log.Info("key deleted at the end of its waiting period", "key", e.id.String(), "aliases", len(names))
+	s.serviceEvent("DeleteKey", e.id.String(), fmt.Sprintf("deleted at the end of its waiting period with %d aliases", len(names)))
 	return nil
 }

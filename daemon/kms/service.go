@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"kmsd/daemon/audit"
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
 	"kmsd/wire"
@@ -51,6 +52,7 @@ type Config struct {
 	AdminGroup string
 	// Resolver resolves user: and group: principals; nil uses the system's.
 	Resolver policy.Resolver
+
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -74,7 +76,12 @@ type Service struct {
 	stop   chan struct{}
 	done   chan struct{}
 	closed atomic.Bool
+	events atomic.Pointer[func(*audit.Event)] // where service events go
 }
+
+// OnServiceEvent sets where the records of what the service does by itself
+// (automatic rotation, deletion at the end of the waiting period) go.
+func (s *Service) OnServiceEvent(f func(*audit.Event)) { s.events.Store(&f) }
 
 // entry is one key in memory. rec is replaced, never changed in place.
 type entry struct {

@@ -51,6 +51,7 @@ var stateTable = map[string]stateRule{
 	wire.OpListGrants:                      allowAll,
 	wire.OpRetireGrant:                     allowAll,
 	wire.OpRevokeGrant:                     allowAll,
+	wire.OpGetKeyLastUsage:                 allowAll,
 }
 
 // checkState applies the key-state table to an operation on key e. The

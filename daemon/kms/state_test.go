@@ -51,6 +51,7 @@ func TestKeyStateTable(t *testing.T) {
 		wire.OpListGrants:                      {ok, ok, ok, ok},
 		wire.OpRetireGrant:                     {ok, ok, ok, ok},
 		wire.OpRevokeGrant:                     {ok, ok, ok, ok},
+		wire.OpGetKeyLastUsage:                 {ok, ok, ok, ok},
 	}
 	if len(want) != len(stateTable) {
 		t.Fatalf("the test covers %d operations, the table has %d", len(want), len(stateTable))
@@ -201,6 +202,8 @@ func callOp(t *testing.T, s *Service, op, id, helper string, blob []byte) error 
 		} else {
 			err = s.RevokeGrant(ctx, &wire.RevokeGrantInput{KeyId: id, GrantId: g})
 		}
+	case wire.OpGetKeyLastUsage:
+		_, _, err = s.KeyForUsage(ctx, id)
 	default:
 		t.Fatalf("no call for %s", op)
 	}

@@ -1,0 +1,232 @@
+package daemon
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"kmsd/daemon/audit"
+	"kmsd/daemon/kms"
+	"kmsd/keystore"
+	"kmsd/wire"
+)
+
+// auditRecords reads every record of a trail.
+func auditRecords(t *testing.T, dir string) []map[string]any {
+	t.Helper()
+	files, _ := audit.Files(dir)
+	var out []map[string]any
+	for _, f := range files {
+		fh, _ := os.Open(f)
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(nil, audit.MaxLine)
+		for sc.Scan() {
+			var m map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			out = append(out, m)
+		}
+		fh.Close()
+	}
+	return out
+}
+
+// TestAuditRecordsEveryRequestWithoutSecrets runs every operation (and
+// batches, denials, errors) with known secret bytes, then checks that each
+// request has its record and that no audit file holds a secret, raw, in
+// base64 or in hex.
+func TestAuditRecordsEveryRequestWithoutSecrets(t *testing.T) {
+	ts := startServer(t)
+	c := dial(t, ts.sock)
+	var secrets [][]byte
+	secret := func(n int) []byte {
+		b := make([]byte, n)
+		rand.Read(b)
+		secrets = append(secrets, b)
+		return b
+	}
+	id := newKey(t, c)
+	c.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/audited", TargetKeyId: id})
+	ec := map[string]string{"purpose": "audit-test"}
+	pt := secret(48)
+	enc, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: "alias/audited", Plaintext: pt, EncryptionContext: ec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, enc.CiphertextBlob)
+	dec, _ := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec})
+	secrets = append(secrets, dec.Plaintext)
+	re, _ := c.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: ec,
+		DestinationKeyId: id, DestinationEncryptionContext: map[string]string{"purpose": "moved"}})
+	secrets = append(secrets, re.CiphertextBlob)
+	dk, _ := c.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256", EncryptionContext: ec})
+	secrets = append(secrets, dk.Plaintext, dk.CiphertextBlob)
+	wp, _ := c.GenerateDataKeyWithoutPlaintext(ctx, &wire.GenerateDataKeyInput{KeyId: id, NumberOfBytes: 24})
+	secrets = append(secrets, wp.CiphertextBlob)
+	rnd, _ := c.GenerateRandom(ctx, &wire.GenerateRandomInput{NumberOfBytes: 32})
+	secrets = append(secrets, rnd.Plaintext)
+	batch := []*wire.EncryptInput{{KeyId: id, Plaintext: secret(20)}, {KeyId: "alias/none", Plaintext: secret(20)}, {KeyId: id, Plaintext: secret(20)}}
+	bres, err := c.EncryptBatch(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, bres[0].Out.CiphertextBlob, bres[2].Out.CiphertextBlob)
+	// Failures are recorded too.
+	c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: map[string]string{"purpose": "wrong"}})
+	c.Encrypt(ctx, &wire.EncryptInput{KeyId: "alias/none", Plaintext: secret(16)})
+	c.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id})
+	c.Status(ctx, &wire.StatusInput{})
+	root, _ := os.ReadFile(filepath.Join(filepath.Dir(ts.sock), "state", "root-key"))
+	secrets = append(secrets, root)
+	dir := ts.srv.cfg.AuditDir
+	ts.stop(t)
+
+	files, _ := audit.Files(dir)
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for i, s := range secrets {
+			for _, form := range [][]byte{s, []byte(base64.StdEncoding.EncodeToString(s)), []byte(hex.EncodeToString(s)), s[:min(12, len(s))]} {
+				if bytes.Contains(b, form) {
+					t.Fatalf("%s holds secret %d", f, i)
+				}
+			}
+		}
+	}
+
+	recs := auditRecords(t, dir)
+	byEvent := map[string][]map[string]any{}
+	for _, r := range recs {
+		if r["type"] == "call" {
+			byEvent[r["event"].(string)] = append(byEvent[r["event"].(string)], r)
+		}
+	}
+	for _, op := range []string{"Hello", "CreateKey", "CreateAlias", "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
+		"GenerateDataKeyWithoutPlaintext", "GenerateRandom", "RotateKeyOnDemand", "Status"} {
+		if len(byEvent[op]) == 0 {
+			t.Errorf("no record of %s", op)
+		}
+	}
+	e := byEvent["Encrypt"][0]
+	if e["key_id"] != id || e["alias"] != "alias/audited" || e["in_bytes"].(float64) != 48 || e["out_bytes"].(float64) != float64(len(enc.CiphertextBlob)) ||
+		e["context"].(map[string]any)["purpose"] != "audit-test" || e["source"] != "socket" || e["caller"].(map[string]any)["uid"].(float64) != float64(os.Getuid()) {
+		t.Errorf("Encrypt record %v", e)
+	}
+	if r := byEvent["ReEncrypt"][0]; r["source_key_id"] != id || r["destination_context"] == nil {
+		t.Errorf("ReEncrypt record %v", r)
+	}
+	// One record per batch item (3 batch items + 1 single + 1 failed single).
+	if n := len(byEvent["Encrypt"]); n != 5 {
+		t.Errorf("%d Encrypt records", n)
+	}
+	var errs []string
+	for _, r := range recs {
+		if s, ok := r["error"].(string); ok {
+			errs = append(errs, s)
+		}
+	}
+	if !strings.Contains(strings.Join(errs, ","), "InvalidCiphertextException") || strings.Count(strings.Join(errs, ","), "NotFoundException") < 2 {
+		t.Errorf("errors recorded: %v", errs)
+	}
+	r, err := audit.Verify(files, audit.VerifyOptions{})
+	if err != nil || r.Problem != nil {
+		t.Fatalf("trail: %v %v", err, r.Problem)
+	}
+}
+
+// TestAuditFailsClosedOnAFullDisk puts the trail on a small tmpfs, fills
+// it, and checks that requests are refused (not answered unaudited) and
+// that service resumes by itself once space is free.
+func TestAuditFailsClosedOnAFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	mnt := shortDir(t)
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=256k"); err != nil {
+		t.Skipf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
+	dir := shortDir(t)
+	svc, err := kms.Open(kms.Config{StateDir: filepath.Join(dir, "state"), TickInterval: -1, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	key, _ := svc.AuditKey()
+	aw, err := audit.Open(audit.Config{Dir: filepath.Join(mnt, "audit"), MACKey: key, Store: svc.CheckpointStore(), RetryEvery: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "s")
+	ln, err := Listen(ListenConfig{Path: sock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(Config{Service: svc, Audit: aw, CPU: keystore.DetectCPU()})
+	go srv.Serve(ln)
+	defer func() { srv.Shutdown(ctx); aw.Close() }()
+	c := dial(t, sock)
+	id := newKey(t, c)
+	encrypt := func() error {
+		_, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		return err
+	}
+	if err := encrypt(); err != nil {
+		t.Fatal(err)
+	}
+	// Fill the filesystem.
+	filler := filepath.Join(mnt, "filler")
+	f, _ := os.Create(filler)
+	f.Write(make([]byte, 1<<20))
+	f.Close()
+	var refused error
+	for range 50 {
+		if refused = encrypt(); refused != nil {
+			break
+		}
+	}
+	if wire.CodeOf(refused) != wire.CodeInternal || !strings.Contains(refused.Error(), "audit trail") {
+		t.Fatalf("full disk: %v", refused)
+	}
+	// While the trail is down, nothing is done: a key made now must not exist.
+	before := svc.KeyCount()
+	if _, err := c.CreateKey(ctx, &wire.CreateKeyInput{}); err == nil {
+		t.Fatal("CreateKey answered while the trail was down")
+	}
+	if svc.KeyCount() != before {
+		t.Fatal("CreateKey was carried out while the trail could not record it")
+	}
+	if st, _ := c.Status(ctx, &wire.StatusInput{}); st != nil {
+		t.Fatalf("status answered unaudited: %+v", st)
+	}
+	// Free the space: service resumes by itself.
+	os.Remove(filler)
+	deadline := time.Now().Add(10 * time.Second)
+	for encrypt() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("service did not resume")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	aw.Close()
+	files, _ := audit.Files(filepath.Join(mnt, "audit"))
+	r, err := audit.Verify(files, audit.VerifyOptions{CheckMAC: aw.CheckMAC})
+	if err != nil || r.Problem != nil {
+		t.Fatalf("trail after the outage: %v %v", err, r.Problem)
+	}
+	b, _ := os.ReadFile(files[len(files)-1])
+	if !bytes.Contains(b, []byte(`"event":"AuditResumed"`)) {
+		t.Fatal("no AuditResumed record")
+	}
+	t.Log(fmt.Sprintf("%d records, intact after the outage", r.Records))
+}

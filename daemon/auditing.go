@@ -1,0 +1,96 @@
+package daemon
+
+import (
+	"strconv"
+	"time"
+
+	"kmsd/daemon/audit"
+	"kmsd/wire"
+)
+
+// auditDown is the answer to requests that cannot be recorded.
+func auditDown() *wire.Error {
+	return &wire.Error{Code: wire.CodeInternal, Message: "kmsd cannot write its audit trail (disk full or failing) and answers no request it cannot record; retry later"}
+}
+
+// newEvent starts the audit record of one request, or of item n (>= 0)
+// of a batch.
+func (c *conn) newEvent(op string, id uint64, n int) *audit.Event {
+	b := make([]byte, 0, 32)
+	b = strconv.AppendUint(b, c.id, 10)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, id, 10)
+	if n >= 0 {
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	p := c.p
+	return &audit.Event{Type: audit.TypeCall, Name: op, RequestID: string(b),
+		Caller: audit.Caller{UID: p.UID, GID: p.GID, PID: p.PID, Exe: p.Exe, Unit: p.Unit, Source: p.Source}}
+}
+
+// finish completes an event with the request's context, sizes and result.
+// Only lengths of plaintext and ciphertext are recorded, never content.
+func finish(ev *audit.Event, in, out wire.Message, werr *wire.Error) {
+	ev.Time = time.Now()
+	if werr != nil {
+		ev.Error = werr.Code
+	}
+	switch v := in.(type) {
+	case *wire.EncryptInput:
+		ev.Context, ev.InBytes = v.EncryptionContext, len(v.Plaintext)
+	case *wire.DecryptInput:
+		ev.Context, ev.InBytes = v.EncryptionContext, len(v.CiphertextBlob)
+	case *wire.ReEncryptInput:
+		ev.Context, ev.DestContext, ev.InBytes = v.SourceEncryptionContext, v.DestinationEncryptionContext, len(v.CiphertextBlob)
+	case *wire.GenerateDataKeyInput:
+		ev.Context = v.EncryptionContext
+	}
+	switch v := out.(type) {
+	case *wire.EncryptOutput:
+		ev.OutBytes = len(v.CiphertextBlob)
+	case *wire.DecryptOutput:
+		ev.OutBytes = len(v.Plaintext)
+	case *wire.ReEncryptOutput:
+		ev.OutBytes = len(v.CiphertextBlob)
+	case *wire.GenerateDataKeyOutput:
+		ev.OutBytes = len(v.CiphertextBlob) + len(v.Plaintext)
+	case *wire.GenerateRandomOutput:
+		ev.OutBytes = len(v.Plaintext)
+	}
+}
+
+// ready reports whether requests may be worked on: the audit trail must
+// be writable (or off).
+func (s *Server) ready() *wire.Error {
+	if s.cfg.Audit == nil {
+		return nil
+	}
+	if s.cfg.Audit.Ready() != nil {
+		return auditDown()
+	}
+	return nil
+}
+
+// record writes a group of events; a failure means none of their
+// requests may be answered with a result.
+func (s *Server) record(evs ...*audit.Event) *wire.Error {
+	if s.cfg.Audit == nil || len(evs) == 0 {
+		return nil
+	}
+	if err := s.cfg.Audit.Append(evs...); err != nil {
+		return auditDown()
+	}
+	return nil
+}
+
+// answerNow records and answers a request the connection itself handles
+// (Hello, Status, errors before any work, throttling).
+func (c *conn) answerNow(op string, id uint64, in, out wire.Message, werr *wire.Error) {
+	ev := c.newEvent(op, id, -1)
+	finish(ev, in, out, werr)
+	if aerr := c.s.record(ev); aerr != nil && werr == nil {
+		out, werr = nil, aerr
+	}
+	c.respond(id, out, werr)
+}
