@@ -43,6 +43,9 @@ type commands struct {
 	ListRetirableGrants             listRetirableGrantsCmd  `cmd:"" help:"List the grants a principal may retire."`
 	RetireGrant                     retireGrantCmd          `cmd:"" help:"Retire a grant (its retiring principal, or its grantee)."`
 	RevokeGrant                     revokeGrantCmd          `cmd:"" help:"Revoke a grant (a key administrator)."`
+	GetKeyLastUsage                 keyCmd                  `cmd:"" help:"Show a key's last successful cryptographic use."`
+	Usage                           usageCmd                `cmd:"" help:"Requests by key and principal over a recent window (your own; root sees all)."`
+	Audit                           auditCmd                `cmd:"" help:"Read and verify the audit trail."`
 }
 
 // opName turns a subcommand into its operation: create-key -> CreateKey.
@@ -59,7 +62,11 @@ func opName(command string) string {
 
 // call runs op with in and prints its response.
 func call(e *env, op string, in wire.Message) error {
-	out, err := e.client.Call(e.ctx, op, in)
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	out, err := c.Call(e.ctx, op, in)
 	if err != nil {
 		return err
 	}

@@ -112,8 +112,12 @@ type listGrantsCmd struct {
 }
 
 func (c *listGrantsCmd) run(e *env) error {
+	cl, err := e.client()
+	if err != nil {
+		return err
+	}
 	grants, cut, err := collect(c.paging, func(limit int32, marker string) ([]wire.GrantListEntry, string, bool, error) {
-		out, err := e.client.ListGrants(e.ctx, &wire.ListGrantsInput{KeyId: c.KeyID, GrantId: c.GrantID,
+		out, err := cl.ListGrants(e.ctx, &wire.ListGrantsInput{KeyId: c.KeyID, GrantId: c.GrantID,
 			GranteePrincipal: c.GranteePrincipal, Limit: limit, Marker: marker})
 		if err != nil {
 			return nil, "", false, err
@@ -129,8 +133,12 @@ type listRetirableGrantsCmd struct {
 }
 
 func (c *listRetirableGrantsCmd) run(e *env) error {
+	cl, err := e.client()
+	if err != nil {
+		return err
+	}
 	grants, cut, err := collect(c.paging, func(limit int32, marker string) ([]wire.GrantListEntry, string, bool, error) {
-		out, err := e.client.ListRetirableGrants(e.ctx, &wire.ListRetirableGrantsInput{RetiringPrincipal: c.RetiringPrincipal, Limit: limit, Marker: marker})
+		out, err := cl.ListRetirableGrants(e.ctx, &wire.ListRetirableGrantsInput{RetiringPrincipal: c.RetiringPrincipal, Limit: limit, Marker: marker})
 		if err != nil {
 			return nil, "", false, err
 		}

@@ -23,6 +23,7 @@ const (
 	exitServiceError = 254 // kmsd answered with an error
 	exitOtherError   = 255 // kmsd could not be reached, or another failure
 	exitUsage        = 252 // the command line is wrong
+	exitBroken       = 1   // audit verify: the trail is not intact
 )
 
 type globals struct {
@@ -45,9 +46,27 @@ type env struct {
 	op     string // the operation, from the subcommand
 	ctx    context.Context
 	g      *globals
-	client *wire.Client
 	stdout io.Writer
+	stderr io.Writer
+	dial   func() (*wire.Client, error)
+	c      *wire.Client
 }
+
+// client connects to kmsd on first use: commands that only read files
+// (audit query) never need it.
+func (e *env) client() (*wire.Client, error) {
+	if e.c == nil {
+		c, err := e.dial()
+		if err != nil {
+			return nil, err
+		}
+		e.c = c
+	}
+	return e.c, nil
+}
+
+// unreachable marks a failure to connect to kmsd.
+type unreachable struct{ error }
 
 // runner is implemented by every command.
 type runner interface {
@@ -86,18 +105,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
 	defer cancel()
-	client, err := wire.Dial(ctx, c.Socket, wire.Options{Client: "kmsctl", MaxCoalesce: 1})
-	if err != nil {
-		fmt.Fprintf(stderr, "kmsctl: cannot reach kmsd at %s: %v\n", c.Socket, err)
-		return exitOtherError
+	e := &env{op: opName(kctx.Command()), ctx: ctx, g: &c.globals, stdout: stdout, stderr: stderr}
+	e.dial = func() (*wire.Client, error) {
+		client, err := wire.Dial(ctx, c.Socket, wire.Options{Client: "kmsctl", MaxCoalesce: 1})
+		if err != nil {
+			return nil, unreachable{fmt.Errorf("cannot reach kmsd at %s: %v", c.Socket, err)}
+		}
+		return client, nil
 	}
-	defer client.Close()
-	err = cmd.run(&env{op: opName(kctx.Command()), ctx: ctx, g: &c.globals, client: client, stdout: stdout})
+	err = cmd.run(e)
+	if e.c != nil {
+		e.c.Close()
+	}
 	var we *wire.Error
 	var ue usageError
+	var broken trailBroken
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &broken):
+		fmt.Fprintln(stderr, "kmsctl:", broken.error)
+		return exitBroken
 	case errors.As(err, &we):
 		fmt.Fprintf(stderr, "\nAn error occurred (%s) when calling the %s operation: %s\n", we.Code, opName(kctx.Command()), we.Message)
 		return exitServiceError

@@ -39,8 +39,12 @@ func collect[T any](p paging, fetch func(limit int32, marker string) (items []T,
 type listKeysCmd struct{ paging }
 
 func (c *listKeysCmd) run(e *env) error {
+	cl, err := e.client()
+	if err != nil {
+		return err
+	}
 	keys, cut, err := collect(c.paging, func(limit int32, marker string) ([]wire.KeyListEntry, string, bool, error) {
-		out, err := e.client.ListKeys(e.ctx, &wire.ListKeysInput{Limit: limit, Marker: marker})
+		out, err := cl.ListKeys(e.ctx, &wire.ListKeysInput{Limit: limit, Marker: marker})
 		if err != nil {
 			return nil, "", false, err
 		}
@@ -65,8 +69,12 @@ type listAliasesCmd struct {
 }
 
 func (c *listAliasesCmd) run(e *env) error {
+	cl, err := e.client()
+	if err != nil {
+		return err
+	}
 	aliases, cut, err := collect(c.paging, func(limit int32, marker string) ([]wire.AliasListEntry, string, bool, error) {
-		out, err := e.client.ListAliases(e.ctx, &wire.ListAliasesInput{KeyId: c.KeyID, Limit: limit, Marker: marker})
+		out, err := cl.ListAliases(e.ctx, &wire.ListAliasesInput{KeyId: c.KeyID, Limit: limit, Marker: marker})
 		if err != nil {
 			return nil, "", false, err
 		}
@@ -91,8 +99,12 @@ type listResourceTagsCmd struct {
 }
 
 func (c *listResourceTagsCmd) run(e *env) error {
+	cl, err := e.client()
+	if err != nil {
+		return err
+	}
 	tags, cut, err := collect(c.paging, func(limit int32, marker string) ([]wire.Tag, string, bool, error) {
-		out, err := e.client.ListResourceTags(e.ctx, &wire.ListResourceTagsInput{KeyId: c.KeyID, Limit: limit, Marker: marker})
+		out, err := cl.ListResourceTags(e.ctx, &wire.ListResourceTagsInput{KeyId: c.KeyID, Limit: limit, Marker: marker})
 		if err != nil {
 			return nil, "", false, err
 		}
@@ -118,8 +130,12 @@ type listKeyRotationsCmd struct {
 }
 
 func (c *listKeyRotationsCmd) run(e *env) error {
+	cl, err := e.client()
+	if err != nil {
+		return err
+	}
 	rots, cut, err := collect(c.paging, func(limit int32, marker string) ([]wire.RotationsListEntry, string, bool, error) {
-		out, err := e.client.ListKeyRotations(e.ctx, &wire.ListKeyRotationsInput{KeyId: c.KeyID,
+		out, err := cl.ListKeyRotations(e.ctx, &wire.ListKeyRotationsInput{KeyId: c.KeyID,
 			IncludeKeyMaterial: c.IncludeKeyMaterial, Limit: limit, Marker: marker})
 		if err != nil {
 			return nil, "", false, err

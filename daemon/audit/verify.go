@@ -68,6 +68,7 @@ func Verify(files []string, o VerifyOptions) (*Report, error) {
 	headSeen := false
 	fail := func(file string, line int, s uint64, format string, args ...any) (*Report, error) {
 		r.Problem = &Problem{File: file, Line: line, Seq: s, Reason: fmt.Sprintf(format, args...)}
+		r.LastSeq = seq // the last record found intact
 		return r, nil
 	}
 	for _, file := range files {
@@ -152,4 +153,34 @@ func Verify(files []string, o VerifyOptions) (*Report, error) {
 		return fail(files[len(files)-1], 0, seq, "the trail ends at seq %d but kmsd saved a checkpoint at seq %d: it was cut short", seq, o.HeadSeq)
 	}
 	return r, nil
+}
+
+// CheckpointRecord is one checkpoint read from a trail.
+type CheckpointRecord struct {
+	Seq  uint64
+	Prev [32]byte
+	MAC  []byte
+}
+
+// ReadCheckpoints returns the checkpoints of a trail's files, in order,
+// for a MAC check by whoever holds the key. Lines that are not records
+// are skipped (Verify reports them).
+func ReadCheckpoints(files []string) ([]CheckpointRecord, error) {
+	var out []CheckpointRecord
+	err := Query(files, Filter{}, func(line []byte) error {
+		if !bytes.Contains(line, []byte(`"type":"checkpoint"`)) {
+			return nil
+		}
+		var p parsed
+		if json.Unmarshal(line, &p) != nil {
+			return nil
+		}
+		prev, err1 := hex.DecodeString(p.Prev)
+		mac, err2 := hex.DecodeString(p.MAC)
+		if err1 == nil && err2 == nil && len(prev) == 32 {
+			out = append(out, CheckpointRecord{Seq: p.Seq, Prev: [32]byte(prev), MAC: mac})
+		}
+		return nil
+	})
+	return out, err
 }
