@@ -16,6 +16,13 @@ func auditDown() *wire.Error {
 // newEvent starts the audit record of one request, or of item n (>= 0)
 // of a batch.
 func (c *conn) newEvent(op string, id uint64, n int) *audit.Event {
+	ev := new(audit.Event)
+	c.fillEvent(ev, op, id, n)
+	return ev
+}
+
+// fillEvent is newEvent into an event the caller allocated.
+func (c *conn) fillEvent(ev *audit.Event, op string, id uint64, n int) {
 	b := make([]byte, 0, 32)
 	b = strconv.AppendUint(b, c.id, 10)
 	b = append(b, ':')
@@ -25,8 +32,8 @@ func (c *conn) newEvent(op string, id uint64, n int) *audit.Event {
 		b = strconv.AppendInt(b, int64(n), 10)
 	}
 	p := c.p
-	return &audit.Event{Type: audit.TypeCall, Name: op, RequestID: string(b),
-		Caller: audit.Caller{UID: p.UID, GID: p.GID, PID: p.PID, Exe: p.Exe, Unit: p.Unit, Source: p.Source}}
+	*ev = audit.Event{Type: audit.TypeCall, Name: op, RequestID: string(b),
+		Caller: audit.Caller{UID: p.UID, GID: p.GID, PID: p.PID, Exe: p.Exe, Unit: p.Unit, Source: p.Source, Principal: c.principal}}
 }
 
 // finish completes an event with the request's context, sizes and result.

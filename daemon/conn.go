@@ -21,11 +21,12 @@ import (
 // conn is one client connection: a reader that decodes and dispatches
 // requests, and a writer that sends responses.
 type conn struct {
-	id  uint64 // for audit request ids
-	s   *Server
-	nc  *net.UnixConn
-	p   *policy.Principal
-	ctx context.Context
+	id        uint64 // for audit request ids
+	principal string // the caller's name in usage counts
+	s         *Server
+	nc        *net.UnixConn
+	p         *policy.Principal
+	ctx       context.Context
 
 	out      chan []byte   // response frames; room for every request in flight
 	slots    chan struct{} // one per request in flight
@@ -37,9 +38,10 @@ type conn struct {
 func newConn(s *Server, nc *net.UnixConn, p *policy.Principal) *conn {
 	return &conn{
 		s: s, nc: nc, p: p, ctx: policy.WithPrincipal(context.Background(), p),
-		out:   make(chan []byte, s.cfg.MaxInFlight+1),
-		slots: make(chan struct{}, s.cfg.MaxInFlight),
-		done:  make(chan struct{}),
+		principal: audit.PrincipalName(p.UID, p.Unit),
+		out:       make(chan []byte, s.cfg.MaxInFlight+1),
+		slots:     make(chan struct{}, s.cfg.MaxInFlight),
+		done:      make(chan struct{}),
 	}
 }
 
@@ -193,6 +195,12 @@ func throttled() *wire.Error {
 // respond encodes one response and hands it to the writer. It never
 // blocks: every request in flight has a place in c.out.
 func (c *conn) respond(id uint64, out wire.Message, werr *wire.Error) {
+	c.out <- c.encode(id, out, werr)
+}
+
+// encode makes the frame of one response and wipes the plaintext the
+// response held; the frame itself is wiped once written (or dropped).
+func (c *conn) encode(id uint64, out wire.Message, werr *wire.Error) []byte {
 	frame, err := wire.AppendResponse(nil, id, out, werr)
 	if out != nil {
 		wipeOutput(out)
@@ -201,7 +209,7 @@ func (c *conn) respond(id uint64, out wire.Message, werr *wire.Error) {
 		c.s.log.Error("encoding a response", "err", err)
 		frame, _ = wire.AppendResponse(nil, id, nil, &wire.Error{Code: wire.CodeInternal, Message: "the response could not be encoded"})
 	}
-	c.out <- frame
+	return frame
 }
 
 func (c *conn) respondBatch(b *batchJob) {

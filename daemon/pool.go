@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -29,9 +30,10 @@ type batchJob struct {
 	left    atomic.Int32 // chunks not yet done
 }
 
-// batchChunk is how many items of a batch one job carries, so one large
-// batch is shared by every worker.
-const batchChunk = 32
+// batchChunk is how many items of a batch one job carries: a large batch
+// is shared by every worker, a small one stays whole so that its audit
+// records go to the trail as one group (one flush).
+const batchChunk = 128
 
 // maxCoalesce is the most jobs a worker takes in one pass.
 const maxCoalesce = 64
@@ -50,8 +52,10 @@ func newPool(workers, size int, run func([]*job)) *pool {
 			defer p.wg.Done()
 			batch := make([]*job, 0, maxCoalesce)
 			for j := range p.q {
-				// Take what is queued now, without waiting for more.
+				// Take what is queued now, without waiting for more (one
+				// yield lets readers woken with it queue their requests).
 				batch = append(batch[:0], j)
+				runtime.Gosched()
 			drain:
 				for len(batch) < maxCoalesce {
 					select {

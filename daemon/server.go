@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -177,9 +178,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// run serves jobs a worker took together: it works on them, writes their
-// audit records as one group, and only then answers them. If the trail
-// cannot be written, no job is answered with a result.
+// run serves jobs a worker took together: it works on them and encodes
+// their answers, then hands their audit records to the trail as one group
+// and goes on to other work. The answers leave when the group is written;
+// if it cannot be, they are wiped and errors leave instead.
 func (s *Server) run(jobs []*job) {
 	if werr := s.ready(); werr != nil {
 		for _, j := range jobs {
@@ -187,42 +189,61 @@ func (s *Server) run(jobs []*job) {
 		}
 		return
 	}
-	evs := make([]*audit.Event, 0, len(jobs))
-	outs := make([]wire.Result, len(jobs)) // the answers of single requests
+	jobs = slices.Clone(jobs) // the pool reuses its slice once run returns
+	n := 0
+	for _, j := range jobs {
+		n++
+		if j.b != nil {
+			n += j.hi - j.lo - 1
+		}
+	}
+	store := make([]audit.Event, n) // one allocation for the pass's records
+	evs := make([]*audit.Event, 0, n)
+	frames := make([][]byte, len(jobs)) // the encoded answers of single requests
 	for k, j := range jobs {
 		if j.b == nil {
-			ev := j.c.newEvent(j.op.Name, j.id, -1)
+			ev := &store[len(evs)]
+			j.c.fillEvent(ev, j.op.Name, j.id, -1)
 			out, werr := s.call(kms.WithEvent(j.c.ctx, ev), j.op, j.in)
 			finish(ev, j.in, out, werr)
 			evs = append(evs, ev)
-			outs[k] = wire.Result{Out: out, Err: werr}
+			frames[k] = j.c.encode(j.id, out, werr)
 			continue
 		}
 		b := j.b
 		for i := j.lo; i < j.hi; i++ {
-			ev := j.c.newEvent(b.op.Name, b.id, i)
+			ev := &store[len(evs)]
+			j.c.fillEvent(ev, b.op.Name, b.id, i)
 			out, werr := s.call(kms.WithEvent(j.c.ctx, ev), b.op, b.items[i])
 			finish(ev, b.items[i], out, werr)
 			evs = append(evs, ev)
 			b.results[i] = wire.Result{Out: out, Err: werr}
 		}
 	}
-	if aerr := s.record(evs...); aerr != nil {
+	commit := func(failed *wire.Error) {
 		for k, j := range jobs {
-			if outs[k].Out != nil {
-				wipeOutput(outs[k].Out)
+			switch {
+			case failed != nil:
+				clear(frames[k])
+				s.failJob(j, failed)
+			case j.b == nil:
+				j.c.out <- frames[k]
+			case j.b.left.Add(-1) == 0:
+				go j.b.c.respondBatch(j.b) // a large batch is not encoded on the trail's goroutine
 			}
-			s.failJob(j, aerr)
 		}
+	}
+	if s.cfg.Audit == nil {
+		commit(nil)
 		return
 	}
-	for k, j := range jobs {
-		if j.b == nil {
-			j.c.respond(j.id, outs[k].Out, outs[k].Err)
-		} else if j.b.left.Add(-1) == 0 {
-			j.b.c.respondBatch(j.b)
+	s.cfg.Audit.AppendAsync(evs, func(err error) {
+		if err != nil {
+			commit(auditDown())
+			return
 		}
-	}
+		commit(nil)
+	})
 }
 
 // failJob answers a job, or its part of a batch, with one error; any

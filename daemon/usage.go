@@ -3,10 +3,10 @@ package daemon
 import (
 	"context"
 	"encoding/hex"
-	"fmt"
 	"strconv"
 	"time"
 
+	"kmsd/daemon/audit"
 	"kmsd/daemon/kms"
 	"kmsd/daemon/policy"
 	"kmsd/wire"
@@ -50,10 +50,7 @@ func (s *Server) getUsage(ctx context.Context, svc *kms.Service, in wire.Message
 		return nil, s.noAudit()
 	}
 	p := policy.From(ctx)
-	mine := fmt.Sprintf("uid:%d", p.UID)
-	if p.Unit != "" {
-		mine += " unit:" + p.Unit
-	}
+	mine := audit.PrincipalName(p.UID, p.Unit)
 	u := s.cfg.Audit.Usage()
 	out := &wire.GetUsageOutput{Since: u.Since().UTC(), WindowMinutes: mins, Usage: []wire.UsageEntry{}}
 	for _, c := range u.Counts(time.Duration(mins) * time.Minute) {

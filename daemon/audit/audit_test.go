@@ -376,3 +376,53 @@ func TestEscaping(t *testing.T) {
 		t.Fatal()
 	}
 }
+
+// TestCrashPaddingIsSkipped takes a copy of a live trail (as a crash
+// leaves it: records, then zero padding) and checks that readers skip the
+// padding and that a writer continues after the last record.
+func TestCrashPaddingIsSkipped(t *testing.T) {
+	live, st := t.TempDir(), &memStore{}
+	w := open(t, live, st)
+	for i := range 5 {
+		if err := w.Append(call(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crashed := t.TempDir()
+	files, _ := Files(live)
+	b, _ := os.ReadFile(files[0])
+	if !bytes.HasSuffix(b, make([]byte, 1024)) {
+		t.Fatal("the live file is not padded")
+	}
+	os.WriteFile(filepath.Join(crashed, filepath.Base(files[0])), b, 0o600)
+	w.Close()
+	cf, _ := Files(crashed)
+	if r, _ := Verify(cf, VerifyOptions{}); r.Problem != nil || r.Records != 6 {
+		t.Fatalf("padded trail: %+v %v", r, r.Problem)
+	}
+	n := 0
+	Query(cf, Filter{}, func([]byte) error { n++; return nil })
+	if n != 6 {
+		t.Fatalf("query read %d records", n)
+	}
+	// Garbage after the padding is reported.
+	bad := append(bytes.Clone(b), []byte(`{"x":1}`+"\n")...)
+	os.WriteFile(cf[0], bad, 0o600)
+	if r, _ := Verify(cf, VerifyOptions{}); r.Problem == nil {
+		t.Fatal("data hidden after the padding went unnoticed")
+	}
+	os.WriteFile(cf[0], b, 0o600)
+	w2 := open(t, crashed, &memStore{})
+	if err := w2.Append(call(9)); err != nil {
+		t.Fatal(err)
+	}
+	w2.Close()
+	if r := verify(t, crashed, nil); r.Problem != nil || r.Records != 8 {
+		t.Fatalf("after resuming: %+v %v", r, r.Problem)
+	}
+	if st, _ := os.Stat(cf[0]); bytes.Contains(must(os.ReadFile(cf[0])), []byte{0}) || st.Size() == int64(len(b)) {
+		t.Fatal("padding left after a clean close")
+	}
+}
+
+func must(b []byte, _ error) []byte { return b }

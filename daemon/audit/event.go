@@ -23,6 +23,9 @@ type Caller struct {
 	Exe    string
 	Unit   string
 	Source string // socket, fuse, kmsd
+	// Principal names the caller in usage counts ("uid:N" or "uid:N
+	// unit:U"); front ends compute it once per connection.
+	Principal string
 }
 
 // Event is one audit record before it is written. Front ends fill the
@@ -52,7 +55,7 @@ type Event struct {
 // the writer adds seq and prev and closes it. Field order is fixed.
 func (e *Event) appendBody(b []byte) []byte {
 	b = append(b, `{"time":"`...)
-	b = e.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	b = appendTime(b, e.Time)
 	b = append(b, `","type":`...)
 	b = appendString(b, e.Type)
 	b = append(b, `,"event":`...)
@@ -154,4 +157,35 @@ func appendString(b []byte, s string) []byte {
 		i += n
 	}
 	return append(b, '"')
+}
+
+// appendTime appends t in UTC as 2006-01-02T15:04:05.000000Z, without the
+// general formatter (this is on every request's path).
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	us := t.Nanosecond() / 1000
+	pad := func(b []byte, v, width int) []byte {
+		var tmp [6]byte
+		for i := width - 1; i >= 0; i-- {
+			tmp[i] = byte('0' + v%10)
+			v /= 10
+		}
+		return append(b, tmp[:width]...)
+	}
+	b = pad(b, y, 4)
+	b = append(b, '-')
+	b = pad(b, int(mo), 2)
+	b = append(b, '-')
+	b = pad(b, d, 2)
+	b = append(b, 'T')
+	b = pad(b, h, 2)
+	b = append(b, ':')
+	b = pad(b, mi, 2)
+	b = append(b, ':')
+	b = pad(b, s, 2)
+	b = append(b, '.')
+	b = pad(b, us, 6)
+	return append(b, 'Z')
 }

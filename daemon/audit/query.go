@@ -89,7 +89,7 @@ func Query(files []string, f Filter, fn func(line []byte) error) error {
 		br := bufio.NewReaderSize(fh, 64<<10)
 		for {
 			line, err := br.ReadSlice('\n')
-			if err == io.EOF {
+			if err == io.EOF || (len(line) > 0 && line[0] == 0) { // the end, or crash padding
 				break
 			}
 			if err != nil {

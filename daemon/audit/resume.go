@@ -38,17 +38,24 @@ func (w *Writer) resume() error {
 	if _, err := fmt.Sscanf(filepath.Base(last), "audit-%06d.jsonl", &w.fileNo); err != nil {
 		return fmt.Errorf("audit: file name %s", last)
 	}
-	f, err := os.OpenFile(last, os.O_RDWR|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(last, os.O_RDWR, 0o600)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	line, end, err := lastLine(f)
+	data, err := dataEnd(f)
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("audit: reading %s: %w", last, err)
 	}
+	line, end, err := lastLine(f, data)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("audit: reading %s: %w", last, err)
+	}
+	if data != end {
+		w.cfg.Logger.Warn("audit: removing a record cut short by a crash", "file", last, "bytes", data-end)
+	}
 	if st, _ := f.Stat(); st != nil && st.Size() != end {
-		w.cfg.Logger.Warn("audit: removing a record cut short by a crash", "file", last, "bytes", st.Size()-end)
 		if err := f.Truncate(end); err != nil {
 			f.Close()
 			return fmt.Errorf("audit: %w", err)
@@ -65,7 +72,7 @@ func (w *Writer) resume() error {
 		f.Close()
 		return fmt.Errorf("audit: the last record of %s is not readable", last)
 	}
-	w.f, w.size, w.seq, w.prev = f, end, rec.Seq, sha256.Sum256(line)
+	w.f, w.size, w.alloc, w.seq, w.prev = f, end, end, rec.Seq, sha256.Sum256(line)
 	if w.cfg.Store != nil {
 		if seq, _, ok, err := w.cfg.Store.LoadCheckpoint(); err != nil {
 			return fmt.Errorf("audit: %w", err)
@@ -74,7 +81,7 @@ func (w *Writer) resume() error {
 				"trail_ends", w.seq, "checkpoint", seq)
 			w.buf = w.appendLine(nil, (&Event{Time: w.cfg.Now(), Type: TypeService, Name: "AuditTrailCut",
 				Detail: fmt.Sprintf("the trail ended at seq %d but checkpoint %d had been written", w.seq, seq)}).appendBody(nil))
-			if _, err := w.f.Write(w.buf); err != nil {
+			if _, err := w.f.WriteAt(w.buf, w.size); err != nil {
 				return fmt.Errorf("audit: %w", err)
 			}
 			w.size += int64(len(w.buf))
@@ -85,13 +92,13 @@ func (w *Writer) resume() error {
 
 // start creates file n and writes its open record.
 func (w *Writer) start(n int, seq uint64, prev [32]byte) error {
-	f, err := os.OpenFile(w.path(n), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(w.path(n), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	w.f, w.fileNo, w.seq, w.prev = f, n, seq, prev
 	open := w.appendLine(nil, (&Event{Time: w.cfg.Now(), Type: TypeOpen, Name: "Open", Detail: FileName(n)}).appendBody(nil))
-	if _, err := f.Write(open); err != nil {
+	if _, err := f.WriteAt(open, 0); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	if err := fdatasync(f); err != nil {
@@ -102,15 +109,34 @@ func (w *Writer) start(n int, seq uint64, prev [32]byte) error {
 	return nil
 }
 
-// lastLine returns the last complete line of f (without its newline) and
-// the offset just after it.
-func lastLine(f *os.File) ([]byte, int64, error) {
+// dataEnd returns the offset just after the last byte of f that is not
+// zero padding.
+func dataEnd(f *os.File) (int64, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
+	buf := make([]byte, 1<<16)
+	for end := st.Size(); end > 0; {
+		start := max(0, end-int64(len(buf)))
+		b := buf[:end-start]
+		if _, err := f.ReadAt(b, start); err != nil && err != io.EOF {
+			return 0, err
+		}
+		for i := len(b) - 1; i >= 0; i-- {
+			if b[i] != 0 {
+				return start + int64(i) + 1, nil
+			}
+		}
+		end = start
+	}
+	return 0, nil
+}
+
+// lastLine returns the last complete line of f before end (without its
+// newline) and the offset just after it.
+func lastLine(f *os.File, end int64) ([]byte, int64, error) {
 	const chunk = 1 << 16
-	end := st.Size()
 	for off := end; off > 0; {
 		start := max(0, off-chunk)
 		buf := make([]byte, end-start)

@@ -48,17 +48,25 @@ func newUsage(now func() time.Time) *Usage {
 // Since is when tracking started (kmsd's start).
 func (u *Usage) Since() time.Time { return u.since }
 
+// noteAll counts a group of written records, under one lock.
+func (u *Usage) noteAll(evs []*Event) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, e := range evs {
+		u.note(e)
+	}
+}
+
+// note counts one record. The caller holds u.mu.
 func (u *Usage) note(e *Event) {
 	if e.Type != TypeCall {
 		return
 	}
-	principal := fmt.Sprintf("uid:%d", e.Caller.UID)
-	if e.Caller.Unit != "" {
-		principal += " unit:" + e.Caller.Unit
+	principal := e.Caller.Principal
+	if principal == "" {
+		principal = PrincipalName(e.Caller.UID, e.Caller.Unit)
 	}
 	m := e.Time.Unix() / 60
-	u.mu.Lock()
-	defer u.mu.Unlock()
 	if e.Error == "" && e.KeyID != "" && (cryptoOps[e.Name]) {
 		u.last[e.KeyID] = LastUse{Operation: e.Name, Time: e.Time, Seq: e.Seq}
 	}
@@ -135,4 +143,13 @@ func (u *Usage) Counts(window time.Duration) []Count {
 		return 0
 	})
 	return out
+}
+
+// PrincipalName names a caller in usage counts: "uid:N", or "uid:N unit:U".
+func PrincipalName(uid uint32, unit string) string {
+	s := fmt.Sprintf("uid:%d", uid)
+	if unit != "" {
+		s += " unit:" + unit
+	}
+	return s
 }

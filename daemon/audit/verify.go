@@ -82,6 +82,13 @@ func Verify(files []string, o VerifyOptions) (*Report, error) {
 			if err == io.EOF && len(line) == 0 {
 				break
 			}
+			if len(line) > 0 && line[0] == 0 { // padding a crash left: zeros to the end
+				if !allZero(line, br) {
+					f.Close()
+					return fail(file, n, seq+1, "data after the zero padding")
+				}
+				break
+			}
 			if err == bufio.ErrBufferFull {
 				f.Close()
 				return fail(file, n, seq+1, "a line longer than the buffer: not a record")
@@ -183,4 +190,22 @@ func ReadCheckpoints(files []string) ([]CheckpointRecord, error) {
 		return nil
 	})
 	return out, err
+}
+
+// allZero reports whether line and the rest of r are all zero bytes.
+func allZero(line []byte, r *bufio.Reader) bool {
+	for _, c := range line {
+		if c != 0 {
+			return false
+		}
+	}
+	for {
+		c, err := r.ReadByte()
+		if err != nil {
+			return true
+		}
+		if c != 0 {
+			return false
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -82,15 +83,17 @@ type Writer struct {
 	closeOnce sync.Once
 
 	// Owned by loop.
-	f         *os.File
-	fileNo    int
-	size      int64 // bytes of whole records in the current file
-	seq       uint64
-	prev      [32]byte
-	sinceCkpt int
-	lastCkpt  time.Time
-	buf       []byte
-	dirtyTail bool // a failed write may have left part of a line
+	f          *os.File
+	fileNo     int
+	size       int64 // bytes of whole records in the current file
+	alloc      int64 // bytes of the file: records, then zero padding
+	noPrealloc bool  // extending the file with zeros failed once: just append
+	seq        uint64
+	prev       [32]byte
+	sinceCkpt  int
+	lastCkpt   time.Time
+	buf        []byte
+	dirtyTail  bool // a failed write may have left part of a line
 }
 
 type checkpoint struct {
@@ -101,7 +104,7 @@ type checkpoint struct {
 type appendReq struct {
 	evs    []*Event
 	bodies [][]byte
-	done   chan error
+	done   func(error) // called by the loop once the group is written or failed
 }
 
 // Open starts a writer on the trail in cfg.Dir, continuing its chain.
@@ -148,26 +151,39 @@ func Open(cfg Config) (*Writer, error) {
 // the trail is down, Append refuses at once except for one try every
 // RetryEvery.
 func (w *Writer) Append(evs ...*Event) error {
+	ch := make(chan error, 1)
+	w.AppendAsync(evs, func(err error) { ch <- err })
+	return <-ch
+}
+
+// AppendAsync is Append without the wait: done is called, on the writer's
+// goroutine, once the group is written (nil) or has failed. done must be
+// quick: it runs before the next group is written. Encoding happens in the
+// caller's goroutine, so callers do that work in parallel.
+func (w *Writer) AppendAsync(evs []*Event, done func(error)) {
 	if since := w.downSince.Load(); since != 0 && time.Since(time.Unix(0, since)) < w.cfg.RetryEvery {
 		w.refused.Add(int64(len(evs)))
-		return errDown
+		done(errDown)
+		return
 	}
-	r := &appendReq{evs: evs, bodies: make([][]byte, len(evs)), done: make(chan error, 1)}
+	r := &appendReq{evs: evs, bodies: make([][]byte, len(evs))}
+	buf := make([]byte, 0, 320*len(evs)) // one buffer for the group's bodies
 	for i, e := range evs {
-		r.bodies[i] = e.appendBody(make([]byte, 0, 384))
+		start := len(buf)
+		buf = e.appendBody(buf)
+		r.bodies[i] = buf[start:len(buf):len(buf)]
+	}
+	r.done = func(err error) {
+		if err == nil {
+			w.usage.noteAll(evs)
+		}
+		done(err)
 	}
 	select {
 	case w.reqs <- r:
 	case <-w.done:
-		return fmt.Errorf("%w: kmsd is stopping", ErrUnavailable)
+		done(fmt.Errorf("%w: kmsd is stopping", ErrUnavailable))
 	}
-	if err := <-r.done; err != nil {
-		return err
-	}
-	for _, e := range evs {
-		w.usage.note(e)
-	}
-	return nil
 }
 
 var errDown = fmt.Errorf("%w (the disk is full or failing); kmsd answers no request it cannot record", ErrUnavailable)
@@ -242,7 +258,7 @@ func (w *Writer) loop() {
 	answer := func() {
 		err := w.writeGroup(group)
 		for _, r := range group {
-			r.done <- err
+			r.done(err)
 		}
 		clear(group)
 	}
@@ -250,6 +266,7 @@ func (w *Writer) loop() {
 		select {
 		case r := <-w.reqs:
 			group = append(group[:0], r)
+			runtime.Gosched() // let workers finishing now join this group
 		drain:
 			for len(group) < 1024 {
 				select {
@@ -278,6 +295,9 @@ func (w *Writer) loop() {
 			if w.Healthy() && w.sinceCkpt > 0 {
 				w.writeGroup(nil)
 			}
+			if err := w.trim(); err != nil {
+				w.cfg.Logger.Error("audit: closing the trail", "err", err)
+			}
 			w.f.Close()
 			close(w.saveq)
 			return
@@ -291,7 +311,17 @@ func (w *Writer) loop() {
 func (w *Writer) writeGroup(group []*appendReq) error {
 	now := w.cfg.Now()
 	if w.dirtyTail {
-		if err := w.f.Truncate(w.size); err != nil {
+		// A failed write may have left part of a record: zero it (within
+		// the padding) or cut it off (past it).
+		err := w.f.Truncate(max(w.size, w.alloc))
+		if err == nil && w.alloc > w.size {
+			_, err = w.f.WriteAt(zeros[:min(int64(len(zeros)), w.alloc-w.size)], w.size)
+			if w.alloc-w.size > int64(len(zeros)) {
+				err = w.f.Truncate(w.size)
+				w.alloc = w.size
+			}
+		}
+		if err != nil {
 			return w.fail(group, err)
 		}
 		w.dirtyTail = false
@@ -333,6 +363,7 @@ func (w *Writer) writeGroup(group []*appendReq) error {
 		return w.fail(group, err)
 	}
 	w.size += int64(len(w.buf))
+	w.alloc = max(w.alloc, w.size)
 	if !w.Healthy() {
 		w.cfg.Logger.Warn("audit trail writable again", "refused", w.refused.Load())
 		w.downSince.Store(0)
@@ -355,13 +386,14 @@ func (w *Writer) writeGroup(group []*appendReq) error {
 // write puts w.buf in the file: in one write, or (SyncAlways) record by
 // record with an fdatasync after each.
 func (w *Writer) write(ends []int) error {
+	w.prealloc(int64(len(w.buf)))
 	if w.cfg.Sync == SyncAlways {
 		start := 0
 		for _, end := range append(ends, len(w.buf)) {
 			if end == start {
 				continue
 			}
-			if _, err := w.f.Write(w.buf[start:end]); err != nil {
+			if _, err := w.f.WriteAt(w.buf[start:end], w.size+int64(start)); err != nil {
 				return err
 			}
 			if err := fdatasync(w.f); err != nil {
@@ -371,7 +403,7 @@ func (w *Writer) write(ends []int) error {
 		}
 		return nil
 	}
-	if _, err := w.f.Write(w.buf); err != nil {
+	if _, err := w.f.WriteAt(w.buf, w.size); err != nil {
 		return err
 	}
 	if w.cfg.Sync == SyncBatch {
@@ -423,16 +455,16 @@ func (w *Writer) appendCheckpoint(b []byte, now time.Time) []byte {
 func (w *Writer) rotate(now time.Time) error {
 	seq0, prev0, since0 := w.seq, w.prev, w.sinceCkpt
 	tail := w.appendCheckpoint(nil, now)
-	if _, err := w.f.Write(tail); err != nil {
+	if _, err := w.f.WriteAt(tail, w.size); err != nil {
 		w.seq, w.prev, w.sinceCkpt = seq0, prev0, since0
 		w.dirtyTail = true
 		return err
 	}
 	w.size += int64(len(tail))
-	if err := fdatasync(w.f); err != nil {
+	if err := w.trim(); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(w.path(w.fileNo+1), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(w.path(w.fileNo+1), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
@@ -445,9 +477,52 @@ func (w *Writer) rotate(now time.Time) error {
 		return err
 	}
 	w.f.Close()
-	w.f, w.fileNo, w.size = f, w.fileNo+1, int64(len(open))
+	w.f, w.fileNo, w.size, w.alloc = f, w.fileNo+1, int64(len(open)), int64(len(open))
 	syncDir(w.cfg.Dir)
 	return nil
+}
+
+// preallocChunk is how much zero padding is added to the file at a time.
+// Overwriting padding that is already on the disk makes fdatasync flush
+// data only, not the file's size and block map: measured on this
+// project's virtio disk, 122 µs per group instead of 279 µs when
+// appending.
+const preallocChunk = 4 << 20
+
+var zeros = make([]byte, 1<<20)
+
+// prealloc makes sure n more bytes fit in the padding, adding a chunk of
+// zeros (flushed once) if needed. If the disk refuses, the writer appends.
+func (w *Writer) prealloc(n int64) {
+	if w.noPrealloc || w.size+n <= w.alloc {
+		return
+	}
+	end := max(w.alloc, w.size) + max(preallocChunk, n)
+	for off := max(w.alloc, w.size); off < end; off += int64(len(zeros)) {
+		if _, err := w.f.WriteAt(zeros[:min(int64(len(zeros)), end-off)], off); err != nil {
+			w.noPrealloc = true
+			w.cfg.Logger.Warn("audit: cannot pad the trail file; appending instead", "err", err)
+			w.f.Truncate(w.size)
+			w.alloc = w.size
+			return
+		}
+	}
+	if err := fdatasync(w.f); err != nil {
+		w.noPrealloc = true
+		return
+	}
+	w.alloc = end
+}
+
+// trim cuts the padding off the current file, leaving whole records only.
+func (w *Writer) trim() error {
+	if w.alloc > w.size {
+		if err := w.f.Truncate(w.size); err != nil {
+			return err
+		}
+		w.alloc = w.size
+	}
+	return fdatasync(w.f)
 }
 
 // saveLoop persists the newest checkpoint outside the files.
