@@ -33,7 +33,7 @@ func protocolRows() []string {
 		}
 		rows = append(rows, fmt.Sprintf("| `%s`%s | %s | %s |", op.Name, batch, describeFields(op.NewInput()), describeFields(op.NewOutput())))
 	}
-	for _, m := range []Message{&KeyMetadata{}, &KeyListEntry{}, &AliasListEntry{}, &Tag{}, &RotationsListEntry{}, &GrantListEntry{}, &GrantConstraints{}, &CPUFeatures{}, &Limits{}, &Error{}} {
+	for _, m := range []Message{&KeyMetadata{}, &KeyListEntry{}, &AliasListEntry{}, &Tag{}, &RotationsListEntry{}, &GrantListEntry{}, &GrantConstraints{}, &KeyLastUsage{}, &UsageEntry{}, &AuditCheckpoint{}, &CPUFeatures{}, &Limits{}, &Error{}} {
 		rows = append(rows, fmt.Sprintf("| `%s` | %s |", reflect.TypeOf(m).Elem().Name(), describeFields(m)))
 	}
 	return rows

@@ -67,6 +67,14 @@ func exampleInputs() map[string]Message {
 		OpListRetirableGrants: &ListRetirableGrantsInput{RetiringPrincipal: "uid:0"},
 		OpRetireGrant:         &RetireGrantInput{GrantToken: exToken},
 		OpRevokeGrant:         &RevokeGrantInput{KeyId: exKeyID, GrantId: exGrantID},
+		OpGetKeyLastUsage:     &KeyIDInput{KeyId: exKeyID},
+		OpGetUsage:            &GetUsageInput{WindowMinutes: 10},
+		OpVerifyAuditCheckpoints: &VerifyAuditCheckpointsInput{Checkpoints: []AuditCheckpoint{
+			{Seq: 42, Prev: "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b", Mac: "b9f1a0c4d2e3f5061728394a5b6c7d8e9f00112233445566778899aabbccddee"}}},
+		OpGetKeyLastUsage: &KeyIDInput{KeyId: exKeyID},
+		OpGetUsage:        &GetUsageInput{WindowMinutes: 10},
+		OpVerifyAuditCheckpoints: &VerifyAuditCheckpointsInput{Checkpoints: []AuditCheckpoint{
+			{Seq: 42, Prev: "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b", Mac: "b9f1a0c4d2e3f5061728394a5b6c7d8e9f00112233445566778899aabbccddee"}}},
 	}
 }
 
@@ -125,5 +133,10 @@ func exampleOutputs() map[string]Message {
 		OpListRetirableGrants: &ListGrantsOutput{Grants: []GrantListEntry{exGrant}, NextMarker: exGrantID, Truncated: true},
 		OpRetireGrant:         &Empty{},
 		OpRevokeGrant:         &Empty{},
+		OpGetKeyLastUsage: &GetKeyLastUsageOutput{KeyId: exKeyARN, KeyLastUsage: KeyLastUsage{Operation: "Encrypt", Timestamp: exLater, EventId: "1234"},
+			TrackingStartDate: exTime, KeyCreationDate: exTime},
+		OpGetUsage: &GetUsageOutput{Since: exTime, WindowMinutes: 10, Usage: []UsageEntry{{KeyId: exKeyID, Principal: "uid:1000", Requests: 7, Errors: 1}}},
+		OpVerifyAuditCheckpoints: &VerifyAuditCheckpointsOutput{FirstInvalid: -1, HeadSeq: 42,
+			HeadHash: "0c2a9f4e1b7d3a58e6f0c1b2a3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a", AuditDir: "/var/lib/kmsd/audit"},
 	}
 }
