@@ -71,10 +71,6 @@ func exampleInputs() map[string]Message {
 		OpGetUsage:            &GetUsageInput{WindowMinutes: 10},
 		OpVerifyAuditCheckpoints: &VerifyAuditCheckpointsInput{Checkpoints: []AuditCheckpoint{
 			{Seq: 42, Prev: "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b", Mac: "b9f1a0c4d2e3f5061728394a5b6c7d8e9f00112233445566778899aabbccddee"}}},
-		OpGetKeyLastUsage: &KeyIDInput{KeyId: exKeyID},
-		OpGetUsage:        &GetUsageInput{WindowMinutes: 10},
-		OpVerifyAuditCheckpoints: &VerifyAuditCheckpointsInput{Checkpoints: []AuditCheckpoint{
-			{Seq: 42, Prev: "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b", Mac: "b9f1a0c4d2e3f5061728394a5b6c7d8e9f00112233445566778899aabbccddee"}}},
 	}
 }
 
