@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ var cli struct {
 	LogLevel     string        `help:"debug, info, warn or error." default:"info" enum:"debug,info,warn,error"`
 	LogFormat    string        `help:"text or json." default:"text" enum:"text,json"`
 	Version      bool          `help:"Print the version and exit."`
+	CPUProfile   string        `help:"Write a CPU profile (pprof) to this file until kmsd stops: for diagnosing the hot path."`
 }
 
 func main() {
@@ -53,6 +55,15 @@ func main() {
 	if cli.LogFormat == "json" {
 		h = slog.NewJSONHandler(os.Stderr, hopts)
 	}
+	if cli.CPUProfile != "" {
+		f, err := os.Create(cli.CPUProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kmsd: --cpu-profile:", err)
+			os.Exit(2)
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	err = daemon.Run(ctx, daemon.Options{
@@ -63,6 +74,6 @@ func main() {
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kmsd:", err)
-		os.Exit(1)
+		os.Exit(1) //nolint: the profile of a failed start is of no use
 	}
 }

@@ -128,20 +128,28 @@ func appendMap(b []byte, m map[string]string) []byte {
 }
 
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// control characters and the characters HTML mangles are escaped.
+// control characters and the characters HTML mangles are escaped. Runs of
+// plain ASCII, all most fields hold, are copied whole.
 func appendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && plain[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if j == len(s) {
+			break
+		}
+		i = j
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
 			case c == '"' || c == '\\':
 				b = append(b, '\\', c)
-			case c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			default:
-				b = append(b, c)
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}
 			i++
 			continue
@@ -158,6 +166,14 @@ func appendString(b []byte, s string) []byte {
 	}
 	return append(b, '"')
 }
+
+// plain marks the bytes appendString copies as they are.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // appendTime appends t in UTC as 2006-01-02T15:04:05.000000Z, without the
 // general formatter (this is on every request's path).
