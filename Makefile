@@ -60,6 +60,7 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./keystore/ || exit 1; done
 	@for t in FuzzDecodeRequest FuzzDecodeResponse FuzzFrameSplit; do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./wire/ || exit 1; done
+	$(GO) test -run '^$$' -fuzz '^FuzzParseContext$$' -fuzztime $(FUZZTIME) ./fusefs/
 
 ## bench: the socket and service benchmarks, 5 runs each, raw output in bench/results/
 bench:

@@ -13,6 +13,7 @@ import (
 
 	"kmsd/daemon/audit"
 	"kmsd/daemon/kms"
+	"kmsd/fusefs"
 	"kmsd/keystore"
 )
 
@@ -35,6 +36,9 @@ type Options struct {
 	AuditDir     string // default STATE_DIR/audit
 	AuditSync    string // always, batch (default) or none
 	NoAudit      bool   // no audit trail at all: for measurements only
+	Mount        string // if set, where the FUSE view is mounted
+	MountAllow   bool   // --mount-allow-other: other users may use the mount
+	MountDebug   bool   // trace every FUSE request
 	Logger       *slog.Logger
 	// Ready, if set, is called once the socket accepts connections.
 	Ready func()
@@ -105,16 +109,28 @@ func Run(ctx context.Context, o Options) error {
 		Workers: o.Workers, QueueSize: o.QueueSize})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	var mnt *fusefs.Mount
+	if o.Mount != "" {
+		mnt, err = fusefs.New(o.Mount, srv.FUSE(), fusefs.Options{AllowOther: o.MountAllow, Logger: log, Debug: o.MountDebug})
+		if err != nil {
+			srv.Shutdown(context.Background())
+			<-served
+			return err
+		}
+		log.Info("mounted the FUSE view", "dir", o.Mount, "allow_other", o.MountAllow)
+	}
 	log.Info("serving", "socket", o.Socket, "state_dir", o.StateDir, "workers", srv.cfg.Workers, "keys", svc.KeyCount())
 	if o.Ready != nil {
 		o.Ready()
 	}
 	select {
 	case err := <-served:
+		unmount(mnt, log)
 		srv.Shutdown(context.Background())
 		return fmt.Errorf("accepting connections: %w", err)
 	case <-ctx.Done():
 	}
+	unmount(mnt, log)
 	drain := o.DrainTimeout
 	if drain <= 0 {
 		drain = 15 * time.Second
@@ -129,6 +145,19 @@ func Run(ctx context.Context, o Options) error {
 	}
 	<-served
 	return nil
+}
+
+// unmount takes the FUSE view down, lazily if a descriptor is open, and
+// waits a bounded time for its server.
+func unmount(m *fusefs.Mount, log *slog.Logger) {
+	if m == nil {
+		return
+	}
+	if err := m.Close(time.Second); err != nil {
+		log.Error("unmounting the FUSE view", "dir", m.Dir(), "err", err)
+		return
+	}
+	log.Info("unmounted the FUSE view", "dir", m.Dir())
 }
 
 func fileExists(p string) bool {

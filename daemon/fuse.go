@@ -1,0 +1,71 @@
+package daemon
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+
+	"kmsd/daemon/audit"
+	"kmsd/daemon/identity"
+	"kmsd/daemon/kms"
+	"kmsd/daemon/policy"
+	"kmsd/fusefs"
+	"kmsd/wire"
+)
+
+// FUSE returns the server as the service a FUSE mount calls: each session
+// is one caller of one FUSE request, and its calls take the socket's path
+// through authorization, the service and the audit trail, with source
+// "fuse". They run on go-fuse's goroutines, which the kernel bounds, not
+// on the crypto pool.
+func (s *Server) FUSE() fusefs.Service { return fuseService{s} }
+
+type fuseService struct{ s *Server }
+
+var fuseSessions atomic.Uint64
+
+func (f fuseService) Session(pid uint32, uid, gid uint32) fusefs.Session {
+	p := identity.FromProcess(int32(pid), uid, gid, "fuse")
+	return &fuseSession{s: f.s, p: p, id: fuseSessions.Add(1),
+		principal: audit.PrincipalName(p.UID, p.Unit)}
+}
+
+// fuseSession is one FUSE caller: the principal of the process that made
+// the request (a handle keeps the one of its open).
+type fuseSession struct {
+	s         *Server
+	p         *policy.Principal
+	principal string
+	id        uint64
+	n         atomic.Uint64
+}
+
+// Call runs op as the session's principal, records it, and answers only
+// once the record is written: a trail that cannot be written fails the
+// call and wipes its output.
+func (f *fuseSession) Call(ctx context.Context, op string, in wire.Message) (wire.Message, error) {
+	spec := wire.Lookup(op)
+	if spec == nil {
+		return nil, &wire.Error{Code: wire.CodeUnknownOperation, Message: op + " is not an operation"}
+	}
+	if werr := f.s.ready(); werr != nil {
+		return nil, werr
+	}
+	f.s.requests.Add(1)
+	rid := "fuse:" + strconv.FormatUint(f.id, 10) + ":" + strconv.FormatUint(f.n.Add(1), 10)
+	p := f.p
+	ev := &audit.Event{Type: audit.TypeCall, Name: op, RequestID: rid,
+		Caller: audit.Caller{UID: p.UID, GID: p.GID, PID: p.PID, Exe: p.Exe, Unit: p.Unit, Source: p.Source, Principal: f.principal}}
+	out, werr := f.s.call(kms.WithEvent(policy.WithPrincipal(ctx, p), ev), spec, in)
+	finish(ev, in, out, werr)
+	if aerr := f.s.record(ev); aerr != nil {
+		if out != nil {
+			wipeOutput(out)
+		}
+		return nil, aerr
+	}
+	if werr != nil {
+		return nil, werr
+	}
+	return out, nil
+}

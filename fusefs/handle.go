@@ -1,0 +1,185 @@
+package fusefs
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"kmsd/wire"
+)
+
+// handle is one open file: the caller bound at open, the input written so
+// far, and, once the first read ran the operation, the result and how much
+// of it was read. Reads and writes may come from different processes that
+// share the descriptor; they all act as the opener.
+type handle struct {
+	t    *tree
+	s    Session
+	kind fileKind
+	ref  string
+	ec   map[string]string
+
+	mu    sync.Mutex
+	in    []byte
+	out   []byte
+	pos   int
+	ran   bool
+	errno syscall.Errno // the result, when the operation failed
+}
+
+var (
+	_ fs.FileWriter   = (*handle)(nil)
+	_ fs.FileReader   = (*handle)(nil)
+	_ fs.FileReleaser = (*handle)(nil)
+)
+
+// Write appends to the input. Past the operation's limit the handle fails
+// with EINVAL (and every later read does too); after the result exists,
+// writing is EBUSY.
+func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.ran:
+		return 0, syscall.EBUSY
+	case !h.kind.takesInput():
+		return 0, syscall.EBADF
+	case len(h.in)+len(data) > h.kind.maxInput():
+		h.t.log.Info("fuse request refused", "path", h.kind.name(), "key", h.ref, "errno", "EINVAL",
+			"err", "input longer than the operation takes", "limit", h.kind.maxInput())
+		clear(h.in)
+		h.in, h.ran, h.errno = nil, true, syscall.EINVAL
+		return 0, syscall.EINVAL
+	}
+	if h.in == nil {
+		h.in = make([]byte, 0, min(h.kind.maxInput(), max(len(data), 512)))
+	}
+	h.in = append(h.in, data...)
+	return uint32(len(data)), 0
+}
+
+// Read runs the operation on the first call, then returns the result from
+// the handle's own cursor; at its end, reads return nothing (EOF).
+func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.ran {
+		h.ran = true
+		h.out, h.errno = h.run(ctx)
+		clear(h.in)
+		h.in = nil
+	}
+	if h.errno != 0 {
+		return nil, h.errno
+	}
+	n := copy(dest, h.out[h.pos:])
+	h.pos += n
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+// Release zeroes what the handle held. It has no caller (the kernel sends
+// it after the last close), and needs none.
+func (h *handle) Release(ctx context.Context) syscall.Errno {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	clear(h.in)
+	clear(h.out)
+	h.in, h.out = nil, nil
+	return 0
+}
+
+// run performs the handle's operation as its session.
+func (h *handle) run(ctx context.Context) ([]byte, syscall.Errno) {
+	what := h.ref + "/" + h.kind.name()
+	switch h.kind {
+	case kindEncrypt, kindEncryptB64:
+		o, errno := h.t.call(ctx, h.s, wire.OpEncrypt, what,
+			&wire.EncryptInput{KeyId: h.ref, Plaintext: h.in, EncryptionContext: h.ec})
+		if errno != 0 {
+			return nil, errno
+		}
+		blob := o.(*wire.EncryptOutput).CiphertextBlob
+		if h.kind == kindEncrypt {
+			return blob, 0
+		}
+		return append(base64.StdEncoding.AppendEncode(nil, blob), '\n'), 0
+	case kindDecrypt, kindDecryptB64:
+		blob := h.in
+		if h.kind == kindDecryptB64 {
+			var err error
+			blob, err = base64.StdEncoding.AppendDecode(nil, stripSpace(h.in))
+			if err != nil {
+				h.t.log.Info("fuse request refused", "path", what, "errno", "EINVAL", "err", "input is not base64")
+				return nil, syscall.EINVAL
+			}
+		}
+		o, errno := h.t.call(ctx, h.s, wire.OpDecrypt, what,
+			&wire.DecryptInput{KeyId: h.ref, CiphertextBlob: blob, EncryptionContext: h.ec})
+		if errno != 0 {
+			return nil, errno
+		}
+		return o.(*wire.DecryptOutput).Plaintext, 0
+	case kindDataKey:
+		o, errno := h.t.call(ctx, h.s, wire.OpGenerateDataKey, what,
+			&wire.GenerateDataKeyInput{KeyId: h.ref, KeySpec: "AES_256", EncryptionContext: h.ec})
+		if errno != 0 {
+			return nil, errno
+		}
+		dk := o.(*wire.GenerateDataKeyOutput)
+		defer clear(dk.Plaintext)
+		return jsonDoc(dk)
+	case kindMetadata:
+		o, errno := h.t.call(ctx, h.s, wire.OpDescribeKey, what, &wire.DescribeKeyInput{KeyId: h.ref})
+		if errno != 0 {
+			return nil, errno
+		}
+		return jsonDoc(o)
+	case kindPolicy:
+		id := h.ref
+		if strings.HasPrefix(id, "alias/") { // GetKeyPolicy takes a key id, as in AWS
+			o, errno := h.t.call(ctx, h.s, wire.OpDescribeKey, what, &wire.DescribeKeyInput{KeyId: id})
+			if errno != 0 {
+				return nil, errno
+			}
+			id = o.(*wire.KeyMetadataOutput).KeyMetadata.KeyId
+		}
+		o, errno := h.t.call(ctx, h.s, wire.OpGetKeyPolicy, what, &wire.GetKeyPolicyInput{KeyId: id, PolicyName: "default"})
+		if errno != 0 {
+			return nil, errno
+		}
+		return append([]byte(o.(*wire.GetKeyPolicyOutput).Policy), '\n'), 0
+	}
+	return nil, syscall.EIO
+}
+
+// jsonDoc renders an output as `aws kms` prints it: indented JSON, byte
+// fields in base64, and a final newline.
+func jsonDoc(v any) ([]byte, syscall.Errno) {
+	b, err := json.MarshalIndent(v, "", "    ")
+	if err != nil {
+		return nil, syscall.EIO
+	}
+	return append(b, '\n'), 0
+}
+
+// stripSpace drops the ASCII white space a shell adds around base64
+// (echo's newline, wrapped lines).
+func stripSpace(b []byte) []byte {
+	if bytes.IndexAny(b, " \t\r\n") < 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,450 @@
+package fusefs_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"kmsd/daemon"
+	"kmsd/daemon/audit"
+	"kmsd/wire"
+)
+
+// kmsd is a daemon run in-process with its FUSE view mounted for real.
+type kmsd struct {
+	dir, mnt, sock, state string
+	c                     *wire.Client
+	keyID                 string // the key of alias/app
+	log                   *bytes.Buffer
+	logMu                 *sync.Mutex
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (k *kmsd) logs() string {
+	k.logMu.Lock()
+	defer k.logMu.Unlock()
+	return k.log.String()
+}
+
+// start runs kmsd with --mount (and --mount-allow-other) in a directory
+// other users can traverse, and makes alias/app.
+func start(t *testing.T) *kmsd {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting FUSE directly needs root")
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skip("no /dev/fuse")
+	}
+	dir, err := os.MkdirTemp("", "kmsd-fuse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	k := &kmsd{dir: dir, mnt: filepath.Join(dir, "fs"), sock: filepath.Join(dir, "kmsd.sock"), state: filepath.Join(dir, "state"),
+		log: &bytes.Buffer{}, logMu: &sync.Mutex{}}
+	if err := os.Mkdir(k.mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, daemon.Options{StateDir: k.state, Socket: k.sock, SocketMode: 0o666,
+			Mount: k.mnt, MountAllow: true, AuditSync: "batch",
+			Logger: slog.New(slog.NewTextHandler(lockedWriter{k.logMu, k.log}, nil)), Ready: func() { close(ready) }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("kmsd: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("kmsd: %v", err)
+		}
+		if mounted(k.mnt) {
+			t.Errorf("%s is still mounted after kmsd stopped", k.mnt)
+			syscall.Unmount(k.mnt, syscall.MNT_DETACH)
+		}
+		os.RemoveAll(dir)
+	})
+	k.c, err = wire.Dial(context.Background(), k.sock, wire.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.c.Close() })
+	k.keyID = k.createKey(t, "alias/app")
+	return k
+}
+
+func (k *kmsd) createKey(t *testing.T, alias string) string {
+	t.Helper()
+	ctx := context.Background()
+	md, err := k.c.CreateKey(ctx, &wire.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.c.CreateAlias(ctx, &wire.AliasInput{AliasName: alias, TargetKeyId: md.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	return md.KeyMetadata.KeyId
+}
+
+func (k *kmsd) path(p string) string { return filepath.Join(k.mnt, p) }
+
+func mounted(dir string) bool {
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	return bytes.Contains(b, []byte(" "+dir+" "))
+}
+
+// transact opens name, writes each chunk, and reads the result on the
+// same descriptor.
+func transact(name string, chunks ...[]byte) ([]byte, error) {
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	for _, c := range chunks {
+		if _, err := f.Write(c); err != nil {
+			return nil, err
+		}
+	}
+	var out bytes.Buffer
+	_, err = out.ReadFrom(f)
+	return out.Bytes(), err
+}
+
+func TestTree(t *testing.T) {
+	k := start(t)
+	k.createKey(t, "alias/team/db")
+	cases := []struct{ dir, want string }{
+		{"", "keys"},
+		{"keys", "app by-id team"},
+		{"keys/team", "db"},
+		{"keys/app", "context datakey decrypt decrypt.b64 encrypt encrypt.b64 metadata.json policy.json"},
+		{"keys/team/db", "context datakey decrypt decrypt.b64 encrypt encrypt.b64 metadata.json policy.json"},
+		{"keys/by-id/" + k.keyID, "context datakey decrypt decrypt.b64 encrypt encrypt.b64 metadata.json policy.json"},
+		{"keys/app/context/a=b", "datakey decrypt decrypt.b64 encrypt encrypt.b64"},
+	}
+	for _, c := range cases {
+		ents, err := os.ReadDir(k.path(c.dir))
+		if err != nil {
+			t.Errorf("ls %s: %v", c.dir, err)
+			continue
+		}
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		slices.Sort(names)
+		if got := strings.Join(names, " "); got != c.want {
+			t.Errorf("ls %s = %q, want %q", c.dir, got, c.want)
+		}
+	}
+	ids, err := os.ReadDir(k.path("keys/by-id"))
+	if err != nil || len(ids) != 2 {
+		t.Errorf("ls keys/by-id: %v, %v; want the two keys", ids, err)
+	}
+	// An alias made on the socket is there at once: misses are not cached.
+	if _, err := os.Stat(k.path("keys/later")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stat keys/later before it exists: %v", err)
+	}
+	k.createKey(t, "alias/later")
+	if _, err := os.Stat(k.path("keys/later/encrypt")); err != nil {
+		t.Errorf("alias made on the socket: %v", err)
+	}
+	fi, err := os.Stat(k.path("keys/app/encrypt"))
+	if err != nil || fi.Mode().Perm() != 0o666 || fi.Size() != 0 {
+		t.Errorf("stat encrypt: %v %v", fi, err)
+	}
+	fi, err = os.Stat(k.path("keys/app/metadata.json"))
+	if err != nil || fi.Mode().Perm() != 0o444 {
+		t.Errorf("stat metadata.json: %v %v", fi, err)
+	}
+}
+
+func TestRoundTrips(t *testing.T) {
+	k := start(t)
+	msg := []byte("attack at dawn")
+	ct, err := transact(k.path("keys/app/encrypt"), msg[:6], msg[6:]) // two writes are one input
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The blob is a real one: the socket decrypts it.
+	dec, err := k.c.Decrypt(context.Background(), &wire.DecryptInput{CiphertextBlob: ct})
+	if err != nil || !bytes.Equal(dec.Plaintext, msg) || dec.KeyId == "" || !strings.HasSuffix(dec.KeyId, k.keyID) {
+		t.Fatalf("socket decrypt of a FUSE blob: %v %q", err, dec)
+	}
+	pt, err := transact(k.path("keys/app/decrypt"), ct)
+	if err != nil || !bytes.Equal(pt, msg) {
+		t.Errorf("decrypt: %q %v", pt, err)
+	}
+	b64, err := transact(k.path("keys/by-id/"+k.keyID+"/encrypt.b64"), msg)
+	if err != nil || !bytes.HasSuffix(b64, []byte("\n")) {
+		t.Fatalf("encrypt.b64: %q %v", b64, err)
+	}
+	if _, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b64))); err != nil {
+		t.Errorf("encrypt.b64 output is not base64: %v", err)
+	}
+	pt, err = transact(k.path("keys/app/decrypt.b64"), b64)
+	if err != nil || !bytes.Equal(pt, msg) {
+		t.Errorf("decrypt.b64: %q %v", pt, err)
+	}
+	// With a context: it binds, and the socket sees the same context.
+	ctxDir := "keys/app/context/purpose=backup,note=a%2Cb%3Dc"
+	ct, err = transact(k.path(ctxDir+"/encrypt"), msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := map[string]string{"purpose": "backup", "note": "a,b=c"}
+	if dec, err := k.c.Decrypt(context.Background(), &wire.DecryptInput{CiphertextBlob: ct, EncryptionContext: ec}); err != nil || !bytes.Equal(dec.Plaintext, msg) {
+		t.Errorf("socket decrypt with the context: %v", err)
+	}
+	if pt, err := transact(k.path(ctxDir+"/decrypt"), ct); err != nil || !bytes.Equal(pt, msg) {
+		t.Errorf("decrypt with the context: %q %v", pt, err)
+	}
+	// The reverse: a socket blob decrypts through the mount.
+	enc, err := k.c.Encrypt(context.Background(), &wire.EncryptInput{KeyId: "alias/app", Plaintext: msg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := transact(k.path("keys/app/decrypt"), enc.CiphertextBlob); err != nil || !bytes.Equal(pt, msg) {
+		t.Errorf("FUSE decrypt of a socket blob: %q %v", pt, err)
+	}
+}
+
+func TestReadOnlyFiles(t *testing.T) {
+	k := start(t)
+	b, err := os.ReadFile(k.path("keys/app/datakey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dk wire.GenerateDataKeyOutput
+	if err := json.Unmarshal(b, &dk); err != nil || len(dk.Plaintext) != 32 {
+		t.Fatalf("datakey: %v %s", err, b)
+	}
+	dec, err := k.c.Decrypt(context.Background(), &wire.DecryptInput{CiphertextBlob: dk.CiphertextBlob})
+	if err != nil || !bytes.Equal(dec.Plaintext, dk.Plaintext) {
+		t.Errorf("the data key's blob does not decrypt to its plaintext: %v", err)
+	}
+	b, err = os.ReadFile(k.path("keys/app/metadata.json"))
+	var md wire.KeyMetadataOutput
+	if err != nil || json.Unmarshal(b, &md) != nil || md.KeyMetadata.KeyId != k.keyID || md.KeyMetadata.KeyState != "Enabled" {
+		t.Errorf("metadata.json: %v %s", err, b)
+	}
+	b, err = os.ReadFile(k.path("keys/app/policy.json"))
+	var pol struct{ Statement []json.RawMessage }
+	if err != nil || json.Unmarshal(b, &pol) != nil || len(pol.Statement) == 0 {
+		t.Errorf("policy.json: %v %s", err, b)
+	}
+	if _, err := os.OpenFile(k.path("keys/app/policy.json"), os.O_WRONLY, 0); !errors.Is(err, syscall.EACCES) {
+		t.Errorf("opening policy.json for writing: %v, want EACCES", err)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	k := start(t)
+	other := k.createKey(t, "alias/other")
+	ct, err := transact(k.path("keys/app/context/a=1/encrypt"), []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		path  string
+		input [][]byte
+		want  syscall.Errno
+	}{
+		{"input over the limit", "keys/app/encrypt", [][]byte{make([]byte, 4096), {1}}, syscall.EINVAL},
+		{"empty input", "keys/app/encrypt", nil, syscall.EINVAL},
+		{"bad ciphertext", "keys/app/decrypt", [][]byte{[]byte("not a blob")}, syscall.EINVAL},
+		{"wrong context", "keys/app/context/a=2/decrypt", [][]byte{ct}, syscall.EINVAL},
+		{"missing context", "keys/app/decrypt", [][]byte{ct}, syscall.EINVAL},
+		{"another key's blob", "keys/by-id/" + other + "/decrypt", [][]byte{ct}, syscall.EINVAL},
+		{"not base64", "keys/app/decrypt.b64", [][]byte{[]byte("@@@")}, syscall.EINVAL},
+		{"unknown alias", "keys/nope/encrypt", [][]byte{{1}}, syscall.ENOENT},
+		{"unknown key id", "keys/by-id/0b7e6f1e-0000-4000-8000-000000000000/encrypt", [][]byte{{1}}, syscall.ENOENT},
+		{"alias under by-id", "keys/by-id/alias/app/encrypt", [][]byte{{1}}, syscall.ENOENT},
+		{"bad context segment", "keys/app/context/novalue/encrypt", [][]byte{{1}}, syscall.EINVAL},
+		{"unknown file", "keys/app/sign", [][]byte{{1}}, syscall.ENOENT},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := transact(k.path(c.path), c.input...)
+			if !errors.Is(err, c.want) {
+				t.Errorf("got %q, %v; want %v", out, err, c.want)
+			}
+		})
+	}
+	// A write after the result exists is refused; the result stays.
+	f, err := os.OpenFile(k.path("keys/app/encrypt"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Write([]byte("abc"))
+	buf := make([]byte, 8192)
+	n, err := f.Read(buf)
+	if err != nil || n == 0 {
+		t.Fatalf("read: %d %v", n, err)
+	}
+	if _, err := f.Write([]byte("more")); !errors.Is(err, syscall.EBUSY) {
+		t.Errorf("write after the result: %v, want EBUSY", err)
+	}
+	if n, err := f.Read(buf); n != 0 {
+		t.Errorf("read past the result: %d %v, want EOF", n, err)
+	}
+	if !strings.Contains(k.logs(), "InvalidCiphertextException") || !strings.Contains(k.logs(), "input longer than the operation takes") {
+		t.Errorf("the log does not say why requests were refused:\n%s", k.logs())
+	}
+}
+
+// TestConcurrentHandles writes from many goroutines, each on its own
+// handle and in several pieces, so a mixed input would show.
+func TestConcurrentHandles(t *testing.T) {
+	k := start(t)
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range 20 {
+				msg := fmt.Sprintf("writer %02d round %02d %s", i, r, strings.Repeat("x", i*50))
+				parts := [][]byte{[]byte(msg[:7]), []byte(msg[7:15]), []byte(msg[15:])}
+				ct, err := transact(k.path("keys/app/encrypt"), parts...)
+				if err != nil {
+					errs <- err
+					return
+				}
+				pt, err := transact(k.path("keys/app/decrypt"), ct[:10], ct[10:])
+				if err != nil || string(pt) != msg {
+					errs <- fmt.Errorf("writer %d: got %q (%v), want %q", i, pt, err, msg)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestOtherUser runs a shell as another uid: a key it may not see does not
+// exist for it, a key whose policy lets it describe but not encrypt
+// refuses the encryption, and a key it may use works.
+func TestOtherUser(t *testing.T) {
+	k := start(t)
+	ctx := context.Background()
+	seen := k.createKey(t, "alias/seen")
+	shared := k.createKey(t, "alias/shared")
+	put := func(id, actions string) {
+		pol := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
+		  {"Effect":"Allow","Principal":{"Kmsd":"uid:0"},"Action":"kms:*","Resource":"*"},
+		  {"Effect":"Allow","Principal":{"Kmsd":"uid:65534"},"Action":%s,"Resource":"*"}]}`, actions)
+		if _, err := k.c.PutKeyPolicy(ctx, &wire.PutKeyPolicyInput{KeyId: id, PolicyName: "default", Policy: pol}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(seen, `"kms:DescribeKey"`)
+	put(shared, `["kms:DescribeKey","kms:Encrypt","kms:Decrypt"]`)
+	script := `m=$1
+for a in app seen shared; do
+  if exec 3<>"$m/keys/$a/encrypt"; then
+    printf secret >&3
+    if cat <&3 >/dev/null; then echo "$a ok"; else echo "$a read failed"; fi
+    exec 3>&-
+  else
+    echo "$a open failed"
+  fi
+done 2>&1
+ls "$m/keys"`
+	cmd := exec.Command("/bin/bash", "-c", script, "bash", k.mnt)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := string(out)
+	for _, want := range []string{"No such file or directory", "cat: -: Permission denied", "seen read failed", "shared ok", "app open failed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "app\n") || !strings.Contains(got, "seen\nshared\n") {
+		t.Errorf("ls shows keys uid 65534 may not see, or hides its own:\n%s", got)
+	}
+	if !strings.Contains(k.logs(), "AccessDeniedException") {
+		t.Errorf("the log does not say why the encryption was refused:\n%s", k.logs())
+	}
+}
+
+// TestAudited checks that a FUSE encryption is in the audit trail as the
+// caller, with source fuse, and that no plaintext is there.
+func TestAudited(t *testing.T) {
+	k := start(t)
+	secret := []byte("fuse-audit-secret-7f3a")
+	if _, err := transact(k.path("keys/app/encrypt"), secret); err != nil {
+		t.Fatal(err)
+	}
+	files, err := audit.Files(filepath.Join(k.state, "audit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []map[string]any
+	deadline := time.Now().Add(10 * time.Second) // the record is written before the read returns; this only guards a hang
+	for len(found) == 0 && time.Now().Before(deadline) {
+		err = audit.Query(files, audit.Filter{Operation: "Encrypt"}, func(line []byte) error {
+			if bytes.Contains(line, secret) {
+				t.Errorf("the audit trail holds the plaintext: %s", line)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(line, &m); err != nil {
+				return err
+			}
+			found = append(found, m)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("found %d Encrypt records, want 1", len(found))
+	}
+	rec, _ := json.Marshal(found[0])
+	for _, want := range []string{`"source":"fuse"`, `"uid":0`, k.keyID, fmt.Sprintf(`"pid":%d`, os.Getpid())} {
+		if !bytes.Contains(rec, []byte(want)) {
+			t.Errorf("record lacks %s: %s", want, rec)
+		}
+	}
+}

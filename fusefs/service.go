@@ -1,0 +1,60 @@
+package fusefs
+
+import (
+	"context"
+	"errors"
+	"syscall"
+
+	"kmsd/wire"
+)
+
+// Service is what the tree needs of kmsd: a way to act as the process
+// behind a FUSE request. The daemon implements it; this package never sees
+// the store or the keys.
+type Service interface {
+	// Session resolves the caller of one FUSE request into an identity.
+	// pid is the kernel's thread id of the caller (0 when it could not
+	// tell), uid and gid its filesystem ids. Every call made through the
+	// session is authorized and audited as that caller, with source "fuse".
+	Session(pid uint32, uid, gid uint32) Session
+}
+
+// Session runs operations for one caller. A handle takes its session at
+// open and keeps it, so a descriptor passed to another process still acts
+// as the process that opened it.
+type Session interface {
+	// Call runs op (a wire operation name) with in and returns its
+	// output, or a *wire.Error.
+	Call(ctx context.Context, op string, in wire.Message) (wire.Message, error)
+}
+
+// Errno maps an error of a Session call to the errno a shell sees:
+//
+//	NotFoundException                                  ENOENT
+//	AccessDeniedException                              EACCES
+//	ValidationException, InvalidCiphertextException,
+//	IncorrectKeyException, InvalidKeyUsageException,
+//	DisabledException, KMSInvalidStateException,
+//	InvalidGrantTokenException and other caller errors  EINVAL
+//	ThrottlingException, LimitExceededException         EAGAIN
+//	KMSInternalException and anything else              EIO
+func Errno(err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	var we *wire.Error
+	if !errors.As(err, &we) {
+		return syscall.EIO
+	}
+	switch we.Code {
+	case wire.CodeNotFound:
+		return syscall.ENOENT
+	case wire.CodeAccessDenied:
+		return syscall.EACCES
+	case wire.CodeThrottling, wire.CodeLimitExceeded:
+		return syscall.EAGAIN
+	case wire.CodeInternal, wire.CodeDependencyTimeout, wire.CodeKeyUnavailable, wire.CodeUnknownOperation:
+		return syscall.EIO
+	}
+	return syscall.EINVAL
+}
