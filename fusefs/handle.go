@@ -41,12 +41,14 @@ var (
 )
 
 // Write appends to the input. Past the operation's limit the handle fails
-// with EINVAL (and every later read does too); after the result exists,
-// writing is EBUSY.
+// with EINVAL (and every later read and write does too); after the result
+// exists, writing is EBUSY.
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
+	case h.ran && h.errno != 0:
+		return 0, h.errno
 	case h.ran:
 		return 0, syscall.EBUSY
 	case !h.kind.takesInput():

@@ -83,11 +83,16 @@ func FromProcess(pid int32, uid, gid uint32, source string) *policy.Principal {
 	if pid <= 0 {
 		return p
 	}
-	if tgid, err := procTgid(pid); err == nil {
-		pid = tgid
-	}
+	// The thread that made the request is what the kernel names: its
+	// status gives both the process id and the groups it acted with, and
+	// its cgroup and executable are its process's.
 	p.PID = pid
-	p.Groups, _ = procGroups(pid)
+	if b, err := procFile(pid, "status"); err == nil {
+		if tgid, err := statusTgid(b); err == nil {
+			p.PID = tgid
+		}
+		p.Groups, _ = statusGroups(b)
+	}
 	p.Unit, p.Exe = procUnit(pid), procExe(pid)
 	return p
 }
@@ -111,8 +116,34 @@ func peerGroups(fd int) []uint32 {
 	}
 }
 
+// procFile reads a small /proc file with plain system calls (no poller,
+// no stat): identity is read on every FUSE open.
 func procFile(pid int32, name string) ([]byte, error) {
-	return os.ReadFile(fmt.Sprintf("%s/%d/%s", ProcRoot, pid, name))
+	fd, err := unix.Open(ProcRoot+"/"+strconv.Itoa(int(pid))+"/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 0, 2048)
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) >= 1<<20 {
+				return nil, errors.New("proc file too large")
+			}
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
 }
 
 // procGroups reads the Groups line of /proc/PID/status.
@@ -121,6 +152,11 @@ func procGroups(pid int32) ([]uint32, error) {
 	if err != nil {
 		return nil, err
 	}
+	return statusGroups(b)
+}
+
+// statusGroups finds the Groups line in the contents of a status file.
+func statusGroups(b []byte) ([]uint32, error) {
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "Groups:"); ok {
 			out := []uint32{}
@@ -137,12 +173,9 @@ func procGroups(pid int32) ([]uint32, error) {
 	return nil, errors.New("no Groups line")
 }
 
-// procTgid maps a thread id to its process id (FUSE reports thread ids).
-func procTgid(tid int32) (int32, error) {
-	b, err := procFile(tid, "status")
-	if err != nil {
-		return 0, err
-	}
+// statusTgid finds the process id in the contents of a thread's status
+// file (FUSE reports thread ids).
+func statusTgid(b []byte) (int32, error) {
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "Tgid:"); ok {
 			n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 32)
