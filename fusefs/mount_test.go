@@ -463,3 +463,31 @@ func skipWithoutFUSE(t *testing.T) {
 	}
 	t.Skip(why)
 }
+
+// TestIdentityBoundAtOpen: a shell opens the file and writes, and cat, a
+// child process, does the read that runs the operation; the audit record
+// names the shell, which opened it.
+func TestIdentityBoundAtOpen(t *testing.T) {
+	k := start(t)
+	cmd := exec.Command("/bin/sh", "-c", `echo $$; exec 3<>"$1/keys/app/encrypt"; printf abc >&3; cat <&3 >/dev/null`, "sh", k.mnt)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shell := strings.TrimSpace(string(out))
+	files, err := audit.Files(filepath.Join(k.state, "audit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []string
+	err = audit.Query(files, audit.Filter{Operation: "Encrypt"}, func(line []byte) error {
+		recs = append(recs, string(line))
+		return nil
+	})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("Encrypt records: %v %q", err, recs)
+	}
+	if !strings.Contains(recs[0], `"pid":`+shell+",") || !strings.Contains(recs[0], `"exe":"`) || strings.Contains(recs[0], "/cat") {
+		t.Errorf("the record does not name the shell (pid %s) that opened the file: %s", shell, recs[0])
+	}
+}
