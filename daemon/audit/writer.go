@@ -85,9 +85,10 @@ type Writer struct {
 	// Owned by loop.
 	f          *os.File
 	fileNo     int
-	size       int64 // bytes of whole records in the current file
-	alloc      int64 // bytes of the file: records, then zero padding
-	noPrealloc bool  // extending the file with zeros failed once: just append
+	size       int64       // bytes of whole records in the current file
+	alloc      int64       // bytes of the file: records, then zero padding
+	noPrealloc bool        // extending the file with zeros failed once: just append
+	ahead      chan zeroed // the next chunk of padding, being written; nil if none
 	seq        uint64
 	prev       [32]byte
 	sinceCkpt  int
@@ -313,6 +314,7 @@ func (w *Writer) writeGroup(group []*appendReq) error {
 	if w.dirtyTail {
 		// A failed write may have left part of a record: zero it (within
 		// the padding) or cut it off (past it).
+		w.settle()
 		err := w.f.Truncate(max(w.size, w.alloc))
 		if err == nil && w.alloc > w.size {
 			_, err = w.f.WriteAt(zeros[:min(int64(len(zeros)), w.alloc-w.size)], w.size)
@@ -491,31 +493,74 @@ const preallocChunk = 4 << 20
 
 var zeros = make([]byte, 1<<20)
 
-// prealloc makes sure n more bytes fit in the padding, adding a chunk of
-// zeros (flushed once) if needed. If the disk refuses, the writer appends.
+// prealloc makes sure n more bytes fit in the padding, and keeps the next
+// chunk of zeros being written (and flushed) in the background, so the
+// loop rarely writes padding itself. If the disk refuses, the writer
+// appends.
 func (w *Writer) prealloc(n int64) {
-	if w.noPrealloc || w.size+n <= w.alloc {
+	if w.noPrealloc {
 		return
 	}
-	end := max(w.alloc, w.size) + max(preallocChunk, n)
-	for off := max(w.alloc, w.size); off < end; off += int64(len(zeros)) {
-		if _, err := w.f.WriteAt(zeros[:min(int64(len(zeros)), end-off)], off); err != nil {
-			w.noPrealloc = true
-			w.cfg.Logger.Warn("audit: cannot pad the trail file; appending instead", "err", err)
-			w.f.Truncate(w.size)
-			w.alloc = w.size
+	need := w.size + n
+	if need > w.alloc {
+		w.settle()
+	}
+	if need > w.alloc && !w.noPrealloc {
+		from := max(w.alloc, w.size)
+		if err := zeroFill(w.f, from, from+max(preallocChunk, n)); err != nil {
+			w.stopPrealloc(err)
 			return
 		}
+		w.alloc = from + max(preallocChunk, n)
 	}
-	if err := fdatasync(w.f); err != nil {
-		w.noPrealloc = true
+	if w.ahead == nil && !w.noPrealloc && w.alloc-need < preallocChunk/2 {
+		f, from, to := w.f, w.alloc, w.alloc+preallocChunk
+		ch := make(chan zeroed, 1)
+		w.ahead = ch
+		go func() { ch <- zeroed{end: to, err: zeroFill(f, from, to)} }()
+	}
+}
+
+// zeroed is the outcome of padding written in the background.
+type zeroed struct {
+	end int64
+	err error
+}
+
+// settle waits for padding being written in the background and takes it.
+func (w *Writer) settle() {
+	if w.ahead == nil {
 		return
 	}
-	w.alloc = end
+	z := <-w.ahead
+	w.ahead = nil
+	if z.err != nil {
+		w.stopPrealloc(z.err)
+		return
+	}
+	w.alloc = max(w.alloc, z.end)
+}
+
+func (w *Writer) stopPrealloc(err error) {
+	w.noPrealloc = true
+	w.cfg.Logger.Warn("audit: cannot pad the trail file; appending instead", "err", err)
+	w.f.Truncate(w.size)
+	w.alloc = w.size
+}
+
+// zeroFill writes zeros over [from, to) of f and flushes them.
+func zeroFill(f *os.File, from, to int64) error {
+	for off := from; off < to; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), to-off)], off); err != nil {
+			return err
+		}
+	}
+	return fdatasync(f)
 }
 
 // trim cuts the padding off the current file, leaving whole records only.
 func (w *Writer) trim() error {
+	w.settle()
 	if w.alloc > w.size {
 		if err := w.f.Truncate(w.size); err != nil {
 			return err
