@@ -2,10 +2,7 @@ package fusefs
 
 import (
 	"maps"
-	"syscall"
 	"testing"
-
-	"kmsd/wire"
 )
 
 func TestParseContext(t *testing.T) {
@@ -69,29 +66,4 @@ func FuzzParseContext(f *testing.F) {
 			t.Fatalf("%q parsed to %v, which does not survive formatting: %v, %v", seg, ec, again, err)
 		}
 	})
-}
-
-func TestErrno(t *testing.T) {
-	cases := []struct {
-		code string
-		want syscall.Errno
-	}{
-		{wire.CodeNotFound, syscall.ENOENT},
-		{wire.CodeAccessDenied, syscall.EACCES},
-		{wire.CodeValidation, syscall.EINVAL},
-		{wire.CodeInvalidCiphertext, syscall.EINVAL},
-		{wire.CodeIncorrectKey, syscall.EINVAL},
-		{wire.CodeDisabled, syscall.EINVAL},
-		{wire.CodeInvalidState, syscall.EINVAL},
-		{wire.CodeThrottling, syscall.EAGAIN},
-		{wire.CodeInternal, syscall.EIO},
-	}
-	for _, c := range cases {
-		if got := Errno(&wire.Error{Code: c.code}); got != c.want {
-			t.Errorf("Errno(%s) = %v, want %v", c.code, got, c.want)
-		}
-	}
-	if Errno(nil) != 0 || Errno(syscall.EPERM) != syscall.EIO {
-		t.Error("Errno of nil or of a non-wire error")
-	}
 }

@@ -32,9 +32,16 @@ type tree struct {
 func (t *tree) session(ctx context.Context) Session {
 	c, ok := fuse.FromContext(ctx)
 	if !ok {
-		return t.svc.Session(0, 0, 0) // not a kernel request: kmsd itself never calls here
+		return nobody{} // every request comes from the kernel; fail closed if one does not
 	}
 	return t.svc.Session(c.Pid, c.Uid, c.Gid)
+}
+
+// nobody is the session of a request without a caller: it may do nothing.
+type nobody struct{}
+
+func (nobody) Call(context.Context, string, wire.Message) (wire.Message, error) {
+	return nil, &wire.Error{Code: wire.CodeAccessDenied, Message: "the FUSE request carries no caller"}
 }
 
 // call runs op for the caller of ctx and logs why it failed, if it did.
