@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -228,5 +227,5 @@ func TestAuditFailsClosedOnAFullDisk(t *testing.T) {
 	if !bytes.Contains(b, []byte(`"event":"AuditResumed"`)) {
 		t.Fatal("no AuditResumed record")
 	}
-	t.Log(fmt.Sprintf("%d records, intact after the outage", r.Records))
+	t.Logf("%d records, intact after the outage", r.Records)
 }

@@ -174,7 +174,7 @@ func jsonDoc(v any) ([]byte, syscall.Errno) {
 // stripSpace drops the ASCII white space a shell adds around base64
 // (echo's newline, wrapped lines).
 func stripSpace(b []byte) []byte {
-	if bytes.IndexAny(b, " \t\r\n") < 0 {
+	if !bytes.ContainsAny(b, " \t\r\n") {
 		return b
 	}
 	out := make([]byte, 0, len(b))

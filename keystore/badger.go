@@ -164,13 +164,17 @@ func (s *Store) Load(l Loader) error {
 				if string(k[1:]) != string(r.KeyID[:]) {
 					return fmt.Errorf("key record %s stored under another id", r.KeyID)
 				}
-				err = l.Key(r)
+				if err := l.Key(r); err != nil {
+					return err
+				}
 			case prefixAlias:
 				r, err := DecodeAliasRecord(v)
 				if err != nil {
 					return err
 				}
-				err = l.Alias(r)
+				if err := l.Alias(r); err != nil {
+					return err
+				}
 			case prefixGrant:
 				r, err := DecodeGrantRecord(v)
 				if err != nil {
@@ -179,12 +183,11 @@ func (s *Store) Load(l Loader) error {
 				if string(k) != string(grantKey(r.KeyID, r.GrantID)) {
 					return fmt.Errorf("grant record %s stored under another key", r.GrantID)
 				}
-				err = l.Grant(r)
+				if err := l.Grant(r); err != nil {
+					return err
+				}
 			default:
 				return fmt.Errorf("unknown record family %q in store", k[0])
-			}
-			if err != nil {
-				return err
 			}
 		}
 		return nil

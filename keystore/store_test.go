@@ -117,6 +117,17 @@ func TestStoreReopenAndLock(t *testing.T) {
 		len(grants) != 1 || grants[0].GranteePrincipal != "uid:7" {
 		t.Fatalf("reload: %v %+v %+v %+v", err, keys, aliases, grants)
 	}
+	// A record the loader refuses stops the load with the loader's error.
+	refuse := errors.New("refused by the loader")
+	for name, l := range map[string]Loader{
+		"key":   {Key: func(*KeyRecord) error { return refuse }, Alias: func(*AliasRecord) error { return nil }, Grant: func(*GrantRecord) error { return nil }},
+		"alias": {Key: func(*KeyRecord) error { return nil }, Alias: func(*AliasRecord) error { return refuse }, Grant: func(*GrantRecord) error { return nil }},
+		"grant": {Key: func(*KeyRecord) error { return nil }, Alias: func(*AliasRecord) error { return nil }, Grant: func(*GrantRecord) error { return refuse }},
+	} {
+		if err := s.Load(l); !errors.Is(err, refuse) {
+			t.Errorf("a %s loader's error was dropped: %v", name, err)
+		}
+	}
 	var d Batch
 	d.DeleteKey(id)
 	d.DeleteAlias("alias/x")

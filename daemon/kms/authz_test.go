@@ -400,4 +400,5 @@ func TestGrantsSurviveRestartAndKeyDeletion(t *testing.T) {
 	if s, err = Open(cfg); err != nil {
 		t.Fatalf("reopen after deleting a key with grants: %v", err)
 	}
+	s.Close()
 }

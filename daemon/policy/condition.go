@@ -77,7 +77,7 @@ func parseCondition(opName string, block map[string][]string) ([]condition, erro
 		switch {
 		case lower == keyContextKeys:
 			if set == "" {
-				return nil, fmt.Errorf("%s has many values: qualify %s with ForAllValues: or ForAnyValue:", key, op)
+				return nil, fmt.Errorf("%s has many values: qualify %s with ForAllValues or ForAnyValue", key, op)
 			}
 			c.allKeys = true
 		case strings.HasPrefix(lower, keyContextPrefix) && len(key) > len(keyContextPrefix):
