@@ -92,12 +92,13 @@ func (s *Server) record(evs ...*audit.Event) *wire.Error {
 }
 
 // answerNow records and answers a request the connection itself handles
-// (Hello, Status, errors before any work, throttling).
+// (Hello, Status, errors before any work, throttling). Only the reader
+// calls it, for the request it is on.
 func (c *conn) answerNow(op string, id uint64, in, out wire.Message, werr *wire.Error) {
 	ev := c.newEvent(op, id, -1)
 	finish(ev, in, out, werr)
 	if aerr := c.s.record(ev); aerr != nil && werr == nil {
 		out, werr = nil, aerr
 	}
-	c.respond(id, out, werr)
+	c.respond(id, c.cost, out, werr)
 }

@@ -28,8 +28,9 @@ type conn struct {
 	p         *policy.Principal
 	ctx       context.Context
 
-	out      chan []byte   // response frames; room for every request in flight
-	slots    chan struct{} // one per request in flight
+	out      chan outFrame // response frames; room for every request in flight
+	slots    chan struct{} // units of requests in flight (see units)
+	cost     int           // the units of the request the reader is on (reader only)
 	inflight sync.WaitGroup
 	stopping atomic.Bool
 	done     chan struct{} // closed when the connection ends
@@ -39,7 +40,7 @@ func newConn(s *Server, nc *net.UnixConn, p *policy.Principal) *conn {
 	return &conn{
 		s: s, nc: nc, p: p, ctx: policy.WithPrincipal(context.Background(), p),
 		principal: audit.PrincipalName(p.UID, p.Unit),
-		out:       make(chan []byte, s.cfg.MaxInFlight+1),
+		out:       make(chan outFrame, s.cfg.MaxInFlight+1),
 		slots:     make(chan struct{}, s.cfg.MaxInFlight),
 		done:      make(chan struct{}),
 	}
@@ -96,7 +97,7 @@ func (c *conn) readLoop() error {
 		if _, err := io.ReadFull(r, body); err != nil {
 			return fmt.Errorf("reading a %d-byte frame: %w", n, err)
 		}
-		if !c.acquire() {
+		if !c.acquire(units(int(n))) {
 			return nil
 		}
 		req, err := wire.DecodeRequest(body)
@@ -129,17 +130,36 @@ func (c *conn) readLoop() error {
 	}
 }
 
-// acquire takes a slot for one request in flight, waiting while the
-// connection has MaxInFlight outstanding. It reports false if the
-// connection is ending.
-func (c *conn) acquire() bool {
-	select {
-	case c.slots <- struct{}{}:
-		c.inflight.Add(1)
-		return true
-	case <-c.done:
-		return false
+// inflightUnit is what one slot of a connection's in-flight budget
+// covers: a request takes a slot per started 16 KiB of its frame, so
+// MaxInFlight small requests, or a few large batches, are outstanding at
+// once, and what a connection holds is bounded in bytes, not only in count.
+const inflightUnit = 16 << 10
+
+// units is the slots a request frame of n bytes takes.
+func units(n int) int { return max(1, (n+inflightUnit-1)/inflightUnit) }
+
+// outFrame is a response frame and the slots its request took.
+type outFrame struct {
+	b     []byte
+	units int
+}
+
+// acquire takes u slots for one request in flight, waiting while the
+// connection's budget is spent. Only the reader acquires, so a partial
+// hold never deadlocks: the writer returns slots as answers leave. It
+// reports false if the connection is ending.
+func (c *conn) acquire(u int) bool {
+	for i := 0; i < u; i++ {
+		select {
+		case c.slots <- struct{}{}:
+		case <-c.done:
+			return false
+		}
 	}
+	c.cost = u
+	c.inflight.Add(1)
+	return true
 }
 
 func (c *conn) dispatch(req *wire.Request) {
@@ -157,7 +177,7 @@ func (c *conn) dispatch(req *wire.Request) {
 	}
 	if req.Type == wire.TypeRequest {
 		c.s.requests.Add(1)
-		if !p.submit(&job{c: c, id: req.ID, op: req.Op, in: req.Body}) {
+		if !p.submit(&job{c: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}) {
 			c.s.throttled.Add(1)
 			c.answerNow(req.Op.Name, req.ID, req.Body, nil, throttled())
 		}
@@ -165,7 +185,7 @@ func (c *conn) dispatch(req *wire.Request) {
 	}
 	c.s.batches.Add(1)
 	c.s.requests.Add(int64(len(req.Items)))
-	b := &batchJob{c: c, id: req.ID, op: req.Op, items: req.Items, results: make([]wire.Result, len(req.Items))}
+	b := &batchJob{c: c, id: req.ID, op: req.Op, items: req.Items, results: make([]wire.Result, len(req.Items)), units: c.cost}
 	chunks := (len(req.Items) + batchChunk - 1) / batchChunk
 	b.left.Store(int32(chunks))
 	for lo := 0; lo < len(req.Items); lo += batchChunk {
@@ -192,10 +212,11 @@ func throttled() *wire.Error {
 	return &wire.Error{Code: wire.CodeThrottling, Message: "kmsd's request queue is full; retry after a short wait"}
 }
 
-// respond encodes one response and hands it to the writer. It never
-// blocks: every request in flight has a place in c.out.
-func (c *conn) respond(id uint64, out wire.Message, werr *wire.Error) {
-	c.out <- c.encode(id, out, werr)
+// respond encodes one response and hands it to the writer, which returns
+// the request's units slots. It never blocks: every request in flight has
+// a place in c.out.
+func (c *conn) respond(id uint64, units int, out wire.Message, werr *wire.Error) {
+	c.out <- outFrame{c.encode(id, out, werr), units}
 }
 
 // encode makes the frame of one response and wipes the plaintext the
@@ -222,14 +243,14 @@ func (c *conn) respondBatch(b *batchJob) {
 	if err != nil { // too large for a frame: the client must send smaller batches
 		frame, _ = wire.AppendBatchResponse(nil, b.id, nil, &wire.Error{Code: wire.CodeValidation, Message: "the batch's response exceeds the frame limit; send fewer or smaller items"})
 	}
-	c.out <- frame
+	c.out <- outFrame{frame, b.units}
 }
 
 // protocolError answers a frame that cannot be read, before the
 // connection is closed.
 func (c *conn) protocolError(err error) {
-	if c.acquire() {
-		c.respond(0, nil, &wire.Error{Code: wire.CodeValidation, Message: err.Error()})
+	if c.acquire(1) {
+		c.respond(0, 1, nil, &wire.Error{Code: wire.CodeValidation, Message: err.Error()})
 	}
 }
 
@@ -240,14 +261,15 @@ func (c *conn) writeLoop() {
 	w := bufio.NewWriterSize(c.nc, 64<<10)
 	var failed error
 	for frame := range c.out {
-		n := 0
-		write := func(f []byte) {
+		n, u := 0, 0
+		write := func(f outFrame) {
 			if failed == nil {
 				c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-				_, failed = w.Write(f)
+				_, failed = w.Write(f.b)
 			}
-			clear(f)
+			clear(f.b)
 			n++
+			u += f.units
 		}
 		write(frame)
 	more:
@@ -268,8 +290,10 @@ func (c *conn) writeLoop() {
 				c.nc.Close() // the reader stops too
 			}
 		}
-		for range n {
+		for range u {
 			<-c.slots
+		}
+		for range n {
 			c.inflight.Done()
 		}
 	}

@@ -9,8 +9,10 @@
 // identity from SO_PEERCRED, once, and carries it on every request; a
 // reader goroutine decodes frames and a writer goroutine writes responses,
 // flushing once per pass. The first frame must be Hello. At most
-// MaxInFlight requests of a connection are outstanding: past that the
-// reader stops reading, so a client that floods only slows itself.
+// MaxInFlight requests of a connection are outstanding, a request counting
+// once per started 16 KiB of its frame (so a connection holds at most
+// MaxInFlight x 16 KiB of requests): past that the reader stops reading,
+// so a client that floods only slows itself.
 //
 // # Work
 //

@@ -214,3 +214,58 @@ func TestSlowReaderDoesNotBlockOthers(t *testing.T) {
 		}
 	}
 }
+
+// TestInFlightBoundedInBytes sends 1 MiB batch frames and never reads an
+// answer: the connection stops being read once its budget (MaxInFlight
+// slots of 16 KiB) is spent, a few frames in, not after MaxInFlight
+// frames (which would hold a gigabyte).
+func TestInFlightBoundedInBytes(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.MaxInFlight = 300; c.WriteTimeout = 5 * time.Second })
+	admin := dial(t, ts.sock)
+	key, err := admin.CreateKey(ctx, &wire.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := make([]wire.Message, 256)
+	for i := range items {
+		items[i] = &wire.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: make([]byte, 4000)}
+	}
+	frame, err := wire.AppendBatchRequest(nil, 10, wire.OpEncrypt, items)
+	if err != nil || len(frame) < 1000000 {
+		t.Fatalf("a %d-byte frame: %v", len(frame), err)
+	}
+	r := rawDial(t, ts.sock, true)
+	go func() {
+		for range 40 {
+			if _, err := r.c.Write(frame); err != nil {
+				return
+			}
+		}
+	}()
+	// Wait until the daemon stops taking batches, then count them.
+	var last int64 = -1
+	for stable := 0; stable < 5; time.Sleep(50 * time.Millisecond) {
+		st, err := admin.Status(ctx, &wire.StatusInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.BatchRequests == last {
+			stable++
+		} else {
+			stable, last = 0, st.BatchRequests
+		}
+	}
+	// 300 slots hold four frames of 64 slots; one more may be read while
+	// the writer is still taking answers.
+	if last < 1 || last > 6 {
+		t.Errorf("the daemon took %d 1 MiB batches from a client that reads nothing; want at most 6", last)
+	}
+}
+
+func TestUnits(t *testing.T) {
+	for n, want := range map[int]int{1: 1, 100: 1, 16 << 10: 1, 16<<10 + 1: 2, 1 << 20: 64, wire.MaxFrame: 256} {
+		if got := units(n); got != want {
+			t.Errorf("units(%d) = %d, want %d", n, got, want)
+		}
+	}
+}

@@ -17,6 +17,7 @@ type job struct {
 
 	b      *batchJob // a chunk of a batch: items b.items[lo:hi]
 	lo, hi int
+	units  int // the request's in-flight slots (single requests)
 }
 
 // batchJob collects the results of a batch request's chunks; the chunk
@@ -28,6 +29,7 @@ type batchJob struct {
 	items   []wire.Message
 	results []wire.Result
 	left    atomic.Int32 // chunks not yet done
+	units   int          // the request's in-flight slots
 }
 
 // batchChunk is how many items of a batch one job carries: a large batch

@@ -30,7 +30,7 @@ type Config struct {
 	QueueSize    int           // crypto queue; default 4096
 	AdminWorkers int           // management workers; default 2
 	AdminQueue   int           // management queue; default 256
-	MaxInFlight  int           // per connection; default 256
+	MaxInFlight  int           // per connection, in requests of up to 16 KiB (larger ones count per 16 KiB); default 1024
 	IdleTimeout  time.Duration // default 5 minutes
 	FrameTimeout time.Duration // for a frame's body once its header came; default 10s
 	WriteTimeout time.Duration // default 10s
@@ -72,8 +72,10 @@ func NewServer(cfg Config) *Server {
 		cfg.AdminQueue = 256
 	}
 	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = 256
+		cfg.MaxInFlight = 1024
 	}
+	// A frame as large as the protocol allows must fit in the budget.
+	cfg.MaxInFlight = max(cfg.MaxInFlight, units(wire.MaxFrame))
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 5 * time.Minute
 	}
@@ -227,7 +229,7 @@ func (s *Server) run(jobs []*job) {
 				clear(frames[k])
 				s.failJob(j, failed)
 			case j.b == nil:
-				j.c.out <- frames[k]
+				j.c.out <- outFrame{frames[k], j.units}
 			case j.b.left.Add(-1) == 0:
 				go j.b.c.respondBatch(j.b) // a large batch is not encoded on the trail's goroutine
 			}
@@ -250,7 +252,7 @@ func (s *Server) run(jobs []*job) {
 // output its items already had is wiped.
 func (s *Server) failJob(j *job, werr *wire.Error) {
 	if j.b == nil {
-		j.c.respond(j.id, nil, werr)
+		j.c.respond(j.id, j.units, nil, werr)
 		return
 	}
 	for i := j.lo; i < j.hi; i++ {
