@@ -101,8 +101,14 @@ func Run(ctx context.Context, o Options) error {
 			log.Info("audit trail closed")
 		}()
 	}
-	ln, err := Listen(ListenConfig{Path: o.Socket, Mode: o.SocketMode, Group: o.SocketGroup})
+	ln, err := activated()
 	if err != nil {
+		return err
+	}
+	if ln != nil {
+		o.Socket = ln.Addr().String()
+		log.Info("using the socket systemd passed", "socket", o.Socket)
+	} else if ln, err = Listen(ListenConfig{Path: o.Socket, Mode: o.SocketMode, Group: o.SocketGroup}); err != nil {
 		return err
 	}
 	srv := NewServer(Config{Service: svc, Audit: aw, AuditDir: o.AuditDir, Logger: log, Version: Version, CPU: cpu,
@@ -120,6 +126,7 @@ func Run(ctx context.Context, o Options) error {
 		log.Info("mounted the FUSE view", "dir", o.Mount, "allow_other", o.MountAllow)
 	}
 	log.Info("serving", "socket", o.Socket, "state_dir", o.StateDir, "workers", srv.cfg.Workers, "keys", svc.KeyCount())
+	notify(log, "READY=1\nSTATUS=serving on "+o.Socket)
 	if o.Ready != nil {
 		o.Ready()
 	}
@@ -130,6 +137,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("accepting connections: %w", err)
 	case <-ctx.Done():
 	}
+	notify(log, "STOPPING=1")
 	unmount(mnt, log)
 	drain := o.DrainTimeout
 	if drain <= 0 {

@@ -1,0 +1,79 @@
+// Package systemd holds kmsd's unit files; its tests check them.
+package systemd
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestUnitsVerify runs systemd-analyze verify on both units, with
+// ExecStart pointing at a freshly built kmsd, and fails on any output.
+func TestUnitsVerify(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		if os.Getenv("KMSD_REQUIRE_SYSTEMD") == "1" {
+			t.Fatal("systemd-analyze is not installed, and KMSD_REQUIRE_SYSTEMD=1")
+		}
+		t.Skip("systemd-analyze is not installed")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", dir+"/", "kmsd/cmd/kmsd").CombinedOutput(); err != nil {
+		t.Fatalf("building kmsd: %v\n%s", err, out)
+	}
+	svc, err := os.ReadFile("kmsd.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(svc, []byte("ExecStart=/usr/local/bin/kmsd ")) {
+		t.Fatal("kmsd.service does not start /usr/local/bin/kmsd")
+	}
+	svc = bytes.ReplaceAll(svc, []byte("/usr/local/bin/kmsd"), []byte(filepath.Join(dir, "kmsd")))
+	sock, err := os.ReadFile("kmsd.socket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "kmsd.service"), svc, 0o644)
+	os.WriteFile(filepath.Join(dir, "kmsd.socket"), sock, 0o644)
+	cmd := exec.Command(analyze, "verify", "--man=no", "./kmsd.socket", "./kmsd.service")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) != 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestUnitsKeepTheMountVisible: a directive that gives the service a
+// mount namespace of its own would hide the FUSE view from the host.
+func TestUnitsKeepTheMountVisible(t *testing.T) {
+	svc, err := os.ReadFile("kmsd.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(svc), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		for _, d := range []string{"ProtectSystem=", "ProtectHome=", "PrivateTmp=", "PrivateDevices=", "PrivateMounts=",
+			"PrivateUsers=", "ReadOnlyPaths=", "ReadWritePaths=", "InaccessiblePaths=", "BindPaths=", "TemporaryFileSystem=",
+			"ProtectKernelTunables=", "ProtectKernelModules=", "ProtectKernelLogs=", "ProtectControlGroups=", "ProtectProc=",
+			"ProcSubset=", "RootDirectory=", "RootImage=", "MountFlags=", "RuntimeDirectory="} {
+			if strings.HasPrefix(line, d) {
+				t.Errorf("kmsd.service sets %s, which hides the FUSE mount (or deletes the socket's directory)", line)
+			}
+		}
+	}
+	sock, err := os.ReadFile("kmsd.socket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(sock, []byte("\nFileDescriptorName=api\n")) {
+		t.Error("kmsd.socket must name its socket api: kmsd refuses any other")
+	}
+	if !bytes.Contains(svc, []byte("\nType=notify\n")) || !bytes.Contains(svc, []byte("\nDeviceAllow=/dev/fuse rw\n")) {
+		t.Error("kmsd.service must be Type=notify and allow /dev/fuse")
+	}
+}
