@@ -484,12 +484,18 @@ func (w *Writer) rotate(now time.Time) error {
 	return nil
 }
 
-// preallocChunk is how much zero padding is added to the file at a time.
-// Overwriting padding that is already on the disk makes fdatasync flush
-// data only, not the file's size and block map: measured on this
-// project's virtio disk, 122 µs per group instead of 279 µs when
-// appending.
-const preallocChunk = 4 << 20
+// preallocChunk is how much zero padding is added to the file at a time,
+// ahead of the writes, by a goroutine of its own. Overwriting padding that
+// is already on the disk makes fdatasync flush data only, not the file's
+// size and block map: measured on this project's virtio disk, 104 µs per
+// group instead of 227 µs when appending. Fewer, larger chunks disturb the
+// trail's own flushes less (16 MiB: 68% of no-audit throughput at 1,024
+// callers, 4 MiB: 65%).
+const preallocChunk = 16 << 20
+
+// preallocInline is the padding written in line when none is ready: at
+// the start of a file, or when writing outruns the background.
+const preallocInline = 1 << 20
 
 var zeros = make([]byte, 1<<20)
 
@@ -506,15 +512,21 @@ func (w *Writer) prealloc(n int64) {
 		w.settle()
 	}
 	if need > w.alloc && !w.noPrealloc {
+		// Only what this write needs (and a little more) is padded in line;
+		// the chunk after it follows in the background.
 		from := max(w.alloc, w.size)
-		if err := zeroFill(w.f, from, from+max(preallocChunk, n)); err != nil {
+		if err := zeroFill(w.f, from, from+max(preallocInline, n)); err != nil {
 			w.stopPrealloc(err)
 			return
 		}
-		w.alloc = from + max(preallocChunk, n)
+		w.alloc = from + max(preallocInline, n)
 	}
 	if w.ahead == nil && !w.noPrealloc && w.alloc-need < preallocChunk/2 {
-		f, from, to := w.f, w.alloc, w.alloc+preallocChunk
+		// No further than the file will grow before it is rotated.
+		f, from, to := w.f, w.alloc, min(w.alloc+preallocChunk, w.cfg.MaxFileSize+preallocInline)
+		if to <= from {
+			return
+		}
 		ch := make(chan zeroed, 1)
 		w.ahead = ch
 		go func() { ch <- zeroed{end: to, err: zeroFill(f, from, to)} }()
