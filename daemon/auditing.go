@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"kmsd/daemon/audit"
+	"kmsd/daemon/policy"
 	"kmsd/wire"
 )
 
@@ -31,9 +32,12 @@ func (c *conn) fillEvent(ev *audit.Event, op string, id uint64, n int) {
 		b = append(b, ':')
 		b = strconv.AppendInt(b, int64(n), 10)
 	}
-	p := c.p
-	*ev = audit.Event{Type: audit.TypeCall, Name: op, RequestID: string(b),
-		Caller: audit.Caller{UID: p.UID, GID: p.GID, PID: p.PID, Exe: p.Exe, Unit: p.Unit, Source: p.Source, Principal: c.principal}}
+	*ev = audit.Event{Type: audit.TypeCall, Name: op, RequestID: string(b), Caller: callerOf(c.p, c.principal)}
+}
+
+// callerOf is the audit record's caller for a principal, on any front end.
+func callerOf(p *policy.Principal, principal string) audit.Caller {
+	return audit.Caller{UID: p.UID, GID: p.GID, PID: p.PID, Exe: p.Exe, Unit: p.Unit, Source: p.Source, Principal: principal}
 }
 
 // finish completes an event with the request's context, sizes and result.

@@ -22,11 +22,9 @@ func (s *Server) FUSE() fusefs.Service { return fuseService{s} }
 
 type fuseService struct{ s *Server }
 
-var fuseSessions atomic.Uint64
-
 func (f fuseService) Session(pid uint32, uid, gid uint32) fusefs.Session {
 	p := identity.FromProcess(int32(pid), uid, gid, "fuse")
-	return &fuseSession{s: f.s, p: p, id: fuseSessions.Add(1),
+	return &fuseSession{s: f.s, p: p, id: f.s.fuseSessions.Add(1),
 		principal: audit.PrincipalName(p.UID, p.Unit)}
 }
 
@@ -53,10 +51,8 @@ func (f *fuseSession) Call(ctx context.Context, op string, in wire.Message) (wir
 	}
 	f.s.requests.Add(1)
 	rid := "fuse:" + strconv.FormatUint(f.id, 10) + ":" + strconv.FormatUint(f.n.Add(1), 10)
-	p := f.p
-	ev := &audit.Event{Type: audit.TypeCall, Name: op, RequestID: rid,
-		Caller: audit.Caller{UID: p.UID, GID: p.GID, PID: p.PID, Exe: p.Exe, Unit: p.Unit, Source: p.Source, Principal: f.principal}}
-	out, werr := f.s.call(kms.WithEvent(policy.WithPrincipal(ctx, p), ev), spec, in)
+	ev := &audit.Event{Type: audit.TypeCall, Name: op, RequestID: rid, Caller: callerOf(f.p, f.principal)}
+	out, werr := f.s.call(kms.WithEvent(policy.WithPrincipal(ctx, f.p), ev), spec, in)
 	finish(ev, in, out, werr)
 	if aerr := f.s.record(ev); aerr != nil {
 		if out != nil {

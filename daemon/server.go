@@ -50,6 +50,8 @@ type Server struct {
 	closing  bool
 	connWG   sync.WaitGroup
 	accepted atomic.Int64
+	// fuseSessions numbers FUSE callers for audit request ids.
+	fuseSessions atomic.Uint64
 
 	requests, batches, throttled atomic.Int64
 }

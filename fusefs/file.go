@@ -30,24 +30,25 @@ const (
 	kindPolicy                         // read the key policy document
 )
 
-// fileKinds names the files; fileOrder lists them.
+// fileNames names the kinds, in the order a directory lists them;
+// fileKinds looks a name up.
 var (
-	fileKinds = map[string]fileKind{
-		"encrypt": kindEncrypt, "encrypt.b64": kindEncryptB64,
-		"decrypt": kindDecrypt, "decrypt.b64": kindDecryptB64,
-		"datakey": kindDataKey, "metadata.json": kindMetadata, "policy.json": kindPolicy,
+	fileNames = [...]string{
+		kindEncrypt: "encrypt", kindEncryptB64: "encrypt.b64", kindDecrypt: "decrypt", kindDecryptB64: "decrypt.b64",
+		kindDataKey: "datakey", kindMetadata: "metadata.json", kindPolicy: "policy.json",
 	}
-	fileOrder = []fileKind{kindEncrypt, kindEncryptB64, kindDecrypt, kindDecryptB64, kindDataKey, kindMetadata, kindPolicy}
+	fileKinds = func() map[string]fileKind {
+		m := make(map[string]fileKind, len(fileNames))
+		for k, n := range fileNames {
+			if n != "" {
+				m[n] = fileKind(k)
+			}
+		}
+		return m
+	}()
 )
 
-func (k fileKind) name() string {
-	for n, v := range fileKinds {
-		if v == k {
-			return n
-		}
-	}
-	return "?"
-}
+func (k fileKind) name() string { return fileNames[k] }
 
 // takesInput reports whether the file is written before it is read.
 func (k fileKind) takesInput() bool { return k <= kindDecryptB64 }
