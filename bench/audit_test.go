@@ -1,9 +1,9 @@
 package bench
 
 import (
-	"strconv"
 	"testing"
 
+	"kmsd/bench/measure"
 	"kmsd/wire"
 )
 
@@ -17,33 +17,40 @@ func BenchmarkAudit(b *testing.B) {
 		name string
 		args []string
 	}{{"audit=off", []string{"--no-audit"}}, {"audit=batch", nil}} {
-		_, c, key := daemon(b, mode.args...)
-		in := &wire.EncryptInput{KeyId: key, Plaintext: make([]byte, 32)}
+		d := startKMSD(b, mode.args...)
+		in := &wire.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32)}
 		for _, callers := range []int{1024, 64} {
-			b.Run(mode.name+"/callers="+strconv.Itoa(callers), func(b *testing.B) {
-				b.SetParallelism(callers / max(1, runtimeProcs()))
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						if _, err := c.Encrypt(ctx, in); err != nil {
-							b.Error(err)
-							return
-						}
-					}
+			b.Run(mode.name+"/callers="+itoa(callers), func(b *testing.B) {
+				measure.Run(b, measure.Spec{Callers: callers, Bytes: 32, PID: d.pid}, func(int) error {
+					_, err := d.c.Encrypt(ctx, in)
+					return err
 				})
-				opsPerSec(b, b.N)
 			})
 		}
-		items := make([]*wire.EncryptInput, 256)
-		for i := range items {
-			items[i] = in
-		}
+		items := same(in, 256)
 		b.Run(mode.name+"/batch=256", func(b *testing.B) {
-			for b.Loop() {
-				if _, err := c.EncryptBatch(ctx, items); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N*256)/b.Elapsed().Seconds(), "items/s")
+			measure.Run(b, measure.Spec{Items: 256, Bytes: 32, PID: d.pid}, func(int) error {
+				return firstErr(d.c.EncryptBatch(ctx, items))
+			})
+		})
+	}
+}
+
+// BenchmarkLatency is one synchronous caller's Encrypt of 32 B with the
+// audit trail flushed per group (the default), written but not flushed,
+// and off: where the time of one call goes.
+func BenchmarkLatency(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{{"audit=batch", nil}, {"audit=none", []string{"--audit-sync", "none"}}, {"audit=off", []string{"--no-audit"}}} {
+		b.Run(mode.name, func(b *testing.B) {
+			d := startKMSD(b, mode.args...)
+			in := &wire.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32)}
+			measure.Run(b, measure.Spec{Bytes: 32, PID: d.pid}, func(int) error {
+				_, err := d.c.Encrypt(ctx, in)
+				return err
+			})
 		})
 	}
 }

@@ -3,21 +3,26 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"kmsd/wire"
 )
 
+var ctx = context.Background()
+
 var (
 	buildOnce sync.Once
 	binDir    string
 	buildErr  error
+	daemons   atomic.Int32
 )
 
 // kmsdBinary builds cmd/kmsd once per run (without the race detector).
@@ -38,52 +43,94 @@ func kmsdBinary(b *testing.B) string {
 	return filepath.Join(binDir, "kmsd")
 }
 
-// daemon starts a kmsd process on a fresh state directory for the
-// benchmark and returns a connected client and a key id.
-func daemon(b *testing.B, args ...string) (sock string, c *wire.Client, key string) {
+// kmsd is a kmsd process started for a benchmark.
+type kmsd struct {
+	sock string
+	dir  string
+	pid  int
+	c    *wire.Client // one client: concurrent calls coalesce
+	key  string      // a symmetric key made at start
+}
+
+// startKMSD starts a kmsd process on a fresh state directory, with audit
+// and authorization at their defaults unless args say otherwise, and
+// stops it (SIGTERM) when the benchmark ends. With KMSD_BENCH_PROFILE set
+// to a directory, each daemon writes a CPU profile there.
+func startKMSD(b *testing.B, args ...string) *kmsd {
 	b.Helper()
 	dir, err := os.MkdirTemp("", "kmsd")
 	if err != nil {
 		b.Fatal(err)
 	}
-	sock = filepath.Join(dir, "s")
-	cmd := exec.Command(kmsdBinary(b), append([]string{"--state-dir", filepath.Join(dir, "state"), "--socket", sock, "--log-level", "warn"}, args...)...)
-	cmd.Stderr = os.Stderr
+	d := &kmsd{sock: filepath.Join(dir, "s"), dir: dir}
+	args = append([]string{"--state-dir", filepath.Join(dir, "state"), "--socket", d.sock, "--log-level", "warn"}, args...)
+	if p := os.Getenv("KMSD_BENCH_PROFILE"); p != "" {
+		args = append(args, "--cpu-profile", filepath.Join(p, fmt.Sprintf("%s-%d.prof", b.Name(), daemons.Add(1))))
+	}
+	cmd := exec.Command(kmsdBinary(b), args...)
+	// Its log goes to a file, shown only if the benchmark fails, so that
+	// the benchmark output stays benchstat's format.
+	logf, err := os.Create(filepath.Join(dir, "kmsd.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = logf
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); os.RemoveAll(dir) })
-	ctx := context.Background()
+	d.pid = cmd.Process.Pid
+	b.Cleanup(func() {
+		// SIGTERM, so that a CPU profile is written.
+		cmd.Process.Signal(syscall.SIGTERM)
+		t := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+		cmd.Wait()
+		t.Stop()
+		if b.Failed() {
+			logf.Seek(0, 0)
+			io.Copy(os.Stderr, logf)
+		}
+		logf.Close()
+		os.RemoveAll(dir)
+	})
+	d.c = d.dial(b, wire.Options{Client: "bench"})
+	k, err := d.c.CreateKey(ctx, &wire.CreateKeyInput{Description: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d.key = k.KeyMetadata.KeyId
+	return d
+}
+
+// dial connects another client, waiting for kmsd to listen.
+func (d *kmsd) dial(b *testing.B, o wire.Options) *wire.Client {
+	b.Helper()
 	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
-		if c, err = wire.Dial(ctx, sock, wire.Options{Client: "bench"}); err == nil {
-			break
+		c, err := wire.Dial(ctx, d.sock, o)
+		if err == nil {
+			b.Cleanup(func() { c.Close() })
+			return c
 		}
 		if time.Since(start) > 20*time.Second {
 			b.Fatalf("kmsd did not start: %v", err)
 		}
 	}
-	b.Cleanup(func() { c.Close() })
-	k, err := c.CreateKey(ctx, &wire.CreateKeyInput{Description: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return sock, c, k.KeyMetadata.KeyId
 }
 
-// latencies records per-operation latencies and reports p50 and p99.
-type latencies []time.Duration
-
-func (l latencies) report(b *testing.B) {
-	if len(l) == 0 {
-		return
+// createKeys makes n more keys, 64 at a time.
+func (d *kmsd) createKeys(b *testing.B, n int) {
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				if _, err := d.c.CreateKey(ctx, &wire.CreateKeyInput{Description: "bench"}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
 	}
-	s := slices.Clone(l)
-	slices.Sort(s)
-	b.ReportMetric(float64(s[len(s)/2].Nanoseconds())/1e3, "p50-µs")
-	b.ReportMetric(float64(s[len(s)*99/100].Nanoseconds())/1e3, "p99-µs")
-}
-
-// opsPerSec reports n operations over the benchmark's elapsed time.
-func opsPerSec(b *testing.B, n int) {
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "ops/s")
+	wg.Wait()
 }

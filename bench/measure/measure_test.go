@@ -1,0 +1,76 @@
+package measure
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+)
+
+func TestRunReports(t *testing.T) {
+	for _, s := range []Spec{{Callers: 1, Bytes: 32}, {Callers: 8, Items: 4, Bytes: 16, PID: os.Getpid()}} {
+		r := testing.Benchmark(func(b *testing.B) {
+			Run(b, s, func(int) error { time.Sleep(10 * time.Microsecond); return nil })
+		})
+		if r.N == 0 || r.Extra["ops/s"] <= 0 || r.Extra["p50-µs"] < 10 || r.Extra["p99-µs"] < r.Extra["p50-µs"] {
+			t.Errorf("%+v: %v %v", s, r, r.Extra)
+		}
+		if r.Bytes != int64(s.Bytes*max(1, s.Items)) {
+			t.Errorf("%+v: SetBytes %d", s, r.Bytes)
+		}
+		// Items per call: ops/s counts items, so it is Items times the calls.
+		calls := float64(r.N) / r.T.Seconds()
+		if got := r.Extra["ops/s"] / calls; got < float64(max(1, s.Items))*0.9 || got > float64(max(1, s.Items))*1.1 {
+			t.Errorf("%+v: ops/s is %.2f x calls/s", s, got)
+		}
+		if _, ok := r.Extra["server-cores"]; ok != (s.PID != 0) {
+			t.Errorf("%+v: kmsd-cores reported %v", s, ok)
+		}
+	}
+}
+
+func TestRunFails(t *testing.T) {
+	var failed bool
+	testing.Benchmark(func(b *testing.B) {
+		defer func() { failed = b.Failed() }()
+		Run(b, Spec{Callers: 4}, func(int) error { return errors.New("refused") })
+	})
+	if !failed {
+		t.Error("an error from call did not fail the benchmark")
+	}
+}
+
+func TestProc(t *testing.T) {
+	pid := os.Getpid()
+	before := CPUTime(pid)
+	for start := time.Now(); time.Since(start) < 50*time.Millisecond; {
+	}
+	if got := CPUTime(pid) - before; got < 20*time.Millisecond {
+		t.Errorf("CPUTime rose by %v over 50ms of spinning", got)
+	}
+	if CPUTime(0) != 0 || CPUTime(1<<30) != 0 {
+		t.Error("CPUTime of no process is not 0")
+	}
+	now, peak, err := RSS(pid)
+	if err != nil || now <= 0 || peak < now {
+		t.Fatalf("RSS: %d %d %v", now, peak, err)
+	}
+	big := make([]byte, 64<<20)
+	for i := range big {
+		big[i] = 1
+	}
+	_, peak2, _ := RSS(pid)
+	if peak2 < peak+32<<20 {
+		t.Errorf("peak RSS %d MiB after touching 64 MiB more than %d MiB", peak2>>20, peak>>20)
+	}
+	runtime.KeepAlive(big)
+	if os.Geteuid() == 0 {
+		if err := ResetPeakRSS(pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := RSS(1 << 30); err == nil {
+		t.Error("RSS of no process succeeded")
+	}
+}

@@ -1,0 +1,109 @@
+package bench
+
+import (
+	"fmt"
+	"testing"
+
+	"kmsd/wire"
+)
+
+// op is one operation at one payload size, as every mode calls it.
+type op struct {
+	name string // "op=Encrypt/size=32"
+	size int    // payload bytes per item
+	fuse string // the file under keys/by-id/<key>/ that does it, or ""
+	// prep makes the inputs on a running kmsd.
+	prep func(b *testing.B, d *kmsd) calls
+}
+
+// calls does an op once, or as a batch of n items.
+type calls struct {
+	one   func(c *wire.Client) error
+	batch func(c *wire.Client, n int) error
+}
+
+// ops is what the suite measures: Encrypt at three sizes, Decrypt,
+// GenerateDataKey (AES_256) and ReEncrypt (to another key).
+var ops = []op{
+	{name: "op=Encrypt/size=32", size: 32, fuse: "encrypt", prep: encryptOp(32)},
+	{name: "op=Encrypt/size=1024", size: 1024, fuse: "encrypt", prep: encryptOp(1024)},
+	{name: "op=Encrypt/size=4096", size: 4096, fuse: "encrypt", prep: encryptOp(4096)},
+	{name: "op=Decrypt/size=32", size: 32, prep: decryptOp},
+	{name: "op=GenerateDataKey/size=32", size: 32, prep: dataKeyOp},
+	{name: "op=ReEncrypt/size=32", size: 32, prep: reEncryptOp},
+}
+
+// same is n copies of one input, for a batch.
+func same[T any](in *T, n int) []*T {
+	s := make([]*T, n)
+	for i := range s {
+		s[i] = in
+	}
+	return s
+}
+
+// firstErr is the first item error of a batch.
+func firstErr[T any](res []wire.BatchResult[T], err error) error {
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		if r.Err != nil {
+			return fmt.Errorf("item %d: %w", i, r.Err)
+		}
+	}
+	return nil
+}
+
+func encryptOp(size int) func(*testing.B, *kmsd) calls {
+	return func(b *testing.B, d *kmsd) calls {
+		in := &wire.EncryptInput{KeyId: d.key, Plaintext: make([]byte, size), EncryptionContext: map[string]string{"app": "bench"}}
+		items := same(in, 4096)
+		return calls{
+			one: func(c *wire.Client) error { _, err := c.Encrypt(ctx, in); return err },
+			batch: func(c *wire.Client, n int) error {
+				return firstErr(c.EncryptBatch(ctx, items[:n]))
+			},
+		}
+	}
+}
+
+func decryptOp(b *testing.B, d *kmsd) calls {
+	ec := map[string]string{"app": "bench"}
+	enc, err := d.c.Encrypt(ctx, &wire.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32), EncryptionContext: ec})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec}
+	items := same(in, 4096)
+	return calls{
+		one:   func(c *wire.Client) error { _, err := c.Decrypt(ctx, in); return err },
+		batch: func(c *wire.Client, n int) error { return firstErr(c.DecryptBatch(ctx, items[:n])) },
+	}
+}
+
+func dataKeyOp(b *testing.B, d *kmsd) calls {
+	in := &wire.GenerateDataKeyInput{KeyId: d.key, KeySpec: "AES_256"}
+	items := same(in, 4096)
+	return calls{
+		one:   func(c *wire.Client) error { _, err := c.GenerateDataKey(ctx, in); return err },
+		batch: func(c *wire.Client, n int) error { return firstErr(c.GenerateDataKeyBatch(ctx, items[:n])) },
+	}
+}
+
+func reEncryptOp(b *testing.B, d *kmsd) calls {
+	dst, err := d.c.CreateKey(ctx, &wire.CreateKeyInput{Description: "bench destination"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc, err := d.c.Encrypt(ctx, &wire.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := &wire.ReEncryptInput{CiphertextBlob: enc.CiphertextBlob, DestinationKeyId: dst.KeyMetadata.KeyId}
+	items := same(in, 4096)
+	return calls{
+		one:   func(c *wire.Client) error { _, err := c.ReEncrypt(ctx, in); return err },
+		batch: func(c *wire.Client, n int) error { return firstErr(c.ReEncryptBatch(ctx, items[:n])) },
+	}
+}

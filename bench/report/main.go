@@ -1,0 +1,124 @@
+// Command report turns the output of kmsd's benchmark suite (bench/, and
+// the peer's, bench/peer) into what `make bench` shows: a markdown table
+// of medians with each figure's ratio to the raw limit and to the peer,
+// and an SVG plot of throughput against payload size and against
+// concurrency.
+//
+//	go run ./bench/report -table bench/results/table.md -svg bench/results/throughput.svg \
+//		bench/results/kmsd.txt bench/results/peer.txt
+//
+// The inputs are Go benchmark output (benchstat's format); the table goes
+// to standard output as well. Every figure is the median of the runs
+// (-count) of its benchmark.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"golang.org/x/perf/benchfmt"
+)
+
+func main() {
+	table := flag.String("table", "", "also write the markdown table to this file")
+	svg := flag.String("svg", "", "write the plot to this file")
+	flag.Parse()
+	rs, err := readFiles(flag.Args())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+	var md strings.Builder
+	writeTable(&md, rs)
+	fmt.Print(md.String())
+	if *table != "" {
+		if err := os.WriteFile(*table, []byte(md.String()), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+	}
+	if *svg != "" {
+		if err := os.WriteFile(*svg, plot(rs), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// results holds every benchmark's values by name (without the
+// "Benchmark" prefix and the -GOMAXPROCS suffix) and unit, one value per
+// run; and the machine the runs came from (the "cpu:" line).
+type results struct {
+	vals map[string]map[string][]float64
+	cpu  string
+}
+
+func readFiles(paths []string) (*results, error) {
+	rs := &results{vals: map[string]map[string][]float64{}}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		err = rs.read(f, p)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return rs, nil
+}
+
+func (rs *results) read(r io.Reader, name string) error {
+	br := benchfmt.NewReader(r, name)
+	for br.Scan() {
+		res, ok := br.Result().(*benchfmt.Result)
+		if !ok {
+			continue // syntax errors are lines that are not results (logs)
+		}
+		if c := res.GetConfig("cpu"); c != "" {
+			rs.cpu = c
+		}
+		key := baseName(res.Name)
+		m := rs.vals[key]
+		if m == nil {
+			m = map[string][]float64{}
+			rs.vals[key] = m
+		}
+		for _, v := range res.Values {
+			m[v.Unit] = append(m[v.Unit], v.Value)
+		}
+	}
+	return br.Err()
+}
+
+// baseName is a benchmark's name without its -GOMAXPROCS suffix.
+func baseName(n benchfmt.Name) string {
+	base, parts := n.Parts()
+	var b strings.Builder
+	b.Write(base)
+	for _, p := range parts {
+		if len(p) > 0 && p[0] == '-' {
+			continue
+		}
+		b.Write(p)
+	}
+	return b.String()
+}
+
+// median is the median of name's values in unit, and whether it has any.
+func (rs *results) median(name, unit string) (float64, bool) {
+	v := slices.Clone(rs.vals[name][unit])
+	if len(v) == 0 {
+		return 0, false
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2], true
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+}

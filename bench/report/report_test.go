@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/xml"
+	"os"
+	"strings"
+	"testing"
+)
+
+func sample(t *testing.T) *results {
+	t.Helper()
+	rs, err := readFiles([]string{"testdata/sample.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+func TestMedians(t *testing.T) {
+	rs := sample(t)
+	for _, c := range []struct {
+		name, unit string
+		want       float64
+	}{
+		{"Raw/seal=XAES/size=32", "ops/s", 2e6},                     // odd count: the middle
+		{"KMSD/op=Encrypt/size=32/mode=sync", "ops/s", 20000},       // even count: the mean of the two middle
+		{"KMSD/op=Encrypt/size=32/mode=sync", "B/s", 600000},        // MB/s is read as B/s
+		{"KMSD/op=Encrypt/size=32/mode=batch=256", "ops/s", 250000}, // one run
+		{"Peer/op=Encrypt/size=32/mode=callers=64", "ops/s", 12500}, // the peer file's names
+		{"KMSD/op=Encrypt/size=32/mode=sync", "peak-RSS-MiB", 21},   // custom units
+	} {
+		if got, ok := rs.median(c.name, c.unit); !ok || got != c.want {
+			t.Errorf("median(%s, %s) = %v, %v; want %v", c.name, c.unit, got, ok, c.want)
+		}
+	}
+	if _, ok := rs.median("KMSD/op=Decrypt/size=32/mode=sync", "ops/s"); ok {
+		t.Error("a benchmark not in the run has a median")
+	}
+	if rs.cpu != "Test CPU @ 1GHz" {
+		t.Errorf("cpu %q", rs.cpu)
+	}
+}
+
+func TestTable(t *testing.T) {
+	var b strings.Builder
+	writeTable(&b, sample(t))
+	out := b.String()
+	for _, want := range []string{
+		"machine: Test CPU @ 1GHz",
+		// 20,000 ops/s over the raw 2,000,000 is 1%; over the peer's sync 5,000 is 4x.
+		"| Encrypt 32 B | 1 synchronous caller | 20,000 | 0.6 | 60 | 94 | 15 | 0.60 | 21 | 1.0% | 5,000 | 4.00× |",
+		// A batch is compared with the peer's 64 callers.
+		"| Encrypt 32 B | batches of 256 | 250,000 | 8.0 | — | — | — | — | — | 0.12× | 12,500 | 20× |",
+		"| XAES-256-GCM seal, in process, every core | 32 | 2,000,000 | 32.0 | — |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "batches of 16 |") || strings.Contains(out, "Decrypt") {
+		t.Errorf("the table has rows for benchmarks not run:\n%s", out)
+	}
+}
+
+func TestPlot(t *testing.T) {
+	svg := plot(sample(t))
+	d := xml.NewDecoder(strings.NewReader(string(svg)))
+	lines := 0
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			if err.Error() != "EOF" {
+				t.Fatalf("the SVG is not well-formed: %v", err)
+			}
+			break
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "polyline" {
+			lines++
+		}
+	}
+	if lines == 0 {
+		t.Error("the plot draws no line")
+	}
+	if !strings.Contains(string(svg), "(not measured)") {
+		t.Error("series without data are not marked")
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	if _, err := readFiles([]string{"testdata/missing.txt"}); !os.IsNotExist(err) {
+		t.Errorf("a missing file: %v", err)
+	}
+}
