@@ -49,7 +49,7 @@ type kmsd struct {
 	dir  string
 	pid  int
 	c    *wire.Client // one client: concurrent calls coalesce
-	key  string      // a symmetric key made at start
+	key  string       // a symmetric key made at start
 }
 
 // startKMSD starts a kmsd process on a fresh state directory, with audit
