@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -65,7 +66,7 @@ func startKMSD(b *testing.B, args ...string) *kmsd {
 	d := &kmsd{sock: filepath.Join(dir, "s"), dir: dir}
 	args = append([]string{"--state-dir", filepath.Join(dir, "state"), "--socket", d.sock, "--log-level", "warn"}, args...)
 	if p := os.Getenv("KMSD_BENCH_PROFILE"); p != "" {
-		args = append(args, "--cpu-profile", filepath.Join(p, fmt.Sprintf("%s-%d.prof", b.Name(), daemons.Add(1))))
+		args = append(args, "--cpu-profile", filepath.Join(p, fmt.Sprintf("%s-%d.prof", strings.ReplaceAll(b.Name(), "/", "_"), daemons.Add(1))))
 	}
 	cmd := exec.Command(kmsdBinary(b), args...)
 	// Its log goes to a file, shown only if the benchmark fails, so that

@@ -115,6 +115,7 @@ func Run(ctx context.Context, o Options) error {
 		Workers: o.Workers, QueueSize: o.QueueSize})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	go srv.trimWhenIdle(ctx.Done(), idleTrimAfter, nil)
 	var mnt *fusefs.Mount
 	if o.Mount != "" {
 		mnt, err = fusefs.New(o.Mount, srv.FUSE(), fusefs.Options{AllowOther: o.MountAllow, Logger: log, Debug: o.MountDebug})

@@ -185,12 +185,12 @@ func action(op string) string { return "kms:" + op }
 
 // compilePolicy compiles a stored policy; a key written before policies
 // existed gets the default policy of a key made by root.
-func (s *Service) compilePolicy(r *keystore.KeyRecord) (*policy.Policy, error) {
+func (s *Service) compilePolicy(r *keystore.KeyRecord) (string, *policy.Policy, error) {
 	doc := r.Policy
 	if doc == "" {
 		doc = policy.Default(0, s.cfg.AdminGroup)
 	}
-	return policy.Compile(doc, s.resolver)
+	return s.compile(doc)
 }
 
 // malformedPolicy maps a compile error to the exception AWS returns.

@@ -3,7 +3,6 @@ package kms
 import (
 	"context"
 
-	"kmsd/daemon/policy"
 	"kmsd/keystore"
 	"kmsd/wire"
 )
@@ -31,7 +30,7 @@ func (s *Service) PutKeyPolicy(ctx context.Context, in *wire.PutKeyPolicyInput) 
 	if err != nil {
 		return err
 	}
-	pol, err := policy.Compile(in.Policy, s.resolver)
+	doc, pol, err := s.compile(in.Policy)
 	if err != nil {
 		return malformedPolicy(err)
 	}
@@ -39,7 +38,7 @@ func (s *Service) PutKeyPolicy(ctx context.Context, in *wire.PutKeyPolicyInput) 
 		if err := lockoutCheck(pol, p, e.arn, in.BypassPolicyLockoutSafetyCheck); err != nil {
 			return false, err
 		}
-		r.Policy = in.Policy
+		r.Policy = doc
 		return true, nil
 	})
 	if err != nil {

@@ -50,7 +50,7 @@ func (s *Service) serviceKey(p *policy.Principal, unit string) (*entry, error) {
 		return s.resolve(alias, true)
 	}
 	doc := policy.ServiceManaged(unit)
-	pol, err := policy.Compile(doc, s.resolver)
+	doc, pol, err := s.compile(doc)
 	if err != nil {
 		return nil, s.internal("CreateServiceKey", err)
 	}
@@ -93,7 +93,7 @@ func (s *Service) DaemonKey(purpose string) (keystore.KeyID, error) {
 		KeyUsage: wire.KeyUsageEncryptDecrypt, KeySpec: wire.KeySpecSymmetric, Origin: wire.OriginKMS,
 		KeyManager: ManagerDaemon, KeyState: wire.KeyStateEnabled,
 	}
-	pol, _ := policy.Compile(policy.Default(0, ""), s.resolver) // never consulted: daemon keys are refused first
+	_, pol, _ := s.compile(policy.Default(0, "")) // never consulted: daemon keys are refused first
 	if _, err := s.insertKey(r, pol, nil); err != nil {
 		return keystore.KeyID{}, err
 	}

@@ -63,7 +63,7 @@ func (s *Service) CreateKey(ctx context.Context, in *wire.CreateKeyInput) (*wire
 	if doc == "" {
 		doc = policy.Default(p.UID, s.cfg.AdminGroup)
 	}
-	pol, err := policy.Compile(doc, s.resolver)
+	doc, pol, err := s.compile(doc)
 	if err != nil {
 		return nil, malformedPolicy(err)
 	}

@@ -73,6 +73,8 @@ type Service struct {
 	keys    map[keystore.KeyID]*entry
 	aliases map[string]*keystore.AliasRecord
 
+	policies policyCache // compiled policies shared among keys
+
 	stop   chan struct{}
 	done   chan struct{}
 	closed atomic.Bool
@@ -183,12 +185,15 @@ func Open(cfg Config) (*Service, error) {
 		}
 	}
 	for id, e := range s.keys {
-		pol, err := s.compilePolicy(e.rec)
+		doc, pol, err := s.compilePolicy(e.rec)
+		if err == nil && e.rec.Policy != "" {
+			e.rec.Policy = doc // one copy of a text many keys share
+		}
 		if err != nil {
 			// A name in the policy no longer resolves (a user was deleted):
 			// the key stays usable only by root until the policy is fixed.
 			s.log.Warn("key policy does not compile; only root may manage the key until it is replaced", "key", id.String(), "err", err)
-			pol, _ = policy.Compile(policy.Default(0, ""), s.resolver)
+			_, pol, _ = s.compile(policy.Default(0, ""))
 		}
 		e.auth.Store(newAuthState(pol, grants[id]))
 		delete(grants, id)
