@@ -124,14 +124,38 @@ func TestAuditRecordsEveryRequestWithoutSecrets(t *testing.T) {
 	if r := byEvent["ReEncrypt"][0]; r["source_key_id"] != id || r["destination_context"] == nil {
 		t.Errorf("ReEncrypt record %v", r)
 	}
-	// One record per batch item (3 batch items + 1 single + 1 failed single).
-	if n := len(byEvent["Encrypt"]); n != 5 {
+	// One record per single request (2) and one batch record listing its
+	// 3 items, each with its result: the second's key did not resolve.
+	if n := len(byEvent["Encrypt"]); n != 3 {
 		t.Errorf("%d Encrypt records", n)
+	}
+	var br map[string]any
+	for _, r := range byEvent["Encrypt"] {
+		if r["items"] != nil {
+			br = r
+		}
+	}
+	if items, _ := br["items"].([]any); len(items) != 3 || br["key_id"] != id || br["in_bytes"].(float64) != 60 {
+		t.Errorf("batch record %v", br)
+	} else {
+		for i, it := range items {
+			m := it.(map[string]any)
+			if m["item"].(float64) != float64(i) || m["in_bytes"].(float64) != 20 || (i == 1) != (m["error"] == "NotFoundException") ||
+				(i == 1) != (m["key_id"] == "") || (i == 1) != (m["out_bytes"].(float64) == 0) {
+				t.Errorf("batch item %d: %v", i, m)
+			}
+		}
 	}
 	var errs []string
 	for _, r := range recs {
 		if s, ok := r["error"].(string); ok {
 			errs = append(errs, s)
+		}
+		items, _ := r["items"].([]any)
+		for _, it := range items {
+			if s, ok := it.(map[string]any)["error"].(string); ok {
+				errs = append(errs, s)
+			}
 		}
 	}
 	if !strings.Contains(strings.Join(errs, ","), "InvalidCiphertextException") || strings.Count(strings.Join(errs, ","), "NotFoundException") < 2 {

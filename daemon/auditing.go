@@ -22,17 +22,23 @@ func (c *conn) newEvent(op string, id uint64, n int) *audit.Event {
 	return ev
 }
 
-// fillEvent is newEvent into an event the caller allocated.
+// fillEvent is newEvent into an event the caller allocated. An item of a
+// batch gets no request id of its own: its batch record has the batch's.
 func (c *conn) fillEvent(ev *audit.Event, op string, id uint64, n int) {
-	b := make([]byte, 0, 32)
+	var reqID string
+	if n < 0 {
+		reqID = c.requestID(id)
+	}
+	*ev = audit.Event{Type: audit.TypeCall, Name: op, RequestID: reqID, Caller: callerOf(c.p, c.principal)}
+}
+
+// requestID is the audit request id of request id on this connection.
+func (c *conn) requestID(id uint64) string {
+	b := make([]byte, 0, 24)
 	b = strconv.AppendUint(b, c.id, 10)
 	b = append(b, ':')
 	b = strconv.AppendUint(b, id, 10)
-	if n >= 0 {
-		b = append(b, ':')
-		b = strconv.AppendInt(b, int64(n), 10)
-	}
-	*ev = audit.Event{Type: audit.TypeCall, Name: op, RequestID: string(b), Caller: callerOf(c.p, c.principal)}
+	return string(b)
 }
 
 // callerOf is the audit record's caller for a principal, on any front end.

@@ -29,6 +29,10 @@ type conn struct {
 	ctx       context.Context
 
 	out      chan outFrame // response frames; room for every request in flight
+	wmu      sync.Mutex    // held while writing to nc: by the writer, or by send
+	w        *bufio.Writer // guarded by wmu
+	wfailed  error         // the first write error; guarded by wmu
+	busy     atomic.Int32  // requests read and not yet answered
 	slots    chan struct{} // units of requests in flight (see units)
 	cost     int           // the units of the request the reader is on (reader only)
 	inflight sync.WaitGroup
@@ -41,6 +45,7 @@ func newConn(s *Server, nc *net.UnixConn, p *policy.Principal) *conn {
 		s: s, nc: nc, p: p, ctx: policy.WithPrincipal(context.Background(), p),
 		principal: audit.PrincipalName(p.UID, p.Unit),
 		out:       make(chan outFrame, s.cfg.MaxInFlight+1),
+		w:         bufio.NewWriterSize(nc, 64<<10),
 		slots:     make(chan struct{}, s.cfg.MaxInFlight),
 		done:      make(chan struct{}),
 	}
@@ -126,7 +131,7 @@ func (c *conn) readLoop() error {
 			c.answerNow(req.Op.Name, req.ID, nil, nil, &wire.Error{Code: wire.CodeValidation, Message: "the first request on a connection must be Hello"})
 			return errors.New("no Hello")
 		}
-		c.dispatch(req)
+		c.dispatch(req, r.Buffered() == 0)
 	}
 }
 
@@ -159,10 +164,14 @@ func (c *conn) acquire(u int) bool {
 	}
 	c.cost = u
 	c.inflight.Add(1)
+	c.busy.Add(1)
 	return true
 }
 
-func (c *conn) dispatch(req *wire.Request) {
+// dispatch serves a request: on the reader itself when that is quickest
+// (see inline), else through a worker pool. last says no further request
+// is waiting in the read buffer.
+func (c *conn) dispatch(req *wire.Request, last bool) {
 	switch req.Op.Name {
 	case wire.OpHello:
 		c.answerNow(req.Op.Name, req.ID, req.Body, c.s.hello(), nil)
@@ -177,6 +186,17 @@ func (c *conn) dispatch(req *wire.Request) {
 	}
 	if req.Type == wire.TypeRequest {
 		c.s.requests.Add(1)
+		if last && req.Op.Crypto && c.busy.Load() == 1 && p.depth() == 0 {
+			// inline: a lone crypto request on a connection with nothing
+			// else in flight, and no queue to wait behind: the reader does
+			// it, as a synchronous caller's request would otherwise cost
+			// two goroutine handoffs (to a worker, and from it) that take
+			// longer than the work. It answers by itself (send) unless the
+			// audit trail holds the answer back for its flush, so the
+			// reader is free again as soon as the work is done.
+			c.s.run([]*job{{c: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}})
+			return
+		}
 		if !p.submit(&job{c: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}) {
 			c.s.throttled.Add(1)
 			c.answerNow(req.Op.Name, req.ID, req.Body, nil, throttled())
@@ -200,7 +220,7 @@ func (c *conn) dispatch(req *wire.Request) {
 			finish(ev, req.Items[i], nil, b.results[i].Err)
 			evs = append(evs, ev)
 		}
-		c.s.record(evs...)
+		c.s.record(audit.Fold(c.requestID(req.ID), evs, lo))
 		c.s.throttled.Add(int64(hi - lo))
 		if b.left.Add(-1) == 0 {
 			c.respondBatch(b)
@@ -216,7 +236,23 @@ func throttled() *wire.Error {
 // the request's units slots. It never blocks: every request in flight has
 // a place in c.out.
 func (c *conn) respond(id uint64, units int, out wire.Message, werr *wire.Error) {
-	c.out <- outFrame{c.encode(id, out, werr), units}
+	c.send(outFrame{c.encode(id, out, werr), units})
+}
+
+// send writes a response frame at once, on the caller's goroutine, when
+// nothing else is being written or waits to be; otherwise it queues the
+// frame for the writer, which writes all that is queued together. Either
+// way it never blocks on another request: the channel has room for every
+// request in flight. Answering in place saves a goroutine handoff, which
+// is most of a synchronous caller's round trip.
+func (c *conn) send(f outFrame) {
+	if len(c.out) == 0 && c.wmu.TryLock() {
+		c.writeFrame(f)
+		c.flushed(f.units, 1)
+		c.wmu.Unlock()
+		return
+	}
+	c.out <- f
 }
 
 // encode makes the frame of one response and wipes the plaintext the
@@ -243,7 +279,7 @@ func (c *conn) respondBatch(b *batchJob) {
 	if err != nil { // too large for a frame: the client must send smaller batches
 		frame, _ = wire.AppendBatchResponse(nil, b.id, nil, &wire.Error{Code: wire.CodeValidation, Message: "the batch's response exceeds the frame limit; send fewer or smaller items"})
 	}
-	c.out <- outFrame{frame, b.units}
+	c.send(outFrame{frame, b.units})
 }
 
 // protocolError answers a frame that cannot be read, before the
@@ -258,20 +294,10 @@ func (c *conn) protocolError(err error) {
 // a write fails it keeps taking frames (dropping them) so that nothing
 // waits on it.
 func (c *conn) writeLoop() {
-	w := bufio.NewWriterSize(c.nc, 64<<10)
-	var failed error
 	for frame := range c.out {
-		n, u := 0, 0
-		write := func(f outFrame) {
-			if failed == nil {
-				c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-				_, failed = w.Write(f.b)
-			}
-			clear(f.b)
-			n++
-			u += f.units
-		}
-		write(frame)
+		c.wmu.Lock()
+		n, u := 1, frame.units
+		c.writeFrame(frame)
 	more:
 		for {
 			select {
@@ -279,22 +305,42 @@ func (c *conn) writeLoop() {
 				if !ok {
 					break more
 				}
-				write(f)
+				c.writeFrame(f)
+				n++
+				u += f.units
 			default:
 				break more
 			}
 		}
-		if failed == nil {
-			failed = w.Flush()
-			if failed != nil {
-				c.nc.Close() // the reader stops too
-			}
+		c.flushed(u, n)
+		c.wmu.Unlock()
+	}
+}
+
+// writeFrame buffers one frame (unless writing has failed) and wipes it.
+// The caller holds wmu.
+func (c *conn) writeFrame(f outFrame) {
+	if c.wfailed == nil {
+		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+		_, c.wfailed = c.w.Write(f.b)
+	}
+	clear(f.b)
+}
+
+// flushed flushes what writeFrame buffered and then returns the units
+// slots and the n requests those frames answered. The caller holds wmu.
+func (c *conn) flushed(units, n int) {
+	if c.wfailed == nil {
+		c.wfailed = c.w.Flush()
+		if c.wfailed != nil {
+			c.nc.Close() // the reader stops too
 		}
-		for range u {
-			<-c.slots
-		}
-		for range n {
-			c.inflight.Done()
-		}
+	}
+	for range units {
+		<-c.slots
+	}
+	c.busy.Add(int32(-n))
+	for range n {
+		c.inflight.Done()
 	}
 }

@@ -33,8 +33,8 @@ type batchJob struct {
 }
 
 // batchChunk is how many items of a batch one job carries: a large batch
-// is shared by every worker, a small one stays whole so that its audit
-// records go to the trail as one group (one flush).
+// is shared by every worker, a small one stays whole. Each chunk is one
+// audit record (a batch record, see audit.Fold).
 const batchChunk = 128
 
 // maxCoalesce is the most jobs a worker takes in one pass.

@@ -201,28 +201,32 @@ func (s *Server) run(jobs []*job) {
 			n += j.hi - j.lo - 1
 		}
 	}
-	store := make([]audit.Event, n) // one allocation for the pass's records
-	evs := make([]*audit.Event, 0, n)
+	store := make([]audit.Event, n) // one allocation for the pass's items' facts
+	items := make([]*audit.Event, 0, n)
+	evs := make([]*audit.Event, 0, len(jobs)) // a record per single request, a batch record per chunk
 	frames := make([][]byte, len(jobs)) // the encoded answers of single requests
 	for k, j := range jobs {
 		if j.b == nil {
-			ev := &store[len(evs)]
+			ev := &store[len(items)]
 			j.c.fillEvent(ev, j.op.Name, j.id, -1)
 			out, werr := s.call(kms.WithEvent(j.c.ctx, ev), j.op, j.in)
 			finish(ev, j.in, out, werr)
+			items = append(items, ev)
 			evs = append(evs, ev)
 			frames[k] = j.c.encode(j.id, out, werr)
 			continue
 		}
 		b := j.b
+		from := len(items)
 		for i := j.lo; i < j.hi; i++ {
-			ev := &store[len(evs)]
+			ev := &store[len(items)]
 			j.c.fillEvent(ev, b.op.Name, b.id, i)
 			out, werr := s.call(kms.WithEvent(j.c.ctx, ev), b.op, b.items[i])
 			finish(ev, b.items[i], out, werr)
-			evs = append(evs, ev)
+			items = append(items, ev)
 			b.results[i] = wire.Result{Out: out, Err: werr}
 		}
+		evs = append(evs, audit.Fold(j.c.requestID(b.id), items[from:], j.lo))
 	}
 	commit := func(failed *wire.Error) {
 		for k, j := range jobs {
@@ -231,7 +235,7 @@ func (s *Server) run(jobs []*job) {
 				clear(frames[k])
 				s.failJob(j, failed)
 			case j.b == nil:
-				j.c.out <- outFrame{frames[k], j.units}
+				j.c.send(outFrame{frames[k], j.units})
 			case j.b.left.Add(-1) == 0:
 				go j.b.c.respondBatch(j.b) // a large batch is not encoded on the trail's goroutine
 			}

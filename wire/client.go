@@ -52,6 +52,9 @@ type clientConn struct {
 	sendq chan *call
 	max   int
 
+	wmu  sync.Mutex // held while writing to conn
+	dbuf []byte     // sendNow's buffer; guarded by wmu
+
 	mu      sync.Mutex
 	pending map[uint64]pendingReq
 	err     error // set once when the connection dies
@@ -239,7 +242,11 @@ func (cc *clientConn) sendLoop(ids *atomic.Uint64) {
 			batch = rest
 		}
 		if len(buf) > 0 {
-			if _, err := cc.conn.Write(buf); err != nil {
+			cc.wmu.Lock()
+			_, err := cc.conn.Write(buf)
+			cc.wmu.Unlock()
+			clear(buf) // it may hold plaintext
+			if err != nil {
 				cc.fail(err)
 			}
 		}
@@ -247,6 +254,38 @@ func (cc *clientConn) sendLoop(ids *atomic.Uint64) {
 			buf = nil
 		}
 	}
+}
+
+// sendNow writes cl's request on the caller's goroutine, and reports
+// true, when the connection has nothing else pending, queued or being
+// written: a synchronous caller's request then leaves without a handoff to
+// the sender (which would cost more than the write). Concurrent callers
+// find the connection busy and queue, so they still share batch frames.
+func (cc *clientConn) sendNow(cl *call, ids *atomic.Uint64) bool {
+	if len(cc.sendq) != 0 || !cc.wmu.TryLock() {
+		return false
+	}
+	defer cc.wmu.Unlock()
+	cc.mu.Lock()
+	idle := len(cc.pending) == 0 && cc.err == nil
+	cc.mu.Unlock()
+	if !idle {
+		return false
+	}
+	buf, err := cc.appendGroup(cc.dbuf[:0], ids, []*call{cl})
+	if err != nil {
+		cc.forget(cl, err)
+		return true
+	}
+	_, err = cc.conn.Write(buf)
+	clear(buf) // it may hold plaintext
+	if cap(buf) <= 64<<10 {
+		cc.dbuf = buf
+	}
+	if err != nil {
+		cc.fail(err)
+	}
+	return true
 }
 
 // split takes from calls the first call and, if its operation can be
@@ -399,12 +438,14 @@ func (c *Client) do(ctx context.Context, opName string, in Message) (Message, er
 			return nil, err
 		}
 		cl := &call{op: op, in: in, done: make(chan struct{})}
-		select {
-		case cc.sendq <- cl:
-		case <-cc.dead:
-			continue
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if !cc.sendNow(cl, &c.nextID) {
+			select {
+			case cc.sendq <- cl:
+			case <-cc.dead:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 		}
 		select {
 		case <-cl.done:

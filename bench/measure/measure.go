@@ -6,6 +6,8 @@
 //   - MB/s: payload bytes per second (from b.SetBytes);
 //   - p50-µs and p99-µs: the latency of one call (a batch is one call);
 //   - allocs/op and B/op: the benchmark process's allocations per call;
+//   - client-cores: the benchmark process's CPU time over the run's wall
+//     time (the callers, and for kmsd its client library);
 //   - server-cores and peak-RSS-MiB: when Spec.PID names the server process,
 //     its CPU time over the run divided by the run's wall time, and the
 //     most resident memory it held during the run.
@@ -15,6 +17,7 @@
 package measure
 
 import (
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -40,7 +43,7 @@ func Run(b *testing.B, s Spec, call func(w int) error) {
 	if s.PID != 0 {
 		ResetPeakRSS(s.PID)
 	}
-	cpu0 := CPUTime(s.PID)
+	cpu0, self0 := CPUTime(s.PID), CPUTime(os.Getpid())
 	lat := make([][]time.Duration, callers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -81,6 +84,7 @@ func Run(b *testing.B, s Spec, call func(w int) error) {
 		b.ReportMetric(float64(all[len(all)/2].Nanoseconds())/1e3, "p50-µs")
 		b.ReportMetric(float64(all[len(all)*99/100].Nanoseconds())/1e3, "p99-µs")
 	}
+	b.ReportMetric((CPUTime(os.Getpid())-self0).Seconds()/elapsed, "client-cores")
 	if s.PID != 0 {
 		b.ReportMetric((CPUTime(s.PID)-cpu0).Seconds()/elapsed, "server-cores")
 		if _, peak, err := RSS(s.PID); err == nil {

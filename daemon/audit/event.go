@@ -49,6 +49,10 @@ type Event struct {
 	OutBytes    int
 	Detail      string // service events: what happened
 	Seq         uint64 // set by Writer.Append: the record's number in the trail
+	// Items makes this a batch record (see Fold): the items of one batch
+	// request, each with its result. Error is then empty and the sizes
+	// are the items' totals.
+	Items []Item
 }
 
 // appendBody appends the record's JSON object without its closing brace:
@@ -104,6 +108,9 @@ func (e *Event) appendBody(b []byte) []byte {
 		b = strconv.AppendInt(b, int64(e.InBytes), 10)
 		b = append(b, `,"out_bytes":`...)
 		b = strconv.AppendInt(b, int64(e.OutBytes), 10)
+	}
+	if len(e.Items) > 0 {
+		b = appendItems(b, e.Items)
 	}
 	return b
 }

@@ -53,7 +53,7 @@ func (u *Usage) noteAll(evs []*Event) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, e := range evs {
-		u.note(e)
+		e.Each(u.note)
 	}
 }
 
