@@ -204,7 +204,7 @@ func (s *Server) run(jobs []*job) {
 	store := make([]audit.Event, n) // one allocation for the pass's items' facts
 	items := make([]*audit.Event, 0, n)
 	evs := make([]*audit.Event, 0, len(jobs)) // a record per single request, a batch record per chunk
-	frames := make([][]byte, len(jobs)) // the encoded answers of single requests
+	frames := make([][]byte, len(jobs))       // the encoded answers of single requests
 	for k, j := range jobs {
 		if j.b == nil {
 			ev := &store[len(items)]
