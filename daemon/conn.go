@@ -96,7 +96,7 @@ func (c *conn) readLoop() error {
 		}
 		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.FrameTimeout))
 		if cap(buf) < int(n) {
-			buf = make([]byte, n)
+			buf = wire.GetFrameBuffer(int(n))
 		}
 		body := buf[:n]
 		if _, err := io.ReadFull(r, body); err != nil {
@@ -107,8 +107,9 @@ func (c *conn) readLoop() error {
 		}
 		req, err := wire.DecodeRequest(body)
 		clear(body) // it may hold plaintext
-		if cap(buf) > 1<<20 {
-			buf = nil // keep no large buffer per idle connection
+		if cap(buf) >= wire.BigFrame {
+			wire.PutFrameBuffer(body[:0]) // wiped above; large buffers are shared, not kept per connection
+			buf = nil
 		}
 		if req == nil {
 			c.answerNow("ProtocolError", 0, nil, nil, &wire.Error{Code: wire.CodeValidation, Message: err.Error()})

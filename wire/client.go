@@ -409,7 +409,8 @@ func (cc *clientConn) readLoop() {
 				}
 			}
 		}
-		if cap(buf) > 1<<20 {
+		if cap(buf) >= BigFrame {
+			PutFrameBuffer(body) // large buffers are shared, not kept per connection
 			buf = nil
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // BatchResult is the answer to one item of a batch: Out, or Err.
@@ -70,17 +71,57 @@ func batch[Out any, In any, PO interface {
 	return out, nil
 }
 
-// doBatch sends items as batch frames of at most the server's
-// MaxBatchItems (fewer if a frame would be too large) and collects the
-// results in order.
+// pipelineChunk and pipelineBytes bound one batch frame of a call that
+// has more: at most 512 items and about 256 KiB. The frames are all sent
+// at once, so that kmsd works on one while the client encodes the next and
+// decodes the one before, instead of each side waiting for the other.
+const (
+	pipelineChunk = 512
+	pipelineBytes = 256 << 10
+)
+
+// doBatch sends items as batch frames of at most pipelineChunk items (and
+// the server's MaxBatchItems; fewer if a frame would be too large), all
+// in flight at once, and collects the results in order.
 func (c *Client) doBatch(ctx context.Context, op *OpSpec, items []Message) ([]Result, error) {
+	cc, err := c.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	size := 0
+	for _, it := range items {
+		size += sizeHint(it)
+	}
+	per := min(pipelineChunk, int(cc.hello.Limits.MaxBatchItems), MaxBatchItems, max(16, len(items)*pipelineBytes/max(1, size)))
+	if len(items) <= per {
+		return c.sendSplitting(ctx, cc, op, items)
+	}
+	results := make([]Result, len(items))
+	errs := make([]error, (len(items)+per-1)/per)
+	var wg sync.WaitGroup
+	for k := range errs {
+		lo, hi := k*per, min(len(items), (k+1)*per)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rs, err := c.sendSplitting(ctx, cc, op, items[lo:hi])
+			copy(results[lo:hi], rs)
+			errs[k] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// sendSplitting sends items in batch frames one after another, halving a
+// frame that would be too large.
+func (c *Client) sendSplitting(ctx context.Context, cc *clientConn, op *OpSpec, items []Message) ([]Result, error) {
 	results := make([]Result, 0, len(items))
 	for len(items) > 0 {
-		cc, err := c.conn(ctx)
-		if err != nil {
-			return nil, err
-		}
-		n := min(len(items), int(cc.hello.Limits.MaxBatchItems), MaxBatchItems)
+		n := len(items)
 		for {
 			rs, err := c.sendBatch(ctx, cc, op, items[:n])
 			if errors.Is(err, ErrFrameTooLarge) && n > 1 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -42,16 +43,69 @@ type Response struct {
 }
 
 type codec struct {
-	r   bytes.Reader
-	d   *msgpack.Decoder
-	buf bytes.Buffer
-	e   *msgpack.Encoder
+	r bytes.Reader
+	d *msgpack.Decoder
+	w appendWriter
+	e *msgpack.Encoder
+}
+
+// appendWriter is the encoder's output: it appends to the frame being
+// made, so a frame is encoded in place, with no buffer to copy from.
+type appendWriter struct{ b []byte }
+
+// grow makes room for n more bytes, doubling (append grows large slices
+// by a quarter, which costs a large frame many copies).
+func (w *appendWriter) grow(n int) {
+	if len(w.b)+n > cap(w.b) {
+		w.b = slices.Grow(w.b, max(n, cap(w.b)))
+	}
+}
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.grow(len(p))
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+func (w *appendWriter) WriteString(s string) (int, error) {
+	w.grow(len(s))
+	w.b = append(w.b, s...)
+	return len(s), nil
+}
+
+func (w *appendWriter) WriteByte(c byte) error {
+	w.grow(1)
+	w.b = append(w.b, c)
+	return nil
+}
+
+// sizeHint guesses a message's encoded size from its payload, so that a
+// batch frame is allocated once.
+func sizeHint(m Message) int {
+	const fixed = 224 // field names, a key id, an algorithm, a key material id
+	switch v := m.(type) {
+	case *EncryptInput:
+		return fixed + len(v.Plaintext) + 32*len(v.EncryptionContext)
+	case *DecryptInput:
+		return fixed + len(v.CiphertextBlob) + 32*len(v.EncryptionContext)
+	case *ReEncryptInput:
+		return fixed + len(v.CiphertextBlob) + 32*(len(v.SourceEncryptionContext)+len(v.DestinationEncryptionContext))
+	case *EncryptOutput:
+		return fixed + len(v.CiphertextBlob)
+	case *DecryptOutput:
+		return fixed + len(v.Plaintext)
+	case *ReEncryptOutput:
+		return fixed + len(v.CiphertextBlob)
+	case *GenerateDataKeyOutput:
+		return fixed + len(v.CiphertextBlob) + len(v.Plaintext)
+	}
+	return fixed
 }
 
 var codecs = sync.Pool{New: func() any {
 	c := &codec{}
 	c.d = msgpack.NewDecoder(&c.r)
-	c.e = msgpack.NewEncoder(&c.buf)
+	c.e = msgpack.NewEncoder(&c.w)
 	return c
 }}
 
@@ -59,11 +113,7 @@ func getCodec() *codec { return codecs.Get().(*codec) }
 
 func putCodec(c *codec) {
 	c.r.Reset(nil)
-	if c.buf.Cap() > 64<<10 {
-		c.buf = bytes.Buffer{} // do not keep large buffers (or what was in them) around
-		c.e.ResetWriter(&c.buf)
-	}
-	c.buf.Reset()
+	c.w.b = nil // the frame is the caller's
 	codecs.Put(c)
 }
 
@@ -154,7 +204,11 @@ func AppendRequest(dst []byte, id uint64, op string, in Message) ([]byte, error)
 
 // AppendBatchRequest appends a batch request frame to dst.
 func AppendBatchRequest(dst []byte, id uint64, op string, items []Message) ([]byte, error) {
-	return appendFrame(dst, func(e *msgpack.Encoder) error {
+	hint := 64
+	for _, it := range items {
+		hint += sizeHint(it)
+	}
+	return appendFrame(slices.Grow(dst, hint), func(e *msgpack.Encoder) error {
 		e.EncodeArrayLen(4)
 		e.EncodeUint(TypeBatchRequest)
 		e.EncodeUint(id)
@@ -182,7 +236,15 @@ func AppendResponse(dst []byte, id uint64, out Message, err *Error) ([]byte, err
 // AppendBatchResponse appends a batch response frame: one result per item,
 // or err for the whole batch.
 func AppendBatchResponse(dst []byte, id uint64, items []Result, err *Error) ([]byte, error) {
-	return appendFrame(dst, func(e *msgpack.Encoder) error {
+	hint := 64
+	for _, it := range items {
+		if it.Out != nil {
+			hint += sizeHint(it.Out)
+		} else {
+			hint += 128 // an error
+		}
+	}
+	return appendFrame(slices.Grow(dst, hint), func(e *msgpack.Encoder) error {
 		e.EncodeArrayLen(4)
 		e.EncodeUint(TypeBatchResponse)
 		e.EncodeUint(id)
@@ -221,17 +283,19 @@ func encodeResult(e *msgpack.Encoder, out Message, err *Error) error {
 func appendFrame(dst []byte, body func(*msgpack.Encoder) error) ([]byte, error) {
 	c := getCodec()
 	defer putCodec(c)
-	if err := body(c.e); err != nil {
-		return dst, err
-	}
-	if c.buf.Len() > MaxFrame {
-		return dst, fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, c.buf.Len())
-	}
 	start := len(dst)
-	dst = AppendFrameHeader(dst)
-	dst = append(dst, c.buf.Bytes()...)
-	FinishFrame(dst, start)
-	return dst, nil
+	c.w.b = AppendFrameHeader(dst)
+	err := body(c.e)
+	out := c.w.b
+	if n := len(out) - start - FrameHeaderSize; err == nil && n > MaxFrame {
+		err = fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, n)
+	}
+	if err != nil {
+		clear(out[start:]) // what was encoded may hold plaintext
+		return out[:start], err
+	}
+	FinishFrame(out, start)
+	return out, nil
 }
 
 // DecodeResponse decodes a response frame body. opOf returns the
