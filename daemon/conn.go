@@ -35,6 +35,7 @@ type conn struct {
 	busy     atomic.Int32  // requests read and not yet answered
 	slots    chan struct{} // units of requests in flight (see units)
 	cost     int           // the units of the request the reader is on (reader only)
+	over     bool          // that request passes the server's total budget (reader only)
 	inflight sync.WaitGroup
 	stopping atomic.Bool
 	done     chan struct{} // closed when the connection ends
@@ -164,6 +165,7 @@ func (c *conn) acquire(u int) bool {
 		}
 	}
 	c.cost = u
+	c.over = c.s.hold(u)
 	c.inflight.Add(1)
 	c.busy.Add(1)
 	return true
@@ -187,7 +189,7 @@ func (c *conn) dispatch(req *wire.Request, last bool) {
 	}
 	if req.Type == wire.TypeRequest {
 		c.s.requests.Add(1)
-		if last && req.Op.Crypto && c.busy.Load() == 1 && p.depth() == 0 {
+		if last && !c.over && req.Op.Crypto && c.busy.Load() == 1 && p.depth() == 0 {
 			// inline: a lone crypto request on a connection with nothing
 			// else in flight, and no queue to wait behind: the reader does
 			// it, as a synchronous caller's request would otherwise cost
@@ -198,7 +200,7 @@ func (c *conn) dispatch(req *wire.Request, last bool) {
 			c.s.run([]*job{{c: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}})
 			return
 		}
-		if !p.submit(&job{c: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}) {
+		if c.over || !p.submit(&job{c: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}) {
 			c.s.throttled.Add(1)
 			c.answerNow(req.Op.Name, req.ID, req.Body, nil, throttled())
 		}
@@ -211,7 +213,7 @@ func (c *conn) dispatch(req *wire.Request, last bool) {
 	b.left.Store(int32(chunks))
 	for lo := 0; lo < len(req.Items); lo += batchChunk {
 		hi := min(lo+batchChunk, len(req.Items))
-		if p.submit(&job{c: c, b: b, lo: lo, hi: hi}) {
+		if !c.over && p.submit(&job{c: c, b: b, lo: lo, hi: hi}) {
 			continue
 		}
 		evs := make([]*audit.Event, 0, hi-lo)
@@ -340,6 +342,7 @@ func (c *conn) flushed(units, n int) {
 	for range units {
 		<-c.slots
 	}
+	c.s.held.Add(int64(-units))
 	c.busy.Add(int32(-n))
 	for range n {
 		c.inflight.Done()

@@ -269,3 +269,50 @@ func TestUnits(t *testing.T) {
 		}
 	}
 }
+
+// Past MaxInFlightTotal (across connections) requests are answered
+// ThrottlingException at once instead of held: what the daemon holds stays
+// within the budget plus the frame each reader is on, and all of it is
+// released when the answers leave.
+func TestTotalInFlightBound(t *testing.T) {
+	const total = 64 // units of 16 KiB: 1 MiB
+	ts := startServer(t, func(c *Config) { c.Workers, c.MaxInFlightTotal = 1, total })
+	id := newKey(t, dial(t, ts.sock))
+	const conns, callers = 8, 32
+	var ok, throttled atomic.Int64
+	var wg sync.WaitGroup
+	for range conns {
+		c := dial(t, ts.sock)
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				in := &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, 4096)}
+				for range 20 {
+					_, err := c.Encrypt(ctx, in)
+					switch {
+					case err == nil:
+						ok.Add(1)
+					case wire.CodeOf(err) == wire.CodeThrottling:
+						throttled.Add(1)
+					default:
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if ok.Load() == 0 || throttled.Load() == 0 {
+		t.Errorf("%d answered, %d throttled: want both", ok.Load(), throttled.Load())
+	}
+	// A coalesced frame of 32 x 4 KiB is 9 units: each connection's reader
+	// may hold one frame past the budget.
+	if peak, limit := ts.srv.heldPeak.Load(), int64(total+conns*units(callers*(4096+200))); peak > limit {
+		t.Errorf("held %d units at the peak, more than %d", peak, limit)
+	}
+	if h := ts.srv.held.Load(); h != 0 {
+		t.Errorf("%d units still held after every answer", h)
+	}
+}

@@ -31,6 +31,9 @@ type Config struct {
 	AdminWorkers int           // management workers; default 2
 	AdminQueue   int           // management queue; default 256
 	MaxInFlight  int           // per connection, in requests of up to 16 KiB (larger ones count per 16 KiB); default 1024
+	// MaxInFlightTotal bounds the same across all connections; default
+	// 4096 (64 MiB). Requests past it are answered ThrottlingException.
+	MaxInFlightTotal int
 	IdleTimeout  time.Duration // default 5 minutes
 	FrameTimeout time.Duration // for a frame's body once its header came; default 10s
 	WriteTimeout time.Duration // default 10s
@@ -54,6 +57,20 @@ type Server struct {
 	fuseSessions atomic.Uint64
 
 	requests, batches, throttled atomic.Int64
+
+	// held counts the units of requests in flight on every connection,
+	// and heldPeak its highest value.
+	held, heldPeak atomic.Int64
+}
+
+// hold counts u more units in flight and reports whether that passes
+// MaxInFlightTotal: the request must then be refused (ThrottlingException)
+// rather than worked on. Its units are released with its answer either way.
+func (s *Server) hold(u int) (over bool) {
+	v := s.held.Add(int64(u))
+	for p := s.heldPeak.Load(); v > p && !s.heldPeak.CompareAndSwap(p, v); p = s.heldPeak.Load() {
+	}
+	return v > int64(s.cfg.MaxInFlightTotal)
 }
 
 // NewServer starts the worker pools; Serve accepts connections.
@@ -78,6 +95,9 @@ func NewServer(cfg Config) *Server {
 	}
 	// A frame as large as the protocol allows must fit in the budget.
 	cfg.MaxInFlight = max(cfg.MaxInFlight, units(wire.MaxFrame))
+	if cfg.MaxInFlightTotal <= 0 {
+		cfg.MaxInFlightTotal = 4096
+	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 5 * time.Minute
 	}

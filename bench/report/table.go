@@ -86,6 +86,8 @@ func writeTable(w io.Writer, rs *results) {
 	writeExtras(w, rs)
 }
 
+const overloadName = "Overload/callers=256/conns=16/batch=1024/size=4096"
+
 // writeExtras is memory, the audit trail's cost and where one call's
 // latency goes, when the run has them.
 func writeExtras(w io.Writer, rs *results) {
@@ -94,6 +96,11 @@ func writeExtras(w io.Writer, rs *results) {
 		fmt.Fprintln(w)
 		now, _ := rs.median("Memory/keys=10000", "RSS-at-once-MiB")
 		fmt.Fprintf(w, "Memory: kmsd's RSS with 10,000 keys is %.0f MiB idle (18 s after the last request; %.0f MiB at once); its peak under 64 callers (Encrypt 32 B) is %.0f MiB.\n", idle, now, peak)
+	}
+	if ops, ok := rs.median(overloadName, "ops/s"); ok {
+		thr, _ := rs.median(overloadName, "throttled/s")
+		peak, _ := rs.median(overloadName, "peak-RSS-MiB")
+		fmt.Fprintf(w, "\nOverload (256 callers on 16 connections, batches of 1,024 x 4 KiB: 1 GiB asked at once, 16 times the 64 MiB in-flight budget): %s items/s answered, %s items/s throttled, kmsd's peak RSS %.0f MiB.\n", num(ops), num(thr), peak)
 	}
 	if off, ok := rs.median("Audit/audit=off/callers=1024", "ops/s"); ok {
 		fmt.Fprintln(w)
