@@ -26,17 +26,17 @@ type Config struct {
 	Version  string
 	CPU      keystore.CPUFeatures
 
-	Workers      int           // crypto workers; default: physical cores
-	QueueSize    int           // crypto queue; default 4096
-	AdminWorkers int           // management workers; default 2
-	AdminQueue   int           // management queue; default 256
-	MaxInFlight  int           // per connection, in requests of up to 16 KiB (larger ones count per 16 KiB); default 1024
+	Workers      int // crypto workers; default: physical cores
+	QueueSize    int // crypto queue; default 4096
+	AdminWorkers int // management workers; default 2
+	AdminQueue   int // management queue; default 256
+	MaxInFlight  int // per connection, in requests of up to 16 KiB (larger ones count per 16 KiB); default 1024
 	// MaxInFlightTotal bounds the same across all connections; default
 	// 4096 (64 MiB). Requests past it are answered ThrottlingException.
 	MaxInFlightTotal int
-	IdleTimeout  time.Duration // default 5 minutes
-	FrameTimeout time.Duration // for a frame's body once its header came; default 10s
-	WriteTimeout time.Duration // default 10s
+	IdleTimeout      time.Duration // default 5 minutes
+	FrameTimeout     time.Duration // for a frame's body once its header came; default 10s
+	WriteTimeout     time.Duration // default 10s
 }
 
 // Server serves the key service on Unix socket connections.
