@@ -1,10 +1,22 @@
-// Package bench measures kmsd end to end: the real kmsd binary over its
-// socket, beside the limits it cannot beat, measured in the same run:
-// a raw Unix-socket echo of the same frame sizes (the transport) and an
-// in-process seal (the crypto). Run with `make bench` or
+// Package bench is kmsd's throughput suite: the real kmsd binary, driven
+// over its socket (and its FUSE mount) by the Go client, beside the limits
+// it cannot beat, measured in the same run. `make bench` runs it with the
+// peer (bench/peer) and turns the output into bench/results/table.md and
+// bench/results/throughput.svg (bench/report); docs/benchmarks.md says what
+// each benchmark does and how to read the figures.
 //
-//	go test -run '^$' -bench . -count 5 ./bench/ | tee bench/results/latest.txt
+//	BenchmarkKMSD      six operations x seven modes, audit and authorization on
+//	BenchmarkRaw       the crypto limit (in-process seals) and the transport
+//	                   limit (a Unix-socket echo)
+//	BenchmarkLatency   one synchronous caller with the audit trail flushed,
+//	                   written only, and off
+//	BenchmarkAudit     the audit trail's cost under load
+//	BenchmarkMemory    RSS with 10,000 keys, idle
+//	BenchmarkOverload  1 GiB asked at once: throttling, and peak RSS
 //
-// and compare runs with benchstat. Latency benchmarks report p50 and p99 in
-// microseconds as extra metrics.
+// Every figure comes from bench/measure, which the peer uses too. Set
+// KMSD_BENCH_PROFILE to a directory to have each kmsd write a CPU profile
+// there. Run one part with, for example,
+//
+//	go test -run '^$' -bench 'KMSD/op=Encrypt/size=32/' -count 5 ./bench/
 package bench

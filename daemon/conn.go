@@ -194,10 +194,10 @@ func (c *conn) dispatch(req *wire.Request, last bool) {
 			// else in flight, and no queue to wait behind: the reader does
 			// it, as a synchronous caller's request would otherwise cost
 			// two goroutine handoffs (to a worker, and from it) that take
-			// longer than the work. It answers by itself (send) unless the
-			// audit trail holds the answer back for its flush, so the
-			// reader is free again as soon as the work is done.
-			c.s.run([]*job{{c: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}})
+			// longer than the work. It writes the audit record itself when
+			// the trail is idle (waiting for its flush, as the caller would)
+			// and answers in place (send).
+			c.s.runJobs([]*job{{c: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}}, true)
 			return
 		}
 		if c.over || !p.submit(&job{c: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}) {

@@ -206,7 +206,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // their answers, then hands their audit records to the trail as one group
 // and goes on to other work. The answers leave when the group is written;
 // if it cannot be, they are wiped and errors leave instead.
-func (s *Server) run(jobs []*job) {
+func (s *Server) run(jobs []*job) { s.runJobs(jobs, false) }
+
+// runJobs is run; inline says the caller is a connection's reader serving
+// a lone request, which may as well write the audit record itself
+// (audit.Writer.AppendNow) as wait for the trail's goroutine to.
+func (s *Server) runJobs(jobs []*job, inline bool) {
 	if werr := s.ready(); werr != nil {
 		for _, j := range jobs {
 			s.failJob(j, werr)
@@ -265,7 +270,11 @@ func (s *Server) run(jobs []*job) {
 		commit(nil)
 		return
 	}
-	s.cfg.Audit.AppendAsync(evs, func(err error) {
+	appendTo := s.cfg.Audit.AppendAsync
+	if inline {
+		appendTo = s.cfg.Audit.AppendNow
+	}
+	appendTo(evs, func(err error) {
 		if err != nil {
 			commit(auditDown())
 			return

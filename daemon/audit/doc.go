@@ -18,7 +18,10 @@
 // [Writer.Append] takes the records of a group of requests and returns
 // once they are written (and synced, per [SyncMode]); a reply leaves only
 // after that. Concurrent groups are written together: one write and at most
-// one fdatasync per pass. When the trail cannot be written, Append fails
+// one fdatasync per pass. [Writer.AppendAsync] does the same without the
+// wait, and [Writer.AppendNow] lets a caller that can wait write its group
+// itself when the trail is idle. A batch request is one record per chunk
+// of items ([Fold]), which lists each item's key, context and result. When the trail cannot be written, Append fails
 // and the writer refuses everything until a write succeeds again: nothing
 // is answered unaudited.
 //

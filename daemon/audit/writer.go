@@ -82,7 +82,10 @@ type Writer struct {
 	lastSaved atomic.Pointer[checkpoint]
 	closeOnce sync.Once
 
-	// Owned by loop.
+	// mu is held by whoever writes to the trail: the loop, or a caller of
+	// AppendNow that found it free. It guards everything below.
+	mu         sync.Mutex
+	closed     bool // the loop has ended; nothing more is written
 	f          *os.File
 	fileNo     int
 	size       int64       // bytes of whole records in the current file
@@ -162,10 +165,68 @@ func (w *Writer) Append(evs ...*Event) error {
 // quick: it runs before the next group is written. Encoding happens in the
 // caller's goroutine, so callers do that work in parallel.
 func (w *Writer) AppendAsync(evs []*Event, done func(error)) {
+	if r := w.prepare(evs, done); r != nil {
+		w.queue(r)
+	}
+}
+
+// AppendNow is AppendAsync for a caller that may wait for the write: when
+// nothing is being written and nothing waits, it writes the group itself
+// (with whatever else is queued by then) and calls done before it
+// returns, sparing the handoff to the writer's goroutine, which costs a
+// lone synchronous request more than the write. Otherwise it queues the
+// group as AppendAsync does.
+func (w *Writer) AppendNow(evs []*Event, done func(error)) {
+	r := w.prepare(evs, done)
+	if r == nil {
+		return
+	}
+	if len(w.reqs) != 0 || !w.mu.TryLock() {
+		w.queue(r)
+		return
+	}
+	defer w.mu.Unlock()
+	if w.closed {
+		r.done(fmt.Errorf("%w: kmsd is stopping", ErrUnavailable))
+		return
+	}
+	group := []*appendReq{r}
+drain:
+	for len(group) < 1024 {
+		select {
+		case q := <-w.reqs:
+			group = append(group, q)
+		default:
+			break drain
+		}
+	}
+	w.answer(group)
+}
+
+func (w *Writer) queue(r *appendReq) {
+	select {
+	case w.reqs <- r:
+	case <-w.done:
+		r.done(fmt.Errorf("%w: kmsd is stopping", ErrUnavailable))
+	}
+}
+
+// answer writes a group and tells each of its requests how that went. The
+// caller holds mu.
+func (w *Writer) answer(group []*appendReq) {
+	err := w.writeGroup(group)
+	for _, r := range group {
+		r.done(err)
+	}
+}
+
+// prepare encodes a group's records in the caller's goroutine, or refuses
+// the group (calling done, and returning nil) while the trail is down.
+func (w *Writer) prepare(evs []*Event, done func(error)) *appendReq {
 	if since := w.downSince.Load(); since != 0 && time.Since(time.Unix(0, since)) < w.cfg.RetryEvery {
 		w.refused.Add(int64(len(evs)))
 		done(errDown)
-		return
+		return nil
 	}
 	r := &appendReq{evs: evs, bodies: make([][]byte, len(evs))}
 	buf := make([]byte, 0, 320*len(evs)) // one buffer for the group's bodies
@@ -180,11 +241,7 @@ func (w *Writer) AppendAsync(evs []*Event, done func(error)) {
 		}
 		done(err)
 	}
-	select {
-	case w.reqs <- r:
-	case <-w.done:
-		done(fmt.Errorf("%w: kmsd is stopping", ErrUnavailable))
-	}
+	return r
 }
 
 var errDown = fmt.Errorf("%w (the disk is full or failing); kmsd answers no request it cannot record", ErrUnavailable)
@@ -256,18 +313,12 @@ func (w *Writer) loop() {
 	tick := time.NewTicker(w.cfg.CheckpointEvery)
 	defer tick.Stop()
 	var group []*appendReq
-	answer := func() {
-		err := w.writeGroup(group)
-		for _, r := range group {
-			r.done(err)
-		}
-		clear(group)
-	}
 	for {
 		select {
 		case r := <-w.reqs:
 			group = append(group[:0], r)
 			runtime.Gosched() // let workers finishing now join this group
+			w.mu.Lock()
 		drain:
 			for len(group) < 1024 {
 				select {
@@ -277,17 +328,21 @@ func (w *Writer) loop() {
 					break drain
 				}
 			}
-			answer()
+			w.answer(group)
+			w.mu.Unlock()
+			clear(group)
 		case <-tick.C:
+			w.mu.Lock()
 			if w.Healthy() && w.sinceCkpt > 0 {
 				w.writeGroup(nil) // a checkpoint on its own
 			}
+			w.mu.Unlock()
 		case <-w.stop:
+			w.mu.Lock()
 			for {
 				select {
 				case r := <-w.reqs:
-					group = append(group[:0], r)
-					answer()
+					w.answer([]*appendReq{r})
 					continue
 				default:
 				}
@@ -300,7 +355,9 @@ func (w *Writer) loop() {
 				w.cfg.Logger.Error("audit: closing the trail", "err", err)
 			}
 			w.f.Close()
+			w.closed = true
 			close(w.saveq)
+			w.mu.Unlock()
 			return
 		}
 	}
