@@ -53,8 +53,18 @@ func main() {
 // "Benchmark" prefix and the -GOMAXPROCS suffix) and unit, one value per
 // run; and the machine the runs came from (the "cpu:" line).
 type results struct {
-	vals map[string]map[string][]float64
-	cpu  string
+	vals  map[string]map[string][]float64
+	cpu   string
+	procs string // GOMAXPROCS, from the names' -N suffix
+}
+
+// machine describes where the runs came from.
+func (rs *results) machine() string {
+	m := or(rs.cpu, "unknown CPU")
+	if rs.procs != "" {
+		m += ", GOMAXPROCS " + rs.procs
+	}
+	return m
 }
 
 func readFiles(paths []string) (*results, error) {
@@ -83,7 +93,10 @@ func (rs *results) read(r io.Reader, name string) error {
 		if c := res.GetConfig("cpu"); c != "" {
 			rs.cpu = c
 		}
-		key := baseName(res.Name)
+		key, procs := baseName(res.Name)
+		if procs != "" {
+			rs.procs = procs
+		}
 		m := rs.vals[key]
 		if m == nil {
 			m = map[string][]float64{}
@@ -96,18 +109,20 @@ func (rs *results) read(r io.Reader, name string) error {
 	return br.Err()
 }
 
-// baseName is a benchmark's name without its -GOMAXPROCS suffix.
-func baseName(n benchfmt.Name) string {
+// baseName is a benchmark's name without its -GOMAXPROCS suffix, and
+// that suffix's number.
+func baseName(n benchfmt.Name) (name, procs string) {
 	base, parts := n.Parts()
 	var b strings.Builder
 	b.Write(base)
 	for _, p := range parts {
 		if len(p) > 0 && p[0] == '-' {
+			procs = string(p[1:])
 			continue
 		}
 		b.Write(p)
 	}
-	return b.String()
+	return b.String(), procs
 }
 
 // median is the median of name's values in unit, and whether it has any.

@@ -72,7 +72,7 @@ func plot(rs *results) []byte {
 	const w, h = 1000, 430
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", w, h, w, h)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
-	fmt.Fprintf(&b, `<text x="10" y="%d" fill="#555">%s</text>`+"\n", h-8, html.EscapeString("ops/s, medians; machine: "+or(rs.cpu, "unknown")))
+	fmt.Fprintf(&b, `<text x="10" y="%d" fill="#555">%s</text>`+"\n", h-8, html.EscapeString("ops/s, medians; machine: "+rs.machine()))
 	p1.draw(&b, 0, 0, w/2, h-20)
 	p2.draw(&b, w/2, 0, w/2, h-20)
 	b.WriteString("</svg>\n")

@@ -46,7 +46,7 @@ func TestTable(t *testing.T) {
 	writeTable(&b, sample(t))
 	out := b.String()
 	for _, want := range []string{
-		"machine: Test CPU @ 1GHz",
+		"machine: Test CPU @ 1GHz, GOMAXPROCS 2.",
 		// 20,000 ops/s over the raw 2,000,000 is 1%; over the peer's sync 5,000 is 4x.
 		"| Encrypt 32 B | 1 synchronous caller | 20,000 | 0.6 | 60 | 94 | 15 | 0.60 | 21 | 1.0% | 5,000 | 4.00× |",
 		// A batch is compared with the peer's 64 callers.

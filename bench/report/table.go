@@ -50,7 +50,7 @@ func peerMode(mode string) string {
 }
 
 func writeTable(w io.Writer, rs *results) {
-	fmt.Fprintf(w, "Medians of the runs in one `make bench`; machine: %s.\n", or(rs.cpu, "unknown"))
+	fmt.Fprintf(w, "Medians of the runs in one `make bench`; machine: %s.\n", rs.machine())
 	fmt.Fprintln(w, "kmsd has audit (fdatasync per group) and authorization (default key policy) on. "+
 		"*vs raw* is kmsd's ops/s over in-process XAES-256-GCM seals of the same size on every core; "+
 		"*vs peer* is over local-kms driven by aws-sdk-go-v2 in the same mode (batches and FUSE with 16 callers: its 64-caller figure).")
