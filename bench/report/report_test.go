@@ -52,6 +52,10 @@ func TestTable(t *testing.T) {
 		// A batch is compared with the peer's 64 callers.
 		"| Encrypt 32 B | batches of 256 | 250,000 | 8.0 | — | — | — | — | — | 0.12× | 12,500 | 20× |",
 		"| XAES-256-GCM seal, in process, every core | 32 | 2,000,000 | 32.0 | — |",
+		"RSS with 10,000 keys is 45 MiB idle (18 s after the last request; 80 MiB at once)",
+		"80,000 items/s answered, 4,000 items/s throttled, kmsd's peak RSS 120 MiB",
+		"| callers=1024 | 400,000 | 300,000 | 0.75× |",
+		"| audit off | 30 | 90 | 20,000 |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the table lacks %q:\n%s", want, out)

@@ -102,12 +102,12 @@ func writeExtras(w io.Writer, rs *results) {
 		peak, _ := rs.median(overloadName, "peak-RSS-MiB")
 		fmt.Fprintf(w, "\nOverload (256 callers on 16 connections, batches of 1,024 x 4 KiB: 1 GiB asked at once, 16 times the 64 MiB in-flight budget): %s items/s answered, %s items/s throttled, kmsd's peak RSS %.0f MiB.\n", num(ops), num(thr), peak)
 	}
-	if off, ok := rs.median("Audit/audit=off/callers=1024", "ops/s"); ok {
+	if _, ok := rs.median("Audit/audit=off/callers=1024", "ops/s"); ok {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "| audit cost (Encrypt 32 B) | audit off ops/s | audit on ops/s | on / off |")
 		fmt.Fprintln(w, "|---|--:|--:|--:|")
 		for _, m := range []string{"callers=1024", "callers=64", "batch=256"} {
-			off, _ = rs.median("Audit/audit=off/"+m, "ops/s")
+			off, _ := rs.median("Audit/audit=off/"+m, "ops/s")
 			on, ok := rs.median("Audit/audit=batch/"+m, "ops/s")
 			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", m, num(off), numIf(on, ok), ratio(on, off, ok && off > 0))
 		}
