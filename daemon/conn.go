@@ -11,11 +11,14 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"kmsd/daemon/audit"
 	"kmsd/daemon/policy"
 	"kmsd/wire"
+
+	"golang.org/x/sys/unix"
 )
 
 // conn is one client connection: a reader that decodes and dispatches
@@ -25,12 +28,14 @@ type conn struct {
 	principal string // the caller's name in usage counts
 	s         *Server
 	nc        *net.UnixConn
+	raw       syscall.RawConn // nc's descriptor, for send's non-blocking writes
 	p         *policy.Principal
 	ctx       context.Context
 
 	out      chan outFrame // response frames; room for every request in flight
 	wmu      sync.Mutex    // held while writing to nc: by the writer, or by send
 	w        *bufio.Writer // guarded by wmu
+	rest     []byte        // the end of a frame send began: written first; guarded by wmu
 	wfailed  error         // the first write error; guarded by wmu
 	busy     atomic.Int32  // requests read and not yet answered
 	slots    chan struct{} // units of requests in flight (see units)
@@ -42,8 +47,9 @@ type conn struct {
 }
 
 func newConn(s *Server, nc *net.UnixConn, p *policy.Principal) *conn {
+	raw, _ := nc.SyscallConn() // nil (never fails for a socket): every answer goes through the writer
 	return &conn{
-		s: s, nc: nc, p: p, ctx: policy.WithPrincipal(context.Background(), p),
+		s: s, nc: nc, raw: raw, p: p, ctx: policy.WithPrincipal(context.Background(), p),
 		principal: audit.PrincipalName(p.UID, p.Unit),
 		out:       make(chan outFrame, s.cfg.MaxInFlight+1),
 		w:         bufio.NewWriterSize(nc, 64<<10),
@@ -242,20 +248,51 @@ func (c *conn) respond(id uint64, units int, out wire.Message, werr *wire.Error)
 	c.send(outFrame{c.encode(id, out, werr), units})
 }
 
-// send writes a response frame at once, on the caller's goroutine, when
-// nothing else is being written or waits to be; otherwise it queues the
-// frame for the writer, which writes all that is queued together. Either
-// way it never blocks on another request: the channel has room for every
-// request in flight. Answering in place saves a goroutine handoff, which
-// is most of a synchronous caller's round trip.
+// send answers a request. When nothing else is being written or waits to
+// be, it tries to write the frame at once, on the caller's goroutine, with
+// one non-blocking write: that saves the handoff to the writer, which is
+// most of a synchronous caller's round trip. What the socket does not take
+// at once (a client slow to read) is left first in the writer's buffer for
+// the writer to flush, and anything else is queued for the writer, which
+// writes all that is queued together. So send never blocks: not on the
+// client (the trail's goroutine and the workers call it), and not on
+// another request (the channel has room for every request in flight).
 func (c *conn) send(f outFrame) {
 	if len(c.out) == 0 && c.wmu.TryLock() {
-		c.writeFrame(f)
-		c.flushed(f.units, 1)
+		if c.wfailed == nil && c.rest == nil && c.w.Buffered() == 0 {
+			n := c.tryWrite(f.b)
+			if n == len(f.b) {
+				clear(f.b)
+				c.flushed(f.units, 1)
+				c.wmu.Unlock()
+				return
+			}
+			// Part of the frame is on the wire: the rest must follow
+			// before anything else, so it waits in rest for the writer.
+			c.rest = append([]byte(nil), f.b[n:]...)
+			clear(f.b)
+			f.b = nil // this tells the writer to write rest and return the slots
+		}
 		c.wmu.Unlock()
-		return
 	}
 	c.out <- f
+}
+
+// tryWrite writes what the socket takes of b now, without waiting, and
+// returns how much that was. The caller holds wmu.
+func (c *conn) tryWrite(b []byte) int {
+	if c.raw == nil {
+		return 0
+	}
+	n := 0
+	c.raw.Write(func(fd uintptr) bool {
+		m, err := unix.Write(int(fd), b)
+		if err == nil {
+			n = m
+		}
+		return true // one attempt: never wait for the socket
+	})
+	return n
 }
 
 // encode makes the frame of one response and wipes the plaintext the
@@ -325,8 +362,15 @@ func (c *conn) writeLoop() {
 func (c *conn) writeFrame(f outFrame) {
 	if c.wfailed == nil {
 		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-		_, c.wfailed = c.w.Write(f.b)
+		if c.rest != nil {
+			_, c.wfailed = c.w.Write(c.rest)
+		}
+		if c.wfailed == nil {
+			_, c.wfailed = c.w.Write(f.b)
+		}
 	}
+	clear(c.rest)
+	c.rest = nil
 	clear(f.b)
 }
 
