@@ -145,14 +145,23 @@ func TestThrottlingWhenTheQueueIsFull(t *testing.T) {
 	ts := startServer(t, func(c *Config) { c.Workers, c.QueueSize = 1, 2 })
 	c := dial(t, ts.sock)
 	id := newKey(t, c)
-	items := make([]*wire.EncryptInput, 4000)
+	// One frame of 4,000 items is 32 chunks queued at once (the client
+	// would cut it into frames that may arrive slowly enough to keep up).
+	items := make([]wire.Message, 4000)
 	for i := range items {
 		items[i] = &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, 512)}
 	}
-	res, err := c.EncryptBatch(ctx, items)
+	frame, err := wire.AppendBatchRequest(nil, 7, wire.OpEncrypt, items)
 	if err != nil {
 		t.Fatal(err)
 	}
+	raw := rawDial(t, ts.sock, true)
+	raw.send(frame)
+	resp, err := raw.read(wire.OpEncrypt)
+	if err != nil || resp.Err != nil {
+		t.Fatal(err, resp.Err)
+	}
+	res := resp.Items
 	var ok, throttled int
 	for _, r := range res {
 		switch {

@@ -1,0 +1,170 @@
+package wire
+
+import (
+	"runtime"
+	"sync/atomic"
+)
+
+// sendLoop writes queued calls, coalescing those of one batchable
+// operation into batch frames, one write per pass.
+func (cc *clientConn) sendLoop(ids *atomic.Uint64) {
+	var buf []byte
+	batch := make([]*call, 0, 64)
+	for {
+		var first *call
+		select {
+		case first = <-cc.sendq:
+		case <-cc.dead:
+			cc.drainQueue()
+			return
+		}
+		batch = append(batch[:0], first)
+		// Let callers woken together (by one batch answer) queue their next
+		// call first, so they leave in one frame. A yield, not a timer.
+		runtime.Gosched()
+	drain:
+		for len(batch) < 4*cc.max {
+			select {
+			case cl := <-cc.sendq:
+				batch = append(batch, cl)
+			default:
+				break drain
+			}
+		}
+		buf = buf[:0]
+		var err error
+		for len(batch) > 0 {
+			if batch[0].raw != nil {
+				buf = append(buf, batch[0].raw...)
+				batch = batch[1:]
+				continue
+			}
+			// Take the first call and every later call of the same batchable op.
+			group, rest := split(batch, cc.max)
+			buf, err = cc.appendGroup(buf, ids, group)
+			if err != nil {
+				for _, cl := range group {
+					cc.forget(cl, err)
+				}
+			}
+			batch = rest
+		}
+		if len(buf) > 0 {
+			cc.wmu.Lock()
+			_, err := cc.conn.Write(buf)
+			cc.wmu.Unlock()
+			clear(buf) // it may hold plaintext
+			if err != nil {
+				cc.fail(err)
+			}
+		}
+		if cap(buf) > 1<<20 {
+			buf = nil
+		}
+	}
+}
+
+// sendNow writes cl's request on the caller's goroutine, and reports
+// true, when the connection has nothing else pending, queued or being
+// written: a synchronous caller's request then leaves without a handoff to
+// the sender (which would cost more than the write). Concurrent callers
+// find the connection busy and queue, so they still share batch frames.
+func (cc *clientConn) sendNow(cl *call, ids *atomic.Uint64) bool {
+	if len(cc.sendq) != 0 || !cc.wmu.TryLock() {
+		return false
+	}
+	defer cc.wmu.Unlock()
+	cc.mu.Lock()
+	idle := len(cc.pending) == 0 && cc.err == nil
+	cc.mu.Unlock()
+	if !idle {
+		return false
+	}
+	buf, err := cc.appendGroup(cc.dbuf[:0], ids, []*call{cl})
+	if err != nil {
+		cc.forget(cl, err)
+		return true
+	}
+	_, err = cc.conn.Write(buf)
+	clear(buf) // it may hold plaintext
+	if cap(buf) <= 64<<10 {
+		cc.dbuf = buf
+	}
+	if err != nil {
+		cc.fail(err)
+	}
+	return true
+}
+
+// split takes from calls the first call and, if its operation can be
+// batched, up to max calls of the same operation; it returns them and the
+// calls left, in order.
+func split(calls []*call, max int) (group, rest []*call) {
+	op := calls[0].op
+	if !op.Batch || max <= 1 {
+		return calls[:1:1], calls[1:]
+	}
+	for _, cl := range calls {
+		if cl.raw == nil && cl.op == op && len(group) < max {
+			group = append(group, cl)
+		} else {
+			rest = append(rest, cl)
+		}
+	}
+	return group, rest
+}
+
+func (cc *clientConn) appendGroup(buf []byte, ids *atomic.Uint64, group []*call) ([]byte, error) {
+	id := ids.Add(1)
+	cc.mu.Lock()
+	if cc.pending == nil {
+		cc.mu.Unlock()
+		return buf, cc.err
+	}
+	cc.pending[id] = pendingReq{op: group[0].op, calls: group}
+	for _, cl := range group {
+		cl.sent = true // under mu: the reader takes mu before finishing the call
+	}
+	cc.mu.Unlock()
+	var err error
+	if len(group) == 1 {
+		buf, err = AppendRequest(buf, id, group[0].op.Name, group[0].in)
+	} else {
+		items := make([]Message, len(group))
+		for i, cl := range group {
+			items[i] = cl.in
+		}
+		buf, err = AppendBatchRequest(buf, id, group[0].op.Name, items)
+	}
+	if err != nil {
+		cc.mu.Lock()
+		delete(cc.pending, id)
+		cc.mu.Unlock()
+		return buf, err
+	}
+	return buf, nil
+}
+
+func (cc *clientConn) forget(cl *call, err error) { cl.finish(nil, err) }
+
+// writeRaw queues an encoded frame whose request is already pending.
+func (cc *clientConn) writeRaw(frame []byte) {
+	cl := &call{raw: frame, done: make(chan struct{})}
+	select {
+	case cc.sendq <- cl:
+	case <-cc.dead:
+	}
+}
+
+func (cc *clientConn) drainQueue() {
+	for {
+		select {
+		case cl := <-cc.sendq:
+			if cl.raw == nil {
+				cl.finish(nil, cc.err)
+			}
+		default:
+			return
+		}
+	}
+}
