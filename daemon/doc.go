@@ -27,6 +27,18 @@
 // daemon never grows its queues. Management requests have their own small
 // queue and workers, so slow synchronous writes never hold crypto back.
 //
+// A lone request on a connection with nothing else in flight is served on
+// the connection's reader itself, and every answer is written in place
+// when the socket takes it at once (else by the connection's writer):
+// a synchronous caller's round trip has no goroutine handoff to wait for.
+//
+// # Memory
+//
+// Besides the in-flight budgets above, kmsd returns the memory it freed to
+// the system once it falls idle (after 1, 2, 4 ... 64 s without a
+// request): under load the Go heap is left to grow to twice what is live,
+// for throughput; idle, that would only be RSS.
+//
 // # Deadlines and shutdown
 //
 // A connection idle for IdleTimeout is closed; a frame whose body does not
