@@ -13,9 +13,11 @@ type BatchResult[Out any] struct {
 	Err error
 }
 
-// EncryptBatch encrypts many items in batch frames (split to fit the
-// server's limits). Each item has its own result; the error is for the
-// whole call (the connection, or the batch refused as a whole).
+// EncryptBatch encrypts many items in batch frames: at most 512 items and
+// about 256 KiB each (and within the server's limits), all sent at once so
+// that kmsd works on one while the client encodes the next. Each item has
+// its own result; the error is for the whole call (the connection, or a
+// frame refused as a whole).
 func (c *Client) EncryptBatch(ctx context.Context, items []*EncryptInput) ([]BatchResult[EncryptOutput], error) {
 	return batch[EncryptOutput](c, ctx, OpEncrypt, items)
 }
