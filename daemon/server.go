@@ -202,6 +202,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// inlineBatchAnswer is the largest batch whose answer is encoded and sent
+// by whoever completes it (a worker, or the trail's goroutine once the
+// batch's records are flushed): up to it (the client's coalesced frames)
+// that costs less than starting a goroutine to do it, which measured 15%
+// of the rate of 64 coalesced callers and 10% of batches of 256.
+const inlineBatchAnswer = 256
+
 // run serves jobs a worker took together: it works on them and encodes
 // their answers, then hands their audit records to the trail as one group
 // and goes on to other work. The answers leave when the group is written;
@@ -262,7 +269,11 @@ func (s *Server) runJobs(jobs []*job, inline bool) {
 			case j.b == nil:
 				j.c.send(outFrame{frames[k], j.units})
 			case j.b.left.Add(-1) == 0:
-				go j.b.c.respondBatch(j.b) // a large batch is not encoded on the trail's goroutine
+				if len(j.b.items) <= inlineBatchAnswer {
+					j.b.c.respondBatch(j.b)
+				} else {
+					go j.b.c.respondBatch(j.b) // a large batch is not encoded on the trail's goroutine
+				}
 			}
 		}
 	}
