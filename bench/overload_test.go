@@ -11,7 +11,7 @@ import (
 
 // BenchmarkOverload floods kmsd: 256 callers on 16 connections, each
 // sending batches of 1,024 Encrypts of 4 KiB without pause: 1 GiB asked
-// of kmsd at once, 16 times its in-flight budget (64 MiB). It reports
+// of kmsd at once, 32 times its in-flight budget (32 MiB). It reports
 // the items answered and throttled per second, and kmsd's peak RSS:
 // memory is bounded by refusing (ThrottlingException), not by growing.
 func BenchmarkOverload(b *testing.B) {

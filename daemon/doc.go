@@ -13,7 +13,7 @@
 // once per started 16 KiB of its frame (so a connection holds at most
 // MaxInFlight x 16 KiB of requests): past that the reader stops reading,
 // so a client that floods only slows itself. Across connections, at most
-// MaxInFlightTotal such units (64 MiB by default) are held: a request read
+// MaxInFlightTotal such units (32 MiB by default) are held: a request read
 // past that is answered ThrottlingException at once, so many clients
 // flooding together get throttled, and kmsd's memory does not grow.
 //

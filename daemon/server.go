@@ -32,7 +32,7 @@ type Config struct {
 	AdminQueue   int // management queue; default 256
 	MaxInFlight  int // per connection, in requests of up to 16 KiB (larger ones count per 16 KiB); default 1024
 	// MaxInFlightTotal bounds the same across all connections; default
-	// 4096 (64 MiB). Requests past it are answered ThrottlingException.
+	// 2048 (32 MiB). Requests past it are answered ThrottlingException.
 	MaxInFlightTotal int
 	IdleTimeout      time.Duration // default 5 minutes
 	FrameTimeout     time.Duration // for a frame's body once its header came; default 10s
@@ -96,7 +96,7 @@ func NewServer(cfg Config) *Server {
 	// A frame as large as the protocol allows must fit in the budget.
 	cfg.MaxInFlight = max(cfg.MaxInFlight, units(wire.MaxFrame))
 	if cfg.MaxInFlightTotal <= 0 {
-		cfg.MaxInFlightTotal = 4096
+		cfg.MaxInFlightTotal = 2048
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 5 * time.Minute

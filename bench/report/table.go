@@ -100,7 +100,7 @@ func writeExtras(w io.Writer, rs *results) {
 	if ops, ok := rs.median(overloadName, "ops/s"); ok {
 		thr, _ := rs.median(overloadName, "throttled/s")
 		peak, _ := rs.median(overloadName, "peak-RSS-MiB")
-		fmt.Fprintf(w, "\nOverload (256 callers on 16 connections, batches of 1,024 x 4 KiB: 1 GiB asked at once, 16 times the 64 MiB in-flight budget): %s items/s answered, %s items/s throttled, kmsd's peak RSS %.0f MiB.\n", num(ops), num(thr), peak)
+		fmt.Fprintf(w, "\nOverload (256 callers on 16 connections, batches of 1,024 x 4 KiB: 1 GiB asked at once, 32 times the 32 MiB in-flight budget): %s items/s answered, %s items/s throttled, kmsd's peak RSS %.0f MiB.\n", num(ops), num(thr), peak)
 	}
 	if _, ok := rs.median("Audit/audit=off/callers=1024", "ops/s"); ok {
 		fmt.Fprintln(w)
