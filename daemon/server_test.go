@@ -420,23 +420,18 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 	ts := startServer(t, func(c *Config) { c.Workers = 1 })
 	c := dial(t, ts.sock)
 	id := newKey(t, c)
-	items := make([]*wire.EncryptInput, 500) // one frame (the client splits past 512 items): 500 x 4 KiB
+	// One raw frame of 800 x 4 KiB (the client would cut it into several,
+	// some of which might not have been read when kmsd stops).
+	items := make([]wire.Message, 800)
 	for i := range items {
 		items[i] = &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, 4096)}
 	}
-	got := make(chan error, 1)
-	go func() {
-		res, err := c.EncryptBatch(ctx, items)
-		if err == nil {
-			for _, r := range res {
-				if r.Err != nil {
-					err = r.Err
-					break
-				}
-			}
-		}
-		got <- err
-	}()
+	frame, err := wire.AppendBatchRequest(nil, 9, wire.OpEncrypt, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := rawDial(t, ts.sock, true)
+	raw.send(frame)
 	// Shut down while the batch is being worked on.
 	for {
 		st, err := c.Status(ctx, &wire.StatusInput{})
@@ -448,10 +443,18 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	ts.stop(t)
-	if err := <-got; err != nil {
-		t.Fatalf("in-flight batch not answered before shutdown: %v", err)
+	stopped := make(chan struct{})
+	go func() { ts.stop(t); close(stopped) }()
+	resp, err := raw.read(wire.OpEncrypt)
+	if err != nil || resp.Err != nil || len(resp.Items) != len(items) {
+		t.Fatalf("in-flight batch not answered before shutdown: %v %v", err, resp)
 	}
+	for i, it := range resp.Items {
+		if it.Err != nil {
+			t.Fatalf("item %d: %v", i, it.Err)
+		}
+	}
+	<-stopped
 }
 
 func TestServeAfterShutdown(t *testing.T) {
