@@ -2,7 +2,6 @@ package audit
 
 import (
 	"errors"
-	"sync"
 	"testing"
 )
 
@@ -40,30 +39,10 @@ func TestAppendNowWritesInPlace(t *testing.T) {
 // AppendNow and AppendAsync from many goroutines at once make one chain
 // with every record in it, whoever writes each group.
 func TestAppendNowAndAsyncChainTogether(t *testing.T) {
-	dir, st := t.TempDir(), &memStore{}
-	w := open(t, dir, st)
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 200 {
-				var err error
-				if g%2 == 0 {
-					err = appendNow(w, call(g*1000+i))
-				} else {
-					err = w.Append(call(g*1000 + i))
-				}
-				if err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	w.Close()
-	if r := verify(t, dir, st); r.Problem != nil || r.Records < 1600 {
-		t.Fatalf("%+v %v", r, r.Problem)
-	}
+	appendConcurrently(t, 1600, func(w *Writer, g, i int) error {
+		if g%2 == 0 {
+			return appendNow(w, call(g*1000+i))
+		}
+		return w.Append(call(g*1000 + i))
+	})
 }

@@ -188,17 +188,24 @@ func (w *Writer) AppendNow(evs []*Event, done func(error)) {
 		r.done(fmt.Errorf("%w: kmsd is stopping", ErrUnavailable))
 		return
 	}
-	group := []*appendReq{r}
-drain:
-	for len(group) < 1024 {
+	w.answer(w.takeQueued([]*appendReq{r}))
+}
+
+// maxGroup is the most requests written as one group.
+const maxGroup = 1024
+
+// takeQueued appends to group the requests queued now, without waiting,
+// up to maxGroup in all.
+func (w *Writer) takeQueued(group []*appendReq) []*appendReq {
+	for len(group) < maxGroup {
 		select {
-		case q := <-w.reqs:
-			group = append(group, q)
+		case r := <-w.reqs:
+			group = append(group, r)
 		default:
-			break drain
+			return group
 		}
 	}
-	w.answer(group)
+	return group
 }
 
 func (w *Writer) queue(r *appendReq) {
@@ -317,15 +324,7 @@ func (w *Writer) loop() {
 			group = append(group[:0], r)
 			runtime.Gosched() // let workers finishing now join this group
 			w.mu.Lock()
-		drain:
-			for len(group) < 1024 {
-				select {
-				case r := <-w.reqs:
-					group = append(group, r)
-				default:
-					break drain
-				}
-			}
+			group = w.takeQueued(group)
 			w.answer(group)
 			w.mu.Unlock()
 			clear(group)
