@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"kmsd/bench/measure"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // BenchmarkAudit measures Encrypt 32 B throughput with the audit trail at
@@ -18,7 +18,7 @@ func BenchmarkAudit(b *testing.B) {
 		args []string
 	}{{"audit=off", []string{"--no-audit"}}, {"audit=batch", nil}} {
 		d := startKMSD(b, mode.args...)
-		in := &wire.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32)}
+		in := &api.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32)}
 		for _, callers := range []int{1024, 64} {
 			b.Run(mode.name+"/callers="+itoa(callers), func(b *testing.B) {
 				measure.Run(b, measure.Spec{Callers: callers, Bytes: 32, PID: d.pid}, func(int) error {
@@ -46,7 +46,7 @@ func BenchmarkLatency(b *testing.B) {
 	}{{"audit=batch", nil}, {"audit=none", []string{"--audit-sync", "none"}}, {"audit=off", []string{"--no-audit"}}} {
 		b.Run(mode.name, func(b *testing.B) {
 			d := startKMSD(b, mode.args...)
-			in := &wire.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32)}
+			in := &api.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32)}
 			measure.Run(b, measure.Spec{Bytes: 32, PID: d.pid}, func(int) error {
 				_, err := d.c.Encrypt(ctx, in)
 				return err

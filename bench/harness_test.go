@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 var ctx = context.Background()
@@ -49,8 +50,8 @@ type kmsd struct {
 	sock string
 	dir  string
 	pid  int
-	c    *wire.Client // one client: concurrent calls coalesce
-	key  string       // a symmetric key made at start
+	c    *client.Client // one client: concurrent calls coalesce
+	key  string         // a symmetric key made at start
 }
 
 // startKMSD starts a kmsd process on a fresh state directory, with audit
@@ -93,8 +94,8 @@ func startKMSD(b *testing.B, args ...string) *kmsd {
 		logf.Close()
 		os.RemoveAll(dir)
 	})
-	d.c = d.dial(b, wire.Options{Client: "bench"})
-	k, err := d.c.CreateKey(ctx, &wire.CreateKeyInput{Description: "bench"})
+	d.c = d.dial(b, client.Options{Client: "bench"})
+	k, err := d.c.CreateKey(ctx, &api.CreateKeyInput{Description: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,10 +104,10 @@ func startKMSD(b *testing.B, args ...string) *kmsd {
 }
 
 // dial connects another client, waiting for kmsd to listen.
-func (d *kmsd) dial(b *testing.B, o wire.Options) *wire.Client {
+func (d *kmsd) dial(b *testing.B, o client.Options) *client.Client {
 	b.Helper()
 	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
-		c, err := wire.Dial(ctx, d.sock, o)
+		c, err := client.Dial(ctx, d.sock, o)
 		if err == nil {
 			b.Cleanup(func() { c.Close() })
 			return c
@@ -126,7 +127,7 @@ func (d *kmsd) createKeys(b *testing.B, n int) {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(n) {
-				if _, err := d.c.CreateKey(ctx, &wire.CreateKeyInput{Description: "bench"}); err != nil {
+				if _, err := d.c.CreateKey(ctx, &api.CreateKeyInput{Description: "bench"}); err != nil {
 					b.Error(err)
 					return
 				}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"kmsd/bench/measure"
-	"kmsd/wire"
+	"kmsd/wire/client"
 )
 
 // BenchmarkKMSD is every op of the suite in every mode, against the real
@@ -44,9 +44,9 @@ func BenchmarkKMSD(b *testing.B) {
 			b.Run("mode=callers=64", func(b *testing.B) {
 				measure.Run(b, spec(64, 1), func(int) error { return c.one(d.c) })
 			})
-			conns := make([]*wire.Client, 16)
+			conns := make([]*client.Client, 16)
 			for i := range conns {
-				conns[i] = d.dial(b, wire.Options{Client: "bench", MaxCoalesce: 1})
+				conns[i] = d.dial(b, client.Options{Client: "bench", MaxCoalesce: 1})
 			}
 			b.Run("mode=conns=16", func(b *testing.B) {
 				measure.Run(b, spec(16, 1), func(w int) error { return c.one(conns[w]) })

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 // op is one operation at one payload size, as every mode calls it.
@@ -18,8 +19,8 @@ type op struct {
 
 // calls does an op once, or as a batch of n items.
 type calls struct {
-	one   func(c *wire.Client) error
-	batch func(c *wire.Client, n int) error
+	one   func(c *client.Client) error
+	batch func(c *client.Client, n int) error
 }
 
 // ops is what the suite measures: Encrypt at three sizes, Decrypt,
@@ -43,7 +44,7 @@ func same[T any](in *T, n int) []*T {
 }
 
 // firstErr is the first item error of a batch.
-func firstErr[T any](res []wire.BatchResult[T], err error) error {
+func firstErr[T any](res []client.BatchResult[T], err error) error {
 	if err != nil {
 		return err
 	}
@@ -57,11 +58,11 @@ func firstErr[T any](res []wire.BatchResult[T], err error) error {
 
 func encryptOp(size int) func(*testing.B, *kmsd) calls {
 	return func(b *testing.B, d *kmsd) calls {
-		in := &wire.EncryptInput{KeyId: d.key, Plaintext: make([]byte, size), EncryptionContext: map[string]string{"app": "bench"}}
+		in := &api.EncryptInput{KeyId: d.key, Plaintext: make([]byte, size), EncryptionContext: map[string]string{"app": "bench"}}
 		items := same(in, 4096)
 		return calls{
-			one: func(c *wire.Client) error { _, err := c.Encrypt(ctx, in); return err },
-			batch: func(c *wire.Client, n int) error {
+			one: func(c *client.Client) error { _, err := c.Encrypt(ctx, in); return err },
+			batch: func(c *client.Client, n int) error {
 				return firstErr(c.EncryptBatch(ctx, items[:n]))
 			},
 		}
@@ -70,40 +71,40 @@ func encryptOp(size int) func(*testing.B, *kmsd) calls {
 
 func decryptOp(b *testing.B, d *kmsd) calls {
 	ec := map[string]string{"app": "bench"}
-	enc, err := d.c.Encrypt(ctx, &wire.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32), EncryptionContext: ec})
+	enc, err := d.c.Encrypt(ctx, &api.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32), EncryptionContext: ec})
 	if err != nil {
 		b.Fatal(err)
 	}
-	in := &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec}
+	in := &api.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec}
 	items := same(in, 4096)
 	return calls{
-		one:   func(c *wire.Client) error { _, err := c.Decrypt(ctx, in); return err },
-		batch: func(c *wire.Client, n int) error { return firstErr(c.DecryptBatch(ctx, items[:n])) },
+		one:   func(c *client.Client) error { _, err := c.Decrypt(ctx, in); return err },
+		batch: func(c *client.Client, n int) error { return firstErr(c.DecryptBatch(ctx, items[:n])) },
 	}
 }
 
 func dataKeyOp(b *testing.B, d *kmsd) calls {
-	in := &wire.GenerateDataKeyInput{KeyId: d.key, KeySpec: "AES_256"}
+	in := &api.GenerateDataKeyInput{KeyId: d.key, KeySpec: "AES_256"}
 	items := same(in, 4096)
 	return calls{
-		one:   func(c *wire.Client) error { _, err := c.GenerateDataKey(ctx, in); return err },
-		batch: func(c *wire.Client, n int) error { return firstErr(c.GenerateDataKeyBatch(ctx, items[:n])) },
+		one:   func(c *client.Client) error { _, err := c.GenerateDataKey(ctx, in); return err },
+		batch: func(c *client.Client, n int) error { return firstErr(c.GenerateDataKeyBatch(ctx, items[:n])) },
 	}
 }
 
 func reEncryptOp(b *testing.B, d *kmsd) calls {
-	dst, err := d.c.CreateKey(ctx, &wire.CreateKeyInput{Description: "bench destination"})
+	dst, err := d.c.CreateKey(ctx, &api.CreateKeyInput{Description: "bench destination"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	enc, err := d.c.Encrypt(ctx, &wire.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32)})
+	enc, err := d.c.Encrypt(ctx, &api.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	in := &wire.ReEncryptInput{CiphertextBlob: enc.CiphertextBlob, DestinationKeyId: dst.KeyMetadata.KeyId}
+	in := &api.ReEncryptInput{CiphertextBlob: enc.CiphertextBlob, DestinationKeyId: dst.KeyMetadata.KeyId}
 	items := same(in, 4096)
 	return calls{
-		one:   func(c *wire.Client) error { _, err := c.ReEncrypt(ctx, in); return err },
-		batch: func(c *wire.Client, n int) error { return firstErr(c.ReEncryptBatch(ctx, items[:n])) },
+		one:   func(c *client.Client) error { _, err := c.ReEncrypt(ctx, in); return err },
+		batch: func(c *client.Client, n int) error { return firstErr(c.ReEncryptBatch(ctx, items[:n])) },
 	}
 }

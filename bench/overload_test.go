@@ -6,7 +6,8 @@ import (
 	"testing"
 
 	"kmsd/bench/measure"
-	"kmsd/wire"
+	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 // BenchmarkOverload floods kmsd: 256 callers on 16 connections, each
@@ -16,11 +17,11 @@ import (
 // memory is bounded by refusing (ThrottlingException), not by growing.
 func BenchmarkOverload(b *testing.B) {
 	d := startKMSD(b)
-	conns := make([]*wire.Client, 16)
+	conns := make([]*client.Client, 16)
 	for i := range conns {
-		conns[i] = d.dial(b, wire.Options{Client: "bench"})
+		conns[i] = d.dial(b, client.Options{Client: "bench"})
 	}
-	items := same(&wire.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 4096)}, 1024)
+	items := same(&api.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 4096)}, 1024)
 	b.Run("callers=256/conns=16/batch=1024/size=4096", func(b *testing.B) {
 		measure.ResetPeakRSS(d.pid)
 		var next, ok, throttled atomic.Int64
@@ -41,7 +42,7 @@ func BenchmarkOverload(b *testing.B) {
 						switch {
 						case r.Err == nil:
 							ok.Add(1)
-						case wire.CodeOf(r.Err) == wire.CodeThrottling:
+						case api.CodeOf(r.Err) == api.CodeThrottling:
 							throttled.Add(1)
 						default:
 							b.Error(r.Err)

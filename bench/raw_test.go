@@ -13,6 +13,7 @@ import (
 	"kmsd/bench/measure"
 	"kmsd/keystore"
 	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // rawBatch is how many seals one measured call does, so that the clock
@@ -63,7 +64,7 @@ func BenchmarkRaw(b *testing.B) {
 	}
 	sock := echoServer(b)
 	for _, n := range []int{32, 1024, 4096} {
-		frame, _ := wire.AppendRequest(nil, 1, wire.OpEncrypt, &wire.EncryptInput{KeyId: "1234abcd-12ab-44cd-96ef-1234567890ab", Plaintext: make([]byte, n)})
+		frame, _ := wire.AppendRequest(nil, 1, api.OpEncrypt, &api.EncryptInput{KeyId: "1234abcd-12ab-44cd-96ef-1234567890ab", Plaintext: make([]byte, n)})
 		b.Run("echo/size="+itoa(n), func(b *testing.B) {
 			c, err := net.Dial("unix", sock)
 			if err != nil {

@@ -17,7 +17,7 @@ import (
 	"kmsd/daemon/audit"
 	"kmsd/daemon/kms"
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // auditRecords reads every record of a trail.
@@ -56,36 +56,36 @@ func TestAuditRecordsEveryRequestWithoutSecrets(t *testing.T) {
 		return b
 	}
 	id := newKey(t, c)
-	c.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/audited", TargetKeyId: id})
+	c.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/audited", TargetKeyId: id})
 	ec := map[string]string{"purpose": "audit-test"}
 	pt := secret(48)
-	enc, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: "alias/audited", Plaintext: pt, EncryptionContext: ec})
+	enc, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: "alias/audited", Plaintext: pt, EncryptionContext: ec})
 	if err != nil {
 		t.Fatal(err)
 	}
 	secrets = append(secrets, enc.CiphertextBlob)
-	dec, _ := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec})
+	dec, _ := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec})
 	secrets = append(secrets, dec.Plaintext)
-	re, _ := c.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: ec,
+	re, _ := c.ReEncrypt(ctx, &api.ReEncryptInput{CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: ec,
 		DestinationKeyId: id, DestinationEncryptionContext: map[string]string{"purpose": "moved"}})
 	secrets = append(secrets, re.CiphertextBlob)
-	dk, _ := c.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256", EncryptionContext: ec})
+	dk, _ := c.GenerateDataKey(ctx, &api.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256", EncryptionContext: ec})
 	secrets = append(secrets, dk.Plaintext, dk.CiphertextBlob)
-	wp, _ := c.GenerateDataKeyWithoutPlaintext(ctx, &wire.GenerateDataKeyInput{KeyId: id, NumberOfBytes: 24})
+	wp, _ := c.GenerateDataKeyWithoutPlaintext(ctx, &api.GenerateDataKeyInput{KeyId: id, NumberOfBytes: api.Int32(24)})
 	secrets = append(secrets, wp.CiphertextBlob)
-	rnd, _ := c.GenerateRandom(ctx, &wire.GenerateRandomInput{NumberOfBytes: 32})
+	rnd, _ := c.GenerateRandom(ctx, &api.GenerateRandomInput{NumberOfBytes: api.Int32(32)})
 	secrets = append(secrets, rnd.Plaintext)
-	batch := []*wire.EncryptInput{{KeyId: id, Plaintext: secret(20)}, {KeyId: "alias/none", Plaintext: secret(20)}, {KeyId: id, Plaintext: secret(20)}}
+	batch := []*api.EncryptInput{{KeyId: id, Plaintext: secret(20)}, {KeyId: "alias/none", Plaintext: secret(20)}, {KeyId: id, Plaintext: secret(20)}}
 	bres, err := c.EncryptBatch(ctx, batch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	secrets = append(secrets, bres[0].Out.CiphertextBlob, bres[2].Out.CiphertextBlob)
 	// Failures are recorded too.
-	c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: map[string]string{"purpose": "wrong"}})
-	c.Encrypt(ctx, &wire.EncryptInput{KeyId: "alias/none", Plaintext: secret(16)})
-	c.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id})
-	c.Status(ctx, &wire.StatusInput{})
+	c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: map[string]string{"purpose": "wrong"}})
+	c.Encrypt(ctx, &api.EncryptInput{KeyId: "alias/none", Plaintext: secret(16)})
+	c.RotateKeyOnDemand(ctx, &api.KeyIDInput{KeyId: id})
+	c.Status(ctx, &api.StatusInput{})
 	root, _ := os.ReadFile(filepath.Join(filepath.Dir(ts.sock), "state", "root-key"))
 	secrets = append(secrets, root)
 	dir := ts.srv.cfg.AuditDir
@@ -201,7 +201,7 @@ func TestAuditFailsClosedOnAFullDisk(t *testing.T) {
 	c := dial(t, sock)
 	id := newKey(t, c)
 	encrypt := func() error {
-		_, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		_, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
 		return err
 	}
 	if err := encrypt(); err != nil {
@@ -218,18 +218,18 @@ func TestAuditFailsClosedOnAFullDisk(t *testing.T) {
 			break
 		}
 	}
-	if wire.CodeOf(refused) != wire.CodeInternal || !strings.Contains(refused.Error(), "audit trail") {
+	if api.CodeOf(refused) != api.CodeInternal || !strings.Contains(refused.Error(), "audit trail") {
 		t.Fatalf("full disk: %v", refused)
 	}
 	// While the trail is down, nothing is done: a key made now must not exist.
 	before := svc.KeyCount()
-	if _, err := c.CreateKey(ctx, &wire.CreateKeyInput{}); err == nil {
+	if _, err := c.CreateKey(ctx, &api.CreateKeyInput{}); err == nil {
 		t.Fatal("CreateKey answered while the trail was down")
 	}
 	if svc.KeyCount() != before {
 		t.Fatal("CreateKey was carried out while the trail could not record it")
 	}
-	if st, _ := c.Status(ctx, &wire.StatusInput{}); st != nil {
+	if st, _ := c.Status(ctx, &api.StatusInput{}); st != nil {
 		t.Fatalf("status answered unaudited: %+v", st)
 	}
 	// Free the space: service resumes by itself.

@@ -6,12 +6,12 @@ import (
 
 	"kmsd/daemon/audit"
 	"kmsd/daemon/policy"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // auditDown is the answer to requests that cannot be recorded.
-func auditDown() *wire.Error {
-	return &wire.Error{Code: wire.CodeInternal, Message: "kmsd cannot write its audit trail (disk full or failing) and answers no request it cannot record; retry later"}
+func auditDown() *api.Error {
+	return &api.Error{Code: api.CodeInternal, Message: "kmsd cannot write its audit trail (disk full or failing) and answers no request it cannot record; retry later"}
 }
 
 // newEvent starts the audit record of one request, or of item n (>= 0)
@@ -48,38 +48,38 @@ func callerOf(p *policy.Principal, principal string) audit.Caller {
 
 // finish completes an event with the request's context, sizes and result.
 // Only lengths of plaintext and ciphertext are recorded, never content.
-func finish(ev *audit.Event, in, out wire.Message, werr *wire.Error) {
+func finish(ev *audit.Event, in, out api.Message, werr *api.Error) {
 	ev.Time = time.Now()
 	if werr != nil {
 		ev.Error = werr.Code
 	}
 	switch v := in.(type) {
-	case *wire.EncryptInput:
+	case *api.EncryptInput:
 		ev.Context, ev.InBytes = v.EncryptionContext, len(v.Plaintext)
-	case *wire.DecryptInput:
+	case *api.DecryptInput:
 		ev.Context, ev.InBytes = v.EncryptionContext, len(v.CiphertextBlob)
-	case *wire.ReEncryptInput:
+	case *api.ReEncryptInput:
 		ev.Context, ev.DestContext, ev.InBytes = v.SourceEncryptionContext, v.DestinationEncryptionContext, len(v.CiphertextBlob)
-	case *wire.GenerateDataKeyInput:
+	case *api.GenerateDataKeyInput:
 		ev.Context = v.EncryptionContext
 	}
 	switch v := out.(type) {
-	case *wire.EncryptOutput:
+	case *api.EncryptOutput:
 		ev.OutBytes = len(v.CiphertextBlob)
-	case *wire.DecryptOutput:
+	case *api.DecryptOutput:
 		ev.OutBytes = len(v.Plaintext)
-	case *wire.ReEncryptOutput:
+	case *api.ReEncryptOutput:
 		ev.OutBytes = len(v.CiphertextBlob)
-	case *wire.GenerateDataKeyOutput:
+	case *api.GenerateDataKeyOutput:
 		ev.OutBytes = len(v.CiphertextBlob) + len(v.Plaintext)
-	case *wire.GenerateRandomOutput:
+	case *api.GenerateRandomOutput:
 		ev.OutBytes = len(v.Plaintext)
 	}
 }
 
 // ready reports whether requests may be worked on: the audit trail must
 // be writable (or off).
-func (s *Server) ready() *wire.Error {
+func (s *Server) ready() *api.Error {
 	if s.cfg.Audit == nil {
 		return nil
 	}
@@ -91,7 +91,7 @@ func (s *Server) ready() *wire.Error {
 
 // record writes a group of events; a failure means none of their
 // requests may be answered with a result.
-func (s *Server) record(evs ...*audit.Event) *wire.Error {
+func (s *Server) record(evs ...*audit.Event) *api.Error {
 	if s.cfg.Audit == nil || len(evs) == 0 {
 		return nil
 	}
@@ -104,7 +104,7 @@ func (s *Server) record(evs ...*audit.Event) *wire.Error {
 // answerNow records and answers a request the connection itself handles
 // (Hello, Status, errors before any work, throttling). Only the reader
 // calls it, for the request it is on.
-func (c *conn) answerNow(op string, id uint64, in, out wire.Message, werr *wire.Error) {
+func (c *conn) answerNow(op string, id uint64, in, out api.Message, werr *api.Error) {
 	ev := c.newEvent(op, id, -1)
 	finish(ev, in, out, werr)
 	if aerr := c.s.record(ev); aerr != nil && werr == nil {

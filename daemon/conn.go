@@ -17,6 +17,7 @@ import (
 	"kmsd/daemon/audit"
 	"kmsd/daemon/policy"
 	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // conn is one client connection: a reader that decodes and dispatches
@@ -117,11 +118,11 @@ func (c *conn) readLoop() error {
 			buf = nil
 		}
 		if req == nil {
-			c.answerNow("ProtocolError", 0, nil, nil, &wire.Error{Code: wire.CodeValidation, Message: err.Error()})
+			c.answerNow("ProtocolError", 0, nil, nil, &api.Error{Code: api.CodeValidation, Message: err.Error()})
 			return err
 		}
 		if err != nil {
-			var we *wire.Error
+			var we *api.Error
 			errors.As(err, &we)
 			name := "UnknownOperation"
 			if req.Op != nil {
@@ -133,8 +134,8 @@ func (c *conn) readLoop() error {
 			}
 			continue
 		}
-		if first && req.Op.Name != wire.OpHello {
-			c.answerNow(req.Op.Name, req.ID, nil, nil, &wire.Error{Code: wire.CodeValidation, Message: "the first request on a connection must be Hello"})
+		if first && req.Op.Name != api.OpHello {
+			c.answerNow(req.Op.Name, req.ID, nil, nil, &api.Error{Code: api.CodeValidation, Message: "the first request on a connection must be Hello"})
 			return errors.New("no Hello")
 		}
 		c.dispatch(req, r.Buffered() == 0)
@@ -174,10 +175,10 @@ func (c *conn) acquire(u int) bool {
 // is waiting in the read buffer.
 func (c *conn) dispatch(req *wire.Request, last bool) {
 	switch req.Op.Name {
-	case wire.OpHello:
+	case api.OpHello:
 		c.answerNow(req.Op.Name, req.ID, req.Body, c.s.hello(), nil)
 		return
-	case wire.OpStatus:
+	case api.OpStatus:
 		c.answerNow(req.Op.Name, req.ID, req.Body, c.s.status(c.ctx), nil)
 		return
 	}
@@ -229,14 +230,14 @@ func (c *conn) dispatch(req *wire.Request, last bool) {
 	}
 }
 
-func throttled() *wire.Error {
-	return &wire.Error{Code: wire.CodeThrottling, Message: "kmsd's request queue is full; retry after a short wait"}
+func throttled() *api.Error {
+	return &api.Error{Code: api.CodeThrottling, Message: "kmsd's request queue is full; retry after a short wait"}
 }
 
 // protocolError answers a frame that cannot be read, before the
 // connection is closed.
 func (c *conn) protocolError(err error) {
 	if c.acquire(1) {
-		c.respond(0, 1, nil, &wire.Error{Code: wire.CodeValidation, Message: err.Error()})
+		c.respond(0, 1, nil, &api.Error{Code: api.CodeValidation, Message: err.Error()})
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"kmsd/daemon/kms"
 	"kmsd/daemon/policy"
 	"kmsd/fusefs"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // FUSE returns the server as the service a FUSE mount calls: each session
@@ -41,10 +41,10 @@ type fuseSession struct {
 // Call runs op as the session's principal, records it, and answers only
 // once the record is written: a trail that cannot be written fails the
 // call and wipes its output.
-func (f *fuseSession) Call(ctx context.Context, op string, in wire.Message) (wire.Message, error) {
-	spec := wire.Lookup(op)
+func (f *fuseSession) Call(ctx context.Context, op string, in api.Message) (api.Message, error) {
+	spec := api.Lookup(op)
 	if spec == nil {
-		return nil, &wire.Error{Code: wire.CodeUnknownOperation, Message: op + " is not an operation"}
+		return nil, &api.Error{Code: api.CodeUnknownOperation, Message: op + " is not an operation"}
 	}
 	if werr := f.s.ready(); werr != nil {
 		return nil, werr

@@ -12,6 +12,8 @@ import (
 	"kmsd/daemon/kms"
 	"kmsd/keystore"
 	"kmsd/wire"
+	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 var ctx = context.Background()
@@ -82,9 +84,9 @@ func (ts *testServer) stop(t testing.TB) {
 	ts.srv = nil
 }
 
-func dial(t testing.TB, sock string) *wire.Client {
+func dial(t testing.TB, sock string) *client.Client {
 	t.Helper()
-	c, err := wire.Dial(ctx, sock, wire.Options{Client: "test"})
+	c, err := client.Dial(ctx, sock, client.Options{Client: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +94,9 @@ func dial(t testing.TB, sock string) *wire.Client {
 	return c
 }
 
-func newKey(t testing.TB, c *wire.Client) string {
+func newKey(t testing.TB, c *client.Client) string {
 	t.Helper()
-	out, err := c.CreateKey(ctx, &wire.CreateKeyInput{Description: "t"})
+	out, err := c.CreateKey(ctx, &api.CreateKeyInput{Description: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,9 +118,9 @@ func rawDial(t *testing.T, sock string, hello bool) *rawConn {
 	t.Cleanup(func() { c.Close() })
 	r := &rawConn{t: t, c: c}
 	if hello {
-		f, _ := wire.AppendRequest(nil, 1, wire.OpHello, &wire.HelloInput{ProtocolVersion: 1})
+		f, _ := wire.AppendRequest(nil, 1, api.OpHello, &api.HelloInput{ProtocolVersion: 1})
 		r.send(f)
-		if resp, err := r.read(wire.OpHello); err != nil || resp.Err != nil {
+		if resp, err := r.read(api.OpHello); err != nil || resp.Err != nil {
 			t.Fatalf("hello: %v %v", resp, err)
 		}
 	}
@@ -139,8 +141,8 @@ func (r *rawConn) read(op string) (*wire.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec := wire.Lookup(op)
-	return wire.DecodeResponse(body, func(uint64) (*wire.OpSpec, bool) { return spec, true })
+	spec := api.Lookup(op)
+	return wire.DecodeResponse(body, func(uint64) (*api.OpSpec, bool) { return spec, true })
 }
 
 func frameOf(body []byte) []byte {

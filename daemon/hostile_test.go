@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // hostileFrames are sent whole over the socket after Hello. Each must get
@@ -25,7 +26,7 @@ func hostileFrames() map[string][]byte {
 		deep = append(deep, 0x91)
 	}
 	deep = append(deep, 0x00)
-	unknown, _ := wire.AppendRequest(nil, 9, "Encrypt", &wire.EncryptInput{})
+	unknown, _ := wire.AppendRequest(nil, 9, "Encrypt", &api.EncryptInput{})
 	copy(unknown[9:16], "Xncrypt") // op name "Xncrypt"
 	wrongType := frameOf([]byte{0x94, 0x01, 0x07, 0xa7, 'E', 'n', 'c', 'r', 'y', 'p', 't', 0x81, 0xa5, 'K', 'e', 'y', 'I', 'd', 0xcb, 0, 0, 0, 0, 0, 0, 0, 0})
 	return map[string][]byte{
@@ -59,7 +60,7 @@ func TestHostileFramesOverTheSocket(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := good.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("still here")}); err != nil {
+			if _, err := good.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("still here")}); err != nil {
 				t.Errorf("good client failed during the barrage: %v", err)
 				return
 			}
@@ -77,7 +78,7 @@ func TestHostileFramesOverTheSocket(t *testing.T) {
 			if name == "truncated frame then EOF" {
 				r.c.(interface{ CloseWrite() error }).CloseWrite()
 			}
-			resp, err := r.read(wire.OpEncrypt)
+			resp, err := r.read(api.OpEncrypt)
 			switch {
 			case err == nil && resp.Err != nil && resp.Err.Code != "":
 				// answered with an error
@@ -109,13 +110,13 @@ func TestHostileFramesOverTheSocket(t *testing.T) {
 func TestFirstFrameMustBeHello(t *testing.T) {
 	ts := startServer(t)
 	r := rawDial(t, ts.sock, false)
-	f, _ := wire.AppendRequest(nil, 5, wire.OpGenerateRandom, &wire.GenerateRandomInput{NumberOfBytes: 4})
+	f, _ := wire.AppendRequest(nil, 5, api.OpGenerateRandom, &api.GenerateRandomInput{NumberOfBytes: api.Int32(4)})
 	r.send(f)
-	resp, err := r.read(wire.OpGenerateRandom)
-	if err != nil || resp.Err == nil || resp.Err.Code != wire.CodeValidation || resp.ID != 5 {
+	resp, err := r.read(api.OpGenerateRandom)
+	if err != nil || resp.Err == nil || resp.Err.Code != api.CodeValidation || resp.ID != 5 {
 		t.Fatalf("%+v %v", resp, err)
 	}
-	if _, err := r.read(wire.OpGenerateRandom); !errors.Is(err, io.EOF) {
+	if _, err := r.read(api.OpGenerateRandom); !errors.Is(err, io.EOF) {
 		t.Fatalf("connection not closed: %v", err)
 	}
 }
@@ -125,16 +126,16 @@ func TestPipelinedAnswersMatchIDs(t *testing.T) {
 	r := rawDial(t, ts.sock, true)
 	var buf []byte
 	for i := uint64(100); i < 300; i++ {
-		buf, _ = wire.AppendRequest(buf, i, wire.OpGenerateRandom, &wire.GenerateRandomInput{NumberOfBytes: int32(i%50 + 1)})
+		buf, _ = wire.AppendRequest(buf, i, api.OpGenerateRandom, &api.GenerateRandomInput{NumberOfBytes: api.Int32(int32(i%50 + 1))})
 	}
 	r.send(buf)
 	seen := map[uint64]bool{}
 	for range 200 {
-		resp, err := r.read(wire.OpGenerateRandom)
+		resp, err := r.read(api.OpGenerateRandom)
 		if err != nil || resp.Err != nil {
 			t.Fatalf("%+v %v", resp, err)
 		}
-		if n := len(resp.Body.(*wire.GenerateRandomOutput).Plaintext); uint64(n) != resp.ID%50+1 || seen[resp.ID] {
+		if n := len(resp.Body.(*api.GenerateRandomOutput).Plaintext); uint64(n) != resp.ID%50+1 || seen[resp.ID] {
 			t.Fatalf("id %d got %d bytes (seen before: %v)", resp.ID, n, seen[resp.ID])
 		}
 		seen[resp.ID] = true
@@ -147,17 +148,17 @@ func TestThrottlingWhenTheQueueIsFull(t *testing.T) {
 	id := newKey(t, c)
 	// One frame of 4,000 items is 32 chunks queued at once (the client
 	// would cut it into frames that may arrive slowly enough to keep up).
-	items := make([]wire.Message, 4000)
+	items := make([]api.Message, 4000)
 	for i := range items {
-		items[i] = &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, 512)}
+		items[i] = &api.EncryptInput{KeyId: id, Plaintext: make([]byte, 512)}
 	}
-	frame, err := wire.AppendBatchRequest(nil, 7, wire.OpEncrypt, items)
+	frame, err := wire.AppendBatchRequest(nil, 7, api.OpEncrypt, items)
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw := rawDial(t, ts.sock, true)
 	raw.send(frame)
-	resp, err := raw.read(wire.OpEncrypt)
+	resp, err := raw.read(api.OpEncrypt)
 	if err != nil || resp.Err != nil {
 		t.Fatal(err, resp.Err)
 	}
@@ -167,7 +168,7 @@ func TestThrottlingWhenTheQueueIsFull(t *testing.T) {
 		switch {
 		case r.Err == nil:
 			ok++
-		case wire.CodeOf(r.Err) == wire.CodeThrottling:
+		case api.CodeOf(r.Err) == api.CodeThrottling:
 			throttled++
 		default:
 			t.Fatalf("unexpected %v", r.Err)
@@ -176,7 +177,7 @@ func TestThrottlingWhenTheQueueIsFull(t *testing.T) {
 	if ok == 0 || throttled == 0 || ok+throttled != len(items) {
 		t.Fatalf("%d ok, %d throttled of %d", ok, throttled, len(items))
 	}
-	st, _ := c.Status(ctx, &wire.StatusInput{})
+	st, _ := c.Status(ctx, &api.StatusInput{})
 	if st.Throttled != int64(throttled) || st.QueueCapacity != 2 {
 		t.Fatalf("status %+v", st)
 	}
@@ -186,7 +187,7 @@ func TestDeadlines(t *testing.T) {
 	ts := startServer(t, func(c *Config) { c.IdleTimeout, c.FrameTimeout = 200*time.Millisecond, 200*time.Millisecond })
 	idle := rawDial(t, ts.sock, true)
 	start := time.Now()
-	if _, err := idle.read(wire.OpHello); !errors.Is(err, io.EOF) {
+	if _, err := idle.read(api.OpHello); !errors.Is(err, io.EOF) {
 		t.Fatalf("idle connection: %v", err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
@@ -196,12 +197,12 @@ func TestDeadlines(t *testing.T) {
 	var hdr [4]byte
 	binary.BigEndian.PutUint32(hdr[:], 1000)
 	stalled.send(append(hdr[:], 0x94)) // a header and one byte of 1000, then nothing
-	if _, err := stalled.read(wire.OpHello); !errors.Is(err, io.EOF) {
+	if _, err := stalled.read(api.OpHello); !errors.Is(err, io.EOF) {
 		t.Fatalf("stalled frame: %v", err)
 	}
 	// The daemon still serves.
 	c := dial(t, ts.sock)
-	if _, err := c.Status(ctx, &wire.StatusInput{}); err != nil {
+	if _, err := c.Status(ctx, &api.StatusInput{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -217,14 +218,14 @@ func TestSlowReaderDoesNotBlockOthers(t *testing.T) {
 	r := rawDial(t, ts.sock, true)
 	var buf []byte
 	for i := range uint64(5000) {
-		buf, _ = wire.AppendRequest(buf, i+10, wire.OpGenerateRandom, &wire.GenerateRandomInput{NumberOfBytes: 1024})
+		buf, _ = wire.AppendRequest(buf, i+10, api.OpGenerateRandom, &api.GenerateRandomInput{NumberOfBytes: api.Int32(1024)})
 	}
 	go r.c.Write(buf) // blocks once the daemon stops reading; never read the answers
 	c := dial(t, ts.sock)
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	for range 50 {
-		if _, err := c.GenerateRandom(cctx, &wire.GenerateRandomInput{NumberOfBytes: 16}); err != nil {
+		if _, err := c.GenerateRandom(cctx, &api.GenerateRandomInput{NumberOfBytes: api.Int32(16)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -237,15 +238,15 @@ func TestSlowReaderDoesNotBlockOthers(t *testing.T) {
 func TestInFlightBoundedInBytes(t *testing.T) {
 	ts := startServer(t, func(c *Config) { c.MaxInFlight = 300; c.WriteTimeout = 5 * time.Second })
 	admin := dial(t, ts.sock)
-	key, err := admin.CreateKey(ctx, &wire.CreateKeyInput{})
+	key, err := admin.CreateKey(ctx, &api.CreateKeyInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	items := make([]wire.Message, 256)
+	items := make([]api.Message, 256)
 	for i := range items {
-		items[i] = &wire.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: make([]byte, 4000)}
+		items[i] = &api.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: make([]byte, 4000)}
 	}
-	frame, err := wire.AppendBatchRequest(nil, 10, wire.OpEncrypt, items)
+	frame, err := wire.AppendBatchRequest(nil, 10, api.OpEncrypt, items)
 	if err != nil || len(frame) < 1000000 {
 		t.Fatalf("a %d-byte frame: %v", len(frame), err)
 	}
@@ -260,7 +261,7 @@ func TestInFlightBoundedInBytes(t *testing.T) {
 	// Wait until the daemon stops taking batches, then count them.
 	var last int64 = -1
 	for stable := 0; stable < 5; time.Sleep(50 * time.Millisecond) {
-		st, err := admin.Status(ctx, &wire.StatusInput{})
+		st, err := admin.Status(ctx, &api.StatusInput{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,13 +303,13 @@ func TestTotalInFlightBound(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				in := &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, 4096)}
+				in := &api.EncryptInput{KeyId: id, Plaintext: make([]byte, 4096)}
 				for range 20 {
 					_, err := c.Encrypt(ctx, in)
 					switch {
 					case err == nil:
 						ok.Add(1)
-					case wire.CodeOf(err) == wire.CodeThrottling:
+					case api.CodeOf(err) == api.CodeThrottling:
 						throttled.Add(1)
 					default:
 						t.Error(err)

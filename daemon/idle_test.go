@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 func TestTrimWhenIdle(t *testing.T) {
@@ -35,7 +35,7 @@ func TestTrimWhenIdle(t *testing.T) {
 	}
 	key := newKey(t, c)
 	waitTrims(7)
-	if _, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: key, Plaintext: []byte("x")}); err != nil {
+	if _, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: key, Plaintext: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
 	waitTrims(14)

@@ -6,14 +6,15 @@ import (
 	"sync/atomic"
 
 	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // job is one request, or one chunk of a batch request, waiting for a worker.
 type job struct {
 	c  *conn
 	id uint64
-	op *wire.OpSpec
-	in wire.Message // a single request
+	op *api.OpSpec
+	in api.Message // a single request
 
 	b      *batchJob // a chunk of a batch: items b.items[lo:hi]
 	lo, hi int
@@ -25,8 +26,8 @@ type job struct {
 type batchJob struct {
 	c       *conn
 	id      uint64
-	op      *wire.OpSpec
-	items   []wire.Message
+	op      *api.OpSpec
+	items   []api.Message
 	results []wire.Result
 	left    atomic.Int32 // chunks not yet done
 	units   int          // the request's in-flight slots

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"kmsd/wire"
+	"kmsd/wire/api"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,7 +18,7 @@ type outFrame struct {
 // respond encodes one response and hands it to the writer, which returns
 // the request's units slots. It never blocks: every request in flight has
 // a place in c.out.
-func (c *conn) respond(id uint64, units int, out wire.Message, werr *wire.Error) {
+func (c *conn) respond(id uint64, units int, out api.Message, werr *api.Error) {
 	c.send(outFrame{c.encode(id, out, werr), units})
 }
 
@@ -70,14 +71,14 @@ func (c *conn) tryWrite(b []byte) int {
 
 // encode makes the frame of one response and wipes the plaintext the
 // response held; the frame itself is wiped once written (or dropped).
-func (c *conn) encode(id uint64, out wire.Message, werr *wire.Error) []byte {
+func (c *conn) encode(id uint64, out api.Message, werr *api.Error) []byte {
 	frame, err := wire.AppendResponse(nil, id, out, werr)
 	if out != nil {
 		wipeOutput(out)
 	}
 	if err != nil {
 		c.s.log.Error("encoding a response", "err", err)
-		frame, _ = wire.AppendResponse(nil, id, nil, &wire.Error{Code: wire.CodeInternal, Message: "the response could not be encoded"})
+		frame, _ = wire.AppendResponse(nil, id, nil, &api.Error{Code: api.CodeInternal, Message: "the response could not be encoded"})
 	}
 	return frame
 }
@@ -90,7 +91,7 @@ func (c *conn) respondBatch(b *batchJob) {
 		}
 	}
 	if err != nil { // too large for a frame: the client must send smaller batches
-		frame, _ = wire.AppendBatchResponse(nil, b.id, nil, &wire.Error{Code: wire.CodeValidation, Message: "the batch's response exceeds the frame limit; send fewer or smaller items"})
+		frame, _ = wire.AppendBatchResponse(nil, b.id, nil, &api.Error{Code: api.CodeValidation, Message: "the batch's response exceeds the frame limit; send fewer or smaller items"})
 	}
 	c.send(outFrame{frame, b.units})
 }

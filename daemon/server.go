@@ -15,6 +15,7 @@ import (
 	"kmsd/daemon/kms"
 	"kmsd/keystore"
 	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // Config configures a Server. Zero fields take the defaults noted.
@@ -260,7 +261,7 @@ func (s *Server) runJobs(jobs []*job, inline bool) {
 		}
 		evs = append(evs, audit.Fold(j.c.requestID(b.id), items[from:], j.lo))
 	}
-	commit := func(failed *wire.Error) {
+	commit := func(failed *api.Error) {
 		for k, j := range jobs {
 			switch {
 			case failed != nil:
@@ -296,7 +297,7 @@ func (s *Server) runJobs(jobs []*job, inline bool) {
 
 // failJob answers a job, or its part of a batch, with one error; any
 // output its items already had is wiped.
-func (s *Server) failJob(j *job, werr *wire.Error) {
+func (s *Server) failJob(j *job, werr *api.Error) {
 	if j.b == nil {
 		j.c.respond(j.id, j.units, nil, werr)
 		return
@@ -312,25 +313,25 @@ func (s *Server) failJob(j *job, werr *wire.Error) {
 	}
 }
 
-func (s *Server) hello() *wire.HelloOutput {
-	return &wire.HelloOutput{
+func (s *Server) hello() *api.HelloOutput {
+	return &api.HelloOutput{
 		ProtocolVersion: wire.ProtocolVersion, ServerVersion: s.cfg.Version,
 		Suite: s.cfg.Service.Suite().String(), CPU: s.cpu(),
-		Limits: wire.Limits{MaxFrame: wire.MaxFrame, MaxBatchItems: wire.MaxBatchItems,
+		Limits: api.Limits{MaxFrame: wire.MaxFrame, MaxBatchItems: wire.MaxBatchItems,
 			MaxInFlight: int32(s.cfg.MaxInFlight), MaxPlaintext: kms.MaxPlaintext, MaxCiphertextBlob: kms.MaxCiphertextBlob},
 	}
 }
 
-func (s *Server) cpu() wire.CPUFeatures {
+func (s *Server) cpu() api.CPUFeatures {
 	f := s.cfg.CPU
-	return wire.CPUFeatures{AESNI: f.AESNI, PCLMULQDQ: f.PCLMULQDQ, AVX2: f.AVX2, VAES: f.VAES, PhysicalCores: int32(f.PhysicalCores)}
+	return api.CPUFeatures{AESNI: f.AESNI, PCLMULQDQ: f.PCLMULQDQ, AVX2: f.AVX2, VAES: f.VAES, PhysicalCores: int32(f.PhysicalCores)}
 }
 
-func (s *Server) status(ctx context.Context) *wire.StatusOutput {
+func (s *Server) status(ctx context.Context) *api.StatusOutput {
 	s.mu.Lock()
 	n := len(s.conns)
 	s.mu.Unlock()
-	return &wire.StatusOutput{
+	return &api.StatusOutput{
 		ServerVersion: s.cfg.Version, Suite: s.cfg.Service.Suite().String(), CPU: s.cpu(),
 		StartTime: s.start.UTC(), UptimeSeconds: int64(time.Since(s.start).Seconds()),
 		KeyCount: int64(s.cfg.Service.VisibleKeyCount(ctx)), Connections: int64(n),

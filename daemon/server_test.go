@@ -15,6 +15,7 @@ import (
 	"kmsd/daemon/kms"
 	"kmsd/daemon/policy"
 	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 func TestListen(t *testing.T) {
@@ -71,7 +72,7 @@ func TestListen(t *testing.T) {
 func TestPeerCredentialsReachRequests(t *testing.T) {
 	ts := startServer(t)
 	c := dial(t, ts.sock)
-	if _, err := c.Status(ctx, &wire.StatusInput{}); err != nil {
+	if _, err := c.Status(ctx, &api.StatusInput{}); err != nil {
 		t.Fatal(err)
 	}
 	ts.srv.mu.Lock()
@@ -100,177 +101,177 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 		name string
 		f    func() error
 	}{
-		{"DescribeKey", func() error { _, err := c.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id}); return err }},
+		{"DescribeKey", func() error { _, err := c.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id}); return err }},
 		{"ListKeys", func() error {
-			o, err := c.ListKeys(ctx, &wire.ListKeysInput{})
+			o, err := c.ListKeys(ctx, &api.ListKeysInput{})
 			if err == nil && len(o.Keys) != 1 {
 				err = fmt.Errorf("%d keys", len(o.Keys))
 			}
 			return err
 		}},
 		{"UpdateKeyDescription", func() error {
-			_, err := c.UpdateKeyDescription(ctx, &wire.UpdateKeyDescriptionInput{KeyId: id, Description: "d"})
+			_, err := c.UpdateKeyDescription(ctx, &api.UpdateKeyDescriptionInput{KeyId: id, Description: "d"})
 			return err
 		}},
 		{"CreateAlias", func() error {
-			_, err := c.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/a", TargetKeyId: id})
+			_, err := c.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/a", TargetKeyId: id})
 			return err
 		}},
 		{"UpdateAlias", func() error {
-			_, err := c.UpdateAlias(ctx, &wire.AliasInput{AliasName: "alias/a", TargetKeyId: id})
+			_, err := c.UpdateAlias(ctx, &api.AliasInput{AliasName: "alias/a", TargetKeyId: id})
 			return err
 		}},
 		{"ListAliases", func() error {
-			o, err := c.ListAliases(ctx, &wire.ListAliasesInput{})
+			o, err := c.ListAliases(ctx, &api.ListAliasesInput{})
 			if err == nil && len(o.Aliases) != 1 {
 				err = fmt.Errorf("%d aliases", len(o.Aliases))
 			}
 			return err
 		}},
 		{"TagResource", func() error {
-			_, err := c.TagResource(ctx, &wire.TagResourceInput{KeyId: id, Tags: []wire.Tag{{TagKey: "k", TagValue: "v"}}})
+			_, err := c.TagResource(ctx, &api.TagResourceInput{KeyId: id, Tags: []api.Tag{{TagKey: "k", TagValue: "v"}}})
 			return err
 		}},
 		{"ListResourceTags", func() error {
-			o, err := c.ListResourceTags(ctx, &wire.ListResourceTagsInput{KeyId: id})
+			o, err := c.ListResourceTags(ctx, &api.ListResourceTagsInput{KeyId: id})
 			if err == nil && len(o.Tags) != 1 {
 				err = fmt.Errorf("tags %v", o.Tags)
 			}
 			return err
 		}},
 		{"UntagResource", func() error {
-			_, err := c.UntagResource(ctx, &wire.UntagResourceInput{KeyId: id, TagKeys: []string{"k"}})
+			_, err := c.UntagResource(ctx, &api.UntagResourceInput{KeyId: id, TagKeys: []string{"k"}})
 			return err
 		}},
 		{"Encrypt/Decrypt/ReEncrypt", func() error {
-			e, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: "alias/a", Plaintext: []byte("pt"), EncryptionContext: ec})
+			e, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: "alias/a", Plaintext: []byte("pt"), EncryptionContext: ec})
 			if err != nil {
 				return err
 			}
-			r, err := c.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: e.CiphertextBlob, SourceEncryptionContext: ec, DestinationKeyId: id})
+			r, err := c.ReEncrypt(ctx, &api.ReEncryptInput{CiphertextBlob: e.CiphertextBlob, SourceEncryptionContext: ec, DestinationKeyId: id})
 			if err != nil {
 				return err
 			}
-			d, err := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: r.CiphertextBlob})
+			d, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: r.CiphertextBlob})
 			if err == nil && string(d.Plaintext) != "pt" {
 				err = fmt.Errorf("plaintext %q", d.Plaintext)
 			}
 			return err
 		}},
 		{"GenerateDataKey", func() error {
-			o, err := c.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256"})
+			o, err := c.GenerateDataKey(ctx, &api.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256"})
 			if err == nil && len(o.Plaintext) != 32 {
 				err = fmt.Errorf("%d bytes", len(o.Plaintext))
 			}
 			return err
 		}},
 		{"GenerateDataKeyWithoutPlaintext", func() error {
-			o, err := c.GenerateDataKeyWithoutPlaintext(ctx, &wire.GenerateDataKeyInput{KeyId: id, NumberOfBytes: 8})
+			o, err := c.GenerateDataKeyWithoutPlaintext(ctx, &api.GenerateDataKeyInput{KeyId: id, NumberOfBytes: api.Int32(8)})
 			if err == nil && o.Plaintext != nil {
 				err = errors.New("plaintext returned")
 			}
 			return err
 		}},
 		{"GenerateRandom", func() error {
-			o, err := c.GenerateRandom(ctx, &wire.GenerateRandomInput{NumberOfBytes: 5})
+			o, err := c.GenerateRandom(ctx, &api.GenerateRandomInput{NumberOfBytes: api.Int32(5)})
 			if err == nil && len(o.Plaintext) != 5 {
 				err = errors.New("wrong size")
 			}
 			return err
 		}},
-		{"EnableKeyRotation", func() error { _, err := c.EnableKeyRotation(ctx, &wire.EnableKeyRotationInput{KeyId: id}); return err }},
+		{"EnableKeyRotation", func() error { _, err := c.EnableKeyRotation(ctx, &api.EnableKeyRotationInput{KeyId: id}); return err }},
 		{"GetKeyRotationStatus", func() error {
-			o, err := c.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: id})
+			o, err := c.GetKeyRotationStatus(ctx, &api.KeyIDInput{KeyId: id})
 			if err == nil && !o.KeyRotationEnabled {
 				err = errors.New("not enabled")
 			}
 			return err
 		}},
-		{"DisableKeyRotation", func() error { _, err := c.DisableKeyRotation(ctx, &wire.KeyIDInput{KeyId: id}); return err }},
-		{"RotateKeyOnDemand", func() error { _, err := c.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id}); return err }},
+		{"DisableKeyRotation", func() error { _, err := c.DisableKeyRotation(ctx, &api.KeyIDInput{KeyId: id}); return err }},
+		{"RotateKeyOnDemand", func() error { _, err := c.RotateKeyOnDemand(ctx, &api.KeyIDInput{KeyId: id}); return err }},
 		{"ListKeyRotations", func() error {
-			o, err := c.ListKeyRotations(ctx, &wire.ListKeyRotationsInput{KeyId: id})
+			o, err := c.ListKeyRotations(ctx, &api.ListKeyRotationsInput{KeyId: id})
 			if err == nil && len(o.Rotations) != 1 {
 				err = fmt.Errorf("%d rotations", len(o.Rotations))
 			}
 			return err
 		}},
 		{"GetKeyPolicy/ListKeyPolicies/PutKeyPolicy", func() error {
-			pol, err := c.GetKeyPolicy(ctx, &wire.GetKeyPolicyInput{KeyId: id})
+			pol, err := c.GetKeyPolicy(ctx, &api.GetKeyPolicyInput{KeyId: id})
 			if err != nil {
 				return err
 			}
-			names, err := c.ListKeyPolicies(ctx, &wire.ListKeyPoliciesInput{KeyId: id})
+			names, err := c.ListKeyPolicies(ctx, &api.ListKeyPoliciesInput{KeyId: id})
 			if err != nil || len(names.PolicyNames) != 1 {
 				return fmt.Errorf("policy names %v %v", names, err)
 			}
-			_, err = c.PutKeyPolicy(ctx, &wire.PutKeyPolicyInput{KeyId: id, Policy: pol.Policy})
+			_, err = c.PutKeyPolicy(ctx, &api.PutKeyPolicyInput{KeyId: id, Policy: pol.Policy})
 			return err
 		}},
 		{"CreateGrant/ListGrants/ListRetirableGrants/RetireGrant/RevokeGrant", func() error {
-			g1, err := c.CreateGrant(ctx, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:4242", RetiringPrincipal: "uid:0", Operations: []string{"Encrypt"}})
+			g1, err := c.CreateGrant(ctx, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:4242", RetiringPrincipal: "uid:0", Operations: []string{"Encrypt"}})
 			if err != nil {
 				return err
 			}
-			g2, err := c.CreateGrant(ctx, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:4243", Operations: []string{"Decrypt"}})
+			g2, err := c.CreateGrant(ctx, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:4243", Operations: []string{"Decrypt"}})
 			if err != nil {
 				return err
 			}
-			l, err := c.ListGrants(ctx, &wire.ListGrantsInput{KeyId: id})
+			l, err := c.ListGrants(ctx, &api.ListGrantsInput{KeyId: id})
 			if err != nil || len(l.Grants) != 2 {
 				return fmt.Errorf("grants %+v %v", l, err)
 			}
-			r, err := c.ListRetirableGrants(ctx, &wire.ListRetirableGrantsInput{RetiringPrincipal: "uid:0"})
+			r, err := c.ListRetirableGrants(ctx, &api.ListRetirableGrantsInput{RetiringPrincipal: "uid:0"})
 			if err != nil || len(r.Grants) != 1 || r.Grants[0].GrantId != g1.GrantId {
 				return fmt.Errorf("retirable %+v %v", r, err)
 			}
-			if _, err := c.RetireGrant(ctx, &wire.RetireGrantInput{GrantToken: g1.GrantToken}); err != nil {
+			if _, err := c.RetireGrant(ctx, &api.RetireGrantInput{GrantToken: g1.GrantToken}); err != nil {
 				return err
 			}
-			_, err = c.RevokeGrant(ctx, &wire.RevokeGrantInput{KeyId: id, GrantId: g2.GrantId})
+			_, err = c.RevokeGrant(ctx, &api.RevokeGrantInput{KeyId: id, GrantId: g2.GrantId})
 			return err
 		}},
 		{"GetKeyLastUsage", func() error {
-			o, err := c.GetKeyLastUsage(ctx, &wire.KeyIDInput{KeyId: id})
+			o, err := c.GetKeyLastUsage(ctx, &api.KeyIDInput{KeyId: id})
 			if err == nil && (o.KeyLastUsage.Operation == "" || o.KeyLastUsage.EventId == "" || o.KeyCreationDate.IsZero()) {
 				err = fmt.Errorf("last usage %+v", o)
 			}
 			return err
 		}},
 		{"GetUsage", func() error {
-			o, err := c.GetUsage(ctx, &wire.GetUsageInput{WindowMinutes: 5})
+			o, err := c.GetUsage(ctx, &api.GetUsageInput{WindowMinutes: api.Int32(5)})
 			if err == nil && len(o.Usage) == 0 {
 				err = fmt.Errorf("usage %+v", o)
 			}
 			return err
 		}},
 		{"VerifyAuditCheckpoints", func() error {
-			o, err := c.VerifyAuditCheckpoints(ctx, &wire.VerifyAuditCheckpointsInput{Checkpoints: []wire.AuditCheckpoint{{Seq: 1, Prev: strings.Repeat("0", 64), Mac: "00"}}})
+			o, err := c.VerifyAuditCheckpoints(ctx, &api.VerifyAuditCheckpointsInput{Checkpoints: []api.AuditCheckpoint{{Seq: 1, Prev: strings.Repeat("0", 64), Mac: "00"}}})
 			if err == nil && (o.FirstInvalid != 0 || o.AuditDir == "") {
 				err = fmt.Errorf("verify %+v", o)
 			}
 			return err
 		}},
-		{"DisableKey", func() error { _, err := c.DisableKey(ctx, &wire.KeyIDInput{KeyId: id}); return err }},
-		{"EnableKey", func() error { _, err := c.EnableKey(ctx, &wire.KeyIDInput{KeyId: id}); return err }},
-		{"DeleteAlias", func() error { _, err := c.DeleteAlias(ctx, &wire.DeleteAliasInput{AliasName: "alias/a"}); return err }},
+		{"DisableKey", func() error { _, err := c.DisableKey(ctx, &api.KeyIDInput{KeyId: id}); return err }},
+		{"EnableKey", func() error { _, err := c.EnableKey(ctx, &api.KeyIDInput{KeyId: id}); return err }},
+		{"DeleteAlias", func() error { _, err := c.DeleteAlias(ctx, &api.DeleteAliasInput{AliasName: "alias/a"}); return err }},
 		{"ScheduleKeyDeletion", func() error {
-			o, err := c.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: 7})
-			if err == nil && o.KeyState != wire.KeyStatePendingDeletion {
+			o, err := c.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: api.Int32(7)})
+			if err == nil && o.KeyState != api.KeyStatePendingDeletion {
 				err = errors.New(o.KeyState)
 			}
 			return err
 		}},
-		{"CancelKeyDeletion", func() error { _, err := c.CancelKeyDeletion(ctx, &wire.KeyIDInput{KeyId: id}); return err }},
+		{"CancelKeyDeletion", func() error { _, err := c.CancelKeyDeletion(ctx, &api.KeyIDInput{KeyId: id}); return err }},
 		{"Status", func() error {
-			o, err := c.Status(ctx, &wire.StatusInput{})
+			o, err := c.Status(ctx, &api.StatusInput{})
 			if err == nil && (o.KeyCount != 1 || o.Requests == 0 || o.Workers == 0) {
 				err = fmt.Errorf("status %+v", o)
 			}
 			return err
 		}},
 	}
-	covered := map[string]bool{wire.OpHello: true, wire.OpCreateKey: true}
+	covered := map[string]bool{api.OpHello: true, api.OpCreateKey: true}
 	for _, s := range steps {
 		if err := s.f(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
@@ -279,18 +280,18 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 			covered[string(n)] = true
 		}
 	}
-	for _, op := range wire.Ops() {
+	for _, op := range api.Ops() {
 		if !covered[op.Name] {
 			t.Errorf("%s not exercised over the socket", op.Name)
 		}
-		if op.Name != wire.OpHello && op.Name != wire.OpStatus && ts.srv.handler(op.Name) == nil {
+		if op.Name != api.OpHello && op.Name != api.OpStatus && ts.srv.handler(op.Name) == nil {
 			t.Errorf("%s has no handler", op.Name)
 		}
 	}
-	// Errors come back as *wire.Error with the service's code.
-	_, err = c.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: "alias/none"})
-	var we *wire.Error
-	if !errors.As(err, &we) || we.Code != wire.CodeNotFound {
+	// Errors come back as *api.Error with the service's code.
+	_, err = c.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: "alias/none"})
+	var we *api.Error
+	if !errors.As(err, &we) || we.Code != api.CodeNotFound {
 		t.Fatalf("error %v", err)
 	}
 }
@@ -299,19 +300,19 @@ func TestBatchOverTheSocket(t *testing.T) {
 	ts := startServer(t)
 	c := dial(t, ts.sock)
 	id := newKey(t, c)
-	items := make([]*wire.EncryptInput, 1000)
+	items := make([]*api.EncryptInput, 1000)
 	for i := range items {
-		items[i] = &wire.EncryptInput{KeyId: id, Plaintext: []byte(fmt.Sprintf("item %d", i))}
+		items[i] = &api.EncryptInput{KeyId: id, Plaintext: []byte(fmt.Sprintf("item %d", i))}
 	}
 	items[500].KeyId = "alias/none" // one bad item does not spoil the batch
 	res, err := c.EncryptBatch(ctx, items)
 	if err != nil || len(res) != 1000 {
 		t.Fatalf("%d results, %v", len(res), err)
 	}
-	var dec []*wire.DecryptInput
+	var dec []*api.DecryptInput
 	for i, r := range res {
 		if i == 500 {
-			if wire.CodeOf(r.Err) != wire.CodeNotFound {
+			if api.CodeOf(r.Err) != api.CodeNotFound {
 				t.Fatalf("item 500: %v", r.Err)
 			}
 			continue
@@ -319,7 +320,7 @@ func TestBatchOverTheSocket(t *testing.T) {
 		if r.Err != nil {
 			t.Fatalf("item %d: %v", i, r.Err)
 		}
-		dec = append(dec, &wire.DecryptInput{CiphertextBlob: r.Out.CiphertextBlob})
+		dec = append(dec, &api.DecryptInput{CiphertextBlob: r.Out.CiphertextBlob})
 	}
 	back, err := c.DecryptBatch(ctx, dec)
 	if err != nil {
@@ -334,7 +335,7 @@ func TestBatchOverTheSocket(t *testing.T) {
 			t.Fatalf("decrypted item %d: %v %q", i, r.Err, r.Out)
 		}
 	}
-	st, _ := c.Status(ctx, &wire.StatusInput{})
+	st, _ := c.Status(ctx, &api.StatusInput{})
 	if st.BatchRequests < 2 {
 		t.Fatalf("%d batch frames", st.BatchRequests)
 	}
@@ -356,12 +357,12 @@ func TestCoalescingAndNoCrossedResponses(t *testing.T) {
 			for i := range 100 {
 				pt := fmt.Sprintf("caller %d message %d", g, i)
 				ec := map[string]string{"g": fmt.Sprint(g)}
-				e, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte(pt), EncryptionContext: ec})
+				e, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte(pt), EncryptionContext: ec})
 				if err != nil {
 					errs <- err
 					return
 				}
-				d, err := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: e.CiphertextBlob, EncryptionContext: ec})
+				d, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: e.CiphertextBlob, EncryptionContext: ec})
 				if err != nil || string(d.Plaintext) != pt {
 					errs <- fmt.Errorf("caller %d got %q, %v", g, d, err)
 					return
@@ -374,7 +375,7 @@ func TestCoalescingAndNoCrossedResponses(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	st, _ := c.Status(ctx, &wire.StatusInput{})
+	st, _ := c.Status(ctx, &api.StatusInput{})
 	if st.Requests < 12800 || st.BatchRequests == 0 {
 		t.Fatalf("%d requests in %d batch frames: no coalescing", st.Requests, st.BatchRequests)
 	}
@@ -401,7 +402,7 @@ func TestClientReconnectsAfterRestart(t *testing.T) {
 	srv, svc, done := start()
 	c := dial(t, sock)
 	id := newKey(t, c)
-	blob, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	blob, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +411,7 @@ func TestClientReconnectsAfterRestart(t *testing.T) {
 	svc.Close()
 	srv, svc, done = start()
 	defer func() { srv.Shutdown(ctx); <-done; svc.Close() }()
-	d, err := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob.CiphertextBlob})
+	d, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: blob.CiphertextBlob})
 	if err != nil || string(d.Plaintext) != "x" {
 		t.Fatalf("after restart: %v", err)
 	}
@@ -422,11 +423,11 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 	id := newKey(t, c)
 	// One raw frame of 800 x 4 KiB (the client would cut it into several,
 	// some of which might not have been read when kmsd stops).
-	items := make([]wire.Message, 800)
+	items := make([]api.Message, 800)
 	for i := range items {
-		items[i] = &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, 4096)}
+		items[i] = &api.EncryptInput{KeyId: id, Plaintext: make([]byte, 4096)}
 	}
-	frame, err := wire.AppendBatchRequest(nil, 9, wire.OpEncrypt, items)
+	frame, err := wire.AppendBatchRequest(nil, 9, api.OpEncrypt, items)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +435,7 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 	raw.send(frame)
 	// Shut down while the batch is being worked on.
 	for {
-		st, err := c.Status(ctx, &wire.StatusInput{})
+		st, err := c.Status(ctx, &api.StatusInput{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -445,7 +446,7 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 	}
 	stopped := make(chan struct{})
 	go func() { ts.stop(t); close(stopped) }()
-	resp, err := raw.read(wire.OpEncrypt)
+	resp, err := raw.read(api.OpEncrypt)
 	if err != nil || resp.Err != nil || len(resp.Items) != len(items) {
 		t.Fatalf("in-flight batch not answered before shutdown: %v %v", err, resp)
 	}

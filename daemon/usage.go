@@ -9,18 +9,18 @@ import (
 	"kmsd/daemon/audit"
 	"kmsd/daemon/kms"
 	"kmsd/daemon/policy"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // The operations answered from the audit trail. Their signature is a
 // handler's; the service is s.cfg.Service.
 
 func (s *Server) noAudit() error {
-	return &wire.Error{Code: wire.CodeUnsupportedOperation, Message: "kmsd runs without an audit trail"}
+	return &api.Error{Code: api.CodeUnsupportedOperation, Message: "kmsd runs without an audit trail"}
 }
 
-func (s *Server) getKeyLastUsage(ctx context.Context, svc *kms.Service, in wire.Message) (wire.Message, error) {
-	id, created, err := svc.KeyForUsage(ctx, in.(*wire.KeyIDInput).KeyId)
+func (s *Server) getKeyLastUsage(ctx context.Context, svc *kms.Service, in api.Message) (api.Message, error) {
+	id, created, err := svc.KeyForUsage(ctx, in.(*api.KeyIDInput).KeyId)
 	if err != nil {
 		return nil, err
 	}
@@ -28,23 +28,23 @@ func (s *Server) getKeyLastUsage(ctx context.Context, svc *kms.Service, in wire.
 		return nil, s.noAudit()
 	}
 	u := s.cfg.Audit.Usage()
-	out := &wire.GetKeyLastUsageOutput{KeyId: kms.ARNPrefix + "key/" + id, TrackingStartDate: u.Since().UTC(), KeyCreationDate: created}
+	out := &api.GetKeyLastUsageOutput{KeyId: kms.ARNPrefix + "key/" + id, TrackingStartDate: u.Since().UTC(), KeyCreationDate: created}
 	if l, ok := u.Last(id); ok {
-		out.KeyLastUsage = wire.KeyLastUsage{Operation: l.Operation, Timestamp: l.Time.UTC(), EventId: strconv.FormatUint(l.Seq, 10)}
+		out.KeyLastUsage = api.KeyLastUsage{Operation: l.Operation, Timestamp: l.Time.UTC(), EventId: strconv.FormatUint(l.Seq, 10)}
 	}
 	return out, nil
 }
 
 // getUsage counts requests by key and principal. Root sees every row;
 // anyone else, their own.
-func (s *Server) getUsage(ctx context.Context, svc *kms.Service, in wire.Message) (wire.Message, error) {
-	req := in.(*wire.GetUsageInput)
-	mins := req.WindowMinutes
-	if mins == 0 {
-		mins = 60
+func (s *Server) getUsage(ctx context.Context, svc *kms.Service, in api.Message) (api.Message, error) {
+	req := in.(*api.GetUsageInput)
+	mins := int32(60)
+	if req.WindowMinutes != nil {
+		mins = *req.WindowMinutes
 	}
 	if mins < 1 || mins > 60 {
-		return nil, &wire.Error{Code: wire.CodeValidation, Message: "WindowMinutes must be 1 to 60"}
+		return nil, &api.Error{Code: api.CodeValidation, Message: "WindowMinutes must be 1 to 60"}
 	}
 	if s.cfg.Audit == nil {
 		return nil, s.noAudit()
@@ -52,10 +52,10 @@ func (s *Server) getUsage(ctx context.Context, svc *kms.Service, in wire.Message
 	p := policy.From(ctx)
 	mine := audit.PrincipalName(p.UID, p.Unit)
 	u := s.cfg.Audit.Usage()
-	out := &wire.GetUsageOutput{Since: u.Since().UTC(), WindowMinutes: mins, Usage: []wire.UsageEntry{}}
+	out := &api.GetUsageOutput{Since: u.Since().UTC(), WindowMinutes: mins, Usage: []api.UsageEntry{}}
 	for _, c := range u.Counts(time.Duration(mins) * time.Minute) {
 		if p.UID == 0 || c.Principal == mine {
-			out.Usage = append(out.Usage, wire.UsageEntry{KeyId: c.KeyID, Principal: c.Principal, Requests: c.Requests, Errors: c.Errors})
+			out.Usage = append(out.Usage, api.UsageEntry{KeyId: c.KeyID, Principal: c.Principal, Requests: c.Requests, Errors: c.Errors})
 		}
 	}
 	return out, nil
@@ -63,15 +63,15 @@ func (s *Server) getUsage(ctx context.Context, svc *kms.Service, in wire.Message
 
 // verifyAuditCheckpoints checks checkpoint MACs for kmsctl audit verify,
 // which reads the files itself and cannot hold the MAC key.
-func (s *Server) verifyAuditCheckpoints(ctx context.Context, svc *kms.Service, in wire.Message) (wire.Message, error) {
+func (s *Server) verifyAuditCheckpoints(ctx context.Context, svc *kms.Service, in api.Message) (api.Message, error) {
 	if !svc.IsAdmin(ctx) {
-		return nil, &wire.Error{Code: wire.CodeAccessDenied, Message: "only root and the admin group may verify the audit trail"}
+		return nil, &api.Error{Code: api.CodeAccessDenied, Message: "only root and the admin group may verify the audit trail"}
 	}
 	if s.cfg.Audit == nil {
 		return nil, s.noAudit()
 	}
-	req := in.(*wire.VerifyAuditCheckpointsInput)
-	out := &wire.VerifyAuditCheckpointsOutput{FirstInvalid: -1, AuditDir: s.cfg.AuditDir}
+	req := in.(*api.VerifyAuditCheckpointsInput)
+	out := &api.VerifyAuditCheckpointsOutput{FirstInvalid: -1, AuditDir: s.cfg.AuditDir}
 	for i, c := range req.Checkpoints {
 		prev, err1 := hex.DecodeString(c.Prev)
 		mac, err2 := hex.DecodeString(c.Mac)

@@ -12,7 +12,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // handle is one open file: the caller bound at open, the input written so
@@ -102,12 +102,12 @@ func (h *handle) run(ctx context.Context) ([]byte, syscall.Errno) {
 	what := h.ref + "/" + h.kind.name()
 	switch h.kind {
 	case kindEncrypt, kindEncryptB64:
-		o, errno := h.t.call(ctx, h.s, wire.OpEncrypt, what,
-			&wire.EncryptInput{KeyId: h.ref, Plaintext: h.in, EncryptionContext: h.ec})
+		o, errno := h.t.call(ctx, h.s, api.OpEncrypt, what,
+			&api.EncryptInput{KeyId: h.ref, Plaintext: h.in, EncryptionContext: h.ec})
 		if errno != 0 {
 			return nil, errno
 		}
-		blob := o.(*wire.EncryptOutput).CiphertextBlob
+		blob := o.(*api.EncryptOutput).CiphertextBlob
 		if h.kind == kindEncrypt {
 			return blob, 0
 		}
@@ -122,23 +122,23 @@ func (h *handle) run(ctx context.Context) ([]byte, syscall.Errno) {
 				return nil, syscall.EINVAL
 			}
 		}
-		o, errno := h.t.call(ctx, h.s, wire.OpDecrypt, what,
-			&wire.DecryptInput{KeyId: h.ref, CiphertextBlob: blob, EncryptionContext: h.ec})
+		o, errno := h.t.call(ctx, h.s, api.OpDecrypt, what,
+			&api.DecryptInput{KeyId: h.ref, CiphertextBlob: blob, EncryptionContext: h.ec})
 		if errno != 0 {
 			return nil, errno
 		}
-		return o.(*wire.DecryptOutput).Plaintext, 0
+		return o.(*api.DecryptOutput).Plaintext, 0
 	case kindDataKey:
-		o, errno := h.t.call(ctx, h.s, wire.OpGenerateDataKey, what,
-			&wire.GenerateDataKeyInput{KeyId: h.ref, KeySpec: "AES_256", EncryptionContext: h.ec})
+		o, errno := h.t.call(ctx, h.s, api.OpGenerateDataKey, what,
+			&api.GenerateDataKeyInput{KeyId: h.ref, KeySpec: "AES_256", EncryptionContext: h.ec})
 		if errno != 0 {
 			return nil, errno
 		}
-		dk := o.(*wire.GenerateDataKeyOutput)
+		dk := o.(*api.GenerateDataKeyOutput)
 		defer clear(dk.Plaintext)
 		return jsonDoc(dk)
 	case kindMetadata:
-		o, errno := h.t.call(ctx, h.s, wire.OpDescribeKey, what, &wire.DescribeKeyInput{KeyId: h.ref})
+		o, errno := h.t.call(ctx, h.s, api.OpDescribeKey, what, &api.DescribeKeyInput{KeyId: h.ref})
 		if errno != 0 {
 			return nil, errno
 		}
@@ -146,17 +146,17 @@ func (h *handle) run(ctx context.Context) ([]byte, syscall.Errno) {
 	case kindPolicy:
 		id := h.ref
 		if strings.HasPrefix(id, "alias/") { // GetKeyPolicy takes a key id, as in AWS
-			o, errno := h.t.call(ctx, h.s, wire.OpDescribeKey, what, &wire.DescribeKeyInput{KeyId: id})
+			o, errno := h.t.call(ctx, h.s, api.OpDescribeKey, what, &api.DescribeKeyInput{KeyId: id})
 			if errno != 0 {
 				return nil, errno
 			}
-			id = o.(*wire.KeyMetadataOutput).KeyMetadata.KeyId
+			id = o.(*api.KeyMetadataOutput).KeyMetadata.KeyId
 		}
-		o, errno := h.t.call(ctx, h.s, wire.OpGetKeyPolicy, what, &wire.GetKeyPolicyInput{KeyId: id, PolicyName: "default"})
+		o, errno := h.t.call(ctx, h.s, api.OpGetKeyPolicy, what, &api.GetKeyPolicyInput{KeyId: id, PolicyName: "default"})
 		if errno != 0 {
 			return nil, errno
 		}
-		return append([]byte(o.(*wire.GetKeyPolicyOutput).Policy), '\n'), 0
+		return append([]byte(o.(*api.GetKeyPolicyOutput).Policy), '\n'), 0
 	}
 	return nil, syscall.EIO
 }

@@ -20,13 +20,14 @@ import (
 
 	"kmsd/daemon"
 	"kmsd/daemon/audit"
-	"kmsd/wire"
+	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 // kmsd is a daemon run in-process with its FUSE view mounted for real.
 type kmsd struct {
 	dir, mnt, sock, state string
-	c                     *wire.Client
+	c                     *client.Client
 	keyID                 string // the key of alias/app
 	log                   *bytes.Buffer
 	logMu                 *sync.Mutex
@@ -88,7 +89,7 @@ func start(t *testing.T) *kmsd {
 		}
 		os.RemoveAll(dir)
 	})
-	k.c, err = wire.Dial(context.Background(), k.sock, wire.Options{})
+	k.c, err = client.Dial(context.Background(), k.sock, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +101,11 @@ func start(t *testing.T) *kmsd {
 func (k *kmsd) createKey(t *testing.T, alias string) string {
 	t.Helper()
 	ctx := context.Background()
-	md, err := k.c.CreateKey(ctx, &wire.CreateKeyInput{})
+	md, err := k.c.CreateKey(ctx, &api.CreateKeyInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.c.CreateAlias(ctx, &wire.AliasInput{AliasName: alias, TargetKeyId: md.KeyMetadata.KeyId}); err != nil {
+	if _, err := k.c.CreateAlias(ctx, &api.AliasInput{AliasName: alias, TargetKeyId: md.KeyMetadata.KeyId}); err != nil {
 		t.Fatal(err)
 	}
 	return md.KeyMetadata.KeyId
@@ -192,7 +193,7 @@ func TestRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The blob is a real one: the socket decrypts it.
-	dec, err := k.c.Decrypt(context.Background(), &wire.DecryptInput{CiphertextBlob: ct})
+	dec, err := k.c.Decrypt(context.Background(), &api.DecryptInput{CiphertextBlob: ct})
 	if err != nil || !bytes.Equal(dec.Plaintext, msg) || dec.KeyId == "" || !strings.HasSuffix(dec.KeyId, k.keyID) {
 		t.Fatalf("socket decrypt of a FUSE blob: %v %q", err, dec)
 	}
@@ -218,14 +219,14 @@ func TestRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	ec := map[string]string{"purpose": "backup", "note": "a,b=c"}
-	if dec, err := k.c.Decrypt(context.Background(), &wire.DecryptInput{CiphertextBlob: ct, EncryptionContext: ec}); err != nil || !bytes.Equal(dec.Plaintext, msg) {
+	if dec, err := k.c.Decrypt(context.Background(), &api.DecryptInput{CiphertextBlob: ct, EncryptionContext: ec}); err != nil || !bytes.Equal(dec.Plaintext, msg) {
 		t.Errorf("socket decrypt with the context: %v", err)
 	}
 	if pt, err := transact(k.path(ctxDir+"/decrypt"), ct); err != nil || !bytes.Equal(pt, msg) {
 		t.Errorf("decrypt with the context: %q %v", pt, err)
 	}
 	// The reverse: a socket blob decrypts through the mount.
-	enc, err := k.c.Encrypt(context.Background(), &wire.EncryptInput{KeyId: "alias/app", Plaintext: msg})
+	enc, err := k.c.Encrypt(context.Background(), &api.EncryptInput{KeyId: "alias/app", Plaintext: msg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,16 +241,16 @@ func TestReadOnlyFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dk wire.GenerateDataKeyOutput
+	var dk api.GenerateDataKeyOutput
 	if err := json.Unmarshal(b, &dk); err != nil || len(dk.Plaintext) != 32 {
 		t.Fatalf("datakey: %v %s", err, b)
 	}
-	dec, err := k.c.Decrypt(context.Background(), &wire.DecryptInput{CiphertextBlob: dk.CiphertextBlob})
+	dec, err := k.c.Decrypt(context.Background(), &api.DecryptInput{CiphertextBlob: dk.CiphertextBlob})
 	if err != nil || !bytes.Equal(dec.Plaintext, dk.Plaintext) {
 		t.Errorf("the data key's blob does not decrypt to its plaintext: %v", err)
 	}
 	b, err = os.ReadFile(k.path("keys/app/metadata.json"))
-	var md wire.KeyMetadataOutput
+	var md api.KeyMetadataOutput
 	if err != nil || json.Unmarshal(b, &md) != nil || md.KeyMetadata.KeyId != k.keyID || md.KeyMetadata.KeyState != "Enabled" {
 		t.Errorf("metadata.json: %v %s", err, b)
 	}
@@ -366,7 +367,7 @@ func TestOtherUser(t *testing.T) {
 		pol := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
 		  {"Effect":"Allow","Principal":{"Kmsd":"uid:0"},"Action":"kms:*","Resource":"*"},
 		  {"Effect":"Allow","Principal":{"Kmsd":"uid:65534"},"Action":%s,"Resource":"*"}]}`, actions)
-		if _, err := k.c.PutKeyPolicy(ctx, &wire.PutKeyPolicyInput{KeyId: id, PolicyName: "default", Policy: pol}); err != nil {
+		if _, err := k.c.PutKeyPolicy(ctx, &api.PutKeyPolicyInput{KeyId: id, PolicyName: "default", Policy: pol}); err != nil {
 			t.Fatal(err)
 		}
 	}

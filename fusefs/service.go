@@ -5,7 +5,7 @@ import (
 	"errors"
 	"syscall"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // Service is what the tree needs of kmsd: a way to act as the process
@@ -24,8 +24,8 @@ type Service interface {
 // as the process that opened it.
 type Session interface {
 	// Call runs op (a wire operation name) with in and returns its
-	// output, or a *wire.Error.
-	Call(ctx context.Context, op string, in wire.Message) (wire.Message, error)
+	// output, or a *api.Error.
+	Call(ctx context.Context, op string, in api.Message) (api.Message, error)
 }
 
 // Errno maps an error of a Session call to the errno a shell sees:
@@ -42,18 +42,18 @@ func Errno(err error) syscall.Errno {
 	if err == nil {
 		return 0
 	}
-	var we *wire.Error
+	var we *api.Error
 	if !errors.As(err, &we) {
 		return syscall.EIO
 	}
 	switch we.Code {
-	case wire.CodeNotFound:
+	case api.CodeNotFound:
 		return syscall.ENOENT
-	case wire.CodeAccessDenied:
+	case api.CodeAccessDenied:
 		return syscall.EACCES
-	case wire.CodeThrottling, wire.CodeLimitExceeded:
+	case api.CodeThrottling, api.CodeLimitExceeded:
 		return syscall.EAGAIN
-	case wire.CodeInternal, wire.CodeDependencyTimeout, wire.CodeKeyUnavailable, wire.CodeUnknownOperation:
+	case api.CodeInternal, api.CodeDependencyTimeout, api.CodeKeyUnavailable, api.CodeUnknownOperation:
 		return syscall.EIO
 	}
 	return syscall.EINVAL

@@ -4,7 +4,7 @@ import (
 	"syscall"
 	"testing"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 func TestErrno(t *testing.T) {
@@ -12,18 +12,18 @@ func TestErrno(t *testing.T) {
 		code string
 		want syscall.Errno
 	}{
-		{wire.CodeNotFound, syscall.ENOENT},
-		{wire.CodeAccessDenied, syscall.EACCES},
-		{wire.CodeValidation, syscall.EINVAL},
-		{wire.CodeInvalidCiphertext, syscall.EINVAL},
-		{wire.CodeIncorrectKey, syscall.EINVAL},
-		{wire.CodeDisabled, syscall.EINVAL},
-		{wire.CodeInvalidState, syscall.EINVAL},
-		{wire.CodeThrottling, syscall.EAGAIN},
-		{wire.CodeInternal, syscall.EIO},
+		{api.CodeNotFound, syscall.ENOENT},
+		{api.CodeAccessDenied, syscall.EACCES},
+		{api.CodeValidation, syscall.EINVAL},
+		{api.CodeInvalidCiphertext, syscall.EINVAL},
+		{api.CodeIncorrectKey, syscall.EINVAL},
+		{api.CodeDisabled, syscall.EINVAL},
+		{api.CodeInvalidState, syscall.EINVAL},
+		{api.CodeThrottling, syscall.EAGAIN},
+		{api.CodeInternal, syscall.EIO},
 	}
 	for _, c := range cases {
-		if got := Errno(&wire.Error{Code: c.code}); got != c.want {
+		if got := Errno(&api.Error{Code: c.code}); got != c.want {
 			t.Errorf("Errno(%s) = %v, want %v", c.code, got, c.want)
 		}
 	}
@@ -35,7 +35,7 @@ func TestErrno(t *testing.T) {
 // A request that carries no caller acts as nobody: refused, never root.
 func TestNoCallerIsRefused(t *testing.T) {
 	tr := &tree{svc: nil}
-	_, err := tr.session(t.Context()).Call(t.Context(), wire.OpEncrypt, &wire.EncryptInput{KeyId: "alias/x", Plaintext: []byte("x")})
+	_, err := tr.session(t.Context()).Call(t.Context(), api.OpEncrypt, &api.EncryptInput{KeyId: "alias/x", Plaintext: []byte("x")})
 	if Errno(err) != syscall.EACCES {
 		t.Errorf("a request without a caller got %v, want EACCES", err)
 	}

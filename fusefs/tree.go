@@ -2,6 +2,7 @@ package fusefs
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -12,7 +13,8 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 // entryTTL is how long the kernel may keep a name or an attribute. Names
@@ -40,12 +42,12 @@ func (t *tree) session(ctx context.Context) Session {
 // nobody is the session of a request without a caller: it may do nothing.
 type nobody struct{}
 
-func (nobody) Call(context.Context, string, wire.Message) (wire.Message, error) {
-	return nil, &wire.Error{Code: wire.CodeAccessDenied, Message: "the FUSE request carries no caller"}
+func (nobody) Call(context.Context, string, api.Message) (api.Message, error) {
+	return nil, &api.Error{Code: api.CodeAccessDenied, Message: "the FUSE request carries no caller"}
 }
 
 // call runs op for the caller of ctx and logs why it failed, if it did.
-func (t *tree) call(ctx context.Context, s Session, op, what string, in wire.Message) (wire.Message, syscall.Errno) {
+func (t *tree) call(ctx context.Context, s Session, op, what string, in api.Message) (api.Message, syscall.Errno) {
 	out, err := s.Call(ctx, op, in)
 	if err == nil {
 		return out, 0
@@ -137,11 +139,11 @@ func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.
 		return d.lookupAlias(ctx, name, out)
 	case dirByID:
 		s := d.t.session(ctx)
-		o, errno := d.t.call(ctx, s, wire.OpDescribeKey, "keys/by-id/"+name, &wire.DescribeKeyInput{KeyId: name})
+		o, errno := d.t.call(ctx, s, api.OpDescribeKey, "keys/by-id/"+name, &api.DescribeKeyInput{KeyId: name})
 		if errno != 0 {
 			return nil, errno
 		}
-		if o.(*wire.KeyMetadataOutput).KeyMetadata.KeyId != name {
+		if o.(*api.KeyMetadataOutput).KeyMetadata.KeyId != name {
 			return nil, syscall.ENOENT // an alias or an ARN: by-id holds key ids only
 		}
 		return d.subdir(ctx, out, &dir{kind: dirKey, ref: name}), 0
@@ -163,13 +165,13 @@ func (d *dir) lookupAlias(ctx context.Context, name string, out *fuse.EntryOut) 
 	s := d.t.session(ctx)
 	// Not found is not yet an answer (full may begin longer names), so
 	// only other errors are logged here.
-	_, err := s.Call(ctx, wire.OpDescribeKey, &wire.DescribeKeyInput{KeyId: full})
+	_, err := s.Call(ctx, api.OpDescribeKey, &api.DescribeKeyInput{KeyId: full})
 	switch errno := Errno(err); errno {
 	case 0:
 		return d.subdir(ctx, out, &dir{kind: dirAliases, prefix: d.prefix + name + "/", ref: full}), 0
 	case syscall.ENOENT:
 	default:
-		d.t.log.Info("fuse request refused", "op", wire.OpDescribeKey, "path", "keys/"+d.prefix+name, "errno", errno.Error(), "err", err)
+		d.t.log.Info("fuse request refused", "op", api.OpDescribeKey, "path", "keys/"+d.prefix+name, "errno", errno.Error(), "err", err)
 		return nil, errno
 	}
 	names, errno := d.t.aliases(ctx, s)
@@ -236,42 +238,53 @@ func (d *dir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	return fs.NewListDirStream(ents), 0
 }
 
+// listing is a session whose failures are logged as those of listing
+// what: a Caller for the client's paginators.
+type listing struct {
+	t    *tree
+	s    Session
+	what string
+}
+
+func (l listing) Call(ctx context.Context, op string, in api.Message) (api.Message, error) {
+	out, errno := l.t.call(ctx, l.s, op, l.what, in)
+	if errno != 0 {
+		return nil, errno
+	}
+	return out, nil
+}
+
+// listErrno is the errno of a listing that failed: the call's, or EIO.
+func listErrno(err error) syscall.Errno {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return syscall.EIO
+}
+
 // aliases lists every alias name the caller may see, following pages.
 func (t *tree) aliases(ctx context.Context, s Session) ([]string, syscall.Errno) {
-	var names []string
-	in := &wire.ListAliasesInput{Limit: 100}
-	for {
-		o, errno := t.call(ctx, s, wire.OpListAliases, "keys", in)
-		if errno != 0 {
-			return nil, errno
-		}
-		la := o.(*wire.ListAliasesOutput)
-		for _, a := range la.Aliases {
-			names = append(names, a.AliasName)
-		}
-		if !la.Truncated || la.NextMarker == "" {
-			return names, 0
-		}
-		in = &wire.ListAliasesInput{Limit: 100, Marker: la.NextMarker}
+	all, err := client.NewListAliasesPaginator(listing{t, s, "keys"}, &api.ListAliasesInput{Limit: api.Int32(100)}).All(ctx)
+	if err != nil {
+		return nil, listErrno(err)
 	}
+	names := make([]string, len(all))
+	for i, a := range all {
+		names[i] = a.AliasName
+	}
+	return names, 0
 }
 
 // keyIDs lists every key id the caller may see, following pages.
 func (t *tree) keyIDs(ctx context.Context, s Session) ([]string, syscall.Errno) {
-	var ids []string
-	in := &wire.ListKeysInput{Limit: 1000}
-	for {
-		o, errno := t.call(ctx, s, wire.OpListKeys, "keys/by-id", in)
-		if errno != 0 {
-			return nil, errno
-		}
-		lk := o.(*wire.ListKeysOutput)
-		for _, k := range lk.Keys {
-			ids = append(ids, k.KeyId)
-		}
-		if !lk.Truncated || lk.NextMarker == "" {
-			return ids, 0
-		}
-		in = &wire.ListKeysInput{Limit: 1000, Marker: lk.NextMarker}
+	all, err := client.NewListKeysPaginator(listing{t, s, "keys/by-id"}, &api.ListKeysInput{Limit: api.Int32(1000)}).All(ctx)
+	if err != nil {
+		return nil, listErrno(err)
 	}
+	ids := make([]string, len(all))
+	for i, k := range all {
+		ids[i] = k.KeyId
+	}
+	return ids, 0
 }

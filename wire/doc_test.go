@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"kmsd/wire/api"
+
 	"fmt"
 	"os"
 	"reflect"
@@ -26,25 +28,27 @@ func TestProtocolDocListsEveryField(t *testing.T) {
 
 func protocolRows() []string {
 	var rows []string
-	for _, op := range Ops() {
+	for _, op := range api.Ops() {
 		batch := ""
 		if op.Batch {
 			batch = " (batchable)"
 		}
 		rows = append(rows, fmt.Sprintf("| `%s`%s | %s | %s |", op.Name, batch, describeFields(op.NewInput()), describeFields(op.NewOutput())))
 	}
-	for _, m := range []Message{&KeyMetadata{}, &KeyListEntry{}, &AliasListEntry{}, &Tag{}, &RotationsListEntry{}, &GrantListEntry{}, &GrantConstraints{}, &KeyLastUsage{}, &UsageEntry{}, &AuditCheckpoint{}, &CPUFeatures{}, &Limits{}, &Error{}} {
+	for _, m := range []api.Message{&api.KeyMetadata{}, &api.KeyListEntry{}, &api.AliasListEntry{}, &api.Tag{}, &api.RotationsListEntry{}, &api.GrantListEntry{}, &api.GrantConstraints{}, &api.KeyLastUsage{}, &api.UsageEntry{}, &api.AuditCheckpoint{}, &api.CPUFeatures{}, &api.Limits{}, &api.Error{}} {
 		rows = append(rows, fmt.Sprintf("| `%s` | %s |", reflect.TypeOf(m).Elem().Name(), describeFields(m)))
 	}
 	return rows
 }
 
-func describeFields(m Message) string {
-	l := fieldsOf(m)
-	defer releaseFields(l)
+// describeFields lists a message's fields as docs/wire-protocol.md
+// does, from its struct: the one declaration the codec is generated from.
+func describeFields(m api.Message) string {
+	t := reflect.TypeOf(m).Elem()
 	var parts []string
-	for i := range l.n {
-		parts = append(parts, fmt.Sprintf("`%s` %s", l.names[i], fieldKind(l.ptrs[i])))
+	for i := range t.NumField() {
+		f := t.Field(i)
+		parts = append(parts, fmt.Sprintf("`%s` %s", f.Name, fieldKind(f.Type)))
 	}
 	if len(parts) == 0 {
 		return "(empty map)"
@@ -52,28 +56,32 @@ func describeFields(m Message) string {
 	return strings.Join(parts, ", ")
 }
 
-func fieldKind(p any) string {
-	switch p.(type) {
-	case *string:
+func fieldKind(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[string]():
 		return "str"
-	case *[]byte:
+	case reflect.TypeFor[[]byte]():
 		return "bin"
-	case *int32:
+	case reflect.TypeFor[int32]():
 		return "int (32-bit)"
-	case *int64:
+	case reflect.TypeFor[*int32]():
+		return "int (32-bit, optional)"
+	case reflect.TypeFor[int64]():
 		return "int (64-bit)"
-	case *bool:
+	case reflect.TypeFor[bool]():
 		return "bool"
-	case *time.Time, **time.Time:
+	case reflect.TypeFor[time.Time](), reflect.TypeFor[*time.Time]():
 		return "time"
-	case *map[string]string:
+	case reflect.TypeFor[map[string]string]():
 		return "map str→str"
-	case *[]string:
+	case reflect.TypeFor[[]string]():
 		return "array of str"
-	case list:
-		return "array of " + reflect.ValueOf(p).Field(0).Elem().Type().Elem().Name()
-	case Message:
-		return reflect.TypeOf(p).Elem().Name()
+	}
+	switch t.Kind() {
+	case reflect.Slice:
+		return "array of " + t.Elem().Name()
+	case reflect.Struct:
+		return t.Name()
 	}
 	return "?"
 }

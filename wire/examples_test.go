@@ -1,6 +1,10 @@
 package wire
 
-import "time"
+import (
+	"time"
+
+	"kmsd/wire/api"
+)
 
 // Example bodies for every operation: the testdata frames, the fuzz seeds
 // and the examples of docs/wire-protocol.md are made from these.
@@ -18,121 +22,121 @@ var (
 	exMatID   = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 )
 
-func exampleMetadata() KeyMetadata {
-	return KeyMetadata{
+func exampleMetadata() api.KeyMetadata {
+	return api.KeyMetadata{
 		AWSAccountId: "000000000000", KeyId: exKeyID, Arn: exKeyARN, CreationDate: exTime, Enabled: true,
-		Description: "example", KeyUsage: KeyUsageEncryptDecrypt, KeyState: KeyStateEnabled, Origin: OriginKMS,
-		KeyManager: KeyManagerCustomer, KeySpec: KeySpecSymmetric, CustomerMasterKeySpec: KeySpecSymmetric,
-		EncryptionAlgorithms: []string{AlgSymmetricDefault}, CurrentKeyMaterialId: exMatID,
+		Description: "example", KeyUsage: api.KeyUsageEncryptDecrypt, KeyState: api.KeyStateEnabled, Origin: api.OriginKMS,
+		KeyManager: api.KeyManagerCustomer, KeySpec: api.KeySpecSymmetric, CustomerMasterKeySpec: api.KeySpecSymmetric,
+		EncryptionAlgorithms: []string{api.AlgSymmetricDefault}, CurrentKeyMaterialId: exMatID,
 	}
 }
 
-func exampleInputs() map[string]Message {
-	return map[string]Message{
-		OpHello:                &HelloInput{ProtocolVersion: ProtocolVersion, Client: "example/1"},
-		OpStatus:               &StatusInput{},
-		OpCreateKey:            &CreateKeyInput{Description: "example", Tags: []Tag{{TagKey: "env", TagValue: "prod"}}},
-		OpDescribeKey:          &DescribeKeyInput{KeyId: "alias/example"},
-		OpListKeys:             &ListKeysInput{Limit: 10, Marker: exKeyID},
-		OpUpdateKeyDescription: &UpdateKeyDescriptionInput{KeyId: exKeyID, Description: "new"},
-		OpEnableKey:            &KeyIDInput{KeyId: exKeyID},
-		OpDisableKey:           &KeyIDInput{KeyId: exKeyARN},
-		OpScheduleKeyDeletion:  &ScheduleKeyDeletionInput{KeyId: exKeyID, PendingWindowInDays: 7},
-		OpCancelKeyDeletion:    &KeyIDInput{KeyId: exKeyID},
-		OpCreateAlias:          &AliasInput{AliasName: "alias/example", TargetKeyId: exKeyID},
-		OpUpdateAlias:          &AliasInput{AliasName: "alias/example", TargetKeyId: exKeyID},
-		OpDeleteAlias:          &DeleteAliasInput{AliasName: "alias/example"},
-		OpListAliases:          &ListAliasesInput{KeyId: exKeyID, Limit: 50},
-		OpTagResource:          &TagResourceInput{KeyId: exKeyID, Tags: []Tag{{TagKey: "a", TagValue: "1"}, {TagKey: "b", TagValue: ""}}},
-		OpUntagResource:        &UntagResourceInput{KeyId: exKeyID, TagKeys: []string{"a", "b"}},
-		OpListResourceTags:     &ListResourceTagsInput{KeyId: exKeyID},
-		OpEncrypt:              &EncryptInput{KeyId: "alias/example", Plaintext: []byte("hello, kms"), EncryptionContext: exEC},
-		OpDecrypt:              &DecryptInput{CiphertextBlob: exBlob, EncryptionContext: exEC},
-		OpReEncrypt: &ReEncryptInput{CiphertextBlob: exBlob, SourceEncryptionContext: exEC,
+func exampleInputs() map[string]api.Message {
+	return map[string]api.Message{
+		api.OpHello:                &api.HelloInput{ProtocolVersion: ProtocolVersion, Client: "example/1"},
+		api.OpStatus:               &api.StatusInput{},
+		api.OpCreateKey:            &api.CreateKeyInput{Description: "example", Tags: []api.Tag{{TagKey: "env", TagValue: "prod"}}},
+		api.OpDescribeKey:          &api.DescribeKeyInput{KeyId: "alias/example"},
+		api.OpListKeys:             &api.ListKeysInput{Limit: api.Int32(10), Marker: exKeyID},
+		api.OpUpdateKeyDescription: &api.UpdateKeyDescriptionInput{KeyId: exKeyID, Description: "new"},
+		api.OpEnableKey:            &api.KeyIDInput{KeyId: exKeyID},
+		api.OpDisableKey:           &api.KeyIDInput{KeyId: exKeyARN},
+		api.OpScheduleKeyDeletion:  &api.ScheduleKeyDeletionInput{KeyId: exKeyID, PendingWindowInDays: api.Int32(7)},
+		api.OpCancelKeyDeletion:    &api.KeyIDInput{KeyId: exKeyID},
+		api.OpCreateAlias:          &api.AliasInput{AliasName: "alias/example", TargetKeyId: exKeyID},
+		api.OpUpdateAlias:          &api.AliasInput{AliasName: "alias/example", TargetKeyId: exKeyID},
+		api.OpDeleteAlias:          &api.DeleteAliasInput{AliasName: "alias/example"},
+		api.OpListAliases:          &api.ListAliasesInput{KeyId: exKeyID, Limit: api.Int32(50)},
+		api.OpTagResource:          &api.TagResourceInput{KeyId: exKeyID, Tags: []api.Tag{{TagKey: "a", TagValue: "1"}, {TagKey: "b", TagValue: ""}}},
+		api.OpUntagResource:        &api.UntagResourceInput{KeyId: exKeyID, TagKeys: []string{"a", "b"}},
+		api.OpListResourceTags:     &api.ListResourceTagsInput{KeyId: exKeyID},
+		api.OpEncrypt:              &api.EncryptInput{KeyId: "alias/example", Plaintext: []byte("hello, kms"), EncryptionContext: exEC},
+		api.OpDecrypt:              &api.DecryptInput{CiphertextBlob: exBlob, EncryptionContext: exEC},
+		api.OpReEncrypt: &api.ReEncryptInput{CiphertextBlob: exBlob, SourceEncryptionContext: exEC,
 			DestinationKeyId: "alias/other", DestinationEncryptionContext: map[string]string{"purpose": "moved"}},
-		OpGenerateDataKey:                 &GenerateDataKeyInput{KeyId: exKeyID, KeySpec: DataKeySpecAES256, EncryptionContext: exEC},
-		OpGenerateDataKeyWithoutPlaintext: &GenerateDataKeyInput{KeyId: exKeyID, NumberOfBytes: 64},
-		OpGenerateRandom:                  &GenerateRandomInput{NumberOfBytes: 16},
-		OpEnableKeyRotation:               &EnableKeyRotationInput{KeyId: exKeyID, RotationPeriodInDays: 90},
-		OpDisableKeyRotation:              &KeyIDInput{KeyId: exKeyID},
-		OpGetKeyRotationStatus:            &KeyIDInput{KeyId: exKeyID},
-		OpRotateKeyOnDemand:               &KeyIDInput{KeyId: exKeyID},
-		OpListKeyRotations:                &ListKeyRotationsInput{KeyId: exKeyID, IncludeKeyMaterial: IncludeAllKeyMaterial, Limit: 100},
-		OpPutKeyPolicy:                    &PutKeyPolicyInput{KeyId: exKeyID, PolicyName: "default", Policy: exPolicy},
-		OpGetKeyPolicy:                    &GetKeyPolicyInput{KeyId: exKeyID, PolicyName: "default"},
-		OpListKeyPolicies:                 &ListKeyPoliciesInput{KeyId: exKeyID},
-		OpCreateGrant: &CreateGrantInput{KeyId: exKeyID, GranteePrincipal: "uid:1000", RetiringPrincipal: "uid:0",
-			Operations: []string{"Encrypt", "Decrypt"}, Constraints: GrantConstraints{EncryptionContextSubset: map[string]string{"tenant": "a"}}, Name: "example"},
-		OpListGrants:          &ListGrantsInput{KeyId: exKeyID, GranteePrincipal: "uid:1000"},
-		OpListRetirableGrants: &ListRetirableGrantsInput{RetiringPrincipal: "uid:0"},
-		OpRetireGrant:         &RetireGrantInput{GrantToken: exToken},
-		OpRevokeGrant:         &RevokeGrantInput{KeyId: exKeyID, GrantId: exGrantID},
-		OpGetKeyLastUsage:     &KeyIDInput{KeyId: exKeyID},
-		OpGetUsage:            &GetUsageInput{WindowMinutes: 10},
-		OpVerifyAuditCheckpoints: &VerifyAuditCheckpointsInput{Checkpoints: []AuditCheckpoint{
+		api.OpGenerateDataKey:                 &api.GenerateDataKeyInput{KeyId: exKeyID, KeySpec: api.DataKeySpecAES256, EncryptionContext: exEC},
+		api.OpGenerateDataKeyWithoutPlaintext: &api.GenerateDataKeyInput{KeyId: exKeyID, NumberOfBytes: api.Int32(64)},
+		api.OpGenerateRandom:                  &api.GenerateRandomInput{NumberOfBytes: api.Int32(16)},
+		api.OpEnableKeyRotation:               &api.EnableKeyRotationInput{KeyId: exKeyID, RotationPeriodInDays: api.Int32(90)},
+		api.OpDisableKeyRotation:              &api.KeyIDInput{KeyId: exKeyID},
+		api.OpGetKeyRotationStatus:            &api.KeyIDInput{KeyId: exKeyID},
+		api.OpRotateKeyOnDemand:               &api.KeyIDInput{KeyId: exKeyID},
+		api.OpListKeyRotations:                &api.ListKeyRotationsInput{KeyId: exKeyID, IncludeKeyMaterial: api.IncludeAllKeyMaterial, Limit: api.Int32(100)},
+		api.OpPutKeyPolicy:                    &api.PutKeyPolicyInput{KeyId: exKeyID, PolicyName: "default", Policy: exPolicy},
+		api.OpGetKeyPolicy:                    &api.GetKeyPolicyInput{KeyId: exKeyID, PolicyName: "default"},
+		api.OpListKeyPolicies:                 &api.ListKeyPoliciesInput{KeyId: exKeyID},
+		api.OpCreateGrant: &api.CreateGrantInput{KeyId: exKeyID, GranteePrincipal: "uid:1000", RetiringPrincipal: "uid:0",
+			Operations: []string{"Encrypt", "Decrypt"}, Constraints: api.GrantConstraints{EncryptionContextSubset: map[string]string{"tenant": "a"}}, Name: "example"},
+		api.OpListGrants:          &api.ListGrantsInput{KeyId: exKeyID, GranteePrincipal: "uid:1000"},
+		api.OpListRetirableGrants: &api.ListRetirableGrantsInput{RetiringPrincipal: "uid:0"},
+		api.OpRetireGrant:         &api.RetireGrantInput{GrantToken: exToken},
+		api.OpRevokeGrant:         &api.RevokeGrantInput{KeyId: exKeyID, GrantId: exGrantID},
+		api.OpGetKeyLastUsage:     &api.KeyIDInput{KeyId: exKeyID},
+		api.OpGetUsage:            &api.GetUsageInput{WindowMinutes: api.Int32(10)},
+		api.OpVerifyAuditCheckpoints: &api.VerifyAuditCheckpointsInput{Checkpoints: []api.AuditCheckpoint{
 			{Seq: 42, Prev: "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b", Mac: "b9f1a0c4d2e3f5061728394a5b6c7d8e9f00112233445566778899aabbccddee"}}},
 	}
 }
 
-var exGrant = GrantListEntry{KeyId: exKeyARN, GrantId: exGrantID, Name: "example", CreationDate: exTime,
+var exGrant = api.GrantListEntry{KeyId: exKeyARN, GrantId: exGrantID, Name: "example", CreationDate: exTime,
 	GranteePrincipal: "uid:1000", RetiringPrincipal: "uid:0", IssuingAccount: "000000000000",
-	Operations: []string{"Encrypt", "Decrypt"}, Constraints: GrantConstraints{EncryptionContextEquals: map[string]string{"tenant": "a"}}}
+	Operations: []string{"Encrypt", "Decrypt"}, Constraints: api.GrantConstraints{EncryptionContextEquals: map[string]string{"tenant": "a"}}}
 
-func exampleOutputs() map[string]Message {
+func exampleOutputs() map[string]api.Message {
 	md := exampleMetadata()
 	pending := md
-	pending.KeyState, pending.Enabled, pending.DeletionDate, pending.PendingDeletionWindowInDays = KeyStatePendingDeletion, false, &exLater, 30
-	return map[string]Message{
-		OpHello: &HelloOutput{ProtocolVersion: ProtocolVersion, ServerVersion: "kmsd/1.0", Suite: "XAES-256-GCM",
-			CPU:    CPUFeatures{AESNI: true, PCLMULQDQ: true, AVX2: true, PhysicalCores: 2},
-			Limits: Limits{MaxFrame: MaxFrame, MaxBatchItems: MaxBatchItems, MaxInFlight: 256, MaxPlaintext: 4096, MaxCiphertextBlob: 6144}},
-		OpStatus: &StatusOutput{ServerVersion: "kmsd/1.0", Suite: "XAES-256-GCM", CPU: CPUFeatures{AESNI: true, PhysicalCores: 2},
+	pending.KeyState, pending.Enabled, pending.DeletionDate, pending.PendingDeletionWindowInDays = api.KeyStatePendingDeletion, false, &exLater, api.Int32(30)
+	return map[string]api.Message{
+		api.OpHello: &api.HelloOutput{ProtocolVersion: ProtocolVersion, ServerVersion: "kmsd/1.0", Suite: "XAES-256-GCM",
+			CPU:        api.CPUFeatures{AESNI: true, PCLMULQDQ: true, AVX2: true, PhysicalCores: 2},
+			Limits: api.Limits{MaxFrame: MaxFrame, MaxBatchItems: MaxBatchItems, MaxInFlight: 256, MaxPlaintext: 4096, MaxCiphertextBlob: 6144}},
+		api.OpStatus: &api.StatusOutput{ServerVersion: "kmsd/1.0", Suite: "XAES-256-GCM", CPU: api.CPUFeatures{AESNI: true, PhysicalCores: 2},
 			StartTime: exTime, UptimeSeconds: 3600, KeyCount: 3, Connections: 1, Workers: 2, QueueDepth: 0, QueueCapacity: 4096},
-		OpCreateKey:   &KeyMetadataOutput{KeyMetadata: md},
-		OpDescribeKey: &KeyMetadataOutput{KeyMetadata: pending},
-		OpListKeys: &ListKeysOutput{Keys: []KeyListEntry{{KeyId: exKeyID, KeyArn: exKeyARN}},
+		api.OpCreateKey:   &api.KeyMetadataOutput{KeyMetadata: md},
+		api.OpDescribeKey: &api.KeyMetadataOutput{KeyMetadata: pending},
+		api.OpListKeys: &api.ListKeysOutput{Keys: []api.KeyListEntry{{KeyId: exKeyID, KeyArn: exKeyARN}},
 			NextMarker: exKeyID, Truncated: true},
-		OpUpdateKeyDescription: &Empty{},
-		OpEnableKey:            &Empty{},
-		OpDisableKey:           &Empty{},
-		OpScheduleKeyDeletion:  &ScheduleKeyDeletionOutput{KeyId: exKeyARN, DeletionDate: exLater, KeyState: KeyStatePendingDeletion, PendingWindowInDays: 30},
-		OpCancelKeyDeletion:    &KeyIDOutput{KeyId: exKeyARN},
-		OpCreateAlias:          &Empty{},
-		OpUpdateAlias:          &Empty{},
-		OpDeleteAlias:          &Empty{},
-		OpListAliases: &ListAliasesOutput{Aliases: []AliasListEntry{{AliasName: "alias/example",
+		api.OpUpdateKeyDescription: &api.Empty{},
+		api.OpEnableKey:            &api.Empty{},
+		api.OpDisableKey:           &api.Empty{},
+		api.OpScheduleKeyDeletion:  &api.ScheduleKeyDeletionOutput{KeyId: exKeyARN, DeletionDate: exLater, KeyState: api.KeyStatePendingDeletion, PendingWindowInDays: api.Int32(30)},
+		api.OpCancelKeyDeletion:    &api.KeyIDOutput{KeyId: exKeyARN},
+		api.OpCreateAlias:          &api.Empty{},
+		api.OpUpdateAlias:          &api.Empty{},
+		api.OpDeleteAlias:          &api.Empty{},
+		api.OpListAliases: &api.ListAliasesOutput{Aliases: []api.AliasListEntry{{AliasName: "alias/example",
 			AliasArn: "arn:kmsd:kms:local:000000000000:alias/example", TargetKeyId: exKeyID, CreationDate: exTime, LastUpdatedDate: exTime}}},
-		OpTagResource:      &Empty{},
-		OpUntagResource:    &Empty{},
-		OpListResourceTags: &ListResourceTagsOutput{Tags: []Tag{{TagKey: "env", TagValue: "prod"}}},
-		OpEncrypt:          &EncryptOutput{CiphertextBlob: exBlob, KeyId: exKeyARN, EncryptionAlgorithm: AlgSymmetricDefault, KeyMaterialId: exMatID},
-		OpDecrypt:          &DecryptOutput{KeyId: exKeyARN, Plaintext: []byte("hello, kms"), EncryptionAlgorithm: AlgSymmetricDefault, KeyMaterialId: exMatID},
-		OpReEncrypt: &ReEncryptOutput{CiphertextBlob: exBlob, SourceKeyId: exKeyARN, KeyId: exKeyARN,
-			SourceEncryptionAlgorithm: AlgSymmetricDefault, DestinationEncryptionAlgorithm: AlgSymmetricDefault,
+		api.OpTagResource:      &api.Empty{},
+		api.OpUntagResource:    &api.Empty{},
+		api.OpListResourceTags: &api.ListResourceTagsOutput{Tags: []api.Tag{{TagKey: "env", TagValue: "prod"}}},
+		api.OpEncrypt:          &api.EncryptOutput{CiphertextBlob: exBlob, KeyId: exKeyARN, EncryptionAlgorithm: api.AlgSymmetricDefault, KeyMaterialId: exMatID},
+		api.OpDecrypt:          &api.DecryptOutput{KeyId: exKeyARN, Plaintext: []byte("hello, kms"), EncryptionAlgorithm: api.AlgSymmetricDefault, KeyMaterialId: exMatID},
+		api.OpReEncrypt: &api.ReEncryptOutput{CiphertextBlob: exBlob, SourceKeyId: exKeyARN, KeyId: exKeyARN,
+			SourceEncryptionAlgorithm: api.AlgSymmetricDefault, DestinationEncryptionAlgorithm: api.AlgSymmetricDefault,
 			SourceKeyMaterialId: exMatID, DestinationKeyMaterialId: exMatID},
-		OpGenerateDataKey:                 &GenerateDataKeyOutput{CiphertextBlob: exBlob, Plaintext: make([]byte, 32), KeyId: exKeyARN, KeyMaterialId: exMatID},
-		OpGenerateDataKeyWithoutPlaintext: &GenerateDataKeyOutput{CiphertextBlob: exBlob, KeyId: exKeyARN, KeyMaterialId: exMatID},
-		OpGenerateRandom:                  &GenerateRandomOutput{Plaintext: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}},
-		OpEnableKeyRotation:               &Empty{},
-		OpDisableKeyRotation:              &Empty{},
-		OpGetKeyRotationStatus: &GetKeyRotationStatusOutput{KeyId: exKeyARN, KeyRotationEnabled: true,
-			RotationPeriodInDays: 365, NextRotationDate: &exLater},
-		OpRotateKeyOnDemand: &KeyIDOutput{KeyId: exKeyARN},
-		OpListKeyRotations: &ListKeyRotationsOutput{Rotations: []RotationsListEntry{
+		api.OpGenerateDataKey:                 &api.GenerateDataKeyOutput{CiphertextBlob: exBlob, Plaintext: make([]byte, 32), KeyId: exKeyARN, KeyMaterialId: exMatID},
+		api.OpGenerateDataKeyWithoutPlaintext: &api.GenerateDataKeyOutput{CiphertextBlob: exBlob, KeyId: exKeyARN, KeyMaterialId: exMatID},
+		api.OpGenerateRandom:                  &api.GenerateRandomOutput{Plaintext: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}},
+		api.OpEnableKeyRotation:               &api.Empty{},
+		api.OpDisableKeyRotation:              &api.Empty{},
+		api.OpGetKeyRotationStatus: &api.GetKeyRotationStatusOutput{KeyId: exKeyARN, KeyRotationEnabled: true,
+			RotationPeriodInDays: api.Int32(365), NextRotationDate: &exLater},
+		api.OpRotateKeyOnDemand: &api.KeyIDOutput{KeyId: exKeyARN},
+		api.OpListKeyRotations: &api.ListKeyRotationsOutput{Rotations: []api.RotationsListEntry{
 			{KeyId: exKeyID, KeyMaterialId: exMatID, KeyMaterialState: "NON_CURRENT"},
 			{KeyId: exKeyID, KeyMaterialId: exMatID, KeyMaterialState: "CURRENT", RotationDate: &exLater, RotationType: "ON_DEMAND"}}},
-		OpPutKeyPolicy:        &Empty{},
-		OpGetKeyPolicy:        &GetKeyPolicyOutput{Policy: exPolicy, PolicyName: "default"},
-		OpListKeyPolicies:     &ListKeyPoliciesOutput{PolicyNames: []string{"default"}},
-		OpCreateGrant:         &CreateGrantOutput{GrantToken: exToken, GrantId: exGrantID},
-		OpListGrants:          &ListGrantsOutput{Grants: []GrantListEntry{exGrant}},
-		OpListRetirableGrants: &ListGrantsOutput{Grants: []GrantListEntry{exGrant}, NextMarker: exGrantID, Truncated: true},
-		OpRetireGrant:         &Empty{},
-		OpRevokeGrant:         &Empty{},
-		OpGetKeyLastUsage: &GetKeyLastUsageOutput{KeyId: exKeyARN, KeyLastUsage: KeyLastUsage{Operation: "Encrypt", Timestamp: exLater, EventId: "1234"},
+		api.OpPutKeyPolicy:        &api.Empty{},
+		api.OpGetKeyPolicy:        &api.GetKeyPolicyOutput{Policy: exPolicy, PolicyName: "default"},
+		api.OpListKeyPolicies:     &api.ListKeyPoliciesOutput{PolicyNames: []string{"default"}},
+		api.OpCreateGrant:         &api.CreateGrantOutput{GrantToken: exToken, GrantId: exGrantID},
+		api.OpListGrants:          &api.ListGrantsOutput{Grants: []api.GrantListEntry{exGrant}},
+		api.OpListRetirableGrants: &api.ListGrantsOutput{Grants: []api.GrantListEntry{exGrant}, NextMarker: exGrantID, Truncated: true},
+		api.OpRetireGrant:         &api.Empty{},
+		api.OpRevokeGrant:         &api.Empty{},
+		api.OpGetKeyLastUsage: &api.GetKeyLastUsageOutput{KeyId: exKeyARN, KeyLastUsage: api.KeyLastUsage{Operation: "Encrypt", Timestamp: exLater, EventId: "1234"},
 			TrackingStartDate: exTime, KeyCreationDate: exTime},
-		OpGetUsage: &GetUsageOutput{Since: exTime, WindowMinutes: 10, Usage: []UsageEntry{{KeyId: exKeyID, Principal: "uid:1000", Requests: 7, Errors: 1}}},
-		OpVerifyAuditCheckpoints: &VerifyAuditCheckpointsOutput{FirstInvalid: -1, HeadSeq: 42,
+		api.OpGetUsage: &api.GetUsageOutput{Since: exTime, WindowMinutes: 10, Usage: []api.UsageEntry{{KeyId: exKeyID, Principal: "uid:1000", Requests: 7, Errors: 1}}},
+		api.OpVerifyAuditCheckpoints: &api.VerifyAuditCheckpointsOutput{FirstInvalid: -1, HeadSeq: 42,
 			HeadHash: "0c2a9f4e1b7d3a58e6f0c1b2a3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a", AuditDir: "/var/lib/kmsd/audit"},
 	}
 }

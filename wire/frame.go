@@ -1,11 +1,16 @@
 package wire
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 )
+
+// ProtocolVersion is the version of the protocol this package speaks; a
+// client sends it in Hello and the server answers with its own.
+const ProtocolVersion = 1
 
 // Limits of the protocol. A peer may announce smaller ones in Hello.
 const (
@@ -25,32 +30,93 @@ const (
 // before anything is allocated for the body.
 var ErrFrameTooLarge = errors.New("frame too large")
 
-// ReadFrame reads one frame: a 4-byte big-endian length and that many body
-// bytes. The length is checked against max before the body is read; buf is
-// reused if it is large enough. A zero length is an error.
-func ReadFrame(r io.Reader, buf []byte, max int) ([]byte, error) {
+// ErrEmptyFrame is returned for a length prefix of zero.
+var ErrEmptyFrame = errors.New("empty frame")
+
+// FrameReader reads frames from a stream: [FrameReader.Next] reads a
+// length prefix and checks it, [FrameReader.Body] reads the body it
+// announced into a buffer the caller provides. A caller can so decide
+// what a frame may cost (deadlines, budgets) between the two, before
+// anything is allocated for it; [FrameReader.Read] does both at once.
+type FrameReader struct {
+	br    *bufio.Reader // nil: read src as it is
+	src   io.Reader
+	limit int
+	next  int // the body length Next announced; -1 when none is pending
+}
+
+// NewFrameReader reads frames of at most limit bytes from r, through a
+// read-ahead buffer of size bytes (none if size is 0).
+func NewFrameReader(r io.Reader, size, limit int) *FrameReader {
+	f := &FrameReader{src: r, limit: limit, next: -1}
+	if size > 0 {
+		f.br = bufio.NewReaderSize(r, size)
+		f.src = f.br
+	}
+	return f
+}
+
+// Next reads the length prefix of the next frame and returns its body
+// length, 1 to limit. A length of 0 is ErrEmptyFrame and one above limit
+// ErrFrameTooLarge; the stream cannot be read on after either.
+func (f *FrameReader) Next() (int, error) {
 	var hdr [FrameHeaderSize]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, err
+	if _, err := io.ReadFull(f.src, hdr[:]); err != nil {
+		return 0, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n == 0 {
-		return nil, errors.New("empty frame")
+		return 0, ErrEmptyFrame
 	}
-	if uint64(n) > uint64(max) {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrFrameTooLarge, n, max)
+	if uint64(n) > uint64(f.limit) {
+		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrFrameTooLarge, n, f.limit)
 	}
-	if cap(buf) < int(n) {
-		buf = GetFrameBuffer(int(n))
+	f.next = int(n)
+	return f.next, nil
+}
+
+// Body reads the body Next announced into buf, which must hold it, and
+// returns it. A stream that ends inside it is io.ErrUnexpectedEOF.
+func (f *FrameReader) Body(buf []byte) ([]byte, error) {
+	if f.next < 0 {
+		return nil, errors.New("wire: Body without Next")
 	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(r, buf); err != nil {
+	body := buf[:f.next]
+	f.next = -1
+	if _, err := io.ReadFull(f.src, body); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, err
 	}
-	return buf, nil
+	return body, nil
+}
+
+// Read reads a whole frame and returns its body: in buf if it is large
+// enough, else in a buffer from GetFrameBuffer.
+func (f *FrameReader) Read(buf []byte) ([]byte, error) {
+	n, err := f.Next()
+	if err != nil {
+		return nil, err
+	}
+	if cap(buf) < n {
+		buf = GetFrameBuffer(n)
+	}
+	return f.Body(buf[:n])
+}
+
+// Buffered reports how many bytes of what follows are already read ahead
+// (0 when the next frame has not begun to arrive).
+func (f *FrameReader) Buffered() int {
+	if f.br == nil {
+		return 0
+	}
+	return f.br.Buffered()
+}
+
+// ReadFrame reads one frame from r, unbuffered: see FrameReader.Read.
+func ReadFrame(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	return NewFrameReader(r, 0, limit).Read(buf)
 }
 
 // AppendFrameHeader reserves a frame header at the end of dst; call

@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"kmsd/wire/api"
+
 	"bytes"
 	"encoding/hex"
 	"flag"
@@ -57,7 +59,7 @@ func exampleFrames(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
 	ins, outs := exampleInputs(), exampleOutputs()
-	for _, op := range Ops() {
+	for _, op := range api.Ops() {
 		in, ok1 := ins[op.Name]
 		o, ok2 := outs[op.Name]
 		if !ok1 || !ok2 {
@@ -72,21 +74,21 @@ func exampleFrames(t *testing.T) map[string][]byte {
 		}
 	}
 	var err error
-	out["Encrypt.error-response"], err = AppendResponse(nil, 8, nil, &Error{Code: CodeNotFound, Message: "alias arn:kmsd:kms:local:000000000000:alias/missing is not found"})
+	out["Encrypt.error-response"], err = AppendResponse(nil, 8, nil, &api.Error{Code: api.CodeNotFound, Message: "alias arn:kmsd:kms:local:000000000000:alias/missing is not found"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	second := &EncryptInput{KeyId: exKeyID, Plaintext: []byte("second")}
-	out["Encrypt.batch-request"], err = AppendBatchRequest(nil, 9, OpEncrypt, []Message{ins[OpEncrypt], second})
+	second := &api.EncryptInput{KeyId: exKeyID, Plaintext: []byte("second")}
+	out["Encrypt.batch-request"], err = AppendBatchRequest(nil, 9, api.OpEncrypt, []api.Message{ins[api.OpEncrypt], second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	out["Encrypt.batch-response"], err = AppendBatchResponse(nil, 9, []Result{{Out: outs[OpEncrypt]},
-		{Err: &Error{Code: CodeDisabled, Message: exKeyARN + " is disabled"}}}, nil)
+	out["Encrypt.batch-response"], err = AppendBatchResponse(nil, 9, []Result{{Out: outs[api.OpEncrypt]},
+		{Err: &api.Error{Code: api.CodeDisabled, Message: exKeyARN + " is disabled"}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out["Decrypt.batch-error-response"], err = AppendBatchResponse(nil, 10, nil, &Error{Code: CodeThrottling, Message: "the request queue is full; retry"})
+	out["Decrypt.batch-error-response"], err = AppendBatchResponse(nil, 10, nil, &api.Error{Code: api.CodeThrottling, Message: "the request queue is full; retry"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +121,7 @@ func TestFrames(t *testing.T) {
 				t.Fatal(err)
 			}
 			opName, kind, _ := strings.Cut(name, ".")
-			op := Lookup(opName)
+			op := api.Lookup(opName)
 			var again []byte
 			switch kind {
 			case "request", "batch-request":
@@ -139,7 +141,7 @@ func TestFrames(t *testing.T) {
 					t.Fatal(err)
 				}
 			default:
-				resp, err := DecodeResponse(body, func(uint64) (*OpSpec, bool) { return op, true })
+				resp, err := DecodeResponse(body, func(uint64) (*api.OpSpec, bool) { return op, true })
 				if err != nil {
 					t.Fatal(err)
 				}

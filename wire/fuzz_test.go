@@ -1,6 +1,10 @@
 package wire
 
 import (
+	"github.com/vmihailenco/msgpack/v5"
+
+	"kmsd/wire/api"
+
 	"bytes"
 	"io"
 	"path/filepath"
@@ -58,6 +62,12 @@ func FuzzDecodeRequest(f *testing.F) {
 		if !bytes.Equal(again, third) {
 			t.Fatalf("not a fixed point:\n%x\n%x", again, third)
 		}
+		// The reference implementation reads what the generated codec
+		// writes: the same envelope, the same operation.
+		var generic []any
+		if err := msgpack.Unmarshal(again[4:], &generic); err != nil || len(generic) != 4 || generic[2] != req.Op.Name {
+			t.Fatalf("vmihailenco/msgpack reads %v, %v", generic, err)
+		}
 	})
 }
 
@@ -68,10 +78,10 @@ func FuzzDecodeResponse(f *testing.F) {
 			f.Add(s[4:], uint8(0))
 		}
 	}
-	all := Ops()
+	all := api.Ops()
 	f.Fuzz(func(t *testing.T, body []byte, op uint8) {
 		spec := &all[int(op)%len(all)]
-		DecodeResponse(body, func(uint64) (*OpSpec, bool) { return spec, true })
+		DecodeResponse(body, func(uint64) (*api.OpSpec, bool) { return spec, true })
 	})
 }
 

@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"kmsd/wire/api"
+
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -56,7 +58,7 @@ func TestHostileBodiesRefused(t *testing.T) {
 				t.Fatalf("accepted: %+v", req)
 			}
 			if req != nil && !errors.Is(err, ErrProtocol) {
-				var e *Error
+				var e *api.Error
 				if !errors.As(err, &e) || e.Code == "" {
 					t.Fatalf("error %v has no code", err)
 				}
@@ -82,19 +84,19 @@ func TestRequestErrorsAreAnswerable(t *testing.T) {
 		name, code, msg string
 		body            []byte
 	}{
-		{"unknown op", CodeUnknownOperation, "Nope", frame("Nope", []byte{0x80})},
-		{"KeyId is an int", CodeValidation, "field KeyId", frame("Encrypt", []byte{0x81, 0xa5, 'K', 'e', 'y', 'I', 'd', 0x05})},
-		{"field twice", CodeValidation, "appears twice", frame("Encrypt", []byte{0x82, 0xa5, 'K', 'e', 'y', 'I', 'd', 0xa1, 'a', 0xa5, 'K', 'e', 'y', 'I', 'd', 0xa1, 'b'})},
-		{"context key twice", CodeValidation, "appears twice", frame("Encrypt", append([]byte{0x81, 0xb1}, append([]byte("EncryptionContext"), 0x82, 0xa1, 'k', 0xa1, 'v', 0xa1, 'k', 0xa1, 'w')...))},
-		{"invalid UTF-8", CodeValidation, "UTF-8", frame("Encrypt", []byte{0x81, 0xa5, 'K', 'e', 'y', 'I', 'd', 0xa1, 0xff})},
-		{"int32 overflow", CodeValidation, "out of range", frame("GenerateRandom", append([]byte{0x81, 0xad}, append([]byte("NumberOfBytes"), 0xcf, 0, 0, 0, 1, 0, 0, 0, 0)...))},
-		{"body not a map", CodeValidation, "want a map", frame("Encrypt", []byte{0x05})},
-		{"op not a string", CodeValidation, "not a string", []byte{0x94, 0x01, 0x2a, 0x05, 0x80}},
+		{"unknown op", api.CodeUnknownOperation, "Nope", frame("Nope", []byte{0x80})},
+		{"KeyId is an int", api.CodeValidation, "field KeyId", frame("Encrypt", []byte{0x81, 0xa5, 'K', 'e', 'y', 'I', 'd', 0x05})},
+		{"field twice", api.CodeValidation, "appears twice", frame("Encrypt", []byte{0x82, 0xa5, 'K', 'e', 'y', 'I', 'd', 0xa1, 'a', 0xa5, 'K', 'e', 'y', 'I', 'd', 0xa1, 'b'})},
+		{"context key twice", api.CodeValidation, "appears twice", frame("Encrypt", append([]byte{0x81, 0xb1}, append([]byte("EncryptionContext"), 0x82, 0xa1, 'k', 0xa1, 'v', 0xa1, 'k', 0xa1, 'w')...))},
+		{"invalid UTF-8", api.CodeValidation, "UTF-8", frame("Encrypt", []byte{0x81, 0xa5, 'K', 'e', 'y', 'I', 'd', 0xa1, 0xff})},
+		{"int32 overflow", api.CodeValidation, "out of range", frame("GenerateRandom", append([]byte{0x81, 0xad}, append([]byte("NumberOfBytes"), 0xcf, 0, 0, 0, 1, 0, 0, 0, 0)...))},
+		{"body not a map", api.CodeValidation, "want a map", frame("Encrypt", []byte{0x05})},
+		{"op not a string", api.CodeValidation, "not a string", []byte{0x94, 0x01, 0x2a, 0x05, 0x80}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			req, err := DecodeRequest(c.body)
-			var e *Error
+			var e *api.Error
 			if req == nil || req.ID != 42 || !errors.As(err, &e) || e.Code != c.code || !strings.Contains(e.Message, c.msg) {
 				t.Fatalf("got %+v, %v", req, err)
 			}
@@ -102,14 +104,16 @@ func TestRequestErrorsAreAnswerable(t *testing.T) {
 	}
 	// Batches: not for management operations, 1..MaxBatchItems items.
 	for name, ops := range map[string]func() ([]byte, error){
-		"non-batch op": func() ([]byte, error) { return AppendBatchRequest(nil, 3, OpCreateKey, []Message{&CreateKeyInput{}}) },
-		"empty batch":  func() ([]byte, error) { return AppendBatchRequest(nil, 3, OpEncrypt, nil) },
+		"non-batch op": func() ([]byte, error) {
+			return AppendBatchRequest(nil, 3, api.OpCreateKey, []api.Message{&api.CreateKeyInput{}})
+		},
+		"empty batch": func() ([]byte, error) { return AppendBatchRequest(nil, 3, api.OpEncrypt, nil) },
 		"too many": func() ([]byte, error) {
-			items := make([]Message, MaxBatchItems+1)
+			items := make([]api.Message, MaxBatchItems+1)
 			for i := range items {
-				items[i] = &EncryptInput{}
+				items[i] = &api.EncryptInput{}
 			}
-			return AppendBatchRequest(nil, 3, OpEncrypt, items)
+			return AppendBatchRequest(nil, 3, api.OpEncrypt, items)
 		},
 	} {
 		f, err := ops()
@@ -117,7 +121,7 @@ func TestRequestErrorsAreAnswerable(t *testing.T) {
 			t.Fatal(err)
 		}
 		req, err := DecodeRequest(f[4:])
-		if req == nil || CodeOf(err) != CodeValidation {
+		if req == nil || api.CodeOf(err) != api.CodeValidation {
 			t.Errorf("%s: %+v %v", name, req, err)
 		}
 	}
@@ -133,7 +137,7 @@ func TestUnknownFieldsAndNilsAreTolerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := req.Body.(*EncryptInput)
+	in := req.Body.(*api.EncryptInput)
 	if in.KeyId != "" || !bytes.Equal(in.Plaintext, []byte{1}) {
 		t.Fatalf("%+v", in)
 	}

@@ -7,15 +7,15 @@ import (
 	"time"
 
 	"kmsd/daemon/audit"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 type usageCmd struct {
-	WindowMinutes int32 `help:"1 to 60 (default 60)."`
+	WindowMinutes *int32 `help:"1 to 60 (default 60)."`
 }
 
 func (c *usageCmd) run(e *env) error {
-	return call(e, wire.OpGetUsage, &wire.GetUsageInput{WindowMinutes: c.WindowMinutes})
+	return call(e, api.OpGetUsage, &api.GetUsageInput{WindowMinutes: c.WindowMinutes})
 }
 
 // auditCmd reads the trail's files directly (its directory is readable by
@@ -41,7 +41,7 @@ func (a *auditFiles) files(e *env) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := c.VerifyAuditCheckpoints(e.ctx, &wire.VerifyAuditCheckpointsInput{})
+		out, err := c.VerifyAuditCheckpoints(e.ctx, &api.VerifyAuditCheckpointsInput{})
 		if err != nil {
 			return nil, err
 		}
@@ -77,11 +77,11 @@ func (c *auditVerifyCmd) run(e *env) error {
 	cl, cerr := e.client()
 	if cerr == nil {
 		bad := map[uint64]bool{}
-		var head *wire.VerifyAuditCheckpointsOutput
+		var head *api.VerifyAuditCheckpointsOutput
 		for start := 0; start == 0 || start < len(cps); start += macChunk {
-			in := &wire.VerifyAuditCheckpointsInput{}
+			in := &api.VerifyAuditCheckpointsInput{}
 			for _, cp := range cps[start:min(len(cps), start+macChunk)] {
-				in.Checkpoints = append(in.Checkpoints, wire.AuditCheckpoint{Seq: int64(cp.Seq), Prev: hex.EncodeToString(cp.Prev[:]), Mac: hex.EncodeToString(cp.MAC)})
+				in.Checkpoints = append(in.Checkpoints, api.AuditCheckpoint{Seq: int64(cp.Seq), Prev: hex.EncodeToString(cp.Prev[:]), Mac: hex.EncodeToString(cp.MAC)})
 			}
 			out, err := cl.VerifyAuditCheckpoints(e.ctx, in)
 			if err != nil {

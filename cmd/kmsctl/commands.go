@@ -3,7 +3,7 @@ package main
 import (
 	"strings"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // commands lists every subcommand, named as in `aws kms`.
@@ -61,7 +61,7 @@ func opName(command string) string {
 }
 
 // call runs op with in and prints its response.
-func call(e *env, op string, in wire.Message) error {
+func call(e *env, op string, in api.Message) error {
 	c, err := e.client()
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ func call(e *env, op string, in wire.Message) error {
 
 type statusCmd struct{}
 
-func (statusCmd) run(e *env) error { return call(e, wire.OpStatus, &wire.StatusInput{}) }
+func (statusCmd) run(e *env) error { return call(e, api.OpStatus, &api.StatusInput{}) }
 
 // keyCmd is every command that takes only --key-id; the operation is the
 // subcommand's name.
@@ -83,7 +83,7 @@ type keyCmd struct {
 	KeyID string `name:"key-id" required:"" help:"Key id or key ARN."`
 }
 
-func (c *keyCmd) run(e *env) error { return call(e, e.op, &wire.KeyIDInput{KeyId: c.KeyID}) }
+func (c *keyCmd) run(e *env) error { return call(e, e.op, &api.KeyIDInput{KeyId: c.KeyID}) }
 
 type createKeyCmd struct {
 	Description string   `help:"A description of the key (file:// allowed)."`
@@ -110,7 +110,7 @@ func (c *createKeyCmd) run(e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return call(e, wire.OpCreateKey, &wire.CreateKeyInput{Description: desc, KeyUsage: c.KeyUsage,
+	return call(e, api.OpCreateKey, &api.CreateKeyInput{Description: desc, KeyUsage: c.KeyUsage,
 		KeySpec: c.KeySpec, Origin: c.Origin, MultiRegion: c.MultiRegion, Tags: tags,
 		Policy: pol, BypassPolicyLockoutSafetyCheck: c.BypassPolicyLockoutSafetyCheck})
 }
@@ -121,7 +121,7 @@ type describeKeyCmd struct {
 }
 
 func (c *describeKeyCmd) run(e *env) error {
-	return call(e, wire.OpDescribeKey, &wire.DescribeKeyInput{KeyId: c.KeyID, GrantTokens: c.GrantTokens})
+	return call(e, api.OpDescribeKey, &api.DescribeKeyInput{KeyId: c.KeyID, GrantTokens: c.GrantTokens})
 }
 
 type updateKeyDescriptionCmd struct {
@@ -134,16 +134,16 @@ func (c *updateKeyDescriptionCmd) run(e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return call(e, wire.OpUpdateKeyDescription, &wire.UpdateKeyDescriptionInput{KeyId: c.KeyID, Description: desc})
+	return call(e, api.OpUpdateKeyDescription, &api.UpdateKeyDescriptionInput{KeyId: c.KeyID, Description: desc})
 }
 
 type scheduleKeyDeletionCmd struct {
 	KeyID               string `name:"key-id" required:""`
-	PendingWindowInDays int32  `help:"7 to 30 days (default 30)."`
+	PendingWindowInDays *int32 `help:"7 to 30 days (default 30)."`
 }
 
 func (c *scheduleKeyDeletionCmd) run(e *env) error {
-	return call(e, wire.OpScheduleKeyDeletion, &wire.ScheduleKeyDeletionInput{KeyId: c.KeyID, PendingWindowInDays: c.PendingWindowInDays})
+	return call(e, api.OpScheduleKeyDeletion, &api.ScheduleKeyDeletionInput{KeyId: c.KeyID, PendingWindowInDays: c.PendingWindowInDays})
 }
 
 type encryptCmd struct {
@@ -164,7 +164,7 @@ func (c *encryptCmd) run(e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return call(e, wire.OpEncrypt, &wire.EncryptInput{KeyId: c.KeyID, Plaintext: pt, EncryptionContext: ec,
+	return call(e, api.OpEncrypt, &api.EncryptInput{KeyId: c.KeyID, Plaintext: pt, EncryptionContext: ec,
 		GrantTokens: c.GrantTokens, EncryptionAlgorithm: c.EncryptionAlgorithm})
 }
 
@@ -185,7 +185,7 @@ func (c *decryptCmd) run(e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return call(e, wire.OpDecrypt, &wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: c.KeyID,
+	return call(e, api.OpDecrypt, &api.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: c.KeyID,
 		GrantTokens: c.GrantTokens, EncryptionAlgorithm: c.EncryptionAlgorithm})
 }
 
@@ -213,7 +213,7 @@ func (c *reEncryptCmd) run(e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return call(e, wire.OpReEncrypt, &wire.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: src,
+	return call(e, api.OpReEncrypt, &api.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: src,
 		SourceKeyId: c.SourceKeyID, DestinationKeyId: c.DestinationKeyID, DestinationEncryptionContext: dst,
 		SourceEncryptionAlgorithm: c.SourceEncryptionAlgorithm, DestinationEncryptionAlgorithm: c.DestinationEncryptionAlgorithm,
 		GrantTokens: c.GrantTokens})
@@ -222,7 +222,7 @@ func (c *reEncryptCmd) run(e *env) error {
 type generateDataKeyCmd struct {
 	KeyID             string   `name:"key-id" required:""`
 	KeySpec           string   `help:"AES_256 or AES_128."`
-	NumberOfBytes     int32    `help:"1 to 1024."`
+	NumberOfBytes     *int32   `help:"1 to 1024."`
 	EncryptionContext string   `help:"k=v,k2=v2 or JSON."`
 	GrantTokens       []string `help:"Grant tokens."`
 }
@@ -232,16 +232,16 @@ func (c *generateDataKeyCmd) run(e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return call(e, e.op, &wire.GenerateDataKeyInput{KeyId: c.KeyID, KeySpec: c.KeySpec, NumberOfBytes: c.NumberOfBytes,
+	return call(e, e.op, &api.GenerateDataKeyInput{KeyId: c.KeyID, KeySpec: c.KeySpec, NumberOfBytes: c.NumberOfBytes,
 		EncryptionContext: ec, GrantTokens: c.GrantTokens})
 }
 
 type generateRandomCmd struct {
-	NumberOfBytes int32 `required:"" help:"1 to 1024."`
+	NumberOfBytes *int32 `required:"" help:"1 to 1024."`
 }
 
 func (c *generateRandomCmd) run(e *env) error {
-	return call(e, wire.OpGenerateRandom, &wire.GenerateRandomInput{NumberOfBytes: c.NumberOfBytes})
+	return call(e, api.OpGenerateRandom, &api.GenerateRandomInput{NumberOfBytes: c.NumberOfBytes})
 }
 
 type aliasCmd struct {
@@ -250,7 +250,7 @@ type aliasCmd struct {
 }
 
 func (c *aliasCmd) run(e *env) error {
-	return call(e, e.op, &wire.AliasInput{AliasName: c.AliasName, TargetKeyId: c.TargetKeyID})
+	return call(e, e.op, &api.AliasInput{AliasName: c.AliasName, TargetKeyId: c.TargetKeyID})
 }
 
 type deleteAliasCmd struct {
@@ -258,7 +258,7 @@ type deleteAliasCmd struct {
 }
 
 func (c *deleteAliasCmd) run(e *env) error {
-	return call(e, wire.OpDeleteAlias, &wire.DeleteAliasInput{AliasName: c.AliasName})
+	return call(e, api.OpDeleteAlias, &api.DeleteAliasInput{AliasName: c.AliasName})
 }
 
 type tagResourceCmd struct {
@@ -271,7 +271,7 @@ func (c *tagResourceCmd) run(e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return call(e, wire.OpTagResource, &wire.TagResourceInput{KeyId: c.KeyID, Tags: tags})
+	return call(e, api.OpTagResource, &api.TagResourceInput{KeyId: c.KeyID, Tags: tags})
 }
 
 type untagResourceCmd struct {
@@ -284,14 +284,14 @@ func (c *untagResourceCmd) run(e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return call(e, wire.OpUntagResource, &wire.UntagResourceInput{KeyId: c.KeyID, TagKeys: keys})
+	return call(e, api.OpUntagResource, &api.UntagResourceInput{KeyId: c.KeyID, TagKeys: keys})
 }
 
 type enableKeyRotationCmd struct {
 	KeyID                string `name:"key-id" required:""`
-	RotationPeriodInDays int32  `help:"90 to 2560 (default 365)."`
+	RotationPeriodInDays *int32 `help:"90 to 2560 (default 365)."`
 }
 
 func (c *enableKeyRotationCmd) run(e *env) error {
-	return call(e, wire.OpEnableKeyRotation, &wire.EnableKeyRotationInput{KeyId: c.KeyID, RotationPeriodInDays: c.RotationPeriodInDays})
+	return call(e, api.OpEnableKeyRotation, &api.EnableKeyRotationInput{KeyId: c.KeyID, RotationPeriodInDays: c.RotationPeriodInDays})
 }

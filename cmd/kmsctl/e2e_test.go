@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 // The end-to-end tests build the real kmsd and kmsctl binaries and drive
@@ -94,7 +95,7 @@ func startDaemon(t *testing.T, dir string, args ...string) *daemon {
 	t.Cleanup(func() { d.cmd.Process.Kill(); <-d.done })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		c, err := wire.Dial(context.Background(), d.sock, wire.Options{})
+		c, err := client.Dial(context.Background(), d.sock, client.Options{})
 		if err == nil {
 			c.Close()
 			return d
@@ -142,7 +143,7 @@ func (d *daemon) ok(args ...string) string {
 
 func TestAWSCLIWorkflow(t *testing.T) {
 	d := startDaemon(t, shortTemp(t))
-	var created struct{ KeyMetadata wire.KeyMetadata }
+	var created struct{ KeyMetadata api.KeyMetadata }
 	if err := json.Unmarshal([]byte(d.ok("create-key", "--description", "e2e", "--tags", "TagKey=env,TagValue=test")), &created); err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +244,7 @@ func TestAWSCLIWorkflow(t *testing.T) {
 		"--destination-key-id", key, "--query", "SourceKeyId", "--output", "text"); !strings.HasSuffix(out, key+"\n") {
 		t.Fatalf("re-encrypt %q", out)
 	}
-	var status wire.StatusOutput
+	var status api.StatusOutput
 	json.Unmarshal([]byte(d.ok("status")), &status)
 	if status.KeyCount != 1 || status.Suite == "" || status.UptimeSeconds < 0 || status.Workers == 0 {
 		t.Fatalf("status %+v", status)
@@ -269,7 +270,7 @@ func TestListPagination(t *testing.T) {
 	}
 	all := d.ok("list-keys", "--page-size", "2", "--query", "Keys[].KeyId", "--output", "text")
 	var first struct {
-		Keys      []wire.KeyListEntry
+		Keys      []api.KeyListEntry
 		NextToken string
 	}
 	json.Unmarshal([]byte(d.ok("list-keys", "--max-items", "3")), &first)
@@ -304,13 +305,13 @@ func TestKill9UnderLoad(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := wire.Dial(ctx, d.sock, wire.Options{})
+			c, err := client.Dial(ctx, d.sock, client.Options{})
 			if err != nil {
 				return
 			}
 			defer c.Close()
 			for i := 0; ; i++ {
-				k, err := c.CreateKey(ctx, &wire.CreateKeyInput{})
+				k, err := c.CreateKey(ctx, &api.CreateKeyInput{})
 				if err != nil {
 					return // the daemon died
 				}
@@ -318,7 +319,7 @@ func TestKill9UnderLoad(t *testing.T) {
 				keysAcked = append(keysAcked, k.KeyMetadata.KeyId)
 				mu.Unlock()
 				pt := fmt.Sprintf("worker %d item %d", w, i)
-				e, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: []byte(pt)})
+				e, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: []byte(pt)})
 				if err != nil {
 					return
 				}
@@ -342,18 +343,18 @@ func TestKill9UnderLoad(t *testing.T) {
 	wg.Wait()
 	d.done <- nil // for the cleanup
 	d2 := startDaemon(t, dir)
-	c, err := wire.Dial(ctx, d2.sock, wire.Options{})
+	c, err := client.Dial(ctx, d2.sock, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	for _, id := range keysAcked {
-		if _, err := c.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id}); err != nil {
+		if _, err := c.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id}); err != nil {
 			t.Fatalf("acknowledged key %s lost: %v", id, err)
 		}
 	}
 	for _, m := range acked {
-		out, err := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: m.blob})
+		out, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: m.blob})
 		if err != nil || string(out.Plaintext) != m.pt {
 			t.Fatalf("key %s: %v", m.id, err)
 		}
@@ -364,11 +365,11 @@ func TestKill9UnderLoad(t *testing.T) {
 func TestSixtyFourClients(t *testing.T) {
 	d := startDaemon(t, shortTemp(t))
 	ctx := context.Background()
-	c0, err := wire.Dial(ctx, d.sock, wire.Options{})
+	c0, err := client.Dial(ctx, d.sock, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := c0.CreateKey(ctx, &wire.CreateKeyInput{})
+	key, err := c0.CreateKey(ctx, &api.CreateKeyInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +380,7 @@ func TestSixtyFourClients(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := wire.Dial(ctx, d.sock, wire.Options{})
+			c, err := client.Dial(ctx, d.sock, client.Options{})
 			if err != nil {
 				errs <- err
 				return
@@ -387,13 +388,13 @@ func TestSixtyFourClients(t *testing.T) {
 			defer c.Close()
 			for i := range 50 {
 				pt := fmt.Sprintf("client %d request %d", g, i)
-				e, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: []byte(pt),
+				e, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: []byte(pt),
 					EncryptionContext: map[string]string{"client": fmt.Sprint(g)}})
 				if err != nil {
 					errs <- err
 					return
 				}
-				out, err := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: e.CiphertextBlob, EncryptionContext: map[string]string{"client": fmt.Sprint(g)}})
+				out, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: e.CiphertextBlob, EncryptionContext: map[string]string{"client": fmt.Sprint(g)}})
 				if err != nil || string(out.Plaintext) != pt {
 					errs <- fmt.Errorf("client %d: %v %q", g, err, out)
 					return

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 type putKeyPolicyCmd struct {
@@ -20,7 +21,7 @@ func (c *putKeyPolicyCmd) run(e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return call(e, wire.OpPutKeyPolicy, &wire.PutKeyPolicyInput{KeyId: c.KeyID, PolicyName: c.PolicyName, Policy: pol,
+	return call(e, api.OpPutKeyPolicy, &api.PutKeyPolicyInput{KeyId: c.KeyID, PolicyName: c.PolicyName, Policy: pol,
 		BypassPolicyLockoutSafetyCheck: c.BypassPolicyLockoutSafetyCheck})
 }
 
@@ -30,7 +31,7 @@ type getKeyPolicyCmd struct {
 }
 
 func (c *getKeyPolicyCmd) run(e *env) error {
-	return call(e, wire.OpGetKeyPolicy, &wire.GetKeyPolicyInput{KeyId: c.KeyID, PolicyName: c.PolicyName})
+	return call(e, api.OpGetKeyPolicy, &api.GetKeyPolicyInput{KeyId: c.KeyID, PolicyName: c.PolicyName})
 }
 
 type listKeyPoliciesCmd struct {
@@ -38,7 +39,7 @@ type listKeyPoliciesCmd struct {
 }
 
 func (c *listKeyPoliciesCmd) run(e *env) error {
-	return call(e, wire.OpListKeyPolicies, &wire.ListKeyPoliciesInput{KeyId: c.KeyID})
+	return call(e, api.OpListKeyPolicies, &api.ListKeyPoliciesInput{KeyId: c.KeyID})
 }
 
 type createGrantCmd struct {
@@ -60,15 +61,15 @@ func (c *createGrantCmd) run(e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return call(e, wire.OpCreateGrant, &wire.CreateGrantInput{KeyId: c.KeyID, GranteePrincipal: c.GranteePrincipal,
+	return call(e, api.OpCreateGrant, &api.CreateGrantInput{KeyId: c.KeyID, GranteePrincipal: c.GranteePrincipal,
 		RetiringPrincipal: c.RetiringPrincipal, Operations: ops, Constraints: cons, GrantTokens: c.GrantTokens, Name: c.Name})
 }
 
 // readConstraints parses --constraints in the AWS CLI's shorthand
 // (EncryptionContextSubset={k1=v1,k2=v2},EncryptionContextEquals={...}) or
 // as JSON.
-func readConstraints(v string) (wire.GrantConstraints, error) {
-	var c wire.GrantConstraints
+func readConstraints(v string) (api.GrantConstraints, error) {
+	var c api.GrantConstraints
 	v, err := readText("constraints", v)
 	if err != nil || v == "" {
 		return c, err
@@ -112,19 +113,11 @@ type listGrantsCmd struct {
 }
 
 func (c *listGrantsCmd) run(e *env) error {
-	cl, err := e.client()
-	if err != nil {
-		return err
-	}
-	grants, cut, err := collect(c.paging, func(limit int32, marker string) ([]wire.GrantListEntry, string, bool, error) {
-		out, err := cl.ListGrants(e.ctx, &wire.ListGrantsInput{KeyId: c.KeyID, GrantId: c.GrantID,
-			GranteePrincipal: c.GranteePrincipal, Limit: limit, Marker: marker})
-		if err != nil {
-			return nil, "", false, err
-		}
-		return out.Grants, out.NextMarker, out.Truncated, nil
+	grants, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[api.GrantListEntry] {
+		return client.NewListGrantsPaginator(cl, &api.ListGrantsInput{KeyId: c.KeyID, GrantId: c.GrantID,
+			GranteePrincipal: c.GranteePrincipal, Marker: m, Limit: l})
 	})
-	return printGrants(e, grants, cut, err)
+	return printGrants(e, grants, next, err)
 }
 
 type listRetirableGrantsCmd struct {
@@ -133,32 +126,20 @@ type listRetirableGrantsCmd struct {
 }
 
 func (c *listRetirableGrantsCmd) run(e *env) error {
-	cl, err := e.client()
-	if err != nil {
-		return err
-	}
-	grants, cut, err := collect(c.paging, func(limit int32, marker string) ([]wire.GrantListEntry, string, bool, error) {
-		out, err := cl.ListRetirableGrants(e.ctx, &wire.ListRetirableGrantsInput{RetiringPrincipal: c.RetiringPrincipal, Limit: limit, Marker: marker})
-		if err != nil {
-			return nil, "", false, err
-		}
-		return out.Grants, out.NextMarker, out.Truncated, nil
+	grants, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[api.GrantListEntry] {
+		return client.NewListRetirableGrantsPaginator(cl, &api.ListRetirableGrantsInput{RetiringPrincipal: c.RetiringPrincipal, Marker: m, Limit: l})
 	})
-	return printGrants(e, grants, cut, err)
+	return printGrants(e, grants, next, err)
 }
 
-func printGrants(e *env, grants []wire.GrantListEntry, cut bool, err error) error {
+func printGrants(e *env, grants []api.GrantListEntry, next string, err error) error {
 	if err != nil {
 		return err
 	}
-	var token string // kmsd's grant markers are the last grant id listed
-	if cut {
-		token = grants[len(grants)-1].GrantId
-	}
 	return print(e.stdout, e.g, struct {
-		Grants    []wire.GrantListEntry
+		Grants    []api.GrantListEntry
 		NextToken string `json:",omitempty"`
-	}{grants, token})
+	}{grants, next})
 }
 
 type retireGrantCmd struct {
@@ -168,7 +149,7 @@ type retireGrantCmd struct {
 }
 
 func (c *retireGrantCmd) run(e *env) error {
-	return call(e, wire.OpRetireGrant, &wire.RetireGrantInput{GrantToken: c.GrantToken, KeyId: c.KeyID, GrantId: c.GrantID})
+	return call(e, api.OpRetireGrant, &api.RetireGrantInput{GrantToken: c.GrantToken, KeyId: c.KeyID, GrantId: c.GrantID})
 }
 
 type revokeGrantCmd struct {
@@ -177,5 +158,5 @@ type revokeGrantCmd struct {
 }
 
 func (c *revokeGrantCmd) run(e *env) error {
-	return call(e, wire.OpRevokeGrant, &wire.RevokeGrantInput{KeyId: c.KeyID, GrantId: c.GrantID})
+	return call(e, api.OpRevokeGrant, &api.RevokeGrantInput{KeyId: c.KeyID, GrantId: c.GrantID})
 }

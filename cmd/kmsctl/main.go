@@ -15,7 +15,8 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 // Exit codes, as the AWS CLI uses them.
@@ -48,13 +49,13 @@ type env struct {
 	g      *globals
 	stdout io.Writer
 	stderr io.Writer
-	dial   func() (*wire.Client, error)
-	c      *wire.Client
+	dial   func() (*client.Client, error)
+	c      *client.Client
 }
 
 // client connects to kmsd on first use: commands that only read files
 // (audit query) never need it.
-func (e *env) client() (*wire.Client, error) {
+func (e *env) client() (*client.Client, error) {
 	if e.c == nil {
 		c, err := e.dial()
 		if err != nil {
@@ -106,8 +107,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
 	defer cancel()
 	e := &env{op: opName(kctx.Command()), ctx: ctx, g: &c.globals, stdout: stdout, stderr: stderr}
-	e.dial = func() (*wire.Client, error) {
-		client, err := wire.Dial(ctx, c.Socket, wire.Options{Client: "kmsctl", MaxCoalesce: 1})
+	e.dial = func() (*client.Client, error) {
+		client, err := client.Dial(ctx, c.Socket, client.Options{Client: "kmsctl", MaxCoalesce: 1})
 		if err != nil {
 			return nil, unreachable{fmt.Errorf("cannot reach kmsd at %s: %v", c.Socket, err)}
 		}
@@ -117,7 +118,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if e.c != nil {
 		e.c.Close()
 	}
-	var we *wire.Error
+	var we *api.Error
 	var ue usageError
 	var broken trailBroken
 	switch {

@@ -1,9 +1,12 @@
 package main
 
 import (
-	"strconv"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 // paging is the AWS CLI's pagination: by default every page is fetched and
@@ -11,56 +14,87 @@ import (
 // --starting-token continues from; --page-size sets each request's Limit.
 type paging struct {
 	MaxItems      int    `help:"Stop after this many items and print NextToken."`
-	PageSize      int32  `help:"Items per request to kmsd."`
+	PageSize      *int32 `help:"Items per request to kmsd."`
 	StartingToken string `help:"NextToken of an earlier call."`
 }
 
-// collect calls fetch(limit, marker) until the list ends or MaxItems
-// items are in. cut reports whether items remain after those returned.
-func collect[T any](p paging, fetch func(limit int32, marker string) (items []T, next string, more bool, err error)) (all []T, cut bool, err error) {
-	all = []T{}
-	marker := p.StartingToken
-	for {
-		items, next, more, err := fetch(p.PageSize, marker)
-		if err != nil {
-			return nil, false, err
-		}
-		all = append(all, items...)
-		if p.MaxItems > 0 && len(all) >= p.MaxItems {
-			return all[:p.MaxItems], len(all) > p.MaxItems || more, nil
-		}
-		if !more {
-			return all, false, nil
-		}
-		marker = next
+// token is a NextToken as the AWS CLI makes it (base64 of this JSON): the
+// Marker of the page to fetch and how many of its items were printed.
+type token struct {
+	Marker   string `json:"Marker,omitempty"`
+	Truncate int    `json:"boto_truncate_amount,omitempty"`
+}
+
+func (t token) String() string {
+	b, _ := json.Marshal(t)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func parseToken(s string) (token, error) {
+	var t token
+	if s == "" {
+		return t, nil
 	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	if err != nil || t.Truncate < 0 {
+		return t, usageError{errors.New("--starting-token: not a NextToken that kmsctl printed")}
+	}
+	return t, nil
+}
+
+// list pages through a List operation as the AWS CLI does. pager makes
+// the paginator from the first page's marker and the page size; list
+// returns the items and the NextToken ("" when the list is complete).
+func list[Item any](e *env, p paging, pager func(c *client.Client, marker string, limit *int32) *client.Paginator[Item]) ([]Item, string, error) {
+	start, err := parseToken(p.StartingToken)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := e.client()
+	if err != nil {
+		return nil, "", err
+	}
+	pg := pager(c, start.Marker, p.PageSize)
+	items, skip := []Item{}, start.Truncate
+	for pg.HasMorePages() {
+		marker := pg.Marker()
+		page, err := pg.NextPage(e.ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		page = page[min(skip, len(page)):]
+		if p.MaxItems > 0 && len(items)+len(page) >= p.MaxItems {
+			n := p.MaxItems - len(items)
+			items = append(items, page[:n]...)
+			switch {
+			case n < len(page):
+				return items, token{marker, skip + n}.String(), nil
+			case pg.HasMorePages():
+				return items, token{Marker: pg.Marker()}.String(), nil
+			}
+			return items, "", nil
+		}
+		items, skip = append(items, page...), 0
+	}
+	return items, "", nil
 }
 
 type listKeysCmd struct{ paging }
 
 func (c *listKeysCmd) run(e *env) error {
-	cl, err := e.client()
-	if err != nil {
-		return err
-	}
-	keys, cut, err := collect(c.paging, func(limit int32, marker string) ([]wire.KeyListEntry, string, bool, error) {
-		out, err := cl.ListKeys(e.ctx, &wire.ListKeysInput{Limit: limit, Marker: marker})
-		if err != nil {
-			return nil, "", false, err
-		}
-		return out.Keys, out.NextMarker, out.Truncated, nil
+	keys, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[api.KeyListEntry] {
+		return client.NewListKeysPaginator(cl, &api.ListKeysInput{Marker: m, Limit: l})
 	})
 	if err != nil {
 		return err
 	}
-	var token string // kmsd's markers name the last item listed
-	if cut {
-		token = keys[len(keys)-1].KeyId
-	}
 	return print(e.stdout, e.g, struct {
-		Keys      []wire.KeyListEntry
+		Keys      []api.KeyListEntry
 		NextToken string `json:",omitempty"`
-	}{keys, token})
+	}{keys, next})
 }
 
 type listAliasesCmd struct {
@@ -69,28 +103,16 @@ type listAliasesCmd struct {
 }
 
 func (c *listAliasesCmd) run(e *env) error {
-	cl, err := e.client()
-	if err != nil {
-		return err
-	}
-	aliases, cut, err := collect(c.paging, func(limit int32, marker string) ([]wire.AliasListEntry, string, bool, error) {
-		out, err := cl.ListAliases(e.ctx, &wire.ListAliasesInput{KeyId: c.KeyID, Limit: limit, Marker: marker})
-		if err != nil {
-			return nil, "", false, err
-		}
-		return out.Aliases, out.NextMarker, out.Truncated, nil
+	aliases, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[api.AliasListEntry] {
+		return client.NewListAliasesPaginator(cl, &api.ListAliasesInput{KeyId: c.KeyID, Marker: m, Limit: l})
 	})
 	if err != nil {
 		return err
 	}
-	var token string
-	if cut {
-		token = aliases[len(aliases)-1].AliasName
-	}
 	return print(e.stdout, e.g, struct {
-		Aliases   []wire.AliasListEntry
+		Aliases   []api.AliasListEntry
 		NextToken string `json:",omitempty"`
-	}{aliases, token})
+	}{aliases, next})
 }
 
 type listResourceTagsCmd struct {
@@ -99,28 +121,16 @@ type listResourceTagsCmd struct {
 }
 
 func (c *listResourceTagsCmd) run(e *env) error {
-	cl, err := e.client()
-	if err != nil {
-		return err
-	}
-	tags, cut, err := collect(c.paging, func(limit int32, marker string) ([]wire.Tag, string, bool, error) {
-		out, err := cl.ListResourceTags(e.ctx, &wire.ListResourceTagsInput{KeyId: c.KeyID, Limit: limit, Marker: marker})
-		if err != nil {
-			return nil, "", false, err
-		}
-		return out.Tags, out.NextMarker, out.Truncated, nil
+	tags, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[api.Tag] {
+		return client.NewListResourceTagsPaginator(cl, &api.ListResourceTagsInput{KeyId: c.KeyID, Marker: m, Limit: l})
 	})
 	if err != nil {
 		return err
 	}
-	var token string
-	if cut {
-		token = tags[len(tags)-1].TagKey
-	}
 	return print(e.stdout, e.g, struct {
-		Tags      []wire.Tag
+		Tags      []api.Tag
 		NextToken string `json:",omitempty"`
-	}{tags, token})
+	}{tags, next})
 }
 
 type listKeyRotationsCmd struct {
@@ -130,36 +140,15 @@ type listKeyRotationsCmd struct {
 }
 
 func (c *listKeyRotationsCmd) run(e *env) error {
-	cl, err := e.client()
-	if err != nil {
-		return err
-	}
-	rots, cut, err := collect(c.paging, func(limit int32, marker string) ([]wire.RotationsListEntry, string, bool, error) {
-		out, err := cl.ListKeyRotations(e.ctx, &wire.ListKeyRotationsInput{KeyId: c.KeyID,
-			IncludeKeyMaterial: c.IncludeKeyMaterial, Limit: limit, Marker: marker})
-		if err != nil {
-			return nil, "", false, err
-		}
-		return out.Rotations, out.NextMarker, out.Truncated, nil
+	rots, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[api.RotationsListEntry] {
+		return client.NewListKeyRotationsPaginator(cl, &api.ListKeyRotationsInput{KeyId: c.KeyID,
+			IncludeKeyMaterial: c.IncludeKeyMaterial, Marker: m, Limit: l})
 	})
 	if err != nil {
 		return err
 	}
-	var token string
-	if cut {
-		// kmsd's rotation markers are positions: the first rotation is
-		// version 2 (position 1), or version 1 with ALL_KEY_MATERIAL.
-		start := 1
-		if c.IncludeKeyMaterial == wire.IncludeAllKeyMaterial {
-			start = 0
-		}
-		if n, err := strconv.Atoi(c.StartingToken); err == nil {
-			start = n
-		}
-		token = strconv.Itoa(start + len(rots))
-	}
 	return print(e.stdout, e.g, struct {
-		Rotations []wire.RotationsListEntry
+		Rotations []api.RotationsListEntry
 		NextToken string `json:",omitempty"`
-	}{rots, token})
+	}{rots, next})
 }

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // Parameter forms, as the AWS CLI takes them:
@@ -77,22 +77,22 @@ func readContext(name, v string) (map[string]string, error) {
 }
 
 // readTags parses --tags: each argument TagKey=k,TagValue=v, or one JSON list.
-func readTags(args []string) ([]wire.Tag, error) {
-	var tags []wire.Tag
+func readTags(args []string) ([]api.Tag, error) {
+	var tags []api.Tag
 	for _, a := range args {
 		a, err := readText("tags", a)
 		if err != nil {
 			return nil, err
 		}
 		if strings.HasPrefix(strings.TrimSpace(a), "[") {
-			var more []wire.Tag
+			var more []api.Tag
 			if err := json.Unmarshal([]byte(a), &more); err != nil {
 				return nil, fmt.Errorf("--tags: not a JSON list of {TagKey, TagValue}: %w", err)
 			}
 			tags = append(tags, more...)
 			continue
 		}
-		var t wire.Tag
+		var t api.Tag
 		for _, part := range strings.Split(a, ",") {
 			k, v, _ := strings.Cut(part, "=")
 			switch k {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 func TestExpandLists(t *testing.T) {
@@ -52,7 +52,7 @@ func TestParameterForms(t *testing.T) {
 		}
 	}
 	tags, err := readTags([]string{"TagKey=a,TagValue=1", `[{"TagKey":"b","TagValue":"2"}]`})
-	if err != nil || !reflect.DeepEqual(tags, []wire.Tag{{TagKey: "a", TagValue: "1"}, {TagKey: "b", TagValue: "2"}}) {
+	if err != nil || !reflect.DeepEqual(tags, []api.Tag{{TagKey: "a", TagValue: "1"}, {TagKey: "b", TagValue: "2"}}) {
 		t.Fatalf("tags %v %v", tags, err)
 	}
 	c, err := readConstraints("EncryptionContextSubset={a=1,b=2},EncryptionContextEquals={c=3}")

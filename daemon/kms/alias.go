@@ -7,20 +7,20 @@ import (
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // CreateAlias makes a new alias point at a key. The name must follow AWS's
 // rules and not be reserved; the target must exist and not be pending
 // deletion; an existing name is AlreadyExistsException.
-func (s *Service) CreateAlias(ctx context.Context, in *wire.AliasInput) error {
+func (s *Service) CreateAlias(ctx context.Context, in *api.AliasInput) error {
 	e, err := s.aliasTarget(in)
 	if err != nil {
 		return err
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if err := s.authorizeState(ctx, e, wire.OpCreateAlias); err != nil {
+	if err := s.authorizeState(ctx, e, api.OpCreateAlias); err != nil {
 		return err
 	}
 	s.mu.RLock()
@@ -28,19 +28,19 @@ func (s *Service) CreateAlias(ctx context.Context, in *wire.AliasInput) error {
 	n := len(s.aliases)
 	s.mu.RUnlock()
 	if exists {
-		return errorf(wire.CodeAlreadyExists, "alias %s already exists", aliasARN(in.AliasName))
+		return errorf(api.CodeAlreadyExists, "alias %s already exists", aliasARN(in.AliasName))
 	}
 	if n >= s.cfg.Quotas.Aliases {
-		return errorf(wire.CodeLimitExceeded, "the quota of %d aliases is reached", s.cfg.Quotas.Aliases)
+		return errorf(api.CodeLimitExceeded, "the quota of %d aliases is reached", s.cfg.Quotas.Aliases)
 	}
 	now := s.now().UTC()
 	a := &keystore.AliasRecord{AliasName: in.AliasName, TargetKeyID: e.id, CreationDate: now, LastUpdatedDate: now}
-	return s.putAlias(wire.OpCreateAlias, a)
+	return s.putAlias(api.OpCreateAlias, a)
 }
 
 // aliasTarget checks an alias request's name and finds its target key
 // (by key id or ARN only, as in AWS).
-func (s *Service) aliasTarget(in *wire.AliasInput) (*entry, error) {
+func (s *Service) aliasTarget(in *api.AliasInput) (*entry, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (s *Service) putAlias(op string, a *keystore.AliasRecord) error {
 
 // UpdateAlias points an existing alias at another key. The new target
 // must not be pending deletion; the old one may be.
-func (s *Service) UpdateAlias(ctx context.Context, in *wire.AliasInput) error {
+func (s *Service) UpdateAlias(ctx context.Context, in *api.AliasInput) error {
 	e, err := s.aliasTarget(in)
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ func (s *Service) UpdateAlias(ctx context.Context, in *wire.AliasInput) error {
 	old := s.aliases[in.AliasName]
 	s.mu.RUnlock()
 	if old == nil || !s.aliasVisible(ctx, old) {
-		return errorf(wire.CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
+		return errorf(api.CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
 	}
 	if oldKey := s.lookup(old.TargetKeyID); oldKey != nil {
 		oldKey.mu.RLock()
@@ -85,21 +85,21 @@ func (s *Service) UpdateAlias(ctx context.Context, in *wire.AliasInput) error {
 			return err
 		}
 	}
-	if err := s.authorizeState(ctx, e, wire.OpUpdateAlias); err != nil {
+	if err := s.authorizeState(ctx, e, api.OpUpdateAlias); err != nil {
 		return err
 	}
 	a := *old
 	a.TargetKeyID, a.LastUpdatedDate = e.id, s.now().UTC()
-	return s.putAlias(wire.OpUpdateAlias, &a)
+	return s.putAlias(api.OpUpdateAlias, &a)
 }
 
 // DeleteAlias removes an alias; the key is not affected.
-func (s *Service) DeleteAlias(ctx context.Context, in *wire.DeleteAliasInput) error {
+func (s *Service) DeleteAlias(ctx context.Context, in *api.DeleteAliasInput) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(in.AliasName, "alias/") {
-		return errorf(wire.CodeValidation, "AliasName must begin with alias/")
+		return errorf(api.CodeValidation, "AliasName must begin with alias/")
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -107,7 +107,7 @@ func (s *Service) DeleteAlias(ctx context.Context, in *wire.DeleteAliasInput) er
 	a := s.aliases[in.AliasName]
 	s.mu.RUnlock()
 	if a == nil || !s.aliasVisible(ctx, a) {
-		return errorf(wire.CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
+		return errorf(api.CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
 	}
 	if e := s.lookup(a.TargetKeyID); e != nil {
 		e.mu.RLock()
@@ -119,7 +119,7 @@ func (s *Service) DeleteAlias(ctx context.Context, in *wire.DeleteAliasInput) er
 	}
 	var b keystore.Batch
 	b.DeleteAlias(in.AliasName)
-	if err := s.write(wire.OpDeleteAlias, &b); err != nil {
+	if err := s.write(api.OpDeleteAlias, &b); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -130,7 +130,7 @@ func (s *Service) DeleteAlias(ctx context.Context, in *wire.DeleteAliasInput) er
 
 // ListAliases lists aliases in name order, optionally only those of one key
 // (given by key id or ARN).
-func (s *Service) ListAliases(ctx context.Context, in *wire.ListAliasesInput) (*wire.ListAliasesOutput, error) {
+func (s *Service) ListAliases(ctx context.Context, in *api.ListAliasesInput) (*api.ListAliasesOutput, error) {
 	limit, err := pageLimit(in.Limit, 100, 50)
 	if err != nil {
 		return nil, err
@@ -152,7 +152,7 @@ func (s *Service) ListAliases(ctx context.Context, in *wire.ListAliasesInput) (*
 		}
 	}
 	if in.Marker != "" && !strings.HasPrefix(in.Marker, "alias/") {
-		return nil, errorf(wire.CodeInvalidMarker, "Marker is not one that ListAliases returned")
+		return nil, errorf(api.CodeInvalidMarker, "Marker is not one that ListAliases returned")
 	}
 	s.mu.RLock()
 	var list []*keystore.AliasRecord
@@ -164,13 +164,13 @@ func (s *Service) ListAliases(ctx context.Context, in *wire.ListAliasesInput) (*
 	s.mu.RUnlock()
 	list = slices.DeleteFunc(list, func(a *keystore.AliasRecord) bool { return !s.aliasVisible(ctx, a) })
 	slices.SortFunc(list, func(a, b *keystore.AliasRecord) int { return strings.Compare(a.AliasName, b.AliasName) })
-	out := &wire.ListAliasesOutput{Aliases: []wire.AliasListEntry{}}
+	out := &api.ListAliasesOutput{Aliases: []api.AliasListEntry{}}
 	if len(list) > limit {
 		list = list[:limit]
 		out.Truncated, out.NextMarker = true, list[limit-1].AliasName
 	}
 	for _, a := range list {
-		out.Aliases = append(out.Aliases, wire.AliasListEntry{
+		out.Aliases = append(out.Aliases, api.AliasListEntry{
 			AliasName: a.AliasName, AliasArn: aliasARN(a.AliasName), TargetKeyId: a.TargetKeyID.String(),
 			CreationDate: a.CreationDate, LastUpdatedDate: a.LastUpdatedDate,
 		})

@@ -10,7 +10,7 @@ import (
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // Key managers: who manages a key (KeyMetadata.KeyManager).
@@ -113,12 +113,12 @@ func principalOf(ctx context.Context) (*policy.Principal, error) {
 	if p := policy.From(ctx); p != nil {
 		return p, nil
 	}
-	return nil, errorf(wire.CodeAccessDenied, "the request carries no caller identity")
+	return nil, errorf(api.CodeAccessDenied, "the request carries no caller identity")
 }
 
 // notFound is the answer for a key that does not exist and for one the
 // caller may not know of: the two are indistinguishable.
-func notFound(arn string) error { return errorf(wire.CodeNotFound, "key '%s' does not exist", arn) }
+func notFound(arn string) error { return errorf(api.CodeNotFound, "key '%s' does not exist", arn) }
 
 // authorize decides whether the caller may do action on e, for a request
 // with encryption context ec (nil for none) and grant tokens. It returns the id of the
@@ -169,7 +169,7 @@ func denyError(p *policy.Principal, action string, e *entry, why string) error {
 	if p.Unit != "" {
 		who += " (unit:" + p.Unit + ")"
 	}
-	return errorf(wire.CodeAccessDenied, "%s is not authorized to perform %s on %s: %s", who, action, e.arn, why)
+	return errorf(api.CodeAccessDenied, "%s is not authorized to perform %s on %s: %s", who, action, e.arn, why)
 }
 
 // visibleTo reports whether p may know that e exists. The caller holds e.mu.
@@ -196,9 +196,9 @@ func (s *Service) compilePolicy(r *keystore.KeyRecord) (string, *policy.Policy, 
 // malformedPolicy maps a compile error to the exception AWS returns.
 func malformedPolicy(err error) error {
 	if strings.Contains(err.Error(), policy.ErrTooLarge.Error()) {
-		return errorf(wire.CodeLimitExceeded, "the key policy is over %d bytes", policy.MaxSize)
+		return errorf(api.CodeLimitExceeded, "the key policy is over %d bytes", policy.MaxSize)
 	}
-	return errorf(wire.CodeMalformedPolicy, "the key policy is not valid: %v", err)
+	return errorf(api.CodeMalformedPolicy, "the key policy is not valid: %v", err)
 }
 
 // lockoutCheck refuses a policy that would not let its author (p) change
@@ -208,6 +208,6 @@ func lockoutCheck(pol *policy.Policy, p *policy.Principal, arn string, bypass bo
 	if bypass || p.UID == 0 || pol.AllowsOutright(p, "kms:PutKeyPolicy", arn) {
 		return nil
 	}
-	return errorf(wire.CodeMalformedPolicy, "the new key policy will not allow you (uid:%d) to update it later; "+
+	return errorf(api.CodeMalformedPolicy, "the new key policy will not allow you (uid:%d) to update it later; "+
 		"to apply it anyway, set BypassPolicyLockoutSafetyCheck", p.UID)
 }

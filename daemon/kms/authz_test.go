@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"kmsd/daemon/policy"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // as returns a context whose caller is p.
@@ -48,7 +48,7 @@ func authService(t testing.TB, mod ...func(*Config)) *Service {
 
 func keyOf(t testing.TB, s *Service, c context.Context) string {
 	t.Helper()
-	out, err := s.CreateKey(c, &wire.CreateKeyInput{})
+	out, err := s.CreateKey(c, &api.CreateKeyInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,29 +61,29 @@ func TestDefaultPolicy(t *testing.T) {
 	s := authService(t)
 	id := keyOf(t, s, alice)
 	for name, c := range map[string]context.Context{"creator": alice, "root": ctx, "admin group": carol} {
-		if _, err := s.Encrypt(c, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
+		if _, err := s.Encrypt(c, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
-		if err := s.DisableKey(c, &wire.KeyIDInput{KeyId: id}); err != nil {
+		if err := s.DisableKey(c, &api.KeyIDInput{KeyId: id}); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
-		s.EnableKey(ctx, &wire.KeyIDInput{KeyId: id})
+		s.EnableKey(ctx, &api.KeyIDInput{KeyId: id})
 	}
-	pol, _ := s.GetKeyPolicy(alice, &wire.GetKeyPolicyInput{KeyId: id})
+	pol, _ := s.GetKeyPolicy(alice, &api.GetKeyPolicyInput{KeyId: id})
 	for _, want := range []string{`"uid:0"`, `"uid:1000"`, `"group:kms-admins"`} {
 		if !strings.Contains(pol.Policy, want) {
 			t.Errorf("default policy lacks %s:\n%s", want, pol.Policy)
 		}
 	}
-	_, err := s.Encrypt(bob, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")})
-	wantCode(t, err, wire.CodeNotFound)
-	if l, _ := s.ListKeys(bob, &wire.ListKeysInput{}); len(l.Keys) != 0 {
+	_, err := s.Encrypt(bob, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	wantCode(t, err, api.CodeNotFound)
+	if l, _ := s.ListKeys(bob, &api.ListKeysInput{}); len(l.Keys) != 0 {
 		t.Fatalf("bob lists %v", l.Keys)
 	}
 	if n := s.VisibleKeyCount(bob); n != 0 {
 		t.Fatalf("bob sees %d keys", n)
 	}
-	if _, err := s.Encrypt(context.Background(), &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")}); wire.CodeOf(err) != wire.CodeAccessDenied {
+	if _, err := s.Encrypt(context.Background(), &api.EncryptInput{KeyId: id, Plaintext: []byte("x")}); api.CodeOf(err) != api.CodeAccessDenied {
 		t.Fatalf("no principal: %v", err)
 	}
 }
@@ -93,7 +93,7 @@ func TestDefaultPolicy(t *testing.T) {
 func TestInvisibleIsNotFound(t *testing.T) {
 	s := authService(t)
 	id := keyOf(t, s, alice)
-	s.CreateAlias(alice, &wire.AliasInput{AliasName: "alias/alices", TargetKeyId: id})
+	s.CreateAlias(alice, &api.AliasInput{AliasName: "alias/alices", TargetKeyId: id})
 	blob := mustEncrypt(t, s, id, "secret", nil)
 	ghost := "00000000-0000-4000-8000-000000000000"
 	ghostBlob := append([]byte{}, blob...)
@@ -111,31 +111,31 @@ func TestInvisibleIsNotFound(t *testing.T) {
 		}
 	}
 	for _, k := range [][2]string{{id, ghost}, {ARNPrefix + "key/" + id, ARNPrefix + "key/" + ghost}} {
-		_, e1 := s.DescribeKey(bob, &wire.DescribeKeyInput{KeyId: k[0]})
-		_, e2 := s.DescribeKey(bob, &wire.DescribeKeyInput{KeyId: k[1]})
+		_, e1 := s.DescribeKey(bob, &api.DescribeKeyInput{KeyId: k[0]})
+		_, e2 := s.DescribeKey(bob, &api.DescribeKeyInput{KeyId: k[1]})
 		same("DescribeKey", e1, e2)
-		e1 = s.DisableKey(bob, &wire.KeyIDInput{KeyId: k[0]})
-		e2 = s.DisableKey(bob, &wire.KeyIDInput{KeyId: k[1]})
+		e1 = s.DisableKey(bob, &api.KeyIDInput{KeyId: k[0]})
+		e2 = s.DisableKey(bob, &api.KeyIDInput{KeyId: k[1]})
 		same("DisableKey", e1, e2)
-		_, e1 = s.GetKeyPolicy(bob, &wire.GetKeyPolicyInput{KeyId: k[0]})
-		_, e2 = s.GetKeyPolicy(bob, &wire.GetKeyPolicyInput{KeyId: k[1]})
+		_, e1 = s.GetKeyPolicy(bob, &api.GetKeyPolicyInput{KeyId: k[0]})
+		_, e2 = s.GetKeyPolicy(bob, &api.GetKeyPolicyInput{KeyId: k[1]})
 		same("GetKeyPolicy", e1, e2)
-		_, e1 = s.ListGrants(bob, &wire.ListGrantsInput{KeyId: k[0]})
-		_, e2 = s.ListGrants(bob, &wire.ListGrantsInput{KeyId: k[1]})
+		_, e1 = s.ListGrants(bob, &api.ListGrantsInput{KeyId: k[0]})
+		_, e2 = s.ListGrants(bob, &api.ListGrantsInput{KeyId: k[1]})
 		same("ListGrants", e1, e2)
 	}
-	_, e1 := s.Decrypt(bob, &wire.DecryptInput{CiphertextBlob: blob})
-	_, e2 := s.Decrypt(bob, &wire.DecryptInput{CiphertextBlob: ghostBlob})
+	_, e1 := s.Decrypt(bob, &api.DecryptInput{CiphertextBlob: blob})
+	_, e2 := s.Decrypt(bob, &api.DecryptInput{CiphertextBlob: ghostBlob})
 	same("Decrypt", e1, e2)
-	_, e1 = s.Encrypt(bob, &wire.EncryptInput{KeyId: "alias/alices", Plaintext: []byte("x")})
-	_, e2 = s.Encrypt(bob, &wire.EncryptInput{KeyId: "alias/nobodys", Plaintext: []byte("x")})
-	if wire.CodeOf(e1) != wire.CodeNotFound || wire.CodeOf(e2) != wire.CodeNotFound {
+	_, e1 = s.Encrypt(bob, &api.EncryptInput{KeyId: "alias/alices", Plaintext: []byte("x")})
+	_, e2 = s.Encrypt(bob, &api.EncryptInput{KeyId: "alias/nobodys", Plaintext: []byte("x")})
+	if api.CodeOf(e1) != api.CodeNotFound || api.CodeOf(e2) != api.CodeNotFound {
 		t.Fatalf("alias: %v / %v", e1, e2)
 	}
-	if l, _ := s.ListAliases(bob, &wire.ListAliasesInput{}); len(l.Aliases) != 0 {
+	if l, _ := s.ListAliases(bob, &api.ListAliasesInput{}); len(l.Aliases) != 0 {
 		t.Fatalf("bob lists aliases %v", l.Aliases)
 	}
-	wantCode(t, s.DeleteAlias(bob, &wire.DeleteAliasInput{AliasName: "alias/alices"}), wire.CodeNotFound)
+	wantCode(t, s.DeleteAlias(bob, &api.DeleteAliasInput{AliasName: "alias/alices"}), api.CodeNotFound)
 }
 
 func TestPolicyDecisions(t *testing.T) {
@@ -148,71 +148,71 @@ func TestPolicyDecisions(t *testing.T) {
 	  "Condition":{"StringEquals":{"kms:EncryptionContext:tenant":"a"}}},
 	 {"Sid":"backups","Effect":"Allow","Principal":{"Kmsd":"unit:backup.service"},"Action":"kms:GenerateDataKey*","Resource":"*"},
 	 {"Sid":"never decrypt secrets","Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:class":"secret"}}}]}`, id)
-	wantCode(t, s.PutKeyPolicy(alice, &wire.PutKeyPolicyInput{KeyId: id, Policy: doc}), "")
+	wantCode(t, s.PutKeyPolicy(alice, &api.PutKeyPolicyInput{KeyId: id, Policy: doc}), "")
 	enc := func(c context.Context, ec map[string]string) error {
-		_, err := s.Encrypt(c, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x"), EncryptionContext: ec})
+		_, err := s.Encrypt(c, &api.EncryptInput{KeyId: id, Plaintext: []byte("x"), EncryptionContext: ec})
 		return err
 	}
 	wantCode(t, enc(bob, map[string]string{"tenant": "a"}), "")
-	wantCode(t, enc(bob, map[string]string{"tenant": "b"}), wire.CodeAccessDenied)
-	wantCode(t, enc(bob, nil), wire.CodeAccessDenied)
-	if _, err := s.DescribeKey(bob, &wire.DescribeKeyInput{KeyId: id}); err != nil {
+	wantCode(t, enc(bob, map[string]string{"tenant": "b"}), api.CodeAccessDenied)
+	wantCode(t, enc(bob, nil), api.CodeAccessDenied)
+	if _, err := s.DescribeKey(bob, &api.DescribeKeyInput{KeyId: id}); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, s.DisableKey(bob, &wire.KeyIDInput{KeyId: id}), wire.CodeAccessDenied)
-	_, err := s.GenerateDataKey(backup, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256"})
+	wantCode(t, s.DisableKey(bob, &api.KeyIDInput{KeyId: id}), api.CodeAccessDenied)
+	_, err := s.GenerateDataKey(backup, &api.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256"})
 	wantCode(t, err, "")
-	_, err = s.GenerateDataKey(nginx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256"})
-	wantCode(t, err, wire.CodeNotFound)
+	_, err = s.GenerateDataKey(nginx, &api.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256"})
+	wantCode(t, err, api.CodeNotFound)
 
 	// The explicit deny wins even over the admin statement.
-	sec, err := s.Encrypt(alice, &wire.EncryptInput{KeyId: id, Plaintext: []byte("s"), EncryptionContext: map[string]string{"class": "secret"}})
+	sec, err := s.Encrypt(alice, &api.EncryptInput{KeyId: id, Plaintext: []byte("s"), EncryptionContext: map[string]string{"class": "secret"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	secret := sec.CiphertextBlob
-	_, err = s.Decrypt(alice, &wire.DecryptInput{CiphertextBlob: secret, EncryptionContext: map[string]string{"class": "secret"}})
-	wantCode(t, err, wire.CodeAccessDenied)
+	_, err = s.Decrypt(alice, &api.DecryptInput{CiphertextBlob: secret, EncryptionContext: map[string]string{"class": "secret"}})
+	wantCode(t, err, api.CodeAccessDenied)
 	// ReEncrypt needs ReEncryptFrom and ReEncryptTo: bob has neither.
-	be, err := s.Encrypt(bob, &wire.EncryptInput{KeyId: id, Plaintext: []byte("a"), EncryptionContext: map[string]string{"tenant": "a"}})
+	be, err := s.Encrypt(bob, &api.EncryptInput{KeyId: id, Plaintext: []byte("a"), EncryptionContext: map[string]string{"tenant": "a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	blob := be.CiphertextBlob
-	_, err = s.ReEncrypt(bob, &wire.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"tenant": "a"}, DestinationKeyId: id})
-	wantCode(t, err, wire.CodeAccessDenied)
+	_, err = s.ReEncrypt(bob, &api.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"tenant": "a"}, DestinationKeyId: id})
+	wantCode(t, err, api.CodeAccessDenied)
 
 	// A change applies to the next request.
-	wantCode(t, s.PutKeyPolicy(alice, &wire.PutKeyPolicyInput{KeyId: id, Policy: policy.Default(1000, "")}), "")
-	wantCode(t, enc(bob, map[string]string{"tenant": "a"}), wire.CodeNotFound)
+	wantCode(t, s.PutKeyPolicy(alice, &api.PutKeyPolicyInput{KeyId: id, Policy: policy.Default(1000, "")}), "")
+	wantCode(t, enc(bob, map[string]string{"tenant": "a"}), api.CodeNotFound)
 }
 
 func TestPutKeyPolicyChecks(t *testing.T) {
 	s := authService(t)
 	id := keyOf(t, s, alice)
-	err := s.PutKeyPolicy(alice, &wire.PutKeyPolicyInput{KeyId: id, Policy: `{"Statement":[{"Effect":"Allow","Principal":{"Kmsd":"uid:1000"},"Action":"kms:Encrypted"}]}`})
-	wantCode(t, err, wire.CodeMalformedPolicy)
+	err := s.PutKeyPolicy(alice, &api.PutKeyPolicyInput{KeyId: id, Policy: `{"Statement":[{"Effect":"Allow","Principal":{"Kmsd":"uid:1000"},"Action":"kms:Encrypted"}]}`})
+	wantCode(t, err, api.CodeMalformedPolicy)
 	if !strings.Contains(err.Error(), "Statement[0].Action[0]") {
 		t.Fatalf("message does not point at the fault: %v", err)
 	}
 	big := `{"Statement":[{"Sid":"` + strings.Repeat("x", 33000) + `","Effect":"Allow","Principal":"*"}]}`
-	wantCode(t, s.PutKeyPolicy(alice, &wire.PutKeyPolicyInput{KeyId: id, Policy: big}), wire.CodeLimitExceeded)
-	wantCode(t, s.PutKeyPolicy(alice, &wire.PutKeyPolicyInput{KeyId: id, PolicyName: "other", Policy: policy.Default(1000, "")}), wire.CodeNotFound)
+	wantCode(t, s.PutKeyPolicy(alice, &api.PutKeyPolicyInput{KeyId: id, Policy: big}), api.CodeLimitExceeded)
+	wantCode(t, s.PutKeyPolicy(alice, &api.PutKeyPolicyInput{KeyId: id, PolicyName: "other", Policy: policy.Default(1000, "")}), api.CodeNotFound)
 
 	// Lockout: a policy that would stop alice from changing it again.
 	lock := `{"Statement":[{"Effect":"Allow","Principal":{"Kmsd":"uid:1000"},"Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*"}]}`
-	err = s.PutKeyPolicy(alice, &wire.PutKeyPolicyInput{KeyId: id, Policy: lock})
-	wantCode(t, err, wire.CodeMalformedPolicy)
+	err = s.PutKeyPolicy(alice, &api.PutKeyPolicyInput{KeyId: id, Policy: lock})
+	wantCode(t, err, api.CodeMalformedPolicy)
 	if !strings.Contains(err.Error(), "BypassPolicyLockoutSafetyCheck") {
 		t.Fatal(err)
 	}
-	_, err = s.CreateKey(alice, &wire.CreateKeyInput{Policy: lock})
-	wantCode(t, err, wire.CodeMalformedPolicy)
-	wantCode(t, s.PutKeyPolicy(alice, &wire.PutKeyPolicyInput{KeyId: id, Policy: lock, BypassPolicyLockoutSafetyCheck: true}), "")
-	wantCode(t, s.PutKeyPolicy(alice, &wire.PutKeyPolicyInput{KeyId: id, Policy: policy.Default(1000, "")}), wire.CodeAccessDenied)
+	_, err = s.CreateKey(alice, &api.CreateKeyInput{Policy: lock})
+	wantCode(t, err, api.CodeMalformedPolicy)
+	wantCode(t, s.PutKeyPolicy(alice, &api.PutKeyPolicyInput{KeyId: id, Policy: lock, BypassPolicyLockoutSafetyCheck: true}), "")
+	wantCode(t, s.PutKeyPolicy(alice, &api.PutKeyPolicyInput{KeyId: id, Policy: policy.Default(1000, "")}), api.CodeAccessDenied)
 	// Root may always manage a customer key: the way back.
-	wantCode(t, s.PutKeyPolicy(ctx, &wire.PutKeyPolicyInput{KeyId: id, Policy: policy.Default(1000, "")}), "")
-	wantCode(t, s.DisableKey(alice, &wire.KeyIDInput{KeyId: id}), "")
+	wantCode(t, s.PutKeyPolicy(ctx, &api.PutKeyPolicyInput{KeyId: id, Policy: policy.Default(1000, "")}), "")
+	wantCode(t, s.DisableKey(alice, &api.KeyIDInput{KeyId: id}), "")
 }
 
 func TestGrants(t *testing.T) {
@@ -220,12 +220,12 @@ func TestGrants(t *testing.T) {
 	id := keyOf(t, s, alice)
 	tenantA := map[string]string{"tenant": "a"}
 	enc := func(c context.Context, ec map[string]string, tokens ...string) error {
-		_, err := s.Encrypt(c, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x"), EncryptionContext: ec, GrantTokens: tokens})
+		_, err := s.Encrypt(c, &api.EncryptInput{KeyId: id, Plaintext: []byte("x"), EncryptionContext: ec, GrantTokens: tokens})
 		return err
 	}
-	wantCode(t, enc(bob, tenantA), wire.CodeNotFound)
-	g, err := s.CreateGrant(alice, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "user:bob", RetiringPrincipal: "uid:1002",
-		Operations: []string{"Encrypt", "Decrypt", "DescribeKey"}, Constraints: wire.GrantConstraints{EncryptionContextSubset: tenantA}, Name: "bob-a"})
+	wantCode(t, enc(bob, tenantA), api.CodeNotFound)
+	g, err := s.CreateGrant(alice, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "user:bob", RetiringPrincipal: "uid:1002",
+		Operations: []string{"Encrypt", "Decrypt", "DescribeKey"}, Constraints: api.GrantConstraints{EncryptionContextSubset: tenantA}, Name: "bob-a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,67 +234,67 @@ func TestGrants(t *testing.T) {
 	}
 	wantCode(t, enc(bob, tenantA), "")
 	wantCode(t, enc(bob, map[string]string{"tenant": "a", "extra": "ok"}), "") // Subset: more pairs are fine
-	wantCode(t, enc(bob, map[string]string{"tenant": "b"}), wire.CodeAccessDenied)
+	wantCode(t, enc(bob, map[string]string{"tenant": "b"}), api.CodeAccessDenied)
 	wantCode(t, enc(bob, tenantA, g.GrantToken), "")
-	wantCode(t, enc(bob, tenantA, "kmsdgt1_garbage"), wire.CodeInvalidGrantToken)
-	if _, err := s.DescribeKey(bob, &wire.DescribeKeyInput{KeyId: id}); err != nil {
+	wantCode(t, enc(bob, tenantA, "kmsdgt1_garbage"), api.CodeInvalidGrantToken)
+	if _, err := s.DescribeKey(bob, &api.DescribeKeyInput{KeyId: id}); err != nil {
 		t.Fatalf("grant includes DescribeKey: %v", err)
 	}
-	wantCode(t, s.DisableKey(bob, &wire.KeyIDInput{KeyId: id}), wire.CodeAccessDenied)
+	wantCode(t, s.DisableKey(bob, &api.KeyIDInput{KeyId: id}), api.CodeAccessDenied)
 
 	// Same name and parameters: the same grant, a new token.
-	again, err := s.CreateGrant(alice, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "user:bob", RetiringPrincipal: "uid:1002",
-		Operations: []string{"Decrypt", "Encrypt", "DescribeKey"}, Constraints: wire.GrantConstraints{EncryptionContextSubset: tenantA}, Name: "bob-a"})
+	again, err := s.CreateGrant(alice, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "user:bob", RetiringPrincipal: "uid:1002",
+		Operations: []string{"Decrypt", "Encrypt", "DescribeKey"}, Constraints: api.GrantConstraints{EncryptionContextSubset: tenantA}, Name: "bob-a"})
 	if err != nil || again.GrantId != g.GrantId || again.GrantToken == g.GrantToken {
 		t.Fatalf("retry: %+v %v", again, err)
 	}
-	l, _ := s.ListGrants(alice, &wire.ListGrantsInput{KeyId: id})
+	l, _ := s.ListGrants(alice, &api.ListGrantsInput{KeyId: id})
 	if len(l.Grants) != 1 || l.Grants[0].GranteePrincipal != "user:bob" || l.Grants[0].Constraints.EncryptionContextSubset["tenant"] != "a" {
 		t.Fatalf("list %+v", l)
 	}
-	if r, _ := s.ListRetirableGrants(carol, &wire.ListRetirableGrantsInput{RetiringPrincipal: "uid:1002"}); len(r.Grants) != 1 {
+	if r, _ := s.ListRetirableGrants(carol, &api.ListRetirableGrantsInput{RetiringPrincipal: "uid:1002"}); len(r.Grants) != 1 {
 		t.Fatalf("retirable %+v", r)
 	}
-	_, err = s.ListRetirableGrants(bob, &wire.ListRetirableGrantsInput{RetiringPrincipal: "uid:1002"})
-	wantCode(t, err, wire.CodeAccessDenied)
+	_, err = s.ListRetirableGrants(bob, &api.ListRetirableGrantsInput{RetiringPrincipal: "uid:1002"})
+	wantCode(t, err, api.CodeAccessDenied)
 
 	// Only the retiring principal (or root) retires it; then bob is back to nothing.
-	wantCode(t, s.RetireGrant(bob, &wire.RetireGrantInput{GrantToken: g.GrantToken}), wire.CodeAccessDenied)
-	wantCode(t, s.RetireGrant(carol, &wire.RetireGrantInput{GrantToken: g.GrantToken}), "")
-	wantCode(t, enc(bob, tenantA), wire.CodeNotFound)
-	wantCode(t, enc(alice, nil, g.GrantToken), wire.CodeInvalidGrantToken)
-	wantCode(t, s.RetireGrant(carol, &wire.RetireGrantInput{KeyId: id, GrantId: g.GrantId}), wire.CodeInvalidGrantID)
+	wantCode(t, s.RetireGrant(bob, &api.RetireGrantInput{GrantToken: g.GrantToken}), api.CodeAccessDenied)
+	wantCode(t, s.RetireGrant(carol, &api.RetireGrantInput{GrantToken: g.GrantToken}), "")
+	wantCode(t, enc(bob, tenantA), api.CodeNotFound)
+	wantCode(t, enc(alice, nil, g.GrantToken), api.CodeInvalidGrantToken)
+	wantCode(t, s.RetireGrant(carol, &api.RetireGrantInput{KeyId: id, GrantId: g.GrantId}), api.CodeInvalidGrantID)
 
 	// Equals is exact; the grantee retires a grant that includes RetireGrant;
 	// a key admin revokes.
-	eq, _ := s.CreateGrant(alice, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1001", Operations: []string{"Encrypt", "RetireGrant"},
-		Constraints: wire.GrantConstraints{EncryptionContextEquals: tenantA}})
+	eq, _ := s.CreateGrant(alice, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1001", Operations: []string{"Encrypt", "RetireGrant"},
+		Constraints: api.GrantConstraints{EncryptionContextEquals: tenantA}})
 	wantCode(t, enc(bob, tenantA), "")
-	wantCode(t, enc(bob, map[string]string{"tenant": "a", "extra": "no"}), wire.CodeAccessDenied)
-	wantCode(t, s.RetireGrant(bob, &wire.RetireGrantInput{KeyId: id, GrantId: eq.GrantId}), "")
-	rv, _ := s.CreateGrant(alice, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1001", Operations: []string{"Encrypt"}})
+	wantCode(t, enc(bob, map[string]string{"tenant": "a", "extra": "no"}), api.CodeAccessDenied)
+	wantCode(t, s.RetireGrant(bob, &api.RetireGrantInput{KeyId: id, GrantId: eq.GrantId}), "")
+	rv, _ := s.CreateGrant(alice, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1001", Operations: []string{"Encrypt"}})
 	wantCode(t, enc(bob, nil), "")
-	wantCode(t, s.RevokeGrant(bob, &wire.RevokeGrantInput{KeyId: id, GrantId: rv.GrantId}), wire.CodeAccessDenied)
-	wantCode(t, s.RevokeGrant(alice, &wire.RevokeGrantInput{KeyId: id, GrantId: rv.GrantId}), "")
-	wantCode(t, enc(bob, nil), wire.CodeNotFound)
+	wantCode(t, s.RevokeGrant(bob, &api.RevokeGrantInput{KeyId: id, GrantId: rv.GrantId}), api.CodeAccessDenied)
+	wantCode(t, s.RevokeGrant(alice, &api.RevokeGrantInput{KeyId: id, GrantId: rv.GrantId}), "")
+	wantCode(t, enc(bob, nil), api.CodeNotFound)
 
-	for _, bad := range []wire.CreateGrantInput{
+	for _, bad := range []api.CreateGrantInput{
 		{KeyId: id, GranteePrincipal: "group:kms-admins", Operations: []string{"Encrypt"}},
 		{KeyId: id, GranteePrincipal: "*", Operations: []string{"Encrypt"}},
 		{KeyId: id, GranteePrincipal: "user:nobody", Operations: []string{"Encrypt"}},
 		{KeyId: id, GranteePrincipal: "uid:1", Operations: []string{"Sign"}},
 		{KeyId: id, GranteePrincipal: "uid:1"},
 		{KeyId: id, GranteePrincipal: "uid:1", Operations: []string{"Encrypt"}, Name: "bad name"},
-		{KeyId: id, GranteePrincipal: "uid:1", Operations: []string{"Encrypt"}, Constraints: wire.GrantConstraints{EncryptionContextEquals: map[string]string{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8", "i": "9"}}},
+		{KeyId: id, GranteePrincipal: "uid:1", Operations: []string{"Encrypt"}, Constraints: api.GrantConstraints{EncryptionContextEquals: map[string]string{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8", "i": "9"}}},
 	} {
 		_, err := s.CreateGrant(alice, &bad)
-		wantCode(t, err, wire.CodeValidation)
+		wantCode(t, err, api.CodeValidation)
 	}
-	_, err = s.CreateGrant(bob, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1001", Operations: []string{"Encrypt"}})
-	wantCode(t, err, wire.CodeNotFound)
-	s.DisableKey(alice, &wire.KeyIDInput{KeyId: id})
-	_, err = s.CreateGrant(alice, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1", Operations: []string{"Encrypt"}})
-	wantCode(t, err, wire.CodeDisabled)
+	_, err = s.CreateGrant(bob, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1001", Operations: []string{"Encrypt"}})
+	wantCode(t, err, api.CodeNotFound)
+	s.DisableKey(alice, &api.KeyIDInput{KeyId: id})
+	_, err = s.CreateGrant(alice, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1", Operations: []string{"Encrypt"}})
+	wantCode(t, err, api.CodeDisabled)
 }
 
 // TestChildGrantsOnlyNarrow: a grantee with CreateGrant may pass on at
@@ -303,22 +303,22 @@ func TestChildGrantsOnlyNarrow(t *testing.T) {
 	s := authService(t)
 	id := keyOf(t, s, alice)
 	parent := map[string]string{"tenant": "a"}
-	_, err := s.CreateGrant(alice, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1001",
-		Operations: []string{"CreateGrant", "Encrypt", "Decrypt"}, Constraints: wire.GrantConstraints{EncryptionContextSubset: parent}})
+	_, err := s.CreateGrant(alice, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1001",
+		Operations: []string{"CreateGrant", "Encrypt", "Decrypt"}, Constraints: api.GrantConstraints{EncryptionContextSubset: parent}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
 		name string
-		in   wire.CreateGrantInput
+		in   api.CreateGrantInput
 		code string
 	}{
-		{"same", wire.CreateGrantInput{Operations: []string{"Encrypt"}, Constraints: wire.GrantConstraints{EncryptionContextSubset: parent}}, ""},
-		{"stricter subset", wire.CreateGrantInput{Operations: []string{"Decrypt"}, Constraints: wire.GrantConstraints{EncryptionContextSubset: map[string]string{"tenant": "a", "app": "x"}}}, ""},
-		{"subset to equals", wire.CreateGrantInput{Operations: []string{"Encrypt"}, Constraints: wire.GrantConstraints{EncryptionContextEquals: map[string]string{"tenant": "a"}}}, ""},
-		{"more operations", wire.CreateGrantInput{Operations: []string{"Encrypt", "ReEncryptFrom"}, Constraints: wire.GrantConstraints{EncryptionContextSubset: parent}}, wire.CodeAccessDenied},
-		{"no constraint", wire.CreateGrantInput{Operations: []string{"Encrypt"}}, wire.CodeAccessDenied},
-		{"other tenant", wire.CreateGrantInput{Operations: []string{"Encrypt"}, Constraints: wire.GrantConstraints{EncryptionContextSubset: map[string]string{"tenant": "b"}}}, wire.CodeAccessDenied},
+		{"same", api.CreateGrantInput{Operations: []string{"Encrypt"}, Constraints: api.GrantConstraints{EncryptionContextSubset: parent}}, ""},
+		{"stricter subset", api.CreateGrantInput{Operations: []string{"Decrypt"}, Constraints: api.GrantConstraints{EncryptionContextSubset: map[string]string{"tenant": "a", "app": "x"}}}, ""},
+		{"subset to equals", api.CreateGrantInput{Operations: []string{"Encrypt"}, Constraints: api.GrantConstraints{EncryptionContextEquals: map[string]string{"tenant": "a"}}}, ""},
+		{"more operations", api.CreateGrantInput{Operations: []string{"Encrypt", "ReEncryptFrom"}, Constraints: api.GrantConstraints{EncryptionContextSubset: parent}}, api.CodeAccessDenied},
+		{"no constraint", api.CreateGrantInput{Operations: []string{"Encrypt"}}, api.CodeAccessDenied},
+		{"other tenant", api.CreateGrantInput{Operations: []string{"Encrypt"}, Constraints: api.GrantConstraints{EncryptionContextSubset: map[string]string{"tenant": "b"}}}, api.CodeAccessDenied},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -334,12 +334,12 @@ func TestGrantQuota(t *testing.T) {
 	s := authService(t, func(c *Config) { c.Quotas.GrantsPerKey = 3 })
 	id := keyOf(t, s, alice)
 	for i := range 3 {
-		if _, err := s.CreateGrant(alice, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: fmt.Sprintf("uid:%d", 2000+i), Operations: []string{"Encrypt"}}); err != nil {
+		if _, err := s.CreateGrant(alice, &api.CreateGrantInput{KeyId: id, GranteePrincipal: fmt.Sprintf("uid:%d", 2000+i), Operations: []string{"Encrypt"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, err := s.CreateGrant(alice, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:3000", Operations: []string{"Encrypt"}})
-	wantCode(t, err, wire.CodeLimitExceeded)
+	_, err := s.CreateGrant(alice, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:3000", Operations: []string{"Encrypt"}})
+	wantCode(t, err, api.CodeLimitExceeded)
 }
 
 // TestGrantQuotaAtDefault fills the default 10,000 grants on one key.
@@ -350,15 +350,15 @@ func TestGrantQuotaAtDefault(t *testing.T) {
 	s := authService(t)
 	id := keyOf(t, s, alice)
 	for i := range DefaultQuotas.GrantsPerKey {
-		if _, err := s.CreateGrant(alice, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: fmt.Sprintf("uid:%d", 10000+i), Operations: []string{"Encrypt"}}); err != nil {
+		if _, err := s.CreateGrant(alice, &api.CreateGrantInput{KeyId: id, GranteePrincipal: fmt.Sprintf("uid:%d", 10000+i), Operations: []string{"Encrypt"}}); err != nil {
 			t.Fatalf("grant %d: %v", i, err)
 		}
 	}
-	_, err := s.CreateGrant(alice, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:99", Operations: []string{"Encrypt"}})
-	wantCode(t, err, wire.CodeLimitExceeded)
+	_, err := s.CreateGrant(alice, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:99", Operations: []string{"Encrypt"}})
+	wantCode(t, err, api.CodeLimitExceeded)
 	// The last grantee can use the key at once.
 	last := as(&policy.Principal{UID: uint32(10000 + DefaultQuotas.GrantsPerKey - 1), GID: 1})
-	if _, err := s.Encrypt(last, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
+	if _, err := s.Encrypt(last, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -372,28 +372,28 @@ func TestGrantsSurviveRestartAndKeyDeletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := keyOf(t, s, alice)
-	if _, err := s.CreateGrant(alice, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "user:bob", Operations: []string{"Encrypt"}}); err != nil {
+	if _, err := s.CreateGrant(alice, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "user:bob", Operations: []string{"Encrypt"}}); err != nil {
 		t.Fatal(err)
 	}
 	pol := `{"Statement":[{"Effect":"Allow","Principal":{"Kmsd":["uid:1000","uid:1002"]},"Action":"kms:*","Resource":"*"}]}`
-	wantCode(t, s.PutKeyPolicy(alice, &wire.PutKeyPolicyInput{KeyId: id, Policy: pol}), "")
+	wantCode(t, s.PutKeyPolicy(alice, &api.PutKeyPolicyInput{KeyId: id, Policy: pol}), "")
 	s.Close()
 	if s, err = Open(cfg); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.Encrypt(bob, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
+	if _, err := s.Encrypt(bob, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
 		t.Fatalf("grant lost on restart: %v", err)
 	}
-	if _, err := s.Encrypt(carol, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
+	if _, err := s.Encrypt(carol, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
 		t.Fatalf("policy lost on restart: %v", err)
 	}
-	s.ScheduleKeyDeletion(alice, &wire.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: 7})
+	s.ScheduleKeyDeletion(alice, &api.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: api.Int32(7)})
 	c.Advance(8 * day)
 	if err := s.Tick(); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := s.ListRetirableGrants(ctx, &wire.ListRetirableGrantsInput{RetiringPrincipal: "uid:1000"}); len(r.Grants) != 0 {
+	if r, _ := s.ListRetirableGrants(ctx, &api.ListRetirableGrantsInput{RetiringPrincipal: "uid:1000"}); len(r.Grants) != 0 {
 		t.Fatal("grants outlived their key")
 	}
 	s.Close()

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"kmsd/daemon/policy"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // Benchmarks of the service's hot path beside raw AES-256-GCM (a
@@ -49,7 +49,7 @@ func BenchmarkRawAESGCM(b *testing.B) {
 func BenchmarkEncrypt(b *testing.B) {
 	s, id := benchKey(b)
 	for _, n := range benchSizes {
-		in := &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, n), EncryptionContext: map[string]string{"purpose": "bench"}}
+		in := &api.EncryptInput{KeyId: id, Plaintext: make([]byte, n), EncryptionContext: map[string]string{"purpose": "bench"}}
 		b.Run("size="+strconv.Itoa(n), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
@@ -64,7 +64,7 @@ func BenchmarkEncrypt(b *testing.B) {
 
 func BenchmarkEncryptParallel(b *testing.B) {
 	s, id := benchKey(b)
-	in := &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, 32)}
+	in := &api.EncryptInput{KeyId: id, Plaintext: make([]byte, 32)}
 	b.SetBytes(32)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -80,11 +80,11 @@ func BenchmarkDecrypt(b *testing.B) {
 	s, id := benchKey(b)
 	for _, n := range benchSizes {
 		ec := map[string]string{"purpose": "bench"}
-		enc, err := s.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: make([]byte, n), EncryptionContext: ec})
+		enc, err := s.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: make([]byte, n), EncryptionContext: ec})
 		if err != nil {
 			b.Fatal(err)
 		}
-		in := &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec}
+		in := &api.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec}
 		b.Run("size="+strconv.Itoa(n), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
@@ -100,7 +100,7 @@ func BenchmarkDecrypt(b *testing.B) {
 func BenchmarkGenerateDataKey(b *testing.B) {
 	s, id := benchKey(b)
 	for _, n := range []int32{32, 1024} {
-		in := &wire.GenerateDataKeyInput{KeyId: id, NumberOfBytes: n}
+		in := &api.GenerateDataKeyInput{KeyId: id, NumberOfBytes: api.Int32(n)}
 		b.Run("size="+strconv.Itoa(int(n)), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
@@ -122,18 +122,18 @@ func BenchmarkKeyCount(b *testing.B) {
 		for range n {
 			id = mustKey(b, s)
 		}
-		if err := s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/bench", TargetKeyId: id}); err != nil {
+		if err := s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/bench", TargetKeyId: id}); err != nil {
 			b.Fatal(err)
 		}
 		b.Run("keys="+strconv.Itoa(n)+"/DescribeKey", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id}); err != nil {
+				if _, err := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id}); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-		in := &wire.EncryptInput{KeyId: "alias/bench", Plaintext: make([]byte, 32)}
+		in := &api.EncryptInput{KeyId: "alias/bench", Plaintext: make([]byte, 32)}
 		b.Run("keys="+strconv.Itoa(n)+"/Encrypt", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -167,12 +167,12 @@ func BenchmarkAuthorization(b *testing.B) {
 			  "Condition":{"StringEquals":{"kms:EncryptionContext:tenant":["a","b"]},"ForAllValues:StringLike":{"kms:EncryptionContextKeys":["tenant","app*"]}}}`)
 			st = append(st, `{"Sid":"deny","Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:class":"secret"}}}`)
 			doc := `{"Version":"2012-10-17","Statement":[` + strings.Join(st, ",") + `]}`
-			if err := s.PutKeyPolicy(ctx, &wire.PutKeyPolicyInput{KeyId: id, Policy: doc, BypassPolicyLockoutSafetyCheck: true}); err != nil {
+			if err := s.PutKeyPolicy(ctx, &api.PutKeyPolicyInput{KeyId: id, Policy: doc, BypassPolicyLockoutSafetyCheck: true}); err != nil {
 				b.Fatal(err)
 			}
 			for i := range 1000 {
-				if _, err := s.CreateGrant(ctx, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: fmt.Sprintf("uid:%d", 5000+i),
-					Operations: []string{"Encrypt", "Decrypt"}, Constraints: wire.GrantConstraints{EncryptionContextSubset: map[string]string{"tenant": "z"}}}); err != nil {
+				if _, err := s.CreateGrant(ctx, &api.CreateGrantInput{KeyId: id, GranteePrincipal: fmt.Sprintf("uid:%d", 5000+i),
+					Operations: []string{"Encrypt", "Decrypt"}, Constraints: api.GrantConstraints{EncryptionContextSubset: map[string]string{"tenant": "z"}}}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -180,12 +180,12 @@ func BenchmarkAuthorization(b *testing.B) {
 	}
 	for _, c := range setups {
 		s, _ := testService(b, fast)
-		id, err := s.CreateKey(caller, &wire.CreateKeyInput{})
+		id, err := s.CreateKey(caller, &api.CreateKeyInput{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		c.setup(s, id.KeyMetadata.KeyId)
-		in := &wire.EncryptInput{KeyId: id.KeyMetadata.KeyId, Plaintext: make([]byte, 32), EncryptionContext: ec}
+		in := &api.EncryptInput{KeyId: id.KeyMetadata.KeyId, Plaintext: make([]byte, 32), EncryptionContext: ec}
 		if _, err := s.Encrypt(caller, in); err != nil {
 			b.Fatalf("%s: %v", c.name, err)
 		}

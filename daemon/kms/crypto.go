@@ -6,7 +6,7 @@ import (
 	"errors"
 
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // Size limits of the crypto operations, as in AWS.
@@ -18,15 +18,15 @@ const (
 )
 
 func checkAlgorithm(alg string) error {
-	if alg != "" && alg != wire.AlgSymmetricDefault {
-		return errorf(wire.CodeInvalidKeyUsage, "EncryptionAlgorithm %q is not valid for a symmetric key (use %s)", alg, wire.AlgSymmetricDefault)
+	if alg != "" && alg != api.AlgSymmetricDefault {
+		return errorf(api.CodeInvalidKeyUsage, "EncryptionAlgorithm %q is not valid for a symmetric key (use %s)", alg, api.AlgSymmetricDefault)
 	}
 	return nil
 }
 
 func checkContext(ec map[string]string) error {
 	if err := keystore.ValidateContext(ec); err != nil {
-		return errorf(wire.CodeValidation, "EncryptionContext: %v", err)
+		return errorf(api.CodeValidation, "EncryptionContext: %v", err)
 	}
 	return nil
 }
@@ -36,7 +36,7 @@ func checkContext(ec map[string]string) error {
 func parseContext(ec map[string]string) (*keystore.Context, error) {
 	c, err := keystore.ParseContext(ec)
 	if err != nil {
-		return nil, errorf(wire.CodeValidation, "EncryptionContext: %v", err)
+		return nil, errorf(api.CodeValidation, "EncryptionContext: %v", err)
 	}
 	return c, nil
 }
@@ -67,9 +67,9 @@ func (s *Service) encryptWith(ctx context.Context, op, act string, e *entry, ec 
 
 // Encrypt seals 1 to 4096 bytes under the current version of a key
 // (alias allowed), binding the encryption context.
-func (s *Service) Encrypt(ctx context.Context, in *wire.EncryptInput) (*wire.EncryptOutput, error) {
+func (s *Service) Encrypt(ctx context.Context, in *api.EncryptInput) (*api.EncryptOutput, error) {
 	if len(in.Plaintext) < 1 || len(in.Plaintext) > MaxPlaintext {
-		return nil, errorf(wire.CodeValidation, "Plaintext must be 1 to %d bytes", MaxPlaintext)
+		return nil, errorf(api.CodeValidation, "Plaintext must be 1 to %d bytes", MaxPlaintext)
 	}
 	if err := checkAlgorithm(in.EncryptionAlgorithm); err != nil {
 		return nil, err
@@ -83,11 +83,11 @@ func (s *Service) Encrypt(ctx context.Context, in *wire.EncryptInput) (*wire.Enc
 	if err != nil {
 		return nil, err
 	}
-	blob, matID, err := s.encryptWith(ctx, wire.OpEncrypt, "kms:Encrypt", e, ec, in.GrantTokens, in.Plaintext)
+	blob, matID, err := s.encryptWith(ctx, api.OpEncrypt, "kms:Encrypt", e, ec, in.GrantTokens, in.Plaintext)
 	if err != nil {
 		return nil, err
 	}
-	return &wire.EncryptOutput{CiphertextBlob: blob, KeyId: e.arn, EncryptionAlgorithm: wire.AlgSymmetricDefault, KeyMaterialId: matID}, nil
+	return &api.EncryptOutput{CiphertextBlob: blob, KeyId: e.arn, EncryptionAlgorithm: api.AlgSymmetricDefault, KeyMaterialId: matID}, nil
 }
 
 // decrypt opens a blob once the caller is authorized for act on its key.
@@ -95,7 +95,7 @@ func (s *Service) Encrypt(ctx context.Context, in *wire.EncryptInput) (*wire.Enc
 // caller zeroes it when done), the key and the version's KeyMaterialId.
 func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyID string, ecMap map[string]string, tokens []string) ([]byte, *entry, string, error) {
 	if len(blob) < 1 || len(blob) > MaxCiphertextBlob {
-		return nil, nil, "", errorf(wire.CodeValidation, "CiphertextBlob must be 1 to %d bytes", MaxCiphertextBlob)
+		return nil, nil, "", errorf(api.CodeValidation, "CiphertextBlob must be 1 to %d bytes", MaxCiphertextBlob)
 	}
 	ec, err := parseContext(ecMap)
 	if err != nil {
@@ -104,7 +104,7 @@ func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyI
 	defer ec.Release()
 	h, err := keystore.ParseBlobHeader(blob)
 	if err != nil {
-		return nil, nil, "", errorf(wire.CodeInvalidCiphertext, "the ciphertext is not a kmsd ciphertext blob, or it is damaged")
+		return nil, nil, "", errorf(api.CodeInvalidCiphertext, "the ciphertext is not a kmsd ciphertext blob, or it is damaged")
 	}
 	var e *entry
 	if keyID != "" {
@@ -113,7 +113,7 @@ func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyI
 			return nil, nil, "", err
 		}
 		if e.id != h.KeyID {
-			return nil, nil, "", errorf(wire.CodeIncorrectKey, "the ciphertext was not encrypted under %s", e.arn)
+			return nil, nil, "", errorf(api.CodeIncorrectKey, "the ciphertext was not encrypted under %s", e.arn)
 		}
 	} else if e = s.lookup(h.KeyID); e == nil {
 		return nil, nil, "", notFound(keyARN(h.KeyID)) // deleted, or never here
@@ -127,7 +127,7 @@ func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyI
 		return nil, nil, "", err
 	}
 	if h.KeyVersion == 0 || int(h.KeyVersion) > len(e.rec.Versions) {
-		return nil, nil, "", errorf(wire.CodeInvalidCiphertext, "the ciphertext is damaged or was not made by this kmsd")
+		return nil, nil, "", errorf(api.CodeInvalidCiphertext, "the ciphertext is damaged or was not made by this kmsd")
 	}
 	m, err := e.material(s.root, h.KeyVersion)
 	if err != nil {
@@ -135,7 +135,7 @@ func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyI
 	}
 	pt, err := keystore.OpenBlobContext(make([]byte, 0, len(blob)-keystore.BlobOverhead), m, e.id, ec, blob)
 	if errors.Is(err, keystore.ErrBlob) {
-		return nil, nil, "", errorf(wire.CodeInvalidCiphertext, "the ciphertext or its encryption context does not authenticate")
+		return nil, nil, "", errorf(api.CodeInvalidCiphertext, "the ciphertext or its encryption context does not authenticate")
 	} else if err != nil {
 		return nil, nil, "", s.internal(op, err)
 	}
@@ -146,20 +146,20 @@ func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyI
 // the same encryption context. The blob names its key and version, so
 // KeyId is optional; when given, a different key is IncorrectKeyException.
 // A wrong context or any damaged byte is InvalidCiphertextException.
-func (s *Service) Decrypt(ctx context.Context, in *wire.DecryptInput) (*wire.DecryptOutput, error) {
+func (s *Service) Decrypt(ctx context.Context, in *api.DecryptInput) (*api.DecryptOutput, error) {
 	if err := checkAlgorithm(in.EncryptionAlgorithm); err != nil {
 		return nil, err
 	}
-	pt, e, matID, err := s.decrypt(ctx, wire.OpDecrypt, "kms:Decrypt", in.CiphertextBlob, in.KeyId, in.EncryptionContext, in.GrantTokens)
+	pt, e, matID, err := s.decrypt(ctx, api.OpDecrypt, "kms:Decrypt", in.CiphertextBlob, in.KeyId, in.EncryptionContext, in.GrantTokens)
 	if err != nil {
 		return nil, err
 	}
-	return &wire.DecryptOutput{KeyId: e.arn, Plaintext: pt, EncryptionAlgorithm: wire.AlgSymmetricDefault, KeyMaterialId: matID}, nil
+	return &api.DecryptOutput{KeyId: e.arn, Plaintext: pt, EncryptionAlgorithm: api.AlgSymmetricDefault, KeyMaterialId: matID}, nil
 }
 
 // ReEncrypt decrypts a blob and encrypts its plaintext under another key
 // or context inside the service; the plaintext is zeroed and never returned.
-func (s *Service) ReEncrypt(ctx context.Context, in *wire.ReEncryptInput) (*wire.ReEncryptOutput, error) {
+func (s *Service) ReEncrypt(ctx context.Context, in *api.ReEncryptInput) (*api.ReEncryptOutput, error) {
 	if err := checkAlgorithm(in.SourceEncryptionAlgorithm); err != nil {
 		return nil, err
 	}
@@ -175,18 +175,18 @@ func (s *Service) ReEncrypt(ctx context.Context, in *wire.ReEncryptInput) (*wire
 	if err != nil {
 		return nil, err
 	}
-	pt, src, srcMat, err := s.decrypt(ctx, wire.OpReEncrypt, "kms:ReEncryptFrom", in.CiphertextBlob, in.SourceKeyId, in.SourceEncryptionContext, in.GrantTokens)
+	pt, src, srcMat, err := s.decrypt(ctx, api.OpReEncrypt, "kms:ReEncryptFrom", in.CiphertextBlob, in.SourceKeyId, in.SourceEncryptionContext, in.GrantTokens)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(pt)
-	blob, dstMat, err := s.encryptWith(ctx, wire.OpReEncrypt, "kms:ReEncryptTo", dst, dstEC, in.GrantTokens, pt)
+	blob, dstMat, err := s.encryptWith(ctx, api.OpReEncrypt, "kms:ReEncryptTo", dst, dstEC, in.GrantTokens, pt)
 	if err != nil {
 		return nil, err
 	}
-	return &wire.ReEncryptOutput{
+	return &api.ReEncryptOutput{
 		CiphertextBlob: blob, SourceKeyId: src.arn, KeyId: dst.arn,
-		SourceEncryptionAlgorithm: wire.AlgSymmetricDefault, DestinationEncryptionAlgorithm: wire.AlgSymmetricDefault,
+		SourceEncryptionAlgorithm: api.AlgSymmetricDefault, DestinationEncryptionAlgorithm: api.AlgSymmetricDefault,
 		SourceKeyMaterialId: srcMat, DestinationKeyMaterialId: dstMat,
 	}, nil
 }
@@ -194,33 +194,33 @@ func (s *Service) ReEncrypt(ctx context.Context, in *wire.ReEncryptInput) (*wire
 // GenerateDataKey returns a fresh data key from crypto/rand in plaintext
 // and encrypted under a key exactly as Encrypt would encrypt it. Exactly
 // one of KeySpec (AES_256, AES_128) and NumberOfBytes (1..1024) is given.
-func (s *Service) GenerateDataKey(ctx context.Context, in *wire.GenerateDataKeyInput) (*wire.GenerateDataKeyOutput, error) {
-	return s.generateDataKey(ctx, wire.OpGenerateDataKey, in, true)
+func (s *Service) GenerateDataKey(ctx context.Context, in *api.GenerateDataKeyInput) (*api.GenerateDataKeyOutput, error) {
+	return s.generateDataKey(ctx, api.OpGenerateDataKey, in, true)
 }
 
 // GenerateDataKeyWithoutPlaintext is GenerateDataKey without the plaintext
 // in the response; the service zeroes it.
-func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *wire.GenerateDataKeyInput) (*wire.GenerateDataKeyOutput, error) {
-	return s.generateDataKey(ctx, wire.OpGenerateDataKeyWithoutPlaintext, in, false)
+func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *api.GenerateDataKeyInput) (*api.GenerateDataKeyOutput, error) {
+	return s.generateDataKey(ctx, api.OpGenerateDataKeyWithoutPlaintext, in, false)
 }
 
-func (s *Service) generateDataKey(ctx context.Context, op string, in *wire.GenerateDataKeyInput, withPlaintext bool) (*wire.GenerateDataKeyOutput, error) {
+func (s *Service) generateDataKey(ctx context.Context, op string, in *api.GenerateDataKeyInput, withPlaintext bool) (*api.GenerateDataKeyOutput, error) {
 	var n int
 	switch {
-	case in.KeySpec != "" && in.NumberOfBytes != 0:
-		return nil, errorf(wire.CodeValidation, "give KeySpec or NumberOfBytes, not both")
-	case in.KeySpec == wire.DataKeySpecAES256:
+	case in.KeySpec != "" && in.NumberOfBytes != nil:
+		return nil, errorf(api.CodeValidation, "give KeySpec or NumberOfBytes, not both")
+	case in.KeySpec == api.DataKeySpecAES256:
 		n = 32
-	case in.KeySpec == wire.DataKeySpecAES128:
+	case in.KeySpec == api.DataKeySpecAES128:
 		n = 16
 	case in.KeySpec != "":
-		return nil, errorf(wire.CodeValidation, "KeySpec must be %s or %s", wire.DataKeySpecAES256, wire.DataKeySpecAES128)
-	case in.NumberOfBytes >= 1 && in.NumberOfBytes <= MaxDataKeyBytes:
-		n = int(in.NumberOfBytes)
-	case in.NumberOfBytes == 0:
-		return nil, errorf(wire.CodeValidation, "KeySpec or NumberOfBytes is required")
+		return nil, errorf(api.CodeValidation, "KeySpec must be %s or %s", api.DataKeySpecAES256, api.DataKeySpecAES128)
+	case in.NumberOfBytes == nil:
+		return nil, errorf(api.CodeValidation, "KeySpec or NumberOfBytes is required")
+	case *in.NumberOfBytes >= 1 && *in.NumberOfBytes <= MaxDataKeyBytes:
+		n = int(*in.NumberOfBytes)
 	default:
-		return nil, errorf(wire.CodeValidation, "NumberOfBytes must be 1 to %d", MaxDataKeyBytes)
+		return nil, errorf(api.CodeValidation, "NumberOfBytes must be 1 to %d", MaxDataKeyBytes)
 	}
 	ec, err := parseContext(in.EncryptionContext)
 	if err != nil {
@@ -243,20 +243,20 @@ func (s *Service) generateDataKey(ctx context.Context, op string, in *wire.Gener
 	if err != nil {
 		return nil, err
 	}
-	return &wire.GenerateDataKeyOutput{CiphertextBlob: blob, Plaintext: pt, KeyId: e.arn, KeyMaterialId: matID}, nil
+	return &api.GenerateDataKeyOutput{CiphertextBlob: blob, Plaintext: pt, KeyId: e.arn, KeyMaterialId: matID}, nil
 }
 
 // GenerateRandom returns 1 to 1024 bytes from crypto/rand.
-func (s *Service) GenerateRandom(ctx context.Context, in *wire.GenerateRandomInput) (*wire.GenerateRandomOutput, error) {
+func (s *Service) GenerateRandom(ctx context.Context, in *api.GenerateRandomInput) (*api.GenerateRandomOutput, error) {
 	if _, err := principalOf(ctx); err != nil {
 		return nil, err
 	}
-	if in.NumberOfBytes < 1 || in.NumberOfBytes > MaxRandomBytes {
-		return nil, errorf(wire.CodeValidation, "NumberOfBytes must be 1 to %d", MaxRandomBytes)
+	if in.NumberOfBytes == nil || *in.NumberOfBytes < 1 || *in.NumberOfBytes > MaxRandomBytes {
+		return nil, errorf(api.CodeValidation, "NumberOfBytes must be 1 to %d", MaxRandomBytes)
 	}
-	b := make([]byte, in.NumberOfBytes)
+	b := make([]byte, *in.NumberOfBytes)
 	if _, err := rand.Read(b); err != nil {
-		return nil, s.internal(wire.OpGenerateRandom, err)
+		return nil, s.internal(api.OpGenerateRandom, err)
 	}
-	return &wire.GenerateRandomOutput{Plaintext: b}, nil
+	return &api.GenerateRandomOutput{Plaintext: b}, nil
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 func TestEncryptDecrypt(t *testing.T) {
@@ -16,14 +16,14 @@ func TestEncryptDecrypt(t *testing.T) {
 	ec := map[string]string{"purpose": "test", "user": "ü"}
 	for _, n := range []int{1, 32, MaxPlaintext} {
 		pt := bytes.Repeat([]byte{'p'}, n)
-		enc, err := s.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: pt, EncryptionContext: ec})
+		enc, err := s.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: pt, EncryptionContext: ec})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if enc.KeyId != ARNPrefix+"key/"+id || enc.EncryptionAlgorithm != wire.AlgSymmetricDefault || len(enc.CiphertextBlob) != n+keystore.BlobOverhead {
+		if enc.KeyId != ARNPrefix+"key/"+id || enc.EncryptionAlgorithm != api.AlgSymmetricDefault || len(enc.CiphertextBlob) != n+keystore.BlobOverhead {
 			t.Fatalf("encrypt output %+v", enc)
 		}
-		dec, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: map[string]string{"user": "ü", "purpose": "test"}})
+		dec, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: map[string]string{"user": "ü", "purpose": "test"}})
 		if err != nil || !bytes.Equal(dec.Plaintext, pt) || dec.KeyId != enc.KeyId || dec.KeyMaterialId != enc.KeyMaterialId {
 			t.Fatalf("decrypt %+v %v", dec, err)
 		}
@@ -32,21 +32,21 @@ func TestEncryptDecrypt(t *testing.T) {
 	other := mustKey(t, s)
 	cases := []struct {
 		name string
-		in   wire.DecryptInput
+		in   api.DecryptInput
 		code string
 	}{
-		{"right key id", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: id}, ""},
-		{"no context", wire.DecryptInput{CiphertextBlob: blob}, wire.CodeInvalidCiphertext},
-		{"partial context", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"purpose": "test"}}, wire.CodeInvalidCiphertext},
-		{"other context", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"purpose": "test", "user": "u"}}, wire.CodeInvalidCiphertext},
-		{"other key id", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: other}, wire.CodeIncorrectKey},
-		{"missing key id", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: "alias/none"}, wire.CodeNotFound},
-		{"empty blob", wire.DecryptInput{}, wire.CodeValidation},
-		{"huge blob", wire.DecryptInput{CiphertextBlob: make([]byte, MaxCiphertextBlob+1)}, wire.CodeValidation},
-		{"garbage", wire.DecryptInput{CiphertextBlob: []byte("not a blob at all, not a blob at all, not a blob at all, not a blob")}, wire.CodeInvalidCiphertext},
-		{"truncated", wire.DecryptInput{CiphertextBlob: blob[:len(blob)-1], EncryptionContext: ec}, wire.CodeInvalidCiphertext},
-		{"RSA algorithm", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, EncryptionAlgorithm: "RSAES_OAEP_SHA_256"}, wire.CodeInvalidKeyUsage},
-		{"bad context", wire.DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"": "x"}}, wire.CodeValidation},
+		{"right key id", api.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: id}, ""},
+		{"no context", api.DecryptInput{CiphertextBlob: blob}, api.CodeInvalidCiphertext},
+		{"partial context", api.DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"purpose": "test"}}, api.CodeInvalidCiphertext},
+		{"other context", api.DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"purpose": "test", "user": "u"}}, api.CodeInvalidCiphertext},
+		{"other key id", api.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: other}, api.CodeIncorrectKey},
+		{"missing key id", api.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, KeyId: "alias/none"}, api.CodeNotFound},
+		{"empty blob", api.DecryptInput{}, api.CodeValidation},
+		{"huge blob", api.DecryptInput{CiphertextBlob: make([]byte, MaxCiphertextBlob+1)}, api.CodeValidation},
+		{"garbage", api.DecryptInput{CiphertextBlob: []byte("not a blob at all, not a blob at all, not a blob at all, not a blob")}, api.CodeInvalidCiphertext},
+		{"truncated", api.DecryptInput{CiphertextBlob: blob[:len(blob)-1], EncryptionContext: ec}, api.CodeInvalidCiphertext},
+		{"RSA algorithm", api.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, EncryptionAlgorithm: "RSAES_OAEP_SHA_256"}, api.CodeInvalidKeyUsage},
+		{"bad context", api.DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"": "x"}}, api.CodeValidation},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -59,22 +59,22 @@ func TestEncryptDecrypt(t *testing.T) {
 	for i := range blob {
 		bad := bytes.Clone(blob)
 		bad[i] ^= 0x80
-		_, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: bad, EncryptionContext: ec})
-		want := wire.CodeInvalidCiphertext
+		_, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: bad, EncryptionContext: ec})
+		want := api.CodeInvalidCiphertext
 		if i >= 2 && i < 18 {
-			want = wire.CodeNotFound
+			want = api.CodeNotFound
 		}
-		if wire.CodeOf(err) != want {
+		if api.CodeOf(err) != want {
 			t.Fatalf("byte %d flipped: %v", i, err)
 		}
 	}
-	for _, in := range []wire.EncryptInput{
+	for _, in := range []api.EncryptInput{
 		{KeyId: id},
 		{KeyId: id, Plaintext: make([]byte, MaxPlaintext+1)},
 		{KeyId: id, Plaintext: []byte("x"), EncryptionContext: map[string]string{"k": "\xff"}},
 	} {
 		_, err := s.Encrypt(ctx, &in)
-		wantCode(t, err, wire.CodeValidation)
+		wantCode(t, err, api.CodeValidation)
 	}
 }
 
@@ -83,8 +83,8 @@ func TestErrorsHoldNoSecrets(t *testing.T) {
 	id := mustKey(t, s)
 	secret := "TOP-SECRET-PLAINTEXT"
 	blob := mustEncrypt(t, s, id, secret, map[string]string{"a": "b"})
-	_, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob})
-	_, err2 := s.Encrypt(ctx, &wire.EncryptInput{KeyId: "alias/x", Plaintext: []byte(secret)})
+	_, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: blob})
+	_, err2 := s.Encrypt(ctx, &api.EncryptInput{KeyId: "alias/x", Plaintext: []byte(secret)})
 	for _, e := range []error{err, err2} {
 		if e == nil || strings.Contains(e.Error(), secret) || strings.Contains(e.Error(), string(blob[46:])) {
 			t.Fatalf("error %v", e)
@@ -96,7 +96,7 @@ func TestReEncrypt(t *testing.T) {
 	s, _ := testService(t, fast)
 	a, b := mustKey(t, s), mustKey(t, s)
 	blob := mustEncrypt(t, s, a, "move me", map[string]string{"v": "1"})
-	out, err := s.ReEncrypt(ctx, &wire.ReEncryptInput{
+	out, err := s.ReEncrypt(ctx, &api.ReEncryptInput{
 		CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"},
 		DestinationKeyId: b, DestinationEncryptionContext: map[string]string{"v": "2"},
 	})
@@ -106,19 +106,19 @@ func TestReEncrypt(t *testing.T) {
 	if out.SourceKeyId != ARNPrefix+"key/"+a || out.KeyId != ARNPrefix+"key/"+b || out.SourceKeyMaterialId == "" || out.DestinationKeyMaterialId == "" {
 		t.Fatalf("output %+v", out)
 	}
-	dec, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: out.CiphertextBlob, EncryptionContext: map[string]string{"v": "2"}})
+	dec, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: out.CiphertextBlob, EncryptionContext: map[string]string{"v": "2"}})
 	if err != nil || string(dec.Plaintext) != "move me" || dec.KeyId != out.KeyId {
 		t.Fatalf("decrypt re-encrypted: %v %v", dec, err)
 	}
-	_, err = s.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: blob, DestinationKeyId: b})
-	wantCode(t, err, wire.CodeInvalidCiphertext)
-	_, err = s.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}, SourceKeyId: b, DestinationKeyId: b})
-	wantCode(t, err, wire.CodeIncorrectKey)
-	_, err = s.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}})
-	wantCode(t, err, wire.CodeValidation)
-	wantCode(t, s.DisableKey(ctx, &wire.KeyIDInput{KeyId: b}), "")
-	_, err = s.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}, DestinationKeyId: b})
-	wantCode(t, err, wire.CodeDisabled)
+	_, err = s.ReEncrypt(ctx, &api.ReEncryptInput{CiphertextBlob: blob, DestinationKeyId: b})
+	wantCode(t, err, api.CodeInvalidCiphertext)
+	_, err = s.ReEncrypt(ctx, &api.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}, SourceKeyId: b, DestinationKeyId: b})
+	wantCode(t, err, api.CodeIncorrectKey)
+	_, err = s.ReEncrypt(ctx, &api.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}})
+	wantCode(t, err, api.CodeValidation)
+	wantCode(t, s.DisableKey(ctx, &api.KeyIDInput{KeyId: b}), "")
+	_, err = s.ReEncrypt(ctx, &api.ReEncryptInput{CiphertextBlob: blob, SourceEncryptionContext: map[string]string{"v": "1"}, DestinationKeyId: b})
+	wantCode(t, err, api.CodeDisabled)
 }
 
 func TestGenerateDataKey(t *testing.T) {
@@ -126,19 +126,20 @@ func TestGenerateDataKey(t *testing.T) {
 	id := mustKey(t, s)
 	ec := map[string]string{"file": "a.txt"}
 	for _, c := range []struct {
-		in   wire.GenerateDataKeyInput
+		in   api.GenerateDataKeyInput
 		size int
 		code string
 	}{
-		{wire.GenerateDataKeyInput{KeySpec: wire.DataKeySpecAES256}, 32, ""},
-		{wire.GenerateDataKeyInput{KeySpec: wire.DataKeySpecAES128}, 16, ""},
-		{wire.GenerateDataKeyInput{NumberOfBytes: 1}, 1, ""},
-		{wire.GenerateDataKeyInput{NumberOfBytes: 1024}, 1024, ""},
-		{wire.GenerateDataKeyInput{NumberOfBytes: 1025}, 0, wire.CodeValidation},
-		{wire.GenerateDataKeyInput{NumberOfBytes: -1}, 0, wire.CodeValidation},
-		{wire.GenerateDataKeyInput{}, 0, wire.CodeValidation},
-		{wire.GenerateDataKeyInput{KeySpec: "AES_512"}, 0, wire.CodeValidation},
-		{wire.GenerateDataKeyInput{KeySpec: wire.DataKeySpecAES256, NumberOfBytes: 32}, 0, wire.CodeValidation},
+		{api.GenerateDataKeyInput{KeySpec: api.DataKeySpecAES256}, 32, ""},
+		{api.GenerateDataKeyInput{KeySpec: api.DataKeySpecAES128}, 16, ""},
+		{api.GenerateDataKeyInput{NumberOfBytes: api.Int32(1)}, 1, ""},
+		{api.GenerateDataKeyInput{NumberOfBytes: api.Int32(1024)}, 1024, ""},
+		{api.GenerateDataKeyInput{NumberOfBytes: api.Int32(1025)}, 0, api.CodeValidation},
+		{api.GenerateDataKeyInput{NumberOfBytes: api.Int32(-1)}, 0, api.CodeValidation},
+		{api.GenerateDataKeyInput{NumberOfBytes: api.Int32(0)}, 0, api.CodeValidation},
+		{api.GenerateDataKeyInput{}, 0, api.CodeValidation},
+		{api.GenerateDataKeyInput{KeySpec: "AES_512"}, 0, api.CodeValidation},
+		{api.GenerateDataKeyInput{KeySpec: api.DataKeySpecAES256, NumberOfBytes: api.Int32(32)}, 0, api.CodeValidation},
 	} {
 		in := c.in
 		in.KeyId, in.EncryptionContext = "arn:kmsd:kms:local:000000000000:key/"+id, ec
@@ -150,7 +151,7 @@ func TestGenerateDataKey(t *testing.T) {
 		if len(out.Plaintext) != c.size || bytes.Equal(out.Plaintext, make([]byte, c.size)) && c.size > 8 {
 			t.Fatalf("plaintext of %d bytes: %x", c.size, out.Plaintext)
 		}
-		dec, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: out.CiphertextBlob, EncryptionContext: ec})
+		dec, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: out.CiphertextBlob, EncryptionContext: ec})
 		if err != nil || !bytes.Equal(dec.Plaintext, out.Plaintext) {
 			t.Fatalf("data key blob does not decrypt to the data key: %v", err)
 		}
@@ -158,13 +159,13 @@ func TestGenerateDataKey(t *testing.T) {
 		if err != nil || wp.Plaintext != nil {
 			t.Fatalf("without plaintext: %+v %v", wp, err)
 		}
-		dec, err = s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: wp.CiphertextBlob, EncryptionContext: ec})
+		dec, err = s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: wp.CiphertextBlob, EncryptionContext: ec})
 		if err != nil || len(dec.Plaintext) != c.size {
 			t.Fatalf("without-plaintext blob: %v", err)
 		}
 	}
-	a, _ := s.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: wire.DataKeySpecAES256})
-	b, _ := s.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: wire.DataKeySpecAES256})
+	a, _ := s.GenerateDataKey(ctx, &api.GenerateDataKeyInput{KeyId: id, KeySpec: api.DataKeySpecAES256})
+	b, _ := s.GenerateDataKey(ctx, &api.GenerateDataKeyInput{KeyId: id, KeySpec: api.DataKeySpecAES256})
 	if bytes.Equal(a.Plaintext, b.Plaintext) {
 		t.Fatal("two data keys are equal")
 	}
@@ -173,10 +174,10 @@ func TestGenerateDataKey(t *testing.T) {
 func TestGenerateRandom(t *testing.T) {
 	s, _ := testService(t, fast)
 	for _, n := range []int32{0, -5, 1025} {
-		_, err := s.GenerateRandom(ctx, &wire.GenerateRandomInput{NumberOfBytes: n})
-		wantCode(t, err, wire.CodeValidation)
+		_, err := s.GenerateRandom(ctx, &api.GenerateRandomInput{NumberOfBytes: api.Int32(n)})
+		wantCode(t, err, api.CodeValidation)
 	}
-	out, err := s.GenerateRandom(ctx, &wire.GenerateRandomInput{NumberOfBytes: 1024})
+	out, err := s.GenerateRandom(ctx, &api.GenerateRandomInput{NumberOfBytes: api.Int32(1024)})
 	if err != nil || len(out.Plaintext) != 1024 || bytes.Equal(out.Plaintext[:64], make([]byte, 64)) {
 		t.Fatalf("%v", err)
 	}
@@ -204,7 +205,7 @@ func TestSuitesInteroperate(t *testing.T) {
 		t.Fatalf("algorithm bytes %x %x", chacha[1], xaes[1])
 	}
 	for want, blob := range map[string][]byte{"from xchacha": chacha, "from xaes": xaes} {
-		out, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob})
+		out, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: blob})
 		if err != nil || string(out.Plaintext) != want {
 			t.Fatalf("%s: %v", want, err)
 		}
@@ -227,9 +228,9 @@ func TestConcurrentCryptoAndManagement(t *testing.T) {
 			// Each worker runs until stop, and stops only after a success
 			// (the key ends Enabled), within a bounded number of calls.
 			for i := 0; i < 1<<14; i++ {
-				out, err := s.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("concurrent")})
+				out, err := s.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("concurrent")})
 				if err != nil {
-					if wire.CodeOf(err) != wire.CodeDisabled {
+					if api.CodeOf(err) != api.CodeDisabled {
 						t.Errorf("encrypt: %v", err)
 						return
 					}
@@ -245,9 +246,9 @@ func TestConcurrentCryptoAndManagement(t *testing.T) {
 		}()
 	}
 	for i := 0; i < 10; i++ {
-		s.DisableKey(ctx, &wire.KeyIDInput{KeyId: id})
-		s.EnableKey(ctx, &wire.KeyIDInput{KeyId: id})
-		if _, err := s.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id}); err != nil {
+		s.DisableKey(ctx, &api.KeyIDInput{KeyId: id})
+		s.EnableKey(ctx, &api.KeyIDInput{KeyId: id})
+		if _, err := s.RotateKeyOnDemand(ctx, &api.KeyIDInput{KeyId: id}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -256,7 +257,7 @@ func TestConcurrentCryptoAndManagement(t *testing.T) {
 	close(blobs)
 	n := 0
 	for b := range blobs {
-		out, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: b})
+		out, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: b})
 		if err != nil || string(out.Plaintext) != "concurrent" {
 			t.Fatalf("blob %d: %v", n, err)
 		}
@@ -273,7 +274,7 @@ func TestConcurrentCryptoAndManagement(t *testing.T) {
 func TestCryptoNeverTouchesStore(t *testing.T) {
 	s, _ := testService(t, fast)
 	id := mustKey(t, s)
-	s.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id})
+	s.RotateKeyOnDemand(ctx, &api.KeyIDInput{KeyId: id})
 	old := mustEncrypt(t, s, id, "before", nil)
 	// Drop the unsealed cache too, so first use after this unseals from memory.
 	e := s.lookup(mustParse(t, id))
@@ -289,18 +290,18 @@ func TestCryptoNeverTouchesStore(t *testing.T) {
 		if want == "after" {
 			ec = map[string]string{"a": "b"}
 		}
-		if out, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: b, EncryptionContext: ec}); err != nil || string(out.Plaintext) != want {
+		if out, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: b, EncryptionContext: ec}); err != nil || string(out.Plaintext) != want {
 			t.Fatalf("%s: %v", want, err)
 		}
 	}
-	if _, err := s.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: wire.DataKeySpecAES256}); err != nil {
+	if _, err := s.GenerateDataKey(ctx, &api.GenerateDataKeyInput{KeyId: id, KeySpec: api.DataKeySpecAES256}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id}); err != nil {
+	if _, err := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.CreateKey(ctx, &wire.CreateKeyInput{})
-	wantCode(t, err, wire.CodeInternal)
+	_, err := s.CreateKey(ctx, &api.CreateKeyInput{})
+	wantCode(t, err, api.CodeInternal)
 	if msg := err.Error(); strings.Contains(msg, "badger") || strings.Contains(msg, "closed") {
 		t.Fatalf("internal detail leaked to the caller: %s", msg)
 	}

@@ -15,9 +15,9 @@
 //
 // # Errors
 //
-// Every error a method returns is a [*wire.Error] whose Code is an AWS exception
+// Every error a method returns is a [*api.Error] whose Code is an AWS exception
 // name (NotFoundException, DisabledException, KMSInvalidStateException, ...);
-// [wire.CodeOf] extracts it. Requests and responses are the AWS-shaped types
+// [api.CodeOf] extracts it. Requests and responses are the AWS-shaped types
 // of package wire, shared with the socket protocol and the Go client. Failures that are not the caller's (the store, the
 // random source) are KMSInternalException and the detail goes to the log.
 //

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 var updateFrozenStore = flag.Bool("update-frozen-store", false, "rewrite testdata/store-v1 (only when the store format version changes)")
@@ -57,26 +57,26 @@ func TestFrozenStore(t *testing.T) {
 		t.Fatalf("%d keys, manifest has %d", s.KeyCount(), len(m.Keys))
 	}
 	for _, k := range m.Keys {
-		md, err := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: k.KeyId})
+		md, err := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: k.KeyId})
 		if err != nil || md.KeyMetadata.KeyState != k.KeyState || md.KeyMetadata.Description != k.Description {
 			t.Fatalf("key %s: %+v %v", k.KeyId, md, err)
 		}
 		if k.Versions == 0 { // imported-material key without material
-			_, err := s.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: k.KeyId})
-			wantCode(t, err, wire.CodeUnsupportedOperation)
+			_, err := s.GetKeyRotationStatus(ctx, &api.KeyIDInput{KeyId: k.KeyId})
+			wantCode(t, err, api.CodeUnsupportedOperation)
 			continue
 		}
-		l, err := s.ListKeyRotations(ctx, &wire.ListKeyRotationsInput{KeyId: k.KeyId, IncludeKeyMaterial: wire.IncludeAllKeyMaterial})
+		l, err := s.ListKeyRotations(ctx, &api.ListKeyRotationsInput{KeyId: k.KeyId, IncludeKeyMaterial: api.IncludeAllKeyMaterial})
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := s.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: k.KeyId})
+		st, err := s.GetKeyRotationStatus(ctx, &api.KeyIDInput{KeyId: k.KeyId})
 		if err != nil || len(l.Rotations) != k.Versions || st.KeyRotationEnabled != k.Rotation {
 			t.Fatalf("key %s: %d versions, rotation %+v, %v", k.KeyId, len(l.Rotations), st, err)
 		}
 	}
 	for name, id := range m.Aliases {
-		md, err := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: name})
+		md, err := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: name})
 		if err != nil || md.KeyMetadata.KeyId != id {
 			t.Fatalf("alias %s: %v", name, err)
 		}
@@ -85,7 +85,7 @@ func TestFrozenStore(t *testing.T) {
 		t.Fatal("no frozen blobs")
 	}
 	for i, fb := range m.Blobs {
-		out, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: fb.Blob, EncryptionContext: fb.Context})
+		out, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: fb.Blob, EncryptionContext: fb.Context})
 		if err != nil || string(out.Plaintext) != fb.Plaintext {
 			t.Fatalf("blob %d: %v", i, err)
 		}
@@ -136,22 +136,22 @@ func writeFrozenStore(t *testing.T) {
 			Blob      []byte
 		}{ec, pt, mustEncrypt(t, s, id, pt, ec)})
 	}
-	a, _ := s.CreateKey(ctx, &wire.CreateKeyInput{Description: "rotated", Tags: []wire.Tag{{TagKey: "env", TagValue: "frozen"}}})
+	a, _ := s.CreateKey(ctx, &api.CreateKeyInput{Description: "rotated", Tags: []api.Tag{{TagKey: "env", TagValue: "frozen"}}})
 	ida := a.KeyMetadata.KeyId
 	blob(ida, "version 1", map[string]string{"purpose": "frozen"})
-	s.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: ida})
-	s.EnableKeyRotation(ctx, &wire.EnableKeyRotationInput{KeyId: ida})
+	s.RotateKeyOnDemand(ctx, &api.KeyIDInput{KeyId: ida})
+	s.EnableKeyRotation(ctx, &api.EnableKeyRotationInput{KeyId: ida})
 	blob(ida, "version 2", nil)
-	s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/frozen", TargetKeyId: ida})
+	s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/frozen", TargetKeyId: ida})
 	m.Aliases["alias/frozen"] = ida
-	add(ida, wire.KeyStateEnabled, "rotated", 2, true)
+	add(ida, api.KeyStateEnabled, "rotated", 2, true)
 
-	b, _ := s.CreateKey(ctx, &wire.CreateKeyInput{Description: "plain"})
+	b, _ := s.CreateKey(ctx, &api.CreateKeyInput{Description: "plain"})
 	blob(b.KeyMetadata.KeyId, "plain key", map[string]string{"a": "1", "b": "2"})
-	add(b.KeyMetadata.KeyId, wire.KeyStateEnabled, "plain", 1, false)
+	add(b.KeyMetadata.KeyId, api.KeyStateEnabled, "plain", 1, false)
 
-	ext, _ := s.CreateKey(ctx, &wire.CreateKeyInput{Description: "external", Origin: wire.OriginExternal})
-	add(ext.KeyMetadata.KeyId, wire.KeyStatePendingImport, "external", 0, false)
+	ext, _ := s.CreateKey(ctx, &api.CreateKeyInput{Description: "external", Origin: api.OriginExternal})
+	add(ext.KeyMetadata.KeyId, api.KeyStatePendingImport, "external", 0, false)
 	s.Close()
 	js, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(dst, "manifest.json"), js, 0o644); err != nil {

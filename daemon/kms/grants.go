@@ -13,7 +13,7 @@ import (
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // Grant operations kmsd's symmetric keys support, and the policy action
@@ -60,10 +60,10 @@ func (s *Service) loadGrant(r *keystore.GrantRecord) (*grant, error) {
 func (s *Service) parseGrantPrincipal(field, v string) (policy.HostPrincipal, error) {
 	h, err := policy.ParsePrincipal(v, s.resolver)
 	if err != nil {
-		return h, errorf(wire.CodeValidation, "%s: %v", field, err)
+		return h, errorf(api.CodeValidation, "%s: %v", field, err)
 	}
 	if h.Kind != policy.UID && h.Kind != policy.Unit {
-		return h, errorf(wire.CodeValidation, "%s must be uid:N, user:NAME or unit:NAME, not %q", field, v)
+		return h, errorf(api.CodeValidation, "%s must be uid:N, user:NAME or unit:NAME, not %q", field, v)
 	}
 	return h, nil
 }
@@ -73,11 +73,11 @@ func checkConstraint(name string, m map[string]string) error {
 		return nil
 	}
 	if len(m) > maxConstraintPairs {
-		return errorf(wire.CodeValidation, "%s has %d pairs, at most %d", name, len(m), maxConstraintPairs)
+		return errorf(api.CodeValidation, "%s has %d pairs, at most %d", name, len(m), maxConstraintPairs)
 	}
 	for k, v := range m {
 		if utf8.RuneCountInString(v) > maxConstraintValueLen {
-			return errorf(wire.CodeValidation, "%s: the value of %q is over %d characters", name, k, maxConstraintValueLen)
+			return errorf(api.CodeValidation, "%s: the value of %q is over %d characters", name, k, maxConstraintValueLen)
 		}
 	}
 	return checkContext(m)
@@ -85,7 +85,7 @@ func checkConstraint(name string, m map[string]string) error {
 
 // narrower reports whether a child grant's operations and constraints are
 // within its parent's, as a grant made under a CreateGrant grant must be.
-func narrower(child *wire.CreateGrantInput, parent *grant) bool {
+func narrower(child *api.CreateGrantInput, parent *grant) bool {
 	for _, op := range child.Operations {
 		if !parent.actions[grantOps[op]] {
 			return false
@@ -112,7 +112,7 @@ func narrower(child *wire.CreateGrantInput, parent *grant) bool {
 // from the key policy, or a grant that includes CreateGrant, in which case
 // the new grant may only narrow it. A retry with the same Name and the same
 // parameters returns the same GrantId (and a new token).
-func (s *Service) CreateGrant(ctx context.Context, in *wire.CreateGrantInput) (*wire.CreateGrantOutput, error) {
+func (s *Service) CreateGrant(ctx context.Context, in *api.CreateGrantInput) (*api.CreateGrantOutput, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -126,15 +126,15 @@ func (s *Service) CreateGrant(ctx context.Context, in *wire.CreateGrantInput) (*
 		}
 	}
 	if len(in.Operations) == 0 {
-		return nil, errorf(wire.CodeValidation, "Operations is required")
+		return nil, errorf(api.CodeValidation, "Operations is required")
 	}
 	for _, op := range in.Operations {
 		if grantOps[op] == "" {
-			return nil, errorf(wire.CodeValidation, "grant operation %q is not valid for a symmetric encryption key", op)
+			return nil, errorf(api.CodeValidation, "grant operation %q is not valid for a symmetric encryption key", op)
 		}
 	}
 	if in.Name != "" && !grantNameRE.MatchString(in.Name) {
-		return nil, errorf(wire.CodeValidation, "Name must be 1 to 256 characters of a-z A-Z 0-9 : / _ -")
+		return nil, errorf(api.CodeValidation, "Name must be 1 to 256 characters of a-z A-Z 0-9 : / _ -")
 	}
 	if err := checkConstraint("EncryptionContextSubset", in.Constraints.EncryptionContextSubset); err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func (s *Service) CreateGrant(ctx context.Context, in *wire.CreateGrantInput) (*
 	e.mu.RLock()
 	via, err := s.authorize(ctx, e, "kms:CreateGrant", nil, in.GrantTokens)
 	if err == nil {
-		err = checkState(wire.OpCreateGrant, e)
+		err = checkState(api.OpCreateGrant, e)
 	}
 	a := e.auth.Load()
 	e.mu.RUnlock()
@@ -159,7 +159,7 @@ func (s *Service) CreateGrant(ctx context.Context, in *wire.CreateGrantInput) (*
 		return nil, err
 	}
 	if via != "" && !narrower(in, a.grants[via]) {
-		return nil, errorf(wire.CodeAccessDenied, "a grant made under grant %s may only narrow its operations and constraints", via)
+		return nil, errorf(api.CodeAccessDenied, "a grant made under grant %s may only narrow its operations and constraints", via)
 	}
 	ops := slices.Clone(in.Operations)
 	slices.Sort(ops)
@@ -170,12 +170,12 @@ func (s *Service) CreateGrant(ctx context.Context, in *wire.CreateGrantInput) (*
 			if r.Name == in.Name && r.GranteePrincipal == in.GranteePrincipal && r.RetiringPrincipal == in.RetiringPrincipal &&
 				slices.Equal(r.Operations, ops) && maps.Equal(r.ContextSubset, in.Constraints.EncryptionContextSubset) &&
 				maps.Equal(r.ContextEquals, in.Constraints.EncryptionContextEquals) {
-				return &wire.CreateGrantOutput{GrantId: r.GrantID, GrantToken: grantToken(e.id, r.GrantID)}, nil
+				return &api.CreateGrantOutput{GrantId: r.GrantID, GrantToken: grantToken(e.id, r.GrantID)}, nil
 			}
 		}
 	}
 	if len(a.grants) >= s.cfg.Quotas.GrantsPerKey {
-		return nil, errorf(wire.CodeLimitExceeded, "%s has %d grants, the most allowed", e.arn, s.cfg.Quotas.GrantsPerKey)
+		return nil, errorf(api.CodeLimitExceeded, "%s has %d grants, the most allowed", e.arn, s.cfg.Quotas.GrantsPerKey)
 	}
 	var raw [32]byte
 	rand.Read(raw[:])
@@ -186,14 +186,14 @@ func (s *Service) CreateGrant(ctx context.Context, in *wire.CreateGrantInput) (*
 	}
 	var b keystore.Batch
 	b.PutGrant(rec)
-	if err := s.write(wire.OpCreateGrant, &b); err != nil {
+	if err := s.write(api.OpCreateGrant, &b); err != nil {
 		return nil, err
 	}
 	g, _ := s.loadGrant(rec)
 	g.grantee = grantee
 	s.setGrants(e, func(m map[string]*grant) { m[rec.GrantID] = g })
 	s.log.Info("grant created", "key", e.id.String(), "grant", rec.GrantID, "grantee", rec.GranteePrincipal, "operations", strings.Join(ops, ","))
-	return &wire.CreateGrantOutput{GrantId: rec.GrantID, GrantToken: grantToken(e.id, rec.GrantID)}, nil
+	return &api.CreateGrantOutput{GrantId: rec.GrantID, GrantToken: grantToken(e.id, rec.GrantID)}, nil
 }
 
 // setGrants changes e's grants and installs a new authState (with an
@@ -241,46 +241,46 @@ func parseGrantToken(t string) (keystore.KeyID, string, bool) {
 // its grant allows.
 func (s *Service) checkGrantTokens(tokens []string) error {
 	if len(tokens) > maxGrantTokens {
-		return errorf(wire.CodeValidation, "at most %d grant tokens", maxGrantTokens)
+		return errorf(api.CodeValidation, "at most %d grant tokens", maxGrantTokens)
 	}
 	for _, t := range tokens {
 		if len(t) == 0 || len(t) > maxGrantTokenLen {
-			return errorf(wire.CodeInvalidGrantToken, "a grant token must be 1 to %d characters", maxGrantTokenLen)
+			return errorf(api.CodeInvalidGrantToken, "a grant token must be 1 to %d characters", maxGrantTokenLen)
 		}
 		id, gid, ok := parseGrantToken(t)
 		if !ok {
-			return errorf(wire.CodeInvalidGrantToken, "the grant token is not valid")
+			return errorf(api.CodeInvalidGrantToken, "the grant token is not valid")
 		}
 		e := s.lookup(id)
 		if e == nil || e.auth.Load().grants[gid] == nil {
-			return errorf(wire.CodeInvalidGrantToken, "the grant token names no grant (it may have been retired or revoked)")
+			return errorf(api.CodeInvalidGrantToken, "the grant token names no grant (it may have been retired or revoked)")
 		}
 	}
 	return nil
 }
 
-func grantEntry(e *entry, g *grant) wire.GrantListEntry {
+func grantEntry(e *entry, g *grant) api.GrantListEntry {
 	r := g.rec
-	return wire.GrantListEntry{
+	return api.GrantListEntry{
 		KeyId: e.arn, GrantId: r.GrantID, Name: r.Name, CreationDate: r.CreationDate,
 		GranteePrincipal: r.GranteePrincipal, RetiringPrincipal: r.RetiringPrincipal, IssuingAccount: AccountID,
 		Operations: slices.Clone(r.Operations),
-		Constraints: wire.GrantConstraints{EncryptionContextSubset: maps.Clone(r.ContextSubset),
+		Constraints: api.GrantConstraints{EncryptionContextSubset: maps.Clone(r.ContextSubset),
 			EncryptionContextEquals: maps.Clone(r.ContextEquals)},
 	}
 }
 
 // pageGrants sorts grants by id and returns the page after marker.
-func pageGrants(list []wire.GrantListEntry, marker string, limit int) *wire.ListGrantsOutput {
-	slices.SortFunc(list, func(a, b wire.GrantListEntry) int { return strings.Compare(a.GrantId+a.KeyId, b.GrantId+b.KeyId) })
+func pageGrants(list []api.GrantListEntry, marker string, limit int) *api.ListGrantsOutput {
+	slices.SortFunc(list, func(a, b api.GrantListEntry) int { return strings.Compare(a.GrantId+a.KeyId, b.GrantId+b.KeyId) })
 	if marker != "" {
-		i := slices.IndexFunc(list, func(g wire.GrantListEntry) bool { return g.GrantId > marker })
+		i := slices.IndexFunc(list, func(g api.GrantListEntry) bool { return g.GrantId > marker })
 		if i < 0 {
 			i = len(list)
 		}
 		list = list[i:]
 	}
-	out := &wire.ListGrantsOutput{Grants: list}
+	out := &api.ListGrantsOutput{Grants: list}
 	if len(list) > limit {
 		out.Grants, out.Truncated, out.NextMarker = list[:limit], true, list[limit-1].GrantId
 	}
@@ -289,7 +289,7 @@ func pageGrants(list []wire.GrantListEntry, marker string, limit int) *wire.List
 
 // ListGrants lists a key's grants (never their tokens), optionally one
 // grant or one grantee's.
-func (s *Service) ListGrants(ctx context.Context, in *wire.ListGrantsInput) (*wire.ListGrantsOutput, error) {
+func (s *Service) ListGrants(ctx context.Context, in *api.ListGrantsInput) (*api.ListGrantsOutput, error) {
 	limit, err := pageLimit(in.Limit, 100, 50)
 	if err != nil {
 		return nil, err
@@ -302,8 +302,8 @@ func (s *Service) ListGrants(ctx context.Context, in *wire.ListGrantsInput) (*wi
 		}
 		filter = &h
 	}
-	var list []wire.GrantListEntry
-	err = s.view(ctx, wire.OpListGrants, in.KeyId, false, nil, func(e *entry) error {
+	var list []api.GrantListEntry
+	err = s.view(ctx, api.OpListGrants, in.KeyId, false, nil, func(e *entry) error {
 		for id, g := range e.auth.Load().grants {
 			if (in.GrantId == "" || id == in.GrantId) && (filter == nil || g.grantee == *filter) {
 				list = append(list, grantEntry(e, g))
@@ -315,14 +315,14 @@ func (s *Service) ListGrants(ctx context.Context, in *wire.ListGrantsInput) (*wi
 		return nil, err
 	}
 	if in.GrantId != "" && len(list) == 0 {
-		return nil, errorf(wire.CodeInvalidGrantID, "no grant %q on this key", in.GrantId)
+		return nil, errorf(api.CodeInvalidGrantID, "no grant %q on this key", in.GrantId)
 	}
 	return pageGrants(list, in.Marker, limit), nil
 }
 
 // ListRetirableGrants lists, across keys, the grants whose retiring
 // principal is RetiringPrincipal. Callers may list their own; root any.
-func (s *Service) ListRetirableGrants(ctx context.Context, in *wire.ListRetirableGrantsInput) (*wire.ListGrantsOutput, error) {
+func (s *Service) ListRetirableGrants(ctx context.Context, in *api.ListRetirableGrantsInput) (*api.ListGrantsOutput, error) {
 	limit, err := pageLimit(in.Limit, 100, 50)
 	if err != nil {
 		return nil, err
@@ -336,7 +336,7 @@ func (s *Service) ListRetirableGrants(ctx context.Context, in *wire.ListRetirabl
 		return nil, err
 	}
 	if p.UID != 0 && !rp.Matches(p) {
-		return nil, errorf(wire.CodeAccessDenied, "uid:%d may list only the grants it may retire", p.UID)
+		return nil, errorf(api.CodeAccessDenied, "uid:%d may list only the grants it may retire", p.UID)
 	}
 	s.mu.RLock()
 	all := make([]*entry, 0, len(s.keys))
@@ -344,7 +344,7 @@ func (s *Service) ListRetirableGrants(ctx context.Context, in *wire.ListRetirabl
 		all = append(all, e)
 	}
 	s.mu.RUnlock()
-	var list []wire.GrantListEntry
+	var list []api.GrantListEntry
 	for _, e := range all {
 		e.mu.RLock()
 		for _, g := range e.auth.Load().grants {
@@ -360,18 +360,18 @@ func (s *Service) ListRetirableGrants(ctx context.Context, in *wire.ListRetirabl
 // RetireGrant deletes a grant, named by its token or by KeyId and GrantId.
 // Its retiring principal may retire it, and so may its grantee if the
 // grant includes RetireGrant, and root.
-func (s *Service) RetireGrant(ctx context.Context, in *wire.RetireGrantInput) error {
+func (s *Service) RetireGrant(ctx context.Context, in *api.RetireGrantInput) error {
 	keyID, grantID := in.KeyId, in.GrantId
 	if in.GrantToken != "" {
 		id, gid, ok := parseGrantToken(in.GrantToken)
 		if !ok {
-			return errorf(wire.CodeInvalidGrantToken, "the grant token is not valid")
+			return errorf(api.CodeInvalidGrantToken, "the grant token is not valid")
 		}
 		keyID, grantID = id.String(), gid
 	} else if keyID == "" || grantID == "" {
-		return errorf(wire.CodeValidation, "give GrantToken, or KeyId and GrantId")
+		return errorf(api.CodeValidation, "give GrantToken, or KeyId and GrantId")
 	}
-	return s.removeGrant(ctx, wire.OpRetireGrant, keyID, grantID, func(p *policy.Principal, e *entry, g *grant) error {
+	return s.removeGrant(ctx, api.OpRetireGrant, keyID, grantID, func(p *policy.Principal, e *entry, g *grant) error {
 		switch {
 		case p.UID == 0 && e.manager == ManagerCustomer:
 		case g.retiring != nil && g.retiring.Matches(p):
@@ -380,18 +380,18 @@ func (s *Service) RetireGrant(ctx context.Context, in *wire.RetireGrantInput) er
 			if !visibleTo(e, p) {
 				return notFound(e.arn)
 			}
-			return errorf(wire.CodeAccessDenied, "uid:%d may not retire grant %s", p.UID, g.rec.GrantID)
+			return errorf(api.CodeAccessDenied, "uid:%d may not retire grant %s", p.UID, g.rec.GrantID)
 		}
 		return nil
 	})
 }
 
 // RevokeGrant deletes a grant; it needs kms:RevokeGrant on the key.
-func (s *Service) RevokeGrant(ctx context.Context, in *wire.RevokeGrantInput) error {
+func (s *Service) RevokeGrant(ctx context.Context, in *api.RevokeGrantInput) error {
 	if in.KeyId == "" || in.GrantId == "" {
-		return errorf(wire.CodeValidation, "KeyId and GrantId are required")
+		return errorf(api.CodeValidation, "KeyId and GrantId are required")
 	}
-	return s.removeGrant(ctx, wire.OpRevokeGrant, in.KeyId, in.GrantId, func(_ *policy.Principal, e *entry, _ *grant) error {
+	return s.removeGrant(ctx, api.OpRevokeGrant, in.KeyId, in.GrantId, func(_ *policy.Principal, e *entry, _ *grant) error {
 		_, err := s.authorize(ctx, e, "kms:RevokeGrant", nil, nil)
 		return err
 	})
@@ -417,7 +417,7 @@ func (s *Service) removeGrant(ctx context.Context, op, keyID, grantID string, al
 	case e.deleted || e.manager == ManagerDaemon:
 		err = notFound(e.arn)
 	case g == nil && visibleTo(e, p):
-		err = errorf(wire.CodeInvalidGrantID, "no grant %q on %s", grantID, e.arn)
+		err = errorf(api.CodeInvalidGrantID, "no grant %q on %s", grantID, e.arn)
 	case g == nil:
 		err = notFound(e.arn)
 	default:

@@ -9,7 +9,7 @@ import (
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // ctx carries root as the caller: root is in every default policy.
@@ -56,7 +56,7 @@ func fast(c *Config) { c.NoSync = true }
 
 func mustKey(t testing.TB, s *Service) string {
 	t.Helper()
-	out, err := s.CreateKey(ctx, &wire.CreateKeyInput{Description: "test"})
+	out, err := s.CreateKey(ctx, &api.CreateKeyInput{Description: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,10 +67,10 @@ func mustKey(t testing.TB, s *Service) string {
 // when code is "").
 func wantCode(t testing.TB, err error, code string) {
 	t.Helper()
-	if got := wire.CodeOf(err); got != code {
+	if got := api.CodeOf(err); got != code {
 		t.Fatalf("got %v (code %q), want code %q", err, got, code)
 	}
-	var e *wire.Error
+	var e *api.Error
 	if err != nil && !errors.As(err, &e) {
 		t.Fatalf("%v is not a *kms.Error", err)
 	}
@@ -78,7 +78,7 @@ func wantCode(t testing.TB, err error, code string) {
 
 func mustEncrypt(t testing.TB, s *Service, keyID string, pt string, ec map[string]string) []byte {
 	t.Helper()
-	out, err := s.Encrypt(ctx, &wire.EncryptInput{KeyId: keyID, Plaintext: []byte(pt), EncryptionContext: ec})
+	out, err := s.Encrypt(ctx, &api.EncryptInput{KeyId: keyID, Plaintext: []byte(pt), EncryptionContext: ec})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // The fixed parts of kmsd ARNs: one host has no partitions, regions or
@@ -31,14 +31,14 @@ var reservedAliasPrefixes = []string{"alias/aws/", "alias/managed/"}
 // create or change.
 func checkAliasName(name string) error {
 	if len(name) == 0 || len(name) > 256 {
-		return errorf(wire.CodeValidation, "AliasName must be 1 to 256 characters")
+		return errorf(api.CodeValidation, "AliasName must be 1 to 256 characters")
 	}
 	if !aliasNameRE.MatchString(name) || name == "alias/" {
-		return errorf(wire.CodeInvalidAliasName, "alias name %q must begin with alias/ and contain only a-z A-Z 0-9 : / _ -", name)
+		return errorf(api.CodeInvalidAliasName, "alias name %q must begin with alias/ and contain only a-z A-Z 0-9 : / _ -", name)
 	}
 	for _, p := range reservedAliasPrefixes {
 		if strings.HasPrefix(name, p) {
-			return errorf(wire.CodeInvalidAliasName, "alias names that begin with %s are reserved", p)
+			return errorf(api.CodeInvalidAliasName, "alias names that begin with %s are reserved", p)
 		}
 	}
 	return nil
@@ -49,27 +49,27 @@ func checkAliasName(name string) error {
 // an alias may name it.
 func (s *Service) resolve(keyID string, useOp bool) (*entry, error) {
 	if keyID == "" {
-		return nil, errorf(wire.CodeValidation, "KeyId is required")
+		return nil, errorf(api.CodeValidation, "KeyId is required")
 	}
 	if len(keyID) > maxKeyIDLen {
-		return nil, errorf(wire.CodeValidation, "KeyId must be at most %d characters", maxKeyIDLen)
+		return nil, errorf(api.CodeValidation, "KeyId must be at most %d characters", maxKeyIDLen)
 	}
 	if strings.HasPrefix(keyID, "arn:") {
 		rest, ok := strings.CutPrefix(keyID, ARNPrefix)
 		if !ok {
-			return nil, errorf(wire.CodeInvalidArn, "%q is not a kmsd ARN (they begin %s)", keyID, ARNPrefix)
+			return nil, errorf(api.CodeInvalidArn, "%q is not a kmsd ARN (they begin %s)", keyID, ARNPrefix)
 		}
 		if strings.HasPrefix(rest, "alias/") {
 			keyID = rest
 		} else if id, ok := strings.CutPrefix(rest, "key/"); ok {
 			keyID = id
 		} else {
-			return nil, errorf(wire.CodeInvalidArn, "%q names neither a key nor an alias", keyID)
+			return nil, errorf(api.CodeInvalidArn, "%q names neither a key nor an alias", keyID)
 		}
 	}
 	if strings.HasPrefix(keyID, "alias/") {
 		if !useOp {
-			return nil, errorf(wire.CodeNotFound, "invalid keyId %q: this operation takes a key id or key ARN, not an alias", keyID)
+			return nil, errorf(api.CodeNotFound, "invalid keyId %q: this operation takes a key id or key ARN, not an alias", keyID)
 		}
 		s.mu.RLock()
 		a := s.aliases[keyID]
@@ -79,18 +79,18 @@ func (s *Service) resolve(keyID string, useOp bool) (*entry, error) {
 		}
 		s.mu.RUnlock()
 		if e == nil {
-			return nil, errorf(wire.CodeNotFound, "alias %s is not found", aliasARN(keyID))
+			return nil, errorf(api.CodeNotFound, "alias %s is not found", aliasARN(keyID))
 		}
 		return e, nil
 	}
 	id, err := keystore.ParseKeyID(keyID)
 	if err != nil {
-		return nil, errorf(wire.CodeNotFound, "invalid keyId %q", keyID)
+		return nil, errorf(api.CodeNotFound, "invalid keyId %q", keyID)
 	}
 	if e := s.lookup(id); e != nil {
 		return e, nil
 	}
-	return nil, errorf(wire.CodeNotFound, "key '%s' does not exist", keyARN(id))
+	return nil, errorf(api.CodeNotFound, "key '%s' does not exist", keyARN(id))
 }
 
 func (s *Service) lookup(id keystore.KeyID) *entry {

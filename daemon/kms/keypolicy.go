@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // DefaultPolicyName is the only policy name a key has.
@@ -12,7 +12,7 @@ const DefaultPolicyName = "default"
 
 func checkPolicyName(n string) error {
 	if n != "" && n != DefaultPolicyName {
-		return errorf(wire.CodeNotFound, "a key has one policy, named %q", DefaultPolicyName)
+		return errorf(api.CodeNotFound, "a key has one policy, named %q", DefaultPolicyName)
 	}
 	return nil
 }
@@ -22,7 +22,7 @@ func checkPolicyName(n string) error {
 // (LimitExceededException), and still let the caller change it later
 // unless BypassPolicyLockoutSafetyCheck is set. It applies to the next
 // request.
-func (s *Service) PutKeyPolicy(ctx context.Context, in *wire.PutKeyPolicyInput) error {
+func (s *Service) PutKeyPolicy(ctx context.Context, in *api.PutKeyPolicyInput) error {
 	if err := checkPolicyName(in.PolicyName); err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func (s *Service) PutKeyPolicy(ctx context.Context, in *wire.PutKeyPolicyInput) 
 	if err != nil {
 		return malformedPolicy(err)
 	}
-	_, err = s.update(ctx, wire.OpPutKeyPolicy, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err = s.update(ctx, api.OpPutKeyPolicy, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
 		if err := lockoutCheck(pol, p, e.arn, in.BypassPolicyLockoutSafetyCheck); err != nil {
 			return false, err
 		}
@@ -53,12 +53,12 @@ func (s *Service) PutKeyPolicy(ctx context.Context, in *wire.PutKeyPolicyInput) 
 }
 
 // GetKeyPolicy returns a key's policy document.
-func (s *Service) GetKeyPolicy(ctx context.Context, in *wire.GetKeyPolicyInput) (*wire.GetKeyPolicyOutput, error) {
+func (s *Service) GetKeyPolicy(ctx context.Context, in *api.GetKeyPolicyInput) (*api.GetKeyPolicyOutput, error) {
 	if err := checkPolicyName(in.PolicyName); err != nil {
 		return nil, err
 	}
-	var out wire.GetKeyPolicyOutput
-	err := s.view(ctx, wire.OpGetKeyPolicy, in.KeyId, false, nil, func(e *entry) error {
+	var out api.GetKeyPolicyOutput
+	err := s.view(ctx, api.OpGetKeyPolicy, in.KeyId, false, nil, func(e *entry) error {
 		out.Policy, out.PolicyName = e.auth.Load().policy.Text, DefaultPolicyName
 		return nil
 	})
@@ -69,13 +69,13 @@ func (s *Service) GetKeyPolicy(ctx context.Context, in *wire.GetKeyPolicyInput) 
 }
 
 // ListKeyPolicies lists a key's policy names: always "default".
-func (s *Service) ListKeyPolicies(ctx context.Context, in *wire.ListKeyPoliciesInput) (*wire.ListKeyPoliciesOutput, error) {
+func (s *Service) ListKeyPolicies(ctx context.Context, in *api.ListKeyPoliciesInput) (*api.ListKeyPoliciesOutput, error) {
 	if _, err := pageLimit(in.Limit, 1000, 100); err != nil {
 		return nil, err
 	}
-	err := s.view(ctx, wire.OpListKeyPolicies, in.KeyId, false, nil, func(*entry) error { return nil })
+	err := s.view(ctx, api.OpListKeyPolicies, in.KeyId, false, nil, func(*entry) error { return nil })
 	if err != nil {
 		return nil, err
 	}
-	return &wire.ListKeyPoliciesOutput{PolicyNames: []string{DefaultPolicyName}}, nil
+	return &api.ListKeyPoliciesOutput{PolicyNames: []string{DefaultPolicyName}}, nil
 }

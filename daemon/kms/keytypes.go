@@ -7,7 +7,7 @@ import (
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // ManagedAliasPrefix names the keys kmsd keeps for systemd units: a
@@ -22,7 +22,7 @@ const ManagedAliasPrefix = "alias/managed/"
 func (s *Service) resolveUse(ctx context.Context, keyID string) (*entry, error) {
 	noteAlias(ctx, keyID)
 	e, err := s.resolve(keyID, true)
-	if err == nil || wire.CodeOf(err) != wire.CodeNotFound {
+	if err == nil || api.CodeOf(err) != api.CodeNotFound {
 		return e, err
 	}
 	unit, ok := strings.CutPrefix(strings.TrimPrefix(keyID, ARNPrefix), ManagedAliasPrefix)
@@ -58,8 +58,8 @@ func (s *Service) serviceKey(p *policy.Principal, unit string) (*entry, error) {
 	next := now.Add(365 * 24 * time.Hour)
 	r := &keystore.KeyRecord{
 		KeyID: keystore.NewKeyID(), CreationDate: now, Description: "Key kmsd keeps for " + unit,
-		KeyUsage: wire.KeyUsageEncryptDecrypt, KeySpec: wire.KeySpecSymmetric, Origin: wire.OriginKMS,
-		KeyManager: ManagerService, KeyState: wire.KeyStateEnabled, Policy: doc, Unit: unit,
+		KeyUsage: api.KeyUsageEncryptDecrypt, KeySpec: api.KeySpecSymmetric, Origin: api.OriginKMS,
+		KeyManager: ManagerService, KeyState: api.KeyStateEnabled, Policy: doc, Unit: unit,
 		Rotation: keystore.Rotation{Enabled: true, PeriodInDays: 365, NextRotationDate: &next},
 	}
 	e, err := s.insertKey(r, pol, &keystore.AliasRecord{AliasName: alias, TargetKeyID: r.KeyID, CreationDate: now, LastUpdatedDate: now})
@@ -90,8 +90,8 @@ func (s *Service) DaemonKey(purpose string) (keystore.KeyID, error) {
 	s.mu.RUnlock()
 	r := &keystore.KeyRecord{
 		KeyID: keystore.NewKeyID(), CreationDate: s.now().UTC(), Description: desc,
-		KeyUsage: wire.KeyUsageEncryptDecrypt, KeySpec: wire.KeySpecSymmetric, Origin: wire.OriginKMS,
-		KeyManager: ManagerDaemon, KeyState: wire.KeyStateEnabled,
+		KeyUsage: api.KeyUsageEncryptDecrypt, KeySpec: api.KeySpecSymmetric, Origin: api.OriginKMS,
+		KeyManager: ManagerDaemon, KeyState: api.KeyStateEnabled,
 	}
 	_, pol, _ := s.compile(policy.Default(0, "")) // never consulted: daemon keys are refused first
 	if _, err := s.insertKey(r, pol, nil); err != nil {
@@ -134,7 +134,7 @@ func (s *Service) insertKey(r *keystore.KeyRecord, pol *policy.Policy, alias *ke
 func (s *Service) KeyForUsage(ctx context.Context, keyID string) (string, time.Time, error) {
 	var id string
 	var created time.Time
-	err := s.view(ctx, wire.OpGetKeyLastUsage, keyID, false, nil, func(e *entry) error {
+	err := s.view(ctx, api.OpGetKeyLastUsage, keyID, false, nil, func(e *entry) error {
 		id, created = e.id.String(), e.rec.CreationDate
 		return nil
 	})

@@ -9,7 +9,7 @@ import (
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 const (
@@ -26,7 +26,7 @@ const (
 // EXTERNAL it has no material and stays PendingImport until material is
 // imported. Other key specs, usages, origins and multi-Region keys are
 // UnsupportedOperationException.
-func (s *Service) CreateKey(ctx context.Context, in *wire.CreateKeyInput) (*wire.KeyMetadataOutput, error) {
+func (s *Service) CreateKey(ctx context.Context, in *api.CreateKeyInput) (*api.KeyMetadataOutput, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -35,24 +35,24 @@ func (s *Service) CreateKey(ctx context.Context, in *wire.CreateKeyInput) (*wire
 		return nil, err
 	}
 	if len(in.Description) > maxDescriptionLen || !utf8.ValidString(in.Description) {
-		return nil, errorf(wire.CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
+		return nil, errorf(api.CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
 	}
-	if in.KeyUsage != "" && in.KeyUsage != wire.KeyUsageEncryptDecrypt {
-		return nil, errorf(wire.CodeUnsupportedOperation, "KeyUsage %q is not supported; kmsd keys are %s", in.KeyUsage, wire.KeyUsageEncryptDecrypt)
+	if in.KeyUsage != "" && in.KeyUsage != api.KeyUsageEncryptDecrypt {
+		return nil, errorf(api.CodeUnsupportedOperation, "KeyUsage %q is not supported; kmsd keys are %s", in.KeyUsage, api.KeyUsageEncryptDecrypt)
 	}
-	if in.KeySpec != "" && in.KeySpec != wire.KeySpecSymmetric {
-		return nil, errorf(wire.CodeUnsupportedOperation, "KeySpec %q is not supported; kmsd keys are %s", in.KeySpec, wire.KeySpecSymmetric)
+	if in.KeySpec != "" && in.KeySpec != api.KeySpecSymmetric {
+		return nil, errorf(api.CodeUnsupportedOperation, "KeySpec %q is not supported; kmsd keys are %s", in.KeySpec, api.KeySpecSymmetric)
 	}
 	origin := in.Origin
 	switch origin {
 	case "":
-		origin = wire.OriginKMS
-	case wire.OriginKMS, wire.OriginExternal:
+		origin = api.OriginKMS
+	case api.OriginKMS, api.OriginExternal:
 	default:
-		return nil, errorf(wire.CodeUnsupportedOperation, "Origin %q is not supported (use %s or %s)", in.Origin, wire.OriginKMS, wire.OriginExternal)
+		return nil, errorf(api.CodeUnsupportedOperation, "Origin %q is not supported (use %s or %s)", in.Origin, api.OriginKMS, api.OriginExternal)
 	}
 	if in.MultiRegion {
-		return nil, errorf(wire.CodeUnsupportedOperation, "multi-Region keys are not supported on a single host")
+		return nil, errorf(api.CodeUnsupportedOperation, "multi-Region keys are not supported on a single host")
 	}
 	tags, err := mergeTags(nil, in.Tags)
 	if err != nil {
@@ -74,28 +74,28 @@ func (s *Service) CreateKey(ctx context.Context, in *wire.CreateKeyInput) (*wire
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if s.customerKeys() >= s.cfg.Quotas.Keys {
-		return nil, errorf(wire.CodeLimitExceeded, "the quota of %d keys is reached", s.cfg.Quotas.Keys)
+		return nil, errorf(api.CodeLimitExceeded, "the quota of %d keys is reached", s.cfg.Quotas.Keys)
 	}
 	now := s.now().UTC()
 	r := &keystore.KeyRecord{
 		KeyID: id, CreationDate: now, Description: in.Description,
-		KeyUsage: wire.KeyUsageEncryptDecrypt, KeySpec: wire.KeySpecSymmetric, Origin: origin,
-		KeyManager: ManagerCustomer, KeyState: wire.KeyStateEnabled, Tags: tags, Policy: doc,
+		KeyUsage: api.KeyUsageEncryptDecrypt, KeySpec: api.KeySpecSymmetric, Origin: origin,
+		KeyManager: ManagerCustomer, KeyState: api.KeyStateEnabled, Tags: tags, Policy: doc,
 	}
 	var m *keystore.Material
-	if origin == wire.OriginExternal {
-		r.KeyState = wire.KeyStatePendingImport
+	if origin == api.OriginExternal {
+		r.KeyState = api.KeyStatePendingImport
 	} else {
 		var v *keystore.Version
 		m, v, err = s.newVersion(r.KeyID, 1, now, "")
 		if err != nil {
-			return nil, s.internal(wire.OpCreateKey, err)
+			return nil, s.internal(api.OpCreateKey, err)
 		}
 		r.Versions = []keystore.Version{*v}
 	}
 	var b keystore.Batch
 	b.PutKey(r)
-	if err := s.write(wire.OpCreateKey, &b); err != nil {
+	if err := s.write(api.OpCreateKey, &b); err != nil {
 		if m != nil {
 			m.Wipe()
 		}
@@ -110,7 +110,7 @@ func (s *Service) CreateKey(ctx context.Context, in *wire.CreateKeyInput) (*wire
 	s.keys[r.KeyID] = e
 	s.mu.Unlock()
 	s.log.Info("key created", "key", r.KeyID.String(), "origin", origin, "by", p.String())
-	return &wire.KeyMetadataOutput{KeyMetadata: metadata(e)}, nil
+	return &api.KeyMetadataOutput{KeyMetadata: metadata(e)}, nil
 }
 
 // newVersion makes version v of key id from crypto/rand and seals it. The
@@ -130,19 +130,19 @@ func (s *Service) newVersion(id keystore.KeyID, v uint32, now time.Time, rotatio
 }
 
 // metadata builds KeyMetadata. The caller holds e.mu.
-func metadata(e *entry) wire.KeyMetadata {
+func metadata(e *entry) api.KeyMetadata {
 	r := e.rec
-	md := wire.KeyMetadata{
+	md := api.KeyMetadata{
 		AWSAccountId: AccountID, KeyId: r.KeyID.String(), Arn: e.arn,
-		CreationDate: r.CreationDate, Enabled: r.KeyState == wire.KeyStateEnabled,
+		CreationDate: r.CreationDate, Enabled: r.KeyState == api.KeyStateEnabled,
 		Description: r.Description, KeyUsage: r.KeyUsage, KeyState: r.KeyState,
 		Origin: r.Origin, KeyManager: r.KeyManager, KeySpec: r.KeySpec,
-		CustomerMasterKeySpec: r.KeySpec, EncryptionAlgorithms: []string{wire.AlgSymmetricDefault},
+		CustomerMasterKeySpec: r.KeySpec, EncryptionAlgorithms: []string{api.AlgSymmetricDefault},
 	}
 	if r.DeletionDate != nil {
 		d := *r.DeletionDate
 		md.DeletionDate = &d
-		md.PendingDeletionWindowInDays = int32(r.PendingWindowInDays)
+		md.PendingDeletionWindowInDays = api.Int32(int32(r.PendingWindowInDays))
 	}
 	if n := len(r.Versions); n > 0 {
 		md.CurrentKeyMaterialId = e.matIDs[n-1]
@@ -151,9 +151,9 @@ func metadata(e *entry) wire.KeyMetadata {
 }
 
 // DescribeKey returns a key's metadata in any state. Aliases resolve.
-func (s *Service) DescribeKey(ctx context.Context, in *wire.DescribeKeyInput) (*wire.KeyMetadataOutput, error) {
-	var out wire.KeyMetadataOutput
-	err := s.view(ctx, wire.OpDescribeKey, in.KeyId, true, nil, func(e *entry) error {
+func (s *Service) DescribeKey(ctx context.Context, in *api.DescribeKeyInput) (*api.KeyMetadataOutput, error) {
+	var out api.KeyMetadataOutput
+	err := s.view(ctx, api.OpDescribeKey, in.KeyId, true, nil, func(e *entry) error {
 		out.KeyMetadata = metadata(e)
 		return nil
 	})
@@ -191,20 +191,20 @@ func (s *Service) view(ctx context.Context, op, keyID string, useOp bool, pre fu
 	return fn(e)
 }
 
-// pageLimit applies a Limit's range and default.
-func pageLimit(limit int32, max, def int) (int, error) {
-	if limit == 0 {
+// pageLimit applies a Limit's range and default (when it is absent).
+func pageLimit(limit *int32, most, def int) (int, error) {
+	if limit == nil {
 		return def, nil
 	}
-	if limit < 1 || int(limit) > max {
-		return 0, errorf(wire.CodeValidation, "Limit must be between 1 and %d", max)
+	if *limit < 1 || int(*limit) > most {
+		return 0, errorf(api.CodeValidation, "Limit must be between 1 and %d", most)
 	}
-	return int(limit), nil
+	return int(*limit), nil
 }
 
 // ListKeys lists every key in id order, Limit at a time; Marker is the
 // NextMarker of the previous page.
-func (s *Service) ListKeys(ctx context.Context, in *wire.ListKeysInput) (*wire.ListKeysOutput, error) {
+func (s *Service) ListKeys(ctx context.Context, in *api.ListKeysInput) (*api.ListKeysOutput, error) {
 	limit, err := pageLimit(in.Limit, 1000, 100)
 	if err != nil {
 		return nil, err
@@ -212,7 +212,7 @@ func (s *Service) ListKeys(ctx context.Context, in *wire.ListKeysInput) (*wire.L
 	var after keystore.KeyID
 	if in.Marker != "" {
 		if after, err = keystore.ParseKeyID(in.Marker); err != nil {
-			return nil, errorf(wire.CodeInvalidMarker, "Marker is not one that ListKeys returned")
+			return nil, errorf(api.CodeInvalidMarker, "Marker is not one that ListKeys returned")
 		}
 	}
 	p, err := principalOf(ctx)
@@ -236,14 +236,14 @@ func (s *Service) ListKeys(ctx context.Context, in *wire.ListKeysInput) (*wire.L
 		e.mu.RUnlock()
 	}
 	slices.SortFunc(ids, func(a, b keystore.KeyID) int { return compareIDs(a, b) })
-	out := &wire.ListKeysOutput{Keys: []wire.KeyListEntry{}}
+	out := &api.ListKeysOutput{Keys: []api.KeyListEntry{}}
 	if len(ids) > limit {
 		ids = ids[:limit]
 		out.Truncated = true
 		out.NextMarker = ids[limit-1].String()
 	}
 	for _, id := range ids {
-		out.Keys = append(out.Keys, wire.KeyListEntry{KeyId: id.String(), KeyArn: keyARN(id)})
+		out.Keys = append(out.Keys, api.KeyListEntry{KeyId: id.String(), KeyArn: keyARN(id)})
 	}
 	return out, nil
 }
@@ -294,7 +294,7 @@ func (s *Service) update(ctx context.Context, op, keyID string, change func(e *e
 	}
 	e.mu.Lock()
 	e.install(r)
-	if r.KeyState != wire.KeyStateEnabled {
+	if r.KeyState != api.KeyStateEnabled {
 		e.wipe()
 	}
 	e.mu.Unlock()
@@ -302,11 +302,11 @@ func (s *Service) update(ctx context.Context, op, keyID string, change func(e *e
 }
 
 // UpdateKeyDescription replaces a key's description.
-func (s *Service) UpdateKeyDescription(ctx context.Context, in *wire.UpdateKeyDescriptionInput) error {
+func (s *Service) UpdateKeyDescription(ctx context.Context, in *api.UpdateKeyDescriptionInput) error {
 	if len(in.Description) > maxDescriptionLen || !utf8.ValidString(in.Description) {
-		return errorf(wire.CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
+		return errorf(api.CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
 	}
-	_, err := s.update(ctx, wire.OpUpdateKeyDescription, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.update(ctx, api.OpUpdateKeyDescription, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		r.Description = in.Description
 		return true, nil
 	})
@@ -314,10 +314,10 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, in *wire.UpdateKeyDe
 }
 
 // EnableKey makes a Disabled key Enabled; an Enabled key stays so.
-func (s *Service) EnableKey(ctx context.Context, in *wire.KeyIDInput) error {
-	_, err := s.update(ctx, wire.OpEnableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
-		changed := r.KeyState != wire.KeyStateEnabled
-		r.KeyState = wire.KeyStateEnabled
+func (s *Service) EnableKey(ctx context.Context, in *api.KeyIDInput) error {
+	_, err := s.update(ctx, api.OpEnableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+		changed := r.KeyState != api.KeyStateEnabled
+		r.KeyState = api.KeyStateEnabled
 		return changed, nil
 	})
 	return err
@@ -325,10 +325,10 @@ func (s *Service) EnableKey(ctx context.Context, in *wire.KeyIDInput) error {
 
 // DisableKey makes a key Disabled: crypto operations then fail with
 // DisabledException, and its unsealed versions are zeroed.
-func (s *Service) DisableKey(ctx context.Context, in *wire.KeyIDInput) error {
-	_, err := s.update(ctx, wire.OpDisableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
-		changed := r.KeyState != wire.KeyStateDisabled
-		r.KeyState = wire.KeyStateDisabled
+func (s *Service) DisableKey(ctx context.Context, in *api.KeyIDInput) error {
+	_, err := s.update(ctx, api.OpDisableKey, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+		changed := r.KeyState != api.KeyStateDisabled
+		r.KeyState = api.KeyStateDisabled
 		return changed, nil
 	})
 	return err
@@ -337,19 +337,19 @@ func (s *Service) DisableKey(ctx context.Context, in *wire.KeyIDInput) error {
 // ScheduleKeyDeletion puts a key in PendingDeletion for 7 to 30 days
 // (default 30); Tick deletes it, its material and its aliases once the
 // date has passed. Until then CancelKeyDeletion brings it back, Disabled.
-func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *wire.ScheduleKeyDeletionInput) (*wire.ScheduleKeyDeletionOutput, error) {
-	days := int(in.PendingWindowInDays)
-	if days == 0 {
-		days = defaultDeletionDays
+func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *api.ScheduleKeyDeletionInput) (*api.ScheduleKeyDeletionOutput, error) {
+	days := defaultDeletionDays
+	if in.PendingWindowInDays != nil {
+		days = int(*in.PendingWindowInDays)
 	}
 	if days < minDeletionDays || days > maxDeletionDays {
-		return nil, errorf(wire.CodeValidation, "PendingWindowInDays must be between %d and %d", minDeletionDays, maxDeletionDays)
+		return nil, errorf(api.CodeValidation, "PendingWindowInDays must be between %d and %d", minDeletionDays, maxDeletionDays)
 	}
-	var out wire.ScheduleKeyDeletionOutput
-	_, err := s.update(ctx, wire.OpScheduleKeyDeletion, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
+	var out api.ScheduleKeyDeletionOutput
+	_, err := s.update(ctx, api.OpScheduleKeyDeletion, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
 		d := s.now().UTC().Add(time.Duration(days) * day)
-		r.KeyState, r.DeletionDate, r.PendingWindowInDays = wire.KeyStatePendingDeletion, &d, days
-		out = wire.ScheduleKeyDeletionOutput{KeyId: e.arn, DeletionDate: d, KeyState: r.KeyState, PendingWindowInDays: int32(days)}
+		r.KeyState, r.DeletionDate, r.PendingWindowInDays = api.KeyStatePendingDeletion, &d, days
+		out = api.ScheduleKeyDeletionOutput{KeyId: e.arn, DeletionDate: d, KeyState: r.KeyState, PendingWindowInDays: api.Int32(int32(days))}
 		return true, nil
 	})
 	if err != nil {
@@ -362,11 +362,11 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *wire.ScheduleKeyD
 // CancelKeyDeletion takes a key out of PendingDeletion. As in AWS it comes
 // back Disabled (a key with imported material but none present comes back
 // PendingImport).
-func (s *Service) CancelKeyDeletion(ctx context.Context, in *wire.KeyIDInput) (*wire.KeyIDOutput, error) {
-	e, err := s.update(ctx, wire.OpCancelKeyDeletion, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
-		r.KeyState = wire.KeyStateDisabled
-		if r.Origin == wire.OriginExternal && len(r.Versions) == 0 {
-			r.KeyState = wire.KeyStatePendingImport
+func (s *Service) CancelKeyDeletion(ctx context.Context, in *api.KeyIDInput) (*api.KeyIDOutput, error) {
+	e, err := s.update(ctx, api.OpCancelKeyDeletion, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+		r.KeyState = api.KeyStateDisabled
+		if r.Origin == api.OriginExternal && len(r.Versions) == 0 {
+			r.KeyState = api.KeyStatePendingImport
 		}
 		r.DeletionDate, r.PendingWindowInDays = nil, 0
 		return true, nil
@@ -374,7 +374,7 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, in *wire.KeyIDInput) (*
 	if err != nil {
 		return nil, err
 	}
-	return &wire.KeyIDOutput{KeyId: e.arn}, nil
+	return &api.KeyIDOutput{KeyId: e.arn}, nil
 }
 
 // deleteKey removes a key whose waiting period is over, with its aliases,

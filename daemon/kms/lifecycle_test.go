@@ -5,38 +5,38 @@ import (
 	"testing"
 	"time"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 func TestCreateDescribeList(t *testing.T) {
 	s, c := testService(t)
-	out, err := s.CreateKey(ctx, &wire.CreateKeyInput{Description: "first", Tags: []wire.Tag{{TagKey: "team", TagValue: "core"}}})
+	out, err := s.CreateKey(ctx, &api.CreateKeyInput{Description: "first", Tags: []api.Tag{{TagKey: "team", TagValue: "core"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	md := out.KeyMetadata
-	if md.KeyState != wire.KeyStateEnabled || !md.Enabled || md.KeyUsage != wire.KeyUsageEncryptDecrypt ||
-		md.KeySpec != wire.KeySpecSymmetric || md.Origin != wire.OriginKMS || md.KeyManager != wire.KeyManagerCustomer ||
+	if md.KeyState != api.KeyStateEnabled || !md.Enabled || md.KeyUsage != api.KeyUsageEncryptDecrypt ||
+		md.KeySpec != api.KeySpecSymmetric || md.Origin != api.OriginKMS || md.KeyManager != api.KeyManagerCustomer ||
 		md.Description != "first" || !md.CreationDate.Equal(c.Now()) || md.Arn != ARNPrefix+"key/"+md.KeyId ||
 		len(md.CurrentKeyMaterialId) != 64 || md.DeletionDate != nil || md.AWSAccountId != AccountID {
 		t.Fatalf("metadata %+v", md)
 	}
 	for _, id := range []string{md.KeyId, md.Arn, strings.ToUpper(md.KeyId)} {
-		d, err := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
+		d, err := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id})
 		if err != nil || d.KeyMetadata.KeyId != md.KeyId {
 			t.Fatalf("describe %s: %v", id, err)
 		}
 	}
 	for _, bad := range []struct {
-		in   *wire.CreateKeyInput
+		in   *api.CreateKeyInput
 		code string
 	}{
-		{&wire.CreateKeyInput{KeyUsage: "SIGN_VERIFY"}, wire.CodeUnsupportedOperation},
-		{&wire.CreateKeyInput{KeySpec: "RSA_2048"}, wire.CodeUnsupportedOperation},
-		{&wire.CreateKeyInput{Origin: "AWS_CLOUDHSM"}, wire.CodeUnsupportedOperation},
-		{&wire.CreateKeyInput{MultiRegion: true}, wire.CodeUnsupportedOperation},
-		{&wire.CreateKeyInput{Description: strings.Repeat("d", 8193)}, wire.CodeValidation},
-		{&wire.CreateKeyInput{Tags: []wire.Tag{{TagKey: "aws:x", TagValue: "v"}}}, wire.CodeTag},
+		{&api.CreateKeyInput{KeyUsage: "SIGN_VERIFY"}, api.CodeUnsupportedOperation},
+		{&api.CreateKeyInput{KeySpec: "RSA_2048"}, api.CodeUnsupportedOperation},
+		{&api.CreateKeyInput{Origin: "AWS_CLOUDHSM"}, api.CodeUnsupportedOperation},
+		{&api.CreateKeyInput{MultiRegion: true}, api.CodeUnsupportedOperation},
+		{&api.CreateKeyInput{Description: strings.Repeat("d", 8193)}, api.CodeValidation},
+		{&api.CreateKeyInput{Tags: []api.Tag{{TagKey: "aws:x", TagValue: "v"}}}, api.CodeTag},
 	} {
 		_, err := s.CreateKey(ctx, bad.in)
 		wantCode(t, err, bad.code)
@@ -49,7 +49,7 @@ func TestCreateDescribeList(t *testing.T) {
 	var seen []string
 	marker := ""
 	for pages := 0; ; pages++ {
-		l, err := s.ListKeys(ctx, &wire.ListKeysInput{Limit: 2, Marker: marker})
+		l, err := s.ListKeys(ctx, &api.ListKeysInput{Limit: api.Int32(2), Marker: marker})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,10 +70,10 @@ func TestCreateDescribeList(t *testing.T) {
 	if len(seen) != 5 || !sortedUnique(seen) {
 		t.Fatalf("listed %v", seen)
 	}
-	_, err = s.ListKeys(ctx, &wire.ListKeysInput{Limit: 1001})
-	wantCode(t, err, wire.CodeValidation)
-	_, err = s.ListKeys(ctx, &wire.ListKeysInput{Marker: "garbage"})
-	wantCode(t, err, wire.CodeInvalidMarker)
+	_, err = s.ListKeys(ctx, &api.ListKeysInput{Limit: api.Int32(1001)})
+	wantCode(t, err, api.CodeValidation)
+	_, err = s.ListKeys(ctx, &api.ListKeysInput{Marker: "garbage"})
+	wantCode(t, err, api.CodeInvalidMarker)
 }
 
 func sortedUnique(ids []string) bool {
@@ -88,7 +88,7 @@ func sortedUnique(ids []string) bool {
 func TestKeyIdentifiers(t *testing.T) {
 	s, _ := testService(t, fast)
 	id := mustKey(t, s)
-	wantCode(t, s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/app", TargetKeyId: id}), "")
+	wantCode(t, s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/app", TargetKeyId: id}), "")
 	cases := []struct {
 		name, keyID string
 		use         bool
@@ -96,24 +96,24 @@ func TestKeyIdentifiers(t *testing.T) {
 	}{
 		{"alias in a use op", "alias/app", true, ""},
 		{"alias ARN in a use op", ARNPrefix + "alias/app", true, ""},
-		{"alias in a management op", "alias/app", false, wire.CodeNotFound},
-		{"alias ARN in a management op", ARNPrefix + "alias/app", false, wire.CodeNotFound},
+		{"alias in a management op", "alias/app", false, api.CodeNotFound},
+		{"alias ARN in a management op", ARNPrefix + "alias/app", false, api.CodeNotFound},
 		{"key ARN in a management op", ARNPrefix + "key/" + id, false, ""},
-		{"missing alias", "alias/nope", true, wire.CodeNotFound},
-		{"not a uuid", "1234", false, wire.CodeNotFound},
-		{"unknown key", "00000000-0000-4000-8000-000000000000", false, wire.CodeNotFound},
-		{"foreign ARN", "arn:aws:kms:us-east-1:111122223333:key/" + id, false, wire.CodeInvalidArn},
-		{"ARN of nothing", ARNPrefix + "grant/x", false, wire.CodeInvalidArn},
-		{"empty", "", false, wire.CodeValidation},
-		{"too long", strings.Repeat("a", 2049), false, wire.CodeValidation},
+		{"missing alias", "alias/nope", true, api.CodeNotFound},
+		{"not a uuid", "1234", false, api.CodeNotFound},
+		{"unknown key", "00000000-0000-4000-8000-000000000000", false, api.CodeNotFound},
+		{"foreign ARN", "arn:aws:kms:us-east-1:111122223333:key/" + id, false, api.CodeInvalidArn},
+		{"ARN of nothing", ARNPrefix + "grant/x", false, api.CodeInvalidArn},
+		{"empty", "", false, api.CodeValidation},
+		{"too long", strings.Repeat("a", 2049), false, api.CodeValidation},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var err error
 			if c.use {
-				_, err = s.Encrypt(ctx, &wire.EncryptInput{KeyId: c.keyID, Plaintext: []byte("x")})
+				_, err = s.Encrypt(ctx, &api.EncryptInput{KeyId: c.keyID, Plaintext: []byte("x")})
 			} else {
-				err = s.UpdateKeyDescription(ctx, &wire.UpdateKeyDescriptionInput{KeyId: c.keyID, Description: "x"})
+				err = s.UpdateKeyDescription(ctx, &api.UpdateKeyDescriptionInput{KeyId: c.keyID, Description: "x"})
 			}
 			wantCode(t, err, c.code)
 		})
@@ -128,16 +128,16 @@ func TestDisableEnable(t *testing.T) {
 	if e.mats[0].Load() == nil {
 		t.Fatal("version 1 not cached after use")
 	}
-	wantCode(t, s.DisableKey(ctx, &wire.KeyIDInput{KeyId: id}), "")
+	wantCode(t, s.DisableKey(ctx, &api.KeyIDInput{KeyId: id}), "")
 	if e.mats[0].Load() != nil {
 		t.Fatal("disabling did not drop the unsealed version")
 	}
-	_, err := s.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")})
-	wantCode(t, err, wire.CodeDisabled)
-	_, err = s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob})
-	wantCode(t, err, wire.CodeDisabled)
-	wantCode(t, s.EnableKey(ctx, &wire.KeyIDInput{KeyId: id}), "")
-	if _, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob}); err != nil {
+	_, err := s.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	wantCode(t, err, api.CodeDisabled)
+	_, err = s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: blob})
+	wantCode(t, err, api.CodeDisabled)
+	wantCode(t, s.EnableKey(ctx, &api.KeyIDInput{KeyId: id}), "")
+	if _, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: blob}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -147,40 +147,40 @@ func TestDeletionLifecycle(t *testing.T) {
 	id := mustKey(t, s)
 	other := mustKey(t, s)
 	blob := mustEncrypt(t, s, id, "bye", nil)
-	wantCode(t, s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/doomed", TargetKeyId: id}), "")
-	wantCode(t, s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/kept", TargetKeyId: other}), "")
+	wantCode(t, s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/doomed", TargetKeyId: id}), "")
+	wantCode(t, s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/kept", TargetKeyId: other}), "")
 
-	for _, days := range []int32{6, 31, -1} {
-		_, err := s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: days})
-		wantCode(t, err, wire.CodeValidation)
+	for _, days := range []int32{0, 6, 31, -1} { // 0 is a value, not "the default"
+		_, err := s.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: api.Int32(days)})
+		wantCode(t, err, api.CodeValidation)
 	}
-	out, err := s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id})
+	out, err := s.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.PendingWindowInDays != 30 || !out.DeletionDate.Equal(c.Now().Add(30*day)) || out.KeyState != wire.KeyStatePendingDeletion {
+	if out.PendingWindowInDays == nil || *out.PendingWindowInDays != 30 || !out.DeletionDate.Equal(c.Now().Add(30*day)) || out.KeyState != api.KeyStatePendingDeletion {
 		t.Fatalf("default window: %+v", out)
 	}
-	md, _ := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
-	if md.KeyMetadata.DeletionDate == nil || md.KeyMetadata.PendingDeletionWindowInDays != 30 {
+	md, _ := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id})
+	if md.KeyMetadata.DeletionDate == nil || md.KeyMetadata.PendingDeletionWindowInDays == nil || *md.KeyMetadata.PendingDeletionWindowInDays != 30 {
 		t.Fatalf("describe while pending: %+v", md.KeyMetadata)
 	}
-	if _, err := s.CancelKeyDeletion(ctx, &wire.KeyIDInput{KeyId: id}); err != nil {
+	if _, err := s.CancelKeyDeletion(ctx, &api.KeyIDInput{KeyId: id}); err != nil {
 		t.Fatal(err)
 	}
-	md, _ = s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
-	if md.KeyMetadata.KeyState != wire.KeyStateDisabled || md.KeyMetadata.DeletionDate != nil {
+	md, _ = s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id})
+	if md.KeyMetadata.KeyState != api.KeyStateDisabled || md.KeyMetadata.DeletionDate != nil {
 		t.Fatalf("after cancel: %+v", md.KeyMetadata)
 	}
 
-	if _, err := s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: 7}); err != nil {
+	if _, err := s.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: api.Int32(7)}); err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(7*day - time.Second)
 	if err := s.Tick(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id}); err != nil {
+	if _, err := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id}); err != nil {
 		t.Fatalf("deleted a second early: %v", err)
 	}
 	e := s.lookup(mustParse(t, id))
@@ -188,16 +188,16 @@ func TestDeletionLifecycle(t *testing.T) {
 	if err := s.Tick(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
-	wantCode(t, err, wire.CodeNotFound)
-	_, err = s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: "alias/doomed"})
-	wantCode(t, err, wire.CodeNotFound)
-	_, err = s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob})
-	wantCode(t, err, wire.CodeNotFound)
+	_, err = s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id})
+	wantCode(t, err, api.CodeNotFound)
+	_, err = s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: "alias/doomed"})
+	wantCode(t, err, api.CodeNotFound)
+	_, err = s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: blob})
+	wantCode(t, err, api.CodeNotFound)
 	if !e.deleted || e.mats[0].Load() != nil {
 		t.Fatal("deleted key still holds material")
 	}
-	l, _ := s.ListAliases(ctx, &wire.ListAliasesInput{})
+	l, _ := s.ListAliases(ctx, &api.ListAliasesInput{})
 	if len(l.Aliases) != 1 || l.Aliases[0].AliasName != "alias/kept" {
 		t.Fatalf("aliases after deletion: %+v", l.Aliases)
 	}
@@ -211,7 +211,7 @@ func TestDeletionLifecycle(t *testing.T) {
 func TestSchedulerLoop(t *testing.T) {
 	s, c := testService(t, func(cfg *Config) { cfg.TickInterval = 5 * time.Millisecond })
 	id := mustKey(t, s)
-	if _, err := s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: 7}); err != nil {
+	if _, err := s.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: api.Int32(7)}); err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(8 * day)
@@ -227,10 +227,10 @@ func TestSchedulerLoop(t *testing.T) {
 func TestUpdateDescription(t *testing.T) {
 	s, _ := testService(t, fast)
 	id := mustKey(t, s)
-	wantCode(t, s.UpdateKeyDescription(ctx, &wire.UpdateKeyDescriptionInput{KeyId: id, Description: "changed"}), "")
-	md, _ := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
+	wantCode(t, s.UpdateKeyDescription(ctx, &api.UpdateKeyDescriptionInput{KeyId: id, Description: "changed"}), "")
+	md, _ := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id})
 	if md.KeyMetadata.Description != "changed" {
 		t.Fatal(md.KeyMetadata.Description)
 	}
-	wantCode(t, s.UpdateKeyDescription(ctx, &wire.UpdateKeyDescriptionInput{KeyId: id, Description: "\xff"}), wire.CodeValidation)
+	wantCode(t, s.UpdateKeyDescription(ctx, &api.UpdateKeyDescriptionInput{KeyId: id, Description: "\xff"}), api.CodeValidation)
 }

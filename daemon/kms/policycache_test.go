@@ -4,7 +4,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // policyOf is a key's compiled policy and the data pointer of its text.
@@ -31,7 +31,7 @@ func TestPoliciesShared(t *testing.T) {
 	// a different text does not.
 	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Kmsd":"uid:0"},"Action":"kms:*","Resource":"*"}]}`
 	for _, id := range []string{a, b} {
-		if err := s.PutKeyPolicy(ctx, &wire.PutKeyPolicyInput{KeyId: id, PolicyName: "default", Policy: doc}); err != nil {
+		if err := s.PutKeyPolicy(ctx, &api.PutKeyPolicyInput{KeyId: id, PolicyName: "default", Policy: doc}); err != nil {
 			t.Fatal(err)
 		}
 	}

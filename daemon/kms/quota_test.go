@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // TestQuotasAtDefaults fills the default key and alias quotas (10,000
@@ -26,42 +26,42 @@ func TestQuotasAtDefaults(t *testing.T) {
 			first = id
 		}
 	}
-	_, err := s.CreateKey(ctx, &wire.CreateKeyInput{})
-	wantCode(t, err, wire.CodeLimitExceeded)
+	_, err := s.CreateKey(ctx, &api.CreateKeyInput{})
+	wantCode(t, err, api.CodeLimitExceeded)
 	for i := range DefaultQuotas.Aliases {
-		if err := s.CreateAlias(ctx, &wire.AliasInput{AliasName: fmt.Sprintf("alias/q%05d", i), TargetKeyId: first}); err != nil {
+		if err := s.CreateAlias(ctx, &api.AliasInput{AliasName: fmt.Sprintf("alias/q%05d", i), TargetKeyId: first}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wantCode(t, s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/over", TargetKeyId: first}), wire.CodeLimitExceeded)
+	wantCode(t, s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/over", TargetKeyId: first}), api.CodeLimitExceeded)
 	// Deleting one frees one.
-	wantCode(t, s.DeleteAlias(ctx, &wire.DeleteAliasInput{AliasName: "alias/q00000"}), "")
-	wantCode(t, s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/over", TargetKeyId: first}), "")
+	wantCode(t, s.DeleteAlias(ctx, &api.DeleteAliasInput{AliasName: "alias/q00000"}), "")
+	wantCode(t, s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/over", TargetKeyId: first}), "")
 }
 
 func TestQuotasConfigured(t *testing.T) {
 	s, c := testService(t, fast, func(cfg *Config) { cfg.Quotas = Quotas{Keys: 2, Aliases: 1} })
 	a := mustKey(t, s)
 	mustKey(t, s)
-	_, err := s.CreateKey(ctx, &wire.CreateKeyInput{})
-	wantCode(t, err, wire.CodeLimitExceeded)
-	wantCode(t, s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/one", TargetKeyId: a}), "")
-	wantCode(t, s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/two", TargetKeyId: a}), wire.CodeLimitExceeded)
+	_, err := s.CreateKey(ctx, &api.CreateKeyInput{})
+	wantCode(t, err, api.CodeLimitExceeded)
+	wantCode(t, s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/one", TargetKeyId: a}), "")
+	wantCode(t, s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/two", TargetKeyId: a}), api.CodeLimitExceeded)
 	// A key pending deletion still counts, as in AWS; once deleted it does not.
-	s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: a, PendingWindowInDays: 7})
-	_, err = s.CreateKey(ctx, &wire.CreateKeyInput{})
-	wantCode(t, err, wire.CodeLimitExceeded)
+	s.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: a, PendingWindowInDays: api.Int32(7)})
+	_, err = s.CreateKey(ctx, &api.CreateKeyInput{})
+	wantCode(t, err, api.CodeLimitExceeded)
 	c.Advance(7 * day)
 	s.Tick()
-	if _, err := s.CreateKey(ctx, &wire.CreateKeyInput{}); err != nil {
+	if _, err := s.CreateKey(ctx, &api.CreateKeyInput{}); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/two", TargetKeyId: mustKeyIDs(t, s)[0]}), "")
+	wantCode(t, s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/two", TargetKeyId: mustKeyIDs(t, s)[0]}), "")
 }
 
 func mustKeyIDs(t *testing.T, s *Service) []string {
 	t.Helper()
-	l, err := s.ListKeys(ctx, &wire.ListKeysInput{})
+	l, err := s.ListKeys(ctx, &api.ListKeysInput{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 const (
@@ -25,8 +25,8 @@ const (
 // rotatable refuses rotation operations on keys with imported material, as
 // AWS does for automatic rotation.
 func rotatable(e *entry) error {
-	if e.rec.Origin == wire.OriginExternal {
-		return errorf(wire.CodeUnsupportedOperation, "%s origin is EXTERNAL which is not valid for this operation", e.arn)
+	if e.rec.Origin == api.OriginExternal {
+		return errorf(api.CodeUnsupportedOperation, "%s origin is EXTERNAL which is not valid for this operation", e.arn)
 	}
 	return nil
 }
@@ -52,15 +52,15 @@ func (s *Service) rotationUpdate(ctx context.Context, op, keyID string, change f
 // (90..2560, default 365). Turning it on schedules the first rotation one
 // period from now; changing the period of a key that already rotates
 // counts from its last rotation (or creation), and not before now.
-func (s *Service) EnableKeyRotation(ctx context.Context, in *wire.EnableKeyRotationInput) error {
-	days := int(in.RotationPeriodInDays)
-	if days == 0 {
-		days = defaultRotationDays
+func (s *Service) EnableKeyRotation(ctx context.Context, in *api.EnableKeyRotationInput) error {
+	days := defaultRotationDays
+	if in.RotationPeriodInDays != nil {
+		days = int(*in.RotationPeriodInDays)
 	}
 	if days < minRotationDays || days > maxRotationDays {
-		return errorf(wire.CodeValidation, "RotationPeriodInDays must be between %d and %d", minRotationDays, maxRotationDays)
+		return errorf(api.CodeValidation, "RotationPeriodInDays must be between %d and %d", minRotationDays, maxRotationDays)
 	}
-	_, err := s.rotationUpdate(ctx, wire.OpEnableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+	_, err := s.rotationUpdate(ctx, api.OpEnableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		now := s.now().UTC()
 		next := now.Add(time.Duration(days) * day)
 		if r.Rotation.Enabled {
@@ -76,8 +76,8 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *wire.EnableKeyRotat
 }
 
 // DisableKeyRotation turns off automatic rotation.
-func (s *Service) DisableKeyRotation(ctx context.Context, in *wire.KeyIDInput) error {
-	_, err := s.rotationUpdate(ctx, wire.OpDisableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
+func (s *Service) DisableKeyRotation(ctx context.Context, in *api.KeyIDInput) error {
+	_, err := s.rotationUpdate(ctx, api.OpDisableKeyRotation, in.KeyId, func(_ *entry, r *keystore.KeyRecord) (bool, error) {
 		changed := r.Rotation.Enabled
 		r.Rotation.Enabled, r.Rotation.NextRotationDate = false, nil
 		return changed, nil
@@ -87,13 +87,13 @@ func (s *Service) DisableKeyRotation(ctx context.Context, in *wire.KeyIDInput) e
 
 // GetKeyRotationStatus reports automatic rotation. While a key is pending
 // deletion it reads as off (and comes back if deletion is cancelled).
-func (s *Service) GetKeyRotationStatus(ctx context.Context, in *wire.KeyIDInput) (*wire.GetKeyRotationStatusOutput, error) {
-	var out wire.GetKeyRotationStatusOutput
-	err := s.view(ctx, wire.OpGetKeyRotationStatus, in.KeyId, false, rotatable, func(e *entry) error {
+func (s *Service) GetKeyRotationStatus(ctx context.Context, in *api.KeyIDInput) (*api.GetKeyRotationStatusOutput, error) {
+	var out api.GetKeyRotationStatusOutput
+	err := s.view(ctx, api.OpGetKeyRotationStatus, in.KeyId, false, rotatable, func(e *entry) error {
 		rot := e.rec.Rotation
 		out.KeyId = e.arn
-		if rot.Enabled && e.rec.KeyState != wire.KeyStatePendingDeletion {
-			out.KeyRotationEnabled, out.RotationPeriodInDays = true, int32(rot.PeriodInDays)
+		if rot.Enabled && e.rec.KeyState != api.KeyStatePendingDeletion {
+			out.KeyRotationEnabled, out.RotationPeriodInDays = true, api.Int32(int32(rot.PeriodInDays))
 			if rot.NextRotationDate != nil {
 				d := *rot.NextRotationDate
 				out.NextRotationDate = &d
@@ -111,10 +111,10 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, in *wire.KeyIDInput)
 // schedule (which it does not change); at most 25 times per key. Rotation
 // is synchronous here, so AWS's ConflictException for a rotation in
 // progress cannot happen.
-func (s *Service) RotateKeyOnDemand(ctx context.Context, in *wire.KeyIDInput) (*wire.KeyIDOutput, error) {
-	e, err := s.rotationUpdate(ctx, wire.OpRotateKeyOnDemand, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
+func (s *Service) RotateKeyOnDemand(ctx context.Context, in *api.KeyIDInput) (*api.KeyIDOutput, error) {
+	e, err := s.rotationUpdate(ctx, api.OpRotateKeyOnDemand, in.KeyId, func(e *entry, r *keystore.KeyRecord) (bool, error) {
 		if r.Rotation.OnDemandCount >= maxOnDemand {
-			return false, errorf(wire.CodeLimitExceeded, "%s has been rotated on demand %d times, the most allowed", e.arn, maxOnDemand)
+			return false, errorf(api.CodeLimitExceeded, "%s has been rotated on demand %d times, the most allowed", e.arn, maxOnDemand)
 		}
 		r.Rotation.OnDemandCount++
 		return true, s.addVersion(e, r, keystore.RotationOnDemand)
@@ -122,7 +122,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, in *wire.KeyIDInput) (*
 	if err != nil {
 		return nil, err
 	}
-	return &wire.KeyIDOutput{KeyId: e.arn}, nil
+	return &api.KeyIDOutput{KeyId: e.arn}, nil
 }
 
 // addVersion appends a new version of material to r and primes e's cache
@@ -143,35 +143,35 @@ func (s *Service) addVersion(e *entry, r *keystore.KeyRecord, rotationType strin
 
 // ListKeyRotations lists a key's rotations oldest first: with
 // ALL_KEY_MATERIAL, the first material too.
-func (s *Service) ListKeyRotations(ctx context.Context, in *wire.ListKeyRotationsInput) (*wire.ListKeyRotationsOutput, error) {
+func (s *Service) ListKeyRotations(ctx context.Context, in *api.ListKeyRotationsInput) (*api.ListKeyRotationsOutput, error) {
 	limit, err := pageLimit(in.Limit, 1000, 100)
 	if err != nil {
 		return nil, err
 	}
 	first := 1 // index of the first version listed: rotations only
 	switch in.IncludeKeyMaterial {
-	case "", wire.IncludeRotationsOnly:
-	case wire.IncludeAllKeyMaterial:
+	case "", api.IncludeRotationsOnly:
+	case api.IncludeAllKeyMaterial:
 		first = 0
 	default:
-		return nil, errorf(wire.CodeValidation, "IncludeKeyMaterial must be %s or %s", wire.IncludeRotationsOnly, wire.IncludeAllKeyMaterial)
+		return nil, errorf(api.CodeValidation, "IncludeKeyMaterial must be %s or %s", api.IncludeRotationsOnly, api.IncludeAllKeyMaterial)
 	}
 	if in.Marker != "" {
 		n, err := strconv.Atoi(in.Marker)
 		if err != nil || n < 1 {
-			return nil, errorf(wire.CodeInvalidMarker, "Marker is not one that ListKeyRotations returned")
+			return nil, errorf(api.CodeInvalidMarker, "Marker is not one that ListKeyRotations returned")
 		}
 		first = max(first, n) // the marker is the last version listed
 	}
-	out := &wire.ListKeyRotationsOutput{Rotations: []wire.RotationsListEntry{}}
-	err = s.view(ctx, wire.OpListKeyRotations, in.KeyId, false, rotatable, func(e *entry) error {
+	out := &api.ListKeyRotationsOutput{Rotations: []api.RotationsListEntry{}}
+	err = s.view(ctx, api.OpListKeyRotations, in.KeyId, false, rotatable, func(e *entry) error {
 		vs := e.rec.Versions
 		for i := first; i < len(vs); i++ {
 			if len(out.Rotations) == limit {
 				out.Truncated, out.NextMarker = true, strconv.Itoa(i)
 				break
 			}
-			ent := wire.RotationsListEntry{KeyId: e.rec.KeyID.String(), KeyMaterialId: e.matIDs[i], KeyMaterialState: MaterialNonCurrent}
+			ent := api.RotationsListEntry{KeyId: e.rec.KeyID.String(), KeyMaterialId: e.matIDs[i], KeyMaterialState: MaterialNonCurrent}
 			if i == len(vs)-1 {
 				ent.KeyMaterialState = MaterialCurrent
 			}

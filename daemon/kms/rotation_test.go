@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 func TestRotationOnDemand(t *testing.T) {
@@ -14,7 +14,7 @@ func TestRotationOnDemand(t *testing.T) {
 	blobs := [][]byte{mustEncrypt(t, s, id, "v1", nil)}
 	for v := 2; v <= 26; v++ {
 		c.Advance(time.Hour)
-		if _, err := s.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id}); err != nil {
+		if _, err := s.RotateKeyOnDemand(ctx, &api.KeyIDInput{KeyId: id}); err != nil {
 			t.Fatalf("rotation %d: %v", v-1, err)
 		}
 		b := mustEncrypt(t, s, id, "v", nil)
@@ -23,14 +23,14 @@ func TestRotationOnDemand(t *testing.T) {
 		}
 		blobs = append(blobs, b)
 	}
-	_, err := s.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id})
-	wantCode(t, err, wire.CodeLimitExceeded)
+	_, err := s.RotateKeyOnDemand(ctx, &api.KeyIDInput{KeyId: id})
+	wantCode(t, err, api.CodeLimitExceeded)
 	for i, b := range blobs {
-		if _, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: b}); err != nil {
+		if _, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: b}); err != nil {
 			t.Fatalf("version %d no longer decrypts: %v", i+1, err)
 		}
 	}
-	l, err := s.ListKeyRotations(ctx, &wire.ListKeyRotationsInput{KeyId: id, Limit: 10})
+	l, err := s.ListKeyRotations(ctx, &api.ListKeyRotationsInput{KeyId: id, Limit: api.Int32(10)})
 	if err != nil || len(l.Rotations) != 10 || !l.Truncated {
 		t.Fatalf("page 1: %+v %v", l, err)
 	}
@@ -39,7 +39,7 @@ func TestRotationOnDemand(t *testing.T) {
 	}
 	total := len(l.Rotations)
 	for l.Truncated {
-		if l, err = s.ListKeyRotations(ctx, &wire.ListKeyRotationsInput{KeyId: id, Limit: 10, Marker: l.NextMarker}); err != nil {
+		if l, err = s.ListKeyRotations(ctx, &api.ListKeyRotationsInput{KeyId: id, Limit: api.Int32(10), Marker: l.NextMarker}); err != nil {
 			t.Fatal(err)
 		}
 		total += len(l.Rotations)
@@ -47,34 +47,34 @@ func TestRotationOnDemand(t *testing.T) {
 	if total != 25 || l.Rotations[len(l.Rotations)-1].KeyMaterialState != MaterialCurrent {
 		t.Fatalf("%d rotations listed; last %+v", total, l.Rotations[len(l.Rotations)-1])
 	}
-	all, _ := s.ListKeyRotations(ctx, &wire.ListKeyRotationsInput{KeyId: id, IncludeKeyMaterial: wire.IncludeAllKeyMaterial, Limit: 1000})
+	all, _ := s.ListKeyRotations(ctx, &api.ListKeyRotationsInput{KeyId: id, IncludeKeyMaterial: api.IncludeAllKeyMaterial, Limit: api.Int32(1000)})
 	if len(all.Rotations) != 26 || all.Rotations[0].RotationDate != nil || all.Rotations[0].RotationType != "" {
 		t.Fatalf("ALL_KEY_MATERIAL: %d entries, first %+v", len(all.Rotations), all.Rotations[0])
 	}
-	_, err = s.ListKeyRotations(ctx, &wire.ListKeyRotationsInput{KeyId: id, IncludeKeyMaterial: "SOME"})
-	wantCode(t, err, wire.CodeValidation)
-	_, err = s.ListKeyRotations(ctx, &wire.ListKeyRotationsInput{KeyId: id, Marker: "x"})
-	wantCode(t, err, wire.CodeInvalidMarker)
+	_, err = s.ListKeyRotations(ctx, &api.ListKeyRotationsInput{KeyId: id, IncludeKeyMaterial: "SOME"})
+	wantCode(t, err, api.CodeValidation)
+	_, err = s.ListKeyRotations(ctx, &api.ListKeyRotationsInput{KeyId: id, Marker: "x"})
+	wantCode(t, err, api.CodeInvalidMarker)
 }
 
 func TestAutomaticRotation(t *testing.T) {
 	s, c := testService(t, fast)
 	id := mustKey(t, s)
-	for _, d := range []int32{89, 2561, -1} {
-		wantCode(t, s.EnableKeyRotation(ctx, &wire.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: d}), wire.CodeValidation)
+	for _, d := range []int32{0, 89, 2561, -1} {
+		wantCode(t, s.EnableKeyRotation(ctx, &api.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: api.Int32(d)}), api.CodeValidation)
 	}
-	st, _ := s.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: id})
+	st, _ := s.GetKeyRotationStatus(ctx, &api.KeyIDInput{KeyId: id})
 	if st.KeyRotationEnabled || st.NextRotationDate != nil {
 		t.Fatalf("rotation on by default: %+v", st)
 	}
-	wantCode(t, s.EnableKeyRotation(ctx, &wire.EnableKeyRotationInput{KeyId: id}), "")
-	st, _ = s.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: id})
-	if !st.KeyRotationEnabled || st.RotationPeriodInDays != 365 || !st.NextRotationDate.Equal(c.Now().Add(365*day)) {
+	wantCode(t, s.EnableKeyRotation(ctx, &api.EnableKeyRotationInput{KeyId: id}), "")
+	st, _ = s.GetKeyRotationStatus(ctx, &api.KeyIDInput{KeyId: id})
+	if !st.KeyRotationEnabled || st.RotationPeriodInDays == nil || *st.RotationPeriodInDays != 365 || !st.NextRotationDate.Equal(c.Now().Add(365*day)) {
 		t.Fatalf("status %+v", st)
 	}
-	wantCode(t, s.EnableKeyRotation(ctx, &wire.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: 90}), "")
-	st, _ = s.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: id})
-	if st.RotationPeriodInDays != 90 || !st.NextRotationDate.Equal(c.Now().Add(90*day)) {
+	wantCode(t, s.EnableKeyRotation(ctx, &api.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: api.Int32(90)}), "")
+	st, _ = s.GetKeyRotationStatus(ctx, &api.KeyIDInput{KeyId: id})
+	if st.RotationPeriodInDays == nil || *st.RotationPeriodInDays != 90 || !st.NextRotationDate.Equal(c.Now().Add(90*day)) {
 		t.Fatalf("changed period: %+v", st)
 	}
 	old := mustEncrypt(t, s, id, "before", nil)
@@ -90,23 +90,23 @@ func TestAutomaticRotation(t *testing.T) {
 	if v := blobVersion(t, mustEncrypt(t, s, id, "x", nil)); v != 2 {
 		t.Fatalf("not rotated on the date: version %d", v)
 	}
-	st, _ = s.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: id})
+	st, _ = s.GetKeyRotationStatus(ctx, &api.KeyIDInput{KeyId: id})
 	if !st.NextRotationDate.Equal(c.Now().Add(90 * day)) {
 		t.Fatalf("next date %v", st.NextRotationDate)
 	}
-	if out, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: old}); err != nil || string(out.Plaintext) != "before" {
+	if out, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: old}); err != nil || string(out.Plaintext) != "before" {
 		t.Fatalf("old version: %v", err)
 	}
-	l, _ := s.ListKeyRotations(ctx, &wire.ListKeyRotationsInput{KeyId: id})
+	l, _ := s.ListKeyRotations(ctx, &api.ListKeyRotationsInput{KeyId: id})
 	if len(l.Rotations) != 1 || l.Rotations[0].RotationType != keystore.RotationAutomatic {
 		t.Fatalf("rotations %+v", l.Rotations)
 	}
 
 	// A disabled key does not rotate; once enabled, an overdue key rotates at the next tick.
-	wantCode(t, s.DisableKey(ctx, &wire.KeyIDInput{KeyId: id}), "")
+	wantCode(t, s.DisableKey(ctx, &api.KeyIDInput{KeyId: id}), "")
 	c.Advance(200 * day)
 	s.Tick()
-	wantCode(t, s.EnableKey(ctx, &wire.KeyIDInput{KeyId: id}), "")
+	wantCode(t, s.EnableKey(ctx, &api.KeyIDInput{KeyId: id}), "")
 	if v := blobVersion(t, mustEncrypt(t, s, id, "x", nil)); v != 2 {
 		t.Fatalf("disabled key rotated: version %d", v)
 	}
@@ -116,20 +116,20 @@ func TestAutomaticRotation(t *testing.T) {
 	}
 
 	// Pending deletion reads as off, and cancel restores it.
-	if _, err := s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id}); err != nil {
+	if _, err := s.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: id}); err != nil {
 		t.Fatal(err)
 	}
-	st, _ = s.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: id})
+	st, _ = s.GetKeyRotationStatus(ctx, &api.KeyIDInput{KeyId: id})
 	if st.KeyRotationEnabled {
 		t.Fatal("pending deletion reads as rotating")
 	}
-	s.CancelKeyDeletion(ctx, &wire.KeyIDInput{KeyId: id})
-	st, _ = s.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: id})
+	s.CancelKeyDeletion(ctx, &api.KeyIDInput{KeyId: id})
+	st, _ = s.GetKeyRotationStatus(ctx, &api.KeyIDInput{KeyId: id})
 	if !st.KeyRotationEnabled {
 		t.Fatal("cancel did not restore rotation status")
 	}
-	wantCode(t, s.EnableKey(ctx, &wire.KeyIDInput{KeyId: id}), "")
-	wantCode(t, s.DisableKeyRotation(ctx, &wire.KeyIDInput{KeyId: id}), "")
+	wantCode(t, s.EnableKey(ctx, &api.KeyIDInput{KeyId: id}), "")
+	wantCode(t, s.DisableKeyRotation(ctx, &api.KeyIDInput{KeyId: id}), "")
 	c.Advance(1000 * day)
 	s.Tick()
 	if v := blobVersion(t, mustEncrypt(t, s, id, "x", nil)); v != 3 {

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // loop runs Tick every TickInterval until Close.
@@ -48,9 +48,9 @@ func (s *Service) Tick() error {
 		e.mu.RLock()
 		r := e.rec
 		switch {
-		case r.KeyState == wire.KeyStatePendingDeletion && r.DeletionDate != nil && !now.Before(*r.DeletionDate):
+		case r.KeyState == api.KeyStatePendingDeletion && r.DeletionDate != nil && !now.Before(*r.DeletionDate):
 			dueDelete = append(dueDelete, e)
-		case r.KeyState == wire.KeyStateEnabled && r.Rotation.Enabled && r.Rotation.NextRotationDate != nil && !now.Before(*r.Rotation.NextRotationDate):
+		case r.KeyState == api.KeyStateEnabled && r.Rotation.Enabled && r.Rotation.NextRotationDate != nil && !now.Before(*r.Rotation.NextRotationDate):
 			dueRotate = append(dueRotate, e)
 		}
 		e.mu.RUnlock()
@@ -67,7 +67,7 @@ func (s *Service) Tick() error {
 	defer s.writeMu.Unlock()
 	for _, e := range dueDelete {
 		e.mu.RLock()
-		still := !e.deleted && e.rec.KeyState == wire.KeyStatePendingDeletion && !now.Before(*e.rec.DeletionDate)
+		still := !e.deleted && e.rec.KeyState == api.KeyStatePendingDeletion && !now.Before(*e.rec.DeletionDate)
 		e.mu.RUnlock()
 		if still {
 			note(s.deleteKey(e))
@@ -84,7 +84,7 @@ func (s *Service) Tick() error {
 func (s *Service) autoRotate(e *entry, now time.Time) error {
 	e.mu.RLock()
 	r := e.rec
-	due := !e.deleted && r.KeyState == wire.KeyStateEnabled && r.Rotation.Enabled &&
+	due := !e.deleted && r.KeyState == api.KeyStateEnabled && r.Rotation.Enabled &&
 		r.Rotation.NextRotationDate != nil && !now.Before(*r.Rotation.NextRotationDate)
 	r = r.Clone()
 	e.mu.RUnlock()

@@ -16,7 +16,7 @@ import (
 	"kmsd/daemon/audit"
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // Quotas bound what callers can create. Zero fields take the defaults.
@@ -357,7 +357,7 @@ func (s *Service) write(op string, b *keystore.Batch) error {
 // checkOpen fails every call made after Close.
 func (s *Service) checkOpen() error {
 	if s.closed.Load() {
-		return errorf(wire.CodeInternal, "the key service is shutting down")
+		return errorf(api.CodeInternal, "the key service is shutting down")
 	}
 	return nil
 }

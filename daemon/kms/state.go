@@ -1,6 +1,6 @@
 package kms
 
-import "kmsd/wire"
+import "kmsd/wire/api"
 
 // stateRule says what an operation does in each key state that can refuse
 // it: "" allows, anything else is the exception to return.
@@ -8,9 +8,9 @@ type stateRule struct{ disabled, pendingDeletion, pendingImport string }
 
 var (
 	allowAll   = stateRule{}
-	cryptoRule = stateRule{wire.CodeDisabled, wire.CodeInvalidState, wire.CodeInvalidState}
+	cryptoRule = stateRule{api.CodeDisabled, api.CodeInvalidState, api.CodeInvalidState}
 	// Changes to a key that is about to be deleted are refused.
-	notPendingDeletion = stateRule{pendingDeletion: wire.CodeInvalidState}
+	notPendingDeletion = stateRule{pendingDeletion: api.CodeInvalidState}
 )
 
 // stateTable is AWS's "Key states of AWS KMS keys" table for the
@@ -21,75 +21,75 @@ var (
 // with imported material (origin EXTERNAL) are refused before this table
 // with UnsupportedOperationException.
 var stateTable = map[string]stateRule{
-	wire.OpCancelKeyDeletion:               {wire.CodeInvalidState, "", wire.CodeInvalidState}, // and Enabled: see checkState
-	wire.OpCreateAlias:                     notPendingDeletion,
-	wire.OpDecrypt:                         cryptoRule,
-	wire.OpDeleteAlias:                     allowAll,
-	wire.OpDescribeKey:                     allowAll,
-	wire.OpDisableKey:                      {"", wire.CodeInvalidState, wire.CodeInvalidState},
-	wire.OpDisableKeyRotation:              {wire.CodeDisabled, wire.CodeInvalidState, ""},
-	wire.OpEnableKey:                       {"", wire.CodeInvalidState, wire.CodeInvalidState},
-	wire.OpEnableKeyRotation:               {wire.CodeDisabled, wire.CodeInvalidState, ""},
-	wire.OpEncrypt:                         cryptoRule,
-	wire.OpGenerateDataKey:                 cryptoRule,
-	wire.OpGenerateDataKeyWithoutPlaintext: cryptoRule,
-	wire.OpGetKeyRotationStatus:            allowAll,
-	wire.OpListAliases:                     allowAll,
-	wire.OpListKeyRotations:                allowAll,
-	wire.OpListResourceTags:                allowAll,
-	wire.OpReEncrypt:                       cryptoRule,
-	wire.OpRotateKeyOnDemand:               cryptoRule,
-	wire.OpScheduleKeyDeletion:             notPendingDeletion,
-	wire.OpTagResource:                     notPendingDeletion,
-	wire.OpUntagResource:                   notPendingDeletion,
-	wire.OpUpdateAlias:                     notPendingDeletion, // of the new target
-	wire.OpUpdateKeyDescription:            notPendingDeletion,
-	wire.OpPutKeyPolicy:                    allowAll,
-	wire.OpGetKeyPolicy:                    allowAll,
-	wire.OpListKeyPolicies:                 allowAll,
-	wire.OpCreateGrant:                     cryptoRule,
-	wire.OpListGrants:                      allowAll,
-	wire.OpRetireGrant:                     allowAll,
-	wire.OpRevokeGrant:                     allowAll,
-	wire.OpGetKeyLastUsage:                 allowAll,
+	api.OpCancelKeyDeletion:               {api.CodeInvalidState, "", api.CodeInvalidState}, // and Enabled: see checkState
+	api.OpCreateAlias:                     notPendingDeletion,
+	api.OpDecrypt:                         cryptoRule,
+	api.OpDeleteAlias:                     allowAll,
+	api.OpDescribeKey:                     allowAll,
+	api.OpDisableKey:                      {"", api.CodeInvalidState, api.CodeInvalidState},
+	api.OpDisableKeyRotation:              {api.CodeDisabled, api.CodeInvalidState, ""},
+	api.OpEnableKey:                       {"", api.CodeInvalidState, api.CodeInvalidState},
+	api.OpEnableKeyRotation:               {api.CodeDisabled, api.CodeInvalidState, ""},
+	api.OpEncrypt:                         cryptoRule,
+	api.OpGenerateDataKey:                 cryptoRule,
+	api.OpGenerateDataKeyWithoutPlaintext: cryptoRule,
+	api.OpGetKeyRotationStatus:            allowAll,
+	api.OpListAliases:                     allowAll,
+	api.OpListKeyRotations:                allowAll,
+	api.OpListResourceTags:                allowAll,
+	api.OpReEncrypt:                       cryptoRule,
+	api.OpRotateKeyOnDemand:               cryptoRule,
+	api.OpScheduleKeyDeletion:             notPendingDeletion,
+	api.OpTagResource:                     notPendingDeletion,
+	api.OpUntagResource:                   notPendingDeletion,
+	api.OpUpdateAlias:                     notPendingDeletion, // of the new target
+	api.OpUpdateKeyDescription:            notPendingDeletion,
+	api.OpPutKeyPolicy:                    allowAll,
+	api.OpGetKeyPolicy:                    allowAll,
+	api.OpListKeyPolicies:                 allowAll,
+	api.OpCreateGrant:                     cryptoRule,
+	api.OpListGrants:                      allowAll,
+	api.OpRetireGrant:                     allowAll,
+	api.OpRevokeGrant:                     allowAll,
+	api.OpGetKeyLastUsage:                 allowAll,
 }
 
 // checkState applies the key-state table to an operation on key e. The
 // caller holds e.mu.
 func checkState(op string, e *entry) error {
 	if e.deleted {
-		return errorf(wire.CodeNotFound, "key '%s' does not exist", e.arn)
+		return errorf(api.CodeNotFound, "key '%s' does not exist", e.arn)
 	}
 	rule, ok := stateTable[op]
 	if !ok {
-		return errorf(wire.CodeInternal, "no key-state rule for %s", op) // fail closed
+		return errorf(api.CodeInternal, "no key-state rule for %s", op) // fail closed
 	}
 	state := e.rec.KeyState
 	var code string
 	switch state {
-	case wire.KeyStateEnabled:
-		if op == wire.OpCancelKeyDeletion {
-			code = wire.CodeInvalidState
+	case api.KeyStateEnabled:
+		if op == api.OpCancelKeyDeletion {
+			code = api.CodeInvalidState
 		}
-	case wire.KeyStateDisabled:
+	case api.KeyStateDisabled:
 		code = rule.disabled
-	case wire.KeyStatePendingDeletion:
+	case api.KeyStatePendingDeletion:
 		code = rule.pendingDeletion
-	case wire.KeyStatePendingImport:
+	case api.KeyStatePendingImport:
 		code = rule.pendingImport
 	default:
-		return errorf(wire.CodeInternal, "key %s is in unknown state %q", e.arn, state)
+		return errorf(api.CodeInternal, "key %s is in unknown state %q", e.arn, state)
 	}
 	switch {
 	case code == "":
 		return nil
-	case op == wire.OpCancelKeyDeletion:
+	case op == api.OpCancelKeyDeletion:
 		return errorf(code, "%s is not pending deletion", e.arn)
-	case state == wire.KeyStateDisabled && code == wire.CodeDisabled:
+	case state == api.KeyStateDisabled && code == api.CodeDisabled:
 		return errorf(code, "%s is disabled", e.arn)
-	case state == wire.KeyStateDisabled:
+	case state == api.KeyStateDisabled:
 		return errorf(code, "%s is disabled, which %s does not allow", e.arn, op)
-	case state == wire.KeyStatePendingDeletion:
+	case state == api.KeyStatePendingDeletion:
 		return errorf(code, "%s is pending deletion", e.arn)
 	default:
 		return errorf(code, "%s is pending import", e.arn)

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // TestKeyStateTable calls every operation on a key in every state kmsd keys
@@ -14,44 +14,44 @@ import (
 func TestKeyStateTable(t *testing.T) {
 	const (
 		ok  = ""
-		dis = wire.CodeDisabled
-		inv = wire.CodeInvalidState
-		uns = wire.CodeUnsupportedOperation
+		dis = api.CodeDisabled
+		inv = api.CodeInvalidState
+		uns = api.CodeUnsupportedOperation
 	)
-	states := []string{wire.KeyStateEnabled, wire.KeyStateDisabled, wire.KeyStatePendingDeletion, wire.KeyStatePendingImport}
+	states := []string{api.KeyStateEnabled, api.KeyStateDisabled, api.KeyStatePendingDeletion, api.KeyStatePendingImport}
 	// want[op] lists the code per state, in the order of states.
 	want := map[string][4]string{
-		wire.OpCancelKeyDeletion:               {inv, inv, ok, inv},
-		wire.OpCreateAlias:                     {ok, ok, inv, ok},
-		wire.OpDecrypt:                         {ok, dis, inv, inv},
-		wire.OpDeleteAlias:                     {ok, ok, ok, ok},
-		wire.OpDescribeKey:                     {ok, ok, ok, ok},
-		wire.OpDisableKey:                      {ok, ok, inv, inv},
-		wire.OpDisableKeyRotation:              {ok, dis, inv, uns},
-		wire.OpEnableKey:                       {ok, ok, inv, inv},
-		wire.OpEnableKeyRotation:               {ok, dis, inv, uns},
-		wire.OpEncrypt:                         {ok, dis, inv, inv},
-		wire.OpGenerateDataKey:                 {ok, dis, inv, inv},
-		wire.OpGenerateDataKeyWithoutPlaintext: {ok, dis, inv, inv},
-		wire.OpGetKeyRotationStatus:            {ok, ok, ok, uns},
-		wire.OpListAliases:                     {ok, ok, ok, ok},
-		wire.OpListKeyRotations:                {ok, ok, ok, uns},
-		wire.OpListResourceTags:                {ok, ok, ok, ok},
-		wire.OpReEncrypt:                       {ok, dis, inv, inv},
-		wire.OpRotateKeyOnDemand:               {ok, dis, inv, uns},
-		wire.OpScheduleKeyDeletion:             {ok, ok, inv, ok},
-		wire.OpTagResource:                     {ok, ok, inv, ok},
-		wire.OpUntagResource:                   {ok, ok, inv, ok},
-		wire.OpUpdateAlias:                     {ok, ok, inv, ok},
-		wire.OpUpdateKeyDescription:            {ok, ok, inv, ok},
-		wire.OpPutKeyPolicy:                    {ok, ok, ok, ok},
-		wire.OpGetKeyPolicy:                    {ok, ok, ok, ok},
-		wire.OpListKeyPolicies:                 {ok, ok, ok, ok},
-		wire.OpCreateGrant:                     {ok, dis, inv, inv},
-		wire.OpListGrants:                      {ok, ok, ok, ok},
-		wire.OpRetireGrant:                     {ok, ok, ok, ok},
-		wire.OpRevokeGrant:                     {ok, ok, ok, ok},
-		wire.OpGetKeyLastUsage:                 {ok, ok, ok, ok},
+		api.OpCancelKeyDeletion:               {inv, inv, ok, inv},
+		api.OpCreateAlias:                     {ok, ok, inv, ok},
+		api.OpDecrypt:                         {ok, dis, inv, inv},
+		api.OpDeleteAlias:                     {ok, ok, ok, ok},
+		api.OpDescribeKey:                     {ok, ok, ok, ok},
+		api.OpDisableKey:                      {ok, ok, inv, inv},
+		api.OpDisableKeyRotation:              {ok, dis, inv, uns},
+		api.OpEnableKey:                       {ok, ok, inv, inv},
+		api.OpEnableKeyRotation:               {ok, dis, inv, uns},
+		api.OpEncrypt:                         {ok, dis, inv, inv},
+		api.OpGenerateDataKey:                 {ok, dis, inv, inv},
+		api.OpGenerateDataKeyWithoutPlaintext: {ok, dis, inv, inv},
+		api.OpGetKeyRotationStatus:            {ok, ok, ok, uns},
+		api.OpListAliases:                     {ok, ok, ok, ok},
+		api.OpListKeyRotations:                {ok, ok, ok, uns},
+		api.OpListResourceTags:                {ok, ok, ok, ok},
+		api.OpReEncrypt:                       {ok, dis, inv, inv},
+		api.OpRotateKeyOnDemand:               {ok, dis, inv, uns},
+		api.OpScheduleKeyDeletion:             {ok, ok, inv, ok},
+		api.OpTagResource:                     {ok, ok, inv, ok},
+		api.OpUntagResource:                   {ok, ok, inv, ok},
+		api.OpUpdateAlias:                     {ok, ok, inv, ok},
+		api.OpUpdateKeyDescription:            {ok, ok, inv, ok},
+		api.OpPutKeyPolicy:                    {ok, ok, ok, ok},
+		api.OpGetKeyPolicy:                    {ok, ok, ok, ok},
+		api.OpListKeyPolicies:                 {ok, ok, ok, ok},
+		api.OpCreateGrant:                     {ok, dis, inv, inv},
+		api.OpListGrants:                      {ok, ok, ok, ok},
+		api.OpRetireGrant:                     {ok, ok, ok, ok},
+		api.OpRevokeGrant:                     {ok, ok, ok, ok},
+		api.OpGetKeyLastUsage:                 {ok, ok, ok, ok},
 	}
 	if len(want) != len(stateTable) {
 		t.Fatalf("the test covers %d operations, the table has %d", len(want), len(stateTable))
@@ -65,7 +65,7 @@ func TestKeyStateTable(t *testing.T) {
 				id := keyInState(t, s, state)
 				// A blob under this key, made while it was Enabled, for the decrypt-side ops.
 				var blob []byte
-				if state != wire.KeyStatePendingImport {
+				if state != api.KeyStatePendingImport {
 					blob = blobFor(t, s, id, state)
 				}
 				wantCode(t, callOp(t, s, op, id, helper, blob), codes[i])
@@ -77,12 +77,12 @@ func TestKeyStateTable(t *testing.T) {
 // keyInState makes a fresh key and puts it in state.
 func keyInState(t *testing.T, s *Service, state string) string {
 	t.Helper()
-	if state == wire.KeyStatePendingImport {
-		out, err := s.CreateKey(ctx, &wire.CreateKeyInput{Origin: wire.OriginExternal})
+	if state == api.KeyStatePendingImport {
+		out, err := s.CreateKey(ctx, &api.CreateKeyInput{Origin: api.OriginExternal})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out.KeyMetadata.KeyState != wire.KeyStatePendingImport || out.KeyMetadata.Enabled {
+		if out.KeyMetadata.KeyState != api.KeyStatePendingImport || out.KeyMetadata.Enabled {
 			t.Fatalf("EXTERNAL key is %s", out.KeyMetadata.KeyState)
 		}
 		return out.KeyMetadata.KeyId
@@ -95,13 +95,13 @@ func blobFor(t *testing.T, s *Service, id, state string) []byte {
 	t.Helper()
 	blob := mustEncrypt(t, s, id, "state table", nil)
 	switch state {
-	case wire.KeyStateDisabled:
-		wantCode(t, s.DisableKey(ctx, &wire.KeyIDInput{KeyId: id}), "")
-	case wire.KeyStatePendingDeletion:
-		_, err := s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: 7})
+	case api.KeyStateDisabled:
+		wantCode(t, s.DisableKey(ctx, &api.KeyIDInput{KeyId: id}), "")
+	case api.KeyStatePendingDeletion:
+		_, err := s.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: api.Int32(7)})
 		wantCode(t, err, "")
 	}
-	out, err := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
+	out, err := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id})
 	if err != nil || out.KeyMetadata.KeyState != state {
 		t.Fatalf("key is %v, want %s (%v)", out, state, err)
 	}
@@ -113,96 +113,96 @@ func callOp(t *testing.T, s *Service, op, id, helper string, blob []byte) error 
 	t.Helper()
 	var err error
 	switch op {
-	case wire.OpCancelKeyDeletion:
-		_, err = s.CancelKeyDeletion(ctx, &wire.KeyIDInput{KeyId: id})
-	case wire.OpCreateAlias:
-		err = s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/st-" + id, TargetKeyId: id})
-	case wire.OpDecrypt:
+	case api.OpCancelKeyDeletion:
+		_, err = s.CancelKeyDeletion(ctx, &api.KeyIDInput{KeyId: id})
+	case api.OpCreateAlias:
+		err = s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/st-" + id, TargetKeyId: id})
+	case api.OpDecrypt:
 		if blob == nil {
 			// A PendingImport key has no material and so no blobs; a forged
 			// header naming it must still be refused by the state table.
 			blob = forgeBlob(t, id)
 		}
-		_, err = s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: blob})
-	case wire.OpDeleteAlias:
+		_, err = s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: blob})
+	case api.OpDeleteAlias:
 		name := "alias/del-" + id
-		if err := s.CreateAlias(ctx, &wire.AliasInput{AliasName: name, TargetKeyId: helper}); err != nil {
+		if err := s.CreateAlias(ctx, &api.AliasInput{AliasName: name, TargetKeyId: helper}); err != nil {
 			t.Fatal(err)
 		}
 		// Point it at the key under test through the store directly is not
 		// possible in PendingDeletion, so test deleting an alias of that
 		// key where one can exist, and of the helper otherwise.
-		if err := s.UpdateAlias(ctx, &wire.AliasInput{AliasName: name, TargetKeyId: id}); err != nil && wire.CodeOf(err) != wire.CodeInvalidState {
+		if err := s.UpdateAlias(ctx, &api.AliasInput{AliasName: name, TargetKeyId: id}); err != nil && api.CodeOf(err) != api.CodeInvalidState {
 			t.Fatal(err)
 		}
-		err = s.DeleteAlias(ctx, &wire.DeleteAliasInput{AliasName: name})
-	case wire.OpDescribeKey:
-		_, err = s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: id})
-	case wire.OpDisableKey:
-		err = s.DisableKey(ctx, &wire.KeyIDInput{KeyId: id})
-	case wire.OpDisableKeyRotation:
-		err = s.DisableKeyRotation(ctx, &wire.KeyIDInput{KeyId: id})
-	case wire.OpEnableKey:
-		err = s.EnableKey(ctx, &wire.KeyIDInput{KeyId: id})
-	case wire.OpEnableKeyRotation:
-		err = s.EnableKeyRotation(ctx, &wire.EnableKeyRotationInput{KeyId: id})
-	case wire.OpEncrypt:
-		_, err = s.Encrypt(ctx, &wire.EncryptInput{KeyId: id, Plaintext: []byte("x")})
-	case wire.OpGenerateDataKey:
-		_, err = s.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: wire.DataKeySpecAES256})
-	case wire.OpGenerateDataKeyWithoutPlaintext:
-		_, err = s.GenerateDataKeyWithoutPlaintext(ctx, &wire.GenerateDataKeyInput{KeyId: id, NumberOfBytes: 7})
-	case wire.OpGetKeyRotationStatus:
-		_, err = s.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: id})
-	case wire.OpListAliases:
-		_, err = s.ListAliases(ctx, &wire.ListAliasesInput{KeyId: id})
-	case wire.OpListKeyRotations:
-		_, err = s.ListKeyRotations(ctx, &wire.ListKeyRotationsInput{KeyId: id})
-	case wire.OpListResourceTags:
-		_, err = s.ListResourceTags(ctx, &wire.ListResourceTagsInput{KeyId: id})
-	case wire.OpReEncrypt:
+		err = s.DeleteAlias(ctx, &api.DeleteAliasInput{AliasName: name})
+	case api.OpDescribeKey:
+		_, err = s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id})
+	case api.OpDisableKey:
+		err = s.DisableKey(ctx, &api.KeyIDInput{KeyId: id})
+	case api.OpDisableKeyRotation:
+		err = s.DisableKeyRotation(ctx, &api.KeyIDInput{KeyId: id})
+	case api.OpEnableKey:
+		err = s.EnableKey(ctx, &api.KeyIDInput{KeyId: id})
+	case api.OpEnableKeyRotation:
+		err = s.EnableKeyRotation(ctx, &api.EnableKeyRotationInput{KeyId: id})
+	case api.OpEncrypt:
+		_, err = s.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	case api.OpGenerateDataKey:
+		_, err = s.GenerateDataKey(ctx, &api.GenerateDataKeyInput{KeyId: id, KeySpec: api.DataKeySpecAES256})
+	case api.OpGenerateDataKeyWithoutPlaintext:
+		_, err = s.GenerateDataKeyWithoutPlaintext(ctx, &api.GenerateDataKeyInput{KeyId: id, NumberOfBytes: api.Int32(7)})
+	case api.OpGetKeyRotationStatus:
+		_, err = s.GetKeyRotationStatus(ctx, &api.KeyIDInput{KeyId: id})
+	case api.OpListAliases:
+		_, err = s.ListAliases(ctx, &api.ListAliasesInput{KeyId: id})
+	case api.OpListKeyRotations:
+		_, err = s.ListKeyRotations(ctx, &api.ListKeyRotationsInput{KeyId: id})
+	case api.OpListResourceTags:
+		_, err = s.ListResourceTags(ctx, &api.ListResourceTagsInput{KeyId: id})
+	case api.OpReEncrypt:
 		if blob == nil {
 			blob = forgeBlob(t, id)
 		}
-		_, err = s.ReEncrypt(ctx, &wire.ReEncryptInput{CiphertextBlob: blob, DestinationKeyId: helper})
-	case wire.OpRotateKeyOnDemand:
-		_, err = s.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id})
-	case wire.OpScheduleKeyDeletion:
-		_, err = s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: id})
-	case wire.OpTagResource:
-		err = s.TagResource(ctx, &wire.TagResourceInput{KeyId: id, Tags: []wire.Tag{{TagKey: "k", TagValue: "v"}}})
-	case wire.OpUntagResource:
-		err = s.UntagResource(ctx, &wire.UntagResourceInput{KeyId: id, TagKeys: []string{"k"}})
-	case wire.OpUpdateAlias:
+		_, err = s.ReEncrypt(ctx, &api.ReEncryptInput{CiphertextBlob: blob, DestinationKeyId: helper})
+	case api.OpRotateKeyOnDemand:
+		_, err = s.RotateKeyOnDemand(ctx, &api.KeyIDInput{KeyId: id})
+	case api.OpScheduleKeyDeletion:
+		_, err = s.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: id})
+	case api.OpTagResource:
+		err = s.TagResource(ctx, &api.TagResourceInput{KeyId: id, Tags: []api.Tag{{TagKey: "k", TagValue: "v"}}})
+	case api.OpUntagResource:
+		err = s.UntagResource(ctx, &api.UntagResourceInput{KeyId: id, TagKeys: []string{"k"}})
+	case api.OpUpdateAlias:
 		name := "alias/up-" + id
-		if err := s.CreateAlias(ctx, &wire.AliasInput{AliasName: name, TargetKeyId: helper}); err != nil {
+		if err := s.CreateAlias(ctx, &api.AliasInput{AliasName: name, TargetKeyId: helper}); err != nil {
 			t.Fatal(err)
 		}
-		err = s.UpdateAlias(ctx, &wire.AliasInput{AliasName: name, TargetKeyId: id})
-	case wire.OpUpdateKeyDescription:
-		err = s.UpdateKeyDescription(ctx, &wire.UpdateKeyDescriptionInput{KeyId: id, Description: "new"})
-	case wire.OpPutKeyPolicy:
-		var pol *wire.GetKeyPolicyOutput
-		if pol, err = s.GetKeyPolicy(ctx, &wire.GetKeyPolicyInput{KeyId: id}); err == nil {
-			err = s.PutKeyPolicy(ctx, &wire.PutKeyPolicyInput{KeyId: id, Policy: pol.Policy})
+		err = s.UpdateAlias(ctx, &api.AliasInput{AliasName: name, TargetKeyId: id})
+	case api.OpUpdateKeyDescription:
+		err = s.UpdateKeyDescription(ctx, &api.UpdateKeyDescriptionInput{KeyId: id, Description: "new"})
+	case api.OpPutKeyPolicy:
+		var pol *api.GetKeyPolicyOutput
+		if pol, err = s.GetKeyPolicy(ctx, &api.GetKeyPolicyInput{KeyId: id}); err == nil {
+			err = s.PutKeyPolicy(ctx, &api.PutKeyPolicyInput{KeyId: id, Policy: pol.Policy})
 		}
-	case wire.OpGetKeyPolicy:
-		_, err = s.GetKeyPolicy(ctx, &wire.GetKeyPolicyInput{KeyId: id, PolicyName: "default"})
-	case wire.OpListKeyPolicies:
-		_, err = s.ListKeyPolicies(ctx, &wire.ListKeyPoliciesInput{KeyId: id})
-	case wire.OpCreateGrant:
-		_, err = s.CreateGrant(ctx, &wire.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:7", Operations: []string{"Encrypt"}})
-	case wire.OpListGrants:
-		_, err = s.ListGrants(ctx, &wire.ListGrantsInput{KeyId: id})
-	case wire.OpRetireGrant, wire.OpRevokeGrant:
+	case api.OpGetKeyPolicy:
+		_, err = s.GetKeyPolicy(ctx, &api.GetKeyPolicyInput{KeyId: id, PolicyName: "default"})
+	case api.OpListKeyPolicies:
+		_, err = s.ListKeyPolicies(ctx, &api.ListKeyPoliciesInput{KeyId: id})
+	case api.OpCreateGrant:
+		_, err = s.CreateGrant(ctx, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:7", Operations: []string{"Encrypt"}})
+	case api.OpListGrants:
+		_, err = s.ListGrants(ctx, &api.ListGrantsInput{KeyId: id})
+	case api.OpRetireGrant, api.OpRevokeGrant:
 		// The grant is made by root through the store's path for any state.
 		g := seedGrant(t, s, id)
-		if op == wire.OpRetireGrant {
-			err = s.RetireGrant(ctx, &wire.RetireGrantInput{KeyId: id, GrantId: g})
+		if op == api.OpRetireGrant {
+			err = s.RetireGrant(ctx, &api.RetireGrantInput{KeyId: id, GrantId: g})
 		} else {
-			err = s.RevokeGrant(ctx, &wire.RevokeGrantInput{KeyId: id, GrantId: g})
+			err = s.RevokeGrant(ctx, &api.RevokeGrantInput{KeyId: id, GrantId: g})
 		}
-	case wire.OpGetKeyLastUsage:
+	case api.OpGetKeyLastUsage:
 		_, _, err = s.KeyForUsage(ctx, id)
 	default:
 		t.Fatalf("no call for %s", op)

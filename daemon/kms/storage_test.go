@@ -18,7 +18,7 @@ import (
 
 	"kmsd/keystore"
 	"kmsd/keystore/xaes"
-	"kmsd/wire"
+	"kmsd/wire/api"
 )
 
 // unsealByTheDocs opens a sealed version exactly as docs/storage-format.md
@@ -62,11 +62,11 @@ func TestStateHoldsNoSecrets(t *testing.T) {
 		id := mustKey(t, s)
 		ids = append(ids, id)
 		for range 2 {
-			if _, err := s.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id}); err != nil {
+			if _, err := s.RotateKeyOnDemand(ctx, &api.KeyIDInput{KeyId: id}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		dk, err := s.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: id, KeySpec: wire.DataKeySpecAES256})
+		dk, err := s.GenerateDataKey(ctx, &api.GenerateDataKeyInput{KeyId: id, KeySpec: api.DataKeySpecAES256})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,14 +164,14 @@ func TestReopenKeepsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := mustKey(t, s)
-	s.TagResource(ctx, &wire.TagResourceInput{KeyId: id, Tags: []wire.Tag{{TagKey: "env", TagValue: "prod"}}})
-	s.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/keep", TargetKeyId: id})
-	s.EnableKeyRotation(ctx, &wire.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: 100})
+	s.TagResource(ctx, &api.TagResourceInput{KeyId: id, Tags: []api.Tag{{TagKey: "env", TagValue: "prod"}}})
+	s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/keep", TargetKeyId: id})
+	s.EnableKeyRotation(ctx, &api.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: api.Int32(100)})
 	b1 := mustEncrypt(t, s, id, "one", map[string]string{"k": "v"})
-	s.RotateKeyOnDemand(ctx, &wire.KeyIDInput{KeyId: id})
+	s.RotateKeyOnDemand(ctx, &api.KeyIDInput{KeyId: id})
 	b2 := mustEncrypt(t, s, "alias/keep", "two", nil)
 	doomed := mustKey(t, s)
-	s.ScheduleKeyDeletion(ctx, &wire.ScheduleKeyDeletionInput{KeyId: doomed, PendingWindowInDays: 7})
+	s.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: doomed, PendingWindowInDays: api.Int32(7)})
 
 	_, err = Open(cfg)
 	if !errors.Is(err, keystore.ErrLocked) || !strings.Contains(err.Error(), "in use by another kmsd") {
@@ -187,12 +187,12 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if n := s.KeyCount(); n != 2 {
 		t.Fatalf("%d keys after reopen", n)
 	}
-	tags, _ := s.ListResourceTags(ctx, &wire.ListResourceTagsInput{KeyId: id})
-	st, _ := s.GetKeyRotationStatus(ctx, &wire.KeyIDInput{KeyId: id})
-	md, _ := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: "alias/keep"})
-	dm, _ := s.DescribeKey(ctx, &wire.DescribeKeyInput{KeyId: doomed})
-	if len(tags.Tags) != 1 || !st.KeyRotationEnabled || st.RotationPeriodInDays != 100 || md.KeyMetadata.KeyId != id ||
-		dm.KeyMetadata.KeyState != wire.KeyStatePendingDeletion {
+	tags, _ := s.ListResourceTags(ctx, &api.ListResourceTagsInput{KeyId: id})
+	st, _ := s.GetKeyRotationStatus(ctx, &api.KeyIDInput{KeyId: id})
+	md, _ := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: "alias/keep"})
+	dm, _ := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: doomed})
+	if len(tags.Tags) != 1 || !st.KeyRotationEnabled || st.RotationPeriodInDays == nil || *st.RotationPeriodInDays != 100 || md.KeyMetadata.KeyId != id ||
+		dm.KeyMetadata.KeyState != api.KeyStatePendingDeletion {
 		t.Fatalf("after reopen: tags %v status %+v md %+v doomed %s", tags.Tags, st, md.KeyMetadata, dm.KeyMetadata.KeyState)
 	}
 	for want, b := range map[string][]byte{"one": b1, "two": b2} {
@@ -200,7 +200,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		if want == "one" {
 			ec = map[string]string{"k": "v"}
 		}
-		out, err := s.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: b, EncryptionContext: ec})
+		out, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: b, EncryptionContext: ec})
 		if err != nil || string(out.Plaintext) != want {
 			t.Fatalf("%s: %v", want, err)
 		}

@@ -1,4 +1,4 @@
-package wire_test
+package client_test
 
 import (
 	"bytes"
@@ -15,7 +15,8 @@ import (
 	"kmsd/daemon"
 	"kmsd/daemon/kms"
 	"kmsd/keystore"
-	"kmsd/wire"
+	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 // TestMain runs an in-process kmsd for the examples and points
@@ -46,33 +47,33 @@ func TestMain(m *testing.M) {
 
 func Example() {
 	ctx := context.Background()
-	c, err := wire.Dial(ctx, os.Getenv("KMSD_SOCKET"), wire.Options{Client: "example"})
+	c, err := client.Dial(ctx, os.Getenv("KMSD_SOCKET"), client.Options{Client: "example"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
 
-	key, err := c.CreateKey(ctx, &wire.CreateKeyInput{Description: "example"})
+	key, err := c.CreateKey(ctx, &api.CreateKeyInput{Description: "example"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := c.CreateAlias(ctx, &wire.AliasInput{AliasName: "alias/example", TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
+	if _, err := c.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/example", TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
 		log.Fatal(err)
 	}
 	ec := map[string]string{"purpose": "example"}
-	enc, err := c.Encrypt(ctx, &wire.EncryptInput{KeyId: "alias/example", Plaintext: []byte("hello, kms"), EncryptionContext: ec})
+	enc, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: "alias/example", Plaintext: []byte("hello, kms"), EncryptionContext: ec})
 	if err != nil {
 		log.Fatal(err)
 	}
-	dec, err := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec})
+	dec, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("%s (%d-byte blob)\n", dec.Plaintext, len(enc.CiphertextBlob))
 
 	// A wrong context is refused, as AWS KMS refuses it.
-	_, err = c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
-	fmt.Println(wire.CodeOf(err))
+	_, err = c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
+	fmt.Println(api.CodeOf(err))
 	// Output:
 	// hello, kms (72-byte blob)
 	// InvalidCiphertextException
@@ -82,15 +83,15 @@ func Example() {
 // data locally with it and stores only the encrypted data key.
 func ExampleClient_GenerateDataKey() {
 	ctx := context.Background()
-	c, err := wire.Dial(ctx, os.Getenv("KMSD_SOCKET"), wire.Options{})
+	c, err := client.Dial(ctx, os.Getenv("KMSD_SOCKET"), client.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	key, _ := c.CreateKey(ctx, &wire.CreateKeyInput{})
+	key, _ := c.CreateKey(ctx, &api.CreateKeyInput{})
 	ec := map[string]string{"file": "report.pdf"}
 
-	dk, err := c.GenerateDataKey(ctx, &wire.GenerateDataKeyInput{KeyId: key.KeyMetadata.KeyId, KeySpec: wire.DataKeySpecAES256, EncryptionContext: ec})
+	dk, err := c.GenerateDataKey(ctx, &api.GenerateDataKeyInput{KeyId: key.KeyMetadata.KeyId, KeySpec: api.DataKeySpecAES256, EncryptionContext: ec})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func ExampleClient_GenerateDataKey() {
 	clear(dk.Plaintext) // keep only dk.CiphertextBlob next to sealed
 
 	// Later: kmsd decrypts the data key, the program opens the data.
-	back, err := c.Decrypt(ctx, &wire.DecryptInput{CiphertextBlob: dk.CiphertextBlob, EncryptionContext: ec})
+	back, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: dk.CiphertextBlob, EncryptionContext: ec})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -115,17 +116,17 @@ func ExampleClient_GenerateDataKey() {
 // own result.
 func ExampleClient_EncryptBatch() {
 	ctx := context.Background()
-	c, err := wire.Dial(ctx, os.Getenv("KMSD_SOCKET"), wire.Options{})
+	c, err := client.Dial(ctx, os.Getenv("KMSD_SOCKET"), client.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	key, _ := c.CreateKey(ctx, &wire.CreateKeyInput{})
-	items := make([]*wire.EncryptInput, 1000)
+	key, _ := c.CreateKey(ctx, &api.CreateKeyInput{})
+	items := make([]*api.EncryptInput, 1000)
 	for i := range items {
 		secret := make([]byte, 32)
 		rand.Read(secret)
-		items[i] = &wire.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: secret}
+		items[i] = &api.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: secret}
 	}
 	items[3].KeyId = "alias/does-not-exist"
 	results, err := c.EncryptBatch(ctx, items)
@@ -138,6 +139,6 @@ func ExampleClient_EncryptBatch() {
 			ok++
 		}
 	}
-	fmt.Println(ok, "encrypted;", wire.CodeOf(results[3].Err))
+	fmt.Println(ok, "encrypted;", api.CodeOf(results[3].Err))
 	// Output: 999 encrypted; NotFoundException
 }

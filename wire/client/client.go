@@ -1,15 +1,15 @@
-package wire
+package client
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"kmsd/wire/api"
 )
 
 // ErrConnection wraps failures of the connection to kmsd (it went away, or
@@ -45,37 +45,6 @@ type Client struct {
 	closed bool
 }
 
-type clientConn struct {
-	conn  net.Conn
-	hello *HelloOutput
-	sendq chan *call
-	max   int
-
-	wmu  sync.Mutex // held while writing to conn
-	dbuf []byte     // sendNow's buffer; guarded by wmu
-
-	mu      sync.Mutex
-	pending map[uint64]pendingReq
-	err     error // set once when the connection dies
-	dead    chan struct{}
-}
-
-// pendingReq is a sent request: one call, or the calls of a batch frame.
-type pendingReq struct {
-	op    *OpSpec
-	calls []*call
-}
-
-type call struct {
-	op   *OpSpec
-	in   Message
-	raw  []byte // a frame already encoded (explicit batches); in is nil
-	out  Message
-	err  error
-	sent bool
-	done chan struct{}
-}
-
 // Dial connects to kmsd's socket and exchanges Hello.
 func Dial(ctx context.Context, path string, opts Options) (*Client, error) {
 	if opts.DialTimeout == 0 {
@@ -95,7 +64,7 @@ func Dial(ctx context.Context, path string, opts Options) (*Client, error) {
 }
 
 // Hello returns the server's Hello answer on the current connection.
-func (c *Client) Hello(ctx context.Context) (*HelloOutput, error) {
+func (c *Client) Hello(ctx context.Context) (*api.HelloOutput, error) {
 	cc, err := c.conn(ctx)
 	if err != nil {
 		return nil, err
@@ -138,122 +107,9 @@ func (c *Client) conn(ctx context.Context) (*clientConn, error) {
 	return cc, nil
 }
 
-func (c *Client) dial(ctx context.Context) (*clientConn, error) {
-	d := net.Dialer{Timeout: c.opts.DialTimeout}
-	conn, err := d.DialContext(ctx, "unix", c.path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConnection, err)
-	}
-	cc := &clientConn{conn: conn, sendq: make(chan *call, 4096), max: c.opts.MaxCoalesce,
-		pending: map[uint64]pendingReq{}, dead: make(chan struct{})}
-	go cc.readLoop()
-	go cc.sendLoop(&c.nextID)
-	h := &call{op: Lookup(OpHello), in: &HelloInput{ProtocolVersion: ProtocolVersion, Client: c.opts.Client}, done: make(chan struct{})}
-	cc.sendq <- h
-	select {
-	case <-h.done:
-	case <-ctx.Done():
-		cc.fail(ctx.Err())
-		return nil, ctx.Err()
-	}
-	if h.err != nil {
-		cc.fail(h.err)
-		return nil, fmt.Errorf("hello: %w", h.err)
-	}
-	cc.hello = h.out.(*HelloOutput)
-	if cc.hello.ProtocolVersion != ProtocolVersion {
-		cc.fail(errors.New("protocol version mismatch"))
-		return nil, fmt.Errorf("kmsd speaks protocol %d, this client %d", cc.hello.ProtocolVersion, ProtocolVersion)
-	}
-	if n := int(cc.hello.Limits.MaxBatchItems); n > 0 && n < cc.max {
-		cc.max = n
-	}
-	return cc, nil
-}
-
-// fail marks the connection dead and fails every pending call.
-func (cc *clientConn) fail(err error) {
-	cc.mu.Lock()
-	if cc.err != nil {
-		cc.mu.Unlock()
-		return
-	}
-	cc.err = fmt.Errorf("%w: %v", ErrConnection, err)
-	pending := cc.pending
-	cc.pending = nil
-	close(cc.dead)
-	cc.mu.Unlock()
-	cc.conn.Close()
-	for _, p := range pending {
-		for _, cl := range p.calls {
-			cl.finish(nil, cc.err)
-		}
-	}
-}
-
-func (cl *call) finish(out Message, err error) {
-	cl.out, cl.err = out, err
-	close(cl.done)
-}
-
-// readLoop reads responses and completes their calls.
-func (cc *clientConn) readLoop() {
-	r := bufio.NewReaderSize(cc.conn, 64<<10)
-	var buf []byte
-	for {
-		body, err := ReadFrame(r, buf, MaxFrame)
-		if err != nil {
-			cc.fail(err)
-			return
-		}
-		buf = body[:0]
-		var p pendingReq
-		resp, err := DecodeResponse(body, func(id uint64) (*OpSpec, bool) {
-			cc.mu.Lock()
-			defer cc.mu.Unlock()
-			var ok bool
-			p, ok = cc.pending[id]
-			delete(cc.pending, id)
-			return p.op, ok
-		})
-		if err != nil {
-			cc.fail(err)
-			return
-		}
-		switch {
-		case resp.Err != nil:
-			for _, cl := range p.calls {
-				cl.finish(nil, resp.Err)
-			}
-		case resp.Type == TypeResponse:
-			if len(p.calls) != 1 {
-				cc.fail(errors.New("single response to a batch request"))
-				return
-			}
-			p.calls[0].finish(resp.Body, nil)
-		default:
-			if len(resp.Items) != len(p.calls) {
-				cc.fail(fmt.Errorf("batch response has %d items for %d requests", len(resp.Items), len(p.calls)))
-				return
-			}
-			for i, cl := range p.calls {
-				if it := resp.Items[i]; it.Err != nil {
-					cl.finish(nil, it.Err)
-				} else {
-					cl.finish(it.Out, nil)
-				}
-			}
-		}
-		if cap(buf) >= BigFrame {
-			PutFrameBuffer(body) // large buffers are shared, not kept per connection
-			buf = nil
-		}
-	}
-}
-
 // safeToRepeat reports whether an operation may be sent again after a
 // lost connection: crypto operations and reads change nothing.
-func safeToRepeat(op *OpSpec) bool {
+func safeToRepeat(op *api.OpSpec) bool {
 	if op.Crypto {
 		return true
 	}
@@ -266,8 +122,8 @@ func safeToRepeat(op *OpSpec) bool {
 }
 
 // do sends one call and waits for its answer.
-func (c *Client) do(ctx context.Context, opName string, in Message) (Message, error) {
-	op := Lookup(opName)
+func (c *Client) do(ctx context.Context, opName string, in api.Message) (api.Message, error) {
+	op := api.Lookup(opName)
 	for attempt := 0; ; attempt++ {
 		cc, err := c.conn(ctx)
 		if err != nil {
@@ -297,8 +153,8 @@ func (c *Client) do(ctx context.Context, opName string, in Message) (Message, er
 
 func call1[Out any, P interface {
 	*Out
-	Message
-}](c *Client, ctx context.Context, op string, in Message) (*Out, error) {
+	api.Message
+}](c *Client, ctx context.Context, op string, in api.Message) (*Out, error) {
 	out, err := c.do(ctx, op, in)
 	if err != nil {
 		return nil, err
@@ -312,8 +168,8 @@ func call1[Out any, P interface {
 
 // Call sends any operation by name and returns its response (a pointer to
 // the operation's output type). The typed methods are easier to use.
-func (c *Client) Call(ctx context.Context, op string, in Message) (Message, error) {
-	if Lookup(op) == nil {
+func (c *Client) Call(ctx context.Context, op string, in api.Message) (api.Message, error) {
+	if api.Lookup(op) == nil {
 		return nil, fmt.Errorf("unknown operation %q", op)
 	}
 	return c.do(ctx, op, in)

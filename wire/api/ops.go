@@ -1,4 +1,4 @@
-package wire
+package api
 
 // Operation names, as AWS spells them, plus Hello and Status.
 const (
@@ -46,10 +46,15 @@ const (
 // Empty is the body of requests and responses that carry nothing.
 type Empty struct{}
 
-func (*Empty) fields(*fieldList) {}
+// Message is a request or response body: a pointer to one of this
+// package's structures. The set is closed: the codec of package wire
+// encodes exactly these types.
+type Message interface{ message() }
 
 // OpSpec describes one operation: its request and response types and
 // whether it may be batched.
+//
+//wire:skip (not a message)
 type OpSpec struct {
 	Name      string
 	NewInput  func() Message

@@ -1,9 +1,11 @@
-package wire
+package client
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"kmsd/wire"
+	"kmsd/wire/api"
 	"sync"
 )
 
@@ -18,43 +20,43 @@ type BatchResult[Out any] struct {
 // that kmsd works on one while the client encodes the next. Each item has
 // its own result; the error is for the whole call (the connection, or a
 // frame refused as a whole).
-func (c *Client) EncryptBatch(ctx context.Context, items []*EncryptInput) ([]BatchResult[EncryptOutput], error) {
-	return batch[EncryptOutput](c, ctx, OpEncrypt, items)
+func (c *Client) EncryptBatch(ctx context.Context, items []*api.EncryptInput) ([]BatchResult[api.EncryptOutput], error) {
+	return batch[api.EncryptOutput](c, ctx, api.OpEncrypt, items)
 }
 
 // DecryptBatch decrypts many blobs; see EncryptBatch.
-func (c *Client) DecryptBatch(ctx context.Context, items []*DecryptInput) ([]BatchResult[DecryptOutput], error) {
-	return batch[DecryptOutput](c, ctx, OpDecrypt, items)
+func (c *Client) DecryptBatch(ctx context.Context, items []*api.DecryptInput) ([]BatchResult[api.DecryptOutput], error) {
+	return batch[api.DecryptOutput](c, ctx, api.OpDecrypt, items)
 }
 
 // ReEncryptBatch re-encrypts many blobs; see EncryptBatch.
-func (c *Client) ReEncryptBatch(ctx context.Context, items []*ReEncryptInput) ([]BatchResult[ReEncryptOutput], error) {
-	return batch[ReEncryptOutput](c, ctx, OpReEncrypt, items)
+func (c *Client) ReEncryptBatch(ctx context.Context, items []*api.ReEncryptInput) ([]BatchResult[api.ReEncryptOutput], error) {
+	return batch[api.ReEncryptOutput](c, ctx, api.OpReEncrypt, items)
 }
 
 // GenerateDataKeyBatch makes many data keys; see EncryptBatch.
-func (c *Client) GenerateDataKeyBatch(ctx context.Context, items []*GenerateDataKeyInput) ([]BatchResult[GenerateDataKeyOutput], error) {
-	return batch[GenerateDataKeyOutput](c, ctx, OpGenerateDataKey, items)
+func (c *Client) GenerateDataKeyBatch(ctx context.Context, items []*api.GenerateDataKeyInput) ([]BatchResult[api.GenerateDataKeyOutput], error) {
+	return batch[api.GenerateDataKeyOutput](c, ctx, api.OpGenerateDataKey, items)
 }
 
 // GenerateDataKeyWithoutPlaintextBatch makes many encrypted data keys; see
 // EncryptBatch.
-func (c *Client) GenerateDataKeyWithoutPlaintextBatch(ctx context.Context, items []*GenerateDataKeyInput) ([]BatchResult[GenerateDataKeyOutput], error) {
-	return batch[GenerateDataKeyOutput](c, ctx, OpGenerateDataKeyWithoutPlaintext, items)
+func (c *Client) GenerateDataKeyWithoutPlaintextBatch(ctx context.Context, items []*api.GenerateDataKeyInput) ([]BatchResult[api.GenerateDataKeyOutput], error) {
+	return batch[api.GenerateDataKeyOutput](c, ctx, api.OpGenerateDataKeyWithoutPlaintext, items)
 }
 
 func batch[Out any, In any, PO interface {
 	*Out
-	Message
+	api.Message
 }, PI interface {
 	*In
-	Message
+	api.Message
 }](c *Client, ctx context.Context, op string, items []PI) ([]BatchResult[Out], error) {
-	msgs := make([]Message, len(items))
+	msgs := make([]api.Message, len(items))
 	for i, it := range items {
 		msgs[i] = it
 	}
-	results, err := c.doBatch(ctx, Lookup(op), msgs)
+	results, err := c.doBatch(ctx, api.Lookup(op), msgs)
 	if err != nil {
 		return nil, err
 	}
@@ -83,22 +85,22 @@ const (
 )
 
 // doBatch sends items as batch frames of at most pipelineChunk items (and
-// the server's MaxBatchItems; fewer if a frame would be too large), all
+// the server's wire.MaxBatchItems; fewer if a frame would be too large), all
 // in flight at once, and collects the results in order.
-func (c *Client) doBatch(ctx context.Context, op *OpSpec, items []Message) ([]Result, error) {
+func (c *Client) doBatch(ctx context.Context, op *api.OpSpec, items []api.Message) ([]wire.Result, error) {
 	cc, err := c.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	size := 0
 	for _, it := range items {
-		size += sizeHint(it)
+		size += wire.SizeHint(it)
 	}
-	per := min(pipelineChunk, int(cc.hello.Limits.MaxBatchItems), MaxBatchItems, max(16, len(items)*pipelineBytes/max(1, size)))
+	per := min(pipelineChunk, int(cc.hello.Limits.MaxBatchItems), wire.MaxBatchItems, max(16, len(items)*pipelineBytes/max(1, size)))
 	if len(items) <= per {
 		return c.sendSplitting(ctx, cc, op, items)
 	}
-	results := make([]Result, len(items))
+	results := make([]wire.Result, len(items))
 	errs := make([]error, (len(items)+per-1)/per)
 	var wg sync.WaitGroup
 	for k := range errs {
@@ -120,13 +122,13 @@ func (c *Client) doBatch(ctx context.Context, op *OpSpec, items []Message) ([]Re
 
 // sendSplitting sends items in batch frames one after another, halving a
 // frame that would be too large.
-func (c *Client) sendSplitting(ctx context.Context, cc *clientConn, op *OpSpec, items []Message) ([]Result, error) {
-	results := make([]Result, 0, len(items))
+func (c *Client) sendSplitting(ctx context.Context, cc *clientConn, op *api.OpSpec, items []api.Message) ([]wire.Result, error) {
+	results := make([]wire.Result, 0, len(items))
 	for len(items) > 0 {
 		n := len(items)
 		for {
 			rs, err := c.sendBatch(ctx, cc, op, items[:n])
-			if errors.Is(err, ErrFrameTooLarge) && n > 1 {
+			if errors.Is(err, wire.ErrFrameTooLarge) && n > 1 {
 				n /= 2
 				continue
 			}
@@ -141,9 +143,9 @@ func (c *Client) sendSplitting(ctx context.Context, cc *clientConn, op *OpSpec, 
 	return results, nil
 }
 
-func (c *Client) sendBatch(ctx context.Context, cc *clientConn, op *OpSpec, items []Message) ([]Result, error) {
+func (c *Client) sendBatch(ctx context.Context, cc *clientConn, op *api.OpSpec, items []api.Message) ([]wire.Result, error) {
 	id := c.nextID.Add(1)
-	frame, err := AppendBatchRequest(nil, id, op.Name, items)
+	frame, err := wire.AppendBatchRequest(nil, id, op.Name, items)
 	if err != nil {
 		return nil, err
 	}
@@ -171,10 +173,10 @@ func (c *Client) sendBatch(ctx context.Context, cc *clientConn, op *OpSpec, item
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	out := make([]Result, len(calls))
+	out := make([]wire.Result, len(calls))
 	for i, cl := range calls {
 		if cl.err != nil {
-			var e *Error
+			var e *api.Error
 			if !errors.As(cl.err, &e) {
 				return nil, cl.err // the connection, not this item
 			}

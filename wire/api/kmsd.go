@@ -1,9 +1,6 @@
-package wire
+package api
 
 import "time"
-
-// ProtocolVersion is the version of the protocol this package speaks.
-const ProtocolVersion = 1
 
 // HelloInput opens every connection: the first frame a client sends.
 type HelloInput struct {
@@ -79,7 +76,7 @@ type KeyLastUsage struct {
 
 // GetUsageInput is the request of GetUsage (kmsd's own).
 type GetUsageInput struct {
-	WindowMinutes int32 `json:",omitzero"` // 1..60, default 60
+	WindowMinutes *int32 `json:",omitzero"` // 1..60, default 60
 }
 
 // GetUsageOutput counts requests by key and principal over the window.
@@ -98,9 +95,9 @@ type UsageEntry struct {
 }
 
 // VerifyAuditCheckpointsInput asks kmsd to check checkpoint MACs (kmsd's
-// own operation, for kmsctl audit verify).
+// own operation, for kmsctl audit verify), at most 10,000 at a time.
 type VerifyAuditCheckpointsInput struct {
-	Checkpoints []AuditCheckpoint `json:",omitzero"`
+	Checkpoints []AuditCheckpoint `json:",omitzero" wire:"max=10000"`
 }
 
 // AuditCheckpoint is one checkpoint record: its seq, the prev it chains

@@ -1,6 +1,8 @@
-package wire
+package client
 
 import (
+	"kmsd/wire"
+	"kmsd/wire/api"
 	"runtime"
 	"sync/atomic"
 )
@@ -128,13 +130,13 @@ func (cc *clientConn) appendGroup(buf []byte, ids *atomic.Uint64, group []*call)
 	cc.mu.Unlock()
 	var err error
 	if len(group) == 1 {
-		buf, err = AppendRequest(buf, id, group[0].op.Name, group[0].in)
+		buf, err = wire.AppendRequest(buf, id, group[0].op.Name, group[0].in)
 	} else {
-		items := make([]Message, len(group))
+		items := make([]api.Message, len(group))
 		for i, cl := range group {
 			items[i] = cl.in
 		}
-		buf, err = AppendBatchRequest(buf, id, group[0].op.Name, items)
+		buf, err = wire.AppendBatchRequest(buf, id, group[0].op.Name, items)
 	}
 	if err != nil {
 		cc.mu.Lock()

@@ -1,0 +1,88 @@
+package api
+
+// EncryptInput is the request of Encrypt.
+type EncryptInput struct {
+	KeyId               string            `json:",omitzero"`
+	Plaintext           []byte            `json:",omitzero"` // 1..4096 bytes
+	EncryptionContext   map[string]string `json:",omitzero" wire:"max=64"`
+	GrantTokens         []string          `json:",omitzero" wire:"max=64"`
+	EncryptionAlgorithm string            `json:",omitzero"` // SYMMETRIC_DEFAULT (default)
+}
+
+// EncryptOutput is the response of Encrypt.
+type EncryptOutput struct {
+	CiphertextBlob      []byte `json:",omitzero"`
+	KeyId               string `json:",omitzero"`
+	EncryptionAlgorithm string `json:",omitzero"`
+	KeyMaterialId       string `json:",omitzero"`
+}
+
+// DecryptInput is the request of Decrypt.
+type DecryptInput struct {
+	CiphertextBlob      []byte            `json:",omitzero"` // 1..6144 bytes
+	EncryptionContext   map[string]string `json:",omitzero" wire:"max=64"`
+	GrantTokens         []string          `json:",omitzero" wire:"max=64"`
+	KeyId               string            `json:",omitzero"` // optional; must match the blob's key
+	EncryptionAlgorithm string            `json:",omitzero"`
+}
+
+// DecryptOutput is the response of Decrypt.
+type DecryptOutput struct {
+	KeyId               string `json:",omitzero"`
+	Plaintext           []byte `json:",omitzero"`
+	EncryptionAlgorithm string `json:",omitzero"`
+	KeyMaterialId       string `json:",omitzero"`
+}
+
+// ReEncryptInput is the request of ReEncrypt.
+type ReEncryptInput struct {
+	CiphertextBlob                 []byte            `json:",omitzero"`
+	SourceEncryptionContext        map[string]string `json:",omitzero" wire:"max=64"`
+	SourceKeyId                    string            `json:",omitzero"`
+	DestinationKeyId               string            `json:",omitzero"`
+	DestinationEncryptionContext   map[string]string `json:",omitzero" wire:"max=64"`
+	SourceEncryptionAlgorithm      string            `json:",omitzero"`
+	DestinationEncryptionAlgorithm string            `json:",omitzero"`
+	GrantTokens                    []string          `json:",omitzero" wire:"max=64"`
+}
+
+// ReEncryptOutput is the response of ReEncrypt.
+type ReEncryptOutput struct {
+	CiphertextBlob                 []byte `json:",omitzero"`
+	SourceKeyId                    string `json:",omitzero"`
+	KeyId                          string `json:",omitzero"`
+	SourceEncryptionAlgorithm      string `json:",omitzero"`
+	DestinationEncryptionAlgorithm string `json:",omitzero"`
+	SourceKeyMaterialId            string `json:",omitzero"`
+	DestinationKeyMaterialId       string `json:",omitzero"`
+}
+
+// GenerateDataKeyInput is the request of GenerateDataKey and
+// GenerateDataKeyWithoutPlaintext. Exactly one of KeySpec and NumberOfBytes
+// must be set.
+type GenerateDataKeyInput struct {
+	KeyId             string            `json:",omitzero"`
+	KeySpec           string            `json:",omitzero"` // AES_256 or AES_128
+	NumberOfBytes     *int32            `json:",omitzero"` // 1..1024
+	EncryptionContext map[string]string `json:",omitzero" wire:"max=64"`
+	GrantTokens       []string          `json:",omitzero" wire:"max=64"`
+}
+
+// GenerateDataKeyOutput is the response of GenerateDataKey; Plaintext is
+// nil for GenerateDataKeyWithoutPlaintext.
+type GenerateDataKeyOutput struct {
+	CiphertextBlob []byte `json:",omitzero"`
+	Plaintext      []byte `json:",omitzero"`
+	KeyId          string `json:",omitzero"`
+	KeyMaterialId  string `json:",omitzero"`
+}
+
+// GenerateRandomInput is the request of GenerateRandom.
+type GenerateRandomInput struct {
+	NumberOfBytes *int32 `json:",omitzero"` // 1..1024
+}
+
+// GenerateRandomOutput is the response of GenerateRandom.
+type GenerateRandomOutput struct {
+	Plaintext []byte `json:",omitzero"`
+}

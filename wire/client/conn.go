@@ -1,0 +1,159 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+
+	"kmsd/wire"
+	"kmsd/wire/api"
+)
+
+// clientConn is one connection to kmsd: a reader goroutine completes
+// calls as their answers come, a sender goroutine writes queued calls
+// (see send.go).
+type clientConn struct {
+	conn  net.Conn
+	hello *api.HelloOutput
+	sendq chan *call
+	max   int
+
+	wmu  sync.Mutex // held while writing to conn
+	dbuf []byte     // sendNow's buffer; guarded by wmu
+
+	mu      sync.Mutex
+	pending map[uint64]pendingReq
+	err     error // set once when the connection dies
+	dead    chan struct{}
+}
+
+// pendingReq is a sent request: one call, or the calls of a batch frame.
+type pendingReq struct {
+	op    *api.OpSpec
+	calls []*call
+}
+
+type call struct {
+	op   *api.OpSpec
+	in   api.Message
+	raw  []byte // a frame already encoded (explicit batches); in is nil
+	out  api.Message
+	err  error
+	sent bool
+	done chan struct{}
+}
+
+func (c *Client) dial(ctx context.Context) (*clientConn, error) {
+	d := net.Dialer{Timeout: c.opts.DialTimeout}
+	conn, err := d.DialContext(ctx, "unix", c.path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConnection, err)
+	}
+	cc := &clientConn{conn: conn, sendq: make(chan *call, 4096), max: c.opts.MaxCoalesce,
+		pending: map[uint64]pendingReq{}, dead: make(chan struct{})}
+	go cc.readLoop()
+	go cc.sendLoop(&c.nextID)
+	h := &call{op: api.Lookup(api.OpHello), in: &api.HelloInput{ProtocolVersion: wire.ProtocolVersion, Client: c.opts.Client}, done: make(chan struct{})}
+	cc.sendq <- h
+	select {
+	case <-h.done:
+	case <-ctx.Done():
+		cc.fail(ctx.Err())
+		return nil, ctx.Err()
+	}
+	if h.err != nil {
+		cc.fail(h.err)
+		return nil, fmt.Errorf("hello: %w", h.err)
+	}
+	cc.hello = h.out.(*api.HelloOutput)
+	if cc.hello.ProtocolVersion != wire.ProtocolVersion {
+		cc.fail(errors.New("protocol version mismatch"))
+		return nil, fmt.Errorf("kmsd speaks protocol %d, this client %d", cc.hello.ProtocolVersion, wire.ProtocolVersion)
+	}
+	if n := int(cc.hello.Limits.MaxBatchItems); n > 0 && n < cc.max {
+		cc.max = n
+	}
+	return cc, nil
+}
+
+// fail marks the connection dead and fails every pending call.
+func (cc *clientConn) fail(err error) {
+	cc.mu.Lock()
+	if cc.err != nil {
+		cc.mu.Unlock()
+		return
+	}
+	cc.err = fmt.Errorf("%w: %v", ErrConnection, err)
+	pending := cc.pending
+	cc.pending = nil
+	close(cc.dead)
+	cc.mu.Unlock()
+	cc.conn.Close()
+	for _, p := range pending {
+		for _, cl := range p.calls {
+			cl.finish(nil, cc.err)
+		}
+	}
+}
+
+func (cl *call) finish(out api.Message, err error) {
+	cl.out, cl.err = out, err
+	close(cl.done)
+}
+
+// readLoop reads responses and completes their calls.
+func (cc *clientConn) readLoop() {
+	r := wire.NewFrameReader(cc.conn, 64<<10, wire.MaxFrame)
+	var buf []byte
+	for {
+		body, err := r.Read(buf)
+		if err != nil {
+			cc.fail(err)
+			return
+		}
+		buf = body[:0]
+		var p pendingReq
+		resp, err := wire.DecodeResponse(body, func(id uint64) (*api.OpSpec, bool) {
+			cc.mu.Lock()
+			defer cc.mu.Unlock()
+			var ok bool
+			p, ok = cc.pending[id]
+			delete(cc.pending, id)
+			return p.op, ok
+		})
+		if err != nil {
+			cc.fail(err)
+			return
+		}
+		switch {
+		case resp.Err != nil:
+			for _, cl := range p.calls {
+				cl.finish(nil, resp.Err)
+			}
+		case resp.Type == wire.TypeResponse:
+			if len(p.calls) != 1 {
+				cc.fail(errors.New("single response to a batch request"))
+				return
+			}
+			p.calls[0].finish(resp.Body, nil)
+		default:
+			if len(resp.Items) != len(p.calls) {
+				cc.fail(fmt.Errorf("batch response has %d items for %d requests", len(resp.Items), len(p.calls)))
+				return
+			}
+			for i, cl := range p.calls {
+				if it := resp.Items[i]; it.Err != nil {
+					cl.finish(nil, it.Err)
+				} else {
+					cl.finish(it.Out, nil)
+				}
+			}
+		}
+		if cap(buf) >= wire.BigFrame {
+			wire.PutFrameBuffer(body) // large buffers are shared, not kept per connection
+			buf = nil
+		}
+	}
+}
