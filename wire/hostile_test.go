@@ -47,6 +47,43 @@ var hostileBodies = map[string][]byte{
 	"empty":               {},
 }
 
+// amplifying builds a request whose few bytes would decode to much more:
+// VerifyAuditCheckpoints with n empty checkpoints (one byte each), and a
+// batch of n empty Encrypt items.
+func amplifying(n int) map[string][]byte {
+	cps := []byte{0x94, 0x01, 0x07, 0xb6}
+	cps = append(cps, "VerifyAuditCheckpoints"...)
+	cps = append(cps, 0x81, 0xab)
+	cps = append(cps, "Checkpoints"...)
+	cps = append(cps, 0xdd, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	cps = append(cps, bytes.Repeat([]byte{0x80}, n)...)
+	batch := []byte{0x94, 0x03, 0x07, 0xa7}
+	batch = append(batch, "Encrypt"...)
+	batch = binary.BigEndian.AppendUint16(append(batch, 0xdc), MaxBatchItems)
+	batch = append(batch, bytes.Repeat([]byte{0x80}, MaxBatchItems)...)
+	return map[string][]byte{"checkpoints": cps, "batch of empty items": batch}
+}
+
+// TestDecodingIsBounded: a frame decodes to at most a small multiple of
+// its size, whatever its counts say (a 4 MiB frame of one-byte elements
+// once decoded to 160 MiB).
+func TestDecodingIsBounded(t *testing.T) {
+	for name, body := range amplifying(MaxFrame - 64) {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			req, err := DecodeRequest(body)
+			runtime.ReadMemStats(&after)
+			if api.CodeOf(err) != api.CodeValidation || req == nil || req.ID != 7 {
+				t.Fatalf("got %v, %v", req, err)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > uint64(decodeBudget(len(body))) {
+				t.Fatalf("a %d-byte body allocated %d bytes before it was refused", len(body), grew)
+			}
+		})
+	}
+}
+
 func TestHostileBodiesRefused(t *testing.T) {
 	for name, body := range hostileBodies {
 		t.Run(name, func(t *testing.T) {
