@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"kmsd/bench/measure"
+	"kmsd/internal/testkit"
 	"kmsd/wire/client"
 )
 
@@ -30,7 +30,10 @@ func BenchmarkKMSD(b *testing.B) {
 			var mnt string
 			var args []string
 			if o.fuse != "" && os.Geteuid() == 0 {
-				mnt = mountDir(b)
+				mnt = filepath.Join(testkit.ShortDir(b), "fs")
+				if err := os.Mkdir(mnt, 0o755); err != nil {
+					b.Fatal(err)
+				}
 				args = append(args, "--mount", mnt)
 			}
 			d := startKMSD(b, args...)
@@ -59,8 +62,7 @@ func BenchmarkKMSD(b *testing.B) {
 			if mnt == "" {
 				return
 			}
-			file := filepath.Join(mnt, "keys", "by-id", d.key, "context", "app=bench", o.fuse)
-			waitFor(b, file)
+			file := filepath.Join(mnt, "keys", "by-id", d.key, "context", "app=bench", o.fuse) // kmsd is ready once it is mounted
 			pt := make([]byte, o.size)
 			for _, n := range []int{1, 16} {
 				b.Run("mode=fuse="+itoa(n), func(b *testing.B) {
@@ -90,27 +92,6 @@ func fuseCall(file string, in []byte) error {
 		return fmt.Errorf("%s gave %d bytes for %d", file, n, len(in))
 	}
 	return nil
-}
-
-// mountDir is an empty directory for a mount, removed at the end.
-func mountDir(b *testing.B) string {
-	mnt, err := os.MkdirTemp("", "kmsd-fs")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { os.Remove(mnt) })
-	return mnt
-}
-
-// waitFor waits until path exists (the mount is up).
-func waitFor(b *testing.B, path string) {
-	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(path); err == nil {
-			return
-		} else if time.Since(start) > 20*time.Second {
-			b.Fatalf("the mount did not come up: %v", err)
-		}
-	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

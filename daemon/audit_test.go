@@ -1,4 +1,4 @@
-package daemon
+package daemon_test
 
 import (
 	"bufio"
@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"kmsd/daemon"
 	"kmsd/daemon/audit"
-	"kmsd/daemon/kms"
+	"kmsd/internal/testkit"
 	"kmsd/keystore"
 	"kmsd/wire/api"
 )
@@ -86,9 +87,8 @@ func TestAuditRecordsEveryRequestWithoutSecrets(t *testing.T) {
 	c.Encrypt(ctx, &api.EncryptInput{KeyId: "alias/none", Plaintext: secret(16)})
 	c.RotateKeyOnDemand(ctx, &api.KeyIDInput{KeyId: id})
 	c.Status(ctx, &api.StatusInput{})
-	root, _ := os.ReadFile(filepath.Join(filepath.Dir(ts.sock), "state", "root-key"))
-	secrets = append(secrets, root)
-	dir := ts.srv.cfg.AuditDir
+	secrets = append(secrets, rootKey)
+	dir := ts.srv.AuditDir()
 	ts.stop(t)
 
 	files, _ := audit.Files(dir)
@@ -174,28 +174,21 @@ func TestAuditFailsClosedOnAFullDisk(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a tmpfs")
 	}
-	mnt := shortDir(t)
+	mnt := testkit.ShortDir(t)
 	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=256k"); err != nil {
 		t.Skipf("mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
-	dir := shortDir(t)
-	svc, err := kms.Open(kms.Config{StateDir: filepath.Join(dir, "state"), TickInterval: -1, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := testkit.ShortDir(t)
+	svc := memService(t)
 	defer svc.Close()
-	key, _ := svc.AuditKey()
-	aw, err := audit.Open(audit.Config{Dir: filepath.Join(mnt, "audit"), MACKey: key, Store: svc.CheckpointStore(), RetryEvery: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	aw := openAudit(t, svc, filepath.Join(mnt, "audit"), func(c *audit.Config) { c.RetryEvery = 50 * time.Millisecond })
 	sock := filepath.Join(dir, "s")
-	ln, err := Listen(ListenConfig{Path: sock})
+	ln, err := daemon.Listen(daemon.ListenConfig{Path: sock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(Config{Service: svc, Audit: aw, CPU: keystore.DetectCPU()})
+	srv := daemon.NewServer(daemon.Config{Service: svc, Audit: aw, CPU: keystore.DetectCPU()})
 	go srv.Serve(ln)
 	defer func() { srv.Shutdown(ctx); aw.Close() }()
 	c := dial(t, sock)

@@ -1,129 +1,80 @@
 package daemon
 
 import (
-	"context"
-	"errors"
-
-	"kmsd/daemon/kms"
+	"kmsd/daemon/audit"
+	"kmsd/wire"
 	"kmsd/wire/api"
 )
 
-// handler runs one operation on the service.
-type handler func(ctx context.Context, s *kms.Service, in api.Message) (api.Message, error)
+// dispatch sends a decoded request where it is served: Hello and Status
+// are answered by the connection; a lone crypto request with nothing to
+// wait behind is worked on by the reader itself (inline); anything else
+// goes to a worker pool (work.go), a batch in chunks the workers share.
+// last says no further request is waiting in the read buffer.
+func (c *conn) dispatch(req *wire.Request, last bool) {
+	switch req.Op.Name {
+	case api.OpHello:
+		c.answerNow(req.Op.Name, req.ID, req.Body, c.s.hello(), nil)
+		return
+	case api.OpStatus:
+		c.answerNow(req.Op.Name, req.ID, req.Body, c.s.status(c.ctx), nil)
+		return
+	}
+	p := c.s.admin
+	if req.Op.Crypto {
+		p = c.s.crypto
+	}
+	if req.Type == wire.TypeBatchRequest {
+		c.dispatchBatch(req, p)
+		return
+	}
+	c.s.requests.Add(1)
+	j := &job{c: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}
+	if last && !c.over && req.Op.Crypto && c.busy.Load() == 1 && p.depth() == 0 {
+		// Inline: a lone crypto request on a connection with nothing else
+		// in flight, and no queue to wait behind: the reader does it, as a
+		// synchronous caller's request would otherwise cost two goroutine
+		// handoffs (to a worker, and from it) that take longer than the
+		// work. It writes the audit record itself when the trail is idle
+		// (waiting for its flush, as the caller would) and answers in place
+		// (send).
+		c.s.runJobs([]*job{j}, true)
+		return
+	}
+	if c.over || !p.submit(j) {
+		c.s.throttled.Add(1)
+		c.answerNow(req.Op.Name, req.ID, req.Body, nil, throttled())
+	}
+}
 
-// out adapts a service method that returns a response.
-func out[In, Out any, PI interface {
-	*In
-	api.Message
-}, PO interface {
-	*Out
-	api.Message
-}](f func(*kms.Service, context.Context, *In) (*Out, error)) handler {
-	return func(ctx context.Context, s *kms.Service, in api.Message) (api.Message, error) {
-		o, err := f(s, ctx, (*In)(in.(PI)))
-		if err != nil {
-			return nil, err
+// dispatchBatch queues a batch request's chunks; a chunk that finds the
+// queue full (or the server over its budget) is answered
+// ThrottlingException item by item, and recorded so.
+func (c *conn) dispatchBatch(req *wire.Request, p *pool) {
+	c.s.batches.Add(1)
+	c.s.requests.Add(int64(len(req.Items)))
+	b := &batchJob{c: c, id: req.ID, op: req.Op, items: req.Items, results: make([]wire.Result, len(req.Items)), units: c.cost}
+	b.left.Store(int32((len(req.Items) + batchChunk - 1) / batchChunk))
+	for lo := 0; lo < len(req.Items); lo += batchChunk {
+		hi := min(lo+batchChunk, len(req.Items))
+		if !c.over && p.submit(&job{c: c, b: b, lo: lo, hi: hi}) {
+			continue
 		}
-		return PO(o), nil
-	}
-}
-
-// noOut adapts a service method that returns only an error.
-func noOut[In any, PI interface {
-	*In
-	api.Message
-}](f func(*kms.Service, context.Context, *In) error) handler {
-	return func(ctx context.Context, s *kms.Service, in api.Message) (api.Message, error) {
-		if err := f(s, ctx, (*In)(in.(PI))); err != nil {
-			return nil, err
+		evs := make([]*audit.Event, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			b.results[i] = wire.Result{Err: throttled()}
+			ev := c.newEvent(req.Op.Name, req.ID, i)
+			finish(ev, nil, req.Items[i], nil, b.results[i].Err)
+			evs = append(evs, ev)
 		}
-		return &api.Empty{}, nil
-	}
-}
-
-// handlers maps every service operation to its method. Hello and Status
-// are answered by the connection itself.
-var handlers = map[string]handler{
-	api.OpCreateKey:                       out((*kms.Service).CreateKey),
-	api.OpDescribeKey:                     out((*kms.Service).DescribeKey),
-	api.OpListKeys:                        out((*kms.Service).ListKeys),
-	api.OpUpdateKeyDescription:            noOut((*kms.Service).UpdateKeyDescription),
-	api.OpEnableKey:                       noOut((*kms.Service).EnableKey),
-	api.OpDisableKey:                      noOut((*kms.Service).DisableKey),
-	api.OpScheduleKeyDeletion:             out((*kms.Service).ScheduleKeyDeletion),
-	api.OpCancelKeyDeletion:               out((*kms.Service).CancelKeyDeletion),
-	api.OpCreateAlias:                     noOut((*kms.Service).CreateAlias),
-	api.OpUpdateAlias:                     noOut((*kms.Service).UpdateAlias),
-	api.OpDeleteAlias:                     noOut((*kms.Service).DeleteAlias),
-	api.OpListAliases:                     out((*kms.Service).ListAliases),
-	api.OpTagResource:                     noOut((*kms.Service).TagResource),
-	api.OpUntagResource:                   noOut((*kms.Service).UntagResource),
-	api.OpListResourceTags:                out((*kms.Service).ListResourceTags),
-	api.OpEncrypt:                         out((*kms.Service).Encrypt),
-	api.OpDecrypt:                         out((*kms.Service).Decrypt),
-	api.OpReEncrypt:                       out((*kms.Service).ReEncrypt),
-	api.OpGenerateDataKey:                 out((*kms.Service).GenerateDataKey),
-	api.OpGenerateDataKeyWithoutPlaintext: out((*kms.Service).GenerateDataKeyWithoutPlaintext),
-	api.OpGenerateRandom:                  out((*kms.Service).GenerateRandom),
-	api.OpEnableKeyRotation:               noOut((*kms.Service).EnableKeyRotation),
-	api.OpDisableKeyRotation:              noOut((*kms.Service).DisableKeyRotation),
-	api.OpGetKeyRotationStatus:            out((*kms.Service).GetKeyRotationStatus),
-	api.OpRotateKeyOnDemand:               out((*kms.Service).RotateKeyOnDemand),
-	api.OpListKeyRotations:                out((*kms.Service).ListKeyRotations),
-	api.OpPutKeyPolicy:                    noOut((*kms.Service).PutKeyPolicy),
-	api.OpGetKeyPolicy:                    out((*kms.Service).GetKeyPolicy),
-	api.OpListKeyPolicies:                 out((*kms.Service).ListKeyPolicies),
-	api.OpCreateGrant:                     out((*kms.Service).CreateGrant),
-	api.OpListGrants:                      out((*kms.Service).ListGrants),
-	api.OpListRetirableGrants:             out((*kms.Service).ListRetirableGrants),
-	api.OpRetireGrant:                     noOut((*kms.Service).RetireGrant),
-	api.OpRevokeGrant:                     noOut((*kms.Service).RevokeGrant),
-}
-
-// handler returns the function that serves an operation: the service's
-// method, or the server's own for what the audit trail answers.
-func (s *Server) handler(op string) handler {
-	switch op {
-	case api.OpGetKeyLastUsage:
-		return s.getKeyLastUsage
-	case api.OpGetUsage:
-		return s.getUsage
-	case api.OpVerifyAuditCheckpoints:
-		return s.verifyAuditCheckpoints
-	}
-	return handlers[op]
-}
-
-// call runs op and returns its response or a wire error. Plaintext in the
-// request is zeroed once the service is done with it.
-func (s *Server) call(ctx context.Context, op *api.OpSpec, in api.Message) (api.Message, *api.Error) {
-	h := s.handler(op.Name)
-	if h == nil {
-		return nil, &api.Error{Code: api.CodeUnknownOperation, Message: op.Name + " is not served on this socket"}
-	}
-	o, err := h(ctx, s.cfg.Service, in)
-	if e, ok := in.(*api.EncryptInput); ok {
-		clear(e.Plaintext)
-	}
-	if err != nil {
-		var we *api.Error
-		if errors.As(err, &we) {
-			return nil, we
+		c.s.record(audit.Fold(c.requestID(req.ID), evs, lo))
+		c.s.throttled.Add(int64(hi - lo))
+		if b.left.Add(-1) == 0 {
+			c.respondBatch(b)
 		}
-		s.log.Error("operation failed", "op", op.Name, "err", err)
-		return nil, &api.Error{Code: api.CodeInternal, Message: op.Name + " failed inside kmsd; the daemon log has the cause"}
 	}
-	return o, nil
 }
 
-// wipeOutput zeroes plaintext a response held, once it is encoded.
-func wipeOutput(m api.Message) {
-	switch o := m.(type) {
-	case *api.DecryptOutput:
-		clear(o.Plaintext)
-	case *api.GenerateDataKeyOutput:
-		clear(o.Plaintext)
-	case *api.GenerateRandomOutput:
-		clear(o.Plaintext)
-	}
+func throttled() *api.Error {
+	return &api.Error{Code: api.CodeThrottling, Message: "kmsd's request queue is full; retry after a short wait"}
 }

@@ -52,8 +52,9 @@ func (f *fuseSession) Call(ctx context.Context, op string, in api.Message) (api.
 	f.s.requests.Add(1)
 	rid := "fuse:" + strconv.FormatUint(f.id, 10) + ":" + strconv.FormatUint(f.n.Add(1), 10)
 	ev := &audit.Event{Type: audit.TypeCall, Name: op, RequestID: rid, Caller: callerOf(f.p, f.principal)}
-	out, werr := f.s.call(kms.WithEvent(policy.WithPrincipal(ctx, f.p), ev), spec, in)
-	finish(ev, in, out, werr)
+	var rep kms.Report
+	out, werr := f.s.call(kms.WithReport(policy.WithPrincipal(ctx, f.p), &rep), spec, in)
+	finish(ev, &rep, in, out, werr)
 	if aerr := f.s.record(ev); aerr != nil {
 		if out != nil {
 			wipeOutput(out)

@@ -1,16 +1,20 @@
-package daemon
+package daemon_test
 
 import (
+	"bytes"
 	"context"
 	"net"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"kmsd/daemon"
 	"kmsd/daemon/audit"
 	"kmsd/daemon/kms"
+	"kmsd/internal/testkit"
 	"kmsd/keystore"
+	"kmsd/keystore/memstore"
+	"kmsd/keystore/statedir"
 	"kmsd/wire"
 	"kmsd/wire/api"
 	"kmsd/wire/client"
@@ -18,52 +22,81 @@ import (
 
 var ctx = context.Background()
 
-// shortDir is a temporary directory with a path short enough for a Unix
-// socket (108 bytes), removed after the test.
-func shortDir(t testing.TB) string {
-	t.Helper()
-	d, err := os.MkdirTemp("", "kmsd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
-}
-
 type testServer struct {
-	srv  *Server
+	srv  *daemon.Server
 	svc  *kms.Service
 	sock string
 	ln   *net.UnixListener
 	done chan error
 }
 
-// startServer runs a Server on a real socket over a real store.
-func startServer(t testing.TB, mod ...func(*Config)) *testServer {
+// rootKey is the root key of memService's stores.
+var rootKey = bytes.Repeat([]byte{3}, keystore.RootKeySize)
+
+// memService is a key service on a store in memory.
+func memService(t testing.TB) *kms.Service {
 	t.Helper()
-	dir := shortDir(t)
-	svc, err := kms.Open(kms.Config{StateDir: filepath.Join(dir, "state"), TickInterval: -1, NoSync: true})
+	rk, err := keystore.NewRootKey(rootKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(dir, "s")
-	ln, err := Listen(ListenConfig{Path: sock})
+	svc, err := kms.Open(kms.Config{Store: memstore.New(), RootKey: rk, TickInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return svc
+}
+
+// dirService is a key service on the state directory dir (Badger on
+// disk): for what must outlast a restart.
+func dirService(t testing.TB, dir string) *kms.Service {
+	t.Helper()
+	st, err := statedir.Open(statedir.Options{Dir: dir, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := kms.Open(kms.Config{Store: st.Store, RootKey: st.Root, TickInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// openAudit opens an audit trail in dir for svc, as kmsd does.
+func openAudit(t testing.TB, svc *kms.Service, dir string, mod ...func(*audit.Config)) *audit.Writer {
+	t.Helper()
 	key, err := svc.AuditKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	aw, err := audit.Open(audit.Config{Dir: filepath.Join(dir, "audit"), MACKey: key, Store: svc.CheckpointStore()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Service: svc, Version: "test", CPU: keystore.DetectCPU(), Audit: aw, AuditDir: filepath.Join(dir, "audit")}
+	cfg := audit.Config{Dir: dir, MACKey: key, Store: daemon.CheckpointStore(svc.Store())}
 	for _, m := range mod {
 		m(&cfg)
 	}
-	ts := &testServer{srv: NewServer(cfg), svc: svc, sock: sock, ln: ln, done: make(chan error, 1)}
+	aw, err := audit.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aw
+}
+
+// startServer runs a daemon.Server on a real socket, with a service on a
+// store in memory and a real audit trail; mod adjusts its Config.
+func startServer(t testing.TB, mod ...func(*daemon.Config)) *testServer {
+	t.Helper()
+	dir := testkit.ShortDir(t)
+	svc := memService(t)
+	sock := filepath.Join(dir, "s")
+	ln, err := daemon.Listen(daemon.ListenConfig{Path: sock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aw := openAudit(t, svc, filepath.Join(dir, "audit"))
+	cfg := daemon.Config{Service: svc, Version: "test", CPU: keystore.DetectCPU(), Audit: aw, AuditDir: filepath.Join(dir, "audit")}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	ts := &testServer{srv: daemon.NewServer(cfg), svc: svc, sock: sock, ln: ln, done: make(chan error, 1)}
 	go func() { ts.done <- ts.srv.Serve(ln) }()
 	t.Cleanup(func() { ts.stop(t) })
 	return ts
@@ -77,22 +110,17 @@ func (ts *testServer) stop(t testing.TB) {
 	defer cancel()
 	ts.srv.Shutdown(c)
 	<-ts.done
-	if ts.srv.cfg.Audit != nil {
-		ts.srv.cfg.Audit.Close()
+	if aw := ts.srv.Audit(); aw != nil {
+		aw.Close()
 	}
 	ts.svc.Close()
 	ts.srv = nil
 }
 
-func dial(t testing.TB, sock string) *client.Client {
-	t.Helper()
-	c, err := client.Dial(ctx, sock, client.Options{Client: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+func heldNow(s *daemon.Server) int64  { n, _ := s.Held(); return n }
+func heldPeak(s *daemon.Server) int64 { _, p := s.Held(); return p }
+
+func dial(t testing.TB, sock string) *client.Client { return testkit.Dial(t, sock) }
 
 func newKey(t testing.TB, c *client.Client) string {
 	t.Helper()

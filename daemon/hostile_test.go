@@ -1,4 +1,4 @@
-package daemon
+package daemon_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"kmsd/daemon"
 	"kmsd/wire"
 	"kmsd/wire/api"
 )
@@ -43,7 +44,7 @@ func hostileFrames() map[string][]byte {
 }
 
 func TestHostileFramesOverTheSocket(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.FrameTimeout = 300 * time.Millisecond })
+	ts := startServer(t, func(c *daemon.Config) { c.FrameTimeout = 300 * time.Millisecond })
 	good := dial(t, ts.sock)
 	id := newKey(t, good)
 
@@ -143,7 +144,7 @@ func TestPipelinedAnswersMatchIDs(t *testing.T) {
 }
 
 func TestThrottlingWhenTheQueueIsFull(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.Workers, c.QueueSize = 1, 2 })
+	ts := startServer(t, func(c *daemon.Config) { c.Workers, c.QueueSize = 1, 2 })
 	c := dial(t, ts.sock)
 	id := newKey(t, c)
 	// One frame of 4,000 items is 32 chunks queued at once (the client
@@ -184,7 +185,7 @@ func TestThrottlingWhenTheQueueIsFull(t *testing.T) {
 }
 
 func TestDeadlines(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.IdleTimeout, c.FrameTimeout = 200*time.Millisecond, 200*time.Millisecond })
+	ts := startServer(t, func(c *daemon.Config) { c.IdleTimeout, c.FrameTimeout = 200*time.Millisecond, 200*time.Millisecond })
 	idle := rawDial(t, ts.sock, true)
 	start := time.Now()
 	if _, err := idle.read(api.OpHello); !errors.Is(err, io.EOF) {
@@ -214,7 +215,7 @@ func TestDeadlines(t *testing.T) {
 // client's socket: if one did, the other client's calls would wait for
 // the minute-long write timeout and miss their 20 s.
 func TestSlowReaderDoesNotBlockOthers(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.MaxInFlight = 8; c.WriteTimeout = time.Minute })
+	ts := startServer(t, func(c *daemon.Config) { c.MaxInFlight = 8; c.WriteTimeout = time.Minute })
 	r := rawDial(t, ts.sock, true)
 	var buf []byte
 	for i := range uint64(5000) {
@@ -236,7 +237,7 @@ func TestSlowReaderDoesNotBlockOthers(t *testing.T) {
 // slots of 16 KiB) is spent, a few frames in, not after MaxInFlight
 // frames (which would hold a gigabyte).
 func TestInFlightBoundedInBytes(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.MaxInFlight = 300; c.WriteTimeout = 5 * time.Second })
+	ts := startServer(t, func(c *daemon.Config) { c.MaxInFlight = 300; c.WriteTimeout = 5 * time.Second })
 	admin := dial(t, ts.sock)
 	key, err := admin.CreateKey(ctx, &api.CreateKeyInput{})
 	if err != nil {
@@ -280,8 +281,8 @@ func TestInFlightBoundedInBytes(t *testing.T) {
 
 func TestUnits(t *testing.T) {
 	for n, want := range map[int]int{1: 1, 100: 1, 16 << 10: 1, 16<<10 + 1: 2, 1 << 20: 64, wire.MaxFrame: 256} {
-		if got := units(n); got != want {
-			t.Errorf("units(%d) = %d, want %d", n, got, want)
+		if got := daemon.Units(n); got != want {
+			t.Errorf("daemon.Units(%d) = %d, want %d", n, got, want)
 		}
 	}
 }
@@ -292,7 +293,7 @@ func TestUnits(t *testing.T) {
 // released when the answers leave.
 func TestTotalInFlightBound(t *testing.T) {
 	const total = 64 // units of 16 KiB: 1 MiB
-	ts := startServer(t, func(c *Config) { c.Workers, c.MaxInFlightTotal = 1, total })
+	ts := startServer(t, func(c *daemon.Config) { c.Workers, c.MaxInFlightTotal = 1, total })
 	id := newKey(t, dial(t, ts.sock))
 	const conns, callers = 8, 32
 	var ok, throttled atomic.Int64
@@ -325,14 +326,14 @@ func TestTotalInFlightBound(t *testing.T) {
 	}
 	// A coalesced frame of 32 x 4 KiB is 9 units: each connection's reader
 	// may hold one frame past the budget.
-	if peak, limit := ts.srv.heldPeak.Load(), int64(total+conns*units(callers*(4096+200))); peak > limit {
+	if peak, limit := heldPeak(ts.srv), int64(total+conns*daemon.Units(callers*(4096+200))); peak > limit {
 		t.Errorf("held %d units at the peak, more than %d", peak, limit)
 	}
 	// The units are released just after each answer is written, so the
 	// last may still be on their way back when the calls return.
-	for start := time.Now(); ts.srv.held.Load() != 0; time.Sleep(time.Millisecond) {
+	for start := time.Now(); heldNow(ts.srv) != 0; time.Sleep(time.Millisecond) {
 		if time.Since(start) > 5*time.Second {
-			t.Fatalf("%d units still held after every answer", ts.srv.held.Load())
+			t.Fatalf("%d units still held after every answer", heldNow(ts.srv))
 		}
 	}
 }

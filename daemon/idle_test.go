@@ -1,4 +1,4 @@
-package daemon
+package daemon_test
 
 import (
 	"sync/atomic"
@@ -14,7 +14,7 @@ func TestTrimWhenIdle(t *testing.T) {
 	var trims atomic.Int32
 	stop := make(chan struct{})
 	defer close(stop)
-	go ts.srv.trimWhenIdle(stop, 10*time.Millisecond, func() { trims.Add(1) })
+	go ts.srv.TrimWhenIdle(stop, 10*time.Millisecond, func() { trims.Add(1) })
 	// An idle spell trims after 1, 2, 4, 8, 16, 32 and 64 idle ticks: 7
 	// times, and then no more however long it lasts.
 	waitTrims := func(want int32) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"kmsd/daemon/kms"
 	"kmsd/fusefs"
 	"kmsd/keystore"
+	"kmsd/keystore/statedir"
 )
 
 // Version is kmsd's version, set at build time with
@@ -46,6 +48,8 @@ type Options struct {
 
 // Run runs kmsd until ctx is cancelled (SIGTERM, SIGINT), then drains
 // in-flight requests and closes the store. Cancellation is not an error.
+// Its steps: open the key service on the state directory, open the audit
+// trail, listen, serve (and mount), and on cancellation stop in order.
 func Run(ctx context.Context, o Options) error {
 	log := o.Logger
 	if log == nil {
@@ -55,10 +59,35 @@ func Run(ctx context.Context, o Options) error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		log.Warn("could not turn off core dumps", "err", err)
 	}
+	o.AuditDir = auditDir(o)
 	cpu := keystore.DetectCPU()
-	suite, err := keystore.ParseAlg(o.Suite)
+	svc, err := openService(o, cpu, log)
 	if err != nil {
 		return err
+	}
+	defer closeService(svc, log)
+	aw, err := openAudit(o, svc, log)
+	if err != nil {
+		return err
+	}
+	if aw != nil {
+		defer closeAudit(aw, log)
+	}
+	ln, err := listen(&o, log)
+	if err != nil {
+		return err
+	}
+	srv := NewServer(Config{Service: svc, Audit: aw, AuditDir: o.AuditDir, Logger: log, Version: Version, CPU: cpu,
+		Workers: o.Workers, QueueSize: o.QueueSize})
+	return serve(ctx, o, srv, ln, log)
+}
+
+// openService opens the state directory (the store and its root key) and
+// the key service over it.
+func openService(o Options, cpu keystore.CPUFeatures, log *slog.Logger) (*kms.Service, error) {
+	suite, err := keystore.ParseAlg(o.Suite)
+	if err != nil {
+		return nil, err
 	}
 	log.Info("starting kmsd", "version", Version, "cpu", cpu.Brand, "aesni", cpu.AESNI, "pclmulqdq", cpu.PCLMULQDQ,
 		"avx2", cpu.AVX2, "vaes", cpu.VAES, "physical_cores", cpu.PhysicalCores, "suite", suite.String())
@@ -66,112 +95,27 @@ func Run(ctx context.Context, o Options) error {
 		log.Warn("XAES-256-GCM forced on a CPU without hardware AES: it is slow and not constant-time here")
 	}
 	rootKey := o.RootKeyFile
-	if rootKey == "" {
-		if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
-			if p := filepath.Join(dir, "root-key"); fileExists(p) {
-				rootKey = p
-			}
+	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); rootKey == "" && dir != "" {
+		if p := filepath.Join(dir, "root-key"); fileExists(p) {
+			rootKey = p
 		}
 	}
-	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
-		return err
-	}
-	if o.AuditDir == "" {
-		o.AuditDir = filepath.Join(o.StateDir, "audit")
-	}
-	svc, err := kms.Open(kms.Config{StateDir: o.StateDir, RootKeyFile: rootKey, Suite: suite, Logger: log, AdminGroup: o.AdminGroup})
+	st, err := statedir.Open(statedir.Options{Dir: o.StateDir, RootKeyFile: rootKey, Logger: log})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() {
-		if err := svc.Close(); err != nil {
-			log.Error("closing the store", "err", err)
-		} else {
-			log.Info("store closed")
-		}
-	}()
-	aw, err := openAudit(o, svc, log)
-	if err != nil {
-		return err
+	if st.CreatedRootKey {
+		log.Warn("created a new root key; back it up, without it the keys cannot be unsealed", "path", statedir.RootKeyPath(o.StateDir))
 	}
-	if aw != nil {
-		defer func() {
-			aw.Append(&audit.Event{Time: time.Now(), Type: audit.TypeService, Name: "Stop", Detail: "kmsd " + Version})
-			aw.Close()
-			log.Info("audit trail closed")
-		}()
-	}
-	ln, err := activated()
-	if err != nil {
-		return err
-	}
-	if ln != nil {
-		o.Socket = ln.Addr().String()
-		log.Info("using the socket systemd passed", "socket", o.Socket)
-	} else if ln, err = Listen(ListenConfig{Path: o.Socket, Mode: o.SocketMode, Group: o.SocketGroup}); err != nil {
-		return err
-	}
-	srv := NewServer(Config{Service: svc, Audit: aw, AuditDir: o.AuditDir, Logger: log, Version: Version, CPU: cpu,
-		Workers: o.Workers, QueueSize: o.QueueSize})
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	go srv.trimWhenIdle(ctx.Done(), idleTrimAfter, nil)
-	var mnt *fusefs.Mount
-	if o.Mount != "" {
-		mnt, err = fusefs.New(o.Mount, srv.FUSE(), fusefs.Options{AllowOther: o.MountAllow, Logger: log, Debug: o.MountDebug})
-		if err != nil {
-			srv.Shutdown(context.Background())
-			<-served
-			return err
-		}
-		log.Info("mounted the FUSE view", "dir", o.Mount, "allow_other", o.MountAllow)
-	}
-	log.Info("serving", "socket", o.Socket, "state_dir", o.StateDir, "workers", srv.cfg.Workers, "keys", svc.KeyCount())
-	notify(log, "READY=1\nSTATUS=serving on "+o.Socket)
-	if o.Ready != nil {
-		o.Ready()
-	}
-	select {
-	case err := <-served:
-		unmount(mnt, log)
-		srv.Shutdown(context.Background())
-		return fmt.Errorf("accepting connections: %w", err)
-	case <-ctx.Done():
-	}
-	notify(log, "STOPPING=1")
-	unmount(mnt, log)
-	drain := o.DrainTimeout
-	if drain <= 0 {
-		drain = 15 * time.Second
-	}
-	log.Info("shutting down: draining in-flight requests", "timeout", drain)
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	} else if err != nil {
-		log.Warn("drain timed out; closed the remaining connections")
-	}
-	<-served
-	return nil
+	return kms.Open(kms.Config{Store: st.Store, RootKey: st.Root, Suite: suite, Logger: log, AdminGroup: o.AdminGroup})
 }
 
-// unmount takes the FUSE view down, lazily if a descriptor is open, and
-// waits a bounded time for its server.
-func unmount(m *fusefs.Mount, log *slog.Logger) {
-	if m == nil {
+func closeService(svc *kms.Service, log *slog.Logger) {
+	if err := svc.Close(); err != nil {
+		log.Error("closing the store", "err", err)
 		return
 	}
-	if err := m.Close(time.Second); err != nil {
-		log.Error("unmounting the FUSE view", "dir", m.Dir(), "err", err)
-		return
-	}
-	log.Info("unmounted the FUSE view", "dir", m.Dir())
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+	log.Info("store closed")
 }
 
 // openAudit starts the audit trail (unless NoAudit): its MAC key comes
@@ -190,14 +134,14 @@ func openAudit(o Options, svc *kms.Service, log *slog.Logger) (*audit.Writer, er
 	if err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
-	aw, err := audit.Open(audit.Config{Dir: o.AuditDir, Sync: mode, MACKey: key, Store: svc.CheckpointStore(), Logger: log})
+	aw, err := audit.Open(audit.Config{Dir: o.AuditDir, Sync: mode, MACKey: key, Store: checkpointStore{svc.Store()}, Logger: log})
 	clear(key)
 	if err != nil {
 		return nil, err
 	}
-	svc.OnServiceEvent(func(ev *audit.Event) {
-		if err := aw.Append(ev); err != nil {
-			log.Error("could not record a service event", "event", ev.Name, "key", ev.KeyID, "err", err)
+	svc.OnEvent(func(e kms.Event) {
+		if err := aw.Append(serviceEvent(e)); err != nil {
+			log.Error("could not record a service event", "event", e.Name, "key", e.KeyID, "err", err)
 		}
 	})
 	if err := aw.Append(&audit.Event{Time: time.Now(), Type: audit.TypeService, Name: "Start", Detail: "kmsd " + Version}); err != nil {
@@ -206,4 +150,107 @@ func openAudit(o Options, svc *kms.Service, log *slog.Logger) (*audit.Writer, er
 	}
 	log.Info("audit trail open", "dir", o.AuditDir, "sync", o.AuditSync)
 	return aw, nil
+}
+
+// auditDir is where the trail is: --audit-dir, or STATE_DIR/audit.
+func auditDir(o Options) string {
+	if o.AuditDir != "" {
+		return o.AuditDir
+	}
+	return filepath.Join(o.StateDir, "audit")
+}
+
+// closeAudit records the stop and closes the trail.
+func closeAudit(aw *audit.Writer, log *slog.Logger) {
+	aw.Append(&audit.Event{Time: time.Now(), Type: audit.TypeService, Name: "Stop", Detail: "kmsd " + Version})
+	if err := aw.Close(); err != nil {
+		log.Error("closing the audit trail", "err", err)
+		return
+	}
+	log.Info("audit trail closed")
+}
+
+// listen takes the socket systemd passed, or makes o.Socket; o.Socket is
+// then the socket's path.
+func listen(o *Options, log *slog.Logger) (*net.UnixListener, error) {
+	ln, err := activated()
+	if err != nil {
+		return nil, err
+	}
+	if ln != nil {
+		o.Socket = ln.Addr().String()
+		log.Info("using the socket systemd passed", "socket", o.Socket)
+		return ln, nil
+	}
+	return Listen(ListenConfig{Path: o.Socket, Mode: o.SocketMode, Group: o.SocketGroup})
+}
+
+// serve runs srv on ln (and the FUSE view, if asked) until ctx is done or
+// the listener fails, then unmounts and drains.
+func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *slog.Logger) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	go srv.trimWhenIdle(ctx.Done(), idleTrimAfter, nil)
+	var mnt *fusefs.Mount
+	if o.Mount != "" {
+		var err error
+		mnt, err = fusefs.New(o.Mount, srv.FUSE(), fusefs.Options{AllowOther: o.MountAllow, Logger: log, Debug: o.MountDebug})
+		if err != nil {
+			srv.Shutdown(context.Background())
+			<-served
+			return err
+		}
+		log.Info("mounted the FUSE view", "dir", o.Mount, "allow_other", o.MountAllow)
+	}
+	log.Info("serving", "socket", o.Socket, "state_dir", o.StateDir, "workers", srv.cfg.Workers, "keys", srv.cfg.Service.KeyCount())
+	notify(log, "READY=1\nSTATUS=serving on "+o.Socket)
+	if o.Ready != nil {
+		o.Ready()
+	}
+	select {
+	case err := <-served:
+		unmount(mnt, log)
+		srv.Shutdown(context.Background())
+		return fmt.Errorf("accepting connections: %w", err)
+	case <-ctx.Done():
+	}
+	notify(log, "STOPPING=1")
+	unmount(mnt, log)
+	return drain(srv, o.DrainTimeout, served, log)
+}
+
+// drain shuts srv down, giving in-flight requests timeout (15s if 0) to
+// finish and be answered.
+func drain(srv *Server, timeout time.Duration, served <-chan error, log *slog.Logger) error {
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := srv.Shutdown(ctx)
+	<-served
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("drain timed out; closed the remaining connections")
+		return nil
+	}
+	return err
+}
+
+// unmount takes the FUSE view down, lazily if a descriptor is open, and
+// waits a bounded time for its server.
+func unmount(m *fusefs.Mount, log *slog.Logger) {
+	if m == nil {
+		return
+	}
+	if err := m.Close(time.Second); err != nil {
+		log.Error("unmounting the FUSE view", "dir", m.Dir(), "err", err)
+		return
+	}
+	log.Info("unmounted the FUSE view", "dir", m.Dir())
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -201,116 +200,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.crypto.stop()
 	s.admin.stop()
 	return err
-}
-
-// inlineBatchAnswer is the largest batch whose answer is encoded and sent
-// by whoever completes it (a worker, or the trail's goroutine once the
-// batch's records are flushed): up to it (the client's coalesced frames)
-// that costs less than starting a goroutine to do it, which measured 15%
-// of the rate of 64 coalesced callers and 10% of batches of 256.
-const inlineBatchAnswer = 256
-
-// run serves jobs a worker took together: it works on them and encodes
-// their answers, then hands their audit records to the trail as one group
-// and goes on to other work. The answers leave when the group is written;
-// if it cannot be, they are wiped and errors leave instead.
-func (s *Server) run(jobs []*job) { s.runJobs(jobs, false) }
-
-// runJobs is run; inline says the caller is a connection's reader serving
-// a lone request, which may as well write the audit record itself
-// (audit.Writer.AppendNow) as wait for the trail's goroutine to.
-func (s *Server) runJobs(jobs []*job, inline bool) {
-	if werr := s.ready(); werr != nil {
-		for _, j := range jobs {
-			s.failJob(j, werr)
-		}
-		return
-	}
-	jobs = slices.Clone(jobs) // the pool reuses its slice once run returns
-	n := 0
-	for _, j := range jobs {
-		n++
-		if j.b != nil {
-			n += j.hi - j.lo - 1
-		}
-	}
-	store := make([]audit.Event, n) // one allocation for the pass's items' facts
-	items := make([]*audit.Event, 0, n)
-	evs := make([]*audit.Event, 0, len(jobs)) // a record per single request, a batch record per chunk
-	frames := make([][]byte, len(jobs))       // the encoded answers of single requests
-	for k, j := range jobs {
-		if j.b == nil {
-			ev := &store[len(items)]
-			j.c.fillEvent(ev, j.op.Name, j.id, -1)
-			out, werr := s.call(kms.WithEvent(j.c.ctx, ev), j.op, j.in)
-			finish(ev, j.in, out, werr)
-			items = append(items, ev)
-			evs = append(evs, ev)
-			frames[k] = j.c.encode(j.id, out, werr)
-			continue
-		}
-		b := j.b
-		from := len(items)
-		for i := j.lo; i < j.hi; i++ {
-			ev := &store[len(items)]
-			j.c.fillEvent(ev, b.op.Name, b.id, i)
-			out, werr := s.call(kms.WithEvent(j.c.ctx, ev), b.op, b.items[i])
-			finish(ev, b.items[i], out, werr)
-			items = append(items, ev)
-			b.results[i] = wire.Result{Out: out, Err: werr}
-		}
-		evs = append(evs, audit.Fold(j.c.requestID(b.id), items[from:], j.lo))
-	}
-	commit := func(failed *api.Error) {
-		for k, j := range jobs {
-			switch {
-			case failed != nil:
-				clear(frames[k])
-				s.failJob(j, failed)
-			case j.b == nil:
-				j.c.send(outFrame{frames[k], j.units})
-			case j.b.left.Add(-1) == 0:
-				if len(j.b.items) <= inlineBatchAnswer {
-					j.b.c.respondBatch(j.b)
-				} else {
-					go j.b.c.respondBatch(j.b) // a large batch is not encoded on the trail's goroutine
-				}
-			}
-		}
-	}
-	if s.cfg.Audit == nil {
-		commit(nil)
-		return
-	}
-	appendTo := s.cfg.Audit.AppendAsync
-	if inline {
-		appendTo = s.cfg.Audit.AppendNow
-	}
-	appendTo(evs, func(err error) {
-		if err != nil {
-			commit(auditDown())
-			return
-		}
-		commit(nil)
-	})
-}
-
-// failJob answers a job, or its part of a batch, with one error; any
-// output its items already had is wiped.
-func (s *Server) failJob(j *job, werr *api.Error) {
-	if j.b == nil {
-		j.c.respond(j.id, j.units, nil, werr)
-		return
-	}
-	for i := j.lo; i < j.hi; i++ {
-		if out := j.b.results[i].Out; out != nil {
-			wipeOutput(out)
-		}
-		j.b.results[i] = wire.Result{Err: werr}
-	}
-	if j.b.left.Add(-1) == 0 {
-		j.b.c.respondBatch(j.b)
-	}
 }
 
 func (s *Server) hello() *api.HelloOutput {

@@ -1,4 +1,4 @@
-package daemon
+package daemon_test
 
 import (
 	"bytes"
@@ -12,16 +12,17 @@ import (
 	"testing"
 	"time"
 
+	"kmsd/daemon"
 	"kmsd/daemon/kms"
-	"kmsd/daemon/policy"
+	"kmsd/internal/testkit"
 	"kmsd/wire"
 	"kmsd/wire/api"
 )
 
 func TestListen(t *testing.T) {
-	dir := shortDir(t)
+	dir := testkit.ShortDir(t)
 	sock := filepath.Join(dir, "s")
-	ln, err := Listen(ListenConfig{Path: sock, Group: fmt.Sprint(os.Getgid())})
+	ln, err := daemon.Listen(daemon.ListenConfig{Path: sock, Group: fmt.Sprint(os.Getgid())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func TestListen(t *testing.T) {
 			c.Close()
 		}
 	}()
-	if _, err := Listen(ListenConfig{Path: sock}); err == nil {
+	if _, err := daemon.Listen(daemon.ListenConfig{Path: sock}); err == nil {
 		t.Fatal("took over a live socket")
 	}
 	// A stale socket (nobody listening) is replaced.
@@ -47,7 +48,7 @@ func TestListen(t *testing.T) {
 	if _, err := os.Stat(sock); err != nil {
 		t.Fatal("the stale socket should still be there for this test")
 	}
-	ln2, err := Listen(ListenConfig{Path: sock, Mode: 0o600})
+	ln2, err := daemon.Listen(daemon.ListenConfig{Path: sock, Mode: 0o600})
 	if err != nil {
 		t.Fatalf("stale socket not replaced: %v", err)
 	}
@@ -58,13 +59,13 @@ func TestListen(t *testing.T) {
 	ln2.Close()
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, []byte("keep me"), 0o600)
-	if _, err := Listen(ListenConfig{Path: file}); err == nil {
+	if _, err := daemon.Listen(daemon.ListenConfig{Path: file}); err == nil {
 		t.Fatal("replaced a regular file")
 	}
 	if b, _ := os.ReadFile(file); string(b) != "keep me" {
 		t.Fatal("regular file changed")
 	}
-	if _, err := Listen(ListenConfig{Path: filepath.Join(dir, "g"), Group: "no-such-group-kmsd"}); err == nil {
+	if _, err := daemon.Listen(daemon.ListenConfig{Path: filepath.Join(dir, "g"), Group: "no-such-group-kmsd"}); err == nil {
 		t.Fatal("unknown group accepted")
 	}
 }
@@ -75,13 +76,11 @@ func TestPeerCredentialsReachRequests(t *testing.T) {
 	if _, err := c.Status(ctx, &api.StatusInput{}); err != nil {
 		t.Fatal(err)
 	}
-	ts.srv.mu.Lock()
-	defer ts.srv.mu.Unlock()
-	if len(ts.srv.conns) != 1 {
-		t.Fatalf("%d connections", len(ts.srv.conns))
+	ps := ts.srv.Principals()
+	if len(ps) != 1 {
+		t.Fatalf("%d connections", len(ps))
 	}
-	for conn := range ts.srv.conns {
-		p := policy.From(conn.ctx)
+	for _, p := range ps {
 		if p == nil || p.UID != uint32(os.Getuid()) || p.GID != uint32(os.Getgid()) || p.PID != int32(os.Getpid()) || p.Source != "socket" {
 			t.Fatalf("principal %+v", p)
 		}
@@ -284,7 +283,7 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 		if !covered[op.Name] {
 			t.Errorf("%s not exercised over the socket", op.Name)
 		}
-		if op.Name != api.OpHello && op.Name != api.OpStatus && ts.srv.handler(op.Name) == nil {
+		if op.Name != api.OpHello && op.Name != api.OpStatus && !ts.srv.Serves(op.Name) {
 			t.Errorf("%s has no handler", op.Name)
 		}
 	}
@@ -383,18 +382,15 @@ func TestCoalescingAndNoCrossedResponses(t *testing.T) {
 }
 
 func TestClientReconnectsAfterRestart(t *testing.T) {
-	dir := shortDir(t)
+	dir := testkit.ShortDir(t)
 	state, sock := filepath.Join(dir, "state"), filepath.Join(dir, "s")
-	start := func() (*Server, *kms.Service, chan error) {
-		svc, err := kms.Open(kms.Config{StateDir: state, TickInterval: -1, NoSync: true})
+	start := func() (*daemon.Server, *kms.Service, chan error) {
+		svc := dirService(t, state)
+		ln, err := daemon.Listen(daemon.ListenConfig{Path: sock})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ln, err := Listen(ListenConfig{Path: sock})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := NewServer(Config{Service: svc})
+		srv := daemon.NewServer(daemon.Config{Service: svc})
 		done := make(chan error, 1)
 		go func() { done <- srv.Serve(ln) }()
 		return srv, svc, done
@@ -418,7 +414,7 @@ func TestClientReconnectsAfterRestart(t *testing.T) {
 }
 
 func TestShutdownAnswersInFlight(t *testing.T) {
-	ts := startServer(t, func(c *Config) { c.Workers = 1 })
+	ts := startServer(t, func(c *daemon.Config) { c.Workers = 1 })
 	c := dial(t, ts.sock)
 	id := newKey(t, c)
 	// One raw frame of 800 x 4 KiB (the client would cut it into several,
@@ -460,13 +456,14 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 
 func TestServeAfterShutdown(t *testing.T) {
 	ts := startServer(t)
+	srv := ts.srv
 	ts.stop(t)
-	ln, err := net.Listen("unix", filepath.Join(shortDir(t), "x"))
+	ln, err := net.Listen("unix", filepath.Join(testkit.ShortDir(t), "x"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if err := (&Server{closing: true}).Serve(ln); err == nil {
+	if err := srv.Serve(ln); err == nil {
 		t.Fatal("serve after shutdown")
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,80 +19,42 @@ import (
 
 	"kmsd/daemon"
 	"kmsd/daemon/audit"
+	"kmsd/internal/testkit"
 	"kmsd/wire/api"
 	"kmsd/wire/client"
 )
 
 // kmsd is a daemon run in-process with its FUSE view mounted for real.
 type kmsd struct {
-	dir, mnt, sock, state string
-	c                     *client.Client
-	keyID                 string // the key of alias/app
-	log                   *bytes.Buffer
-	logMu                 *sync.Mutex
+	*testkit.InProcess
+	mnt   string
+	c     *client.Client
+	keyID string // the key of alias/app
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (k *kmsd) logs() string {
-	k.logMu.Lock()
-	defer k.logMu.Unlock()
-	return k.log.String()
-}
+func (k *kmsd) logs() string { return k.Log.String() }
 
 // start runs kmsd with --mount (and --mount-allow-other) in a directory
-// other users can traverse, and makes alias/app.
+// other users can traverse, and makes alias/app. kmsd is ready once the
+// mount serves; when it stops, the mount must be gone.
 func start(t *testing.T) *kmsd {
 	t.Helper()
-	skipWithoutFUSE(t)
-	dir, err := os.MkdirTemp("", "kmsd-fuse")
-	if err != nil {
-		t.Fatal(err)
-	}
+	testkit.RequireFUSE(t)
+	dir := testkit.ShortDir(t)
 	os.Chmod(dir, 0o755)
-	k := &kmsd{dir: dir, mnt: filepath.Join(dir, "fs"), sock: filepath.Join(dir, "kmsd.sock"), state: filepath.Join(dir, "state"),
-		log: &bytes.Buffer{}, logMu: &sync.Mutex{}}
-	if err := os.Mkdir(k.mnt, 0o755); err != nil {
+	mnt := filepath.Join(dir, "fs")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
 		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{StateDir: k.state, Socket: k.sock, SocketMode: 0o666,
-			Mount: k.mnt, MountAllow: true, AuditSync: "batch",
-			Logger: slog.New(slog.NewTextHandler(lockedWriter{k.logMu, k.log}, nil)), Ready: func() { close(ready) }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("kmsd: %v", err)
 	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("kmsd: %v", err)
+		if mounted(mnt) {
+			t.Errorf("%s is still mounted after kmsd stopped", mnt)
+			syscall.Unmount(mnt, syscall.MNT_DETACH)
 		}
-		if mounted(k.mnt) {
-			t.Errorf("%s is still mounted after kmsd stopped", k.mnt)
-			syscall.Unmount(k.mnt, syscall.MNT_DETACH)
-		}
-		os.RemoveAll(dir)
 	})
-	k.c, err = client.Dial(context.Background(), k.sock, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { k.c.Close() })
+	k := &kmsd{mnt: mnt, InProcess: testkit.StartInProcess(t, daemon.Options{StateDir: filepath.Join(dir, "state"),
+		Socket: filepath.Join(dir, "kmsd.sock"), SocketMode: 0o666, Mount: mnt, MountAllow: true, AuditSync: "batch"})}
+	k.c = k.Dial(t)
 	k.keyID = k.createKey(t, "alias/app")
 	return k
 }
@@ -412,7 +373,7 @@ func TestAudited(t *testing.T) {
 	if _, err := transact(k.path("keys/app/encrypt"), secret); err != nil {
 		t.Fatal(err)
 	}
-	files, err := audit.Files(filepath.Join(k.state, "audit"))
+	files, err := audit.Files(filepath.Join(k.State, "audit"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,26 +406,6 @@ func TestAudited(t *testing.T) {
 	}
 }
 
-// skipWithoutFUSE skips a test that mounts unless kmsd can mount here
-// (root and /dev/fuse); with KMSD_REQUIRE_FUSE=1, as CI sets it, it fails
-// instead, so the FUSE tests cannot silently stop running.
-func skipWithoutFUSE(t *testing.T) {
-	t.Helper()
-	why := ""
-	if os.Geteuid() != 0 {
-		why = "mounting FUSE directly needs root"
-	} else if _, err := os.Stat("/dev/fuse"); err != nil {
-		why = "no /dev/fuse"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("KMSD_REQUIRE_FUSE") == "1" {
-		t.Fatal(why + ", and KMSD_REQUIRE_FUSE=1")
-	}
-	t.Skip(why)
-}
-
 // TestIdentityBoundAtOpen: a shell opens the file and writes, and cat, a
 // child process, does the read that runs the operation; the audit record
 // names the shell, which opened it.
@@ -476,7 +417,7 @@ func TestIdentityBoundAtOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	shell := strings.TrimSpace(string(out))
-	files, err := audit.Files(filepath.Join(k.state, "audit"))
+	files, err := audit.Files(filepath.Join(k.State, "audit"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package keystore holds what kmsd keeps and how it keeps it: key records,
-// aliases and their encoding; the Badger store under them; the root key and
-// the sealing of key material under it; the ciphertext format; and the AEAD
-// suites. It knows nothing of callers, policies or the wire: the service in
+// aliases and grants and their encoding; the [Store] they live in; the
+// root key and the sealing of key material under it; the ciphertext
+// format; and the AEAD suites. It knows nothing of callers, policies or the wire: the service in
 // package daemon/kms gives these pieces their KMS meaning.
 //
 // # Ciphertext
@@ -24,6 +24,15 @@
 //
 // Key material is stored only sealed under a key derived from the 32-byte
 // root key ([RootKey]), with the key id and version as additional data. The
-// root key itself is never written to the store. [Store] keeps records in
-// Badger with synchronous writes; every record carries a format version.
+// root key itself is never written to the store.
+//
+// # Stores
+//
+// A [Store] is a small ordered key-value store with atomic, durable
+// batches: package badgerstore is the one kmsd runs on (Badger, with
+// synchronous writes), package memstore keeps records in memory for
+// tests, and package storetest is the conformance suite both pass. Over
+// it, this package lays out the records ([Batch], [Load]), every one of
+// which carries a format version, and ties the store to its root key
+// ([Init]).
 package keystore

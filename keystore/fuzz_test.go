@@ -38,7 +38,7 @@ func FuzzDecodeKeyRecord(f *testing.F) {
 	var b Batch
 	b.PutKey(&KeyRecord{KeyID: KeyID{9}, KeyState: "Enabled", Tags: []Tag{{"a", "b"}},
 		Versions: []Version{{Version: 1, Sealed: []byte{1, 2}}}})
-	f.Add(b.puts[0][1])
+	f.Add(b.changes[0].Value)
 	f.Add([]byte(`{"v":1,"KeyId":"00000000-0000-4000-8000-000000000000"}`))
 	f.Add([]byte(`{"v":99}`))
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func newRootKey(t *testing.T) *RootKey {
@@ -71,76 +70,6 @@ func TestSealUnseal(t *testing.T) {
 		if err := f(); !errors.Is(err, ErrWrongRootKey) {
 			t.Errorf("%s: %v", name, err)
 		}
-	}
-}
-
-func TestStoreReopenAndLock(t *testing.T) {
-	dir := t.TempDir()
-	rk := newRootKey(t)
-	s, err := OpenStore(StoreOptions{Dir: dir}, rk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := OpenStore(StoreOptions{Dir: dir}, rk); !errors.Is(err, ErrLocked) {
-		t.Fatalf("second open: %v", err)
-	}
-	id := NewKeyID()
-	now := time.Now().UTC().Truncate(time.Second)
-	var b Batch
-	b.PutKey(&KeyRecord{KeyID: id, CreationDate: now, KeyState: "Enabled", Versions: []Version{{Version: 1, Sealed: []byte{1}}}})
-	b.PutAlias(&AliasRecord{AliasName: "alias/x", TargetKeyID: id})
-	gid := strings.Repeat("ab", 32)
-	b.PutGrant(&GrantRecord{KeyID: id, GrantID: gid, GranteePrincipal: "uid:7", Operations: []string{"Encrypt"}})
-	if err := s.Write(&b); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-
-	other, _ := NewRootKey(bytes.Repeat([]byte{1}, RootKeySize))
-	if _, err := OpenStore(StoreOptions{Dir: dir}, other); !errors.Is(err, ErrWrongRootKey) {
-		t.Fatalf("open with another root key: %v", err)
-	}
-	s, err = OpenStore(StoreOptions{Dir: dir}, rk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var keys []*KeyRecord
-	var aliases []*AliasRecord
-	var grants []*GrantRecord
-	err = s.Load(Loader{
-		Key:   func(r *KeyRecord) error { keys = append(keys, r); return nil },
-		Alias: func(r *AliasRecord) error { aliases = append(aliases, r); return nil },
-		Grant: func(r *GrantRecord) error { grants = append(grants, r); return nil },
-	})
-	if err != nil || len(keys) != 1 || len(aliases) != 1 || keys[0].KeyID != id || !keys[0].CreationDate.Equal(now) || aliases[0].TargetKeyID != id ||
-		len(grants) != 1 || grants[0].GranteePrincipal != "uid:7" {
-		t.Fatalf("reload: %v %+v %+v %+v", err, keys, aliases, grants)
-	}
-	// A record the loader refuses stops the load with the loader's error.
-	refuse := errors.New("refused by the loader")
-	for name, l := range map[string]Loader{
-		"key":   {Key: func(*KeyRecord) error { return refuse }, Alias: func(*AliasRecord) error { return nil }, Grant: func(*GrantRecord) error { return nil }},
-		"alias": {Key: func(*KeyRecord) error { return nil }, Alias: func(*AliasRecord) error { return refuse }, Grant: func(*GrantRecord) error { return nil }},
-		"grant": {Key: func(*KeyRecord) error { return nil }, Alias: func(*AliasRecord) error { return nil }, Grant: func(*GrantRecord) error { return refuse }},
-	} {
-		if err := s.Load(l); !errors.Is(err, refuse) {
-			t.Errorf("a %s loader's error was dropped: %v", name, err)
-		}
-	}
-	var d Batch
-	d.DeleteKey(id)
-	d.DeleteAlias("alias/x")
-	d.DeleteGrant(id, gid)
-	if err := s.Write(&d); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	count := func(any) error { n++; return nil }
-	s.Load(Loader{Key: func(r *KeyRecord) error { return count(r) }, Alias: func(r *AliasRecord) error { return count(r) },
-		Grant: func(r *GrantRecord) error { return count(r) }})
-	if n != 0 {
-		t.Fatalf("%d records after delete", n)
 	}
 }
 

@@ -3,6 +3,7 @@ package systemd
 
 import (
 	"bytes"
+	"kmsd/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,20 +11,14 @@ import (
 	"testing"
 )
 
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
+
 // TestUnitsVerify runs systemd-analyze verify on both units, with
 // ExecStart pointing at a freshly built kmsd, and fails on any output.
 func TestUnitsVerify(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv("KMSD_REQUIRE_SYSTEMD") == "1" {
-			t.Fatal("systemd-analyze is not installed, and KMSD_REQUIRE_SYSTEMD=1")
-		}
-		t.Skip("systemd-analyze is not installed")
-	}
+	analyze := testkit.RequireSystemd(t)
 	dir := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", dir+"/", "kmsd/cmd/kmsd").CombinedOutput(); err != nil {
-		t.Fatalf("building kmsd: %v\n%s", err, out)
-	}
+	kmsd, _ := testkit.Binaries(t)
 	svc, err := os.ReadFile("kmsd.service")
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +26,7 @@ func TestUnitsVerify(t *testing.T) {
 	if !bytes.Contains(svc, []byte("ExecStart=/usr/local/bin/kmsd ")) {
 		t.Fatal("kmsd.service does not start /usr/local/bin/kmsd")
 	}
-	svc = bytes.ReplaceAll(svc, []byte("/usr/local/bin/kmsd"), []byte(filepath.Join(dir, "kmsd")))
+	svc = bytes.ReplaceAll(svc, []byte("/usr/local/bin/kmsd"), []byte(kmsd))
 	sock, err := os.ReadFile("kmsd.socket")
 	if err != nil {
 		t.Fatal(err)

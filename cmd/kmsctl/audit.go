@@ -65,6 +65,14 @@ type trailBroken struct{ error }
 const macChunk = 10_000
 
 func (c *auditVerifyCmd) run(e *env) error {
+	cl, cerr := e.client()
+	if cerr == nil {
+		// Have kmsd seal what it has written under a checkpoint first, so
+		// that the records up to now are covered by a MAC.
+		if _, err := cl.VerifyAuditCheckpoints(e.ctx, &api.VerifyAuditCheckpointsInput{}); err != nil {
+			return err
+		}
+	}
 	files, err := c.files(e)
 	if err != nil {
 		return err
@@ -74,7 +82,6 @@ func (c *auditVerifyCmd) run(e *env) error {
 		return err
 	}
 	opts := audit.VerifyOptions{}
-	cl, cerr := e.client()
 	if cerr == nil {
 		bad := map[uint64]bool{}
 		var head *api.VerifyAuditCheckpointsOutput

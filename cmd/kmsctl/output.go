@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jmespath/go-jmespath"
@@ -24,9 +25,9 @@ func print(w io.Writer, g *globals, v any) error {
 	}
 	var data any
 	if g.Query != "" || g.Output == "text" {
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		if err := d.Decode(&data); err != nil {
+		// Numbers are float64, as JMESPath compares them; every number
+		// kmsd sends fits one exactly (counts, sizes, days).
+		if err := json.Unmarshal(raw, &data); err != nil {
 			return err
 		}
 	}
@@ -132,6 +133,8 @@ func scalar(v any) string {
 		return "False"
 	case string:
 		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	}
 	return fmt.Sprint(v)
 }

@@ -13,6 +13,10 @@ type Item struct {
 	Index       int
 	KeyID       string
 	SourceKey   string
+	// KeyVersion and SourceKeyVersion are the item's versions where
+	// either differs from the record's (Versions set); else 0.
+	KeyVersion, SourceKeyVersion uint32
+	Versions                     bool
 	Alias       string
 	GrantID     string
 	Context     map[string]string
@@ -36,7 +40,7 @@ func Fold(reqID string, evs []*Event, first int) *Event {
 	}
 	h := evs[0]
 	b := &Event{Time: evs[len(evs)-1].Time, Type: h.Type, Name: h.Name, RequestID: reqID, Caller: h.Caller,
-		KeyID: h.KeyID, SourceKey: h.SourceKey, Alias: h.Alias, GrantID: h.GrantID, Context: h.Context, DestContext: h.DestContext,
+		KeyID: h.KeyID, KeyVersion: h.KeyVersion, SourceKey: h.SourceKey, SourceKeyVersion: h.SourceKeyVersion, Alias: h.Alias, GrantID: h.GrantID, Context: h.Context, DestContext: h.DestContext,
 		Items: make([]Item, len(evs))}
 	for i, e := range evs {
 		it := &b.Items[i]
@@ -47,6 +51,9 @@ func Fold(reqID string, evs []*Event, first int) *Event {
 			continue
 		}
 		it.KeyID, it.SourceKey, it.Alias, it.GrantID = differ(e.KeyID, h.KeyID), differ(e.SourceKey, h.SourceKey), differ(e.Alias, h.Alias), differ(e.GrantID, h.GrantID)
+		if e.KeyVersion != h.KeyVersion || e.SourceKeyVersion != h.SourceKeyVersion {
+			it.KeyVersion, it.SourceKeyVersion, it.Versions = e.KeyVersion, e.SourceKeyVersion, true
+		}
 		if !maps.Equal(e.Context, h.Context) {
 			it.Context = orEmpty(e.Context)
 		}
@@ -101,6 +108,12 @@ func appendItems(b []byte, items []Item) []byte {
 				b = appendString(b, f.v)
 			}
 		}
+		if it.Versions {
+			b = append(b, `,"key_version":`...)
+			b = strconv.AppendUint(b, uint64(it.KeyVersion), 10)
+			b = append(b, `,"source_key_version":`...)
+			b = strconv.AppendUint(b, uint64(it.SourceKeyVersion), 10)
+		}
 		if it.Context != nil {
 			b = append(b, `,"context":`...)
 			b = appendMap(b, it.Context)
@@ -133,6 +146,9 @@ func (e *Event) Each(fn func(*Event)) {
 		x.Items = nil
 		x.Error, x.InBytes, x.OutBytes = it.Error, it.InBytes, it.OutBytes
 		x.KeyID, x.SourceKey, x.Alias, x.GrantID = pick(it.KeyID, e.KeyID), pick(it.SourceKey, e.SourceKey), pick(it.Alias, e.Alias), pick(it.GrantID, e.GrantID)
+		if it.Versions {
+			x.KeyVersion, x.SourceKeyVersion = it.KeyVersion, it.SourceKeyVersion
+		}
 		if it.Context != nil {
 			x.Context = it.Context
 		}

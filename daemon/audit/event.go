@@ -38,7 +38,11 @@ type Event struct {
 	RequestID string
 	Caller    Caller
 	KeyID     string
-	SourceKey string // ReEncrypt: the key the blob came from
+	// KeyVersion is the version of KeyID's material the request used.
+	KeyVersion uint32
+	SourceKey  string // ReEncrypt: the key the blob came from
+	// SourceKeyVersion is the version of SourceKey the blob was made with.
+	SourceKeyVersion uint32
 	Alias     string // the alias the caller named, if any
 	GrantID   string // the grant that allowed the request, if one did
 	Context   map[string]string
@@ -95,6 +99,7 @@ func (e *Event) appendBody(b []byte) []byte {
 			b = appendString(b, f.v)
 		}
 	}
+	b = appendVersions(b, e.KeyVersion, e.SourceKeyVersion)
 	if len(e.Context) > 0 {
 		b = append(b, `,"context":`...)
 		b = appendMap(b, e.Context)
@@ -111,6 +116,19 @@ func (e *Event) appendBody(b []byte) []byte {
 	}
 	if len(e.Items) > 0 {
 		b = appendItems(b, e.Items)
+	}
+	return b
+}
+
+// appendVersions appends the non-zero key material versions.
+func appendVersions(b []byte, key, source uint32) []byte {
+	if key != 0 {
+		b = append(b, `,"key_version":`...)
+		b = strconv.AppendUint(b, uint64(key), 10)
+	}
+	if source != 0 {
+		b = append(b, `,"source_key_version":`...)
+		b = strconv.AppendUint(b, uint64(source), 10)
 	}
 	return b
 }

@@ -83,7 +83,8 @@ type Writer struct {
 	// mu is held by whoever writes to the trail: the loop, or a caller of
 	// AppendNow that found it free. It guards everything below.
 	mu         sync.Mutex
-	closed     bool // the loop has ended; nothing more is written
+	closed     bool  // the loop has ended; nothing more is written
+	closeErr   error // what failed in ending the trail
 	f          *os.File
 	fileNo     int
 	size       int64       // bytes of whole records in the current file
@@ -287,13 +288,45 @@ func (w *Writer) CheckMAC(seq uint64, prev [32]byte, mac []byte) bool {
 	return hmac.Equal(CheckpointMAC(w.cfg.MACKey, seq, prev), mac)
 }
 
-// Close writes a final checkpoint, syncs and closes the trail. Later
-// calls do nothing.
+// Close writes a final checkpoint, syncs and closes the trail, and
+// reports what failed of that. Later calls do nothing and return nil.
 func (w *Writer) Close() error {
-	w.closeOnce.Do(func() { close(w.stop) })
+	first := false
+	w.closeOnce.Do(func() { close(w.stop); first = true })
 	<-w.done
 	w.saved.Wait()
-	return nil
+	if !first {
+		return nil
+	}
+	return w.closeErr
+}
+
+// finish ends the trail's last file: a checkpoint over what it holds, the
+// padding cut off, the file synced and closed. The caller holds mu.
+func (w *Writer) finish() error {
+	var err error
+	if w.Healthy() && w.sinceCkpt > 0 {
+		err = w.writeGroup(nil)
+	}
+	err = errors.Join(err, w.trim(), w.f.Close())
+	if err != nil {
+		w.cfg.Logger.Error("audit: closing the trail", "err", err)
+	}
+	return err
+}
+
+// Checkpoint writes a checkpoint now over the records written since the
+// last one (if any), so that a verification covers every record so far.
+func (w *Writer) Checkpoint() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return fmt.Errorf("%w: kmsd is stopping", ErrUnavailable)
+	}
+	if w.sinceCkpt == 0 {
+		return nil
+	}
+	return w.writeGroup(nil)
 }
 
 // CheckpointMAC is HMAC-SHA256(key, "kmsd/v1/audit-checkpoint" | seq | prev),
@@ -345,13 +378,7 @@ func (w *Writer) loop() {
 				}
 				break
 			}
-			if w.Healthy() && w.sinceCkpt > 0 {
-				w.writeGroup(nil)
-			}
-			if err := w.trim(); err != nil {
-				w.cfg.Logger.Error("audit: closing the trail", "err", err)
-			}
-			w.f.Close()
+			w.closeErr = w.finish()
 			w.closed = true
 			close(w.saveq)
 			w.mu.Unlock()

@@ -9,7 +9,7 @@ import (
 )
 
 func TestAliasNames(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	id := mustKey(t, s)
 	cases := []struct{ name, code string }{
 		{"alias/app", ""},
@@ -34,7 +34,7 @@ func TestAliasNames(t *testing.T) {
 }
 
 func TestAliasLifecycle(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	a, b := mustKey(t, s), mustKey(t, s)
 	wantCode(t, s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/app", TargetKeyId: a}), "")
 	blobA := mustEncrypt(t, s, "alias/app", "x", nil)
@@ -65,7 +65,7 @@ func TestAliasLifecycle(t *testing.T) {
 }
 
 func TestListAliases(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	a, b := mustKey(t, s), mustKey(t, s)
 	for i := range 7 {
 		target := a
@@ -113,7 +113,7 @@ func TestListAliases(t *testing.T) {
 }
 
 func TestTags(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	id := mustKey(t, s)
 	wantCode(t, s.TagResource(ctx, &api.TagResourceInput{KeyId: id, Tags: []api.Tag{{TagKey: "b", TagValue: "1"}, {TagKey: "a", TagValue: "2"}}}), "")
 	wantCode(t, s.TagResource(ctx, &api.TagResourceInput{KeyId: id, Tags: []api.Tag{{TagKey: "b", TagValue: "3"}}}), "")

@@ -40,7 +40,7 @@ func (testResolver) LookupGroup(n string) (uint32, error) {
 }
 
 func authService(t testing.TB, mod ...func(*Config)) *Service {
-	s, _ := testService(t, append([]func(*Config){fast, func(c *Config) {
+	s, _ := testService(t, append([]func(*Config){func(c *Config) {
 		c.AdminGroup, c.Resolver = "kms-admins", testResolver{}
 	}}, mod...)...)
 	return s
@@ -366,8 +366,8 @@ func TestGrantQuotaAtDefault(t *testing.T) {
 func TestGrantsSurviveRestartAndKeyDeletion(t *testing.T) {
 	dir := t.TempDir()
 	c := newClock()
-	cfg := Config{StateDir: dir, Now: c.Now, TickInterval: -1, Resolver: testResolver{}}
-	s, err := Open(cfg)
+	withClock := func(cfg *Config) { cfg.Now, cfg.Resolver = c.Now, testResolver{} }
+	s, err := openDir(t, dir, withClock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +378,7 @@ func TestGrantsSurviveRestartAndKeyDeletion(t *testing.T) {
 	pol := `{"Statement":[{"Effect":"Allow","Principal":{"Kmsd":["uid:1000","uid:1002"]},"Action":"kms:*","Resource":"*"}]}`
 	wantCode(t, s.PutKeyPolicy(alice, &api.PutKeyPolicyInput{KeyId: id, Policy: pol}), "")
 	s.Close()
-	if s, err = Open(cfg); err != nil {
+	if s, err = openDir(t, dir, withClock); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
@@ -397,7 +397,7 @@ func TestGrantsSurviveRestartAndKeyDeletion(t *testing.T) {
 		t.Fatal("grants outlived their key")
 	}
 	s.Close()
-	if s, err = Open(cfg); err != nil {
+	if s, err = openDir(t, dir, withClock); err != nil {
 		t.Fatalf("reopen after deleting a key with grants: %v", err)
 	}
 	s.Close()

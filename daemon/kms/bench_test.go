@@ -21,7 +21,7 @@ import (
 var benchSizes = []int{32, 4096}
 
 func benchKey(b *testing.B) (*Service, string) {
-	s, _ := testService(b, fast)
+	s, _ := testService(b)
 	return s, mustKey(b, s)
 }
 
@@ -117,7 +117,7 @@ func BenchmarkGenerateDataKey(b *testing.B) {
 // 10,000 keys as with one.
 func BenchmarkKeyCount(b *testing.B) {
 	for _, n := range []int{1, 10_000} {
-		s, _ := testService(b, fast)
+		s, _ := testService(b)
 		var id string
 		for range n {
 			id = mustKey(b, s)
@@ -179,7 +179,7 @@ func BenchmarkAuthorization(b *testing.B) {
 		}},
 	}
 	for _, c := range setups {
-		s, _ := testService(b, fast)
+		s, _ := testService(b)
 		id, err := s.CreateKey(caller, &api.CreateKeyInput{})
 		if err != nil {
 			b.Fatal(err)

@@ -54,6 +54,7 @@ func (s *Service) encryptWith(ctx context.Context, op, act string, e *entry, ec 
 		return nil, "", err
 	}
 	v := uint32(len(e.rec.Versions))
+	noteVersion(ctx, act, v)
 	m, err := e.material(s.root, v)
 	if err != nil {
 		return nil, "", s.internal(op, err)
@@ -129,6 +130,7 @@ func (s *Service) decrypt(ctx context.Context, op, act string, blob []byte, keyI
 	if h.KeyVersion == 0 || int(h.KeyVersion) > len(e.rec.Versions) {
 		return nil, nil, "", errorf(api.CodeInvalidCiphertext, "the ciphertext is damaged or was not made by this kmsd")
 	}
+	noteVersion(ctx, act, h.KeyVersion)
 	m, err := e.material(s.root, h.KeyVersion)
 	if err != nil {
 		return nil, nil, "", s.internal(op, err)

@@ -11,7 +11,7 @@ import (
 )
 
 func TestEncryptDecrypt(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	id := mustKey(t, s)
 	ec := map[string]string{"purpose": "test", "user": "ü"}
 	for _, n := range []int{1, 32, MaxPlaintext} {
@@ -79,7 +79,7 @@ func TestEncryptDecrypt(t *testing.T) {
 }
 
 func TestErrorsHoldNoSecrets(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	id := mustKey(t, s)
 	secret := "TOP-SECRET-PLAINTEXT"
 	blob := mustEncrypt(t, s, id, secret, map[string]string{"a": "b"})
@@ -93,7 +93,7 @@ func TestErrorsHoldNoSecrets(t *testing.T) {
 }
 
 func TestReEncrypt(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	a, b := mustKey(t, s), mustKey(t, s)
 	blob := mustEncrypt(t, s, a, "move me", map[string]string{"v": "1"})
 	out, err := s.ReEncrypt(ctx, &api.ReEncryptInput{
@@ -122,7 +122,7 @@ func TestReEncrypt(t *testing.T) {
 }
 
 func TestGenerateDataKey(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	id := mustKey(t, s)
 	ec := map[string]string{"file": "a.txt"}
 	for _, c := range []struct {
@@ -172,7 +172,7 @@ func TestGenerateDataKey(t *testing.T) {
 }
 
 func TestGenerateRandom(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	for _, n := range []int32{0, -5, 1025} {
 		_, err := s.GenerateRandom(ctx, &api.GenerateRandomInput{NumberOfBytes: api.Int32(n)})
 		wantCode(t, err, api.CodeValidation)
@@ -188,7 +188,7 @@ func TestGenerateRandom(t *testing.T) {
 func TestSuitesInteroperate(t *testing.T) {
 	dir := t.TempDir()
 	open := func(alg keystore.Alg) *Service {
-		s, err := Open(Config{StateDir: dir, Suite: alg, TickInterval: -1, NoSync: true})
+		s, err := openDir(t, dir, func(c *Config) { c.Suite = alg })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +216,7 @@ func TestSuitesInteroperate(t *testing.T) {
 // enable and rotation at once: under -race this checks the locking, and
 // every blob that Encrypt returned must decrypt.
 func TestConcurrentCryptoAndManagement(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	id := mustKey(t, s)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -272,7 +272,7 @@ func TestConcurrentCryptoAndManagement(t *testing.T) {
 // service: crypto on keys already loaded must go on working, management
 // must fail with KMSInternalException.
 func TestCryptoNeverTouchesStore(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	id := mustKey(t, s)
 	s.RotateKeyOnDemand(ctx, &api.KeyIDInput{KeyId: id})
 	old := mustEncrypt(t, s, id, "before", nil)

@@ -48,7 +48,7 @@ func TestFrozenStore(t *testing.T) {
 	dir := t.TempDir()
 	copyDir(t, src, dir)
 	os.Chmod(filepath.Join(dir, "root-key"), 0o600) // git does not keep modes
-	s, err := Open(Config{StateDir: dir, TickInterval: -1})
+	s, err := openDir(t, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func copyDir(t *testing.T, src, dst string) {
 func writeFrozenStore(t *testing.T) {
 	dst := filepath.Join("testdata", "store-v1")
 	os.RemoveAll(dst)
-	s, err := Open(Config{StateDir: dst, TickInterval: -1})
+	s, err := openDir(t, dst)
 	if err != nil {
 		t.Fatal(err)
 	}

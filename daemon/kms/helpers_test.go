@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -9,6 +10,8 @@ import (
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
+	"kmsd/keystore/memstore"
+	"kmsd/keystore/statedir"
 	"kmsd/wire/api"
 )
 
@@ -35,12 +38,12 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// testService opens a service on a fresh state directory with a settable
-// clock and no background loop. Writes are synchronous unless fast is set.
+// testService opens a service on a fresh store in memory with a settable
+// clock and no background loop.
 func testService(t testing.TB, mod ...func(*Config)) (*Service, *clock) {
 	t.Helper()
 	c := newClock()
-	cfg := Config{StateDir: t.TempDir(), Now: c.Now, TickInterval: -1}
+	cfg := Config{Store: memstore.New(), RootKey: testRoot(t), Now: c.Now, TickInterval: -1}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -52,7 +55,28 @@ func testService(t testing.TB, mod ...func(*Config)) (*Service, *clock) {
 	return s, c
 }
 
-func fast(c *Config) { c.NoSync = true }
+func testRoot(t testing.TB) *keystore.RootKey {
+	rk, err := keystore.NewRootKey(bytes.Repeat([]byte{7}, keystore.RootKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rk
+}
+
+// openDir opens a service on the state directory dir, with Badger on
+// disk and the root key kept there: for what must outlast a restart.
+func openDir(t testing.TB, dir string, mod ...func(*Config)) (*Service, error) {
+	t.Helper()
+	st, err := statedir.Open(statedir.Options{Dir: dir})
+	if err != nil {
+		return nil, err
+	}
+	cfg := Config{Store: st.Store, RootKey: st.Root, TickInterval: -1}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	return Open(cfg)
+}
 
 func mustKey(t testing.TB, s *Service) string {
 	t.Helper()

@@ -408,6 +408,6 @@ func (s *Service) deleteKey(e *entry) error {
 	e.deleted = true
 	e.mu.Unlock()
 	s.log.Info("key deleted at the end of its waiting period", "key", e.id.String(), "aliases", len(names))
-	s.serviceEvent("DeleteKey", e.id.String(), fmt.Sprintf("deleted at the end of its waiting period with %d aliases", len(names)))
+	s.event("DeleteKey", e.id.String(), fmt.Sprintf("deleted at the end of its waiting period with %d aliases", len(names)))
 	return nil
 }

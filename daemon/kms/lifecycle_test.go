@@ -86,7 +86,7 @@ func sortedUnique(ids []string) bool {
 }
 
 func TestKeyIdentifiers(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	id := mustKey(t, s)
 	wantCode(t, s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/app", TargetKeyId: id}), "")
 	cases := []struct {
@@ -225,7 +225,7 @@ func TestSchedulerLoop(t *testing.T) {
 }
 
 func TestUpdateDescription(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	id := mustKey(t, s)
 	wantCode(t, s.UpdateKeyDescription(ctx, &api.UpdateKeyDescriptionInput{KeyId: id, Description: "changed"}), "")
 	md, _ := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id})

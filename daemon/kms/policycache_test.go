@@ -20,7 +20,7 @@ func policyOf(t *testing.T, s *Service, id string) (any, *byte) {
 }
 
 func TestPoliciesShared(t *testing.T) {
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	a, b := mustKey(t, s), mustKey(t, s)
 	pa, ta := policyOf(t, s, a)
 	pb, tb := policyOf(t, s, b)
@@ -60,10 +60,16 @@ func TestPoliciesWithNamesNotShared(t *testing.T) {
 // Reopening the store shares the policies of keys loaded from it.
 func TestPoliciesSharedAfterLoad(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := testService(t, fast, func(c *Config) { c.StateDir = dir })
+	s, err := openDir(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, b := mustKey(t, s), mustKey(t, s)
 	s.Close()
-	s, _ = testService(t, fast, func(c *Config) { c.StateDir = dir })
+	if s, err = openDir(t, dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	pa, ta := policyOf(t, s, a)
 	pb, tb := policyOf(t, s, b)
 	if pa != pb || ta != tb {

@@ -15,7 +15,7 @@ func TestQuotasAtDefaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills 10,000 keys and aliases")
 	}
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	if s.cfg.Quotas != DefaultQuotas {
 		t.Fatalf("defaults %+v", s.cfg.Quotas)
 	}
@@ -40,7 +40,7 @@ func TestQuotasAtDefaults(t *testing.T) {
 }
 
 func TestQuotasConfigured(t *testing.T) {
-	s, c := testService(t, fast, func(cfg *Config) { cfg.Quotas = Quotas{Keys: 2, Aliases: 1} })
+	s, c := testService(t, func(cfg *Config) { cfg.Quotas = Quotas{Keys: 2, Aliases: 1} })
 	a := mustKey(t, s)
 	mustKey(t, s)
 	_, err := s.CreateKey(ctx, &api.CreateKeyInput{})

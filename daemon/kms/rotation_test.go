@@ -9,7 +9,7 @@ import (
 )
 
 func TestRotationOnDemand(t *testing.T) {
-	s, c := testService(t, fast)
+	s, c := testService(t)
 	id := mustKey(t, s)
 	blobs := [][]byte{mustEncrypt(t, s, id, "v1", nil)}
 	for v := 2; v <= 26; v++ {
@@ -58,7 +58,7 @@ func TestRotationOnDemand(t *testing.T) {
 }
 
 func TestAutomaticRotation(t *testing.T) {
-	s, c := testService(t, fast)
+	s, c := testService(t)
 	id := mustKey(t, s)
 	for _, d := range []int32{0, 89, 2561, -1} {
 		wantCode(t, s.EnableKeyRotation(ctx, &api.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: api.Int32(d)}), api.CodeValidation)

@@ -104,6 +104,6 @@ func (s *Service) autoRotate(e *entry, now time.Time) error {
 	e.mu.Lock()
 	e.install(r)
 	e.mu.Unlock()
-	s.serviceEvent("RotateKey", e.id.String(), fmt.Sprintf("automatic rotation to version %d", len(r.Versions)))
+	s.event("RotateKey", e.id.String(), fmt.Sprintf("automatic rotation to version %d", len(r.Versions)))
 	return nil
 }

@@ -5,15 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"kmsd/daemon/audit"
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
 	"kmsd/wire/api"
@@ -31,11 +28,12 @@ var DefaultQuotas = Quotas{Keys: 10_000, Aliases: 10_000, GrantsPerKey: 10_000}
 
 // Config configures Open.
 type Config struct {
-	// StateDir holds the store (StateDir/db) and, unless RootKeyFile is
-	// set, the root key (StateDir/root-key, created 0600 on first start).
-	StateDir string
-	// RootKeyFile is the path of an existing 32-byte root key.
-	RootKeyFile string
+	// Store holds the records; the service owns it from Open on and
+	// closes it with Close.
+	Store keystore.Store
+	// RootKey seals key material; keystore.Init has checked it against
+	// the store.
+	RootKey *keystore.RootKey
 	// Suite seals new ciphertexts; 0 picks keystore.DefaultAlg.
 	Suite keystore.Alg
 	// Quotas; zero fields take DefaultQuotas.
@@ -45,8 +43,6 @@ type Config struct {
 	// TickInterval is how often the background loop runs Tick; 0 is one
 	// minute, negative turns the loop off.
 	TickInterval time.Duration
-	// NoSync turns off synchronous store writes (tests and bulk loads only).
-	NoSync bool
 	// AdminGroup is named, with root and the creator, in the default
 	// policy of every new key (a group name or a numeric gid).
 	AdminGroup string
@@ -62,7 +58,7 @@ type Service struct {
 	cfg      Config
 	now      func() time.Time
 	log      *slog.Logger
-	store    *keystore.Store
+	store    keystore.Store
 	root     *keystore.RootKey
 	suite    keystore.Alg
 	resolver policy.Resolver
@@ -78,12 +74,8 @@ type Service struct {
 	stop   chan struct{}
 	done   chan struct{}
 	closed atomic.Bool
-	events atomic.Pointer[func(*audit.Event)] // where service events go
+	events atomic.Pointer[func(Event)] // where the service's own events go
 }
-
-// OnServiceEvent sets where the records of what the service does by itself
-// (automatic rotation, deletion at the end of the waiting period) go.
-func (s *Service) OnServiceEvent(f func(*audit.Event)) { s.events.Store(&f) }
 
 // entry is one key in memory. rec is replaced, never changed in place.
 type entry struct {
@@ -99,113 +91,6 @@ type entry struct {
 	mats    []atomic.Pointer[keystore.Material] // by version-1, unsealed on first use
 	matIDs  []string                            // KeyMaterialId by version-1
 	auth    atomic.Pointer[authState]           // replaced (under mu) when the policy or grants change
-}
-
-// Open loads the root key, opens the store and loads every record.
-func Open(cfg Config) (*Service, error) {
-	if cfg.StateDir == "" {
-		return nil, errors.New("no state directory")
-	}
-	if cfg.Quotas.Keys == 0 {
-		cfg.Quotas.Keys = DefaultQuotas.Keys
-	}
-	if cfg.Quotas.Aliases == 0 {
-		cfg.Quotas.Aliases = DefaultQuotas.Aliases
-	}
-	if cfg.Quotas.GrantsPerKey == 0 {
-		cfg.Quotas.GrantsPerKey = DefaultQuotas.GrantsPerKey
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Suite == 0 {
-		cfg.Suite = keystore.DefaultAlg()
-	}
-	if cfg.Resolver == nil {
-		cfg.Resolver = policy.OSResolver{}
-	}
-	s := &Service{
-		cfg: cfg, now: cfg.Now, log: cfg.Logger, suite: cfg.Suite, resolver: cfg.Resolver,
-		keys:    map[keystore.KeyID]*entry{},
-		aliases: map[string]*keystore.AliasRecord{},
-	}
-	var err error
-	if cfg.RootKeyFile != "" {
-		s.root, err = keystore.LoadRootKey(cfg.RootKeyFile)
-	} else {
-		var created bool
-		path := filepath.Join(cfg.StateDir, "root-key")
-		s.root, created, err = keystore.LoadOrCreateRootKey(path)
-		if created {
-			s.log.Warn("created a new root key; back it up, without it the keys cannot be unsealed", "path", path)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.store, err = keystore.OpenStore(keystore.StoreOptions{
-		Dir: filepath.Join(cfg.StateDir, "db"), NoSync: cfg.NoSync, Logger: cfg.Logger,
-	}, s.root)
-	if err != nil {
-		return nil, err
-	}
-	grants := map[keystore.KeyID]map[string]*grant{}
-	err = s.store.Load(keystore.Loader{
-		Key: func(r *keystore.KeyRecord) error {
-			s.keys[r.KeyID] = newEntry(r)
-			return nil
-		},
-		Alias: func(a *keystore.AliasRecord) error {
-			s.aliases[a.AliasName] = a
-			return nil
-		},
-		Grant: func(g *keystore.GrantRecord) error {
-			lg, err := s.loadGrant(g)
-			if err != nil {
-				return err
-			}
-			if grants[g.KeyID] == nil {
-				grants[g.KeyID] = map[string]*grant{}
-			}
-			grants[g.KeyID][g.GrantID] = lg
-			return nil
-		},
-	})
-	if err != nil {
-		s.store.Close()
-		return nil, fmt.Errorf("load store: %w", err)
-	}
-	for name, a := range s.aliases {
-		if s.keys[a.TargetKeyID] == nil {
-			s.store.Close()
-			return nil, fmt.Errorf("load store: alias %s points at missing key %s", name, a.TargetKeyID)
-		}
-	}
-	for id, e := range s.keys {
-		doc, pol, err := s.compilePolicy(e.rec)
-		if err == nil && e.rec.Policy != "" {
-			e.rec.Policy = doc // one copy of a text many keys share
-		}
-		if err != nil {
-			// A name in the policy no longer resolves (a user was deleted):
-			// the key stays usable only by root until the policy is fixed.
-			s.log.Warn("key policy does not compile; only root may manage the key until it is replaced", "key", id.String(), "err", err)
-			_, pol, _ = s.compile(policy.Default(0, ""))
-		}
-		e.auth.Store(newAuthState(pol, grants[id]))
-		delete(grants, id)
-	}
-	if len(grants) > 0 {
-		s.store.Close()
-		return nil, fmt.Errorf("load store: %d grants of missing keys", len(grants))
-	}
-	s.log.Info("key service open", "keys", len(s.keys), "aliases", len(s.aliases), "suite", s.suite.String())
-	s.stop, s.done = make(chan struct{}), make(chan struct{})
-	go s.loop()
-	return s, nil
 }
 
 // Close stops the background loop, zeroes every unsealed key version and
@@ -228,6 +113,10 @@ func (s *Service) Close() error {
 	s.mu.Unlock()
 	return s.store.Close()
 }
+
+// Store is the store the service keeps its records in, for the daemon's
+// own bookkeeping beside them (the audit trail's checkpoint).
+func (s *Service) Store() keystore.Store { return s.store }
 
 // Suite reports the AEAD that seals new ciphertexts.
 func (s *Service) Suite() keystore.Alg { return s.suite }

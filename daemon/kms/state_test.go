@@ -56,7 +56,7 @@ func TestKeyStateTable(t *testing.T) {
 	if len(want) != len(stateTable) {
 		t.Fatalf("the test covers %d operations, the table has %d", len(want), len(stateTable))
 	}
-	s, _ := testService(t, fast)
+	s, _ := testService(t)
 	helper := mustKey(t, s) // an Enabled key for blobs and alias moves
 
 	for op, codes := range want {

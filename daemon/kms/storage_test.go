@@ -52,7 +52,7 @@ func unsealByTheDocs(t *testing.T, root []byte, id keystore.KeyID, v uint32, sea
 // and in base64.
 func TestStateHoldsNoSecrets(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(Config{StateDir: dir, TickInterval: -1})
+	s, err := openDir(t, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,8 +158,8 @@ func TestScanFindsPlantedSecrets(t *testing.T) {
 func TestReopenKeepsEverything(t *testing.T) {
 	dir := t.TempDir()
 	c := newClock()
-	cfg := Config{StateDir: dir, Now: c.Now, TickInterval: -1}
-	s, err := Open(cfg)
+	withClock := func(cfg *Config) { cfg.Now = c.Now }
+	s, err := openDir(t, dir, withClock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,13 +173,13 @@ func TestReopenKeepsEverything(t *testing.T) {
 	doomed := mustKey(t, s)
 	s.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: doomed, PendingWindowInDays: api.Int32(7)})
 
-	_, err = Open(cfg)
+	_, err = openDir(t, dir, withClock)
 	if !errors.Is(err, keystore.ErrLocked) || !strings.Contains(err.Error(), "in use by another kmsd") {
 		t.Fatalf("second open while the first is live: %v", err)
 	}
 	s.Close()
 
-	s, err = Open(cfg)
+	s, err = openDir(t, dir, withClock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,27 +209,5 @@ func TestReopenKeepsEverything(t *testing.T) {
 	s.Tick()
 	if s.KeyCount() != 1 {
 		t.Fatal("deletion scheduled before the restart did not happen after it")
-	}
-}
-
-func TestWrongRootKeyFailsClosed(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(Config{StateDir: dir, TickInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustKey(t, s)
-	s.Close()
-	other := filepath.Join(t.TempDir(), "other-root-key")
-	if err := keystore.CreateRootKey(other); err != nil {
-		t.Fatal(err)
-	}
-	_, err = Open(Config{StateDir: dir, RootKeyFile: other, TickInterval: -1})
-	if !errors.Is(err, keystore.ErrWrongRootKey) {
-		t.Fatalf("opened with another root key: %v", err)
-	}
-	_, err = Open(Config{StateDir: t.TempDir(), RootKeyFile: filepath.Join(dir, "missing"), TickInterval: -1})
-	if err == nil {
-		t.Fatal("opened with a missing root key file")
 	}
 }

@@ -95,7 +95,10 @@ type UsageEntry struct {
 }
 
 // VerifyAuditCheckpointsInput asks kmsd to check checkpoint MACs (kmsd's
-// own operation, for kmsctl audit verify), at most 10,000 at a time.
+// own operation, for kmsctl audit verify), at most 10,000 at a time. A
+// call without checkpoints first makes kmsd write a checkpoint over the
+// records written so far, so that a verification starting with it covers
+// them all.
 type VerifyAuditCheckpointsInput struct {
 	Checkpoints []AuditCheckpoint `json:",omitzero" wire:"max=10000"`
 }

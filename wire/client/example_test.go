@@ -9,12 +9,10 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"kmsd/daemon"
-	"kmsd/daemon/kms"
-	"kmsd/keystore"
+	"kmsd/internal/testkit"
 	"kmsd/wire/api"
 	"kmsd/wire/client"
 )
@@ -26,21 +24,13 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	svc, err := kms.Open(kms.Config{StateDir: filepath.Join(dir, "state"), TickInterval: -1, NoSync: true})
+	k, err := testkit.RunInProcess(dir, daemon.Options{NoAudit: true})
 	if err != nil {
 		log.Fatal(err)
 	}
-	sock := filepath.Join(dir, "kmsd.sock")
-	ln, err := daemon.Listen(daemon.ListenConfig{Path: sock})
-	if err != nil {
-		log.Fatal(err)
-	}
-	srv := daemon.NewServer(daemon.Config{Service: svc, CPU: keystore.DetectCPU()})
-	go srv.Serve(ln)
-	os.Setenv("KMSD_SOCKET", sock)
+	os.Setenv("KMSD_SOCKET", k.Sock)
 	code := m.Run()
-	srv.Shutdown(context.Background())
-	svc.Close()
+	k.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -1,6 +1,7 @@
-package main
+package e2e
 
 import (
+	"kmsd/internal/testkit"
 	"net"
 	"os"
 	"os/exec"
@@ -16,7 +17,8 @@ import (
 // serves on the passed socket, says READY=1 once it does, and STOPPING=1
 // on SIGTERM; a socket under another name is refused at start.
 func TestSocketActivationAndNotify(t *testing.T) {
-	dir := shortTemp(t)
+	dir := testkit.ShortDir(t)
+	kmsd, _ := testkit.Binaries(t)
 	sock := filepath.Join(dir, "api.sock")
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
@@ -36,7 +38,7 @@ func TestSocketActivationAndNotify(t *testing.T) {
 	start := func(fdname string) *exec.Cmd {
 		// LISTEN_PID must be kmsd's own pid: the shell's, which exec keeps.
 		cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=`+fdname+` exec "$0" "$@"`,
-			filepath.Join(bin, "kmsd"), "--state-dir", filepath.Join(dir, "state"), "--socket", filepath.Join(dir, "unused.sock"))
+			kmsd, "--state-dir", filepath.Join(dir, "state"), "--socket", filepath.Join(dir, "unused.sock"))
 		cmd.ExtraFiles = []*os.File{lf}
 		cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath)
 		return cmd
@@ -58,7 +60,7 @@ func TestSocketActivationAndNotify(t *testing.T) {
 	}
 
 	cmd := start("api")
-	var log syncBuffer
+	var log testkit.Log
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -69,8 +71,7 @@ func TestSocketActivationAndNotify(t *testing.T) {
 	if got := recv(); !strings.HasPrefix(got, "READY=1\n") || !strings.Contains(got, sock) {
 		t.Fatalf("first notification %q, want READY=1 naming %s\n%s", got, sock, log.String())
 	}
-	d := &daemon{t: t, dir: dir, sock: sock}
-	if out := d.ok("create-key", "--query", "KeyMetadata.KeyState", "--output", "text"); strings.TrimSpace(out) != "Enabled" {
+	if out := kmsctlOn(t, sock, "create-key", "--query", "KeyMetadata.KeyState", "--output", "text"); strings.TrimSpace(out) != "Enabled" {
 		t.Errorf("create-key on the activated socket: %q", out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "unused.sock")); err == nil {
@@ -84,4 +85,18 @@ func TestSocketActivationAndNotify(t *testing.T) {
 		t.Errorf("kmsd exited with %v\n%s", err, log.String())
 	}
 	done <- nil
+}
+
+// kmsctlOn runs kmsctl against the kmsd serving sock and returns what it
+// printed; it must succeed.
+func kmsctlOn(t *testing.T, sock string, args ...string) string {
+	t.Helper()
+	_, kmsctl := testkit.Binaries(t)
+	cmd := exec.Command(kmsctl, args...)
+	cmd.Env = append(os.Environ(), "KMSD_SOCKET="+sock)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kmsctl %v: %v", args, err)
+	}
+	return string(out)
 }

@@ -1,11 +1,15 @@
 package daemon
 
 import (
+	"encoding/binary"
+	"fmt"
 	"strconv"
 	"time"
 
 	"kmsd/daemon/audit"
+	"kmsd/daemon/kms"
 	"kmsd/daemon/policy"
+	"kmsd/keystore"
 	"kmsd/wire/api"
 )
 
@@ -46,10 +50,15 @@ func callerOf(p *policy.Principal, principal string) audit.Caller {
 	return audit.Caller{UID: p.UID, GID: p.GID, PID: p.PID, Exe: p.Exe, Unit: p.Unit, Source: p.Source, Principal: principal}
 }
 
-// finish completes an event with the request's context, sizes and result.
-// Only lengths of plaintext and ciphertext are recorded, never content.
-func finish(ev *audit.Event, in, out api.Message, werr *api.Error) {
+// finish completes an event with what the service reported, the
+// request's context, sizes and result. Only lengths of plaintext and
+// ciphertext are recorded, never content.
+func finish(ev *audit.Event, rep *kms.Report, in, out api.Message, werr *api.Error) {
 	ev.Time = time.Now()
+	if rep != nil {
+		ev.KeyID, ev.KeyVersion, ev.Alias, ev.GrantID = rep.KeyID, rep.KeyVersion, rep.Alias, rep.GrantID
+		ev.SourceKey, ev.SourceKeyVersion = rep.SourceKeyID, rep.SourceKeyVersion
+	}
 	if werr != nil {
 		ev.Error = werr.Code
 	}
@@ -106,9 +115,39 @@ func (s *Server) record(evs ...*audit.Event) *api.Error {
 // calls it, for the request it is on.
 func (c *conn) answerNow(op string, id uint64, in, out api.Message, werr *api.Error) {
 	ev := c.newEvent(op, id, -1)
-	finish(ev, in, out, werr)
+	finish(ev, nil, in, out, werr)
 	if aerr := c.s.record(ev); aerr != nil && werr == nil {
 		out, werr = nil, aerr
 	}
 	c.respond(id, c.cost, out, werr)
+}
+
+// serviceEvent is the record of something the service did by itself.
+func serviceEvent(e kms.Event) *audit.Event {
+	return &audit.Event{Time: e.Time, Type: audit.TypeService, Name: e.Name, KeyID: e.KeyID, Detail: e.Detail}
+}
+
+// checkpointStore keeps the audit trail's latest checkpoint in kmsd's
+// store, where whoever edits the trail's files cannot reach it.
+type checkpointStore struct{ st keystore.Store }
+
+const metaAuditCheckpoint = "audit-checkpoint"
+
+func (c checkpointStore) LoadCheckpoint() (uint64, [32]byte, bool, error) {
+	var h [32]byte
+	v, err := keystore.GetMeta(c.st, metaAuditCheckpoint)
+	if err != nil || v == nil {
+		return 0, h, false, err
+	}
+	if len(v) != 40 {
+		return 0, h, false, fmt.Errorf("audit checkpoint record is %d bytes", len(v))
+	}
+	copy(h[:], v[8:])
+	return binary.BigEndian.Uint64(v), h, true, nil
+}
+
+func (c checkpointStore) SaveCheckpoint(seq uint64, h [32]byte) error {
+	var b keystore.Batch
+	b.PutMeta(metaAuditCheckpoint, append(binary.BigEndian.AppendUint64(nil, seq), h[:]...))
+	return c.st.Write(&b)
 }

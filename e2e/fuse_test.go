@@ -1,7 +1,8 @@
-package main
+package e2e
 
 import (
 	"bytes"
+	"kmsd/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,24 +13,27 @@ import (
 	"time"
 )
 
-// startMounted runs the real kmsd with --mount and makes alias/app.
-func startMounted(t *testing.T) (*daemon, string) {
+// startMounted runs the real kmsd with --mount and makes alias/app. kmsd
+// says it is ready once the mount serves.
+func startMounted(t *testing.T) (*testkit.Daemon, string) {
 	t.Helper()
-	skipWithoutFUSE(t)
-	dir := shortTemp(t)
+	testkit.RequireFUSE(t)
+	dir := testkit.ShortDir(t)
 	mnt := filepath.Join(dir, "fs")
 	if err := os.Mkdir(mnt, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d := startDaemon(t, dir, "--mount", mnt)
+	d := testkit.Start(t, testkit.Config{Dir: dir, Args: []string{"--mount", mnt}})
 	t.Cleanup(func() {
 		if isMounted(mnt) {
 			syscall.Unmount(mnt, syscall.MNT_DETACH)
 		}
 	})
-	waitFor(t, func() bool { return isMounted(mnt) }, "the mount")
-	key := strings.TrimSpace(d.ok("create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
-	d.ok("create-alias", "--alias-name", "alias/app", "--target-key-id", key)
+	if !isMounted(mnt) {
+		t.Fatalf("kmsd said it was ready before %s was mounted", mnt)
+	}
+	key := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
+	d.OK(t, "create-alias", "--alias-name", "alias/app", "--target-key-id", key)
 	return d, mnt
 }
 
@@ -38,20 +42,10 @@ func isMounted(dir string) bool {
 	return bytes.Contains(b, []byte(" "+dir+" "))
 }
 
-// waitFor polls cond; the deadline only keeps a broken build from hanging.
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never came", what)
-		}
-	}
-}
-
 // readmeExamples returns the FUSE examples of the README: each sh block
 // between the markers, with the text block that follows it.
 func readmeExamples(t *testing.T) [][2]string {
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +75,7 @@ func TestREADMEShellExamples(t *testing.T) {
 			work := t.TempDir()
 			cmd := exec.Command(sh, "-c", ex[0])
 			cmd.Dir = work
-			cmd.Env = []string{"MNT=" + mnt, "KMSD_SOCKET=" + d.sock, "PATH=" + bin + ":/usr/bin:/bin"}
+			cmd.Env = []string{"MNT=" + mnt, "KMSD_SOCKET=" + d.Sock, "PATH=" + testkit.BinDir(t) + ":/usr/bin:/bin"}
 			var out, errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb
 			if err := cmd.Run(); err != nil {
@@ -93,8 +87,8 @@ func TestREADMEShellExamples(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(d.log.String(), "InvalidCiphertextException") && !strings.Contains(d.log.String(), "fuse request refused") {
-		t.Errorf("the daemon's log does not say why requests were refused:\n%s", d.log)
+	if !strings.Contains(d.Log.String(), "InvalidCiphertextException") && !strings.Contains(d.Log.String(), "fuse request refused") {
+		t.Errorf("the daemon's log does not say why requests were refused:\n%s", d.Log)
 	}
 }
 
@@ -116,21 +110,15 @@ func TestFUSESIGTERMWithBusyHandle(t *testing.T) {
 	if _, err := stdout.Read(line); err != nil || string(line) != "open\n" {
 		t.Fatalf("holder: %q %v", line, err)
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-d.done:
-		if err != nil {
-			t.Fatalf("kmsd exited with %v\n%s", err, d.log)
-		}
-		d.done <- err // for the cleanup
-	case <-time.After(30 * time.Second):
-		t.Fatalf("kmsd did not exit with a busy handle\n%s", d.log)
+	d.Signal(syscall.SIGTERM)
+	if err := d.Wait(30 * time.Second); err != nil {
+		t.Fatalf("kmsd with a busy handle, on SIGTERM: %v\n%s", err, d.Log)
 	}
 	if isMounted(mnt) {
 		t.Errorf("%s is still mounted", mnt)
 	}
-	if !strings.Contains(d.log.String(), "detaching it lazily") {
-		t.Errorf("the log does not say the mount was detached lazily:\n%s", d.log)
+	if !strings.Contains(d.Log.String(), "detaching it lazily") {
+		t.Errorf("the log does not say the mount was detached lazily:\n%s", d.Log)
 	}
 }
 
@@ -139,21 +127,21 @@ func TestFUSESIGTERMWithBusyHandle(t *testing.T) {
 // mounts again.
 func TestFUSEStaleMountAfterKill(t *testing.T) {
 	d, mnt := startMounted(t)
-	d.cmd.Process.Kill()
-	d.done <- <-d.done
+	d.Kill()
 	if _, err := os.Stat(mnt); !errorsIsENOTCONN(err) {
 		t.Fatalf("stat after kill -9: %v, want ENOTCONN", err)
 	}
-	d2 := startDaemon(t, d.dir, "--mount", mnt)
-	waitFor(t, func() bool {
-		_, err := os.Stat(filepath.Join(mnt, "keys", "app", "encrypt"))
-		return err == nil
-	}, "the mount after the restart")
-	if !strings.Contains(d2.log.String(), "detaching a stale mount") {
-		t.Errorf("the log does not mention the stale mount:\n%s", d2.log)
+	d2 := testkit.Start(t, testkit.Config{Dir: d.Dir, Args: []string{"--mount", mnt}})
+	if _, err := os.Stat(filepath.Join(mnt, "keys", "app", "encrypt")); err != nil {
+		t.Fatalf("the mount after the restart: %v", err)
 	}
-	d2.cmd.Process.Signal(syscall.SIGTERM)
-	d2.done <- <-d2.done
+	if !strings.Contains(d2.Log.String(), "detaching a stale mount") {
+		t.Errorf("the log does not mention the stale mount:\n%s", d2.Log)
+	}
+	d2.Signal(syscall.SIGTERM)
+	if err := d2.Wait(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
 	if isMounted(mnt) {
 		t.Errorf("%s is still mounted after SIGTERM", mnt)
 	}
@@ -162,24 +150,4 @@ func TestFUSEStaleMountAfterKill(t *testing.T) {
 func errorsIsENOTCONN(err error) bool {
 	pe, ok := err.(*os.PathError)
 	return ok && pe.Err == syscall.ENOTCONN
-}
-
-// skipWithoutFUSE skips a test that mounts unless kmsd can mount here
-// (root and /dev/fuse); with KMSD_REQUIRE_FUSE=1, as CI sets it, it fails
-// instead, so the FUSE tests cannot silently stop running.
-func skipWithoutFUSE(t *testing.T) {
-	t.Helper()
-	why := ""
-	if os.Geteuid() != 0 {
-		why = "mounting FUSE directly needs root"
-	} else if _, err := os.Stat("/dev/fuse"); err != nil {
-		why = "no /dev/fuse"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("KMSD_REQUIRE_FUSE") == "1" {
-		t.Fatal(why + ", and KMSD_REQUIRE_FUSE=1")
-	}
-	t.Skip(why)
 }

@@ -1,0 +1,45 @@
+package daemon
+
+import (
+	"time"
+
+	"kmsd/daemon/audit"
+	"kmsd/daemon/policy"
+	"kmsd/keystore"
+)
+
+// What the tests of package daemon_test see of the server's insides.
+
+// Units is units: the in-flight slots a frame of n bytes takes.
+func Units(n int) int { return units(n) }
+
+// Held returns the units held in flight now and at the peak.
+func (s *Server) Held() (now, peak int64) { return s.held.Load(), s.heldPeak.Load() }
+
+// TrimWhenIdle is trimWhenIdle.
+func (s *Server) TrimWhenIdle(stop <-chan struct{}, every time.Duration, trim func()) {
+	s.trimWhenIdle(stop, every, trim)
+}
+
+// Principals returns the callers of the open connections.
+func (s *Server) Principals() []*policy.Principal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ps []*policy.Principal
+	for c := range s.conns {
+		ps = append(ps, policy.From(c.ctx))
+	}
+	return ps
+}
+
+// Serves reports whether op has a handler.
+func (s *Server) Serves(op string) bool { return s.handler(op) != nil }
+
+// Audit is the server's audit trail (nil when it runs without one).
+func (s *Server) Audit() *audit.Writer { return s.cfg.Audit }
+
+// AuditDir is the server's audit directory.
+func (s *Server) AuditDir() string { return s.cfg.AuditDir }
+
+// CheckpointStore is the checkpoint store kmsd gives its audit trail.
+func CheckpointStore(st keystore.Store) audit.CheckpointStore { return checkpointStore{st} }

@@ -1,0 +1,124 @@
+package kms
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"kmsd/daemon/policy"
+	"kmsd/keystore"
+)
+
+// Open loads every record of cfg.Store into memory, compiles every key's
+// policy, and starts the background loop (deletions, rotations). The
+// service owns the store from then on: Close closes it, and so does Open
+// when it fails.
+func Open(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.RootKey == nil {
+		return nil, errors.New("kms: a store and a root key are required")
+	}
+	cfg = withDefaults(cfg)
+	s := &Service{
+		cfg: cfg, now: cfg.Now, log: cfg.Logger, suite: cfg.Suite, resolver: cfg.Resolver,
+		store: cfg.Store, root: cfg.RootKey,
+		keys:    map[keystore.KeyID]*entry{},
+		aliases: map[string]*keystore.AliasRecord{},
+	}
+	grants, err := s.load()
+	if err == nil {
+		err = s.authorizeAll(grants)
+	}
+	if err != nil {
+		s.store.Close()
+		return nil, fmt.Errorf("load store: %w", err)
+	}
+	s.log.Info("key service open", "keys", len(s.keys), "aliases", len(s.aliases), "suite", s.suite.String())
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	go s.loop()
+	return s, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Quotas.Keys == 0 {
+		cfg.Quotas.Keys = DefaultQuotas.Keys
+	}
+	if cfg.Quotas.Aliases == 0 {
+		cfg.Quotas.Aliases = DefaultQuotas.Aliases
+	}
+	if cfg.Quotas.GrantsPerKey == 0 {
+		cfg.Quotas.GrantsPerKey = DefaultQuotas.GrantsPerKey
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Suite == 0 {
+		cfg.Suite = keystore.DefaultAlg()
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = policy.OSResolver{}
+	}
+	return cfg
+}
+
+// load reads the keys and aliases into the tables, and returns the
+// grants by key; every alias must name a key that exists.
+func (s *Service) load() (map[keystore.KeyID]map[string]*grant, error) {
+	grants := map[keystore.KeyID]map[string]*grant{}
+	err := keystore.Load(s.store, keystore.Loader{
+		Key: func(r *keystore.KeyRecord) error {
+			s.keys[r.KeyID] = newEntry(r)
+			return nil
+		},
+		Alias: func(a *keystore.AliasRecord) error {
+			s.aliases[a.AliasName] = a
+			return nil
+		},
+		Grant: func(g *keystore.GrantRecord) error {
+			lg, err := s.loadGrant(g)
+			if err != nil {
+				return err
+			}
+			if grants[g.KeyID] == nil {
+				grants[g.KeyID] = map[string]*grant{}
+			}
+			grants[g.KeyID][g.GrantID] = lg
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for name, a := range s.aliases {
+		if s.keys[a.TargetKeyID] == nil {
+			return nil, fmt.Errorf("alias %s points at missing key %s", name, a.TargetKeyID)
+		}
+	}
+	return grants, nil
+}
+
+// authorizeAll compiles every key's policy and gives each key its grants;
+// a grant of a key that does not exist is an error.
+func (s *Service) authorizeAll(grants map[keystore.KeyID]map[string]*grant) error {
+	for id, e := range s.keys {
+		doc, pol, err := s.compilePolicy(e.rec)
+		if err == nil && e.rec.Policy != "" {
+			e.rec.Policy = doc // one copy of a text many keys share
+		}
+		if err != nil {
+			// A name in the policy no longer resolves (a user was deleted):
+			// the key stays usable only by root until the policy is fixed.
+			s.log.Warn("key policy does not compile; only root may manage the key until it is replaced", "key", id.String(), "err", err)
+			_, pol, _ = s.compile(policy.Default(0, ""))
+		}
+		e.auth.Store(newAuthState(pol, grants[id]))
+		delete(grants, id)
+	}
+	if len(grants) > 0 {
+		return fmt.Errorf("%d grants of missing keys", len(grants))
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"kmsd/wire"
+	"kmsd/wire/api"
+)
+
+// readLoop reads the connection's frames with the protocol's frame
+// reader, takes each request's share of the in-flight budgets before its
+// body is read, decodes it, and dispatches it. The first request must be
+// Hello. It returns when the connection ends (nil on shutdown).
+func (c *conn) readLoop() error {
+	fr := wire.NewFrameReader(c.nc, 64<<10, wire.MaxFrame)
+	var buf []byte
+	for first := true; ; first = false {
+		if c.stopping.Load() {
+			return nil
+		}
+		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		n, err := fr.Next()
+		switch {
+		case errors.Is(err, wire.ErrFrameTooLarge), errors.Is(err, wire.ErrEmptyFrame):
+			c.protocolError(fmt.Errorf("frame length is not in 1..%d", wire.MaxFrame))
+			return err
+		case errors.Is(err, os.ErrDeadlineExceeded) && !c.stopping.Load():
+			return errors.New("idle timeout")
+		case err != nil:
+			return err
+		}
+		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.FrameTimeout))
+		if cap(buf) < n {
+			buf = wire.GetFrameBuffer(n)
+		}
+		body, err := fr.Body(buf)
+		if err != nil {
+			return fmt.Errorf("reading a %d-byte frame: %w", n, err)
+		}
+		if !c.acquire(units(n)) {
+			return nil
+		}
+		req, err := wire.DecodeRequest(body)
+		clear(body) // it may hold plaintext
+		if cap(buf) >= wire.BigFrame {
+			wire.PutFrameBuffer(body[:0]) // wiped above; large buffers are shared, not kept per connection
+			buf = nil
+		}
+		if err := c.take(req, err, first, fr.Buffered() == 0); err != nil {
+			return err
+		}
+	}
+}
+
+// take answers a request that did not decode, or dispatches one that
+// did; last says no further request is waiting in the read buffer. An
+// error ends the connection.
+func (c *conn) take(req *wire.Request, err error, first, last bool) error {
+	if req == nil {
+		c.answerNow("ProtocolError", 0, nil, nil, &api.Error{Code: api.CodeValidation, Message: err.Error()})
+		return err
+	}
+	if err != nil {
+		var we *api.Error
+		errors.As(err, &we)
+		name := "UnknownOperation"
+		if req.Op != nil {
+			name = req.Op.Name
+		}
+		c.answerNow(name, req.ID, nil, nil, we)
+		if first {
+			return errors.New("the first request was not a valid Hello")
+		}
+		return nil
+	}
+	if first && req.Op.Name != api.OpHello {
+		c.answerNow(req.Op.Name, req.ID, nil, nil, &api.Error{Code: api.CodeValidation, Message: "the first request on a connection must be Hello"})
+		return errors.New("no Hello")
+	}
+	c.dispatch(req, last)
+	return nil
+}
+
+// inflightUnit is what one slot of a connection's in-flight budget
+// covers: a request takes a slot per started 16 KiB of its frame, so
+// MaxInFlight small requests, or a few large batches, are outstanding at
+// once, and what a connection holds is bounded in bytes, not only in count.
+const inflightUnit = 16 << 10
+
+// units is the slots a request frame of n bytes takes.
+func units(n int) int { return max(1, (n+inflightUnit-1)/inflightUnit) }
+
+// acquire takes u slots for one request in flight, waiting while the
+// connection's budget is spent. Only the reader acquires, so a partial
+// hold never deadlocks: the writer returns slots as answers leave. It
+// reports false if the connection is ending.
+func (c *conn) acquire(u int) bool {
+	for range u {
+		select {
+		case c.slots <- struct{}{}:
+		case <-c.done:
+			return false
+		}
+	}
+	c.cost = u
+	c.over = c.s.hold(u)
+	c.inflight.Add(1)
+	c.busy.Add(1)
+	return true
+}
+
+// protocolError answers a frame that cannot be read, before the
+// connection is closed.
+func (c *conn) protocolError(err error) {
+	if c.acquire(1) {
+		c.respond(0, 1, nil, &api.Error{Code: api.CodeValidation, Message: err.Error()})
+	}
+}

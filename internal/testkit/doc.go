@@ -1,0 +1,17 @@
+// Package testkit is kmsd's one test harness. Every test that needs a
+// running kmsd, a short socket directory, or a FUSE or systemd
+// environment takes it from here:
+//
+//   - [ShortDir] makes a directory whose path leaves room for a Unix
+//     socket name (108 bytes), removed after the test.
+//   - [RequireFUSE] and [RequireSystemd] skip a test that cannot run
+//     here, or fail it when the environment says it must run
+//     (KMSD_REQUIRE_FUSE=1, KMSD_REQUIRE_SYSTEMD=1, as CI sets them).
+//   - [Start] runs the real kmsd binary (built once per test binary by
+//     [Main], with the race detector when the tests have it) and returns
+//     once kmsd says READY=1 on the NOTIFY_SOCKET the harness gives it:
+//     no polling. [StartInProcess] runs daemon.Run in the test's own
+//     process, ready through its Ready hook.
+//   - [Daemon.Kmsctl] runs the real kmsctl against a daemon, and
+//     [ScriptCommands] gives testscript transcripts kmsd and kmsctl.
+package testkit

@@ -1,0 +1,66 @@
+package testkit
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// ShortDir is a temporary directory with a path short enough for a Unix
+// socket (108 bytes), removed after the test.
+func ShortDir(t testing.TB) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "kmsd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// RequireFUSE skips a test that mounts unless kmsd can mount here (root
+// and /dev/fuse); with KMSD_REQUIRE_FUSE=1 it fails instead, so that the
+// FUSE tests cannot silently stop running in CI.
+func RequireFUSE(t testing.TB) {
+	t.Helper()
+	why := ""
+	if os.Geteuid() != 0 {
+		why = "mounting FUSE directly needs root"
+	} else if _, err := os.Stat("/dev/fuse"); err != nil {
+		why = "no /dev/fuse"
+	}
+	require(t, why, "KMSD_REQUIRE_FUSE")
+}
+
+// RequireSystemd skips a test that needs systemd's tools unless
+// systemd-analyze is installed; with KMSD_REQUIRE_SYSTEMD=1 it fails
+// instead. It returns systemd-analyze's path.
+func RequireSystemd(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("systemd-analyze")
+	why := ""
+	if err != nil {
+		why = "systemd-analyze is not installed"
+	}
+	require(t, why, "KMSD_REQUIRE_SYSTEMD")
+	return path
+}
+
+// RequireRoot skips a test that must act as other users.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to act as other users")
+	}
+}
+
+func require(t testing.TB, why, env string) {
+	t.Helper()
+	if why == "" {
+		return
+	}
+	if os.Getenv(env) == "1" {
+		t.Fatalf("%s, and %s=1", why, env)
+	}
+	t.Skip(why)
+}

@@ -1,0 +1,184 @@
+// Package badgerstore is the [keystore.Store] kmsd runs on: Badger v4 in
+// one directory, with synchronous writes and options sized for a small
+// daemon (a 4 MiB memtable, one of them, small caches; see
+// docs/storage-format.md). Values are copied out of Badger's transactions;
+// Badger's errors become the keystore's sentinels at this boundary.
+//
+// A directory is open in one process at a time: Open takes an exclusive
+// lock on a file of its own in the directory before Badger does, and a
+// second Open, in this process or another, fails with keystore.ErrLocked.
+package badgerstore
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/sys/unix"
+
+	"kmsd/keystore"
+)
+
+// Options configures Open.
+type Options struct {
+	// Dir is the Badger directory. It is created 0700 if missing.
+	Dir string
+	// NoSync turns off synchronous writes. Only tests and bulk loads that
+	// accept losing acknowledged writes on a crash may set it.
+	NoSync bool
+	// Logger receives Badger's warnings and errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is a keystore.Store in a Badger directory.
+type Store struct {
+	db   *badger.DB
+	lock *os.File
+}
+
+var _ keystore.Store = (*Store)(nil)
+
+// lockName is the file Open locks, beside Badger's own LOCK.
+const lockName = "kmsd.lock"
+
+// Open opens or creates the store in opts.Dir.
+func Open(opts Options) (*Store, error) {
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(opts.Dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s (another process holds its lock)", keystore.ErrLocked, opts.Dir)
+		}
+		return nil, fmt.Errorf("lock %s: %w", opts.Dir, err)
+	}
+	db, err := badger.Open(options(opts))
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("open store %s: %w", filepath.Clean(opts.Dir), err)
+	}
+	return &Store{db: db, lock: lock}, nil
+}
+
+// options are Badger's, sized for thousands of small records (the
+// measurements behind them are in docs/storage-format.md).
+func options(o Options) badger.Options {
+	return badger.DefaultOptions(o.Dir).
+		WithLogger(logger{l: o.Logger}).
+		WithSyncWrites(!o.NoSync).
+		WithMemTableSize(4 << 20).
+		WithValueThreshold(64 << 10). // must be at most 15% of the memtable
+		WithNumMemtables(1).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(8).
+		WithBaseTableSize(1 << 20).
+		WithBaseLevelSize(4 << 20).
+		WithValueLogFileSize(16 << 20).
+		WithNumCompactors(2). // 1 is refused, 0 stops compaction
+		WithBlockCacheSize(1 << 20).
+		WithIndexCacheSize(0).
+		WithMetricsEnabled(false).
+		WithNumGoroutines(1)
+}
+
+// Get returns a copy of key's value.
+func (s *Store) Get(key []byte) ([]byte, error) {
+	var v []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		v, err = item.ValueCopy(nil)
+		return err
+	})
+	return v, translate(err)
+}
+
+// Scan walks the keys with prefix in one read transaction.
+func (s *Store) Scan(prefix []byte, fn func(key, value []byte) error) error {
+	return translate(s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = prefix
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			item := it.Item()
+			err := item.Value(func(v []byte) error { return fn(item.Key(), v) })
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// Write applies the batch in one transaction.
+func (s *Store) Write(b *keystore.Batch) error {
+	changes, err := b.Changes()
+	if err != nil {
+		return err
+	}
+	return translate(s.db.Update(func(txn *badger.Txn) error {
+		for _, c := range changes {
+			var err error
+			if c.Delete {
+				err = txn.Delete(c.Key)
+			} else {
+				err = txn.Set(c.Key, c.Value)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// Close flushes and closes Badger, then releases the lock.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if lerr := s.lock.Close(); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// translate maps Badger's errors to the keystore's.
+func translate(err error) error {
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return keystore.ErrNotFound
+	case errors.Is(err, badger.ErrDBClosed):
+		return keystore.ErrClosed
+	}
+	return err
+}
+
+// logger passes Badger's warnings and errors to slog and drops the rest.
+// Badger logs paths and sizes, never values.
+type logger struct{ l *slog.Logger }
+
+func (b logger) Errorf(f string, a ...any) {
+	if b.l != nil {
+		b.l.Error("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+	}
+}
+
+func (b logger) Warningf(f string, a ...any) {
+	if b.l != nil {
+		b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+	}
+}
+
+func (logger) Infof(string, ...any)  {}
+func (logger) Debugf(string, ...any) {}
