@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X kmsd/daemon.Version=$(VERSION)
 
-.PHONY: build run demo test test-long lint fuzz bench clean
+.PHONY: build run demo test test-long lint generate fuzz bench clean
 
 ## build: bin/kmsd and bin/kmsctl
 build:
@@ -49,11 +49,14 @@ test:
 test-long:
 	$(GO) test -run Accumulated ./keystore/xaes/ -args -long
 
-## lint: formatting, vet and staticcheck
+## lint: formatting and staticcheck (go vet runs in make test)
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+## generate: the wire codec from the wire/api structs (a test fails when it is stale)
+generate:
+	$(GO) generate ./wire
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"kmsd/daemon/audit"
 	"kmsd/daemon/policy"
 )
 
@@ -44,7 +43,7 @@ func newConn(s *Server, nc *net.UnixConn, p *policy.Principal) *conn {
 	raw, _ := nc.SyscallConn() // nil (never fails for a socket): every answer goes through the writer
 	return &conn{
 		s: s, nc: nc, raw: raw, p: p, ctx: policy.WithPrincipal(context.Background(), p),
-		principal: audit.PrincipalName(p.UID, p.Unit),
+		principal: p.String(),
 		out:       make(chan outFrame, s.cfg.MaxInFlight+1),
 		w:         bufio.NewWriterSize(nc, 64<<10),
 		slots:     make(chan struct{}, s.cfg.MaxInFlight),
@@ -59,7 +58,7 @@ func (c *conn) serve() {
 	go func() { c.writeLoop(); close(writerDone) }()
 	err := c.readLoop()
 	if err != nil && !c.stopping.Load() && !errors.Is(err, io.EOF) {
-		c.s.log.Info("closing connection", "principal", c.p.String(), "reason", err.Error())
+		c.s.log.Info("closing connection", "principal", c.principal, "pid", c.p.PID, "reason", err.Error())
 	}
 	c.inflight.Wait()
 	close(c.out)

@@ -25,7 +25,7 @@ type fuseService struct{ s *Server }
 func (f fuseService) Session(pid uint32, uid, gid uint32) fusefs.Session {
 	p := identity.FromProcess(int32(pid), uid, gid, "fuse")
 	return &fuseSession{s: f.s, p: p, id: f.s.fuseSessions.Add(1),
-		principal: audit.PrincipalName(p.UID, p.Unit)}
+		principal: p.String()}
 }
 
 // fuseSession is one FUSE caller: the principal of the process that made

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"kmsd/daemon/audit"
 	"kmsd/daemon/kms"
 	"kmsd/daemon/policy"
 	"kmsd/wire/api"
@@ -50,7 +49,7 @@ func (s *Server) getUsage(ctx context.Context, svc *kms.Service, in api.Message)
 		return nil, s.noAudit()
 	}
 	p := policy.From(ctx)
-	mine := audit.PrincipalName(p.UID, p.Unit)
+	mine := p.String()
 	u := s.cfg.Audit.Usage()
 	out := &api.GetUsageOutput{Since: u.Since().UTC(), WindowMinutes: mins, Usage: []api.UsageEntry{}}
 	for _, c := range u.Counts(time.Duration(mins) * time.Minute) {

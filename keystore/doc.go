@@ -1,8 +1,9 @@
 // Package keystore holds what kmsd keeps and how it keeps it: key records,
 // aliases and grants and their encoding; the [Store] they live in; the
 // root key and the sealing of key material under it; the ciphertext
-// format; and the AEAD suites. It knows nothing of callers, policies or the wire: the service in
-// package daemon/kms gives these pieces their KMS meaning.
+// format; and the AEAD suites. It knows nothing of callers, policies or
+// the wire: the service in package daemon/kms gives these pieces their
+// KMS meaning.
 //
 // # Ciphertext
 //

@@ -114,19 +114,6 @@ func CreateRootKey(path string) error {
 	return syncDir(filepath.Dir(path))
 }
 
-// LoadOrCreateRootKey loads the root key at path, creating it first if no
-// file is there. created reports whether it did.
-func LoadOrCreateRootKey(path string) (rk *RootKey, created bool, err error) {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if err := CreateRootKey(path); err != nil && !errors.Is(err, os.ErrExist) {
-			return nil, false, err
-		}
-		created = true
-	}
-	rk, err = LoadRootKey(path)
-	return rk, created, err
-}
-
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {

@@ -21,16 +21,18 @@ func newRootKey(t *testing.T) *RootKey {
 func TestRootKeyFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sub", "root-key")
-	rk, created, err := LoadOrCreateRootKey(path)
-	if err != nil || !created || rk == nil {
-		t.Fatalf("create: %v %v", created, err)
+	if err := CreateRootKey(path); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if err := CreateRootKey(path); !errors.Is(err, os.ErrExist) {
+		t.Fatalf("created over an existing root key: %v", err)
 	}
 	st, _ := os.Stat(path)
 	if st.Mode().Perm() != 0o600 || st.Size() != RootKeySize {
 		t.Fatalf("root key file mode %v size %d", st.Mode(), st.Size())
 	}
-	if _, created, err := LoadOrCreateRootKey(path); err != nil || created {
-		t.Fatalf("reload: %v %v", created, err)
+	if rk, err := LoadRootKey(path); err != nil || rk == nil {
+		t.Fatalf("load: %v", err)
 	}
 	os.Chmod(path, 0o640)
 	if _, err := LoadRootKey(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {

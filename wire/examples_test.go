@@ -88,7 +88,7 @@ func exampleOutputs() map[string]api.Message {
 	pending.KeyState, pending.Enabled, pending.DeletionDate, pending.PendingDeletionWindowInDays = api.KeyStatePendingDeletion, false, &exLater, api.Int32(30)
 	return map[string]api.Message{
 		api.OpHello: &api.HelloOutput{ProtocolVersion: ProtocolVersion, ServerVersion: "kmsd/1.0", Suite: "XAES-256-GCM",
-			CPU:        api.CPUFeatures{AESNI: true, PCLMULQDQ: true, AVX2: true, PhysicalCores: 2},
+			CPU:    api.CPUFeatures{AESNI: true, PCLMULQDQ: true, AVX2: true, PhysicalCores: 2},
 			Limits: api.Limits{MaxFrame: MaxFrame, MaxBatchItems: MaxBatchItems, MaxInFlight: 256, MaxPlaintext: 4096, MaxCiphertextBlob: 6144}},
 		api.OpStatus: &api.StatusOutput{ServerVersion: "kmsd/1.0", Suite: "XAES-256-GCM", CPU: api.CPUFeatures{AESNI: true, PhysicalCores: 2},
 			StartTime: exTime, UptimeSeconds: 3600, KeyCount: 3, Connections: 1, Workers: 2, QueueDepth: 0, QueueCapacity: 4096},

@@ -353,15 +353,6 @@ func (r *reader) optInt32(v **int32) error {
 	return nil
 }
 
-func (r *reader) optInt64(v **int64) error {
-	var n int64
-	if err := r.int64(&n); err != nil {
-		return err
-	}
-	*v = &n
-	return nil
-}
-
 func (r *reader) time(v *time.Time) error {
 	n, err := r.integer()
 	if err != nil {

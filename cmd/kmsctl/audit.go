@@ -8,6 +8,7 @@ import (
 
 	"kmsd/daemon/audit"
 	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 type usageCmd struct {
@@ -83,25 +84,8 @@ func (c *auditVerifyCmd) run(e *env) error {
 	}
 	opts := audit.VerifyOptions{}
 	if cerr == nil {
-		bad := map[uint64]bool{}
-		var head *api.VerifyAuditCheckpointsOutput
-		for start := 0; start == 0 || start < len(cps); start += macChunk {
-			in := &api.VerifyAuditCheckpointsInput{}
-			for _, cp := range cps[start:min(len(cps), start+macChunk)] {
-				in.Checkpoints = append(in.Checkpoints, api.AuditCheckpoint{Seq: int64(cp.Seq), Prev: hex.EncodeToString(cp.Prev[:]), Mac: hex.EncodeToString(cp.MAC)})
-			}
-			out, err := cl.VerifyAuditCheckpoints(e.ctx, in)
-			if err != nil {
-				return err
-			}
-			if out.FirstInvalid >= 0 {
-				bad[cps[start+int(out.FirstInvalid)].Seq] = true
-			}
-			head = out
-		}
-		opts.CheckMAC = func(seq uint64, _ [32]byte, _ []byte) bool { return !bad[seq] }
-		if h, err := hex.DecodeString(head.HeadHash); err == nil && len(h) == 32 && head.HeadSeq > 0 {
-			opts.HeadSeq, opts.HeadHash = uint64(head.HeadSeq), [32]byte(h)
+		if opts, err = checkMACs(e, cl, cps); err != nil {
+			return err
 		}
 	}
 	r, err := audit.Verify(files, opts)
@@ -119,7 +103,7 @@ func (c *auditVerifyCmd) run(e *env) error {
 	if r.Problem != nil {
 		out.Status, out.Problem = "BROKEN", r.Problem.String()
 	}
-	if err := print(e.stdout, e.g, out); err != nil {
+	if err := show(e.stdout, e.g, out); err != nil {
 		return err
 	}
 	switch {
@@ -129,6 +113,34 @@ func (c *auditVerifyCmd) run(e *env) error {
 		return fmt.Errorf("the chain is intact, but checkpoint MACs were not checked: %w", cerr)
 	}
 	return nil
+}
+
+// checkMACs has kmsd check the checkpoints' MACs, which only it can, and
+// returns the options that tell Verify the answers and kmsd's last
+// checkpoint.
+func checkMACs(e *env, cl *client.Client, cps []audit.CheckpointRecord) (audit.VerifyOptions, error) {
+	var opts audit.VerifyOptions
+	bad := map[uint64]bool{}
+	var head *api.VerifyAuditCheckpointsOutput
+	for start := 0; start == 0 || start < len(cps); start += macChunk {
+		in := &api.VerifyAuditCheckpointsInput{}
+		for _, cp := range cps[start:min(len(cps), start+macChunk)] {
+			in.Checkpoints = append(in.Checkpoints, api.AuditCheckpoint{Seq: int64(cp.Seq), Prev: hex.EncodeToString(cp.Prev[:]), Mac: hex.EncodeToString(cp.MAC)})
+		}
+		out, err := cl.VerifyAuditCheckpoints(e.ctx, in)
+		if err != nil {
+			return opts, err
+		}
+		if out.FirstInvalid >= 0 {
+			bad[cps[start+int(out.FirstInvalid)].Seq] = true
+		}
+		head = out
+	}
+	opts.CheckMAC = func(seq uint64, _ [32]byte, _ []byte) bool { return !bad[seq] }
+	if h, err := hex.DecodeString(head.HeadHash); err == nil && len(h) == 32 && head.HeadSeq > 0 {
+		opts.HeadSeq, opts.HeadHash = uint64(head.HeadSeq), [32]byte(h)
+	}
+	return opts, nil
 }
 
 type auditQueryCmd struct {

@@ -70,7 +70,7 @@ func call(e *env, op string, in api.Message) error {
 	if err != nil {
 		return err
 	}
-	return print(e.stdout, e.g, out)
+	return show(e.stdout, e.g, out)
 }
 
 type statusCmd struct{}

@@ -136,7 +136,7 @@ func printGrants(e *env, grants []api.GrantListEntry, next string, err error) er
 	if err != nil {
 		return err
 	}
-	return print(e.stdout, e.g, struct {
+	return show(e.stdout, e.g, struct {
 		Grants    []api.GrantListEntry
 		NextToken string `json:",omitempty"`
 	}{grants, next})

@@ -89,11 +89,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	kctx, err := parser.Parse(expandLists(args))
 	if err != nil {
-		var pe *kong.ParseError
-		if errors.As(err, &pe) || len(args) == 0 {
-			fmt.Fprintln(stderr, "kmsctl: error:", err)
-			return exitUsage
-		}
 		fmt.Fprintln(stderr, "kmsctl: error:", err)
 		return exitUsage
 	}
@@ -108,16 +103,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	e := &env{op: opName(kctx.Command()), ctx: ctx, g: &c.globals, stdout: stdout, stderr: stderr}
 	e.dial = func() (*client.Client, error) {
-		client, err := client.Dial(ctx, c.Socket, client.Options{Client: "kmsctl", MaxCoalesce: 1})
+		cl, err := client.Dial(ctx, c.Socket, client.Options{Client: "kmsctl", MaxCoalesce: 1})
 		if err != nil {
 			return nil, unreachable{fmt.Errorf("cannot reach kmsd at %s: %v", c.Socket, err)}
 		}
-		return client, nil
+		return cl, nil
 	}
 	err = cmd.run(e)
 	if e.c != nil {
 		e.c.Close()
 	}
+	return report(stderr, e.op, err)
+}
+
+// report prints what went wrong, as the AWS CLI prints it, and returns
+// the exit code.
+func report(stderr io.Writer, op string, err error) int {
 	var we *api.Error
 	var ue usageError
 	var broken trailBroken
@@ -128,7 +129,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kmsctl:", broken.error)
 		return exitBroken
 	case errors.As(err, &we):
-		fmt.Fprintf(stderr, "\nAn error occurred (%s) when calling the %s operation: %s\n", we.Code, opName(kctx.Command()), we.Message)
+		fmt.Fprintf(stderr, "\nAn error occurred (%s) when calling the %s operation: %s\n", we.Code, op, we.Message)
 		return exitServiceError
 	case errors.As(err, &ue):
 		fmt.Fprintln(stderr, "kmsctl: error:", ue.error)

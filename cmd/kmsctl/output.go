@@ -12,10 +12,10 @@ import (
 	"github.com/jmespath/go-jmespath"
 )
 
-// print writes a response as the AWS CLI would: JSON (4-space indent, AWS
+// show writes a response as the AWS CLI would: JSON (4-space indent, AWS
 // field names, base64 blobs, RFC 3339 times) or text, after applying the
 // JMESPath --query. A response with no fields prints nothing.
-func print(w io.Writer, g *globals, v any) error {
+func show(w io.Writer, g *globals, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return err

@@ -91,7 +91,7 @@ func (c *listKeysCmd) run(e *env) error {
 	if err != nil {
 		return err
 	}
-	return print(e.stdout, e.g, struct {
+	return show(e.stdout, e.g, struct {
 		Keys      []api.KeyListEntry
 		NextToken string `json:",omitempty"`
 	}{keys, next})
@@ -109,7 +109,7 @@ func (c *listAliasesCmd) run(e *env) error {
 	if err != nil {
 		return err
 	}
-	return print(e.stdout, e.g, struct {
+	return show(e.stdout, e.g, struct {
 		Aliases   []api.AliasListEntry
 		NextToken string `json:",omitempty"`
 	}{aliases, next})
@@ -127,7 +127,7 @@ func (c *listResourceTagsCmd) run(e *env) error {
 	if err != nil {
 		return err
 	}
-	return print(e.stdout, e.g, struct {
+	return show(e.stdout, e.g, struct {
 		Tags      []api.Tag
 		NextToken string `json:",omitempty"`
 	}{tags, next})
@@ -147,7 +147,7 @@ func (c *listKeyRotationsCmd) run(e *env) error {
 	if err != nil {
 		return err
 	}
-	return print(e.stdout, e.g, struct {
+	return show(e.stdout, e.g, struct {
 		Rotations []api.RotationsListEntry
 		NextToken string `json:",omitempty"`
 	}{rots, next})

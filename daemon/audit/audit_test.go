@@ -52,7 +52,7 @@ func open(t *testing.T, dir string, st CheckpointStore, mod ...func(*Config)) *W
 
 func call(i int) *Event {
 	return &Event{Time: time.Date(2026, 1, 1, 0, 0, i%60, 0, time.UTC), Type: TypeCall, Name: "Encrypt",
-		RequestID: fmt.Sprintf("c1:%d", i), Caller: Caller{UID: 1000, GID: 1000, PID: 42, Unit: "app.service", Source: "socket"},
+		RequestID: fmt.Sprintf("c1:%d", i), Caller: Caller{UID: 1000, GID: 1000, PID: 42, Unit: "app.service", Source: "socket", Principal: "uid:1000 unit:app.service"},
 		KeyID: "1234abcd-12ab-44cd-96ef-1234567890ab", Context: map[string]string{"tenant": "a"}, InBytes: 32, OutBytes: 94}
 }
 

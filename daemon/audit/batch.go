@@ -10,20 +10,20 @@ import (
 // item differs from the record's own field (the first item's); a reader
 // takes the record's field where the item has none.
 type Item struct {
-	Index       int
-	KeyID       string
-	SourceKey   string
+	Index     int
+	KeyID     string
+	SourceKey string
 	// KeyVersion and SourceKeyVersion are the item's versions where
 	// either differs from the record's (Versions set); else 0.
 	KeyVersion, SourceKeyVersion uint32
 	Versions                     bool
-	Alias       string
-	GrantID     string
-	Context     map[string]string
-	DestContext map[string]string
-	Error       string
-	InBytes     int
-	OutBytes    int
+	Alias                        string
+	GrantID                      string
+	Context                      map[string]string
+	DestContext                  map[string]string
+	Error                        string
+	InBytes                      int
+	OutBytes                     int
 }
 
 // Fold makes one record of the records of a batch request's items

@@ -14,42 +14,68 @@ import (
 // failure undoes everything the group did to the chain.
 func (w *Writer) writeGroup(group []*appendReq) error {
 	now := w.cfg.Now()
-	if w.dirtyTail {
-		// A failed write may have left part of a record: zero it (within
-		// the padding) or cut it off (past it).
-		w.settle()
-		err := w.f.Truncate(max(w.size, w.alloc))
-		if err == nil && w.alloc > w.size {
-			_, err = w.f.WriteAt(zeros[:min(int64(len(zeros)), w.alloc-w.size)], w.size)
-			if w.alloc-w.size > int64(len(zeros)) {
-				err = w.f.Truncate(w.size)
-				w.alloc = w.size
-			}
-		}
-		if err != nil {
-			return w.fail(group, err)
-		}
-		w.dirtyTail = false
+	if err := w.repairTail(); err != nil {
+		return w.fail(group, err)
 	}
-	est := 512
-	for _, r := range group {
-		for _, b := range r.bodies {
-			est += len(b) + 128
-		}
-	}
-	if w.size > 0 && w.size+int64(est) > w.cfg.MaxFileSize {
+	if w.size > 0 && w.size+groupSize(group) > w.cfg.MaxFileSize {
 		if err := w.rotate(now); err != nil {
 			return w.fail(group, err)
 		}
 	}
 	seq0, prev0, since0 := w.seq, w.prev, w.sinceCkpt
+	ends, ckpt := w.encodeGroup(group, now)
+	if err := w.write(ends); err != nil {
+		w.seq, w.prev, w.sinceCkpt = seq0, prev0, since0
+		w.dirtyTail = true
+		return w.fail(group, err)
+	}
+	w.written(now, ckpt)
+	return nil
+}
+
+// repairTail undoes what a failed write may have left of a record: zeros
+// it (within the padding) or cuts it off (past it).
+func (w *Writer) repairTail() error {
+	if !w.dirtyTail {
+		return nil
+	}
+	w.settle()
+	err := w.f.Truncate(max(w.size, w.alloc))
+	if err == nil && w.alloc > w.size {
+		_, err = w.f.WriteAt(zeros[:min(int64(len(zeros)), w.alloc-w.size)], w.size)
+		if w.alloc-w.size > int64(len(zeros)) {
+			err = w.f.Truncate(w.size)
+			w.alloc = w.size
+		}
+	}
+	if err == nil {
+		w.dirtyTail = false
+	}
+	return err
+}
+
+// groupSize estimates the bytes a group takes in the file.
+func groupSize(group []*appendReq) int64 {
+	est := int64(512)
+	for _, r := range group {
+		for _, b := range r.bodies {
+			est += int64(len(b)) + 128
+		}
+	}
+	return est
+}
+
+// encodeGroup chains the group's records into w.buf: an AuditResumed
+// record first if the trail was down, a checkpoint last if one is due. It
+// sets each event's Seq and returns where each record ends (for
+// SyncAlways) and whether a checkpoint was added.
+func (w *Writer) encodeGroup(group []*appendReq, now time.Time) (ends []int, ckpt bool) {
 	w.buf = w.buf[:0]
 	if !w.Healthy() {
 		resumed := &Event{Time: now, Type: TypeService, Name: "AuditResumed",
 			Detail: strconv.FormatInt(w.refused.Load(), 10) + " requests were refused while the trail could not be written"}
 		w.buf = w.appendLine(w.buf, resumed.appendBody(nil))
 	}
-	var ends []int // where each record ends, for SyncAlways
 	for _, r := range group {
 		for i, body := range r.bodies {
 			w.buf = w.appendLine(w.buf, body)
@@ -57,16 +83,17 @@ func (w *Writer) writeGroup(group []*appendReq) error {
 			ends = append(ends, len(w.buf))
 		}
 	}
-	ckpt := group == nil || w.sinceCkpt >= w.cfg.CheckpointCount || now.Sub(w.lastCkpt) >= w.cfg.CheckpointEvery
+	ckpt = group == nil || w.sinceCkpt >= w.cfg.CheckpointCount || now.Sub(w.lastCkpt) >= w.cfg.CheckpointEvery
 	if ckpt {
 		w.buf = w.appendCheckpoint(w.buf, now)
 	}
-	err := w.write(ends)
-	if err != nil {
-		w.seq, w.prev, w.sinceCkpt = seq0, prev0, since0
-		w.dirtyTail = true
-		return w.fail(group, err)
-	}
+	return ends, ckpt
+}
+
+// written accounts for a group on the disk: the file's size, the trail
+// healthy again, and a checkpoint (if the group ended with one) handed
+// to the store.
+func (w *Writer) written(now time.Time, ckpt bool) {
 	w.size += int64(len(w.buf))
 	w.alloc = max(w.alloc, w.size)
 	if !w.Healthy() {
@@ -85,7 +112,6 @@ func (w *Writer) writeGroup(group []*appendReq) error {
 	if cap(w.buf) > 4<<20 {
 		w.buf = nil
 	}
-	return nil
 }
 
 // write puts w.buf in the file: in one write, or (SyncAlways) record by

@@ -23,8 +23,9 @@ type Caller struct {
 	Exe    string
 	Unit   string
 	Source string // socket, fuse, kmsd
-	// Principal names the caller in usage counts ("uid:N" or "uid:N
-	// unit:U"); front ends compute it once per connection.
+	// Principal is the caller's name (policy.Principal's String: "uid:N"
+	// or "uid:N unit:U"), by which usage counts it; front ends compute it
+	// once per connection.
 	Principal string
 }
 
@@ -43,9 +44,9 @@ type Event struct {
 	SourceKey  string // ReEncrypt: the key the blob came from
 	// SourceKeyVersion is the version of SourceKey the blob was made with.
 	SourceKeyVersion uint32
-	Alias     string // the alias the caller named, if any
-	GrantID   string // the grant that allowed the request, if one did
-	Context   map[string]string
+	Alias            string // the alias the caller named, if any
+	GrantID          string // the grant that allowed the request, if one did
+	Context          map[string]string
 	// DestContext is ReEncrypt's destination encryption context.
 	DestContext map[string]string
 	Error       string // exception name; empty on success

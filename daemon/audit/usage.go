@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -63,9 +62,6 @@ func (u *Usage) note(e *Event) {
 		return
 	}
 	principal := e.Caller.Principal
-	if principal == "" {
-		principal = PrincipalName(e.Caller.UID, e.Caller.Unit)
-	}
 	m := e.Time.Unix() / 60
 	if e.Error == "" && e.KeyID != "" && (cryptoOps[e.Name]) {
 		u.last[e.KeyID] = LastUse{Operation: e.Name, Time: e.Time, Seq: e.Seq}
@@ -143,13 +139,4 @@ func (u *Usage) Counts(window time.Duration) []Count {
 		return 0
 	})
 	return out
-}
-
-// PrincipalName names a caller in usage counts: "uid:N", or "uid:N unit:U".
-func PrincipalName(uid uint32, unit string) string {
-	s := fmt.Sprintf("uid:%d", uid)
-	if unit != "" {
-		s += " unit:" + unit
-	}
-	return s
 }

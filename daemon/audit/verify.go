@@ -62,104 +62,129 @@ type parsed struct {
 // checkpoint. It reports the first fault; an error means a file could not
 // be read at all.
 func Verify(files []string, o VerifyOptions) (*Report, error) {
-	r := &Report{Files: len(files), MACsChecked: o.CheckMAC != nil}
-	var prev [32]byte
-	var seq uint64
-	headSeen := false
-	fail := func(file string, line int, s uint64, format string, args ...any) (*Report, error) {
-		r.Problem = &Problem{File: file, Line: line, Seq: s, Reason: fmt.Sprintf(format, args...)}
-		r.LastSeq = seq // the last record found intact
-		return r, nil
-	}
+	v := &verifier{o: o, r: &Report{Files: len(files), MACsChecked: o.CheckMAC != nil}}
 	for _, file := range files {
-		f, err := os.Open(file)
-		if err != nil {
-			return nil, err
+		if err := v.file(file); err != nil || v.r.Problem != nil {
+			return v.result(err)
 		}
-		br := bufio.NewReaderSize(f, 64<<10)
-		for n := 1; ; n++ {
-			line, err := br.ReadSlice('\n')
-			if err == io.EOF && len(line) == 0 {
-				break
+	}
+	v.r.LastSeq = v.seq
+	switch {
+	case v.r.Records == 0:
+		v.fail("", 0, 0, "no records")
+	case o.HeadSeq > v.seq || (o.HeadSeq != 0 && !v.headSeen):
+		v.fail(files[len(files)-1], 0, v.seq, "the trail ends at seq %d but kmsd saved a checkpoint at seq %d: it was cut short", v.seq, o.HeadSeq)
+	}
+	return v.r, nil
+}
+
+// verifier walks a trail's records in order.
+type verifier struct {
+	o        VerifyOptions
+	r        *Report
+	prev     [32]byte // the hash of the last record
+	seq      uint64   // the seq of the last record
+	headSeen bool     // the record of kmsd's last checkpoint was found
+}
+
+func (v *verifier) result(err error) (*Report, error) {
+	if err != nil {
+		return nil, err
+	}
+	return v.r, nil
+}
+
+// fail records the trail's first problem.
+func (v *verifier) fail(file string, line int, seq uint64, format string, args ...any) {
+	v.r.Problem = &Problem{File: file, Line: line, Seq: seq, Reason: fmt.Sprintf(format, args...)}
+	v.r.LastSeq = v.seq // the last record found intact
+}
+
+// file checks the lines of one file; it stops at the first problem.
+func (v *verifier) file(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64<<10)
+	for n := 1; ; n++ {
+		line, err := br.ReadSlice('\n')
+		switch {
+		case err == io.EOF && len(line) == 0:
+			return nil
+		case len(line) > 0 && line[0] == 0: // padding a crash left: zeros to the end
+			if !allZero(line, br) {
+				v.fail(path, n, v.seq+1, "data after the zero padding")
 			}
-			if len(line) > 0 && line[0] == 0 { // padding a crash left: zeros to the end
-				if !allZero(line, br) {
-					f.Close()
-					return fail(file, n, seq+1, "data after the zero padding")
-				}
-				break
-			}
-			if err == bufio.ErrBufferFull {
-				f.Close()
-				return fail(file, n, seq+1, "a line longer than the buffer: not a record")
-			}
-			if err == io.EOF {
-				f.Close()
-				return fail(file, n, seq+1, "the last record is cut short (no newline)")
-			}
-			if err != nil {
-				f.Close()
-				return nil, err
-			}
-			line = line[:len(line)-1]
-			var p parsed
-			if json.Unmarshal(line, &p) != nil {
-				f.Close()
-				return fail(file, n, seq+1, "not a JSON record")
-			}
-			if p.Seq != seq+1 {
-				f.Close()
-				return fail(file, n, p.Seq, "seq %d where %d was due: records were removed, added or reordered", p.Seq, seq+1)
-			}
-			if want := hex.EncodeToString(prev[:]); p.Prev != want {
-				f.Close()
-				return fail(file, n, p.Seq, "prev does not match the record before: it or an earlier record was changed")
-			}
-			if !bytes.HasSuffix(line, []byte(`"prev":"`+p.Prev+`"}`)) {
-				f.Close()
-				return fail(file, n, p.Seq, "prev is not the record's last field")
-			}
-			if n == 1 && p.Type != TypeOpen {
-				f.Close()
-				return fail(file, n, p.Seq, "a file must begin with an open record")
-			}
-			if p.Type == TypeCheckpoint {
-				mac, err := hex.DecodeString(p.MAC)
-				if err != nil || len(mac) != sha256.Size {
-					f.Close()
-					return fail(file, n, p.Seq, "checkpoint without a valid MAC")
-				}
-				if o.CheckMAC != nil && !o.CheckMAC(p.Seq, prev, mac) {
-					f.Close()
-					return fail(file, n, p.Seq, "checkpoint MAC is wrong: the trail up to here was rewritten")
-				}
-				r.Checkpoints++
-				r.LastCheckpoint = p.Seq
-			}
-			prev = sha256.Sum256(line)
-			seq = p.Seq
-			if r.Records == 0 {
-				r.FirstSeq = seq
-			}
-			r.Records++
-			if o.HeadSeq != 0 && seq == o.HeadSeq {
-				if prev != o.HeadHash {
-					f.Close()
-					return fail(file, n, seq, "differs from the checkpoint kmsd saved")
-				}
-				headSeen = true
-			}
+			return nil
+		case err == bufio.ErrBufferFull:
+			v.fail(path, n, v.seq+1, "a line longer than the buffer: not a record")
+			return nil
+		case err == io.EOF:
+			v.fail(path, n, v.seq+1, "the last record is cut short (no newline)")
+			return nil
+		case err != nil:
+			return err
 		}
-		f.Close()
+		if !v.record(path, n, line[:len(line)-1]) {
+			return nil
+		}
 	}
-	r.LastSeq = seq
-	if r.Records == 0 {
-		return fail("", 0, 0, "no records")
+}
+
+// record checks line n of file, and reports false at a problem.
+func (v *verifier) record(file string, n int, line []byte) bool {
+	var p parsed
+	if json.Unmarshal(line, &p) != nil {
+		v.fail(file, n, v.seq+1, "not a JSON record")
+		return false
 	}
-	if o.HeadSeq > seq || (o.HeadSeq != 0 && !headSeen) {
-		return fail(files[len(files)-1], 0, seq, "the trail ends at seq %d but kmsd saved a checkpoint at seq %d: it was cut short", seq, o.HeadSeq)
+	why := ""
+	switch {
+	case p.Seq != v.seq+1:
+		why = fmt.Sprintf("seq %d where %d was due: records were removed, added or reordered", p.Seq, v.seq+1)
+	case p.Prev != hex.EncodeToString(v.prev[:]):
+		why = "prev does not match the record before: it or an earlier record was changed"
+	case !bytes.HasSuffix(line, []byte(`"prev":"`+p.Prev+`"}`)):
+		why = "prev is not the record's last field"
+	case n == 1 && p.Type != TypeOpen:
+		why = "a file must begin with an open record"
+	case p.Type == TypeCheckpoint:
+		why = v.checkpoint(p)
 	}
-	return r, nil
+	if why != "" {
+		v.fail(file, n, p.Seq, "%s", why)
+		return false
+	}
+	v.prev, v.seq = sha256.Sum256(line), p.Seq
+	if v.r.Records == 0 {
+		v.r.FirstSeq = v.seq
+	}
+	v.r.Records++
+	if v.o.HeadSeq != 0 && v.seq == v.o.HeadSeq {
+		if v.prev != v.o.HeadHash {
+			v.fail(file, n, v.seq, "differs from the checkpoint kmsd saved")
+			return false
+		}
+		v.headSeen = true
+	}
+	return true
+}
+
+// checkpoint checks a checkpoint record's MAC; it returns the problem, or
+// "".
+func (v *verifier) checkpoint(p parsed) string {
+	mac, err := hex.DecodeString(p.MAC)
+	if err != nil || len(mac) != sha256.Size {
+		return "checkpoint without a valid MAC"
+	}
+	if v.o.CheckMAC != nil && !v.o.CheckMAC(p.Seq, v.prev, mac) {
+		return "checkpoint MAC is wrong: the trail up to here was rewritten"
+	}
+	v.r.Checkpoints++
+	v.r.LastCheckpoint = p.Seq
+	return ""
 }
 
 // CheckpointRecord is one checkpoint read from a trail.

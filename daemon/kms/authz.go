@@ -2,7 +2,6 @@ package kms
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"strings"
 	"sync"
@@ -83,7 +82,7 @@ func newAuthState(pol *policy.Policy, grants map[string]*grant) *authState {
 
 // decide builds (or finds) the decision for p doing action on e.
 func (a *authState) decide(e *entry, p *policy.Principal, action string) *decision {
-	k := decisionKey{p.Key(), action}
+	k := decisionKey{p.DecisionKey(), action}
 	if d, ok := a.cache.Load(k); ok {
 		return d.(*decision)
 	}
@@ -165,11 +164,7 @@ func (s *Service) authorize(ctx context.Context, e *entry, action string, ec *ke
 }
 
 func denyError(p *policy.Principal, action string, e *entry, why string) error {
-	who := fmt.Sprintf("uid:%d", p.UID)
-	if p.Unit != "" {
-		who += " (unit:" + p.Unit + ")"
-	}
-	return errorf(api.CodeAccessDenied, "%s is not authorized to perform %s on %s: %s", who, action, e.arn, why)
+	return errorf(api.CodeAccessDenied, "%s is not authorized to perform %s on %s: %s", p, action, e.arn, why)
 }
 
 // visibleTo reports whether p may know that e exists. The caller holds e.mu.

@@ -99,12 +99,12 @@ func TestInvisibleIsNotFound(t *testing.T) {
 	ghostBlob := append([]byte{}, blob...)
 	gid := mustParse(t, ghost)
 	copy(ghostBlob[2:18], gid[:])
-	same := func(name string, real, missing error) {
+	same := func(name string, got, missing error) {
 		t.Helper()
-		if real == nil || missing == nil {
-			t.Fatalf("%s: %v / %v", name, real, missing)
+		if got == nil || missing == nil {
+			t.Fatalf("%s: %v / %v", name, got, missing)
 		}
-		r := strings.ReplaceAll(real.Error(), id, "ID")
+		r := strings.ReplaceAll(got.Error(), id, "ID")
 		m := strings.ReplaceAll(missing.Error(), ghost, "ID")
 		if r != m {
 			t.Fatalf("%s tells bob the key exists:\n%s\n%s", name, r, m)

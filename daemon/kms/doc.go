@@ -4,22 +4,36 @@
 //
 // # Operations
 //
-// Each exported method is one AWS KMS operation with AWS's request and
-// response field names: CreateKey, DescribeKey, ListKeys,
-// UpdateKeyDescription, EnableKey, DisableKey, ScheduleKeyDeletion,
-// CancelKeyDeletion; CreateAlias, UpdateAlias, DeleteAlias, ListAliases;
-// TagResource, UntagResource, ListResourceTags; Encrypt, Decrypt, ReEncrypt,
-// GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom; and
-// EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus,
-// RotateKeyOnDemand, ListKeyRotations.
+// A method named after an AWS KMS operation is that operation, with AWS's
+// request and response types (package kmsd/wire/api): the key lifecycle
+// (CreateKey, DescribeKey, ListKeys, UpdateKeyDescription, EnableKey,
+// DisableKey, ScheduleKeyDeletion, CancelKeyDeletion), aliases, tags,
+// the crypto operations (Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
+// GenerateDataKeyWithoutPlaintext, GenerateRandom), rotation, key
+// policies and grants. The other exported methods serve the daemon: its
+// own keys (DaemonKey, AuditKey), the usage operations' checks
+// (KeyForUsage, IsAdmin), counts for Status, the clock (Tick) and Close.
+//
+// # Reports and events
+//
+// The service records nothing itself. A front end that passes a [Report]
+// in a request's context ([WithReport]) learns what the request resolved
+// (key, version, alias, grant) and writes its audit record from it; what
+// the service does on its own (a rotation, a deletion) goes to the
+// function given to [Service.OnEvent].
 //
 // # Errors
 //
-// Every error a method returns is a [*api.Error] whose Code is an AWS exception
-// name (NotFoundException, DisabledException, KMSInvalidStateException, ...);
-// [api.CodeOf] extracts it. Requests and responses are the AWS-shaped types
-// of package wire, shared with the socket protocol and the Go client. Failures that are not the caller's (the store, the
-// random source) are KMSInternalException and the detail goes to the log.
+// Every error a method returns is an [*api.Error] whose Code is an AWS
+// exception name (NotFoundException, DisabledException,
+// KMSInvalidStateException, ...); [api.CodeOf] extracts it. Failures that
+// are not the caller's (the store, the random source) are
+// KMSInternalException, and the detail goes to the log.
+//
+// # Storage
+//
+// The service keeps its records in a [keystore.Store] it is given (Badger
+// in kmsd, memory in tests) and loads them all at Open.
 //
 // # Key identifiers
 //

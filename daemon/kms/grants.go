@@ -116,30 +116,8 @@ func (s *Service) CreateGrant(ctx context.Context, in *api.CreateGrantInput) (*a
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
-	grantee, err := s.parseGrantPrincipal("GranteePrincipal", in.GranteePrincipal)
+	grantee, err := s.checkGrantInput(in)
 	if err != nil {
-		return nil, err
-	}
-	if in.RetiringPrincipal != "" {
-		if _, err := s.parseGrantPrincipal("RetiringPrincipal", in.RetiringPrincipal); err != nil {
-			return nil, err
-		}
-	}
-	if len(in.Operations) == 0 {
-		return nil, errorf(api.CodeValidation, "Operations is required")
-	}
-	for _, op := range in.Operations {
-		if grantOps[op] == "" {
-			return nil, errorf(api.CodeValidation, "grant operation %q is not valid for a symmetric encryption key", op)
-		}
-	}
-	if in.Name != "" && !grantNameRE.MatchString(in.Name) {
-		return nil, errorf(api.CodeValidation, "Name must be 1 to 256 characters of a-z A-Z 0-9 : / _ -")
-	}
-	if err := checkConstraint("EncryptionContextSubset", in.Constraints.EncryptionContextSubset); err != nil {
-		return nil, err
-	}
-	if err := checkConstraint("EncryptionContextEquals", in.Constraints.EncryptionContextEquals); err != nil {
 		return nil, err
 	}
 	e, err := s.resolve(in.KeyId, false)
@@ -148,31 +126,13 @@ func (s *Service) CreateGrant(ctx context.Context, in *api.CreateGrantInput) (*a
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	e.mu.RLock()
-	via, err := s.authorize(ctx, e, "kms:CreateGrant", nil, in.GrantTokens)
-	if err == nil {
-		err = checkState(api.OpCreateGrant, e)
-	}
-	a := e.auth.Load()
-	e.mu.RUnlock()
+	a, err := s.authorizeGrant(ctx, e, in)
 	if err != nil {
 		return nil, err
 	}
-	if via != "" && !narrower(in, a.grants[via]) {
-		return nil, errorf(api.CodeAccessDenied, "a grant made under grant %s may only narrow its operations and constraints", via)
-	}
-	ops := slices.Clone(in.Operations)
-	slices.Sort(ops)
-	ops = slices.Compact(ops)
-	if in.Name != "" {
-		for _, g := range a.grants {
-			r := g.rec
-			if r.Name == in.Name && r.GranteePrincipal == in.GranteePrincipal && r.RetiringPrincipal == in.RetiringPrincipal &&
-				slices.Equal(r.Operations, ops) && maps.Equal(r.ContextSubset, in.Constraints.EncryptionContextSubset) &&
-				maps.Equal(r.ContextEquals, in.Constraints.EncryptionContextEquals) {
-				return &api.CreateGrantOutput{GrantId: r.GrantID, GrantToken: grantToken(e.id, r.GrantID)}, nil
-			}
-		}
+	ops := slices.Compact(slices.Sorted(slices.Values(in.Operations)))
+	if r := sameGrant(a, in, ops); r != nil {
+		return &api.CreateGrantOutput{GrantId: r.GrantID, GrantToken: grantToken(e.id, r.GrantID)}, nil
 	}
 	if len(a.grants) >= s.cfg.Quotas.GrantsPerKey {
 		return nil, errorf(api.CodeLimitExceeded, "%s has %d grants, the most allowed", e.arn, s.cfg.Quotas.GrantsPerKey)
@@ -194,6 +154,72 @@ func (s *Service) CreateGrant(ctx context.Context, in *api.CreateGrantInput) (*a
 	s.setGrants(e, func(m map[string]*grant) { m[rec.GrantID] = g })
 	s.log.Info("grant created", "key", e.id.String(), "grant", rec.GrantID, "grantee", rec.GranteePrincipal, "operations", strings.Join(ops, ","))
 	return &api.CreateGrantOutput{GrantId: rec.GrantID, GrantToken: grantToken(e.id, rec.GrantID)}, nil
+}
+
+// checkGrantInput checks a CreateGrant request before any key is looked
+// at, and returns its grantee.
+func (s *Service) checkGrantInput(in *api.CreateGrantInput) (policy.HostPrincipal, error) {
+	grantee, err := s.parseGrantPrincipal("GranteePrincipal", in.GranteePrincipal)
+	if err != nil {
+		return grantee, err
+	}
+	if in.RetiringPrincipal != "" {
+		if _, err := s.parseGrantPrincipal("RetiringPrincipal", in.RetiringPrincipal); err != nil {
+			return grantee, err
+		}
+	}
+	if len(in.Operations) == 0 {
+		return grantee, errorf(api.CodeValidation, "Operations is required")
+	}
+	for _, op := range in.Operations {
+		if grantOps[op] == "" {
+			return grantee, errorf(api.CodeValidation, "grant operation %q is not valid for a symmetric encryption key", op)
+		}
+	}
+	if in.Name != "" && !grantNameRE.MatchString(in.Name) {
+		return grantee, errorf(api.CodeValidation, "Name must be 1 to 256 characters of a-z A-Z 0-9 : / _ -")
+	}
+	if err := checkConstraint("EncryptionContextSubset", in.Constraints.EncryptionContextSubset); err != nil {
+		return grantee, err
+	}
+	return grantee, checkConstraint("EncryptionContextEquals", in.Constraints.EncryptionContextEquals)
+}
+
+// authorizeGrant authorizes the caller to make the grant on e, in e's
+// state; a grant made under a grant (by its token) may only narrow it.
+// It returns e's authorization state. The caller holds writeMu.
+func (s *Service) authorizeGrant(ctx context.Context, e *entry, in *api.CreateGrantInput) (*authState, error) {
+	e.mu.RLock()
+	via, err := s.authorize(ctx, e, "kms:CreateGrant", nil, in.GrantTokens)
+	if err == nil {
+		err = checkState(api.OpCreateGrant, e)
+	}
+	a := e.auth.Load()
+	e.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	if via != "" && !narrower(in, a.grants[via]) {
+		return nil, errorf(api.CodeAccessDenied, "a grant made under grant %s may only narrow its operations and constraints", via)
+	}
+	return a, nil
+}
+
+// sameGrant finds the grant a named request made before (AWS makes a
+// named grant once: the same request again returns the same grant).
+func sameGrant(a *authState, in *api.CreateGrantInput, ops []string) *keystore.GrantRecord {
+	if in.Name == "" {
+		return nil
+	}
+	for _, g := range a.grants {
+		r := g.rec
+		if r.Name == in.Name && r.GranteePrincipal == in.GranteePrincipal && r.RetiringPrincipal == in.RetiringPrincipal &&
+			slices.Equal(r.Operations, ops) && maps.Equal(r.ContextSubset, in.Constraints.EncryptionContextSubset) &&
+			maps.Equal(r.ContextEquals, in.Constraints.EncryptionContextEquals) {
+			return r
+		}
+	}
+	return nil
 }
 
 // setGrants changes e's grants and installs a new authState (with an

@@ -100,28 +100,42 @@ func (s *Service) DaemonKey(purpose string) (keystore.KeyID, error) {
 	return r.KeyID, nil
 }
 
-// insertKey gives r its first version of material, stores it (with an
-// alias, if any) and adds it to the tables. The caller holds writeMu.
+// insertKey gives r its first version of material (unless it is to be
+// imported: origin EXTERNAL), stores it (with an alias, if any) and adds
+// it to the tables with its compiled policy. The caller holds writeMu.
 func (s *Service) insertKey(r *keystore.KeyRecord, pol *policy.Policy, alias *keystore.AliasRecord) (*entry, error) {
-	m, v, err := s.newVersion(r.KeyID, 1, r.CreationDate, "")
-	if err != nil {
-		return nil, s.internal("CreateKey", err)
+	var m *keystore.Material
+	if r.Origin == api.OriginExternal {
+		r.KeyState = api.KeyStatePendingImport
+	} else {
+		var v *keystore.Version
+		var err error
+		if m, v, err = s.newVersion(r.KeyID, 1, r.CreationDate, ""); err != nil {
+			return nil, s.internal(api.OpCreateKey, err)
+		}
+		r.Versions = []keystore.Version{*v}
 	}
-	r.Versions = []keystore.Version{*v}
 	var b keystore.Batch
 	b.PutKey(r)
 	if alias != nil {
 		b.PutAlias(alias)
 	}
-	if err := s.write("CreateKey", &b); err != nil {
-		m.Wipe()
+	if err := s.write(api.OpCreateKey, &b); err != nil {
+		if m != nil {
+			m.Wipe()
+		}
 		return nil, err
 	}
 	e := newEntry(r)
 	e.auth.Store(newAuthState(pol, nil))
-	e.mats[0].Store(m)
+	if m != nil {
+		e.mats[0].Store(m)
+	}
 	s.mu.Lock()
 	s.keys[r.KeyID] = e
+	if r.KeyManager == ManagerCustomer {
+		s.customers++
+	}
 	if alias != nil {
 		s.aliases[alias.AliasName] = alias
 	}

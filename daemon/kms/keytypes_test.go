@@ -7,7 +7,8 @@ import (
 	"kmsd/wire/api"
 )
 
-// TestKeyTypeTable checks every cell of DESIGN.md's key-type table:
+// TestKeyTypeTable checks every cell of the key-type table of
+// docs/authorization.md:
 // who creates each type, and who can view, manage and use it.
 func TestKeyTypeTable(t *testing.T) {
 	s := authService(t, func(c *Config) { c.Quotas.Keys = 1 })

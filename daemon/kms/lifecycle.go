@@ -34,27 +34,7 @@ func (s *Service) CreateKey(ctx context.Context, in *api.CreateKeyInput) (*api.K
 	if err != nil {
 		return nil, err
 	}
-	if len(in.Description) > maxDescriptionLen || !utf8.ValidString(in.Description) {
-		return nil, errorf(api.CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
-	}
-	if in.KeyUsage != "" && in.KeyUsage != api.KeyUsageEncryptDecrypt {
-		return nil, errorf(api.CodeUnsupportedOperation, "KeyUsage %q is not supported; kmsd keys are %s", in.KeyUsage, api.KeyUsageEncryptDecrypt)
-	}
-	if in.KeySpec != "" && in.KeySpec != api.KeySpecSymmetric {
-		return nil, errorf(api.CodeUnsupportedOperation, "KeySpec %q is not supported; kmsd keys are %s", in.KeySpec, api.KeySpecSymmetric)
-	}
-	origin := in.Origin
-	switch origin {
-	case "":
-		origin = api.OriginKMS
-	case api.OriginKMS, api.OriginExternal:
-	default:
-		return nil, errorf(api.CodeUnsupportedOperation, "Origin %q is not supported (use %s or %s)", in.Origin, api.OriginKMS, api.OriginExternal)
-	}
-	if in.MultiRegion {
-		return nil, errorf(api.CodeUnsupportedOperation, "multi-Region keys are not supported on a single host")
-	}
-	tags, err := mergeTags(nil, in.Tags)
+	origin, tags, err := checkCreateKey(in)
 	if err != nil {
 		return nil, err
 	}
@@ -70,47 +50,55 @@ func (s *Service) CreateKey(ctx context.Context, in *api.CreateKeyInput) (*api.K
 	if err := lockoutCheck(pol, p, keyARN(id), in.BypassPolicyLockoutSafetyCheck); err != nil {
 		return nil, err
 	}
-
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	if s.customerKeys() >= s.cfg.Quotas.Keys {
-		return nil, errorf(api.CodeLimitExceeded, "the quota of %d keys is reached", s.cfg.Quotas.Keys)
-	}
 	now := s.now().UTC()
 	r := &keystore.KeyRecord{
 		KeyID: id, CreationDate: now, Description: in.Description,
 		KeyUsage: api.KeyUsageEncryptDecrypt, KeySpec: api.KeySpecSymmetric, Origin: origin,
 		KeyManager: ManagerCustomer, KeyState: api.KeyStateEnabled, Tags: tags, Policy: doc,
 	}
-	var m *keystore.Material
-	if origin == api.OriginExternal {
-		r.KeyState = api.KeyStatePendingImport
-	} else {
-		var v *keystore.Version
-		m, v, err = s.newVersion(r.KeyID, 1, now, "")
-		if err != nil {
-			return nil, s.internal(api.OpCreateKey, err)
-		}
-		r.Versions = []keystore.Version{*v}
-	}
-	var b keystore.Batch
-	b.PutKey(r)
-	if err := s.write(api.OpCreateKey, &b); err != nil {
-		if m != nil {
-			m.Wipe()
-		}
+	e, err := s.addKey(r, pol)
+	if err != nil {
 		return nil, err
 	}
-	e := newEntry(r)
-	e.auth.Store(newAuthState(pol, nil))
-	if m != nil {
-		e.mats[0].Store(m)
-	}
-	s.mu.Lock()
-	s.keys[r.KeyID] = e
-	s.mu.Unlock()
-	s.log.Info("key created", "key", r.KeyID.String(), "origin", origin, "by", p.String())
+	s.log.Info("key created", "key", id.String(), "origin", origin, "by", p.String())
 	return &api.KeyMetadataOutput{KeyMetadata: metadata(e)}, nil
+}
+
+// checkCreateKey checks what a CreateKey request asks for, and returns
+// the key's origin and its tags.
+func checkCreateKey(in *api.CreateKeyInput) (string, []keystore.Tag, error) {
+	if len(in.Description) > maxDescriptionLen || !utf8.ValidString(in.Description) {
+		return "", nil, errorf(api.CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
+	}
+	if in.KeyUsage != "" && in.KeyUsage != api.KeyUsageEncryptDecrypt {
+		return "", nil, errorf(api.CodeUnsupportedOperation, "KeyUsage %q is not supported; kmsd keys are %s", in.KeyUsage, api.KeyUsageEncryptDecrypt)
+	}
+	if in.KeySpec != "" && in.KeySpec != api.KeySpecSymmetric {
+		return "", nil, errorf(api.CodeUnsupportedOperation, "KeySpec %q is not supported; kmsd keys are %s", in.KeySpec, api.KeySpecSymmetric)
+	}
+	origin := in.Origin
+	switch origin {
+	case "":
+		origin = api.OriginKMS
+	case api.OriginKMS, api.OriginExternal:
+	default:
+		return "", nil, errorf(api.CodeUnsupportedOperation, "Origin %q is not supported (use %s or %s)", in.Origin, api.OriginKMS, api.OriginExternal)
+	}
+	if in.MultiRegion {
+		return "", nil, errorf(api.CodeUnsupportedOperation, "multi-Region keys are not supported on a single host")
+	}
+	tags, err := mergeTags(nil, in.Tags)
+	return origin, tags, err
+}
+
+// addKey writes a new customer key within the key quota.
+func (s *Service) addKey(r *keystore.KeyRecord, pol *policy.Policy) (*entry, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.customerKeys() >= s.cfg.Quotas.Keys {
+		return nil, errorf(api.CodeLimitExceeded, "the quota of %d keys is reached", s.cfg.Quotas.Keys)
+	}
+	return s.insertKey(r, pol, nil)
 }
 
 // newVersion makes version v of key id from crypto/rand and seals it. The
@@ -399,6 +387,9 @@ func (s *Service) deleteKey(e *entry) error {
 	}
 	s.mu.Lock()
 	delete(s.keys, e.id)
+	if e.manager == ManagerCustomer {
+		s.customers--
+	}
 	for _, n := range names {
 		delete(s.aliases, n)
 	}

@@ -71,6 +71,9 @@ func (s *Service) load() (map[keystore.KeyID]map[string]*grant, error) {
 	err := keystore.Load(s.store, keystore.Loader{
 		Key: func(r *keystore.KeyRecord) error {
 			s.keys[r.KeyID] = newEntry(r)
+			if r.KeyManager == ManagerCustomer {
+				s.customers++
+			}
 			return nil
 		},
 		Alias: func(a *keystore.AliasRecord) error {

@@ -65,9 +65,10 @@ type Service struct {
 
 	writeMu sync.Mutex // serializes every change to the store and the tables
 
-	mu      sync.RWMutex // guards keys and aliases
-	keys    map[keystore.KeyID]*entry
-	aliases map[string]*keystore.AliasRecord
+	mu        sync.RWMutex // guards keys and aliases
+	keys      map[keystore.KeyID]*entry
+	customers int // keys managed by their customers: what the key quota counts
+	aliases   map[string]*keystore.AliasRecord
 
 	policies policyCache // compiled policies shared among keys
 
@@ -151,18 +152,11 @@ func (s *Service) VisibleKeyCount(ctx context.Context) int {
 	return n
 }
 
-// customerKeys counts the keys that count against the key quota. The
-// caller holds writeMu (or owns the service).
+// customerKeys counts the keys that count against the key quota.
 func (s *Service) customerKeys() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	n := 0
-	for _, e := range s.keys {
-		if e.manager == ManagerCustomer {
-			n++
-		}
-	}
-	return n
+	return s.customers
 }
 
 func newEntry(r *keystore.KeyRecord) *entry {

@@ -235,8 +235,8 @@ func TestPrincipalKey(t *testing.T) {
 	a := &Principal{UID: 1, GID: 2, Groups: []uint32{5, 3}, Unit: "x.service"}
 	b := &Principal{UID: 1, GID: 2, Groups: []uint32{3, 5}, Unit: "x.service"}
 	c := &Principal{UID: 1, GID: 2, Groups: []uint32{3, 5}}
-	if a.Key() != b.Key() || a.Key() == c.Key() {
-		t.Fatal(a.Key(), b.Key(), c.Key())
+	if a.DecisionKey() != b.DecisionKey() || a.DecisionKey() == c.DecisionKey() {
+		t.Fatal(a.DecisionKey(), b.DecisionKey(), c.DecisionKey())
 	}
 	if fmt.Sprint(a) == "" {
 		t.Fatal()

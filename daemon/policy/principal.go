@@ -25,20 +25,21 @@ type Principal struct {
 	Unit   string
 	Source string // "socket", "fuse" or "kmsd" (the daemon itself)
 
-	key atomic.Pointer[string] // Key, computed on first use
+	key atomic.Pointer[string] // DecisionKey, computed on first use
 }
 
-// Key identifies the principal for caches: two principals with the same
-// key are the same to every policy.
-// It is safe for concurrent use; the principal must not change after its
+// DecisionKey is not a name but what every policy decision about the
+// caller depends on: its uid, gid, groups and unit. Two principals with
+// the same key get the same decisions, so decisions are cached by it. It
+// is safe for concurrent use; the principal must not change after its
 // first use.
-func (p *Principal) Key() string {
+func (p *Principal) DecisionKey() string {
 	if k := p.key.Load(); k != nil {
 		return *k
 	}
 	groups := slices.Clone(p.Groups)
 	slices.Sort(groups)
-	k := fmt.Sprintf("%d:%d:%v:%s", p.UID, p.GID, groups, p.Unit)
+	k := fmt.Sprintf("%s gid:%d groups:%v", p, p.GID, groups)
 	p.key.Store(&k) // racing callers store the same value
 	return k
 }
@@ -49,13 +50,14 @@ func (p *Principal) InGroup(gid uint32) bool {
 	return p.GID == gid || slices.Contains(p.Groups, gid)
 }
 
-// String names the principal for logs: "uid:1000 gid:1000 pid:42
-// unit:nginx.service".
+// String is the caller's name, the one usage counts, logs and error
+// messages give it: "uid:1000", or "uid:1000 unit:nginx.service" for a
+// process of a systemd unit.
 func (p *Principal) String() string {
 	if p == nil {
 		return "unknown"
 	}
-	s := fmt.Sprintf("uid:%d gid:%d pid:%d", p.UID, p.GID, p.PID)
+	s := "uid:" + strconv.FormatUint(uint64(p.UID), 10)
 	if p.Unit != "" {
 		s += " unit:" + p.Unit
 	}

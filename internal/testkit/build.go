@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 )
@@ -52,7 +51,7 @@ func Binaries(t testing.TB) (kmsd, kmsctl string) {
 			kmsdFlags = append(kmsdFlags, "-race")
 		}
 		for _, args := range [][]string{append(kmsdFlags, "kmsd/cmd/kmsd"), {"build", "-o", binDir + "/", "kmsd/cmd/kmsctl"}} {
-			cmd := exec.Command(goTool(), args...)
+			cmd := exec.Command("go", args...)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				buildErr = fmt.Errorf("go %v: %v\n%s", args, err, out)
 				return
@@ -69,16 +68,4 @@ func Binaries(t testing.TB) (kmsd, kmsctl string) {
 func BinDir(t testing.TB) string {
 	kmsd, _ := Binaries(t)
 	return filepath.Dir(kmsd)
-}
-
-func goTool() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
-		return p
-	}
-	return "go"
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

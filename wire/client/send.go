@@ -99,15 +99,15 @@ func (cc *clientConn) sendNow(cl *call, ids *atomic.Uint64) bool {
 }
 
 // split takes from calls the first call and, if its operation can be
-// batched, up to max calls of the same operation; it returns them and the
+// batched, up to most calls of the same operation; it returns them and the
 // calls left, in order.
-func split(calls []*call, max int) (group, rest []*call) {
+func split(calls []*call, most int) (group, rest []*call) {
 	op := calls[0].op
-	if !op.Batch || max <= 1 {
+	if !op.Batch || most <= 1 {
 		return calls[:1:1], calls[1:]
 	}
 	for _, cl := range calls {
-		if cl.raw == nil && cl.op == op && len(group) < max {
+		if cl.raw == nil && cl.op == op && len(group) < most {
 			group = append(group, cl)
 		} else {
 			rest = append(rest, cl)

@@ -10,7 +10,7 @@
 // # What a struct may hold
 //
 // Fields of these types, each encoded under its Go name, in declaration
-// order: string, []byte, bool, int32, int64, *int32, *int64 (optional
+// order: string, []byte, bool, int32, int64, *int32 (optional
 // numbers: nil is absent, a pointer to 0 is sent), time.Time and
 // *time.Time (milliseconds since the epoch), map[string]string, []string,
 // another struct of the package, and a slice of one. The tag
@@ -60,7 +60,6 @@ const (
 	kInt32
 	kInt64
 	kOptInt32
-	kOptInt64
 	kTime
 	kOptTime
 	kStrMap
@@ -183,8 +182,6 @@ func parseField(fl *ast.Field) (field, error) {
 		switch typeString(t.X) {
 		case "int32":
 			f.kind = kOptInt32
-		case "int64":
-			f.kind = kOptInt64
 		case "time.Time":
 			f.kind = kOptTime
 		default:
@@ -375,7 +372,7 @@ func encodeValue(f field, v string) string {
 		return "b = appendBool(b, " + v + ")"
 	case kInt32, kInt64:
 		return "b = appendInt(b, int64(" + v + "))"
-	case kOptInt32, kOptInt64:
+	case kOptInt32:
 		return "b = appendInt(b, int64(*" + v + "))"
 	case kTime:
 		return "b = appendInt(b, " + v + ".UnixMilli())"
@@ -423,8 +420,6 @@ func decodeValue(f field, v string) string {
 		return "r.int64(&" + v + ")"
 	case kOptInt32:
 		return "r.optInt32(&" + v + ")"
-	case kOptInt64:
-		return "r.optInt64(&" + v + ")"
 	case kTime:
 		return "r.time(&" + v + ")"
 	case kOptTime:
