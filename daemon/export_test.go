@@ -17,8 +17,8 @@ func Units(n int) int { return units(n) }
 func (s *Server) Held() (now, peak int64) { return s.held.Load(), s.heldPeak.Load() }
 
 // TrimWhenIdle is trimWhenIdle.
-func (s *Server) TrimWhenIdle(stop <-chan struct{}, every time.Duration, trim func()) {
-	s.trimWhenIdle(stop, every, trim)
+func (s *Server) TrimWhenIdle(stop <-chan struct{}, ticks <-chan time.Time, trim func()) {
+	s.trimWhenIdle(stop, ticks, trim)
 }
 
 // Principals returns the callers of the open connections.

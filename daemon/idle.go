@@ -16,20 +16,19 @@ const idleTrimAfter = time.Second
 // heap at about twice what is live (GOGC), which is the throughput's
 // friend; idle, that memory is only RSS. A trim is one garbage collection
 // (milliseconds with thousands of keys) at a moment nobody waits; a new
-// request starts the series again. It returns when stop is closed.
-func (s *Server) trimWhenIdle(stop <-chan struct{}, every time.Duration, trim func()) {
+// request starts the series again. A tick comes every idleTrimAfter (or
+// when a test sends one). It returns when stop is closed.
+func (s *Server) trimWhenIdle(stop <-chan struct{}, ticks <-chan time.Time, trim func()) {
 	if trim == nil {
 		trim = debug.FreeOSMemory
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
 	last := s.activity()
 	idle, next := 0, -1 // idle ticks so far; the idle tick of the next trim (-1: none due)
 	for {
 		select {
 		case <-stop:
 			return
-		case <-t.C:
+		case <-ticks:
 		}
 		now := s.activity()
 		if now != last {

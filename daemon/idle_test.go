@@ -8,35 +8,38 @@ import (
 	"kmsd/wire/api"
 )
 
+// TestTrimWhenIdle drives the idle trimmer with ticks of its own: an idle
+// spell after a request trims after 1, 2, 4, 8, 16, 32 and 64 idle ticks,
+// 7 times, and then no more however long it lasts; a request starts the
+// series again; without any request there is nothing to trim.
 func TestTrimWhenIdle(t *testing.T) {
 	ts := startServer(t)
 	c := dial(t, ts.sock)
 	var trims atomic.Int32
-	stop := make(chan struct{})
+	stop, ticks := make(chan struct{}), make(chan time.Time)
 	defer close(stop)
-	go ts.srv.TrimWhenIdle(stop, 10*time.Millisecond, func() { trims.Add(1) })
-	// An idle spell trims after 1, 2, 4, 8, 16, 32 and 64 idle ticks: 7
-	// times, and then no more however long it lasts.
-	waitTrims := func(want int32) {
-		t.Helper()
-		for start := time.Now(); trims.Load() < want; time.Sleep(5 * time.Millisecond) {
-			if time.Since(start) > 5*time.Second {
-				t.Fatalf("%d trims, want %d", trims.Load(), want)
-			}
-		}
-		time.Sleep(300 * time.Millisecond) // 30 more idle ticks
-		if got := trims.Load(); got != want {
-			t.Fatalf("%d trims while idle, want %d", got, want)
+	go ts.srv.TrimWhenIdle(stop, ticks, func() { trims.Add(1) })
+	// A tick is taken when the trimmer is back waiting: after the send of
+	// tick n+1, tick n has been dealt with.
+	tick := func(n int) {
+		for range n + 1 {
+			ticks <- time.Now()
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
-	if trims.Load() != 0 {
-		t.Fatal("trimmed before any request")
+	tick(100)
+	if got := trims.Load(); got != 0 {
+		t.Fatalf("%d trims before any request", got)
 	}
 	key := newKey(t, c)
-	waitTrims(7)
+	tick(200)
+	if got := trims.Load(); got != 7 {
+		t.Fatalf("%d trims in an idle spell, want 7", got)
+	}
 	if _, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: key, Plaintext: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
-	waitTrims(14)
+	tick(200)
+	if got := trims.Load(); got != 14 {
+		t.Fatalf("%d trims after a second spell, want 14", got)
+	}
 }

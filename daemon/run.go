@@ -190,7 +190,9 @@ func listen(o *Options, log *slog.Logger) (*net.UnixListener, error) {
 func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *slog.Logger) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	go srv.trimWhenIdle(ctx.Done(), idleTrimAfter, nil)
+	ticker := time.NewTicker(idleTrimAfter)
+	defer ticker.Stop()
+	go srv.trimWhenIdle(ctx.Done(), ticker.C, nil)
 	var mnt *fusefs.Mount
 	if o.Mount != "" {
 		var err error
