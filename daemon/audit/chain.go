@@ -33,23 +33,15 @@ func (w *Writer) writeGroup(group []*appendReq) error {
 	return nil
 }
 
-// repairTail undoes what a failed write may have left of a record: zeros
-// it (within the padding) or cuts it off (past it).
+// repairTail cuts off what a failed write may have left of a record.
 func (w *Writer) repairTail() error {
 	if !w.dirtyTail {
 		return nil
 	}
-	w.settle()
-	err := w.f.Truncate(max(w.size, w.alloc))
-	if err == nil && w.alloc > w.size {
-		_, err = w.f.WriteAt(zeros[:min(int64(len(zeros)), w.alloc-w.size)], w.size)
-		if w.alloc-w.size > int64(len(zeros)) {
-			err = w.f.Truncate(w.size)
-			w.alloc = w.size
-		}
-	}
+	w.waitReserve()
+	err := w.f.Truncate(w.size)
 	if err == nil {
-		w.dirtyTail = false
+		w.dirtyTail, w.reserved = false, w.size
 	}
 	return err
 }
@@ -95,7 +87,6 @@ func (w *Writer) encodeGroup(group []*appendReq, now time.Time) (ends []int, ckp
 // to the store.
 func (w *Writer) written(now time.Time, ckpt bool) {
 	w.size += int64(len(w.buf))
-	w.alloc = max(w.alloc, w.size)
 	if !w.Healthy() {
 		w.cfg.Logger.Warn("audit trail writable again", "refused", w.refused.Load())
 		w.downSince.Store(0)
@@ -103,11 +94,12 @@ func (w *Writer) written(now time.Time, ckpt bool) {
 	}
 	if ckpt {
 		w.lastCkpt = now
-		select {
-		case <-w.saveq: // an older checkpoint not saved yet: the newer one will do
-		default:
+		c := checkpoint{w.seq, w.prev}
+		if w.cfg.Sync == SyncInterval {
+			w.unsaved = &c // saved once the flusher has flushed it
+		} else {
+			w.save(c)
 		}
-		w.saveq <- checkpoint{w.seq, w.prev}
 	}
 	if cap(w.buf) > 4<<20 {
 		w.buf = nil
@@ -127,7 +119,7 @@ func (w *Writer) write(ends []int) error {
 			if _, err := w.f.WriteAt(w.buf[start:end], w.size+int64(start)); err != nil {
 				return err
 			}
-			if err := fdatasync(w.f); err != nil {
+			if err := w.timedSync(w.f); err != nil {
 				return err
 			}
 			start = end
@@ -137,8 +129,11 @@ func (w *Writer) write(ends []int) error {
 	if _, err := w.f.WriteAt(w.buf, w.size); err != nil {
 		return err
 	}
-	if w.cfg.Sync == SyncBatch {
-		return fdatasync(w.f)
+	switch w.cfg.Sync {
+	case SyncBatch:
+		return w.timedSync(w.f)
+	case SyncInterval:
+		w.markDirty()
 	}
 	return nil
 }
@@ -207,8 +202,13 @@ func (w *Writer) rotate(now time.Time) error {
 		os.Remove(f.Name())
 		return err
 	}
-	w.f.Close()
-	w.f, w.fileNo, w.size, w.alloc = f, w.fileNo+1, int64(len(open)), int64(len(open))
+	old := w.f
+	w.f, w.fileNo, w.size, w.reserved = f, w.fileNo+1, int64(len(open)), int64(len(open))
+	w.setFlushFile(f)
+	old.Close()
+	if w.cfg.Sync == SyncInterval {
+		w.markDirty() // the new file's open record
+	}
 	syncDir(w.cfg.Dir)
 	return nil
 }

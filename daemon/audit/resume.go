@@ -72,7 +72,7 @@ func (w *Writer) resume() error {
 		f.Close()
 		return fmt.Errorf("audit: the last record of %s is not readable", last)
 	}
-	w.f, w.size, w.alloc, w.seq, w.prev = f, end, end, rec.Seq, sha256.Sum256(line)
+	w.f, w.size, w.reserved, w.seq, w.prev = f, end, end, rec.Seq, sha256.Sum256(line)
 	if w.cfg.Store != nil {
 		if seq, _, ok, err := w.cfg.Store.LoadCheckpoint(); err != nil {
 			return fmt.Errorf("audit: %w", err)
