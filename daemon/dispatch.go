@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"kmsd/daemon/audit"
 	"kmsd/wire"
 	"kmsd/wire/api"
 )
@@ -9,9 +8,10 @@ import (
 // dispatch sends a decoded request where it is served: Hello and Status
 // are answered by the connection; a lone crypto request with nothing to
 // wait behind is worked on by the reader itself (inline); anything else
-// goes to a worker pool (work.go), a batch in chunks the workers share.
-// last says no further request is waiting in the read buffer.
-func (c *conn) dispatch(req *wire.Request, last bool) {
+// goes to a worker pool (work.go), a batch in chunks the workers share
+// (batch.go), with frame, the body its items refer into. last says no
+// further request is waiting in the read buffer.
+func (c *conn) dispatch(req *wire.Request, frame []byte, last bool) {
 	switch req.Op.Name {
 	case api.OpHello:
 		c.answerNow(req.Op.Name, req.ID, req.Body, c.s.hello(), nil)
@@ -25,7 +25,7 @@ func (c *conn) dispatch(req *wire.Request, last bool) {
 		p = c.s.crypto
 	}
 	if req.Type == wire.TypeBatchRequest {
-		c.dispatchBatch(req, p)
+		c.dispatchBatch(req, frame, p)
 		return
 	}
 	c.s.requests.Add(1)
@@ -47,30 +47,22 @@ func (c *conn) dispatch(req *wire.Request, last bool) {
 	}
 }
 
-// dispatchBatch queues a batch request's chunks; a chunk that finds the
+// dispatchBatch queues a batch request's chunks, the request's frame
+// (which its items refer into) going with them; a chunk that finds the
 // queue full (or the server over its budget) is answered
 // ThrottlingException item by item, and recorded so.
-func (c *conn) dispatchBatch(req *wire.Request, p *pool) {
+func (c *conn) dispatchBatch(req *wire.Request, frame []byte, p *pool) {
 	c.s.batches.Add(1)
-	c.s.requests.Add(int64(len(req.Items)))
-	b := &batchJob{c: c, id: req.ID, op: req.Op, items: req.Items, results: make([]wire.Result, len(req.Items)), units: c.cost}
-	b.left.Store(int32((len(req.Items) + batchChunk - 1) / batchChunk))
-	for lo := 0; lo < len(req.Items); lo += batchChunk {
-		hi := min(lo+batchChunk, len(req.Items))
-		if !c.over && p.submit(&job{c: c, b: b, lo: lo, hi: hi}) {
+	c.s.requests.Add(int64(req.N))
+	b := newBatchJob(c, req, frame)
+	for k, lo := 0, 0; lo < req.N; k, lo = k+1, lo+batchChunk {
+		hi := min(lo+batchChunk, req.N)
+		if !c.over && p.submit(&job{c: c, b: b, k: k, lo: lo, hi: hi}) {
 			continue
 		}
-		evs := make([]*audit.Event, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			b.results[i] = wire.Result{Err: throttled()}
-			ev := c.newEvent(req.Op.Name, req.ID, i)
-			finish(ev, nil, req.Items[i], nil, b.results[i].Err)
-			evs = append(evs, ev)
-		}
-		c.s.record(audit.Fold(c.requestID(req.ID), evs, lo))
 		c.s.throttled.Add(int64(hi - lo))
-		if b.left.Add(-1) == 0 {
-			c.respondBatch(b)
+		if b.fail(k, lo, hi, throttled()) {
+			c.s.finishBatch(b)
 		}
 	}
 }

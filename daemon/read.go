@@ -44,21 +44,27 @@ func (c *conn) readLoop() error {
 			return nil
 		}
 		req, err := wire.DecodeRequest(body)
-		clear(body) // it may hold plaintext
-		if cap(buf) >= wire.BigFrame {
-			wire.PutFrameBuffer(body[:0]) // wiped above; large buffers are shared, not kept per connection
+		var frame []byte
+		switch {
+		case err == nil && req.Type == wire.TypeBatchRequest:
+			frame, buf = body, nil // the batch's items refer into it: it goes with them
+		case cap(buf) >= wire.BigFrame:
+			wire.PutFrameBuffer(body) // wiped; large buffers are shared, not kept per connection
 			buf = nil
+		default:
+			clear(body) // it may hold plaintext
 		}
-		if err := c.take(req, err, first, fr.Buffered() == 0); err != nil {
+		if err := c.take(req, err, frame, first, fr.Buffered() == 0); err != nil {
 			return err
 		}
 	}
 }
 
 // take answers a request that did not decode, or dispatches one that
-// did; last says no further request is waiting in the read buffer. An
-// error ends the connection.
-func (c *conn) take(req *wire.Request, err error, first, last bool) error {
+// did (a batch with frame, the body its items refer into); last says no
+// further request is waiting in the read buffer. An error ends the
+// connection.
+func (c *conn) take(req *wire.Request, err error, frame []byte, first, last bool) error {
 	if req == nil {
 		c.answerNow("ProtocolError", 0, nil, nil, &api.Error{Code: api.CodeValidation, Message: err.Error()})
 		return err
@@ -77,10 +83,13 @@ func (c *conn) take(req *wire.Request, err error, first, last bool) error {
 		return nil
 	}
 	if first && req.Op.Name != api.OpHello {
+		if frame != nil {
+			wire.PutFrameBuffer(frame) // wiped: a batch's items may hold plaintext
+		}
 		c.answerNow(req.Op.Name, req.ID, nil, nil, &api.Error{Code: api.CodeValidation, Message: "the first request on a connection must be Hello"})
 		return errors.New("no Hello")
 	}
-	c.dispatch(req, last)
+	c.dispatch(req, frame, last)
 	return nil
 }
 

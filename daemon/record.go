@@ -18,22 +18,16 @@ func auditDown() *api.Error {
 	return &api.Error{Code: api.CodeInternal, Message: "kmsd cannot write its audit trail (disk full or failing) and answers no request it cannot record; retry later"}
 }
 
-// newEvent starts the audit record of one request, or of item n (>= 0)
-// of a batch.
-func (c *conn) newEvent(op string, id uint64, n int) *audit.Event {
+// newEvent starts the audit record of one request.
+func (c *conn) newEvent(op string, id uint64) *audit.Event {
 	ev := new(audit.Event)
-	c.fillEvent(ev, op, id, n)
+	c.fillEvent(ev, op, id)
 	return ev
 }
 
-// fillEvent is newEvent into an event the caller allocated. An item of a
-// batch gets no request id of its own: its batch record has the batch's.
-func (c *conn) fillEvent(ev *audit.Event, op string, id uint64, n int) {
-	var reqID string
-	if n < 0 {
-		reqID = c.requestID(id)
-	}
-	*ev = audit.Event{Type: audit.TypeCall, Name: op, RequestID: reqID, Caller: callerOf(c.p, c.principal)}
+// fillEvent is newEvent into an event the caller allocated.
+func (c *conn) fillEvent(ev *audit.Event, op string, id uint64) {
+	*ev = audit.Event{Type: audit.TypeCall, Name: op, RequestID: c.requestID(id), Caller: callerOf(c.p, c.principal)}
 }
 
 // requestID is the audit request id of request id on this connection.
@@ -56,8 +50,7 @@ func callerOf(p *policy.Principal, principal string) audit.Caller {
 func finish(ev *audit.Event, rep *kms.Report, in, out api.Message, werr *api.Error) {
 	ev.Time = time.Now()
 	if rep != nil {
-		ev.KeyID, ev.KeyVersion, ev.Alias, ev.GrantID = rep.KeyID, rep.KeyVersion, rep.Alias, rep.GrantID
-		ev.SourceKey, ev.SourceKeyVersion = rep.SourceKeyID, rep.SourceKeyVersion
+		report(ev, rep)
 	}
 	if werr != nil {
 		ev.Error = werr.Code
@@ -84,6 +77,13 @@ func finish(ev *audit.Event, rep *kms.Report, in, out api.Message, werr *api.Err
 	case *api.GenerateRandomOutput:
 		ev.OutBytes = len(v.Plaintext)
 	}
+}
+
+// report puts into ev what the service reported it did.
+func report(ev *audit.Event, rep *kms.Report) {
+	ev.KeyID, ev.KeyVersion, ev.Alias, ev.GrantID = rep.KeyID, rep.KeyVersion, rep.Alias, rep.GrantID
+	ev.SourceKey, ev.SourceKeyVersion = rep.SourceKeyID, rep.SourceKeyVersion
+	ev.Context, ev.DestContext = rep.Context, rep.DestContext
 }
 
 // ready reports whether requests may be worked on: the audit trail must
@@ -114,7 +114,7 @@ func (s *Server) record(evs ...*audit.Event) *api.Error {
 // (Hello, Status, errors before any work, throttling). Only the reader
 // calls it, for the request it is on.
 func (c *conn) answerNow(op string, id uint64, in, out api.Message, werr *api.Error) {
-	ev := c.newEvent(op, id, -1)
+	ev := c.newEvent(op, id)
 	finish(ev, nil, in, out, werr)
 	if aerr := c.s.record(ev); aerr != nil && werr == nil {
 		out, werr = nil, aerr

@@ -9,17 +9,44 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// outFrame is a response frame and the slots its request took.
+// outFrame is a response frame and the slots its request took: b, and
+// then, for a batch's answer, the parts that workers wrote, in order. The
+// pieces are wiped once written or dropped (they may hold plaintext), and
+// then done, if set, is called (to give pooled buffers back).
 type outFrame struct {
 	b     []byte
+	more  [][]byte
 	units int
+	done  func()
+}
+
+func oneFrame(b []byte, units int) outFrame { return outFrame{b: b, units: units} }
+
+// size is the frame's length.
+func (f outFrame) size() int {
+	n := len(f.b)
+	for _, s := range f.more {
+		n += len(s)
+	}
+	return n
+}
+
+// release wipes the frame's pieces and calls done.
+func (f outFrame) release() {
+	clear(f.b)
+	for _, s := range f.more {
+		clear(s)
+	}
+	if f.done != nil {
+		f.done()
+	}
 }
 
 // respond encodes one response and hands it to the writer, which returns
 // the request's units slots. It never blocks: every request in flight has
 // a place in c.out.
 func (c *conn) respond(id uint64, units int, out api.Message, werr *api.Error) {
-	c.send(outFrame{c.encode(id, out, werr), units})
+	c.send(oneFrame(c.encode(id, out, werr), units))
 }
 
 // send answers a request. When nothing else is being written or waits to
@@ -34,39 +61,60 @@ func (c *conn) respond(id uint64, units int, out api.Message, werr *api.Error) {
 func (c *conn) send(f outFrame) {
 	if len(c.out) == 0 && c.wmu.TryLock() {
 		if c.wfailed == nil && c.rest == nil && c.w.Buffered() == 0 {
-			n := c.tryWrite(f.b)
-			if n == len(f.b) {
-				clear(f.b)
+			n := c.tryWrite(f)
+			if n == f.size() {
+				f.release()
 				c.flushed(f.units, 1)
 				c.wmu.Unlock()
 				return
 			}
 			// Part of the frame is on the wire: the rest must follow
 			// before anything else, so it waits in rest for the writer.
-			c.rest = append([]byte(nil), f.b[n:]...)
-			clear(f.b)
-			f.b = nil // this tells the writer to write rest and return the slots
+			c.rest = rest(f, n)
+			f.release()
+			f.b, f.more, f.done = nil, nil, nil // this tells the writer to write rest and return the slots
 		}
 		c.wmu.Unlock()
 	}
 	c.out <- f
 }
 
-// tryWrite writes what the socket takes of b now, without waiting, and
-// returns how much that was. The caller holds wmu.
-func (c *conn) tryWrite(b []byte) int {
+// tryWrite writes what the socket takes of f now, in one write (a writev
+// for a frame in parts) and without waiting, and returns how much that
+// was. The caller holds wmu.
+func (c *conn) tryWrite(f outFrame) int {
 	if c.raw == nil {
 		return 0
 	}
 	n := 0
 	c.raw.Write(func(fd uintptr) bool {
-		m, err := unix.Write(int(fd), b)
+		var m int
+		var err error
+		if f.more == nil {
+			m, err = unix.Write(int(fd), f.b)
+		} else {
+			m, err = unix.Writev(int(fd), append([][]byte{f.b}, f.more...))
+		}
 		if err == nil {
 			n = m
 		}
 		return true // one attempt: never wait for the socket
 	})
 	return n
+}
+
+// rest copies what follows the first n bytes of f.
+func rest(f outFrame, n int) []byte {
+	var b []byte
+	for _, s := range append([][]byte{f.b}, f.more...) {
+		if n >= len(s) {
+			n -= len(s)
+			continue
+		}
+		b = append(b, s[n:]...)
+		n = 0
+	}
+	return b
 }
 
 // encode makes the frame of one response and wipes the plaintext the
@@ -81,19 +129,6 @@ func (c *conn) encode(id uint64, out api.Message, werr *api.Error) []byte {
 		frame, _ = wire.AppendResponse(nil, id, nil, &api.Error{Code: api.CodeInternal, Message: "the response could not be encoded"})
 	}
 	return frame
-}
-
-func (c *conn) respondBatch(b *batchJob) {
-	frame, err := wire.AppendBatchResponse(nil, b.id, b.results, nil)
-	for _, r := range b.results {
-		if r.Out != nil {
-			wipeOutput(r.Out)
-		}
-	}
-	if err != nil { // too large for a frame: the client must send smaller batches
-		frame, _ = wire.AppendBatchResponse(nil, b.id, nil, &api.Error{Code: api.CodeValidation, Message: "the batch's response exceeds the frame limit; send fewer or smaller items"})
-	}
-	c.send(outFrame{frame, b.units})
 }
 
 // writeLoop writes response frames, as many as are ready per flush. After
@@ -134,10 +169,15 @@ func (c *conn) writeFrame(f outFrame) {
 		if c.wfailed == nil {
 			_, c.wfailed = c.w.Write(f.b)
 		}
+		for _, seg := range f.more {
+			if c.wfailed == nil {
+				_, c.wfailed = c.w.Write(seg)
+			}
+		}
 	}
 	clear(c.rest)
 	c.rest = nil
-	clear(f.b)
+	f.release()
 }
 
 // flushed flushes what writeFrame buffered and then returns the units

@@ -2,13 +2,10 @@ package daemon
 
 import (
 	"runtime"
-	"slices"
 	"sync"
-	"sync/atomic"
 
 	"kmsd/daemon/audit"
 	"kmsd/daemon/kms"
-	"kmsd/wire"
 	"kmsd/wire/api"
 )
 
@@ -19,27 +16,11 @@ type job struct {
 	op *api.OpSpec
 	in api.Message // a single request
 
-	b      *batchJob // a chunk of a batch: items b.items[lo:hi]
+	b      *batchJob // a chunk of a batch: chunk k, items [lo, hi)
+	k      int
 	lo, hi int
 	units  int // the request's in-flight slots (single requests)
 }
-
-// batchJob collects the results of a batch request's chunks; the chunk
-// that finishes last sends the response.
-type batchJob struct {
-	c       *conn
-	id      uint64
-	op      *api.OpSpec
-	items   []api.Message
-	results []wire.Result
-	left    atomic.Int32 // chunks not yet done
-	units   int          // the request's in-flight slots
-}
-
-// batchChunk is how many items of a batch one job carries: a large batch
-// is shared by every worker, a small one stays whole. Each chunk is one
-// audit record (a batch record, see audit.Fold).
-const batchChunk = 128
 
 // maxCoalesce is the most jobs a worker takes in one pass.
 const maxCoalesce = 64
@@ -101,23 +82,23 @@ func (p *pool) stop() {
 	p.wg.Wait()
 }
 
-// inlineBatchAnswer is the largest batch whose answer is encoded and sent
-// by whoever completes it (a worker, or the trail's goroutine once the
-// batch's records are flushed): up to it (the client's coalesced frames)
-// that costs less than starting a goroutine to do it, which measured 15%
-// of the rate of 64 coalesced callers and 10% of batches of 256.
+// inlineBatchAnswer is the largest batch whose answer is sent by whoever
+// completes it (the trail's goroutine, once the batch's records are
+// written): a larger one's writev is left to a goroutine of its own.
 const inlineBatchAnswer = 256
 
 // run serves jobs a worker took together (see runJobs).
 func (s *Server) run(jobs []*job) { s.runJobs(jobs, false) }
 
-// runJobs works on jobs taken together, encodes the answers of single
-// requests, hands all their audit records to the trail as one group and
-// returns: the answers leave when the group is written (by commit); if
-// it cannot be, they are wiped and errors leave instead. inline says the
-// caller is a connection's reader serving a lone request, which may as
-// well write the records itself (audit.Writer.AppendNow) as wait for the
-// trail's goroutine to.
+// runJobs works on jobs taken together. A chunk of a batch is answered
+// into its own buffer, and the chunk done last has the batch recorded and
+// answered (finishBatch). Single requests are worked on as one pass: their
+// answers encoded, their audit records handed to the trail as one group;
+// the answers leave when the group is written (commit), or, if it cannot
+// be, are wiped and errors leave instead. inline says the caller is a
+// connection's reader serving a lone request, which may as well write the
+// records itself (audit.Writer.AppendNow) as wait for the trail's
+// goroutine to.
 func (s *Server) runJobs(jobs []*job, inline bool) {
 	if werr := s.ready(); werr != nil {
 		for _, j := range jobs {
@@ -125,7 +106,18 @@ func (s *Server) runJobs(jobs []*job, inline bool) {
 		}
 		return
 	}
-	p := s.work(slices.Clone(jobs)) // the pool reuses its slice once run returns
+	singles := jobs[:0:0]
+	for _, j := range jobs {
+		if j.b == nil {
+			singles = append(singles, j)
+		} else if s.runChunk(j.b, j.k, j.lo, j.hi) {
+			s.finishBatch(j.b)
+		}
+	}
+	if len(singles) == 0 {
+		return
+	}
+	p := s.work(singles)
 	if s.cfg.Audit == nil {
 		p.commit(nil)
 		return
@@ -143,6 +135,28 @@ func (s *Server) runJobs(jobs []*job, inline bool) {
 	})
 }
 
+// finishBatch records a batch whose chunks are all done, and once the
+// records are written answers it (or, if they cannot be, fails it whole).
+// The request's frame is wiped first: nothing refers into it any more.
+func (s *Server) finishBatch(b *batchJob) {
+	evs := b.records()
+	b.wipeFrame()
+	if s.cfg.Audit == nil {
+		b.answer(nil)
+		return
+	}
+	s.cfg.Audit.AppendAsync(evs, func(err error) {
+		switch {
+		case err != nil:
+			b.answer(auditDown())
+		case b.req.N <= inlineBatchAnswer:
+			b.answer(nil)
+		default:
+			go b.answer(nil) // a large answer's writev is not made on the trail's goroutine
+		}
+	})
+}
+
 // pass is the work of one runJobs: its jobs, the encoded answers of its
 // single requests, and its audit records (one per single request, a
 // batch record per chunk).
@@ -156,42 +170,17 @@ type pass struct {
 // work calls the service for every request of jobs and makes the pass's
 // answers and records.
 func (s *Server) work(jobs []*job) *pass {
-	n := 0
-	for _, j := range jobs {
-		n++
-		if j.b != nil {
-			n += j.hi - j.lo - 1
-		}
-	}
-	// One allocation each for the pass's items' facts.
-	events := make([]audit.Event, n)
-	reports := make([]kms.Report, n)
-	ptrs := make([]*audit.Event, n) // &events[i], for batch records
-	p := &pass{s: s, jobs: jobs, frames: make([][]byte, len(jobs)), records: make([]*audit.Event, 0, len(jobs))}
-	next := 0
-	item := func(c *conn, op *api.OpSpec, id uint64, index int, in api.Message) (*audit.Event, api.Message, *api.Error) {
-		ev, rep := &events[next], &reports[next]
-		ptrs[next] = ev
-		next++
-		c.fillEvent(ev, op.Name, id, index)
-		out, werr := s.call(kms.WithReport(c.ctx, rep), op, in)
-		finish(ev, rep, in, out, werr)
-		return ev, out, werr
-	}
+	// One allocation each for the pass's records and reports.
+	events := make([]audit.Event, len(jobs))
+	reports := make([]kms.Report, len(jobs))
+	p := &pass{s: s, jobs: jobs, frames: make([][]byte, len(jobs)), records: make([]*audit.Event, len(jobs))}
 	for k, j := range jobs {
-		if j.b == nil {
-			ev, out, werr := item(j.c, j.op, j.id, -1, j.in)
-			p.records = append(p.records, ev)
-			p.frames[k] = j.c.encode(j.id, out, werr)
-			continue
-		}
-		b := j.b
-		from := next
-		for i := j.lo; i < j.hi; i++ {
-			_, out, werr := item(j.c, b.op, b.id, i, b.items[i])
-			b.results[i] = wire.Result{Out: out, Err: werr}
-		}
-		p.records = append(p.records, audit.Fold(j.c.requestID(b.id), ptrs[from:next], j.lo))
+		ev, rep := &events[k], &reports[k]
+		j.c.fillEvent(ev, j.op.Name, j.id)
+		out, werr := s.call(kms.WithReport(j.c.ctx, rep), j.op, j.in)
+		finish(ev, rep, j.in, out, werr)
+		p.records[k] = ev
+		p.frames[k] = j.c.encode(j.id, out, werr)
 	}
 	return p
 }
@@ -204,32 +193,20 @@ func (p *pass) commit(failed *api.Error) {
 		case failed != nil:
 			clear(p.frames[k])
 			p.s.failJob(j, failed)
-		case j.b == nil:
-			j.c.send(outFrame{p.frames[k], j.units})
-		case j.b.left.Add(-1) == 0:
-			if len(j.b.items) <= inlineBatchAnswer {
-				j.b.c.respondBatch(j.b)
-			} else {
-				go j.b.c.respondBatch(j.b) // a large batch is not encoded on the trail's goroutine
-			}
+		default:
+			j.c.send(oneFrame(p.frames[k], j.units))
 		}
 	}
 }
 
-// failJob answers a job, or its part of a batch, with one error; any
-// output its items already had is wiped.
+// failJob answers a job, or its part of a batch, with one error.
 func (s *Server) failJob(j *job, werr *api.Error) {
 	if j.b == nil {
 		j.c.respond(j.id, j.units, nil, werr)
 		return
 	}
-	for i := j.lo; i < j.hi; i++ {
-		if out := j.b.results[i].Out; out != nil {
-			wipeOutput(out)
-		}
-		j.b.results[i] = wire.Result{Err: werr}
-	}
-	if j.b.left.Add(-1) == 0 {
-		j.b.c.respondBatch(j.b)
+	if j.b.fail(j.k, j.lo, j.hi, werr) {
+		j.b.wipeFrame()
+		j.b.answer(nil) // the trail cannot be written: nothing to record
 	}
 }

@@ -22,7 +22,9 @@ func GetFrameBuffer(n int) []byte {
 			bigBuffers.Put(p)
 		}
 	}
-	return make([]byte, n, max(n, min(2*n, MaxFrame)))
+	// Room for a slightly larger frame next time, not twice: the memory of
+	// a new buffer is zeroed, which costs as much as its use.
+	return make([]byte, n, min(MaxFrame, (n+16<<10-1)&^(16<<10-1)))
 }
 
 // PutFrameBuffer wipes b[:len(b)] (it may hold plaintext; what lies

@@ -8,143 +8,144 @@ import (
 	"kmsd/wire/api"
 )
 
-// appendMessage appends m as a msgpack map.
-func appendMessage(b []byte, m api.Message) []byte {
+// appendMessage appends m as a msgpack map; e, if not nil, remembers
+// what messages encoded one after another repeat.
+func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 	switch v := m.(type) {
 	case *api.AliasInput:
-		return appendAliasInput(b, v)
+		return appendAliasInput(b, v, e)
 	case *api.AliasListEntry:
-		return appendAliasListEntry(b, v)
+		return appendAliasListEntry(b, v, e)
 	case *api.AuditCheckpoint:
-		return appendAuditCheckpoint(b, v)
+		return appendAuditCheckpoint(b, v, e)
 	case *api.CPUFeatures:
-		return appendCPUFeatures(b, v)
+		return appendCPUFeatures(b, v, e)
 	case *api.CreateGrantInput:
-		return appendCreateGrantInput(b, v)
+		return appendCreateGrantInput(b, v, e)
 	case *api.CreateGrantOutput:
-		return appendCreateGrantOutput(b, v)
+		return appendCreateGrantOutput(b, v, e)
 	case *api.CreateKeyInput:
-		return appendCreateKeyInput(b, v)
+		return appendCreateKeyInput(b, v, e)
 	case *api.DecryptInput:
-		return appendDecryptInput(b, v)
+		return appendDecryptInput(b, v, e)
 	case *api.DecryptOutput:
-		return appendDecryptOutput(b, v)
+		return appendDecryptOutput(b, v, e)
 	case *api.DeleteAliasInput:
-		return appendDeleteAliasInput(b, v)
+		return appendDeleteAliasInput(b, v, e)
 	case *api.DescribeKeyInput:
-		return appendDescribeKeyInput(b, v)
+		return appendDescribeKeyInput(b, v, e)
 	case *api.Empty:
-		return appendEmpty(b, v)
+		return appendEmpty(b, v, e)
 	case *api.EnableKeyRotationInput:
-		return appendEnableKeyRotationInput(b, v)
+		return appendEnableKeyRotationInput(b, v, e)
 	case *api.EncryptInput:
-		return appendEncryptInput(b, v)
+		return appendEncryptInput(b, v, e)
 	case *api.EncryptOutput:
-		return appendEncryptOutput(b, v)
+		return appendEncryptOutput(b, v, e)
 	case *api.Error:
-		return appendError(b, v)
+		return appendError(b, v, e)
 	case *api.GenerateDataKeyInput:
-		return appendGenerateDataKeyInput(b, v)
+		return appendGenerateDataKeyInput(b, v, e)
 	case *api.GenerateDataKeyOutput:
-		return appendGenerateDataKeyOutput(b, v)
+		return appendGenerateDataKeyOutput(b, v, e)
 	case *api.GenerateRandomInput:
-		return appendGenerateRandomInput(b, v)
+		return appendGenerateRandomInput(b, v, e)
 	case *api.GenerateRandomOutput:
-		return appendGenerateRandomOutput(b, v)
+		return appendGenerateRandomOutput(b, v, e)
 	case *api.GetKeyLastUsageOutput:
-		return appendGetKeyLastUsageOutput(b, v)
+		return appendGetKeyLastUsageOutput(b, v, e)
 	case *api.GetKeyPolicyInput:
-		return appendGetKeyPolicyInput(b, v)
+		return appendGetKeyPolicyInput(b, v, e)
 	case *api.GetKeyPolicyOutput:
-		return appendGetKeyPolicyOutput(b, v)
+		return appendGetKeyPolicyOutput(b, v, e)
 	case *api.GetKeyRotationStatusOutput:
-		return appendGetKeyRotationStatusOutput(b, v)
+		return appendGetKeyRotationStatusOutput(b, v, e)
 	case *api.GetUsageInput:
-		return appendGetUsageInput(b, v)
+		return appendGetUsageInput(b, v, e)
 	case *api.GetUsageOutput:
-		return appendGetUsageOutput(b, v)
+		return appendGetUsageOutput(b, v, e)
 	case *api.GrantConstraints:
-		return appendGrantConstraints(b, v)
+		return appendGrantConstraints(b, v, e)
 	case *api.GrantListEntry:
-		return appendGrantListEntry(b, v)
+		return appendGrantListEntry(b, v, e)
 	case *api.HelloInput:
-		return appendHelloInput(b, v)
+		return appendHelloInput(b, v, e)
 	case *api.HelloOutput:
-		return appendHelloOutput(b, v)
+		return appendHelloOutput(b, v, e)
 	case *api.KeyIDInput:
-		return appendKeyIDInput(b, v)
+		return appendKeyIDInput(b, v, e)
 	case *api.KeyIDOutput:
-		return appendKeyIDOutput(b, v)
+		return appendKeyIDOutput(b, v, e)
 	case *api.KeyLastUsage:
-		return appendKeyLastUsage(b, v)
+		return appendKeyLastUsage(b, v, e)
 	case *api.KeyListEntry:
-		return appendKeyListEntry(b, v)
+		return appendKeyListEntry(b, v, e)
 	case *api.KeyMetadata:
-		return appendKeyMetadata(b, v)
+		return appendKeyMetadata(b, v, e)
 	case *api.KeyMetadataOutput:
-		return appendKeyMetadataOutput(b, v)
+		return appendKeyMetadataOutput(b, v, e)
 	case *api.Limits:
-		return appendLimits(b, v)
+		return appendLimits(b, v, e)
 	case *api.ListAliasesInput:
-		return appendListAliasesInput(b, v)
+		return appendListAliasesInput(b, v, e)
 	case *api.ListAliasesOutput:
-		return appendListAliasesOutput(b, v)
+		return appendListAliasesOutput(b, v, e)
 	case *api.ListGrantsInput:
-		return appendListGrantsInput(b, v)
+		return appendListGrantsInput(b, v, e)
 	case *api.ListGrantsOutput:
-		return appendListGrantsOutput(b, v)
+		return appendListGrantsOutput(b, v, e)
 	case *api.ListKeyPoliciesInput:
-		return appendListKeyPoliciesInput(b, v)
+		return appendListKeyPoliciesInput(b, v, e)
 	case *api.ListKeyPoliciesOutput:
-		return appendListKeyPoliciesOutput(b, v)
+		return appendListKeyPoliciesOutput(b, v, e)
 	case *api.ListKeyRotationsInput:
-		return appendListKeyRotationsInput(b, v)
+		return appendListKeyRotationsInput(b, v, e)
 	case *api.ListKeyRotationsOutput:
-		return appendListKeyRotationsOutput(b, v)
+		return appendListKeyRotationsOutput(b, v, e)
 	case *api.ListKeysInput:
-		return appendListKeysInput(b, v)
+		return appendListKeysInput(b, v, e)
 	case *api.ListKeysOutput:
-		return appendListKeysOutput(b, v)
+		return appendListKeysOutput(b, v, e)
 	case *api.ListResourceTagsInput:
-		return appendListResourceTagsInput(b, v)
+		return appendListResourceTagsInput(b, v, e)
 	case *api.ListResourceTagsOutput:
-		return appendListResourceTagsOutput(b, v)
+		return appendListResourceTagsOutput(b, v, e)
 	case *api.ListRetirableGrantsInput:
-		return appendListRetirableGrantsInput(b, v)
+		return appendListRetirableGrantsInput(b, v, e)
 	case *api.PutKeyPolicyInput:
-		return appendPutKeyPolicyInput(b, v)
+		return appendPutKeyPolicyInput(b, v, e)
 	case *api.ReEncryptInput:
-		return appendReEncryptInput(b, v)
+		return appendReEncryptInput(b, v, e)
 	case *api.ReEncryptOutput:
-		return appendReEncryptOutput(b, v)
+		return appendReEncryptOutput(b, v, e)
 	case *api.RetireGrantInput:
-		return appendRetireGrantInput(b, v)
+		return appendRetireGrantInput(b, v, e)
 	case *api.RevokeGrantInput:
-		return appendRevokeGrantInput(b, v)
+		return appendRevokeGrantInput(b, v, e)
 	case *api.RotationsListEntry:
-		return appendRotationsListEntry(b, v)
+		return appendRotationsListEntry(b, v, e)
 	case *api.ScheduleKeyDeletionInput:
-		return appendScheduleKeyDeletionInput(b, v)
+		return appendScheduleKeyDeletionInput(b, v, e)
 	case *api.ScheduleKeyDeletionOutput:
-		return appendScheduleKeyDeletionOutput(b, v)
+		return appendScheduleKeyDeletionOutput(b, v, e)
 	case *api.StatusInput:
-		return appendStatusInput(b, v)
+		return appendStatusInput(b, v, e)
 	case *api.StatusOutput:
-		return appendStatusOutput(b, v)
+		return appendStatusOutput(b, v, e)
 	case *api.Tag:
-		return appendTag(b, v)
+		return appendTag(b, v, e)
 	case *api.TagResourceInput:
-		return appendTagResourceInput(b, v)
+		return appendTagResourceInput(b, v, e)
 	case *api.UntagResourceInput:
-		return appendUntagResourceInput(b, v)
+		return appendUntagResourceInput(b, v, e)
 	case *api.UpdateKeyDescriptionInput:
-		return appendUpdateKeyDescriptionInput(b, v)
+		return appendUpdateKeyDescriptionInput(b, v, e)
 	case *api.UsageEntry:
-		return appendUsageEntry(b, v)
+		return appendUsageEntry(b, v, e)
 	case *api.VerifyAuditCheckpointsInput:
-		return appendVerifyAuditCheckpointsInput(b, v)
+		return appendVerifyAuditCheckpointsInput(b, v, e)
 	case *api.VerifyAuditCheckpointsOutput:
-		return appendVerifyAuditCheckpointsOutput(b, v)
+		return appendVerifyAuditCheckpointsOutput(b, v, e)
 	}
 	panic("wire: not an api message")
 }
@@ -432,7 +433,23 @@ func SizeHint(m api.Message) int {
 	return 0
 }
 
-func appendAliasInput(b []byte, m *api.AliasInput) []byte {
+// appendFill appends m as a msgpack map whose fill field is n bytes that
+// fill appends in place.
+func appendFill(b []byte, m api.Message, n int, fill func([]byte) ([]byte, error)) ([]byte, error) {
+	switch v := m.(type) {
+	case *api.DecryptOutput:
+		return appendDecryptOutputFill(b, v, n, fill)
+	case *api.EncryptOutput:
+		return appendEncryptOutputFill(b, v, n, fill)
+	case *api.GenerateDataKeyOutput:
+		return appendGenerateDataKeyOutputFill(b, v, n, fill)
+	case *api.ReEncryptOutput:
+		return appendReEncryptOutputFill(b, v, n, fill)
+	}
+	return b, errNoFill
+}
+
+func appendAliasInput(b []byte, m *api.AliasInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.AliasName != "" {
@@ -482,7 +499,7 @@ func sizeHintAliasInput(m *api.AliasInput) int {
 	return 31 + len(m.AliasName) + len(m.TargetKeyId)
 }
 
-func appendAliasListEntry(b []byte, m *api.AliasListEntry) []byte {
+func appendAliasListEntry(b []byte, m *api.AliasListEntry, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.AliasName != "" {
@@ -559,7 +576,7 @@ func sizeHintAliasListEntry(m *api.AliasListEntry) int {
 	return 93 + len(m.AliasName) + len(m.AliasArn) + len(m.TargetKeyId)
 }
 
-func appendAuditCheckpoint(b []byte, m *api.AuditCheckpoint) []byte {
+func appendAuditCheckpoint(b []byte, m *api.AuditCheckpoint, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Seq != 0 {
@@ -618,7 +635,7 @@ func sizeHintAuditCheckpoint(m *api.AuditCheckpoint) int {
 	return 32 + len(m.Prev) + len(m.Mac)
 }
 
-func appendCPUFeatures(b []byte, m *api.CPUFeatures) []byte {
+func appendCPUFeatures(b []byte, m *api.CPUFeatures, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.AESNI {
@@ -696,7 +713,7 @@ func sizeHintCPUFeatures(m *api.CPUFeatures) int {
 	return 91
 }
 
-func appendCreateGrantInput(b []byte, m *api.CreateGrantInput) []byte {
+func appendCreateGrantInput(b []byte, m *api.CreateGrantInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -721,7 +738,7 @@ func appendCreateGrantInput(b []byte, m *api.CreateGrantInput) []byte {
 	}
 	if !isEmptyGrantConstraints(&m.Constraints) {
 		b = append(b, "\xabConstraints"...)
-		b = appendGrantConstraints(b, &m.Constraints)
+		b = appendGrantConstraints(b, &m.Constraints, e)
 		n++
 	}
 	if m.GrantTokens != nil {
@@ -791,7 +808,7 @@ func sizeHintCreateGrantInput(m *api.CreateGrantInput) int {
 	return 107 + len(m.KeyId) + len(m.GranteePrincipal) + len(m.RetiringPrincipal) + 48*len(m.Operations) + sizeHintGrantConstraints(&m.Constraints) + 48*len(m.GrantTokens) + len(m.Name)
 }
 
-func appendCreateGrantOutput(b []byte, m *api.CreateGrantOutput) []byte {
+func appendCreateGrantOutput(b []byte, m *api.CreateGrantOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.GrantToken != "" {
@@ -841,7 +858,7 @@ func sizeHintCreateGrantOutput(m *api.CreateGrantOutput) int {
 	return 28 + len(m.GrantToken) + len(m.GrantId)
 }
 
-func appendCreateKeyInput(b []byte, m *api.CreateKeyInput) []byte {
+func appendCreateKeyInput(b []byte, m *api.CreateKeyInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Description != "" {
@@ -873,7 +890,7 @@ func appendCreateKeyInput(b []byte, m *api.CreateKeyInput) []byte {
 		b = append(b, "\xa4Tags"...)
 		b = appendArrayLen(b, len(m.Tags))
 		for i := range m.Tags {
-			b = appendTag(b, &m.Tags[i])
+			b = appendTag(b, &m.Tags[i], e)
 		}
 		n++
 	}
@@ -948,7 +965,7 @@ func sizeHintCreateKeyInput(m *api.CreateKeyInput) int {
 	return 136 + len(m.Description) + len(m.KeyUsage) + len(m.KeySpec) + len(m.Origin) + sizeHintList(m.Tags, sizeHintTag) + len(m.Policy)
 }
 
-func appendDecryptInput(b []byte, m *api.DecryptInput) []byte {
+func appendDecryptInput(b []byte, m *api.DecryptInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.CiphertextBlob != nil {
@@ -958,7 +975,7 @@ func appendDecryptInput(b []byte, m *api.DecryptInput) []byte {
 	}
 	if m.EncryptionContext != nil {
 		b = append(b, "\xb1EncryptionContext"...)
-		b = appendStrMap(b, m.EncryptionContext)
+		b = e.appendStrMap(b, m.EncryptionContext)
 		n++
 	}
 	if m.GrantTokens != nil {
@@ -1025,7 +1042,7 @@ func sizeHintDecryptInput(m *api.DecryptInput) int {
 	return 92 + len(m.CiphertextBlob) + 32*len(m.EncryptionContext) + 48*len(m.GrantTokens) + len(m.KeyId) + len(m.EncryptionAlgorithm)
 }
 
-func appendDecryptOutput(b []byte, m *api.DecryptOutput) []byte {
+func appendDecryptOutput(b []byte, m *api.DecryptOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -1049,6 +1066,34 @@ func appendDecryptOutput(b []byte, m *api.DecryptOutput) []byte {
 		n++
 	}
 	return endMap(b, at, n)
+}
+
+func appendDecryptOutputFill(b []byte, m *api.DecryptOutput, n int, fill func([]byte) ([]byte, error)) ([]byte, error) {
+	b, at := beginMap(b)
+	k := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		k++
+	}
+	b = append(b, "\xa9Plaintext"...)
+	b = appendBinHeader(b, n)
+	var err error
+	if b, err = fillExactly(b, n, fill); err != nil {
+		return b, err
+	}
+	k++
+	if m.EncryptionAlgorithm != "" {
+		b = append(b, "\xb3EncryptionAlgorithm"...)
+		b = appendStr(b, m.EncryptionAlgorithm)
+		k++
+	}
+	if m.KeyMaterialId != "" {
+		b = append(b, "\xadKeyMaterialId"...)
+		b = appendStr(b, m.KeyMaterialId)
+		k++
+	}
+	return endMap(b, at, k), nil
 }
 
 func decodeDecryptOutput(r *reader, m *api.DecryptOutput) error {
@@ -1093,7 +1138,7 @@ func sizeHintDecryptOutput(m *api.DecryptOutput) int {
 	return 67 + len(m.KeyId) + len(m.Plaintext) + len(m.EncryptionAlgorithm) + len(m.KeyMaterialId)
 }
 
-func appendDeleteAliasInput(b []byte, m *api.DeleteAliasInput) []byte {
+func appendDeleteAliasInput(b []byte, m *api.DeleteAliasInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.AliasName != "" {
@@ -1134,7 +1179,7 @@ func sizeHintDeleteAliasInput(m *api.DeleteAliasInput) int {
 	return 15 + len(m.AliasName)
 }
 
-func appendDescribeKeyInput(b []byte, m *api.DescribeKeyInput) []byte {
+func appendDescribeKeyInput(b []byte, m *api.DescribeKeyInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -1184,7 +1229,7 @@ func sizeHintDescribeKeyInput(m *api.DescribeKeyInput) int {
 	return 27 + len(m.KeyId) + 48*len(m.GrantTokens)
 }
 
-func appendEmpty(b []byte, m *api.Empty) []byte {
+func appendEmpty(b []byte, m *api.Empty, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	return endMap(b, at, n)
@@ -1208,7 +1253,7 @@ func sizeHintEmpty(m *api.Empty) int {
 	return 1
 }
 
-func appendEnableKeyRotationInput(b []byte, m *api.EnableKeyRotationInput) []byte {
+func appendEnableKeyRotationInput(b []byte, m *api.EnableKeyRotationInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -1258,7 +1303,7 @@ func sizeHintEnableKeyRotationInput(m *api.EnableKeyRotationInput) int {
 	return 42 + len(m.KeyId)
 }
 
-func appendEncryptInput(b []byte, m *api.EncryptInput) []byte {
+func appendEncryptInput(b []byte, m *api.EncryptInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -1273,7 +1318,7 @@ func appendEncryptInput(b []byte, m *api.EncryptInput) []byte {
 	}
 	if m.EncryptionContext != nil {
 		b = append(b, "\xb1EncryptionContext"...)
-		b = appendStrMap(b, m.EncryptionContext)
+		b = e.appendStrMap(b, m.EncryptionContext)
 		n++
 	}
 	if m.GrantTokens != nil {
@@ -1335,7 +1380,7 @@ func sizeHintEncryptInput(m *api.EncryptInput) int {
 	return 87 + len(m.KeyId) + len(m.Plaintext) + 32*len(m.EncryptionContext) + 48*len(m.GrantTokens) + len(m.EncryptionAlgorithm)
 }
 
-func appendEncryptOutput(b []byte, m *api.EncryptOutput) []byte {
+func appendEncryptOutput(b []byte, m *api.EncryptOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.CiphertextBlob != nil {
@@ -1359,6 +1404,34 @@ func appendEncryptOutput(b []byte, m *api.EncryptOutput) []byte {
 		n++
 	}
 	return endMap(b, at, n)
+}
+
+func appendEncryptOutputFill(b []byte, m *api.EncryptOutput, n int, fill func([]byte) ([]byte, error)) ([]byte, error) {
+	b, at := beginMap(b)
+	k := 0
+	b = append(b, "\xaeCiphertextBlob"...)
+	b = appendBinHeader(b, n)
+	var err error
+	if b, err = fillExactly(b, n, fill); err != nil {
+		return b, err
+	}
+	k++
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		k++
+	}
+	if m.EncryptionAlgorithm != "" {
+		b = append(b, "\xb3EncryptionAlgorithm"...)
+		b = appendStr(b, m.EncryptionAlgorithm)
+		k++
+	}
+	if m.KeyMaterialId != "" {
+		b = append(b, "\xadKeyMaterialId"...)
+		b = appendStr(b, m.KeyMaterialId)
+		k++
+	}
+	return endMap(b, at, k), nil
 }
 
 func decodeEncryptOutput(r *reader, m *api.EncryptOutput) error {
@@ -1403,7 +1476,7 @@ func sizeHintEncryptOutput(m *api.EncryptOutput) int {
 	return 72 + len(m.CiphertextBlob) + len(m.KeyId) + len(m.EncryptionAlgorithm) + len(m.KeyMaterialId)
 }
 
-func appendError(b []byte, m *api.Error) []byte {
+func appendError(b []byte, m *api.Error, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Code != "" {
@@ -1453,7 +1526,7 @@ func sizeHintError(m *api.Error) int {
 	return 22 + len(m.Code) + len(m.Message)
 }
 
-func appendGenerateDataKeyInput(b []byte, m *api.GenerateDataKeyInput) []byte {
+func appendGenerateDataKeyInput(b []byte, m *api.GenerateDataKeyInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -1473,7 +1546,7 @@ func appendGenerateDataKeyInput(b []byte, m *api.GenerateDataKeyInput) []byte {
 	}
 	if m.EncryptionContext != nil {
 		b = append(b, "\xb1EncryptionContext"...)
-		b = appendStrMap(b, m.EncryptionContext)
+		b = e.appendStrMap(b, m.EncryptionContext)
 		n++
 	}
 	if m.GrantTokens != nil {
@@ -1530,7 +1603,7 @@ func sizeHintGenerateDataKeyInput(m *api.GenerateDataKeyInput) int {
 	return 85 + len(m.KeyId) + len(m.KeySpec) + 32*len(m.EncryptionContext) + 48*len(m.GrantTokens)
 }
 
-func appendGenerateDataKeyOutput(b []byte, m *api.GenerateDataKeyOutput) []byte {
+func appendGenerateDataKeyOutput(b []byte, m *api.GenerateDataKeyOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.CiphertextBlob != nil {
@@ -1554,6 +1627,34 @@ func appendGenerateDataKeyOutput(b []byte, m *api.GenerateDataKeyOutput) []byte 
 		n++
 	}
 	return endMap(b, at, n)
+}
+
+func appendGenerateDataKeyOutputFill(b []byte, m *api.GenerateDataKeyOutput, n int, fill func([]byte) ([]byte, error)) ([]byte, error) {
+	b, at := beginMap(b)
+	k := 0
+	b = append(b, "\xaeCiphertextBlob"...)
+	b = appendBinHeader(b, n)
+	var err error
+	if b, err = fillExactly(b, n, fill); err != nil {
+		return b, err
+	}
+	k++
+	if m.Plaintext != nil {
+		b = append(b, "\xa9Plaintext"...)
+		b = appendBin(b, m.Plaintext)
+		k++
+	}
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		k++
+	}
+	if m.KeyMaterialId != "" {
+		b = append(b, "\xadKeyMaterialId"...)
+		b = appendStr(b, m.KeyMaterialId)
+		k++
+	}
+	return endMap(b, at, k), nil
 }
 
 func decodeGenerateDataKeyOutput(r *reader, m *api.GenerateDataKeyOutput) error {
@@ -1598,7 +1699,7 @@ func sizeHintGenerateDataKeyOutput(m *api.GenerateDataKeyOutput) int {
 	return 62 + len(m.CiphertextBlob) + len(m.Plaintext) + len(m.KeyId) + len(m.KeyMaterialId)
 }
 
-func appendGenerateRandomInput(b []byte, m *api.GenerateRandomInput) []byte {
+func appendGenerateRandomInput(b []byte, m *api.GenerateRandomInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.NumberOfBytes != nil {
@@ -1640,7 +1741,7 @@ func sizeHintGenerateRandomInput(m *api.GenerateRandomInput) int {
 	return 25
 }
 
-func appendGenerateRandomOutput(b []byte, m *api.GenerateRandomOutput) []byte {
+func appendGenerateRandomOutput(b []byte, m *api.GenerateRandomOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Plaintext != nil {
@@ -1681,7 +1782,7 @@ func sizeHintGenerateRandomOutput(m *api.GenerateRandomOutput) int {
 	return 15 + len(m.Plaintext)
 }
 
-func appendGetKeyLastUsageOutput(b []byte, m *api.GetKeyLastUsageOutput) []byte {
+func appendGetKeyLastUsageOutput(b []byte, m *api.GetKeyLastUsageOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -1690,7 +1791,7 @@ func appendGetKeyLastUsageOutput(b []byte, m *api.GetKeyLastUsageOutput) []byte 
 		n++
 	}
 	b = append(b, "\xacKeyLastUsage"...)
-	b = appendKeyLastUsage(b, &m.KeyLastUsage)
+	b = appendKeyLastUsage(b, &m.KeyLastUsage, e)
 	n++
 	if !m.TrackingStartDate.IsZero() {
 		b = append(b, "\xb1TrackingStartDate"...)
@@ -1747,7 +1848,7 @@ func sizeHintGetKeyLastUsageOutput(m *api.GetKeyLastUsageOutput) int {
 	return 79 + len(m.KeyId) + sizeHintKeyLastUsage(&m.KeyLastUsage)
 }
 
-func appendGetKeyPolicyInput(b []byte, m *api.GetKeyPolicyInput) []byte {
+func appendGetKeyPolicyInput(b []byte, m *api.GetKeyPolicyInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -1797,7 +1898,7 @@ func sizeHintGetKeyPolicyInput(m *api.GetKeyPolicyInput) int {
 	return 26 + len(m.KeyId) + len(m.PolicyName)
 }
 
-func appendGetKeyPolicyOutput(b []byte, m *api.GetKeyPolicyOutput) []byte {
+func appendGetKeyPolicyOutput(b []byte, m *api.GetKeyPolicyOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Policy != "" {
@@ -1847,7 +1948,7 @@ func sizeHintGetKeyPolicyOutput(m *api.GetKeyPolicyOutput) int {
 	return 27 + len(m.Policy) + len(m.PolicyName)
 }
 
-func appendGetKeyRotationStatusOutput(b []byte, m *api.GetKeyRotationStatusOutput) []byte {
+func appendGetKeyRotationStatusOutput(b []byte, m *api.GetKeyRotationStatusOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -1924,7 +2025,7 @@ func sizeHintGetKeyRotationStatusOutput(m *api.GetKeyRotationStatusOutput) int {
 	return 134 + len(m.KeyId)
 }
 
-func appendGetUsageInput(b []byte, m *api.GetUsageInput) []byte {
+func appendGetUsageInput(b []byte, m *api.GetUsageInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.WindowMinutes != nil {
@@ -1966,7 +2067,7 @@ func sizeHintGetUsageInput(m *api.GetUsageInput) int {
 	return 25
 }
 
-func appendGetUsageOutput(b []byte, m *api.GetUsageOutput) []byte {
+func appendGetUsageOutput(b []byte, m *api.GetUsageOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if !m.Since.IsZero() {
@@ -1983,7 +2084,7 @@ func appendGetUsageOutput(b []byte, m *api.GetUsageOutput) []byte {
 		b = append(b, "\xa5Usage"...)
 		b = appendArrayLen(b, len(m.Usage))
 		for i := range m.Usage {
-			b = appendUsageEntry(b, &m.Usage[i])
+			b = appendUsageEntry(b, &m.Usage[i], e)
 		}
 		n++
 	}
@@ -2028,17 +2129,17 @@ func sizeHintGetUsageOutput(m *api.GetUsageOutput) int {
 	return 51 + sizeHintList(m.Usage, sizeHintUsageEntry)
 }
 
-func appendGrantConstraints(b []byte, m *api.GrantConstraints) []byte {
+func appendGrantConstraints(b []byte, m *api.GrantConstraints, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.EncryptionContextSubset != nil {
 		b = append(b, "\xb7EncryptionContextSubset"...)
-		b = appendStrMap(b, m.EncryptionContextSubset)
+		b = e.appendStrMap(b, m.EncryptionContextSubset)
 		n++
 	}
 	if m.EncryptionContextEquals != nil {
 		b = append(b, "\xb7EncryptionContextEquals"...)
-		b = appendStrMap(b, m.EncryptionContextEquals)
+		b = e.appendStrMap(b, m.EncryptionContextEquals)
 		n++
 	}
 	return endMap(b, at, n)
@@ -2084,7 +2185,7 @@ func sizeHintGrantConstraints(m *api.GrantConstraints) int {
 	return 57 + 32*len(m.EncryptionContextSubset) + 32*len(m.EncryptionContextEquals)
 }
 
-func appendGrantListEntry(b []byte, m *api.GrantListEntry) []byte {
+func appendGrantListEntry(b []byte, m *api.GrantListEntry, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -2129,7 +2230,7 @@ func appendGrantListEntry(b []byte, m *api.GrantListEntry) []byte {
 	}
 	if !isEmptyGrantConstraints(&m.Constraints) {
 		b = append(b, "\xabConstraints"...)
-		b = appendGrantConstraints(b, &m.Constraints)
+		b = appendGrantConstraints(b, &m.Constraints, e)
 		n++
 	}
 	return endMap(b, at, n)
@@ -2197,7 +2298,7 @@ func sizeHintGrantListEntry(m *api.GrantListEntry) int {
 	return 145 + len(m.KeyId) + len(m.GrantId) + len(m.Name) + len(m.GranteePrincipal) + len(m.RetiringPrincipal) + len(m.IssuingAccount) + 48*len(m.Operations) + sizeHintGrantConstraints(&m.Constraints)
 }
 
-func appendHelloInput(b []byte, m *api.HelloInput) []byte {
+func appendHelloInput(b []byte, m *api.HelloInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.ProtocolVersion != 0 {
@@ -2247,7 +2348,7 @@ func sizeHintHelloInput(m *api.HelloInput) int {
 	return 38 + len(m.Client)
 }
 
-func appendHelloOutput(b []byte, m *api.HelloOutput) []byte {
+func appendHelloOutput(b []byte, m *api.HelloOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.ProtocolVersion != 0 {
@@ -2266,10 +2367,10 @@ func appendHelloOutput(b []byte, m *api.HelloOutput) []byte {
 		n++
 	}
 	b = append(b, "\xa3CPU"...)
-	b = appendCPUFeatures(b, &m.CPU)
+	b = appendCPUFeatures(b, &m.CPU, e)
 	n++
 	b = append(b, "\xa6Limits"...)
-	b = appendLimits(b, &m.Limits)
+	b = appendLimits(b, &m.Limits, e)
 	n++
 	return endMap(b, at, n)
 }
@@ -2320,7 +2421,7 @@ func sizeHintHelloOutput(m *api.HelloOutput) int {
 	return 68 + len(m.ServerVersion) + len(m.Suite) + sizeHintCPUFeatures(&m.CPU) + sizeHintLimits(&m.Limits)
 }
 
-func appendKeyIDInput(b []byte, m *api.KeyIDInput) []byte {
+func appendKeyIDInput(b []byte, m *api.KeyIDInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -2361,7 +2462,7 @@ func sizeHintKeyIDInput(m *api.KeyIDInput) int {
 	return 11 + len(m.KeyId)
 }
 
-func appendKeyIDOutput(b []byte, m *api.KeyIDOutput) []byte {
+func appendKeyIDOutput(b []byte, m *api.KeyIDOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -2402,7 +2503,7 @@ func sizeHintKeyIDOutput(m *api.KeyIDOutput) int {
 	return 11 + len(m.KeyId)
 }
 
-func appendKeyLastUsage(b []byte, m *api.KeyLastUsage) []byte {
+func appendKeyLastUsage(b []byte, m *api.KeyLastUsage, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Operation != "" {
@@ -2461,7 +2562,7 @@ func sizeHintKeyLastUsage(m *api.KeyLastUsage) int {
 	return 47 + len(m.Operation) + len(m.EventId)
 }
 
-func appendKeyListEntry(b []byte, m *api.KeyListEntry) []byte {
+func appendKeyListEntry(b []byte, m *api.KeyListEntry, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -2511,7 +2612,7 @@ func sizeHintKeyListEntry(m *api.KeyListEntry) int {
 	return 22 + len(m.KeyId) + len(m.KeyArn)
 }
 
-func appendKeyMetadata(b []byte, m *api.KeyMetadata) []byte {
+func appendKeyMetadata(b []byte, m *api.KeyMetadata, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.AWSAccountId != "" {
@@ -2696,11 +2797,11 @@ func sizeHintKeyMetadata(m *api.KeyMetadata) int {
 	return 316 + len(m.AWSAccountId) + len(m.KeyId) + len(m.Arn) + len(m.Description) + len(m.KeyUsage) + len(m.KeyState) + len(m.Origin) + len(m.KeyManager) + len(m.KeySpec) + len(m.CustomerMasterKeySpec) + 48*len(m.EncryptionAlgorithms) + len(m.CurrentKeyMaterialId)
 }
 
-func appendKeyMetadataOutput(b []byte, m *api.KeyMetadataOutput) []byte {
+func appendKeyMetadataOutput(b []byte, m *api.KeyMetadataOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	b = append(b, "\xabKeyMetadata"...)
-	b = appendKeyMetadata(b, &m.KeyMetadata)
+	b = appendKeyMetadata(b, &m.KeyMetadata, e)
 	n++
 	return endMap(b, at, n)
 }
@@ -2735,7 +2836,7 @@ func sizeHintKeyMetadataOutput(m *api.KeyMetadataOutput) int {
 	return 14 + sizeHintKeyMetadata(&m.KeyMetadata)
 }
 
-func appendLimits(b []byte, m *api.Limits) []byte {
+func appendLimits(b []byte, m *api.Limits, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.MaxFrame != 0 {
@@ -2813,7 +2914,7 @@ func sizeHintLimits(m *api.Limits) int {
 	return 117
 }
 
-func appendListAliasesInput(b []byte, m *api.ListAliasesInput) []byte {
+func appendListAliasesInput(b []byte, m *api.ListAliasesInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -2872,14 +2973,14 @@ func sizeHintListAliasesInput(m *api.ListAliasesInput) int {
 	return 38 + len(m.KeyId) + len(m.Marker)
 }
 
-func appendListAliasesOutput(b []byte, m *api.ListAliasesOutput) []byte {
+func appendListAliasesOutput(b []byte, m *api.ListAliasesOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Aliases != nil {
 		b = append(b, "\xa7Aliases"...)
 		b = appendArrayLen(b, len(m.Aliases))
 		for i := range m.Aliases {
-			b = appendAliasListEntry(b, &m.Aliases[i])
+			b = appendAliasListEntry(b, &m.Aliases[i], e)
 		}
 		n++
 	}
@@ -2934,7 +3035,7 @@ func sizeHintListAliasesOutput(m *api.ListAliasesOutput) int {
 	return 48 + sizeHintList(m.Aliases, sizeHintAliasListEntry) + len(m.NextMarker)
 }
 
-func appendListGrantsInput(b []byte, m *api.ListGrantsInput) []byte {
+func appendListGrantsInput(b []byte, m *api.ListGrantsInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -3011,14 +3112,14 @@ func sizeHintListGrantsInput(m *api.ListGrantsInput) int {
 	return 71 + len(m.KeyId) + len(m.GrantId) + len(m.GranteePrincipal) + len(m.Marker)
 }
 
-func appendListGrantsOutput(b []byte, m *api.ListGrantsOutput) []byte {
+func appendListGrantsOutput(b []byte, m *api.ListGrantsOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Grants != nil {
 		b = append(b, "\xa6Grants"...)
 		b = appendArrayLen(b, len(m.Grants))
 		for i := range m.Grants {
-			b = appendGrantListEntry(b, &m.Grants[i])
+			b = appendGrantListEntry(b, &m.Grants[i], e)
 		}
 		n++
 	}
@@ -3073,7 +3174,7 @@ func sizeHintListGrantsOutput(m *api.ListGrantsOutput) int {
 	return 47 + sizeHintList(m.Grants, sizeHintGrantListEntry) + len(m.NextMarker)
 }
 
-func appendListKeyPoliciesInput(b []byte, m *api.ListKeyPoliciesInput) []byte {
+func appendListKeyPoliciesInput(b []byte, m *api.ListKeyPoliciesInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -3132,7 +3233,7 @@ func sizeHintListKeyPoliciesInput(m *api.ListKeyPoliciesInput) int {
 	return 38 + len(m.KeyId) + len(m.Marker)
 }
 
-func appendListKeyPoliciesOutput(b []byte, m *api.ListKeyPoliciesOutput) []byte {
+func appendListKeyPoliciesOutput(b []byte, m *api.ListKeyPoliciesOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.PolicyNames != nil {
@@ -3191,7 +3292,7 @@ func sizeHintListKeyPoliciesOutput(m *api.ListKeyPoliciesOutput) int {
 	return 52 + 48*len(m.PolicyNames) + len(m.NextMarker)
 }
 
-func appendListKeyRotationsInput(b []byte, m *api.ListKeyRotationsInput) []byte {
+func appendListKeyRotationsInput(b []byte, m *api.ListKeyRotationsInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -3259,14 +3360,14 @@ func sizeHintListKeyRotationsInput(m *api.ListKeyRotationsInput) int {
 	return 61 + len(m.KeyId) + len(m.IncludeKeyMaterial) + len(m.Marker)
 }
 
-func appendListKeyRotationsOutput(b []byte, m *api.ListKeyRotationsOutput) []byte {
+func appendListKeyRotationsOutput(b []byte, m *api.ListKeyRotationsOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Rotations != nil {
 		b = append(b, "\xa9Rotations"...)
 		b = appendArrayLen(b, len(m.Rotations))
 		for i := range m.Rotations {
-			b = appendRotationsListEntry(b, &m.Rotations[i])
+			b = appendRotationsListEntry(b, &m.Rotations[i], e)
 		}
 		n++
 	}
@@ -3321,7 +3422,7 @@ func sizeHintListKeyRotationsOutput(m *api.ListKeyRotationsOutput) int {
 	return 50 + sizeHintList(m.Rotations, sizeHintRotationsListEntry) + len(m.NextMarker)
 }
 
-func appendListKeysInput(b []byte, m *api.ListKeysInput) []byte {
+func appendListKeysInput(b []byte, m *api.ListKeysInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Limit != nil {
@@ -3371,14 +3472,14 @@ func sizeHintListKeysInput(m *api.ListKeysInput) int {
 	return 28 + len(m.Marker)
 }
 
-func appendListKeysOutput(b []byte, m *api.ListKeysOutput) []byte {
+func appendListKeysOutput(b []byte, m *api.ListKeysOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Keys != nil {
 		b = append(b, "\xa4Keys"...)
 		b = appendArrayLen(b, len(m.Keys))
 		for i := range m.Keys {
-			b = appendKeyListEntry(b, &m.Keys[i])
+			b = appendKeyListEntry(b, &m.Keys[i], e)
 		}
 		n++
 	}
@@ -3433,7 +3534,7 @@ func sizeHintListKeysOutput(m *api.ListKeysOutput) int {
 	return 45 + sizeHintList(m.Keys, sizeHintKeyListEntry) + len(m.NextMarker)
 }
 
-func appendListResourceTagsInput(b []byte, m *api.ListResourceTagsInput) []byte {
+func appendListResourceTagsInput(b []byte, m *api.ListResourceTagsInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -3492,14 +3593,14 @@ func sizeHintListResourceTagsInput(m *api.ListResourceTagsInput) int {
 	return 38 + len(m.KeyId) + len(m.Marker)
 }
 
-func appendListResourceTagsOutput(b []byte, m *api.ListResourceTagsOutput) []byte {
+func appendListResourceTagsOutput(b []byte, m *api.ListResourceTagsOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Tags != nil {
 		b = append(b, "\xa4Tags"...)
 		b = appendArrayLen(b, len(m.Tags))
 		for i := range m.Tags {
-			b = appendTag(b, &m.Tags[i])
+			b = appendTag(b, &m.Tags[i], e)
 		}
 		n++
 	}
@@ -3554,7 +3655,7 @@ func sizeHintListResourceTagsOutput(m *api.ListResourceTagsOutput) int {
 	return 45 + sizeHintList(m.Tags, sizeHintTag) + len(m.NextMarker)
 }
 
-func appendListRetirableGrantsInput(b []byte, m *api.ListRetirableGrantsInput) []byte {
+func appendListRetirableGrantsInput(b []byte, m *api.ListRetirableGrantsInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.RetiringPrincipal != "" {
@@ -3613,7 +3714,7 @@ func sizeHintListRetirableGrantsInput(m *api.ListRetirableGrantsInput) int {
 	return 50 + len(m.RetiringPrincipal) + len(m.Marker)
 }
 
-func appendPutKeyPolicyInput(b []byte, m *api.PutKeyPolicyInput) []byte {
+func appendPutKeyPolicyInput(b []byte, m *api.PutKeyPolicyInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -3681,7 +3782,7 @@ func sizeHintPutKeyPolicyInput(m *api.PutKeyPolicyInput) int {
 	return 78 + len(m.KeyId) + len(m.PolicyName) + len(m.Policy)
 }
 
-func appendReEncryptInput(b []byte, m *api.ReEncryptInput) []byte {
+func appendReEncryptInput(b []byte, m *api.ReEncryptInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.CiphertextBlob != nil {
@@ -3691,7 +3792,7 @@ func appendReEncryptInput(b []byte, m *api.ReEncryptInput) []byte {
 	}
 	if m.SourceEncryptionContext != nil {
 		b = append(b, "\xb7SourceEncryptionContext"...)
-		b = appendStrMap(b, m.SourceEncryptionContext)
+		b = e.appendStrMap(b, m.SourceEncryptionContext)
 		n++
 	}
 	if m.SourceKeyId != "" {
@@ -3706,7 +3807,7 @@ func appendReEncryptInput(b []byte, m *api.ReEncryptInput) []byte {
 	}
 	if m.DestinationEncryptionContext != nil {
 		b = append(b, "\xbcDestinationEncryptionContext"...)
-		b = appendStrMap(b, m.DestinationEncryptionContext)
+		b = e.appendStrMap(b, m.DestinationEncryptionContext)
 		n++
 	}
 	if m.SourceEncryptionAlgorithm != "" {
@@ -3785,7 +3886,7 @@ func sizeHintReEncryptInput(m *api.ReEncryptInput) int {
 	return 199 + len(m.CiphertextBlob) + 32*len(m.SourceEncryptionContext) + len(m.SourceKeyId) + len(m.DestinationKeyId) + 32*len(m.DestinationEncryptionContext) + len(m.SourceEncryptionAlgorithm) + len(m.DestinationEncryptionAlgorithm) + 48*len(m.GrantTokens)
 }
 
-func appendReEncryptOutput(b []byte, m *api.ReEncryptOutput) []byte {
+func appendReEncryptOutput(b []byte, m *api.ReEncryptOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.CiphertextBlob != nil {
@@ -3824,6 +3925,49 @@ func appendReEncryptOutput(b []byte, m *api.ReEncryptOutput) []byte {
 		n++
 	}
 	return endMap(b, at, n)
+}
+
+func appendReEncryptOutputFill(b []byte, m *api.ReEncryptOutput, n int, fill func([]byte) ([]byte, error)) ([]byte, error) {
+	b, at := beginMap(b)
+	k := 0
+	b = append(b, "\xaeCiphertextBlob"...)
+	b = appendBinHeader(b, n)
+	var err error
+	if b, err = fillExactly(b, n, fill); err != nil {
+		return b, err
+	}
+	k++
+	if m.SourceKeyId != "" {
+		b = append(b, "\xabSourceKeyId"...)
+		b = appendStr(b, m.SourceKeyId)
+		k++
+	}
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		k++
+	}
+	if m.SourceEncryptionAlgorithm != "" {
+		b = append(b, "\xb9SourceEncryptionAlgorithm"...)
+		b = appendStr(b, m.SourceEncryptionAlgorithm)
+		k++
+	}
+	if m.DestinationEncryptionAlgorithm != "" {
+		b = append(b, "\xbeDestinationEncryptionAlgorithm"...)
+		b = appendStr(b, m.DestinationEncryptionAlgorithm)
+		k++
+	}
+	if m.SourceKeyMaterialId != "" {
+		b = append(b, "\xb3SourceKeyMaterialId"...)
+		b = appendStr(b, m.SourceKeyMaterialId)
+		k++
+	}
+	if m.DestinationKeyMaterialId != "" {
+		b = append(b, "\xb8DestinationKeyMaterialId"...)
+		b = appendStr(b, m.DestinationKeyMaterialId)
+		k++
+	}
+	return endMap(b, at, k), nil
 }
 
 func decodeReEncryptOutput(r *reader, m *api.ReEncryptOutput) error {
@@ -3880,7 +4024,7 @@ func sizeHintReEncryptOutput(m *api.ReEncryptOutput) int {
 	return 164 + len(m.CiphertextBlob) + len(m.SourceKeyId) + len(m.KeyId) + len(m.SourceEncryptionAlgorithm) + len(m.DestinationEncryptionAlgorithm) + len(m.SourceKeyMaterialId) + len(m.DestinationKeyMaterialId)
 }
 
-func appendRetireGrantInput(b []byte, m *api.RetireGrantInput) []byte {
+func appendRetireGrantInput(b []byte, m *api.RetireGrantInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.GrantToken != "" {
@@ -3939,7 +4083,7 @@ func sizeHintRetireGrantInput(m *api.RetireGrantInput) int {
 	return 38 + len(m.GrantToken) + len(m.KeyId) + len(m.GrantId)
 }
 
-func appendRevokeGrantInput(b []byte, m *api.RevokeGrantInput) []byte {
+func appendRevokeGrantInput(b []byte, m *api.RevokeGrantInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -3989,7 +4133,7 @@ func sizeHintRevokeGrantInput(m *api.RevokeGrantInput) int {
 	return 23 + len(m.KeyId) + len(m.GrantId)
 }
 
-func appendRotationsListEntry(b []byte, m *api.RotationsListEntry) []byte {
+func appendRotationsListEntry(b []byte, m *api.RotationsListEntry, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -4066,7 +4210,7 @@ func sizeHintRotationsListEntry(m *api.RotationsListEntry) int {
 	return 90 + len(m.KeyId) + len(m.KeyMaterialId) + len(m.KeyMaterialState) + len(m.RotationType)
 }
 
-func appendScheduleKeyDeletionInput(b []byte, m *api.ScheduleKeyDeletionInput) []byte {
+func appendScheduleKeyDeletionInput(b []byte, m *api.ScheduleKeyDeletionInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -4116,7 +4260,7 @@ func sizeHintScheduleKeyDeletionInput(m *api.ScheduleKeyDeletionInput) int {
 	return 41 + len(m.KeyId)
 }
 
-func appendScheduleKeyDeletionOutput(b []byte, m *api.ScheduleKeyDeletionOutput) []byte {
+func appendScheduleKeyDeletionOutput(b []byte, m *api.ScheduleKeyDeletionOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -4184,7 +4328,7 @@ func sizeHintScheduleKeyDeletionOutput(m *api.ScheduleKeyDeletionOutput) int {
 	return 77 + len(m.KeyId) + len(m.KeyState)
 }
 
-func appendStatusInput(b []byte, m *api.StatusInput) []byte {
+func appendStatusInput(b []byte, m *api.StatusInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	return endMap(b, at, n)
@@ -4208,7 +4352,7 @@ func sizeHintStatusInput(m *api.StatusInput) int {
 	return 1
 }
 
-func appendStatusOutput(b []byte, m *api.StatusOutput) []byte {
+func appendStatusOutput(b []byte, m *api.StatusOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.ServerVersion != "" {
@@ -4222,7 +4366,7 @@ func appendStatusOutput(b []byte, m *api.StatusOutput) []byte {
 		n++
 	}
 	b = append(b, "\xa3CPU"...)
-	b = appendCPUFeatures(b, &m.CPU)
+	b = appendCPUFeatures(b, &m.CPU, e)
 	n++
 	if !m.StartTime.IsZero() {
 		b = append(b, "\xa9StartTime"...)
@@ -4364,7 +4508,7 @@ func sizeHintStatusOutput(m *api.StatusOutput) int {
 	return 255 + len(m.ServerVersion) + len(m.Suite) + sizeHintCPUFeatures(&m.CPU) + len(m.Audit)
 }
 
-func appendTag(b []byte, m *api.Tag) []byte {
+func appendTag(b []byte, m *api.Tag, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.TagKey != "" {
@@ -4414,7 +4558,7 @@ func sizeHintTag(m *api.Tag) int {
 	return 25 + len(m.TagKey) + len(m.TagValue)
 }
 
-func appendTagResourceInput(b []byte, m *api.TagResourceInput) []byte {
+func appendTagResourceInput(b []byte, m *api.TagResourceInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -4426,7 +4570,7 @@ func appendTagResourceInput(b []byte, m *api.TagResourceInput) []byte {
 		b = append(b, "\xa4Tags"...)
 		b = appendArrayLen(b, len(m.Tags))
 		for i := range m.Tags {
-			b = appendTag(b, &m.Tags[i])
+			b = appendTag(b, &m.Tags[i], e)
 		}
 		n++
 	}
@@ -4467,7 +4611,7 @@ func sizeHintTagResourceInput(m *api.TagResourceInput) int {
 	return 20 + len(m.KeyId) + sizeHintList(m.Tags, sizeHintTag)
 }
 
-func appendUntagResourceInput(b []byte, m *api.UntagResourceInput) []byte {
+func appendUntagResourceInput(b []byte, m *api.UntagResourceInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -4517,7 +4661,7 @@ func sizeHintUntagResourceInput(m *api.UntagResourceInput) int {
 	return 23 + len(m.KeyId) + 48*len(m.TagKeys)
 }
 
-func appendUpdateKeyDescriptionInput(b []byte, m *api.UpdateKeyDescriptionInput) []byte {
+func appendUpdateKeyDescriptionInput(b []byte, m *api.UpdateKeyDescriptionInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -4567,7 +4711,7 @@ func sizeHintUpdateKeyDescriptionInput(m *api.UpdateKeyDescriptionInput) int {
 	return 27 + len(m.KeyId) + len(m.Description)
 }
 
-func appendUsageEntry(b []byte, m *api.UsageEntry) []byte {
+func appendUsageEntry(b []byte, m *api.UsageEntry, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.KeyId != "" {
@@ -4635,14 +4779,14 @@ func sizeHintUsageEntry(m *api.UsageEntry) int {
 	return 61 + len(m.KeyId) + len(m.Principal)
 }
 
-func appendVerifyAuditCheckpointsInput(b []byte, m *api.VerifyAuditCheckpointsInput) []byte {
+func appendVerifyAuditCheckpointsInput(b []byte, m *api.VerifyAuditCheckpointsInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.Checkpoints != nil {
 		b = append(b, "\xabCheckpoints"...)
 		b = appendArrayLen(b, len(m.Checkpoints))
 		for i := range m.Checkpoints {
-			b = appendAuditCheckpoint(b, &m.Checkpoints[i])
+			b = appendAuditCheckpoint(b, &m.Checkpoints[i], e)
 		}
 		n++
 	}
@@ -4679,7 +4823,7 @@ func sizeHintVerifyAuditCheckpointsInput(m *api.VerifyAuditCheckpointsInput) int
 	return 17 + sizeHintList(m.Checkpoints, sizeHintAuditCheckpoint)
 }
 
-func appendVerifyAuditCheckpointsOutput(b []byte, m *api.VerifyAuditCheckpointsOutput) []byte {
+func appendVerifyAuditCheckpointsOutput(b []byte, m *api.VerifyAuditCheckpointsOutput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
 	if m.FirstInvalid != 0 {

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -20,11 +21,30 @@ const (
 
 // Request is a decoded request frame.
 type Request struct {
-	Type  int
-	ID    uint64
-	Op    *api.OpSpec
-	Body  api.Message   // TypeRequest
-	Items []api.Message // TypeBatchRequest
+	Type int
+	ID   uint64
+	Op   *api.OpSpec
+	Body api.Message // TypeRequest
+	// Inputs are a batch's items (TypeBatchRequest): a slice of the
+	// operation's input type, []api.EncryptInput for Encrypt. They are
+	// decoded in place: their bytes refer into the frame's body, and what
+	// items repeat is shared, so the body must be kept, unchanged, while
+	// they are used, and nothing in them changed.
+	Inputs any
+	// N is the number of items of a batch.
+	N int
+}
+
+// Item returns item i of a batch request.
+func (r *Request) Item(i int) api.Message { return r.Op.Input(r.Inputs, i) }
+
+// Items returns a batch request's items as messages.
+func (r *Request) Items() []api.Message {
+	items := make([]api.Message, r.N)
+	for i := range items {
+		items[i] = r.Item(i)
+	}
+	return items
 }
 
 // Result is one answer: an output or an error.
@@ -35,11 +55,14 @@ type Result struct {
 
 // Response is a decoded response frame.
 type Response struct {
-	Type  int
-	ID    uint64
-	Err   *api.Error  // of the whole request or batch
-	Body  api.Message // TypeResponse, when Err is nil
-	Items []Result    // TypeBatchResponse, when Err is nil
+	Type int
+	ID   uint64
+	Err  *api.Error  // of the whole request or batch
+	Body api.Message // TypeResponse, when Err is nil
+	// Items are a batch's results (TypeBatchResponse, when Err is nil),
+	// decoded in place as a batch request's items are: their bytes refer
+	// into the frame's body, and what they repeat is shared.
+	Items []Result
 }
 
 // ErrProtocol marks a frame so malformed that no request id can be read
@@ -50,11 +73,11 @@ func protocolErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrProtocol, fmt.Sprintf(format, args...))
 }
 
-// header checks body with Validate and reads [type, id, ...] from it.
+// header reads [type, id, ...] from body. The rest is read by a reader
+// that checks every length against what is left of body, charges what it
+// allocates to its budget, and skips unknown fields with Validate's walk;
+// the envelope's end must be body's (see done).
 func header(body []byte) (*reader, int, uint64, error) {
-	if err := Validate(body, MaxDepth); err != nil {
-		return nil, 0, 0, protocolErr("%v", err)
-	}
 	r := newReader(body)
 	if n, err := r.arrayLen(0); err != nil || n != 4 {
 		return nil, 0, 0, protocolErr("a frame is an array of 4 elements")
@@ -77,7 +100,8 @@ func validation(format string, args ...any) *api.Error {
 // DecodeRequest decodes a request frame body. It returns a nil Request
 // and an error wrapping ErrProtocol when not even the id can be read; a
 // Request and an *api.Error when the request is understood far enough to
-// be answered with that error.
+// be answered with that error. A single request's body is decoded into
+// values of its own; a batch's items refer into body (see Request.Inputs).
 func DecodeRequest(body []byte) (*Request, error) {
 	r, t, id, err := header(body)
 	if err != nil {
@@ -99,7 +123,7 @@ func DecodeRequest(body []byte) (*Request, error) {
 		if err := decodeMessage(r, req.Body); err != nil {
 			return req, validation("%s: %v", req.Op.Name, err)
 		}
-		return req, nil
+		return req, r.requestDone()
 	}
 	if !req.Op.Batch {
 		return req, validation("%s cannot be batched", req.Op.Name)
@@ -108,19 +132,19 @@ func DecodeRequest(body []byte) (*Request, error) {
 	if err != nil || n < 1 {
 		return req, validation("a batch holds 1 to %d items", MaxBatchItems)
 	}
-	// An item takes at least a byte on the wire and a pointer and its
-	// structure in memory: charge them before allocating.
+	// An item takes at least a byte on the wire and its structure in
+	// memory: charge them before allocating.
 	if err := r.charge(n * 128); err != nil {
 		return req, validation("%s: %v", req.Op.Name, err)
 	}
-	req.Items = make([]api.Message, n)
-	for i := range req.Items {
-		req.Items[i] = req.Op.NewInput()
-		if err := decodeMessage(r, req.Items[i]); err != nil {
+	req.Inputs, req.N = req.Op.NewInputs(n), n
+	r.shared = &sharing{strs: make(map[string]string, 4)}
+	for i := range n {
+		if err := decodeMessage(r, req.Item(i)); err != nil {
 			return req, validation("%s item %d: %v", req.Op.Name, i, err)
 		}
 	}
-	return req, nil
+	return req, r.requestDone()
 }
 
 // AppendRequest appends a whole request frame (header included) to dst.
@@ -132,7 +156,7 @@ func AppendRequest(dst []byte, id uint64, op string, in api.Message) ([]byte, er
 	b = appendUint(b, TypeRequest)
 	b = appendUint(b, id)
 	b = appendStr(b, op)
-	b = appendMessage(b, in)
+	b = appendMessage(b, in, nil)
 	return finish(b, start)
 }
 
@@ -149,8 +173,9 @@ func AppendBatchRequest(dst []byte, id uint64, op string, items []api.Message) (
 	b = appendUint(b, id)
 	b = appendStr(b, op)
 	b = appendArrayLen(b, len(items))
+	var e encoder
 	for _, it := range items {
-		b = appendMessage(b, it)
+		b = appendMessage(b, it, &e)
 	}
 	return finish(b, start)
 }
@@ -182,34 +207,82 @@ func AppendBatchResponse(dst []byte, id uint64, items []Result, err *api.Error) 
 		}
 	}
 	start := len(dst)
-	b := AppendFrameHeader(slices.Grow(dst, hint))
+	if err != nil {
+		b := AppendFrameHeader(slices.Grow(dst, hint))
+		b = appendArrayLen(b, 4)
+		b = appendUint(b, TypeBatchResponse)
+		b = appendUint(b, id)
+		b = appendNil(appendMessage(b, err, nil))
+		return finish(b, start)
+	}
+	b := AppendBatchResponseHead(slices.Grow(dst, hint), id, len(items))
+	for _, it := range items {
+		b = AppendItem(b, it.Out, it.Err)
+	}
+	return finish(b, start)
+}
+
+// AppendBatchResponseHead appends the beginning of a batch response frame
+// of n items: the frame header, its length left for
+// FinishBatchResponse, and [4, id, nil, then the header of an array of n.
+// The items follow, each appended by AppendItem or AppendItemFill, in as
+// many buffers as the writer likes (workers answer parts of a batch in
+// parallel).
+func AppendBatchResponseHead(dst []byte, id uint64, n int) []byte {
+	b := AppendFrameHeader(dst)
 	b = appendArrayLen(b, 4)
 	b = appendUint(b, TypeBatchResponse)
 	b = appendUint(b, id)
-	if err != nil {
-		b = appendMessage(b, err)
-		b = appendNil(b)
-		return finish(b, start)
-	}
 	b = appendNil(b)
-	b = appendArrayLen(b, len(items))
-	for _, it := range items {
-		b = appendArrayLen(b, 2)
-		b = appendResult(b, it.Out, it.Err)
+	return appendArrayLen(b, n)
+}
+
+// FinishBatchResponse writes the length of a batch response frame whose
+// head (from AppendBatchResponseHead) begins at start in head and whose
+// items take itemBytes more, wherever they are. A body over MaxFrame is
+// ErrFrameTooLarge.
+func FinishBatchResponse(head []byte, start, itemBytes int) error {
+	n := len(head) - start - FrameHeaderSize + itemBytes
+	if n > MaxFrame {
+		return fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, n)
 	}
-	return finish(b, start)
+	binary.BigEndian.PutUint32(head[start:], uint32(n))
+	return nil
+}
+
+// AppendItem appends one item of a batch response: [err, nil], or [nil,
+// out] (an empty map for a nil out).
+func AppendItem(b []byte, out api.Message, err *api.Error) []byte {
+	return appendResult(appendArrayLen(b, 2), out, err)
+}
+
+// AppendItemFill appends [nil, out] for an out whose type has a fill
+// field (api.EncryptOutput's CiphertextBlob, api.DecryptOutput's
+// Plaintext, ...): whatever out holds there, the field is n bytes that
+// fill appends in place, so that a blob is sealed (or a plaintext opened)
+// straight into the answer. fill must append exactly n bytes. If it fails,
+// what was appended is wiped and cut off, and b is returned as it was.
+func AppendItemFill(b []byte, out api.Message, n int, fill func(dst []byte) ([]byte, error)) ([]byte, error) {
+	start := len(b)
+	b = appendNil(appendArrayLen(b, 2))
+	b, err := appendFill(b, out, n, fill)
+	if err != nil {
+		clear(b[start:])
+		return b[:start], err
+	}
+	return b, nil
 }
 
 // appendResult appends [error, nil] or [nil, out] (the two trailing
 // elements of a response or of a batch item).
 func appendResult(b []byte, out api.Message, err *api.Error) []byte {
 	if err != nil {
-		return appendNil(appendMessage(b, err))
+		return appendNil(appendMessage(b, err, nil))
 	}
 	if out == nil {
 		out = &api.Empty{}
 	}
-	return appendMessage(appendNil(b), out)
+	return appendMessage(appendNil(b), out, nil)
 }
 
 // finish completes the frame that begins at start, or, if its body is
@@ -242,11 +315,17 @@ func DecodeResponse(body []byte, opOf func(id uint64) (*api.OpSpec, bool)) (*Res
 	if t == TypeResponse {
 		res, err := decodeResult(r, op)
 		resp.Err, resp.Body = res.Err, res.Out
+		if err == nil {
+			err = r.done()
+		}
 		return resp, err
 	}
 	if resp.Err, err = optionalError(r); err != nil || resp.Err != nil {
 		if err == nil && !r.nextIsNil() {
 			err = protocolErr("a batch refused as a whole has items")
+		}
+		if err == nil {
+			err = r.done()
 		}
 		return resp, err
 	}
@@ -254,19 +333,21 @@ func DecodeResponse(body []byte, opOf func(id uint64) (*api.OpSpec, bool)) (*Res
 	if err != nil {
 		return nil, protocolErr("batch response has no item list")
 	}
-	if err := r.charge(n * 64); err != nil {
+	if err := r.charge(n * 192); err != nil {
 		return nil, protocolErr("batch response: %v", err)
 	}
 	resp.Items = make([]Result, n)
+	outs := op.NewOutputs(n)
+	r.shared = &sharing{strs: make(map[string]string, 4)}
 	for i := range resp.Items {
 		if l, err := r.arrayLen(0); err != nil || l != 2 {
 			return nil, protocolErr("batch item %d is not [error, body]", i)
 		}
-		if resp.Items[i], err = decodeResult(r, op); err != nil {
+		if resp.Items[i], err = decodeItem(r, op, op.Output(outs, i)); err != nil {
 			return nil, err
 		}
 	}
-	return resp, nil
+	return resp, r.done()
 }
 
 // optionalError reads an error map, or nil.
@@ -286,6 +367,11 @@ func optionalError(r *reader) (*api.Error, error) {
 
 // decodeResult reads [error|nil, body|nil] (the two trailing elements).
 func decodeResult(r *reader, op *api.OpSpec) (Result, error) {
+	return decodeItem(r, op, nil)
+}
+
+// decodeItem is decodeResult into out (a new output if nil).
+func decodeItem(r *reader, op *api.OpSpec, out api.Message) (Result, error) {
 	var res Result
 	var err error
 	if res.Err, err = optionalError(r); err != nil {
@@ -297,7 +383,10 @@ func decodeResult(r *reader, op *api.OpSpec) (Result, error) {
 		}
 		return res, nil
 	}
-	res.Out = op.NewOutput()
+	if out == nil {
+		out = op.NewOutput()
+	}
+	res.Out = out
 	if err := decodeMessage(r, res.Out); err != nil {
 		return res, protocolErr("%s response: %v", op.Name, err)
 	}

@@ -135,7 +135,7 @@ func TestFrames(t *testing.T) {
 					}
 					again, err = AppendRequest(nil, req.ID, req.Op.Name, req.Body)
 				} else {
-					again, err = AppendBatchRequest(nil, req.ID, req.Op.Name, req.Items)
+					again, err = AppendBatchRequest(nil, req.ID, req.Op.Name, req.Items())
 				}
 				if err != nil {
 					t.Fatal(err)

@@ -44,7 +44,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if req.Type == TypeRequest {
 			again, err = AppendRequest(nil, req.ID, req.Op.Name, req.Body)
 		} else {
-			again, err = AppendBatchRequest(nil, req.ID, req.Op.Name, req.Items)
+			again, err = AppendBatchRequest(nil, req.ID, req.Op.Name, req.Items())
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -57,7 +57,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if req2.Type == TypeRequest {
 			third, _ = AppendRequest(nil, req2.ID, req2.Op.Name, req2.Body)
 		} else {
-			third, _ = AppendBatchRequest(nil, req2.ID, req2.Op.Name, req2.Items)
+			third, _ = AppendBatchRequest(nil, req2.ID, req2.Op.Name, req2.Items())
 		}
 		if !bytes.Equal(again, third) {
 			t.Fatalf("not a fixed point:\n%x\n%x", again, third)

@@ -2,8 +2,10 @@ package wire
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
@@ -65,20 +67,39 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+// appendBinHeader writes the header of a bin of n bytes.
+func appendBinHeader(b []byte, n int) []byte {
+	switch {
+	case n < 256:
+		return append(b, msgpcode.Bin8, byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, msgpcode.Bin16), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(b, msgpcode.Bin32), uint32(n))
+}
+
+var (
+	errNoFill     = errors.New("wire: the message has no fill field")
+	errFillLength = errors.New("wire: a fill appended another length than it announced")
+)
+
+// fillExactly lets fill append n bytes to b; appending another number of
+// bytes is an error.
+func fillExactly(b []byte, n int, fill func([]byte) ([]byte, error)) ([]byte, error) {
+	start := len(b)
+	b, err := fill(b)
+	if err == nil && len(b)-start != n {
+		err = errFillLength
+	}
+	return b, err
+}
+
 // appendBin writes p as bin (nil as nil, as the Encoder does).
 func appendBin(b, p []byte) []byte {
 	if p == nil {
 		return append(b, msgpcode.Nil)
 	}
-	switch n := len(p); {
-	case n < 256:
-		b = append(b, msgpcode.Bin8, byte(n))
-	case n <= math.MaxUint16:
-		b = binary.BigEndian.AppendUint16(append(b, msgpcode.Bin16), uint16(n))
-	default:
-		b = binary.BigEndian.AppendUint32(append(b, msgpcode.Bin32), uint32(n))
-	}
-	return append(b, p...)
+	return append(appendBinHeader(b, len(p)), p...)
 }
 
 func appendBool(b []byte, v bool) []byte {
@@ -118,6 +139,30 @@ func appendInt(b []byte, n int64) []byte {
 		return binary.BigEndian.AppendUint32(append(b, msgpcode.Int32), uint32(n))
 	}
 	return binary.BigEndian.AppendUint64(append(b, msgpcode.Int64), uint64(n))
+}
+
+// encoder remembers, while a batch's items are encoded into one buffer,
+// the last encryption context it encoded, so that items that share one
+// (the same map) copy its encoding instead of sorting it again. A nil
+// encoder remembers nothing.
+type encoder struct {
+	last       unsafe.Pointer // the map
+	start, end int            // its encoding, in the buffer
+}
+
+// appendStrMap is the package's appendStrMap, remembering.
+func (e *encoder) appendStrMap(b []byte, m map[string]string) []byte {
+	if e == nil || m == nil {
+		return appendStrMap(b, m)
+	}
+	if p := *(*unsafe.Pointer)(unsafe.Pointer(&m)); p == e.last {
+		return append(b, b[e.start:e.end]...)
+	} else {
+		e.last, e.start = p, len(b)
+	}
+	b = appendStrMap(b, m)
+	e.end = len(b)
+	return b
 }
 
 // appendStrMap writes a string map with its keys in ascending byte order,

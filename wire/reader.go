@@ -20,6 +20,50 @@ type reader struct {
 	b      []byte
 	off    int
 	budget int
+	shared *sharing // non-nil while a batch's items are decoded in place
+}
+
+// sharing is how a batch's items are decoded in place: bin values refer
+// into the frame instead of being copied, and what items repeat (a key
+// id, an encryption context, grant tokens) is decoded once and shared, so
+// that a batch of items alike allocates nothing per item. What is shared
+// must not be changed.
+type sharing struct {
+	strs  map[string]string
+	lists []shared[[]string]
+	maps  []shared[map[string]string]
+}
+
+// shared is a value decoded once, by its encoding in the frame.
+type shared[T any] struct {
+	raw []byte
+	v   T
+}
+
+// maxShared bounds what sharing remembers, so that a frame of values that
+// are all different costs no more than decoding them.
+const maxShared = 64
+
+// find returns the value whose encoding begins b[off:], if it is one
+// already decoded, and where its encoding ends. An encoding that begins
+// b[off:] is the whole value there: a msgpack value's encoding says where
+// it ends, so none is a prefix of another.
+func find[T any](known []shared[T], b []byte, off int) (T, int, bool) {
+	rest := b[off:]
+	for i := len(known) - 1; i >= 0; i-- {
+		if raw := known[i].raw; len(raw) <= len(rest) && string(rest[:len(raw)]) == string(raw) {
+			return known[i].v, off + len(raw), true
+		}
+	}
+	var zero T
+	return zero, 0, false
+}
+
+func remember[T any](known []shared[T], raw []byte, v T) []shared[T] {
+	if len(known) >= maxShared {
+		return known
+	}
+	return append(known, shared[T]{raw, v})
 }
 
 // decodeBudget is what decoding a body of n bytes may allocate: eight
@@ -226,19 +270,32 @@ func (r *reader) str(v *string) error {
 	if !utf8.Valid(p) {
 		return errNotUTF8
 	}
+	if r.shared != nil {
+		if s, ok := r.shared.strs[string(p)]; ok {
+			*v = s
+			return nil
+		}
+	}
 	if err := r.charge(len(p)); err != nil {
 		return err
 	}
 	*v = string(p)
+	if r.shared != nil && len(r.shared.strs) < maxShared {
+		r.shared.strs[*v] = *v
+	}
 	return nil
 }
 
-// bin reads bytes into a copy of their own (an empty value is an empty,
-// not a nil, slice).
+// bin reads bytes into a copy of their own, or, decoding in place, refers
+// to them in the frame (an empty value is an empty, not a nil, slice).
 func (r *reader) bin(v *[]byte) error {
 	p, err := r.raw(errWantBytes)
 	if err != nil {
 		return err
+	}
+	if r.shared != nil {
+		*v = p
+		return nil
 	}
 	if err := r.charge(len(p)); err != nil {
 		return err
@@ -374,6 +431,22 @@ func (r *reader) optTime(v **time.Time) error {
 // strMap reads a map of UTF-8 strings (an encryption context): at most
 // limit pairs (0: no bound but the body's), no key twice.
 func (r *reader) strMap(v *map[string]string, limit int) error {
+	if r.shared == nil {
+		return r.decodeStrMap(v, limit)
+	}
+	start := r.off
+	if m, end, ok := find(r.shared.maps, r.b, start); ok {
+		*v, r.off = m, end
+		return nil
+	}
+	if err := r.decodeStrMap(v, limit); err != nil {
+		return err
+	}
+	r.shared.maps = remember(r.shared.maps, r.b[start:r.off], *v)
+	return nil
+}
+
+func (r *reader) decodeStrMap(v *map[string]string, limit int) error {
 	n, err := r.mapLen()
 	if err != nil {
 		return err
@@ -403,6 +476,22 @@ func (r *reader) strMap(v *map[string]string, limit int) error {
 }
 
 func (r *reader) strList(v *[]string, limit int) error {
+	if r.shared == nil {
+		return r.decodeStrList(v, limit)
+	}
+	start := r.off
+	if l, end, ok := find(r.shared.lists, r.b, start); ok {
+		*v, r.off = l, end
+		return nil
+	}
+	if err := r.decodeStrList(v, limit); err != nil {
+		return err
+	}
+	r.shared.lists = remember(r.shared.lists, r.b[start:r.off], *v)
+	return nil
+}
+
+func (r *reader) decodeStrList(v *[]string, limit int) error {
 	n, err := r.arrayLen(limit)
 	if err != nil {
 		return err
@@ -436,6 +525,23 @@ func decodeList[T any](r *reader, v *[]T, limit, size int, decode func(*reader, 
 		}
 	}
 	*v = l
+	return nil
+}
+
+// done checks that the body ends where the value read ends.
+func (r *reader) done() error {
+	if r.off != len(r.b) {
+		return protocolErr("%d bytes after the frame's value", len(r.b)-r.off)
+	}
+	return nil
+}
+
+// requestDone is done for a request, whose id is known: an error it can
+// be answered with.
+func (r *reader) requestDone() error {
+	if r.off != len(r.b) {
+		return validation("%d bytes after the request", len(r.b)-r.off)
+	}
 	return nil
 }
 

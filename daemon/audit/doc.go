@@ -16,14 +16,18 @@
 // # Group commit
 //
 // [Writer.Append] takes the records of a group of requests and returns
-// once they are written (and synced, per [SyncMode]); a reply leaves only
-// after that. Concurrent groups are written together: one write and at most
-// one fdatasync per pass. [Writer.AppendAsync] does the same without the
-// wait, and [Writer.AppendNow] lets a caller that can wait write its group
-// itself when the trail is idle. A batch request is one record per chunk
-// of items ([Fold]), which lists each item's key, context and result. When the trail cannot be written, Append fails
-// and the writer refuses everything until a write succeeds again: nothing
-// is answered unaudited.
+// once they are written (and flushed, per [SyncMode]); a reply leaves only
+// after that. Concurrent groups are written together: one write per pass,
+// and the flush (fdatasync) per the mode: by default a flusher of its own
+// flushes at most Config.FlushInterval later, off the replies' path.
+// [Writer.AppendAsync] does the same without the wait, and
+// [Writer.AppendNow] lets a caller that can wait write its group itself
+// when the trail is idle. The items of a batch request that are alike in
+// key, operation, encryption context and outcome are one group record
+// (Event.Count items, and the indexes of those that failed), so the
+// trail's work is per group, not per item; usage counts every item. When
+// the trail cannot be written, Append fails and the writer refuses
+// everything until a write succeeds again: nothing is answered unaudited.
 //
 // See docs/audit.md for the record schema and the chain.
 package audit

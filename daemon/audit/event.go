@@ -54,11 +54,16 @@ type Event struct {
 	OutBytes    int
 	Detail      string // service events: what happened
 	Seq         uint64 // set by Writer.Append: the record's number in the trail
-	// Items makes this a batch record (see Fold): the items of one batch
-	// request, each with its result. Error is then empty and the sizes
-	// are the items' totals.
-	Items []Item
+	// Count makes this a group record: it stands for Count items of one
+	// batch request that are alike in key, operation, encryption context
+	// and outcome (Error), and its sizes are their totals. Failed lists,
+	// for a group that failed, the items' indexes in the request.
+	Count  int
+	Failed []int
 }
+
+// Items is how many requests (or items of a batch) the record stands for.
+func (e *Event) Items() int { return max(1, e.Count) }
 
 // appendBody appends the record's JSON object without its closing brace:
 // the writer adds seq and prev and closes it. Field order is fixed.
@@ -115,8 +120,19 @@ func (e *Event) appendBody(b []byte) []byte {
 		b = append(b, `,"out_bytes":`...)
 		b = strconv.AppendInt(b, int64(e.OutBytes), 10)
 	}
-	if len(e.Items) > 0 {
-		b = appendItems(b, e.Items)
+	if e.Count > 0 {
+		b = append(b, `,"items":`...)
+		b = strconv.AppendInt(b, int64(e.Count), 10)
+	}
+	if len(e.Failed) > 0 {
+		b = append(b, `,"failed":[`...)
+		for i, n := range e.Failed {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(n), 10)
+		}
+		b = append(b, ']')
 	}
 	return b
 }

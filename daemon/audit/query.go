@@ -32,37 +32,11 @@ type queried struct {
 		UID  *uint32 `json:"uid"`
 		Unit string  `json:"unit"`
 	} `json:"caller"`
-	Items []struct {
-		KeyID       *string `json:"key_id"`
-		SourceKeyID *string `json:"source_key_id"`
-		Alias       *string `json:"alias"`
-		Error       string  `json:"error"`
-	} `json:"items"`
 }
 
-// match reports whether the record matches f; a batch record matches if
-// one of its items does.
+// match reports whether the record matches f (a group record stands for
+// items alike in everything f looks at).
 func (f *Filter) match(q *queried) bool {
-	if len(q.Items) == 0 {
-		return f.match1(q)
-	}
-	for _, it := range q.Items {
-		x := *q
-		x.Items = nil
-		x.Error = it.Error
-		for _, p := range []struct{ to, from *string }{{&x.KeyID, it.KeyID}, {&x.SourceKeyID, it.SourceKeyID}, {&x.Alias, it.Alias}} {
-			if p.from != nil {
-				*p.to = *p.from
-			}
-		}
-		if f.match1(&x) {
-			return true
-		}
-	}
-	return false
-}
-
-func (f *Filter) match1(q *queried) bool {
 	if f.KeyID != "" && f.KeyID != q.KeyID && f.KeyID != q.SourceKeyID && f.KeyID != q.Alias {
 		return false
 	}

@@ -52,11 +52,12 @@ func (u *Usage) noteAll(evs []*Event) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, e := range evs {
-		e.Each(u.note)
+		u.note(e)
 	}
 }
 
-// note counts one record. The caller holds u.mu.
+// note counts one record, as many requests as it stands for. The caller
+// holds u.mu.
 func (u *Usage) note(e *Event) {
 	if e.Type != TypeCall {
 		return
@@ -76,9 +77,9 @@ func (u *Usage) note(e *Event) {
 		c = &Count{KeyID: e.KeyID, Principal: principal}
 		slot.counts[k] = c
 	}
-	c.Requests++
+	c.Requests += int64(e.Items())
 	if e.Error != "" {
-		c.Errors++
+		c.Errors += int64(e.Items())
 	}
 }
 

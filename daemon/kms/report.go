@@ -19,6 +19,9 @@ type Report struct {
 	SourceKeyVersion uint32 // ReEncrypt: the version the blob was made with
 	Alias            string // the alias the caller named, if any
 	GrantID          string // the grant that allowed the request, if one did
+	// Context is the request's encryption context (ReEncrypt: the
+	// source's), DestContext ReEncrypt's destination context.
+	Context, DestContext map[string]string
 }
 
 // reportKey is the context key of a request's Report.

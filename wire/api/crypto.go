@@ -11,7 +11,7 @@ type EncryptInput struct {
 
 // EncryptOutput is the response of Encrypt.
 type EncryptOutput struct {
-	CiphertextBlob      []byte `json:",omitzero"`
+	CiphertextBlob      []byte `json:",omitzero" wire:"fill"`
 	KeyId               string `json:",omitzero"`
 	EncryptionAlgorithm string `json:",omitzero"`
 	KeyMaterialId       string `json:",omitzero"`
@@ -29,7 +29,7 @@ type DecryptInput struct {
 // DecryptOutput is the response of Decrypt.
 type DecryptOutput struct {
 	KeyId               string `json:",omitzero"`
-	Plaintext           []byte `json:",omitzero"`
+	Plaintext           []byte `json:",omitzero" wire:"fill"`
 	EncryptionAlgorithm string `json:",omitzero"`
 	KeyMaterialId       string `json:",omitzero"`
 }
@@ -48,7 +48,7 @@ type ReEncryptInput struct {
 
 // ReEncryptOutput is the response of ReEncrypt.
 type ReEncryptOutput struct {
-	CiphertextBlob                 []byte `json:",omitzero"`
+	CiphertextBlob                 []byte `json:",omitzero" wire:"fill"`
 	SourceKeyId                    string `json:",omitzero"`
 	KeyId                          string `json:",omitzero"`
 	SourceEncryptionAlgorithm      string `json:",omitzero"`
@@ -71,7 +71,7 @@ type GenerateDataKeyInput struct {
 // GenerateDataKeyOutput is the response of GenerateDataKey; Plaintext is
 // nil for GenerateDataKeyWithoutPlaintext.
 type GenerateDataKeyOutput struct {
-	CiphertextBlob []byte `json:",omitzero"`
+	CiphertextBlob []byte `json:",omitzero" wire:"fill"`
 	Plaintext      []byte `json:",omitzero"`
 	KeyId          string `json:",omitzero"`
 	KeyMaterialId  string `json:",omitzero"`

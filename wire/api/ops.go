@@ -59,6 +59,14 @@ type OpSpec struct {
 	Name      string
 	NewInput  func() Message
 	NewOutput func() Message
+	// NewInputs makes a batch's inputs, n of the input type in one slice
+	// ([]EncryptInput for Encrypt), and Input returns item i of such a
+	// slice as a Message (a pointer into it).
+	NewInputs func(n int) any
+	Input     func(inputs any, i int) Message
+	// NewOutputs and Output are the same for a batch's outputs.
+	NewOutputs func(n int) any
+	Output     func(outputs any, i int) Message
 	// Batch operations may be sent in a batch request.
 	Batch bool
 	// Crypto operations use a key's material; the rest manage keys.
@@ -73,8 +81,12 @@ func spec[In, Out any, PI interface {
 	Message
 }](name string, batch, crypto bool) OpSpec {
 	return OpSpec{Name: name, Batch: batch, Crypto: crypto,
-		NewInput:  func() Message { return PI(new(In)) },
-		NewOutput: func() Message { return PO(new(Out)) }}
+		NewInput:   func() Message { return PI(new(In)) },
+		NewOutput:  func() Message { return PO(new(Out)) },
+		NewInputs:  func(n int) any { return make([]In, n) },
+		Input:      func(inputs any, i int) Message { return PI(&inputs.([]In)[i]) },
+		NewOutputs: func(n int) any { return make([]Out, n) },
+		Output:     func(outputs any, i int) Message { return PO(&outputs.([]Out)[i]) }}
 }
 
 var opList = []OpSpec{

@@ -149,41 +149,30 @@ func (c *Client) sendBatch(ctx context.Context, cc *clientConn, op *api.OpSpec, 
 	if err != nil {
 		return nil, err
 	}
-	done := make(chan struct{})
-	calls := make([]*call, len(items))
-	for i := range calls {
-		calls[i] = &call{op: op, done: make(chan struct{})}
-	}
+	b := &batchCall{n: len(items), done: make(chan struct{})}
 	cc.mu.Lock()
 	if cc.pending == nil {
 		cc.mu.Unlock()
 		return nil, cc.err
 	}
-	cc.pending[id] = pendingReq{op: op, calls: calls}
+	cc.pending[id] = pendingReq{op: op, batch: b}
 	cc.mu.Unlock()
-	go func() {
-		for _, cl := range calls {
-			<-cl.done
-		}
-		close(done)
-	}()
 	cc.writeRaw(frame)
 	select {
-	case <-done:
+	case <-b.done:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	out := make([]wire.Result, len(calls))
-	for i, cl := range calls {
-		if cl.err != nil {
-			var e *api.Error
-			if !errors.As(cl.err, &e) {
-				return nil, cl.err // the connection, not this item
-			}
-			out[i].Err = e
-		} else {
-			out[i].Out = cl.out
+	var we *api.Error
+	switch {
+	case errors.As(b.err, &we): // the batch refused whole: each item's answer
+		out := make([]wire.Result, len(items))
+		for i := range out {
+			out[i].Err = we
 		}
+		return out, nil
+	case b.err != nil:
+		return nil, b.err // the connection
 	}
-	return out, nil
+	return b.results, nil
 }

@@ -29,10 +29,25 @@ type clientConn struct {
 	dead    chan struct{}
 }
 
-// pendingReq is a sent request: one call, or the calls of a batch frame.
+// pendingReq is a sent request: one call, the calls coalesced into a
+// batch frame, or an explicit batch.
 type pendingReq struct {
 	op    *api.OpSpec
 	calls []*call
+	batch *batchCall
+}
+
+// batchCall is a batch frame sent by a batch call, waiting for its answer.
+type batchCall struct {
+	n       int // items sent
+	results []wire.Result
+	err     error // the connection's, or the whole batch's
+	done    chan struct{}
+}
+
+func (b *batchCall) finish(results []wire.Result, err error) {
+	b.results, b.err = results, err
+	close(b.done)
 }
 
 type call struct {
@@ -95,6 +110,9 @@ func (cc *clientConn) fail(err error) {
 		for _, cl := range p.calls {
 			cl.finish(nil, cc.err)
 		}
+		if p.batch != nil {
+			p.batch.finish(nil, cc.err)
+		}
 	}
 }
 
@@ -127,7 +145,20 @@ func (cc *clientConn) readLoop() {
 			cc.fail(err)
 			return
 		}
+		if resp.Type == wire.TypeBatchResponse && resp.Err == nil {
+			buf = nil // the results refer into the frame: it is theirs now
+		}
 		switch {
+		case p.batch != nil:
+			if resp.Err == nil && len(resp.Items) != p.batch.n {
+				cc.fail(fmt.Errorf("batch response has %d items for %d requests", len(resp.Items), p.batch.n))
+				return
+			}
+			if resp.Err != nil {
+				p.batch.finish(nil, resp.Err)
+			} else {
+				p.batch.finish(resp.Items, nil)
+			}
 		case resp.Err != nil:
 			for _, cl := range p.calls {
 				cl.finish(nil, resp.Err)
@@ -151,7 +182,7 @@ func (cc *clientConn) readLoop() {
 				}
 			}
 		}
-		if cap(buf) >= wire.BigFrame {
+		if buf != nil && cap(buf) >= wire.BigFrame {
 			wire.PutFrameBuffer(body) // large buffers are shared, not kept per connection
 			buf = nil
 		}

@@ -75,6 +75,7 @@ type field struct {
 	elem      string // the struct type of kStruct and kStructList
 	max       int    // element bound of a slice or map; 0: none
 	omitEmpty bool   // kStruct: leave out when all its fields are zero
+	fill      bool   // kBytes: an encoder may append it in place (see writeFill)
 }
 
 // message is one struct of package api.
@@ -120,6 +121,15 @@ func parseDir(dir string) ([]message, error) {
 						fd.name = n.Name
 						m.fields = append(m.fields, fd)
 					}
+				}
+				fills := 0
+				for _, f := range m.fields {
+					if f.fill {
+						fills++
+					}
+				}
+				if fills > 1 {
+					return nil, fmt.Errorf("%s has %d fill fields; at most one", m.name, fills)
 				}
 				if len(m.fields) > 64 {
 					return nil, fmt.Errorf("%s has %d fields; the decoder tracks at most 64", m.name, len(m.fields))
@@ -222,6 +232,8 @@ func parseField(fl *ast.Field) (field, error) {
 			case opt == "":
 			case opt == "omitempty" && f.kind == kStruct:
 				f.omitEmpty = true
+			case opt == "fill" && f.kind == kBytes:
+				f.fill = true
 			case strings.HasPrefix(opt, "max=") && (f.kind == kStrMap || f.kind == kStrList || f.kind == kStructList):
 				n, err := strconv.Atoi(opt[4:])
 				if err != nil || n < 1 {
@@ -271,8 +283,10 @@ func generate(msgs []message) map[string][]byte {
 			}
 		}
 	}
+	writeFillDispatch(&c, msgs)
 	for _, m := range msgs {
 		writeEncoder(&c, m, omitEmpty[m.name])
+		writeFill(&c, m)
 		writeDecoder(&c, m)
 		writeSizeHint(&c, m)
 	}
@@ -291,9 +305,9 @@ func mustFormat(src []byte) []byte {
 }
 
 func writeDispatch(w *bytes.Buffer, msgs []message) {
-	w.WriteString("// appendMessage appends m as a msgpack map.\nfunc appendMessage(b []byte, m api.Message) []byte {\n\tswitch v := m.(type) {\n")
+	w.WriteString("// appendMessage appends m as a msgpack map; e, if not nil, remembers\n// what messages encoded one after another repeat.\nfunc appendMessage(b []byte, m api.Message, e *encoder) []byte {\n\tswitch v := m.(type) {\n")
 	for _, m := range msgs {
-		fmt.Fprintf(w, "\tcase *api.%s:\n\t\treturn append%s(b, v)\n", m.name, m.name)
+		fmt.Fprintf(w, "\tcase *api.%s:\n\t\treturn append%s(b, v, e)\n", m.name, m.name)
 	}
 	w.WriteString("\t}\n\tpanic(\"wire: not an api message\")\n}\n\n")
 	w.WriteString("// decodeMessage reads a msgpack map into m.\nfunc decodeMessage(r *reader, m api.Message) error {\n\tswitch v := m.(type) {\n")
@@ -329,7 +343,7 @@ func present(f field, v string) string {
 }
 
 func writeEncoder(w *bytes.Buffer, m message, omitEmpty bool) {
-	fmt.Fprintf(w, "func append%s(b []byte, m *api.%s) []byte {\n", m.name, m.name)
+	fmt.Fprintf(w, "func append%s(b []byte, m *api.%s, e *encoder) []byte {\n", m.name, m.name)
 	w.WriteString("\tb, at := beginMap(b)\n\tn := 0\n")
 	for _, f := range m.fields {
 		v := "m." + f.name
@@ -348,6 +362,51 @@ func writeEncoder(w *bytes.Buffer, m message, omitEmpty bool) {
 		}
 		w.WriteString("\n}\n\n")
 	}
+}
+
+func fillField(m message) (field, bool) {
+	for _, f := range m.fields {
+		if f.fill {
+			return f, true
+		}
+	}
+	return field{}, false
+}
+
+func writeFillDispatch(w *bytes.Buffer, msgs []message) {
+	w.WriteString("// appendFill appends m as a msgpack map whose fill field is n bytes that\n// fill appends in place.\nfunc appendFill(b []byte, m api.Message, n int, fill func([]byte) ([]byte, error)) ([]byte, error) {\n\tswitch v := m.(type) {\n")
+	for _, m := range msgs {
+		if _, ok := fillField(m); ok {
+			fmt.Fprintf(w, "\tcase *api.%s:\n\t\treturn append%sFill(b, v, n, fill)\n", m.name, m.name)
+		}
+	}
+	w.WriteString("\t}\n\treturn b, errNoFill\n}\n\n")
+}
+
+// writeFill writes the in-place encoder of a struct with a fill field:
+// the fill field is written whatever its value in m, with n bytes.
+func writeFill(w *bytes.Buffer, m message) {
+	ff, ok := fillField(m)
+	if !ok {
+		return
+	}
+	fmt.Fprintf(w, "func append%sFill(b []byte, m *api.%s, n int, fill func([]byte) ([]byte, error)) ([]byte, error) {\n", m.name, m.name)
+	w.WriteString("\tb, at := beginMap(b)\n\tk := 0\n")
+	for _, f := range m.fields {
+		v := "m." + f.name
+		if f.name == ff.name {
+			fmt.Fprintf(w, "\tb = append(b, %q...)\n\tb = appendBinHeader(b, n)\n\tvar err error\n\tif b, err = fillExactly(b, n, fill); err != nil {\n\t\treturn b, err\n\t}\n\tk++\n", encodedName(f.name))
+			continue
+		}
+		value := strings.NewReplacer("e.appendStrMap(", "appendStrMap(", ", e)", ", nil)").Replace(encodeValue(f, v))
+		enc := fmt.Sprintf("b = append(b, %q...)\n%s\nk++", encodedName(f.name), value)
+		if c := present(f, v); c != "true" {
+			fmt.Fprintf(w, "\tif %s {\n%s\n}\n", c, enc)
+		} else {
+			w.WriteString(enc + "\n")
+		}
+	}
+	w.WriteString("\treturn endMap(b, at, k), nil\n}\n\n")
 }
 
 // encodedName is the msgpack str of a field name.
@@ -379,13 +438,13 @@ func encodeValue(f field, v string) string {
 	case kOptTime:
 		return "b = appendInt(b, " + v + ".UnixMilli())"
 	case kStrMap:
-		return "b = appendStrMap(b, " + v + ")"
+		return "b = e.appendStrMap(b, " + v + ")"
 	case kStrList:
 		return "b = appendStrList(b, " + v + ")"
 	case kStruct:
-		return "b = append" + f.elem + "(b, &" + v + ")"
+		return "b = append" + f.elem + "(b, &" + v + ", e)"
 	case kStructList:
-		return "b = appendArrayLen(b, len(" + v + "))\n\tfor i := range " + v + " {\n\t\tb = append" + f.elem + "(b, &" + v + "[i])\n\t}"
+		return "b = appendArrayLen(b, len(" + v + "))\n\tfor i := range " + v + " {\n\t\tb = append" + f.elem + "(b, &" + v + "[i], e)\n\t}"
 	}
 	panic("unknown kind")
 }
