@@ -25,7 +25,7 @@ func (c *conn) dispatch(req *wire.Request, frame []byte, last bool) {
 		p = c.s.crypto
 	}
 	if req.Type == wire.TypeBatchRequest {
-		c.dispatchBatch(req, frame, p)
+		c.dispatchBatch(req, frame, p, last)
 		return
 	}
 	c.s.requests.Add(1)
@@ -51,10 +51,16 @@ func (c *conn) dispatch(req *wire.Request, frame []byte, last bool) {
 // (which its items refer into) going with them; a chunk that finds the
 // queue full (or the server over its budget) is answered
 // ThrottlingException item by item, and recorded so.
-func (c *conn) dispatchBatch(req *wire.Request, frame []byte, p *pool) {
+func (c *conn) dispatchBatch(req *wire.Request, frame []byte, p *pool, last bool) {
 	c.s.batches.Add(1)
 	c.s.requests.Add(int64(req.N))
 	b := newBatchJob(c, req, frame)
+	if req.N <= batchChunk && last && !c.over && c.busy.Load() == 1 && p.depth() == 0 {
+		// Inline, as a lone request is (see dispatch): one chunk with
+		// nothing to wait behind is done by the reader.
+		c.s.runJobs([]*job{{c: c, b: b, hi: req.N}}, true)
+		return
+	}
 	for k, lo := 0, 0; lo < req.N; k, lo = k+1, lo+batchChunk {
 		hi := min(lo+batchChunk, req.N)
 		if !c.over && p.submit(&job{c: c, b: b, k: k, lo: lo, hi: hi}) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"kmsd/internal/poll"
 	"kmsd/wire"
 	"kmsd/wire/api"
 )
@@ -15,7 +16,7 @@ import (
 // body is read, decodes it, and dispatches it. The first request must be
 // Hello. It returns when the connection ends (nil on shutdown).
 func (c *conn) readLoop() error {
-	fr := wire.NewFrameReader(c.nc, 64<<10, wire.MaxFrame)
+	fr := wire.NewFrameReader(poll.NewReader(c.nc, c.s.cfg.PollWindow, c.idle, nil), 64<<10, wire.MaxFrame)
 	var buf []byte
 	for first := true; ; first = false {
 		if c.stopping.Load() {
@@ -59,6 +60,12 @@ func (c *conn) readLoop() error {
 		}
 	}
 }
+
+// idle reports whether the connection has no request in flight: its
+// client is then one that waits for each answer, likely to send its next
+// request at once, for which the reader polls (Config.PollWindow). A
+// connection with requests in flight has a client that does not wait.
+func (c *conn) idle() bool { return c.busy.Load() == 0 }
 
 // take answers a request that did not decode, or dispatches one that
 // did (a batch with frame, the body its items refer into); last says no

@@ -40,11 +40,14 @@ type Options struct {
 	// AuditFlushInterval bounds a record's wait for its flush in interval
 	// mode; default 5ms.
 	AuditFlushInterval time.Duration
-	NoAudit            bool   // no audit trail at all: for measurements only
-	Mount              string // if set, where the FUSE view is mounted
-	MountAllow         bool   // --mount-allow-other: other users may use the mount
-	MountDebug         bool   // trace every FUSE request
-	Logger             *slog.Logger
+	NoAudit            bool // no audit trail at all: for measurements only
+	// PollWindow is how long a connection polls for its next request
+	// before it sleeps (Config.PollWindow).
+	PollWindow time.Duration
+	Mount      string // if set, where the FUSE view is mounted
+	MountAllow bool   // --mount-allow-other: other users may use the mount
+	MountDebug bool   // trace every FUSE request
+	Logger     *slog.Logger
 	// Ready, if set, is called once the socket accepts connections.
 	Ready func()
 }
@@ -81,7 +84,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	srv := NewServer(Config{Service: svc, Audit: aw, AuditDir: o.AuditDir, Logger: log, Version: Version, CPU: cpu,
-		Workers: o.Workers, QueueSize: o.QueueSize})
+		Workers: o.Workers, QueueSize: o.QueueSize, PollWindow: o.PollWindow})
 	return serve(ctx, o, srv, ln, log)
 }
 

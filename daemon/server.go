@@ -37,6 +37,11 @@ type Config struct {
 	IdleTimeout      time.Duration // default 5 minutes
 	FrameTimeout     time.Duration // for a frame's body once its header came; default 10s
 	WriteTimeout     time.Duration // default 10s
+	// PollWindow is how long a connection's reader polls its socket for
+	// the next request, after reading one, before it sleeps in the kernel
+	// (kmsd/internal/poll): a synchronous caller's round trip then skips
+	// the wake-up of a sleeping thread. Zero never polls.
+	PollWindow time.Duration
 }
 
 // Server serves the key service on Unix socket connections.

@@ -145,7 +145,11 @@ func (s *Server) finishBatch(b *batchJob) {
 		b.answer(nil)
 		return
 	}
-	s.cfg.Audit.AppendAsync(evs, func(err error) {
+	appendTo := s.cfg.Audit.AppendAsync
+	if s.cfg.Audit.Deferred() {
+		appendTo = s.cfg.Audit.AppendNow // a write to the page cache: cheaper than a handoff
+	}
+	appendTo(evs, func(err error) {
 		switch {
 		case err != nil:
 			b.answer(auditDown())

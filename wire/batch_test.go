@@ -103,3 +103,44 @@ func TestSharedContextEncodesAlike(t *testing.T) {
 		t.Fatalf("a shared context encodes otherwise:\n%x\n%x", a, b)
 	}
 }
+
+// TestBatchResponseCopied: DecodeResponse leaves a batch's byte values in
+// the frame; DecodeResponseCopy copies them out, so that the frame can be
+// read into again without changing what was decoded.
+func TestBatchResponseCopied(t *testing.T) {
+	outs := make([]api.Message, 20)
+	for i := range outs {
+		outs[i] = &api.EncryptOutput{CiphertextBlob: bytes.Repeat([]byte{byte(i + 1)}, 80), KeyId: exKeyARN}
+	}
+	head := AppendBatchResponseHead(nil, 9, len(outs))
+	for _, o := range outs {
+		head = AppendItem(head, o, nil)
+	}
+	frame := head
+	if err := FinishBatchResponse(frame, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	op := api.Lookup(api.OpEncrypt)
+	opOf := func(id uint64) (*api.OpSpec, bool) { return op, id == 9 }
+	for _, tc := range []struct {
+		name   string
+		decode func([]byte, func(uint64) (*api.OpSpec, bool)) (*Response, error)
+		inside bool
+	}{{"in place", DecodeResponse, true}, {"copied", DecodeResponseCopy, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := bytes.Clone(frame[FrameHeaderSize:])
+			resp, err := tc.decode(body, opOf)
+			if err != nil || len(resp.Items) != len(outs) {
+				t.Fatalf("decode: %v", err)
+			}
+			clear(body) // the buffer read into again
+			for i, it := range resp.Items {
+				blob := it.Out.(*api.EncryptOutput).CiphertextBlob
+				kept := bytes.Equal(blob, outs[i].(*api.EncryptOutput).CiphertextBlob)
+				if kept == tc.inside {
+					t.Fatalf("item %d: blob kept through the frame's wipe: %v, want %v", i, kept, !tc.inside)
+				}
+			}
+		})
+	}
+}

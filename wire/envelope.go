@@ -93,6 +93,13 @@ func header(body []byte) (*reader, int, uint64, error) {
 	return r, int(t), id, nil
 }
 
+// ResponseID reads the request id a response frame body answers, so that
+// a reader can find what it answers before it decodes it.
+func ResponseID(body []byte) (uint64, error) {
+	_, _, id, err := header(body)
+	return id, err
+}
+
 func validation(format string, args ...any) *api.Error {
 	return &api.Error{Code: api.CodeValidation, Message: fmt.Sprintf(format, args...)}
 }
@@ -298,8 +305,21 @@ func finish(b []byte, start int) ([]byte, error) {
 
 // DecodeResponse decodes a response frame body. opOf returns the
 // operation of a pending request id (ok false for an id it never sent);
-// the body is decoded into that operation's output type.
+// the body is decoded into that operation's output type. A batch
+// response's items are decoded in place: their byte values refer into
+// body, which is then theirs.
 func DecodeResponse(body []byte, opOf func(id uint64) (*api.OpSpec, bool)) (*Response, error) {
+	return decodeResponse(body, opOf, false)
+}
+
+// DecodeResponseCopy is DecodeResponse for a caller that uses body again:
+// a batch response's byte values are copied out, into one buffer for the
+// whole batch (which a result kept keeps alive).
+func DecodeResponseCopy(body []byte, opOf func(id uint64) (*api.OpSpec, bool)) (*Response, error) {
+	return decodeResponse(body, opOf, true)
+}
+
+func decodeResponse(body []byte, opOf func(id uint64) (*api.OpSpec, bool), copyBins bool) (*Response, error) {
 	r, t, id, err := header(body)
 	if err != nil {
 		return nil, err
@@ -339,6 +359,9 @@ func DecodeResponse(body []byte, opOf func(id uint64) (*api.OpSpec, bool)) (*Res
 	resp.Items = make([]Result, n)
 	outs := op.NewOutputs(n)
 	r.shared = &sharing{strs: make(map[string]string, 4)}
+	if copyBins {
+		r.shared.copied = new([]byte)
+	}
 	for i := range resp.Items {
 		if l, err := r.arrayLen(0); err != nil || l != 2 {
 			return nil, protocolErr("batch item %d is not [error, body]", i)

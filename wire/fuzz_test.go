@@ -2,6 +2,7 @@ package wire
 
 import (
 	"github.com/vmihailenco/msgpack/v5"
+	"reflect"
 
 	"kmsd/wire/api"
 
@@ -71,7 +72,8 @@ func FuzzDecodeRequest(f *testing.F) {
 	})
 }
 
-// FuzzDecodeResponse: responses never panic the client's decoder.
+// FuzzDecodeResponse: responses never panic the client's decoder, in
+// place or copying, and both read the same frames alike.
 func FuzzDecodeResponse(f *testing.F) {
 	for _, s := range frameSeeds(f) {
 		if len(s) > 4 {
@@ -81,7 +83,12 @@ func FuzzDecodeResponse(f *testing.F) {
 	all := api.Ops()
 	f.Fuzz(func(t *testing.T, body []byte, op uint8) {
 		spec := &all[int(op)%len(all)]
-		DecodeResponse(body, func(uint64) (*api.OpSpec, bool) { return spec, true })
+		opOf := func(uint64) (*api.OpSpec, bool) { return spec, true }
+		a, err1 := DecodeResponse(body, opOf)
+		b, err2 := DecodeResponseCopy(bytes.Clone(body), opOf)
+		if (err1 == nil) != (err2 == nil) || (err1 == nil && !reflect.DeepEqual(a, b)) {
+			t.Fatalf("in place: %+v, %v; copying: %+v, %v", a, err1, b, err2)
+		}
 	})
 }
 

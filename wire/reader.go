@@ -32,6 +32,22 @@ type sharing struct {
 	strs  map[string]string
 	lists []shared[[]string]
 	maps  []shared[map[string]string]
+	// copied, if set, is where bin values go instead of referring into
+	// the frame: one buffer for all of them, so that the frame can be
+	// used again (DecodeResponseCopy).
+	copied *[]byte
+}
+
+// copyBin returns a copy of p in s's shared buffer.
+func (s *sharing) copyBin(p []byte) []byte {
+	a := *s.copied
+	if cap(a)-len(a) < len(p) {
+		a = make([]byte, 0, max(len(p), 4<<10))
+	}
+	start := len(a)
+	a = append(a, p...)
+	*s.copied = a
+	return a[start:len(a):len(a)]
 }
 
 // shared is a value decoded once, by its encoding in the frame.
@@ -287,18 +303,23 @@ func (r *reader) str(v *string) error {
 }
 
 // bin reads bytes into a copy of their own, or, decoding in place, refers
-// to them in the frame (an empty value is an empty, not a nil, slice).
+// to them in the frame or copies them into the batch's one buffer (an
+// empty value is an empty, not a nil, slice).
 func (r *reader) bin(v *[]byte) error {
 	p, err := r.raw(errWantBytes)
 	if err != nil {
 		return err
 	}
-	if r.shared != nil {
+	if r.shared != nil && r.shared.copied == nil {
 		*v = p
 		return nil
 	}
 	if err := r.charge(len(p)); err != nil {
 		return err
+	}
+	if r.shared != nil {
+		*v = r.shared.copyBin(p)
+		return nil
 	}
 	*v = append(make([]byte, 0, len(p)), p...)
 	return nil

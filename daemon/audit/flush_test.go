@@ -38,4 +38,3 @@ func TestIntervalMode(t *testing.T) {
 		}
 	}
 }
-

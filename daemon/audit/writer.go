@@ -222,6 +222,13 @@ func (w *Writer) AppendNow(evs []*Event, done func(error)) {
 	w.answer(w.takeQueued([]*appendReq{r}))
 }
 
+// Deferred reports whether an append returns before its flush (modes
+// interval and none): writing a group is then a write to the page cache,
+// which a worker may as well make itself (AppendNow).
+func (w *Writer) Deferred() bool {
+	return w.cfg.Sync == SyncInterval || w.cfg.Sync == SyncNone
+}
+
 // maxGroup is the most requests written as one group.
 const maxGroup = 1024
 

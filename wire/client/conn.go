@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
+	"kmsd/internal/poll"
 	"kmsd/wire"
 	"kmsd/wire/api"
 )
@@ -68,7 +70,7 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	}
 	cc := &clientConn{conn: conn, sendq: make(chan *call, 4096), max: c.opts.MaxCoalesce,
 		pending: map[uint64]pendingReq{}, dead: make(chan struct{})}
-	go cc.readLoop()
+	go cc.readLoop(max(0, c.opts.PollWindow))
 	go cc.sendLoop(&c.nextID)
 	h := &call{op: api.Lookup(api.OpHello), in: &api.HelloInput{ProtocolVersion: wire.ProtocolVersion, Client: c.opts.Client}, done: make(chan struct{})}
 	cc.sendq <- h
@@ -121,9 +123,42 @@ func (cl *call) finish(out api.Message, err error) {
 	close(cl.done)
 }
 
-// readLoop reads responses and completes their calls.
-func (cc *clientConn) readLoop() {
-	r := wire.NewFrameReader(cc.conn, 64<<10, wire.MaxFrame)
+// lone reports whether at most one request awaits its answer.
+func (cc *clientConn) lone() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return len(cc.pending) <= 1
+}
+
+// decode decodes a response and takes the request it answers from the
+// pending ones. An explicit batch's results are decoded in place (the
+// frame becomes theirs); coalesced calls get copies, so the frame's
+// buffer is read into again (a new one per frame costs more than the
+// copies).
+func (cc *clientConn) decode(body []byte) (pendingReq, *wire.Response, error) {
+	id, err := wire.ResponseID(body)
+	if err != nil {
+		return pendingReq{}, nil, err
+	}
+	cc.mu.Lock()
+	p, ok := cc.pending[id]
+	delete(cc.pending, id)
+	cc.mu.Unlock()
+	decode := wire.DecodeResponseCopy
+	if p.batch != nil {
+		decode = wire.DecodeResponse
+	}
+	resp, err := decode(body, func(uint64) (*api.OpSpec, bool) { return p.op, ok })
+	return p, resp, err
+}
+
+// readLoop reads responses and completes their calls. With at most one
+// request in flight (a synchronous caller's, or none just after its
+// answer, when the caller is likely to call again at once) it polls the
+// socket for up to window before it sleeps. With more, kmsd has work
+// queued and the processor is better left to it.
+func (cc *clientConn) readLoop(window time.Duration) {
+	r := wire.NewFrameReader(poll.NewReader(cc.conn, window, cc.lone, nil), 64<<10, wire.MaxFrame)
 	var buf []byte
 	for {
 		body, err := r.Read(buf)
@@ -132,21 +167,13 @@ func (cc *clientConn) readLoop() {
 			return
 		}
 		buf = body[:0]
-		var p pendingReq
-		resp, err := wire.DecodeResponse(body, func(id uint64) (*api.OpSpec, bool) {
-			cc.mu.Lock()
-			defer cc.mu.Unlock()
-			var ok bool
-			p, ok = cc.pending[id]
-			delete(cc.pending, id)
-			return p.op, ok
-		})
+		p, resp, err := cc.decode(body)
 		if err != nil {
 			cc.fail(err)
 			return
 		}
-		if resp.Type == wire.TypeBatchResponse && resp.Err == nil {
-			buf = nil // the results refer into the frame: it is theirs now
+		if p.batch != nil && resp.Type == wire.TypeBatchResponse && resp.Err == nil {
+			buf = nil // an explicit batch's results refer into the frame: it is theirs now
 		}
 		switch {
 		case p.batch != nil:
@@ -182,9 +209,13 @@ func (cc *clientConn) readLoop() {
 				}
 			}
 		}
-		if buf != nil && cap(buf) >= wire.BigFrame {
-			wire.PutFrameBuffer(body) // large buffers are shared, not kept per connection
+		switch {
+		case buf == nil:
+		case cap(buf) >= wire.BigFrame:
+			wire.PutFrameBuffer(body) // wiped; large buffers are shared, not kept per connection
 			buf = nil
+		default:
+			clear(body) // it may hold plaintext (Decrypt, data keys)
 		}
 	}
 }

@@ -20,19 +20,7 @@ func (cc *clientConn) sendLoop(ids *atomic.Uint64) {
 			cc.drainQueue()
 			return
 		}
-		batch = append(batch[:0], first)
-		// Let callers woken together (by one batch answer) queue their next
-		// call first, so they leave in one frame. A yield, not a timer.
-		runtime.Gosched()
-	drain:
-		for len(batch) < 4*cc.max {
-			select {
-			case cl := <-cc.sendq:
-				batch = append(batch, cl)
-			default:
-				break drain
-			}
-		}
+		batch = cc.gather(append(batch[:0], first))
 		buf = buf[:0]
 		var err error
 		for len(batch) > 0 {
@@ -64,6 +52,47 @@ func (cc *clientConn) sendLoop(ids *atomic.Uint64) {
 			buf = nil
 		}
 	}
+}
+
+// gather adds to batch the calls queued behind it. It yields first, so
+// that callers woken together (by one batch answer) queue their next call
+// before the frame leaves, and keeps yielding while that brings more calls
+// and an answer is awaited anyway (so waiting costs the callers nothing
+// kmsd is not already making them wait). A yield, never a timer: a lone
+// call leaves at once.
+func (cc *clientConn) gather(batch []*call) []*call {
+	for range maxYields {
+		runtime.Gosched()
+		n := len(batch)
+		batch = cc.drain(batch)
+		if len(batch) == n || len(batch) >= 4*cc.max || !cc.awaiting() {
+			break
+		}
+	}
+	return batch
+}
+
+// maxYields bounds the yields of one gather.
+const maxYields = 8
+
+// drain appends the calls queued now, without waiting.
+func (cc *clientConn) drain(batch []*call) []*call {
+	for len(batch) < 4*cc.max {
+		select {
+		case cl := <-cc.sendq:
+			batch = append(batch, cl)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// awaiting reports whether a request sent is not yet answered.
+func (cc *clientConn) awaiting() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return len(cc.pending) > 0
 }
 
 // sendNow writes cl's request on the caller's goroutine, and reports
