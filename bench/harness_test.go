@@ -19,7 +19,12 @@ var ctx = context.Background()
 
 var daemons atomic.Int32
 
-func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(envChild) != "" {
+		os.Exit(runChild()) // a calling process of mode=procs
+	}
+	os.Exit(testkit.Main(m))
+}
 
 // kmsd is a kmsd process started for a benchmark.
 type kmsd struct {

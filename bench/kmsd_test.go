@@ -20,6 +20,8 @@ import (
 //	mode=callers=64  64 goroutines on one client, which coalesces their
 //	                 concurrent calls into batch frames
 //	mode=conns=16    16 clients (connections), one synchronous caller each
+//	mode=procs=16x4  16 processes, each with one client and 4 callers on
+//	                 it: the programs of a busy host
 //	mode=batch=N     explicit batches of N items from one caller
 //	                 (ops/s counts items)
 //	mode=fuse=N      N callers each doing open, write, read, close on the
@@ -37,7 +39,10 @@ func BenchmarkKMSD(b *testing.B) {
 				args = append(args, "--mount", mnt)
 			}
 			d := startKMSD(b, args...)
-			c := o.prep(b, d)
+			c, err := o.prep(d.c, d.key)
+			if err != nil {
+				b.Fatal(err)
+			}
 			spec := func(callers, items int) measure.Spec {
 				return measure.Spec{Callers: callers, Items: items, Bytes: o.size, PID: d.pid}
 			}
@@ -54,6 +59,7 @@ func BenchmarkKMSD(b *testing.B) {
 			b.Run("mode=conns=16", func(b *testing.B) {
 				measure.Run(b, spec(16, 1), func(w int) error { return c.one(conns[w]) })
 			})
+			b.Run("mode=procs=16x4", func(b *testing.B) { runProcs(b, d, o, 16, 4) })
 			for _, n := range []int{16, 256, 4096} {
 				b.Run("mode=batch="+itoa(n), func(b *testing.B) {
 					measure.Run(b, spec(1, n), func(int) error { return c.batch(d.c, n) })

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"testing"
 
 	"kmsd/wire/api"
 	"kmsd/wire/client"
@@ -13,8 +12,9 @@ type op struct {
 	name string // "op=Encrypt/size=32"
 	size int    // payload bytes per item
 	fuse string // the file under keys/by-id/<key>/ that does it, or ""
-	// prep makes the inputs on a running kmsd.
-	prep func(b *testing.B, d *kmsd) calls
+	// prep makes the inputs with a client of a running kmsd and the key
+	// made at its start (in a calling process too: see procs_test.go).
+	prep func(c *client.Client, key string) (calls, error)
 }
 
 // calls does an op once, or as a batch of n items.
@@ -56,55 +56,55 @@ func firstErr[T any](res []client.BatchResult[T], err error) error {
 	return nil
 }
 
-func encryptOp(size int) func(*testing.B, *kmsd) calls {
-	return func(b *testing.B, d *kmsd) calls {
-		in := &api.EncryptInput{KeyId: d.key, Plaintext: make([]byte, size), EncryptionContext: map[string]string{"app": "bench"}}
+func encryptOp(size int) func(*client.Client, string) (calls, error) {
+	return func(_ *client.Client, key string) (calls, error) {
+		in := &api.EncryptInput{KeyId: key, Plaintext: make([]byte, size), EncryptionContext: map[string]string{"app": "bench"}}
 		items := same(in, 4096)
 		return calls{
 			one: func(c *client.Client) error { _, err := c.Encrypt(ctx, in); return err },
 			batch: func(c *client.Client, n int) error {
 				return firstErr(c.EncryptBatch(ctx, items[:n]))
 			},
-		}
+		}, nil
 	}
 }
 
-func decryptOp(b *testing.B, d *kmsd) calls {
+func decryptOp(c *client.Client, key string) (calls, error) {
 	ec := map[string]string{"app": "bench"}
-	enc, err := d.c.Encrypt(ctx, &api.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32), EncryptionContext: ec})
+	enc, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: key, Plaintext: make([]byte, 32), EncryptionContext: ec})
 	if err != nil {
-		b.Fatal(err)
+		return calls{}, err
 	}
 	in := &api.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec}
 	items := same(in, 4096)
 	return calls{
 		one:   func(c *client.Client) error { _, err := c.Decrypt(ctx, in); return err },
 		batch: func(c *client.Client, n int) error { return firstErr(c.DecryptBatch(ctx, items[:n])) },
-	}
+	}, nil
 }
 
-func dataKeyOp(b *testing.B, d *kmsd) calls {
-	in := &api.GenerateDataKeyInput{KeyId: d.key, KeySpec: "AES_256"}
+func dataKeyOp(_ *client.Client, key string) (calls, error) {
+	in := &api.GenerateDataKeyInput{KeyId: key, KeySpec: "AES_256"}
 	items := same(in, 4096)
 	return calls{
 		one:   func(c *client.Client) error { _, err := c.GenerateDataKey(ctx, in); return err },
 		batch: func(c *client.Client, n int) error { return firstErr(c.GenerateDataKeyBatch(ctx, items[:n])) },
-	}
+	}, nil
 }
 
-func reEncryptOp(b *testing.B, d *kmsd) calls {
-	dst, err := d.c.CreateKey(ctx, &api.CreateKeyInput{Description: "bench destination"})
+func reEncryptOp(c *client.Client, key string) (calls, error) {
+	dst, err := c.CreateKey(ctx, &api.CreateKeyInput{Description: "bench destination"})
 	if err != nil {
-		b.Fatal(err)
+		return calls{}, err
 	}
-	enc, err := d.c.Encrypt(ctx, &api.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32)})
+	enc, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: key, Plaintext: make([]byte, 32)})
 	if err != nil {
-		b.Fatal(err)
+		return calls{}, err
 	}
 	in := &api.ReEncryptInput{CiphertextBlob: enc.CiphertextBlob, DestinationKeyId: dst.KeyMetadata.KeyId}
 	items := same(in, 4096)
 	return calls{
 		one:   func(c *client.Client) error { _, err := c.ReEncrypt(ctx, in); return err },
 		batch: func(c *client.Client, n int) error { return firstErr(c.ReEncryptBatch(ctx, items[:n])) },
-	}
+	}, nil
 }

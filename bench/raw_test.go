@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -27,7 +28,11 @@ const rawBatch = 256
 //	seal=AES-GCM   plain AES-256-GCM on every core: the cipher alone
 //	echo           one synchronous round trip of an Encrypt-sized request
 //	               frame and its echo over a Unix socket: the transport
-//	               limit for one caller
+//	               limit for one caller; echo/conns=64 is 64 such callers
+//	               in this process, echo/procs=16x4 16 processes of 4 (a
+//	               connection each): the transport limit for kmsd's
+//	               callers=64 and procs=16x4 modes (which coalesce the
+//	               calls of one client into frames, and may pass it)
 func BenchmarkRaw(b *testing.B) {
 	m, _, err := keystore.GenerateMaterial(1)
 	if err != nil {
@@ -64,23 +69,70 @@ func BenchmarkRaw(b *testing.B) {
 	}
 	sock := echoServer(b)
 	for _, n := range []int{32, 1024, 4096} {
-		frame, _ := wire.AppendRequest(nil, 1, api.OpEncrypt, &api.EncryptInput{KeyId: "1234abcd-12ab-44cd-96ef-1234567890ab", Plaintext: make([]byte, n)})
 		b.Run("echo/size="+itoa(n), func(b *testing.B) {
-			c, err := net.Dial("unix", sock)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			buf := make([]byte, len(frame))
-			measure.Run(b, measure.Spec{Callers: 1, Bytes: n}, func(int) error {
-				if _, err := c.Write(frame); err != nil {
-					return err
-				}
-				_, err := io.ReadFull(c, buf)
-				return err
-			})
+			e := benchEcho(b, sock, 1, n)
+			measure.Run(b, measure.Spec{Callers: 1, Bytes: n}, e.roundTrip)
 		})
 	}
+	b.Run("echo/size=32/conns=64", func(b *testing.B) {
+		e := benchEcho(b, sock, 64, 32)
+		measure.Run(b, measure.Spec{Callers: 64, Bytes: 32}, e.roundTrip)
+	})
+	b.Run("echo/size=32/procs=16x4", func(b *testing.B) {
+		measure.RunProcs(b, measure.Spec{Callers: 64, Bytes: 32}, 16, func(p, n int) *exec.Cmd {
+			c := exec.Command(os.Args[0])
+			c.Env = append(os.Environ(), envChild+"="+echoChild, envSock+"="+sock, envCalls+"="+itoa(n), envCallers+"=4")
+			return c
+		})
+	})
+}
+
+// echo is connections to the echo server, one per caller, and the frame
+// each sends: an Encrypt request of size bytes.
+type echo struct {
+	conns      []net.Conn
+	frame, buf [][]byte
+}
+
+func dialEcho(sock string, callers, size int) (*echo, error) {
+	frame, _ := wire.AppendRequest(nil, 1, api.OpEncrypt, &api.EncryptInput{KeyId: "1234abcd-12ab-44cd-96ef-1234567890ab", Plaintext: make([]byte, size)})
+	e := &echo{}
+	for range callers {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			e.close()
+			return nil, err
+		}
+		e.conns = append(e.conns, c)
+		e.frame = append(e.frame, frame)
+		e.buf = append(e.buf, make([]byte, len(frame)))
+	}
+	return e, nil
+}
+
+func (e *echo) close() {
+	for _, c := range e.conns {
+		c.Close()
+	}
+}
+
+// benchEcho is dialEcho for a benchmark, closed when it ends.
+func benchEcho(b *testing.B, sock string, callers, size int) *echo {
+	e, err := dialEcho(sock, callers, size)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(e.close)
+	return e
+}
+
+// roundTrip is caller w's round trip.
+func (e *echo) roundTrip(w int) error {
+	if _, err := e.conns[w].Write(e.frame[w]); err != nil {
+		return err
+	}
+	_, err := io.ReadFull(e.conns[w], e.buf[w])
+	return err
 }
 
 // echoServer answers every frame with its own body, framed again.

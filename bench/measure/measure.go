@@ -6,14 +6,17 @@
 //   - MB/s: payload bytes per second (from b.SetBytes);
 //   - p50-µs and p99-µs: the latency of one call (a batch is one call);
 //   - allocs/op and B/op: the benchmark process's allocations per call;
-//   - client-cores: the benchmark process's CPU time over the run's wall
-//     time (the callers, and for kmsd its client library);
+//   - client-cores: the callers' CPU time over the run's wall time (the
+//     benchmark process's, and for kmsd its client library's; with
+//     RunProcs, every calling process's together);
 //   - server-cores and peak-RSS-MiB: when Spec.PID names the server process,
 //     its CPU time over the run divided by the run's wall time, and the
 //     most resident memory it held during the run.
 //
 // Run starts exactly Spec.Callers goroutines, each calling in a loop until
-// b.N calls are done, so "64 callers" means 64 calls in flight.
+// b.N calls are done, so "64 callers" means 64 calls in flight. RunProcs
+// does the same in separate processes (each running Child), as the
+// programs of a host call.
 package measure
 
 import (
@@ -37,38 +40,46 @@ type Spec struct {
 // Run measures call, which does one call (of Spec.Items items) as worker
 // w, 0 <= w < Spec.Callers. An error fails the benchmark.
 func Run(b *testing.B, s Spec, call func(w int) error) {
-	callers, items := max(1, s.Callers), max(1, s.Items)
-	b.SetBytes(int64(s.Bytes * items))
+	b.SetBytes(int64(s.Bytes * max(1, s.Items)))
 	b.ReportAllocs()
 	if s.PID != 0 {
 		ResetPeakRSS(s.PID)
 	}
 	cpu0, self0 := CPUTime(s.PID), CPUTime(os.Getpid())
+	b.ResetTimer()
+	lat, err := callLoop(b.N, max(1, s.Callers), s.NoLatency, call)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	report(b, s, slices.Concat(lat...), b.Elapsed(), CPUTime(os.Getpid())-self0, cpu0)
+}
+
+// callLoop makes n calls from callers goroutines and returns each one's
+// latencies (none with noLatency), or the first error.
+func callLoop(n, callers int, noLatency bool, call func(w int) error) ([][]time.Duration, error) {
 	lat := make([][]time.Duration, callers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	var failed atomic.Bool
-	b.ResetTimer()
+	var first atomic.Pointer[error]
 	for w := range callers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var l []time.Duration
-			if !s.NoLatency {
-				l = make([]time.Duration, 0, min(b.N/callers+1, 1<<20))
+			if !noLatency {
+				l = make([]time.Duration, 0, min(n/callers+1, 1<<20))
 			}
-			for next.Add(1) <= int64(b.N) && !failed.Load() {
+			for next.Add(1) <= int64(n) && first.Load() == nil {
 				var t time.Time
-				if !s.NoLatency {
+				if !noLatency {
 					t = time.Now()
 				}
 				if err := call(w); err != nil {
-					if !failed.Swap(true) {
-						b.Error(err)
-					}
+					first.CompareAndSwap(nil, &err)
 					return
 				}
-				if !s.NoLatency {
+				if !noLatency {
 					l = append(l, time.Since(t))
 				}
 			}
@@ -76,17 +87,26 @@ func Run(b *testing.B, s Spec, call func(w int) error) {
 		}()
 	}
 	wg.Wait()
-	b.StopTimer()
-	elapsed := b.Elapsed().Seconds()
-	b.ReportMetric(float64(b.N*items)/elapsed, "ops/s")
-	if all := slices.Concat(lat...); len(all) > 0 {
-		slices.Sort(all)
-		b.ReportMetric(float64(all[len(all)/2].Nanoseconds())/1e3, "p50-µs")
-		b.ReportMetric(float64(all[len(all)*99/100].Nanoseconds())/1e3, "p99-µs")
+	if err := first.Load(); err != nil {
+		return nil, *err
 	}
-	b.ReportMetric((CPUTime(os.Getpid())-self0).Seconds()/elapsed, "client-cores")
+	return lat, nil
+}
+
+// report reports a run's metrics: lat are its calls' latencies, clientCPU
+// the CPU time its callers' processes took, cpu0 the server's CPU time
+// when it began.
+func report(b *testing.B, s Spec, lat []time.Duration, elapsed, clientCPU, cpu0 time.Duration) {
+	sec := elapsed.Seconds()
+	b.ReportMetric(float64(b.N*max(1, s.Items))/sec, "ops/s")
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+	}
+	b.ReportMetric(clientCPU.Seconds()/sec, "client-cores")
 	if s.PID != 0 {
-		b.ReportMetric((CPUTime(s.PID)-cpu0).Seconds()/elapsed, "server-cores")
+		b.ReportMetric((CPUTime(s.PID)-cpu0).Seconds()/sec, "server-cores")
 		if _, peak, err := RSS(s.PID); err == nil {
 			b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
 		}

@@ -3,7 +3,11 @@ package measure
 import (
 	"errors"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -28,6 +32,47 @@ func TestRunReports(t *testing.T) {
 			t.Errorf("%+v: kmsd-cores reported %v", s, ok)
 		}
 	}
+}
+
+// TestRunProcs runs this test binary as the calling processes (see
+// TestChild): every call of b.N is made once, by one of them, and the
+// latencies they report are read back.
+func TestRunProcs(t *testing.T) {
+	var calls atomic.Int64
+	dir := t.TempDir()
+	r := testing.Benchmark(func(b *testing.B) {
+		RunProcs(b, Spec{Callers: 2, Bytes: 8}, 3, func(p, n int) *exec.Cmd {
+			c := exec.Command(os.Args[0], "-test.run=^TestChild$")
+			c.Env = append(os.Environ(), "MEASURE_CHILD="+strconv.Itoa(n), "MEASURE_COUNT="+filepath.Join(dir, strconv.Itoa(p)))
+			return c
+		})
+	})
+	for p := range 3 {
+		b, _ := os.ReadFile(filepath.Join(dir, strconv.Itoa(p)))
+		n, _ := strconv.Atoi(string(b))
+		calls.Add(int64(n))
+	}
+	if r.N == 0 || r.Extra["ops/s"] <= 0 || r.Extra["p50-µs"] < 100 || r.Extra["client-cores"] <= 0 {
+		t.Errorf("%v %v", r, r.Extra)
+	}
+	// The last run's calls: each process writes how many it made.
+	if calls.Load() != int64(r.N) {
+		t.Errorf("the processes made %d calls for b.N = %d", calls.Load(), r.N)
+	}
+}
+
+// TestChild is a calling process of TestRunProcs (and does nothing in a
+// normal run): each call sleeps 100 µs.
+func TestChild(t *testing.T) {
+	n, err := strconv.Atoi(os.Getenv("MEASURE_CHILD"))
+	if err != nil {
+		t.Skip("run by TestRunProcs")
+	}
+	var made atomic.Int64
+	if err := Child(n, 2, func(int) error { made.Add(1); time.Sleep(100 * time.Microsecond); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(os.Getenv("MEASURE_COUNT"), []byte(strconv.FormatInt(made.Load(), 10)), 0o600)
 }
 
 func TestRunFails(t *testing.T) {

@@ -155,7 +155,7 @@ func (c *Client) sendBatch(ctx context.Context, cc *clientConn, op *api.OpSpec, 
 		cc.mu.Unlock()
 		return nil, cc.err
 	}
-	cc.pending[id] = pendingReq{op: op, batch: b}
+	cc.addPending(id, pendingReq{op: op, batch: b})
 	cc.mu.Unlock()
 	cc.writeRaw(frame)
 	select {

@@ -27,10 +27,11 @@ type Options struct {
 	// one batch frame; default 256. 1 turns coalescing off.
 	MaxCoalesce int
 	// PollWindow is how long the connection's reader polls the socket
-	// for an answer, while a call waits for one, before it sleeps in the
-	// kernel (see kmsd/internal/poll): a round trip then costs a few
-	// microseconds of CPU instead of two wake-ups of a sleeping thread.
-	// Default 50µs; negative turns polling off.
+	// for the next answer before it sleeps in the kernel, when the client
+	// is used by one synchronous caller (see kmsd/internal/poll): a round
+	// trip then costs a few microseconds of CPU instead of the wake-up of
+	// a sleeping thread. Concurrent callers never poll. Default 50µs;
+	// negative turns polling off.
 	PollWindow time.Duration
 }
 

@@ -27,8 +27,12 @@ type clientConn struct {
 
 	mu      sync.Mutex
 	pending map[uint64]pendingReq
-	err     error // set once when the connection dies
-	dead    chan struct{}
+	// calls counts the calls (batch items) in pending; concurrent, the
+	// answers to come before the connection counts as one caller's again
+	// (see lone).
+	calls, concurrent int
+	err               error // set once when the connection dies
+	dead              chan struct{}
 }
 
 // pendingReq is a sent request: one call, the calls coalesced into a
@@ -123,11 +127,47 @@ func (cl *call) finish(out api.Message, err error) {
 	close(cl.done)
 }
 
-// lone reports whether at most one request awaits its answer.
+// lone reports whether the connection is a synchronous caller's: at
+// most one call awaits its answer, and no more than one has for the
+// last concurrentMemory answers. Its reader polls only then: a program
+// with concurrent callers keeps kmsd busy without it, and on a host of
+// many such programs, polling would take the processor kmsd needs.
 func (cc *clientConn) lone() bool {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	return len(cc.pending) <= 1
+	return cc.calls <= 1 && cc.concurrent == 0
+}
+
+// concurrentMemory is how many answers a connection that had more than
+// one call in flight waits for before it counts as a lone caller's again.
+const concurrentMemory = 64
+
+// size is how many calls a request carries.
+func (p pendingReq) size() int {
+	if p.batch != nil {
+		return p.batch.n
+	}
+	return len(p.calls)
+}
+
+// addPending records a request sent. The caller holds mu.
+func (cc *clientConn) addPending(id uint64, p pendingReq) {
+	cc.pending[id] = p
+	if cc.calls += p.size(); cc.calls > 1 {
+		cc.concurrent = concurrentMemory
+	}
+}
+
+// takePending removes the request id answers, or one never sent. The
+// caller holds mu.
+func (cc *clientConn) takePending(id uint64) (pendingReq, bool) {
+	p, ok := cc.pending[id]
+	if ok {
+		delete(cc.pending, id)
+		cc.calls -= p.size()
+		cc.concurrent = max(0, cc.concurrent-1)
+	}
+	return p, ok
 }
 
 // decode decodes a response and takes the request it answers from the
@@ -141,8 +181,7 @@ func (cc *clientConn) decode(body []byte) (pendingReq, *wire.Response, error) {
 		return pendingReq{}, nil, err
 	}
 	cc.mu.Lock()
-	p, ok := cc.pending[id]
-	delete(cc.pending, id)
+	p, ok := cc.takePending(id)
 	cc.mu.Unlock()
 	decode := wire.DecodeResponseCopy
 	if p.batch != nil {
@@ -153,10 +192,10 @@ func (cc *clientConn) decode(body []byte) (pendingReq, *wire.Response, error) {
 }
 
 // readLoop reads responses and completes their calls. With at most one
-// request in flight (a synchronous caller's, or none just after its
-// answer, when the caller is likely to call again at once) it polls the
-// socket for up to window before it sleeps. With more, kmsd has work
-// queued and the processor is better left to it.
+// call in flight (a synchronous caller's, or none just after its answer,
+// when the caller is likely to call again at once) it polls the socket
+// for up to window before it sleeps. With more, kmsd has work queued and
+// the processor is better left to it.
 func (cc *clientConn) readLoop(window time.Duration) {
 	r := wire.NewFrameReader(poll.NewReader(cc.conn, window, cc.lone, nil), 64<<10, wire.MaxFrame)
 	var buf []byte

@@ -152,7 +152,7 @@ func (cc *clientConn) appendGroup(buf []byte, ids *atomic.Uint64, group []*call)
 		cc.mu.Unlock()
 		return buf, cc.err
 	}
-	cc.pending[id] = pendingReq{op: group[0].op, calls: group}
+	cc.addPending(id, pendingReq{op: group[0].op, calls: group})
 	for _, cl := range group {
 		cl.sent = true // under mu: the reader takes mu before finishing the call
 	}
@@ -169,7 +169,7 @@ func (cc *clientConn) appendGroup(buf []byte, ids *atomic.Uint64, group []*call)
 	}
 	if err != nil {
 		cc.mu.Lock()
-		delete(cc.pending, id)
+		cc.takePending(id)
 		cc.mu.Unlock()
 		return buf, err
 	}
