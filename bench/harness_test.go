@@ -55,6 +55,16 @@ func startKMSD(b *testing.B, args ...string) *kmsd {
 	return d
 }
 
+// heapAllocs is kmsd's count of heap allocations, from Status (the
+// Status call's own are a rounding error over a run).
+func (d *kmsd) heapAllocs() int64 {
+	st, err := d.c.Status(ctx, &api.StatusInput{})
+	if err != nil {
+		return 0
+	}
+	return st.HeapAllocs
+}
+
 // dial connects another client.
 func (d *kmsd) dial(b *testing.B, o client.Options) *client.Client {
 	b.Helper()

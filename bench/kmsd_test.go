@@ -44,7 +44,7 @@ func BenchmarkKMSD(b *testing.B) {
 				b.Fatal(err)
 			}
 			spec := func(callers, items int) measure.Spec {
-				return measure.Spec{Callers: callers, Items: items, Bytes: o.size, PID: d.pid}
+				return measure.Spec{Callers: callers, Items: items, Bytes: o.size, PID: d.pid, ServerAllocs: d.heapAllocs}
 			}
 			b.Run("mode=sync", func(b *testing.B) {
 				measure.Run(b, spec(1, 1), func(int) error { return c.one(d.c) })

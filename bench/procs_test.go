@@ -25,7 +25,7 @@ const (
 // process with one client (so its callers' calls coalesce, as in one
 // program).
 func runProcs(b *testing.B, d *kmsd, o op, procs, callers int) {
-	spec := measure.Spec{Callers: procs * callers, Bytes: o.size, PID: d.pid}
+	spec := measure.Spec{Callers: procs * callers, Bytes: o.size, PID: d.pid, ServerAllocs: d.heapAllocs}
 	measure.RunProcs(b, spec, procs, func(p, n int) *exec.Cmd {
 		c := exec.Command(os.Args[0])
 		c.Env = append(os.Environ(), envChild+"="+o.name, envSock+"="+d.Sock, envKey+"="+d.key,

@@ -163,6 +163,46 @@ func TestAuditRecordsEveryRequestWithoutSecrets(t *testing.T) {
 	}
 }
 
+// TestLargeBatchRecordsGroups: a batch larger than a chunk (each chunk
+// answered by a worker with groups of its own) is still recorded as one
+// record per group of items alike: 500 items (one frame, four chunks)
+// with separate but equal contexts, one failing, are two records, with
+// every item counted.
+func TestLargeBatchRecordsGroups(t *testing.T) {
+	ts := startServer(t)
+	c := dial(t, ts.sock)
+	id := newKey(t, c)
+	batch := make([]*api.EncryptInput, 500)
+	for i := range batch {
+		batch[i] = &api.EncryptInput{KeyId: id, Plaintext: []byte("x"), EncryptionContext: map[string]string{"tenant": "a"}}
+	}
+	batch[300].KeyId = "alias/none"
+	if _, err := c.EncryptBatch(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	dir := ts.srv.AuditDir()
+	ts.stop(t)
+	var got []map[string]any
+	for _, r := range auditRecords(t, dir) {
+		if r["event"] == "Encrypt" {
+			got = append(got, r)
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d records of the batch, want 2: %v", len(got), got)
+	}
+	ok, bad := got[0], got[1]
+	if ok["error"] != nil {
+		ok, bad = bad, ok
+	}
+	if ok["items"] != 499.0 || ok["key_id"] != id || ok["in_bytes"] != 499.0 || ok["context"].(map[string]any)["tenant"] != "a" {
+		t.Errorf("success record %v", ok)
+	}
+	if bad["items"] != 1.0 || !reflect.DeepEqual(bad["failed"], []any{300.0}) {
+		t.Errorf("failure record %v", bad)
+	}
+}
+
 // TestAuditFailsClosedOnAFullDisk puts the trail on a small tmpfs, fills
 // it, and checks that requests are refused (not answered unaudited) and
 // that service resumes by itself once space is free.

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,9 +27,18 @@ type batchJob struct {
 	frame []byte // the request's body, which the items refer into
 	units int    // the request's in-flight slots
 
+	chunk    int       // items per chunk (the last may have fewer)
 	chunks   [][]byte  // each chunk's answers
+	parts    []part    // each chunk's job, sink and pooled buffer
 	outcomes []outcome // each item's
 	left     atomic.Int32
+}
+
+// part is what one chunk needs, allocated with the others at once.
+type part struct {
+	job  job
+	sink chunkSink
+	buf  *[]byte // from chunkBuffers: the chunk's answers are appended to *buf
 }
 
 // outcome is what became of one item, for its audit record.
@@ -38,26 +48,52 @@ type outcome struct {
 	in, out int32       // payload bytes
 }
 
-// batchChunk is how many items of a batch one job carries: a large batch
-// is shared by every worker, a small one stays whole.
-const batchChunk = 128
+// A batch is cut into chunks of minChunk to maxChunk items, one per
+// worker: a large batch is shared by every worker (and the client sends a
+// large one as several frames at once), a small one stays whole, and the
+// per-chunk costs (the key resolved and authorized once per chunk) stay a
+// rounding error beside the items.
+const (
+	minChunk = 128
+	maxChunk = 1024
+)
+
+// chunkSize is the chunk of a batch of n items for workers workers.
+func chunkSize(n, workers int) int {
+	return min(maxChunk, max(minChunk, (n+workers-1)/workers))
+}
 
 // chunkBuffers are the buffers chunks answer into, wiped when given back.
 var chunkBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 func newBatchJob(c *conn, req *wire.Request, frame []byte) *batchJob {
-	chunks := (req.N + batchChunk - 1) / batchChunk
-	b := &batchJob{c: c, id: req.ID, op: req.Op, req: req, frame: frame, units: c.cost,
-		chunks: make([][]byte, chunks), outcomes: make([]outcome, req.N)}
+	size := chunkSize(req.N, c.s.cfg.Workers)
+	chunks := (req.N + size - 1) / size
+	b := &batchJob{c: c, id: req.ID, op: req.Op, req: req, frame: frame, units: c.cost, chunk: size,
+		chunks: make([][]byte, chunks), parts: make([]part, chunks), outcomes: make([]outcome, req.N)}
 	b.left.Store(int32(chunks))
 	return b
+}
+
+// chunkJob is the job of chunk k, items [lo, hi).
+func (b *batchJob) chunkJob(k, lo, hi int) *job {
+	j := &b.parts[k].job
+	*j = job{c: b.c, b: b, k: k, lo: lo, hi: hi}
+	return j
+}
+
+// chunkBuf takes chunk k's buffer from the pool.
+func (b *batchJob) chunkBuf(k int) []byte {
+	p := chunkBuffers.Get().(*[]byte)
+	b.parts[k].buf = p
+	return (*p)[:0]
 }
 
 // runChunk answers items [lo, hi) of b (chunk k) through the key service,
 // and reports whether it was the last chunk to be done.
 func (s *Server) runChunk(b *batchJob, k, lo, hi int) bool {
-	p := chunkBuffers.Get().(*[]byte)
-	sink := &chunkSink{b: b, lo: lo, buf: (*p)[:0]}
+	sink := &b.parts[k].sink
+	*sink = chunkSink{b: b, lo: lo, buf: b.chunkBuf(k)}
 	ctx := b.c.ctx
 	switch in := b.req.Inputs.(type) {
 	case []api.EncryptInput:
@@ -129,8 +165,7 @@ func wireError(err error) *api.Error {
 // fail answers items [lo, hi) of b (chunk k) with werr, and reports
 // whether it was the last chunk.
 func (b *batchJob) fail(k, lo, hi int, werr *api.Error) bool {
-	p := chunkBuffers.Get().(*[]byte)
-	buf := (*p)[:0]
+	buf := b.chunkBuf(k)
 	for i := lo; i < hi; i++ {
 		buf = wire.AppendItem(buf, nil, werr)
 		b.outcomes[i].code = werr.Code
@@ -153,9 +188,14 @@ func (b *batchJob) records() []*audit.Event {
 	var lastEv *audit.Event
 	now := time.Now()
 	rid := b.c.requestID(b.id)
+	var alike reports
+	var rep, canon *kms.Report // the last item's report and the one it is alike with
 	for i := range b.outcomes {
 		o := &b.outcomes[i]
-		k := groupKey{o.rep, o.code}
+		if o.rep != rep {
+			rep, canon = o.rep, alike.canonical(o.rep)
+		}
+		k := groupKey{canon, o.code}
 		ev := lastEv
 		if k != last || ev == nil {
 			if ev = index[k]; ev == nil {
@@ -179,6 +219,36 @@ func (b *batchJob) records() []*audit.Event {
 	return evs
 }
 
+// reports finds, for the report of a group of items, the first report
+// seen that says the same (each chunk of a batch has groups of its own,
+// whose items are alike with those of another chunk's).
+type reports []*kms.Report
+
+// maxAlike bounds the reports compared: past it, a report stands alone.
+const maxAlike = 64
+
+func (rs *reports) canonical(r *kms.Report) *kms.Report {
+	if r == nil {
+		return nil
+	}
+	for _, c := range *rs {
+		if c == r || sameReport(c, r) {
+			return c
+		}
+	}
+	if len(*rs) < maxAlike {
+		*rs = append(*rs, r)
+	}
+	return r
+}
+
+// sameReport reports whether a and b record the same use.
+func sameReport(a, b *kms.Report) bool {
+	return a.KeyID == b.KeyID && a.KeyVersion == b.KeyVersion && a.SourceKeyID == b.SourceKeyID &&
+		a.SourceKeyVersion == b.SourceKeyVersion && a.Alias == b.Alias && a.GrantID == b.GrantID &&
+		maps.Equal(a.Context, b.Context) && maps.Equal(a.DestContext, b.DestContext)
+}
+
 // answer sends the batch's answer, or err for all of it (the records could
 // not be written, or the answer is too large for a frame), and gives the
 // request's frame and the chunks' buffers back, wiped.
@@ -191,7 +261,7 @@ func (b *batchJob) answer(failed *api.Error) {
 		}
 		head := wire.AppendBatchResponseHead(nil, b.id, b.req.N)
 		if err := wire.FinishBatchResponse(head, 0, n); err == nil {
-			b.c.send(outFrame{b: head, more: b.chunks, units: b.units, done: b.giveBack})
+			b.c.send(outFrame{b: head, more: b.chunks, units: b.units, public: b.public(), done: b.forget})
 			return
 		}
 		failed = &api.Error{Code: api.CodeValidation, Message: "the batch's response exceeds the frame limit; send fewer or smaller items"}
@@ -206,16 +276,34 @@ func (b *batchJob) answer(failed *api.Error) {
 func (b *batchJob) wipeFrame() {
 	if b.frame != nil {
 		wire.PutFrameBuffer(b.frame)
+		b.op.FreeInputs(b.req.Inputs)
 		b.frame, b.req.Inputs = nil, nil
 	}
 }
 
+// publicAnswers are the batch operations whose answers hold no secret
+// (ciphertext and names only): their chunks need no wiping.
+var publicAnswers = map[string]bool{api.OpEncrypt: true, api.OpReEncrypt: true, api.OpGenerateDataKeyWithoutPlaintext: true}
+
+// public reports whether the batch's answers hold no secret.
+func (b *batchJob) public() bool { return publicAnswers[b.op.Name] }
+
 // giveBack wipes the chunks' buffers and returns them to their pool.
 func (b *batchJob) giveBack() {
-	for i, c := range b.chunks {
+	for _, c := range b.chunks {
 		clear(c)
-		c = c[:0]
-		chunkBuffers.Put(&c)
-		b.chunks[i] = nil
+	}
+	b.forget()
+}
+
+// forget returns the chunks' buffers to their pool as they are: sent,
+// they were wiped already if they needed to be.
+func (b *batchJob) forget() {
+	for i, c := range b.chunks {
+		if p := b.parts[i].buf; p != nil {
+			*p = c[:0] // the buffer as it grew
+			chunkBuffers.Put(p)
+		}
+		b.chunks[i], b.parts[i] = nil, part{}
 	}
 }

@@ -28,7 +28,9 @@ type conn struct {
 	out      chan outFrame // response frames; room for every request in flight
 	wmu      sync.Mutex    // held while writing to nc: by the writer, or by send
 	w        *bufio.Writer // guarded by wmu
-	rest     []byte        // the end of a frame send began: written first; guarded by wmu
+	tail     outFrame      // a frame send began: the writer finishes it first; guarded by wmu
+	tailOff  int           // how much of tail is on the wire; guarded by wmu
+	tailed   bool          // tail holds such a frame; guarded by wmu
 	wfailed  error         // the first write error; guarded by wmu
 	busy     atomic.Int32  // requests read and not yet answered
 	slots    chan struct{} // units of requests in flight (see units)

@@ -55,15 +55,15 @@ func (c *conn) dispatchBatch(req *wire.Request, frame []byte, p *pool, last bool
 	c.s.batches.Add(1)
 	c.s.requests.Add(int64(req.N))
 	b := newBatchJob(c, req, frame)
-	if req.N <= batchChunk && last && !c.over && c.busy.Load() == 1 && p.depth() == 0 {
+	if len(b.chunks) == 1 && last && !c.over && c.busy.Load() == 1 && p.depth() == 0 {
 		// Inline, as a lone request is (see dispatch): one chunk with
 		// nothing to wait behind is done by the reader.
-		c.s.runJobs([]*job{{c: c, b: b, hi: req.N}}, true)
+		c.s.runJobs([]*job{b.chunkJob(0, 0, req.N)}, true)
 		return
 	}
-	for k, lo := 0, 0; lo < req.N; k, lo = k+1, lo+batchChunk {
-		hi := min(lo+batchChunk, req.N)
-		if !c.over && p.submit(&job{c: c, b: b, k: k, lo: lo, hi: hi}) {
+	for k, lo := 0, 0; lo < req.N; k, lo = k+1, lo+b.chunk {
+		hi := min(lo+b.chunk, req.N)
+		if !c.over && p.submit(b.chunkJob(k, lo, hi)) {
 			continue
 		}
 		c.s.throttled.Add(int64(hi - lo))

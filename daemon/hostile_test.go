@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -230,6 +231,61 @@ func TestSlowReaderDoesNotBlockOthers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestLargeAnswersToASlowReader: batch answers larger than the socket
+// takes at once, to a client that reads them slowly, arrive whole and in
+// order, the ones after them too (a frame begun by one write is finished
+// by the writer before anything else).
+func TestLargeAnswersToASlowReader(t *testing.T) {
+	ts := startServer(t)
+	id := newKey(t, dial(t, ts.sock))
+	r := rawDial(t, ts.sock, true)
+	items := make([]api.Message, 512)
+	for i := range items {
+		items[i] = &api.EncryptInput{KeyId: id, Plaintext: bytes.Repeat([]byte{byte(i)}, 1024)}
+	}
+	var buf []byte
+	for k := range uint64(3) {
+		buf, _ = wire.AppendBatchRequest(buf, 10+k, api.OpEncrypt, items)
+	}
+	buf, _ = wire.AppendRequest(buf, 20, api.OpGenerateRandom, &api.GenerateRandomInput{NumberOfBytes: api.Int32(8)})
+	go r.c.Write(buf)
+	time.Sleep(50 * time.Millisecond) // the answers are ready; the socket holds only part of them
+	sr := &slowReader{r: r.c}
+	for _, want := range []uint64{10, 11, 12, 20} {
+		r.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		body, err := wire.ReadFrame(sr, nil, wire.MaxFrame)
+		if err != nil {
+			t.Fatalf("answer %d: %v", want, err)
+		}
+		op := api.OpEncrypt
+		if want == 20 {
+			op = api.OpGenerateRandom
+		}
+		spec := api.Lookup(op)
+		resp, err := wire.DecodeResponse(body, func(id uint64) (*api.OpSpec, bool) { return spec, id == want })
+		if err != nil || resp.Err != nil {
+			t.Fatalf("answer %d: %v %v", want, err, resp.Err)
+		}
+		if want != 20 && len(resp.Items) != len(items) {
+			t.Fatalf("answer %d has %d items", want, len(resp.Items))
+		}
+	}
+}
+
+// slowReader reads at most 4 KiB at a time, pausing before each of the
+// first 64 reads.
+type slowReader struct {
+	r io.Reader
+	n int
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if s.n++; s.n < 64 {
+		time.Sleep(time.Millisecond)
+	}
+	return s.r.Read(p[:min(len(p), 4096)])
 }
 
 // TestInFlightBoundedInBytes sends 1 MiB batch frames and never reads an

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"net"
 	"time"
 
 	"kmsd/wire"
@@ -11,13 +12,15 @@ import (
 
 // outFrame is a response frame and the slots its request took: b, and
 // then, for a batch's answer, the parts that workers wrote, in order. The
-// pieces are wiped once written or dropped (they may hold plaintext), and
-// then done, if set, is called (to give pooled buffers back).
+// pieces are wiped once written or dropped (they may hold plaintext),
+// unless public says they cannot, and then done, if set, is called (to
+// give pooled buffers back).
 type outFrame struct {
-	b     []byte
-	more  [][]byte
-	units int
-	done  func()
+	b      []byte
+	more   [][]byte
+	units  int
+	public bool
+	done   func()
 }
 
 func oneFrame(b []byte, units int) outFrame { return outFrame{b: b, units: units} }
@@ -35,7 +38,9 @@ func (f outFrame) size() int {
 func (f outFrame) release() {
 	clear(f.b)
 	for _, s := range f.more {
-		clear(s)
+		if !f.public {
+			clear(s)
+		}
 	}
 	if f.done != nil {
 		f.done()
@@ -60,7 +65,7 @@ func (c *conn) respond(id uint64, units int, out api.Message, werr *api.Error) {
 // another request (the channel has room for every request in flight).
 func (c *conn) send(f outFrame) {
 	if len(c.out) == 0 && c.wmu.TryLock() {
-		if c.wfailed == nil && c.rest == nil && c.w.Buffered() == 0 {
+		if c.wfailed == nil && !c.tailed && c.w.Buffered() == 0 {
 			n := c.tryWrite(f)
 			if n == f.size() {
 				f.release()
@@ -69,10 +74,10 @@ func (c *conn) send(f outFrame) {
 				return
 			}
 			// Part of the frame is on the wire: the rest must follow
-			// before anything else, so it waits in rest for the writer.
-			c.rest = rest(f, n)
-			f.release()
-			f.b, f.more, f.done = nil, nil, nil // this tells the writer to write rest and return the slots
+			// before anything else, so it waits in tail for the writer,
+			// which a frame of no bytes (with the slots) wakes.
+			c.tail, c.tailOff, c.tailed = f, n, true
+			f = outFrame{units: f.units}
 		}
 		c.wmu.Unlock()
 	}
@@ -103,18 +108,18 @@ func (c *conn) tryWrite(f outFrame) int {
 	return n
 }
 
-// rest copies what follows the first n bytes of f.
-func rest(f outFrame, n int) []byte {
-	var b []byte
-	for _, s := range append([][]byte{f.b}, f.more...) {
-		if n >= len(s) {
-			n -= len(s)
+// after returns the pieces of f that follow its first n bytes.
+func after(f *outFrame, n int) net.Buffers {
+	var bufs net.Buffers
+	for _, p := range append([][]byte{f.b}, f.more...) {
+		if n >= len(p) {
+			n -= len(p)
 			continue
 		}
-		b = append(b, s[n:]...)
+		bufs = append(bufs, p[n:])
 		n = 0
 	}
-	return b
+	return bufs
 }
 
 // encode makes the frame of one response and wipes the plaintext the
@@ -158,25 +163,37 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// writeFrame buffers one frame (unless writing has failed) and wipes it.
-// The caller holds wmu.
+// directWrite is the size from which a piece of a frame is written
+// straight to the socket (after what is buffered), not copied into the
+// writer's buffer first.
+const directWrite = 16 << 10
+
+// writeFrame buffers one frame (unless writing has failed) and wipes it;
+// a frame send began is finished first, and large pieces are written
+// directly. The caller holds wmu.
 func (c *conn) writeFrame(f outFrame) {
 	if c.wfailed == nil {
 		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-		if c.rest != nil {
-			_, c.wfailed = c.w.Write(c.rest)
-		}
+	}
+	if c.tailed {
 		if c.wfailed == nil {
-			_, c.wfailed = c.w.Write(f.b)
+			bufs := after(&c.tail, c.tailOff)
+			_, c.wfailed = bufs.WriteTo(c.nc)
 		}
-		for _, seg := range f.more {
-			if c.wfailed == nil {
-				_, c.wfailed = c.w.Write(seg)
+		c.tail.release()
+		c.tail, c.tailed = outFrame{}, false
+	}
+	for _, p := range append([][]byte{f.b}, f.more...) {
+		switch {
+		case c.wfailed != nil:
+		case len(p) >= directWrite:
+			if c.wfailed = c.w.Flush(); c.wfailed == nil {
+				_, c.wfailed = c.nc.Write(p)
 			}
+		default:
+			_, c.wfailed = c.w.Write(p)
 		}
 	}
-	clear(c.rest)
-	c.rest = nil
 	f.release()
 }
 

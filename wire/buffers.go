@@ -1,39 +1,59 @@
 package wire
 
-import "sync"
-
-// bigBuffers holds frame buffers too large to keep per connection, shared
-// by all of them: the garbage collector frees those not used for two
-// cycles, so a burst of large frames leaves nothing behind.
-var bigBuffers sync.Pool
+import (
+	"math/bits"
+	"sync"
+)
 
 // BigFrame is the size from which a frame buffer is taken from, and given
-// back to, the shared pool (GetFrameBuffer, PutFrameBuffer).
-const BigFrame = 64 << 10
+// back to, the shared pools (GetFrameBuffer, PutFrameBuffer): a batch's
+// frame, which goes with its items and is not kept by a connection.
+const BigFrame = 16 << 10
+
+// The shared buffers are pooled by size class, BigFrame times a power of
+// two up to MaxFrame: a buffer is made as large as its class, so that any
+// frame of the class fits in it. The garbage collector frees buffers not
+// used for two cycles, so a burst of large frames leaves nothing behind.
+var (
+	classes    = bits.Len(uint(MaxFrame/BigFrame-1)) + 1
+	bigBuffers = make([]sync.Pool, classes)
+)
+
+// class is the size class of a buffer of n >= BigFrame bytes, and its size.
+func class(n int) (int, int) {
+	c := bits.Len(uint((n - 1) / BigFrame))
+	return c, BigFrame << c
+}
 
 // GetFrameBuffer returns a buffer of length n for a frame body: a shared
 // one for a large frame (its old bytes were wiped by PutFrameBuffer), a
 // new one otherwise.
 func GetFrameBuffer(n int) []byte {
-	if n >= BigFrame {
-		if p, ok := bigBuffers.Get().(*[]byte); ok && cap(*p) >= n {
-			return (*p)[:n]
-		} else if ok {
-			bigBuffers.Put(p)
-		}
+	if n < BigFrame {
+		// Room for a slightly larger frame next time (a connection keeps
+		// its small buffer), not more: new memory is zeroed, which costs
+		// as much as its use.
+		return make([]byte, n, min(BigFrame-1, (n+4<<10-1)&^(4<<10-1)))
 	}
-	// Room for a slightly larger frame next time, not twice: the memory of
-	// a new buffer is zeroed, which costs as much as its use.
-	return make([]byte, n, min(MaxFrame, (n+16<<10-1)&^(16<<10-1)))
+	c, size := class(min(n, MaxFrame))
+	if p, ok := bigBuffers[c].Get().(*[]byte); ok {
+		return (*p)[:n]
+	}
+	return make([]byte, n, max(n, size))
 }
 
 // PutFrameBuffer wipes b[:len(b)] (it may hold plaintext; what lies
 // beyond it must have been wiped already) and, if b is large, gives it to
-// the shared pool.
+// the shared pool of its size class.
 func PutFrameBuffer(b []byte) {
 	clear(b)
-	if cap(b) >= BigFrame {
-		b = b[:0]
-		bigBuffers.Put(&b)
+	if cap(b) < BigFrame || cap(b) > MaxFrame {
+		return
 	}
+	c, size := class(cap(b))
+	if cap(b) != size {
+		return // not made by GetFrameBuffer: its class would not fit it
+	}
+	b = b[:0]
+	bigBuffers[c].Put(&b)
 }

@@ -4423,6 +4423,11 @@ func appendStatusOutput(b []byte, m *api.StatusOutput, e *encoder) []byte {
 		b = appendStr(b, m.Audit)
 		n++
 	}
+	if m.HeapAllocs != 0 {
+		b = append(b, "\xaaHeapAllocs"...)
+		b = appendInt(b, int64(m.HeapAllocs))
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -4494,6 +4499,10 @@ func decodeStatusOutput(r *reader, m *api.StatusOutput) error {
 			if err = r.field(&seen, 13); err == nil && !r.nextIsNil() {
 				err = r.str(&m.Audit)
 			}
+		case "HeapAllocs":
+			if err = r.field(&seen, 14); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.HeapAllocs)
+			}
 		default:
 			err = r.skip()
 		}
@@ -4505,7 +4514,7 @@ func decodeStatusOutput(r *reader, m *api.StatusOutput) error {
 }
 
 func sizeHintStatusOutput(m *api.StatusOutput) int {
-	return 255 + len(m.ServerVersion) + len(m.Suite) + sizeHintCPUFeatures(&m.CPU) + len(m.Audit)
+	return 276 + len(m.ServerVersion) + len(m.Suite) + sizeHintCPUFeatures(&m.CPU) + len(m.Audit)
 }
 
 func appendTag(b []byte, m *api.Tag, e *encoder) []byte {

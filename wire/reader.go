@@ -30,6 +30,7 @@ type reader struct {
 // must not be changed.
 type sharing struct {
 	strs  map[string]string
+	last  string // the string last found in strs or put there
 	lists []shared[[]string]
 	maps  []shared[map[string]string]
 	// copied, if set, is where bin values go instead of referring into
@@ -283,14 +284,20 @@ func (r *reader) str(v *string) error {
 	if err != nil {
 		return err
 	}
-	if !utf8.Valid(p) {
-		return errNotUTF8
-	}
 	if r.shared != nil {
-		if s, ok := r.shared.strs[string(p)]; ok {
+		// A string seen before was checked then: the last one is compared
+		// first (items alike repeat theirs), then the others.
+		if s := r.shared.last; len(s) == len(p) && s == string(p) {
 			*v = s
 			return nil
 		}
+		if s, ok := r.shared.strs[string(p)]; ok {
+			*v, r.shared.last = s, s
+			return nil
+		}
+	}
+	if !utf8.Valid(p) {
+		return errNotUTF8
 	}
 	if err := r.charge(len(p)); err != nil {
 		return err
@@ -298,6 +305,7 @@ func (r *reader) str(v *string) error {
 	*v = string(p)
 	if r.shared != nil && len(r.shared.strs) < maxShared {
 		r.shared.strs[*v] = *v
+		r.shared.last = *v
 	}
 	return nil
 }

@@ -6,6 +6,9 @@
 //   - MB/s: payload bytes per second (from b.SetBytes);
 //   - p50-µs and p99-µs: the latency of one call (a batch is one call);
 //   - allocs/op and B/op: the benchmark process's allocations per call;
+//   - server-allocs/item: with Spec.ServerAllocs, the server's heap
+//     allocations per item over the run (its own count, read before and
+//     after);
 //   - client-cores: the callers' CPU time over the run's wall time (the
 //     benchmark process's, and for kmsd its client library's; with
 //     RunProcs, every calling process's together);
@@ -35,6 +38,8 @@ type Spec struct {
 	Bytes     int  // payload bytes per item
 	PID       int  // the server process to watch, or 0
 	NoLatency bool // skip the clock around each call (for calls of nanoseconds)
+	// ServerAllocs, if set, reads the server's count of heap allocations.
+	ServerAllocs func() int64
 }
 
 // Run measures call, which does one call (of Spec.Items items) as worker
@@ -45,14 +50,22 @@ func Run(b *testing.B, s Spec, call func(w int) error) {
 	if s.PID != 0 {
 		ResetPeakRSS(s.PID)
 	}
-	cpu0, self0 := CPUTime(s.PID), CPUTime(os.Getpid())
+	cpu0, self0, allocs0 := CPUTime(s.PID), CPUTime(os.Getpid()), s.allocs()
 	b.ResetTimer()
 	lat, err := callLoop(b.N, max(1, s.Callers), s.NoLatency, call)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
 	}
-	report(b, s, slices.Concat(lat...), b.Elapsed(), CPUTime(os.Getpid())-self0, cpu0)
+	report(b, s, slices.Concat(lat...), b.Elapsed(), CPUTime(os.Getpid())-self0, cpu0, allocs0)
+}
+
+// allocs reads the server's allocation count, or 0.
+func (s Spec) allocs() int64 {
+	if s.ServerAllocs == nil {
+		return 0
+	}
+	return s.ServerAllocs()
 }
 
 // callLoop makes n calls from callers goroutines and returns each one's
@@ -94,11 +107,15 @@ func callLoop(n, callers int, noLatency bool, call func(w int) error) ([][]time.
 }
 
 // report reports a run's metrics: lat are its calls' latencies, clientCPU
-// the CPU time its callers' processes took, cpu0 the server's CPU time
-// when it began.
-func report(b *testing.B, s Spec, lat []time.Duration, elapsed, clientCPU, cpu0 time.Duration) {
+// the CPU time its callers' processes took, cpu0 and allocs0 the server's
+// CPU time and allocations when it began.
+func report(b *testing.B, s Spec, lat []time.Duration, elapsed, clientCPU, cpu0 time.Duration, allocs0 int64) {
 	sec := elapsed.Seconds()
-	b.ReportMetric(float64(b.N*max(1, s.Items))/sec, "ops/s")
+	items := float64(b.N * max(1, s.Items))
+	b.ReportMetric(items/sec, "ops/s")
+	if s.ServerAllocs != nil {
+		b.ReportMetric(float64(s.ServerAllocs()-allocs0)/items, "server-allocs/item")
+	}
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")

@@ -54,7 +54,7 @@ func RunProcs(b *testing.B, s Spec, procs int, start func(p, calls int) *exec.Cm
 	if s.PID != 0 {
 		ResetPeakRSS(s.PID)
 	}
-	cpu0 := CPUTime(s.PID)
+	cpu0, allocs0 := CPUTime(s.PID), s.allocs()
 	b.ResetTimer()
 	for _, in := range gos {
 		in.Close() // the start signal
@@ -79,7 +79,7 @@ func RunProcs(b *testing.B, s Spec, procs int, start func(p, calls int) *exec.Cm
 		}
 		clientCPU += c.ProcessState.UserTime() + c.ProcessState.SystemTime()
 	}
-	report(b, s, slices.Concat(lat...), elapsed, clientCPU, cpu0)
+	report(b, s, slices.Concat(lat...), elapsed, clientCPU, cpu0, allocs0)
 }
 
 // Child is the process side of RunProcs: it says it is ready, waits for

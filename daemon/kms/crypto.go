@@ -200,6 +200,7 @@ func (s *Service) GenerateDataKeyBatch(ctx context.Context, op string, items []a
 	var g groups
 	defer g.release()
 	out := new(api.GenerateDataKeyOutput)
+	act := action(op)
 	var scratch [MaxDataKeyBytes]byte
 	defer clear(scratch[:])
 	for i := range items {
@@ -209,7 +210,7 @@ func (s *Service) GenerateDataKeyBatch(ctx context.Context, op string, items []a
 			sink.Fail(i, failed(in.EncryptionContext), err)
 			continue
 		}
-		z := g.sealer(s, ctx, op, action(op), in.KeyId, in.EncryptionContext, in.GrantTokens)
+		z := g.sealer(s, ctx, op, act, in.KeyId, in.EncryptionContext, in.GrantTokens)
 		if z.err != nil {
 			sink.Fail(i, &z.rep, z.err)
 			continue

@@ -55,6 +55,7 @@ type StatusOutput struct {
 	BatchRequests int64  // batch frames among them
 	Throttled     int64  // requests answered ThrottlingException
 	Audit         string // "ok", "down" (requests are refused) or "off"
+	HeapAllocs    int64  // heap objects kmsd has allocated since it started (the Go runtime's count)
 }
 
 // GetKeyLastUsageOutput is the response of GetKeyLastUsage (an AWS KMS

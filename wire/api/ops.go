@@ -1,5 +1,7 @@
 package api
 
+import "sync"
+
 // Operation names, as AWS spells them, plus Hello and Status.
 const (
 	OpHello                           = "Hello"
@@ -64,6 +66,10 @@ type OpSpec struct {
 	// slice as a Message (a pointer into it).
 	NewInputs func(n int) any
 	Input     func(inputs any, i int) Message
+	// FreeInputs gives back, zeroed, a slice NewInputs made, for a later
+	// NewInputs to use again: a batch's inputs are large, and the same
+	// operation comes in batches again.
+	FreeInputs func(inputs any)
 	// NewOutputs and Output are the same for a batch's outputs.
 	NewOutputs func(n int) any
 	Output     func(outputs any, i int) Message
@@ -80,10 +86,25 @@ func spec[In, Out any, PI interface {
 	*Out
 	Message
 }](name string, batch, crypto bool) OpSpec {
+	var free sync.Pool // of *[]In, zeroed
 	return OpSpec{Name: name, Batch: batch, Crypto: crypto,
-		NewInput:   func() Message { return PI(new(In)) },
-		NewOutput:  func() Message { return PO(new(Out)) },
-		NewInputs:  func(n int) any { return make([]In, n) },
+		NewInput:  func() Message { return PI(new(In)) },
+		NewOutput: func() Message { return PO(new(Out)) },
+		NewInputs: func(n int) any {
+			if p, ok := free.Get().(*[]In); ok && cap(*p) >= n {
+				return (*p)[:n]
+			}
+			return make([]In, n)
+		},
+		FreeInputs: func(inputs any) {
+			s, ok := inputs.([]In)
+			if !ok || cap(s) == 0 {
+				return
+			}
+			s = s[:cap(s)]
+			clear(s)
+			free.Put(&s)
+		},
 		Input:      func(inputs any, i int) Message { return PI(&inputs.([]In)[i]) },
 		NewOutputs: func(n int) any { return make([]Out, n) },
 		Output:     func(outputs any, i int) Message { return PO(&outputs.([]Out)[i]) }}
