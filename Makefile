@@ -67,8 +67,10 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./wire/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParseContext$$' -fuzztime $(FUZZTIME) ./fusefs/
 
-## bench: the throughput suite (bench/) and the peer (local-kms, bench/peer)
-## in one run; raw output, table.md and throughput.svg in bench/results/.
+## bench: the throughput suite (bench/), a CPU profile of kmsd under batched
+## Encrypt (bench/profile.sh) and the peer (local-kms, bench/peer) in one
+## run; raw output, the profile's top, table.md (targets first, beside
+## before-hot-path.txt) and throughput.svg in bench/results/.
 ## BENCHTIME and COUNT set each benchmark's time and runs (medians of COUNT).
 BENCHTIME    ?= 500ms
 COUNT        ?= 5
@@ -76,12 +78,13 @@ PEER_VERSION := v0.0.0-20260228092603-2a5e92d09ab6
 bench:
 	@mkdir -p bench/results
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count $(COUNT) -timeout 2h ./bench/ | tee bench/results/kmsd.txt
+	GO=$(GO) bash bench/profile.sh bench/results | tee -a bench/results/kmsd.txt
 	@if GOBIN=$(CURDIR)/bench/.peer $(GO) install github.com/nsmithuk/local-kms@$(PEER_VERSION); then \
 		cd bench/peer && LOCAL_KMS=$(CURDIR)/bench/.peer/local-kms $(GO) test -run '^$$' -bench . \
 			-benchtime $(BENCHTIME) -count $(COUNT) -timeout 1h . | tee ../results/peer.txt; \
 	else echo "peer: local-kms could not be installed; the table has no peer figures" | tee bench/results/peer.txt; fi
 	$(GO) run ./bench/report -table bench/results/table.md -svg bench/results/throughput.svg \
-		bench/results/kmsd.txt bench/results/peer.txt
+		-before bench/results/before-hot-path.txt bench/results/kmsd.txt bench/results/peer.txt
 
 clean:
 	rm -rf $(BIN) kmsd-state kmsd.sock

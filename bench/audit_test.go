@@ -1,56 +1,68 @@
 package bench
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"kmsd/bench/measure"
+	"kmsd/internal/testkit"
 	"kmsd/wire/api"
+
+	"golang.org/x/sys/unix"
 )
 
-// BenchmarkAudit measures Encrypt 32 B throughput with the audit trail at
-// its default (a record per request, fdatasync per group before the
-// replies leave) and without it, in the same run: with 1,024 concurrent
-// callers (saturation: the most each can sustain), with 64 (where flush
-// latency, not work, bounds the rate), and with batches of 256.
+// auditModes are the trail's durability modes (--audit-sync), and no
+// trail at all, as BenchmarkAudit runs them.
+var auditModes = []struct {
+	name string
+	args []string
+}{
+	{"audit=interval", nil}, // the default: flushed at most 5 ms after
+	{"audit=batch", []string{"--audit-sync", "batch"}},
+	{"audit=always", []string{"--audit-sync", "always"}},
+	{"audit=none", []string{"--audit-sync", "none"}},
+	{"audit=off", []string{"--no-audit"}},
+}
+
+// BenchmarkAudit measures Encrypt 32 B in every durability mode of the
+// trail, and without one, in the same run: one synchronous caller (where
+// a flush before the answer is the whole latency), 64 concurrent callers
+// on one client, and batches of 256. Raw/fdatasync is the flush's own
+// latency on the same file system, the bound of batch and always.
 func BenchmarkAudit(b *testing.B) {
-	for _, mode := range []struct {
-		name string
-		args []string
-	}{{"audit=off", []string{"--no-audit"}}, {"audit=batch", nil}} {
+	for _, mode := range auditModes {
 		d := startKMSD(b, mode.args...)
 		in := &api.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32)}
-		for _, callers := range []int{1024, 64} {
-			b.Run(mode.name+"/callers="+itoa(callers), func(b *testing.B) {
-				measure.Run(b, measure.Spec{Callers: callers, Bytes: 32, PID: d.pid}, func(int) error {
-					_, err := d.c.Encrypt(ctx, in)
-					return err
-				})
-			})
+		spec := func(callers, items int) measure.Spec {
+			return measure.Spec{Callers: callers, Items: items, Bytes: 32, PID: d.pid, ServerAllocs: d.heapAllocs}
 		}
+		one := func(int) error { _, err := d.c.Encrypt(ctx, in); return err }
+		b.Run(mode.name+"/mode=sync", func(b *testing.B) { measure.Run(b, spec(1, 1), one) })
+		b.Run(mode.name+"/mode=callers=64", func(b *testing.B) { measure.Run(b, spec(64, 1), one) })
 		items := same(in, 256)
-		b.Run(mode.name+"/batch=256", func(b *testing.B) {
-			measure.Run(b, measure.Spec{Items: 256, Bytes: 32, PID: d.pid}, func(int) error {
-				return firstErr(d.c.EncryptBatch(ctx, items))
-			})
+		b.Run(mode.name+"/mode=batch=256", func(b *testing.B) {
+			measure.Run(b, spec(1, 256), func(int) error { return firstErr(d.c.EncryptBatch(ctx, items)) })
 		})
 	}
 }
 
-// BenchmarkLatency is one synchronous caller's Encrypt of 32 B with the
-// audit trail flushed per group (the default), written but not flushed,
-// and off: where the time of one call goes.
-func BenchmarkLatency(b *testing.B) {
-	for _, mode := range []struct {
-		name string
-		args []string
-	}{{"audit=batch", nil}, {"audit=none", []string{"--audit-sync", "none"}}, {"audit=off", []string{"--no-audit"}}} {
-		b.Run(mode.name, func(b *testing.B) {
-			d := startKMSD(b, mode.args...)
-			in := &api.EncryptInput{KeyId: d.key, Plaintext: make([]byte, 32)}
-			measure.Run(b, measure.Spec{Bytes: 32, PID: d.pid}, func(int) error {
-				_, err := d.c.Encrypt(ctx, in)
-				return err
-			})
-		})
+// fdatasyncBench is the latency of appending an audit-record-sized line to
+// a file and flushing it (fdatasync), in the directory kind where the
+// benchmarks' state lives: what a record costs when it must be on the
+// disk before its answer leaves.
+func fdatasyncBench(b *testing.B) {
+	f, err := os.OpenFile(filepath.Join(testkit.ShortDir(b), "sync"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		b.Fatal(err)
 	}
+	defer f.Close()
+	line := make([]byte, 400)
+	line[len(line)-1] = '\n'
+	measure.Run(b, measure.Spec{Callers: 1}, func(int) error {
+		if _, err := f.Write(line); err != nil {
+			return err
+		}
+		return unix.Fdatasync(int(f.Fd()))
+	})
 }

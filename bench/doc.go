@@ -5,12 +5,10 @@
 // bench/results/throughput.svg (bench/report); docs/benchmarks.md says what
 // each benchmark does and how to read the figures.
 //
-//	BenchmarkKMSD      six operations x seven modes, audit and authorization on
-//	BenchmarkRaw       the crypto limit (in-process seals) and the transport
-//	                   limit (a Unix-socket echo)
-//	BenchmarkLatency   one synchronous caller with the audit trail flushed,
-//	                   written only, and off
-//	BenchmarkAudit     the audit trail's cost under load
+//	BenchmarkKMSD      six operations x nine modes, audit and authorization on
+//	BenchmarkRaw       the crypto limit (in-process seals), the transport
+//	                   limits (Unix-socket echoes) and a flush's latency
+//	BenchmarkAudit     every --audit-sync mode, and no trail, under three loads
 //	BenchmarkMemory    RSS with 10,000 keys, idle
 //	BenchmarkOverload  1 GiB asked at once: throttling, and peak RSS
 //

@@ -13,8 +13,8 @@ import (
 )
 
 // BenchmarkKMSD is every op of the suite in every mode, against the real
-// kmsd binary with audit (fdatasync per group) and authorization (the
-// default key policy) at their defaults; one daemon per op.
+// kmsd binary with audit (interval mode) and authorization (the default
+// key policy) at their defaults; one daemon per op.
 //
 //	mode=sync        one synchronous caller
 //	mode=callers=64  64 goroutines on one client, which coalesces their

@@ -33,6 +33,8 @@ const rawBatch = 256
 //	               connection each): the transport limit for kmsd's
 //	               callers=64 and procs=16x4 modes (which coalesce the
 //	               calls of one client into frames, and may pass it)
+//	fdatasync      appending a record-sized line to a file and flushing
+//	               it: the latency bound of --audit-sync batch and always
 func BenchmarkRaw(b *testing.B) {
 	m, _, err := keystore.GenerateMaterial(1)
 	if err != nil {
@@ -67,6 +69,7 @@ func BenchmarkRaw(b *testing.B) {
 			})
 		})
 	}
+	b.Run("fdatasync", fdatasyncBench)
 	sock := echoServer(b)
 	for _, n := range []int{32, 1024, 4096} {
 		b.Run("echo/size="+itoa(n), func(b *testing.B) {

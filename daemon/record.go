@@ -98,13 +98,18 @@ func (s *Server) ready() *api.Error {
 	return nil
 }
 
-// record writes a group of events; a failure means none of their
-// requests may be answered with a result.
+// record writes a group of events and returns once they are written; a
+// failure means none of their requests may be answered with a result.
+// The caller writes them itself when the trail is idle (AppendNow): it
+// waits either way, and a handoff to the trail's goroutine and back
+// costs a lone request more than the write.
 func (s *Server) record(evs ...*audit.Event) *api.Error {
 	if s.cfg.Audit == nil || len(evs) == 0 {
 		return nil
 	}
-	if err := s.cfg.Audit.Append(evs...); err != nil {
+	done := make(chan error, 1)
+	s.cfg.Audit.AppendNow(evs, func(err error) { done <- err })
+	if err := <-done; err != nil {
 		return auditDown()
 	}
 	return nil

@@ -5,11 +5,13 @@
 // concurrency.
 //
 //	go run ./bench/report -table bench/results/table.md -svg bench/results/throughput.svg \
-//		bench/results/kmsd.txt bench/results/peer.txt
+//		-before bench/results/before-hot-path.txt bench/results/kmsd.txt bench/results/peer.txt
 //
 // The inputs are Go benchmark output (benchstat's format); the table goes
 // to standard output as well. Every figure is the median of the runs
-// (-count) of its benchmark.
+// (-count) of its benchmark. The table begins with the hot path's targets,
+// each with its figure in the -before run (the code before that work, on
+// the same machine), now, and over its goal.
 package main
 
 import (
@@ -26,14 +28,22 @@ import (
 func main() {
 	table := flag.String("table", "", "also write the markdown table to this file")
 	svg := flag.String("svg", "", "write the plot to this file")
+	beforeFile := flag.String("before", "", "benchmark output of the code before the hot-path work, for the targets' before column")
 	flag.Parse()
 	rs, err := readFiles(flag.Args())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
+	var before *results
+	if *beforeFile != "" {
+		if before, err = readFiles([]string{*beforeFile}); err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+	}
 	var md strings.Builder
-	writeTable(&md, rs)
+	writeTable(&md, rs, before)
 	fmt.Print(md.String())
 	if *table != "" {
 		if err := os.WriteFile(*table, []byte(md.String()), 0o644); err != nil {

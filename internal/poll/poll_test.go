@@ -81,8 +81,10 @@ func TestEndAndDeadline(t *testing.T) {
 
 func TestLimit(t *testing.T) {
 	l := NewLimit(2)
-	if !l.take() || !l.take() {
-		t.Fatal("a limit of 2 refused one of the first two pollers")
+	for i := range 2 {
+		if !l.take() {
+			t.Fatalf("a limit of 2 refused poller %d", i+1)
+		}
 	}
 	if l.take() {
 		t.Fatal("a limit of 2 let a third poller in")
