@@ -19,7 +19,10 @@ type BatchResult[Out any] struct {
 // about 256 KiB each (and within the server's limits), all sent at once so
 // that kmsd works on one while the client encodes the next. Each item has
 // its own result; the error is for the whole call (the connection, or a
-// frame refused as a whole).
+// frame refused as a whole). The results are decoded in place: the byte
+// slices of the results of one frame share the frame's buffer, which
+// stays in memory while any of them is kept (copy one out to keep it
+// alone).
 func (c *Client) EncryptBatch(ctx context.Context, items []*api.EncryptInput) ([]BatchResult[api.EncryptOutput], error) {
 	return batch[api.EncryptOutput](c, ctx, api.OpEncrypt, items)
 }

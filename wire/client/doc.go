@@ -19,6 +19,13 @@
 // flight together. If kmsd restarts, the next call reconnects; crypto
 // operations and reads that were in flight are sent again once.
 //
+// # Latency
+//
+// Used by one synchronous caller, a Client's reader polls the socket for
+// up to [Options].PollWindow (50 µs) before it sleeps in the kernel, so
+// that an answer that comes within microseconds is taken without waking a
+// sleeping thread; with concurrent callers it never polls.
+//
 // # Lists
 //
 // The List operations return a page at a time; a [Paginator]
