@@ -22,12 +22,18 @@ func (c *conn) readLoop() error {
 		if c.stopping.Load() {
 			return nil
 		}
-		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		wait := c.s.cfg.IdleTimeout
+		if first {
+			wait = c.s.cfg.HelloTimeout // a connection that says nothing is let go soon
+		}
+		c.nc.SetReadDeadline(time.Now().Add(wait))
 		n, err := fr.Next()
 		switch {
 		case errors.Is(err, wire.ErrFrameTooLarge), errors.Is(err, wire.ErrEmptyFrame):
 			c.protocolError(fmt.Errorf("frame length is not in 1..%d", wire.MaxFrame))
 			return err
+		case errors.Is(err, os.ErrDeadlineExceeded) && !c.stopping.Load() && first:
+			return errors.New("no Hello within the hello timeout")
 		case errors.Is(err, os.ErrDeadlineExceeded) && !c.stopping.Load():
 			return errors.New("idle timeout")
 		case err != nil:

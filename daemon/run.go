@@ -41,6 +41,10 @@ type Options struct {
 	// mode; default 5ms.
 	AuditFlushInterval time.Duration
 	NoAudit            bool // no audit trail at all: for measurements only
+	// MaxConns, MaxConnsPerUID and HelloTimeout bound connections
+	// (Config); zero takes the defaults.
+	MaxConns, MaxConnsPerUID int
+	HelloTimeout             time.Duration
 	// PollWindow is how long a connection polls for its next request
 	// before it sleeps (Config.PollWindow).
 	PollWindow time.Duration
@@ -66,6 +70,7 @@ func Run(ctx context.Context, o Options) error {
 		log.Warn("could not turn off core dumps", "err", err)
 	}
 	o.AuditDir = auditDir(o)
+	files := RaiseFileLimit(log)
 	cpu := keystore.DetectCPU()
 	svc, err := openService(o, cpu, log)
 	if err != nil {
@@ -84,7 +89,8 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	srv := NewServer(Config{Service: svc, Audit: aw, AuditDir: o.AuditDir, Logger: log, Version: Version, CPU: cpu,
-		Workers: o.Workers, QueueSize: o.QueueSize, PollWindow: o.PollWindow})
+		Workers: o.Workers, QueueSize: o.QueueSize, PollWindow: o.PollWindow, FileLimit: files,
+		MaxConns: o.MaxConns, MaxConnsPerUID: o.MaxConnsPerUID, HelloTimeout: o.HelloTimeout})
 	return serve(ctx, o, srv, ln, log)
 }
 

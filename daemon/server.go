@@ -38,6 +38,17 @@ type Config struct {
 	IdleTimeout      time.Duration // default 5 minutes
 	FrameTimeout     time.Duration // for a frame's body once its header came; default 10s
 	WriteTimeout     time.Duration // default 10s
+	// MaxConns bounds the connections served at once; default: the
+	// open-file limit less 256, at least 64. MaxConnsPerUID bounds one
+	// uid's (not root's); default MaxConns/8, at least 16. A connection
+	// past either is closed at once (see admit.go).
+	MaxConns, MaxConnsPerUID int
+	// HelloTimeout closes a connection that sends no Hello within it;
+	// default 5s.
+	HelloTimeout time.Duration
+	// FileLimit is the open-file limit MaxConns's default is taken from;
+	// default: the process's soft limit.
+	FileLimit int
 	// PollWindow is how long a connection's reader polls its socket for
 	// the next request, after reading one, before it sleeps in the kernel
 	// (kmsd/internal/poll): a synchronous caller's round trip then skips
@@ -53,12 +64,17 @@ type Server struct {
 	crypto *pool
 	admin  *pool
 
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
-	ln       net.Listener
-	closing  bool
-	connWG   sync.WaitGroup
-	accepted atomic.Int64
+	mu     sync.Mutex
+	conns  map[*conn]struct{}
+	perUID map[uint32]int // connections by uid
+	// refusals counts refused connections by uid since refusedAt, when
+	// one was last logged.
+	refusals  map[uint32]int
+	refusedAt map[uint32]time.Time
+	ln        net.Listener
+	closing   bool
+	connWG    sync.WaitGroup
+	accepted  atomic.Int64
 	// fuseSessions numbers FUSE callers for audit request ids.
 	fuseSessions atomic.Uint64
 
@@ -113,7 +129,12 @@ func NewServer(cfg Config) *Server {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), conns: map[*conn]struct{}{}}
+	if cfg.FileLimit <= 0 {
+		cfg.FileLimit = fileLimit()
+	}
+	connLimits(&cfg, cfg.FileLimit)
+	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), conns: map[*conn]struct{}{},
+		perUID: map[uint32]int{}, refusals: map[uint32]int{}, refusedAt: map[uint32]time.Time{}}
 	s.crypto = newPool(cfg.Workers, cfg.QueueSize, s.run)
 	s.admin = newPool(cfg.AdminWorkers, cfg.AdminQueue, s.run)
 	return s
@@ -128,52 +149,76 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	s.ln = l
 	s.mu.Unlock()
+	var backoff acceptBackoff
 	for {
 		nc, err := l.Accept()
 		if err != nil {
 			s.mu.Lock()
 			closing := s.closing
 			s.mu.Unlock()
-			if closing {
+			switch {
+			case closing:
 				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			case temporary(err):
+				continue
+			case resourceShortage(err):
+				backoff.wait(s.log, err)
 				continue
 			}
 			return err
 		}
-		uc, ok := nc.(*net.UnixConn)
-		if !ok {
-			nc.Close()
-			continue
-		}
-		p, err := identity.FromConn(uc)
-		if err != nil {
-			s.log.Warn("refusing a connection without peer credentials", "err", err)
-			nc.Close()
-			continue
-		}
-		c := newConn(s, uc, p)
-		c.id = uint64(s.accepted.Load() + 1)
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			nc.Close()
+		backoff.accepted()
+		if err := s.admitConn(nc); err != nil {
 			return nil
 		}
-		s.conns[c] = struct{}{}
-		s.connWG.Add(1)
-		s.mu.Unlock()
-		s.accepted.Add(1)
-		go func() {
-			defer s.connWG.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
 	}
+}
+
+// errClosing is admitConn's report that the server is shutting down.
+var errClosing = errors.New("server is shutting down")
+
+// admitConn admits and serves a connection just accepted, or closes it: one
+// without peer credentials, or past the connection limits. It returns
+// errClosing once the server is shutting down.
+func (s *Server) admitConn(nc net.Conn) error {
+	uc, ok := nc.(*net.UnixConn)
+	if !ok {
+		nc.Close()
+		return nil
+	}
+	p, err := identity.FromConn(uc)
+	if err != nil {
+		s.log.Warn("refusing a connection without peer credentials", "err", err)
+		nc.Close()
+		return nil
+	}
+	c := newConn(s, uc, p)
+	c.id = uint64(s.accepted.Load() + 1)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		nc.Close()
+		return errClosing
+	}
+	if ok, why := s.admit(p.UID); !ok {
+		s.mu.Unlock()
+		nc.Close()
+		s.refused(p.UID, why)
+		return nil
+	}
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	s.accepted.Add(1)
+	go func() {
+		defer s.connWG.Done()
+		c.serve()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.release(p.UID)
+		s.mu.Unlock()
+	}()
+	return nil
 }
 
 // Shutdown stops accepting and reading, lets every request already read

@@ -18,28 +18,31 @@ import (
 )
 
 var cli struct {
-	StateDir           string        `help:"State directory (the store and, unless --root-key-file, the root key)." default:"kmsd-state" env:"STATE_DIRECTORY"`
-	Socket             string        `help:"Unix socket to serve." default:"kmsd.sock" env:"KMSD_SOCKET"`
-	SocketMode         string        `help:"Mode of the socket (octal)." default:"0660"`
-	SocketGroup        string        `help:"Group of the socket (name or gid)."`
-	RootKeyFile        string        `help:"32-byte root key file (default: $CREDENTIALS_DIRECTORY/root-key, else STATE_DIR/root-key, created on first start)."`
-	Suite              string        `help:"AEAD for new ciphertexts: auto, xaes or xchacha." default:"auto" enum:"auto,xaes,xchacha"`
-	Workers            int           `help:"Crypto workers (default: physical cores)."`
-	QueueSize          int           `help:"Crypto request queue; when full, requests get ThrottlingException." default:"4096"`
-	DrainTimeout       time.Duration `help:"How long SIGTERM waits for in-flight requests." default:"15s"`
-	AdminGroup         string        `help:"Group (name or gid) given full access in the default policy of every new key, beside root and the key's creator."`
-	AuditDir           string        `help:"Directory of the audit trail (default STATE_DIR/audit)."`
-	AuditSync          string        `help:"When the audit trail is flushed to the disk: interval (at most --audit-flush-interval after a record is written), batch (every group of records, before their answers leave), always (every record on its own), or none (when the kernel will). Every record is written before its answer leaves." default:"interval" enum:"interval,batch,always,none"`
-	AuditFlushInterval time.Duration `help:"With --audit-sync interval: the longest a record waits before a flush starts." default:"5ms"`
-	PollWindow         time.Duration `help:"How long a connection's reader polls for the next request before it sleeps: a synchronous caller's round trip then costs microseconds of CPU instead of a thread's wake-up. 0 never polls." default:"50us"`
-	NoAudit            bool          `help:"Run without an audit trail. For measurements only: nothing is recorded."`
-	Mount              string        `help:"Mount the FUSE view here: /keys/<alias>/encrypt and friends (docs/fuse.md). As root the kernel is asked directly; otherwise fusermount3 must be installed."`
-	MountAllowOther    bool          `help:"Let users other than kmsd's own use the mount; what each may do is still the key policy's to say."`
-	MountDebug         bool          `help:"Trace every FUSE request in the log."`
-	LogLevel           string        `help:"debug, info, warn or error." default:"info" enum:"debug,info,warn,error"`
-	LogFormat          string        `help:"text or json." default:"text" enum:"text,json"`
-	Version            bool          `help:"Print the version and exit."`
-	CPUProfile         string        `help:"Write a CPU profile (pprof) to this file until kmsd stops: for diagnosing the hot path."`
+	StateDir             string        `help:"State directory (the store and, unless --root-key-file, the root key)." default:"kmsd-state" env:"STATE_DIRECTORY"`
+	Socket               string        `help:"Unix socket to serve." default:"kmsd.sock" env:"KMSD_SOCKET"`
+	SocketMode           string        `help:"Mode of the socket (octal)." default:"0660"`
+	SocketGroup          string        `help:"Group of the socket (name or gid)."`
+	RootKeyFile          string        `help:"32-byte root key file (default: $CREDENTIALS_DIRECTORY/root-key, else STATE_DIR/root-key, created on first start)."`
+	Suite                string        `help:"AEAD for new ciphertexts: auto, xaes or xchacha." default:"auto" enum:"auto,xaes,xchacha"`
+	Workers              int           `help:"Crypto workers (default: physical cores)."`
+	QueueSize            int           `help:"Crypto request queue; when full, requests get ThrottlingException." default:"4096"`
+	DrainTimeout         time.Duration `help:"How long SIGTERM waits for in-flight requests." default:"15s"`
+	AdminGroup           string        `help:"Group (name or gid) given full access in the default policy of every new key, beside root and the key's creator."`
+	AuditDir             string        `help:"Directory of the audit trail (default STATE_DIR/audit)."`
+	AuditSync            string        `help:"When the audit trail is flushed to the disk: interval (at most --audit-flush-interval after a record is written), batch (every group of records, before their answers leave), always (every record on its own), or none (when the kernel will). Every record is written before its answer leaves." default:"interval" enum:"interval,batch,always,none"`
+	AuditFlushInterval   time.Duration `help:"With --audit-sync interval: the longest a record waits before a flush starts." default:"5ms"`
+	MaxConnections       int           `help:"Connections served at once (default: the open-file limit less 256, which kmsd raises to its hard limit at start)."`
+	MaxConnectionsPerUID int           `help:"Connections one uid may hold (root's are not bounded by it; default: an eighth of --max-connections, at least 16)."`
+	HelloTimeout         time.Duration `help:"Close a connection that sends no Hello within this." default:"5s"`
+	PollWindow           time.Duration `help:"How long a connection's reader polls for the next request before it sleeps: a synchronous caller's round trip then costs microseconds of CPU instead of a thread's wake-up. 0 never polls." default:"50us"`
+	NoAudit              bool          `help:"Run without an audit trail. For measurements only: nothing is recorded."`
+	Mount                string        `help:"Mount the FUSE view here: /keys/<alias>/encrypt and friends (docs/fuse.md). As root the kernel is asked directly; otherwise fusermount3 must be installed."`
+	MountAllowOther      bool          `help:"Let users other than kmsd's own use the mount; what each may do is still the key policy's to say."`
+	MountDebug           bool          `help:"Trace every FUSE request in the log."`
+	LogLevel             string        `help:"debug, info, warn or error." default:"info" enum:"debug,info,warn,error"`
+	LogFormat            string        `help:"text or json." default:"text" enum:"text,json"`
+	Version              bool          `help:"Print the version and exit."`
+	CPUProfile           string        `help:"Write a CPU profile (pprof) to this file until kmsd stops: for diagnosing the hot path."`
 }
 
 func main() {
@@ -76,8 +79,9 @@ func main() {
 		RootKeyFile: cli.RootKeyFile, Suite: cli.Suite, Workers: cli.Workers, QueueSize: cli.QueueSize,
 		DrainTimeout: cli.DrainTimeout, AdminGroup: cli.AdminGroup, Logger: slog.New(h),
 		AuditDir: cli.AuditDir, AuditSync: cli.AuditSync, AuditFlushInterval: cli.AuditFlushInterval, NoAudit: cli.NoAudit,
-		PollWindow: cli.PollWindow,
-		Mount:      cli.Mount, MountAllow: cli.MountAllowOther, MountDebug: cli.MountDebug,
+		PollWindow: cli.PollWindow, MaxConns: cli.MaxConnections, MaxConnsPerUID: cli.MaxConnectionsPerUID,
+		HelloTimeout: cli.HelloTimeout,
+		Mount:        cli.Mount, MountAllow: cli.MountAllowOther, MountDebug: cli.MountDebug,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kmsd:", err)

@@ -27,6 +27,10 @@ type Config struct {
 	Args []string
 	// Env is added to the test's environment.
 	Env []string
+	// Wrap, if set, is a command that runs kmsd (its arguments, then
+	// kmsd's path and flags), such as prlimit with limits to set; it must
+	// exec kmsd, so that the process is kmsd's.
+	Wrap []string
 }
 
 // Daemon is a running kmsd binary.
@@ -83,7 +87,11 @@ func StartProcess(path string, c Config) (*Daemon, error) {
 	d.notify = nc
 	ready := make(chan struct{})
 	go d.readNotes(ready)
-	d.cmd = exec.Command(path, append([]string{"--state-dir", d.State, "--socket", d.Sock}, c.Args...)...)
+	args := append([]string{path, "--state-dir", d.State, "--socket", d.Sock}, c.Args...)
+	if len(c.Wrap) > 0 {
+		args = append(append([]string(nil), c.Wrap...), args...)
+	}
+	d.cmd = exec.Command(args[0], args[1:]...)
 	d.cmd.Env = append(append(os.Environ(), c.Env...), "NOTIFY_SOCKET="+notifyPath)
 	d.cmd.Stdout, d.cmd.Stderr = d.Log, d.Log
 	if err := d.cmd.Start(); err != nil {

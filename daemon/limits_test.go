@@ -1,0 +1,137 @@
+package daemon_test
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"kmsd/daemon"
+	"kmsd/internal/testkit"
+	"kmsd/wire"
+	"kmsd/wire/api"
+)
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// openToAll lets every user reach the test server's socket.
+func openToAll(t *testing.T, ts *testServer) {
+	t.Helper()
+	if err := os.Chmod(filepath.Dir(ts.sock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(ts.sock, 0o666); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// helloAs connects as uid and says Hello; it reports whether kmsd
+// answered (false: it closed the connection).
+func helloAs(t *testing.T, sock string, uid uint32) (*rawConn, bool) {
+	t.Helper()
+	r := &rawConn{t: t, c: testkit.DialAs(t, sock, uid, uid)}
+	f, _ := wire.AppendRequest(nil, 1, api.OpHello, &api.HelloInput{ProtocolVersion: wire.ProtocolVersion})
+	r.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := r.c.Write(f); err != nil {
+		return r, false
+	}
+	resp, err := r.read(api.OpHello)
+	return r, err == nil && resp.Err == nil
+}
+
+// closedByServer reports whether the server has closed c (a read ends
+// with EOF or a reset) within a few seconds.
+func closedByServer(r *rawConn) bool {
+	r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := r.c.Read(make([]byte, 64))
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// TestConnectionLimits: one uid cannot hold more than its share of
+// connections, nor all users together more than the total less root's
+// reserve; root can still connect; a refused uid is logged once, not per
+// connection; a connection given back makes room again.
+func TestConnectionLimits(t *testing.T) {
+	var logs syncBuffer
+	ts := startServer(t, func(c *daemon.Config) {
+		c.MaxConns, c.MaxConnsPerUID = 9, 3 // root's reserve: 1
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	openToAll(t, ts)
+	var nobody []*rawConn
+	for i := range 3 {
+		r, ok := helloAs(t, ts.sock, 65534)
+		if !ok {
+			t.Fatalf("nobody's connection %d refused, within its limit of 3", i+1)
+		}
+		nobody = append(nobody, r)
+	}
+	for range 4 {
+		if _, ok := helloAs(t, ts.sock, 65534); ok {
+			t.Fatal("nobody's fourth connection was served")
+		}
+	}
+	if n := strings.Count(logs.String(), "uid=65534"); n != 1 {
+		t.Errorf("%d log lines for nobody's refused connections, want 1:\n%s", n, logs.String())
+	}
+	// 3 (nobody) + 3 (5101) + 2 (5102) = 8: the total, 9, less root's reserve.
+	for _, c := range []struct {
+		uid  uint32
+		want bool
+	}{{5101, true}, {5101, true}, {5101, true}, {5102, true}, {5102, true}, {5102, false}, {5103, false}, {0, true}, {0, false}} {
+		if _, ok := helloAs(t, ts.sock, c.uid); ok != c.want {
+			t.Fatalf("uid %d: served %v, want %v", c.uid, ok, c.want)
+		}
+	}
+	nobody[0].c.Close()
+	nobody[1].c.Close()
+	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+		if _, ok := helloAs(t, ts.sock, 65534); ok {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("connections given back did not make room for another")
+		}
+	}
+}
+
+// TestHelloTimeout: a connection that says nothing is closed after the
+// hello timeout; one that said Hello is not.
+func TestHelloTimeout(t *testing.T) {
+	ts := startServer(t, func(c *daemon.Config) { c.HelloTimeout = 200 * time.Millisecond })
+	silent := rawDial(t, ts.sock, false)
+	talker := rawDial(t, ts.sock, true)
+	start := time.Now()
+	if !closedByServer(silent) {
+		t.Fatal("a connection without Hello was kept")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("closed after %v", d)
+	}
+	talker.c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	if _, err := talker.c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a connection that said Hello was closed: %v", err)
+	}
+}
