@@ -41,13 +41,18 @@ type conn struct {
 	done     chan struct{} // closed when the connection ends
 }
 
+// connBuffer is the size of a connection's read-ahead and write buffers:
+// what an idle connection costs, beside its goroutines' stacks. Larger
+// frames and answers bypass them.
+const connBuffer = 8 << 10
+
 func newConn(s *Server, nc *net.UnixConn, p *policy.Principal) *conn {
 	raw, _ := nc.SyscallConn() // nil (never fails for a socket): every answer goes through the writer
 	return &conn{
 		s: s, nc: nc, raw: raw, p: p, ctx: policy.WithPrincipal(context.Background(), p),
 		principal: p.String(),
 		out:       make(chan outFrame, s.cfg.MaxInFlight+1),
-		w:         bufio.NewWriterSize(nc, 64<<10),
+		w:         bufio.NewWriterSize(nc, connBuffer),
 		slots:     make(chan struct{}, s.cfg.MaxInFlight),
 		done:      make(chan struct{}),
 	}

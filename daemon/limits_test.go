@@ -135,3 +135,33 @@ func TestHelloTimeout(t *testing.T) {
 		t.Fatalf("a connection that said Hello was closed: %v", err)
 	}
 }
+
+// TestOneUserCannotTakeTheBudget: three connections of one user pipeline
+// 1,100 requests each and never read an answer. That user waits on its
+// share of the in-flight budget; another user (root here) is served
+// without one ThrottlingException.
+func TestOneUserCannotTakeTheBudget(t *testing.T) {
+	ts := startServer(t, func(c *daemon.Config) { c.WriteTimeout = time.Minute })
+	openToAll(t, ts)
+	var reqs []byte
+	for i := range uint64(1100) {
+		reqs, _ = wire.AppendRequest(reqs, i+2, api.OpGenerateRandom, &api.GenerateRandomInput{NumberOfBytes: api.Int32(1024)})
+	}
+	for range 3 {
+		r, ok := helloAs(t, ts.sock, 65534)
+		if !ok {
+			t.Fatal("nobody's Hello refused")
+		}
+		go r.c.Write(reqs) // never read the answers
+	}
+	c := dial(t, ts.sock)
+	time.Sleep(300 * time.Millisecond) // the non-readers have taken what they can
+	if held := daemon.HeldBy(ts.srv, 65534); held == 0 {
+		t.Fatal("the non-readers hold nothing: the test does not test")
+	}
+	for i := range 50 {
+		if _, err := c.GenerateRandom(ctx, &api.GenerateRandomInput{NumberOfBytes: api.Int32(16)}); err != nil {
+			t.Fatalf("root's call %d while another user holds its share: %v", i, err)
+		}
+	}
+}

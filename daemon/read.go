@@ -16,7 +16,7 @@ import (
 // body is read, decodes it, and dispatches it. The first request must be
 // Hello. It returns when the connection ends (nil on shutdown).
 func (c *conn) readLoop() error {
-	fr := wire.NewFrameReader(poll.NewReader(c.nc, c.s.cfg.PollWindow, c.idle, nil), 64<<10, wire.MaxFrame)
+	fr := wire.NewFrameReader(poll.NewReader(c.nc, c.s.cfg.PollWindow, c.idle, nil), connBuffer, wire.MaxFrame)
 	var buf []byte
 	for first := true; ; first = false {
 		if c.stopping.Load() {
@@ -39,27 +39,40 @@ func (c *conn) readLoop() error {
 		case err != nil:
 			return err
 		}
-		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.FrameTimeout))
-		if cap(buf) < n {
-			buf = wire.GetFrameBuffer(n)
-		}
-		body, err := fr.Body(buf)
-		if err != nil {
-			return fmt.Errorf("reading a %d-byte frame: %w", n, err)
-		}
+		// The request takes its share of the budgets before its body is
+		// read: past the server's, a large body is read past, not kept (a
+		// small one is read, so that Hello and Status are still answered).
 		if !c.acquire(units(n)) {
 			return nil
+		}
+		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.FrameTimeout))
+		if c.over && n > connBuffer {
+			head, err := fr.Skip(make([]byte, 256))
+			if err != nil {
+				c.unhold()
+				return fmt.Errorf("reading a %d-byte frame: %w", n, err)
+			}
+			if err := c.refuse(head, first); err != nil {
+				return err
+			}
+			continue
+		}
+		body, err := fr.BodyGrowing(buf)
+		if err != nil {
+			c.unhold()
+			return fmt.Errorf("reading a %d-byte frame: %w", n, err)
 		}
 		req, err := wire.DecodeRequest(body)
 		var frame []byte
 		switch {
 		case err == nil && req.Type == wire.TypeBatchRequest:
 			frame, buf = body, nil // the batch's items refer into it: it goes with them
-		case cap(buf) >= wire.BigFrame:
+		case cap(body) >= wire.BigFrame:
 			wire.PutFrameBuffer(body) // wiped; large buffers are shared, not kept per connection
 			buf = nil
 		default:
 			clear(body) // it may hold plaintext
+			buf = body[:0]
 		}
 		if err := c.take(req, err, frame, first, fr.Buffered() == 0); err != nil {
 			return err
@@ -115,23 +128,76 @@ const inflightUnit = 16 << 10
 // units is the slots a request frame of n bytes takes.
 func units(n int) int { return max(1, (n+inflightUnit-1)/inflightUnit) }
 
-// acquire takes u slots for one request in flight, waiting while the
-// connection's budget is spent. Only the reader acquires, so a partial
-// hold never deadlocks: the writer returns slots as answers leave. It
-// reports false if the connection is ending.
+// acquire takes u units for one request in flight (budget.go): from the
+// connection's budget and then its uid's share, waiting while either is
+// spent, and from the server's, noting in c.over whether that passes it.
+// Only the reader acquires, so a partial hold never deadlocks: the writer
+// gives units back as answers leave. It reports false if the connection
+// or the server is ending.
 func (c *conn) acquire(u int) bool {
-	for range u {
+	for i := range u {
 		select {
 		case c.slots <- struct{}{}:
 		case <-c.done:
+			c.giveSlots(i)
 			return false
 		}
+	}
+	if !c.s.shares.take(c.p.UID, u, c.s.quit) {
+		c.giveSlots(u)
+		return false
 	}
 	c.cost = u
 	c.over = c.s.hold(u)
 	c.inflight.Add(1)
 	c.busy.Add(1)
 	return true
+}
+
+// giveSlots gives back n of the connection's slots.
+func (c *conn) giveSlots(n int) {
+	for range n {
+		<-c.slots
+	}
+}
+
+// unhold gives back what acquire took for a request that ends unread
+// (the connection failed inside its body).
+func (c *conn) unhold() {
+	c.giveSlots(c.cost)
+	c.s.shares.give(c.p.UID, c.cost)
+	c.s.held.Add(int64(-c.cost))
+	c.busy.Add(-1)
+	c.inflight.Done()
+}
+
+// refuse answers ThrottlingException to a request past the server's
+// budget, of which only head (the body's first bytes) was kept, and
+// records it. A connection refused its Hello ends.
+func (c *conn) refuse(head []byte, first bool) error {
+	req, err := wire.RequestHead(head)
+	if err != nil {
+		c.answerNow("ProtocolError", 0, nil, nil, &api.Error{Code: api.CodeValidation, Message: err.Error()})
+		return err
+	}
+	name := "UnknownOperation"
+	if req.Op != nil {
+		name = req.Op.Name
+	}
+	c.s.throttled.Add(1)
+	if req.Type == wire.TypeBatchRequest {
+		ev := c.newEvent(name, req.ID)
+		finish(ev, nil, nil, nil, throttled())
+		c.s.record(ev)
+		frame, _ := wire.AppendBatchResponse(nil, req.ID, nil, throttled())
+		c.send(oneFrame(frame, c.cost))
+	} else {
+		c.answerNow(name, req.ID, nil, nil, throttled())
+	}
+	if first {
+		return errors.New("the first request was not a valid Hello")
+	}
+	return nil
 }
 
 // protocolError answers a frame that cannot be read, before the

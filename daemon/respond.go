@@ -206,9 +206,8 @@ func (c *conn) flushed(units, n int) {
 			c.nc.Close() // the reader stops too
 		}
 	}
-	for range units {
-		<-c.slots
-	}
+	c.giveSlots(units)
+	c.s.shares.give(c.p.UID, units)
 	c.s.held.Add(int64(-units))
 	c.busy.Add(int32(-n))
 	for range n {

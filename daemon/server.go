@@ -35,9 +35,12 @@ type Config struct {
 	// MaxInFlightTotal bounds the same across all connections; default
 	// 2048 (32 MiB). Requests past it are answered ThrottlingException.
 	MaxInFlightTotal int
-	IdleTimeout      time.Duration // default 5 minutes
-	FrameTimeout     time.Duration // for a frame's body once its header came; default 10s
-	WriteTimeout     time.Duration // default 10s
+	// MaxInFlightPerUID is one uid's share of MaxInFlightTotal: past it,
+	// that uid's connections wait (budget.go); default a quarter of it.
+	MaxInFlightPerUID int
+	IdleTimeout       time.Duration // default 5 minutes
+	FrameTimeout      time.Duration // for a frame's body once its header came; default 10s
+	WriteTimeout      time.Duration // default 10s
 	// MaxConns bounds the connections served at once; default: the
 	// open-file limit less 256, at least 64. MaxConnsPerUID bounds one
 	// uid's (not root's); default MaxConns/8, at least 16. A connection
@@ -81,8 +84,10 @@ type Server struct {
 	requests, batches, throttled atomic.Int64
 
 	// held counts the units of requests in flight on every connection,
-	// and heldPeak its highest value.
+	// and heldPeak its highest value; shares, each uid's (budget.go).
 	held, heldPeak atomic.Int64
+	shares         *shares
+	quit           chan struct{} // closed at Shutdown: waits for budget end
 }
 
 // hold counts u more units in flight and reports whether that passes
@@ -120,6 +125,9 @@ func NewServer(cfg Config) *Server {
 	if cfg.MaxInFlightTotal <= 0 {
 		cfg.MaxInFlightTotal = 2048
 	}
+	if cfg.MaxInFlightPerUID <= 0 {
+		cfg.MaxInFlightPerUID = max(units(wire.MaxFrame), cfg.MaxInFlightTotal/4)
+	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 5 * time.Minute
 	}
@@ -134,7 +142,8 @@ func NewServer(cfg Config) *Server {
 	}
 	connLimits(&cfg, cfg.FileLimit)
 	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), conns: map[*conn]struct{}{},
-		perUID: map[uint32]int{}, refusals: map[uint32]int{}, refusedAt: map[uint32]time.Time{}}
+		perUID: map[uint32]int{}, refusals: map[uint32]int{}, refusedAt: map[uint32]time.Time{},
+		shares: newShares(cfg.MaxInFlightPerUID), quit: make(chan struct{})}
 	s.crypto = newPool(cfg.Workers, cfg.QueueSize, s.run)
 	s.admin = newPool(cfg.AdminWorkers, cfg.AdminQueue, s.run)
 	return s
@@ -226,6 +235,9 @@ func (s *Server) admitConn(nc net.Conn) error {
 // remaining connections are closed without their answers.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closing {
+		close(s.quit)
+	}
 	s.closing = true
 	if s.ln != nil {
 		s.ln.Close()

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/binary"
 	"net"
 	"os"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"kmsd/internal/testkit"
+	"kmsd/wire"
 	"kmsd/wire/api"
 )
 
@@ -68,4 +70,70 @@ func TestOutOfDescriptors(t *testing.T) {
 	if _, err := c2.Encrypt(ctx, &api.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: []byte("x")}); err != nil {
 		t.Fatalf("a new connection after the shortage: %v", err)
 	}
+}
+
+// TestHeldFramesBoundMemory: 100 connections of one user each announce a
+// 4 MiB frame, send most of it and stall (which took kmsd to an OOM kill
+// at scale): kmsd holds no more than the user's share of its in-flight
+// budget, and another user is served meanwhile.
+func TestHeldFramesBoundMemory(t *testing.T) {
+	testkit.RequireRoot(t)
+	ctx := context.Background()
+	d := testkit.Start(t, testkit.Config{Args: []string{"--socket-mode", "0666"}})
+	os.Chmod(d.Dir, 0o755)
+	c := d.Dial(t)
+	key, err := c.CreateKey(ctx, &api.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello, _ := wire.AppendRequest(nil, 1, api.OpHello, &api.HelloInput{ProtocolVersion: wire.ProtocolVersion})
+	const announced = wire.MaxFrame - 16
+	head := binary.BigEndian.AppendUint32(nil, announced)
+	body := make([]byte, announced-64<<10) // all but the last 64 KiB
+	var conns []net.Conn
+	for range 100 {
+		nc := testkit.DialAs(t, d.Sock, 65534, 65534)
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := nc.Write(hello); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wire.ReadFrame(nc, nil, wire.MaxFrame); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, nc)
+	}
+	for _, nc := range conns {
+		go func() {
+			nc.Write(head)
+			nc.Write(body) // blocks once kmsd stops reading; the deadline ends it
+		}()
+	}
+	time.Sleep(2 * time.Second)
+	rss := rssMiB(t, d.Pid())
+	if rss > 120 {
+		t.Errorf("kmsd holds %d MiB with 100 stalled 4 MiB frames", rss)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := c.Encrypt(cctx, &api.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: []byte("x")}); err != nil {
+		t.Fatalf("another user was not served meanwhile: %v", err)
+	}
+	t.Logf("kmsd's RSS with 100 stalled frames: %d MiB", rss)
+}
+
+// rssMiB is process pid's resident set size.
+func rssMiB(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return kb >> 10
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
 }

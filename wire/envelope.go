@@ -100,6 +100,26 @@ func ResponseID(body []byte) (uint64, error) {
 	return id, err
 }
 
+// RequestHead reads what the first bytes of a request frame's body say:
+// its type, id and, if they hold it, its operation (Op nil otherwise),
+// without its fields. It is what a reader needs to answer a request it
+// will not serve; nil and an error wrapping ErrProtocol if not even the
+// id can be read.
+func RequestHead(prefix []byte) (*Request, error) {
+	r, t, id, err := header(prefix)
+	if err != nil {
+		return nil, err
+	}
+	if t != TypeRequest && t != TypeBatchRequest {
+		return nil, protocolErr("frame type %d is not a request", t)
+	}
+	req := &Request{Type: t, ID: id}
+	if name, err := r.raw(errWantString); err == nil {
+		req.Op = api.Lookup(string(name))
+	}
+	return req, nil
+}
+
 func validation(format string, args ...any) *api.Error {
 	return &api.Error{Code: api.CodeValidation, Message: fmt.Sprintf(format, args...)}
 }

@@ -92,6 +92,71 @@ func (f *FrameReader) Body(buf []byte) ([]byte, error) {
 	return body, nil
 }
 
+// growStart is the first buffer BodyGrowing reads a large body into.
+const growStart = 64 << 10
+
+// BodyGrowing reads the body Next announced, into buf if it holds it, else
+// into buffers from GetFrameBuffer that grow (doubling) as the bytes
+// arrive: a sender that announces a large frame and stalls has cost what
+// it sent, not what it announced. The buffers outgrown are wiped and given
+// back.
+func (f *FrameReader) BodyGrowing(buf []byte) ([]byte, error) {
+	n := f.next
+	if n < 0 {
+		return nil, errors.New("wire: Body without Next")
+	}
+	if cap(buf) >= n {
+		return f.Body(buf)
+	}
+	f.next = -1
+	body := GetFrameBuffer(min(n, growStart))[:0]
+	for len(body) < n {
+		if len(body) == cap(body) {
+			bigger := GetFrameBuffer(min(n, 2*cap(body)))[:len(body)]
+			copy(bigger, body)
+			PutFrameBuffer(body)
+			body = bigger
+		}
+		m, err := io.ReadAtLeast(f.src, body[len(body):min(n, cap(body))], 1)
+		body = body[:len(body)+m]
+		if err != nil {
+			PutFrameBuffer(body)
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return body, nil
+}
+
+// Skip reads the body Next announced, keeping only its first bytes, up
+// to len(prefix), which it returns: what a reader needs to answer a frame
+// it will not serve (its id), at no cost for the rest.
+func (f *FrameReader) Skip(prefix []byte) ([]byte, error) {
+	n := f.next
+	if n < 0 {
+		return nil, errors.New("wire: Skip without Next")
+	}
+	f.next = -1
+	head := prefix[:min(n, len(prefix))]
+	if _, err := io.ReadFull(f.src, head); err != nil {
+		return nil, unexpected(err)
+	}
+	if _, err := io.CopyN(io.Discard, f.src, int64(n-len(head))); err != nil {
+		return nil, unexpected(err)
+	}
+	return head, nil
+}
+
+// unexpected is err, with an end of the stream inside a frame said so.
+func unexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
 // Read reads a whole frame and returns its body: in buf if it is large
 // enough, else in a buffer from GetFrameBuffer.
 func (f *FrameReader) Read(buf []byte) ([]byte, error) {

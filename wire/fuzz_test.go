@@ -38,6 +38,12 @@ func FuzzDecodeRequest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := DecodeRequest(body)
+		// What the head of a frame says agrees with the whole frame's
+		// decoding, for a prefix of any length.
+		if head, herr := RequestHead(body[:min(len(body), 256)]); req != nil && (herr != nil || head.ID != req.ID || head.Type != req.Type ||
+			(head.Op != nil && req.Op != nil && head.Op != req.Op)) {
+			t.Fatalf("RequestHead = %+v, %v; DecodeRequest = %+v", head, herr, req)
+		}
 		if err != nil {
 			return
 		}
