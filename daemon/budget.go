@@ -58,6 +58,15 @@ func (s *shares) take(uid uint32, u int, quit <-chan struct{}) bool {
 	}
 }
 
+// force takes u units for uid without waiting: for a connection's first
+// request (Hello), which must be answered for the connection to be of use
+// at all; connections per uid are bounded, so that is too.
+func (s *shares) force(uid uint32, u int) {
+	s.mu.Lock()
+	s.held[uid] += u
+	s.mu.Unlock()
+}
+
 // give gives back u units of uid's and wakes whoever waits.
 func (s *shares) give(uid uint32, u int) {
 	s.mu.Lock()

@@ -42,7 +42,7 @@ func (c *conn) readLoop() error {
 		// The request takes its share of the budgets before its body is
 		// read: past the server's, a large body is read past, not kept (a
 		// small one is read, so that Hello and Status are still answered).
-		if !c.acquire(units(n)) {
+		if !c.acquire(units(n), first && n <= connBuffer) {
 			return nil
 		}
 		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.FrameTimeout))
@@ -130,11 +130,12 @@ func units(n int) int { return max(1, (n+inflightUnit-1)/inflightUnit) }
 
 // acquire takes u units for one request in flight (budget.go): from the
 // connection's budget and then its uid's share, waiting while either is
-// spent, and from the server's, noting in c.over whether that passes it.
-// Only the reader acquires, so a partial hold never deadlocks: the writer
-// gives units back as answers leave. It reports false if the connection
-// or the server is ending.
-func (c *conn) acquire(u int) bool {
+// spent (not for the share with hello: a connection's small first
+// frame), and from the server's, noting in c.over whether that passes
+// it. Only the reader acquires, so a partial hold never deadlocks: the
+// writer gives units back as answers leave. It reports false if the
+// connection or the server is ending.
+func (c *conn) acquire(u int, hello bool) bool {
 	for i := range u {
 		select {
 		case c.slots <- struct{}{}:
@@ -143,7 +144,9 @@ func (c *conn) acquire(u int) bool {
 			return false
 		}
 	}
-	if !c.s.shares.take(c.p.UID, u, c.s.quit) {
+	if hello {
+		c.s.shares.force(c.p.UID, u)
+	} else if !c.s.shares.take(c.p.UID, u, c.s.quit) {
 		c.giveSlots(u)
 		return false
 	}
@@ -203,7 +206,7 @@ func (c *conn) refuse(head []byte, first bool) error {
 // protocolError answers a frame that cannot be read, before the
 // connection is closed.
 func (c *conn) protocolError(err error) {
-	if c.acquire(1) {
+	if c.acquire(1, true) {
 		c.respond(0, 1, nil, &api.Error{Code: api.CodeValidation, Message: err.Error()})
 	}
 }

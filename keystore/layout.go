@@ -1,6 +1,7 @@
 package keystore
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -8,7 +9,8 @@ import (
 // Key layout in a Store. Each family is one byte followed by its identity.
 const (
 	prefixKey   = 'k' // 'k' | key id (16 bytes)       -> KeyRecord JSON
-	prefixAlias = 'a' // 'a' | alias name             -> AliasRecord JSON
+	prefixAlias = 'a' // 'a' | alias name             -> AliasRecord JSON (the administrators' aliases)
+	prefixOwned = 'u' // 'u' | owner uid (4 bytes) | alias name -> AliasRecord JSON (one user's aliases)
 	prefixGrant = 'g' // 'g' | key id | grant id (hex) -> GrantRecord JSON
 	prefixMeta  = 'm' // 'm' | name                   -> store metadata
 )
@@ -23,7 +25,14 @@ const storeFormat = "kmsd-store-1"
 
 func keyKey(id KeyID) []byte { return append([]byte{prefixKey}, id[:]...) }
 
-func aliasKey(name string) []byte { return append([]byte{prefixAlias}, name...) }
+// aliasKey is where an alias of owner (nil: the administrators' shared
+// namespace) is stored.
+func aliasKey(owner *uint32, name string) []byte {
+	if owner == nil {
+		return append([]byte{prefixAlias}, name...)
+	}
+	return append(binary.BigEndian.AppendUint32([]byte{prefixOwned}, *owner), name...)
+}
 
 func grantKey(id KeyID, grant string) []byte {
 	return append(append([]byte{prefixGrant}, id[:]...), grant...)
@@ -99,10 +108,13 @@ func Load(st Store, l Loader) error {
 				return fmt.Errorf("key record %s stored under another id", r.KeyID)
 			}
 			return l.Key(r)
-		case prefixAlias:
+		case prefixAlias, prefixOwned:
 			r, err := DecodeAliasRecord(v)
 			if err != nil {
 				return err
+			}
+			if string(k) != string(aliasKey(r.Owner, r.AliasName)) {
+				return fmt.Errorf("alias record %s stored under another name or owner", r.AliasName)
 			}
 			return l.Alias(r)
 		case prefixGrant:
@@ -129,14 +141,15 @@ func (b *Batch) PutKey(r *KeyRecord) {
 // DeleteKey removes the record of key id.
 func (b *Batch) DeleteKey(id KeyID) { b.Delete(keyKey(id)) }
 
-// PutAlias stores r, replacing any alias of the same name.
+// PutAlias stores r, replacing any alias of the same name and owner.
 func (b *Batch) PutAlias(r *AliasRecord) {
 	r.V = RecordVersion
-	b.putRecord(aliasKey(r.AliasName), r)
+	b.putRecord(aliasKey(r.Owner, r.AliasName), r)
 }
 
-// DeleteAlias removes the alias of that name.
-func (b *Batch) DeleteAlias(name string) { b.Delete(aliasKey(name)) }
+// DeleteAlias removes owner's alias of that name (owner nil: the
+// administrators').
+func (b *Batch) DeleteAlias(owner *uint32, name string) { b.Delete(aliasKey(owner, name)) }
 
 // PutGrant stores a grant.
 func (b *Batch) PutGrant(r *GrantRecord) {

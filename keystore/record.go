@@ -91,10 +91,13 @@ func (r *KeyRecord) Clone() *KeyRecord {
 	return &c
 }
 
-// AliasRecord is one alias: a name that points at one key.
+// AliasRecord is one alias: a name that points at one key. Owner is the
+// uid whose namespace it is in; nil for the administrators' namespace,
+// which every user's names fall back to (docs/authorization.md).
 type AliasRecord struct {
 	V               int       `json:"v"`
 	AliasName       string    `json:"AliasName"`
+	Owner           *uint32   `json:"Owner,omitempty"`
 	TargetKeyID     KeyID     `json:"TargetKeyId"`
 	CreationDate    time.Time `json:"CreationDate"`
 	LastUpdatedDate time.Time `json:"LastUpdatedDate"`

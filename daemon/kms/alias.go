@@ -10,11 +10,16 @@ import (
 	"kmsd/wire/api"
 )
 
-// CreateAlias makes a new alias point at a key. The name must follow AWS's
-// rules and not be reserved; the target must exist and not be pending
-// deletion; an existing name is AlreadyExistsException.
+// CreateAlias makes a new alias point at a key, in the caller's namespace
+// (aliases.go). The name must follow AWS's rules and not be reserved; the
+// target must exist and not be pending deletion; a name the caller's
+// namespace already has is AlreadyExistsException.
 func (s *Service) CreateAlias(ctx context.Context, in *api.AliasInput) error {
-	e, err := s.aliasTarget(in)
+	p, err := principalOf(ctx)
+	if err != nil {
+		return err
+	}
+	e, err := s.aliasTarget(ctx, in)
 	if err != nil {
 		return err
 	}
@@ -23,9 +28,10 @@ func (s *Service) CreateAlias(ctx context.Context, in *api.AliasInput) error {
 	if err := s.authorizeState(ctx, e, api.OpCreateAlias); err != nil {
 		return err
 	}
+	ref := s.home(p, in.AliasName)
 	s.mu.RLock()
-	_, exists := s.aliases[in.AliasName]
-	n := len(s.aliases)
+	_, exists := s.aliases[ref]
+	n := s.countIn(ref)
 	s.mu.RUnlock()
 	if exists {
 		return errorf(api.CodeAlreadyExists, "alias %s already exists", aliasARN(in.AliasName))
@@ -34,20 +40,20 @@ func (s *Service) CreateAlias(ctx context.Context, in *api.AliasInput) error {
 		return errorf(api.CodeLimitExceeded, "the quota of %d aliases is reached", s.cfg.Quotas.Aliases)
 	}
 	now := s.now().UTC()
-	a := &keystore.AliasRecord{AliasName: in.AliasName, TargetKeyID: e.id, CreationDate: now, LastUpdatedDate: now}
+	a := &keystore.AliasRecord{AliasName: in.AliasName, Owner: ref.ownerField(), TargetKeyID: e.id, CreationDate: now, LastUpdatedDate: now}
 	return s.putAlias(api.OpCreateAlias, a)
 }
 
 // aliasTarget checks an alias request's name and finds its target key
 // (by key id or ARN only, as in AWS).
-func (s *Service) aliasTarget(in *api.AliasInput) (*entry, error) {
+func (s *Service) aliasTarget(ctx context.Context, in *api.AliasInput) (*entry, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
 	if err := checkAliasName(in.AliasName); err != nil {
 		return nil, err
 	}
-	return s.resolve(in.TargetKeyId, false)
+	return s.resolve(ctx, in.TargetKeyId, false)
 }
 
 func (s *Service) putAlias(op string, a *keystore.AliasRecord) error {
@@ -57,25 +63,45 @@ func (s *Service) putAlias(op string, a *keystore.AliasRecord) error {
 		return err
 	}
 	s.mu.Lock()
-	s.aliases[a.AliasName] = a
+	s.aliases[refOf(a)] = a
 	s.mu.Unlock()
 	return nil
 }
 
-// UpdateAlias points an existing alias at another key. The new target
-// must not be pending deletion; the old one may be.
+// ownAlias finds the alias of that name that the caller may change: one
+// in its own namespace. A user naming an administrators' alias it can see
+// is AccessDeniedException; any other name is not found.
+func (s *Service) ownAlias(ctx context.Context, name string) (*keystore.AliasRecord, error) {
+	p, err := principalOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ref := s.home(p, name)
+	s.mu.RLock()
+	a := s.aliases[ref]
+	shared := s.aliases[aliasRef{shared: true, name: name}]
+	s.mu.RUnlock()
+	switch {
+	case a != nil && s.aliasVisible(ctx, a):
+		return a, nil
+	case a == nil && !ref.shared && shared != nil && s.aliasVisible(ctx, shared):
+		return nil, errorf(api.CodeAccessDenied, "%s is not authorized to change alias %s: it is an administrators' alias", p, aliasARN(name))
+	}
+	return nil, aliasNotFound(name)
+}
+
+// UpdateAlias points an existing alias of the caller's at another key. The
+// new target must not be pending deletion; the old one may be.
 func (s *Service) UpdateAlias(ctx context.Context, in *api.AliasInput) error {
-	e, err := s.aliasTarget(in)
+	e, err := s.aliasTarget(ctx, in)
 	if err != nil {
 		return err
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	s.mu.RLock()
-	old := s.aliases[in.AliasName]
-	s.mu.RUnlock()
-	if old == nil || !s.aliasVisible(ctx, old) {
-		return errorf(api.CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
+	old, err := s.ownAlias(ctx, in.AliasName)
+	if err != nil {
+		return err
 	}
 	if oldKey := s.lookup(old.TargetKeyID); oldKey != nil {
 		oldKey.mu.RLock()
@@ -93,7 +119,7 @@ func (s *Service) UpdateAlias(ctx context.Context, in *api.AliasInput) error {
 	return s.putAlias(api.OpUpdateAlias, &a)
 }
 
-// DeleteAlias removes an alias; the key is not affected.
+// DeleteAlias removes an alias of the caller's; the key is not affected.
 func (s *Service) DeleteAlias(ctx context.Context, in *api.DeleteAliasInput) error {
 	if err := s.checkOpen(); err != nil {
 		return err
@@ -103,11 +129,9 @@ func (s *Service) DeleteAlias(ctx context.Context, in *api.DeleteAliasInput) err
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	s.mu.RLock()
-	a := s.aliases[in.AliasName]
-	s.mu.RUnlock()
-	if a == nil || !s.aliasVisible(ctx, a) {
-		return errorf(api.CodeNotFound, "alias %s is not found", aliasARN(in.AliasName))
+	a, err := s.ownAlias(ctx, in.AliasName)
+	if err != nil {
+		return err
 	}
 	if e := s.lookup(a.TargetKeyID); e != nil {
 		e.mu.RLock()
@@ -118,18 +142,20 @@ func (s *Service) DeleteAlias(ctx context.Context, in *api.DeleteAliasInput) err
 		}
 	}
 	var b keystore.Batch
-	b.DeleteAlias(in.AliasName)
+	b.DeleteAlias(a.Owner, a.AliasName)
 	if err := s.write(api.OpDeleteAlias, &b); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	delete(s.aliases, in.AliasName)
+	delete(s.aliases, refOf(a))
 	s.mu.Unlock()
 	return nil
 }
 
-// ListAliases lists aliases in name order, optionally only those of one key
-// (given by key id or ARN).
+// ListAliases lists the aliases the caller's names resolve to (its own,
+// and the administrators' it does not shadow; aliases.go) whose keys it
+// may see, in name order, optionally only those of one key (given by key
+// id or ARN).
 func (s *Service) ListAliases(ctx context.Context, in *api.ListAliasesInput) (*api.ListAliasesOutput, error) {
 	limit, err := pageLimit(in.Limit, 100, 50)
 	if err != nil {
@@ -141,7 +167,7 @@ func (s *Service) ListAliases(ctx context.Context, in *api.ListAliasesInput) (*a
 	}
 	var filter *entry
 	if in.KeyId != "" {
-		if filter, err = s.resolve(in.KeyId, false); err != nil {
+		if filter, err = s.resolve(ctx, in.KeyId, false); err != nil {
 			return nil, err
 		}
 		filter.mu.RLock()
@@ -155,13 +181,11 @@ func (s *Service) ListAliases(ctx context.Context, in *api.ListAliasesInput) (*a
 		return nil, errorf(api.CodeInvalidMarker, "Marker is not one that ListAliases returned")
 	}
 	s.mu.RLock()
-	var list []*keystore.AliasRecord
-	for name, a := range s.aliases {
-		if name > in.Marker && (filter == nil || a.TargetKeyID == filter.id) {
-			list = append(list, a)
-		}
-	}
+	list := s.aliasesOf(p)
 	s.mu.RUnlock()
+	list = slices.DeleteFunc(list, func(a *keystore.AliasRecord) bool {
+		return a.AliasName <= in.Marker || (filter != nil && a.TargetKeyID != filter.id)
+	})
 	list = slices.DeleteFunc(list, func(a *keystore.AliasRecord) bool { return !s.aliasVisible(ctx, a) })
 	slices.SortFunc(list, func(a, b *keystore.AliasRecord) int { return strings.Compare(a.AliasName, b.AliasName) })
 	out := &api.ListAliasesOutput{Aliases: []api.AliasListEntry{}}

@@ -120,7 +120,7 @@ func (s *Service) CreateGrant(ctx context.Context, in *api.CreateGrantInput) (*a
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.resolve(in.KeyId, false)
+	e, err := s.resolve(ctx, in.KeyId, false)
 	if err != nil {
 		return nil, err
 	}
@@ -431,7 +431,7 @@ func (s *Service) removeGrant(ctx context.Context, op, keyID, grantID string, al
 	if err != nil {
 		return err
 	}
-	e, err := s.resolve(keyID, false)
+	e, err := s.resolve(ctx, keyID, false)
 	if err != nil {
 		return err
 	}

@@ -159,7 +159,7 @@ func (s *Service) blobKey(ctx context.Context, b blobRef) (*entry, error) {
 		return nil, notFound(keyARN(b.key)) // deleted, or never here
 	}
 	noteAlias(ctx, b.keyID)
-	e, err := s.resolve(b.keyID, true)
+	e, err := s.resolve(ctx, b.keyID, true)
 	if err != nil {
 		return nil, err
 	}

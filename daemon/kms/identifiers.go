@@ -1,6 +1,8 @@
 package kms
 
 import (
+	"context"
+	"kmsd/daemon/policy"
 	"regexp"
 	"strings"
 
@@ -27,6 +29,37 @@ var aliasNameRE = regexp.MustCompile(`^alias/[a-zA-Z0-9:/_-]+$`)
 // kmsd creates for systemd units.
 var reservedAliasPrefixes = []string{"alias/aws/", "alias/managed/"}
 
+// resolveAlias finds the key alias name means to p (p nil: kmsd itself,
+// the administrators' namespace). An alias whose key p may not see is
+// answered as one that does not exist.
+func (s *Service) resolveAlias(p *policy.Principal, name string) (*entry, error) {
+	s.mu.RLock()
+	a := s.findAlias(p, name)
+	var e *entry
+	if a != nil {
+		e = s.keys[a.TargetKeyID]
+	}
+	s.mu.RUnlock()
+	if e != nil && p != nil {
+		e.mu.RLock()
+		visible := visibleTo(e, p)
+		e.mu.RUnlock()
+		if !visible {
+			e = nil
+		}
+	}
+	if e == nil {
+		return nil, aliasNotFound(name)
+	}
+	return e, nil
+}
+
+// aliasNotFound is the answer for an alias that is not there, or whose key
+// the caller may not see.
+func aliasNotFound(name string) error {
+	return errorf(api.CodeNotFound, "alias %s is not found", aliasARN(name))
+}
+
 // checkAliasName applies AWS's alias name rules to a name a caller wants to
 // create or change.
 func checkAliasName(name string) error {
@@ -46,8 +79,10 @@ func checkAliasName(name string) error {
 
 // resolve finds the key a KeyId names. useOp says whether the operation
 // "uses" the key (crypto operations and DescribeKey), the only ones where
-// an alias may name it.
-func (s *Service) resolve(keyID string, useOp bool) (*entry, error) {
+// an alias may name it; an alias means what it means to the caller
+// (aliases.go), and one whose key the caller may not see is not found,
+// exactly as one that does not exist.
+func (s *Service) resolve(ctx context.Context, keyID string, useOp bool) (*entry, error) {
 	if keyID == "" {
 		return nil, errorf(api.CodeValidation, "KeyId is required")
 	}
@@ -71,17 +106,7 @@ func (s *Service) resolve(keyID string, useOp bool) (*entry, error) {
 		if !useOp {
 			return nil, errorf(api.CodeNotFound, "invalid keyId %q: this operation takes a key id or key ARN, not an alias", keyID)
 		}
-		s.mu.RLock()
-		a := s.aliases[keyID]
-		var e *entry
-		if a != nil {
-			e = s.keys[a.TargetKeyID]
-		}
-		s.mu.RUnlock()
-		if e == nil {
-			return nil, errorf(api.CodeNotFound, "alias %s is not found", aliasARN(keyID))
-		}
-		return e, nil
+		return s.resolveAlias(policy.From(ctx), keyID)
 	}
 	id, err := keystore.ParseKeyID(keyID)
 	if err != nil {

@@ -44,7 +44,7 @@ func (s *Service) PutKeyPolicy(ctx context.Context, in *api.PutKeyPolicyInput) e
 	if err != nil {
 		return err
 	}
-	e, _ := s.resolve(in.KeyId, false)
+	e, _ := s.resolve(ctx, in.KeyId, false)
 	e.mu.Lock()
 	e.auth.Store(newAuthState(pol, e.auth.Load().grants))
 	e.mu.Unlock()

@@ -21,7 +21,7 @@ const ManagedAliasPrefix = "alias/managed/"
 // NotFoundException, as for any missing alias.
 func (s *Service) resolveUse(ctx context.Context, keyID string) (*entry, error) {
 	noteAlias(ctx, keyID)
-	e, err := s.resolve(keyID, true)
+	e, err := s.resolve(ctx, keyID, true)
 	if err == nil || api.CodeOf(err) != api.CodeNotFound {
 		return e, err
 	}
@@ -44,10 +44,10 @@ func (s *Service) serviceKey(p *policy.Principal, unit string) (*entry, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.mu.RLock()
-	a := s.aliases[alias]
+	a := s.aliases[aliasRef{shared: true, name: alias}]
 	s.mu.RUnlock()
 	if a != nil { // made meanwhile by another request of the unit
-		return s.resolve(alias, true)
+		return s.resolve(nil, alias, true)
 	}
 	doc := policy.ServiceManaged(unit)
 	doc, pol, err := s.compile(doc)
@@ -137,7 +137,7 @@ func (s *Service) insertKey(r *keystore.KeyRecord, pol *policy.Policy, alias *ke
 		s.customers++
 	}
 	if alias != nil {
-		s.aliases[alias.AliasName] = alias
+		s.aliases[refOf(alias)] = alias
 	}
 	s.mu.Unlock()
 	return e, nil
@@ -153,23 +153,6 @@ func (s *Service) KeyForUsage(ctx context.Context, keyID string) (string, time.T
 		return nil
 	})
 	return id, created, err
-}
-
-// IsAdmin reports whether the caller is root or in the admin group: who
-// may read kmsd's own state, such as the audit trail's checkpoints.
-func (s *Service) IsAdmin(ctx context.Context) bool {
-	p := policy.From(ctx)
-	if p == nil {
-		return false
-	}
-	if p.UID == 0 {
-		return true
-	}
-	if g := s.cfg.AdminGroup; g != "" {
-		h, err := policy.ParsePrincipal(adminPrincipal(g), s.resolver)
-		return err == nil && h.Matches(p)
-	}
-	return false
 }
 
 func adminPrincipal(g string) string {

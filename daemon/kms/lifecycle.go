@@ -159,7 +159,7 @@ func (s *Service) view(ctx context.Context, op, keyID string, useOp bool, pre fu
 	if useOp {
 		noteAlias(ctx, keyID)
 	}
-	e, err := s.resolve(keyID, useOp)
+	e, err := s.resolve(ctx, keyID, useOp)
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ func (s *Service) update(ctx context.Context, op, keyID string, change func(e *e
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
-	e, err := s.resolve(keyID, false)
+	e, err := s.resolve(ctx, keyID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -374,11 +374,11 @@ func (s *Service) deleteKey(e *entry) error {
 		b.DeleteGrant(e.id, gid)
 	}
 	s.mu.RLock()
-	var names []string
-	for name, a := range s.aliases {
+	var refs []aliasRef
+	for ref, a := range s.aliases {
 		if a.TargetKeyID == e.id {
-			names = append(names, name)
-			b.DeleteAlias(name)
+			refs = append(refs, ref)
+			b.DeleteAlias(a.Owner, a.AliasName)
 		}
 	}
 	s.mu.RUnlock()
@@ -390,15 +390,15 @@ func (s *Service) deleteKey(e *entry) error {
 	if e.manager == ManagerCustomer {
 		s.customers--
 	}
-	for _, n := range names {
-		delete(s.aliases, n)
+	for _, r := range refs {
+		delete(s.aliases, r)
 	}
 	s.mu.Unlock()
 	e.mu.Lock()
 	e.wipe()
 	e.deleted = true
 	e.mu.Unlock()
-	s.log.Info("key deleted at the end of its waiting period", "key", e.id.String(), "aliases", len(names))
-	s.event("DeleteKey", e.id.String(), fmt.Sprintf("deleted at the end of its waiting period with %d aliases", len(names)))
+	s.log.Info("key deleted at the end of its waiting period", "key", e.id.String(), "aliases", len(refs))
+	s.event("DeleteKey", e.id.String(), fmt.Sprintf("deleted at the end of its waiting period with %d aliases", len(refs)))
 	return nil
 }

@@ -23,7 +23,15 @@ func Open(cfg Config) (*Service, error) {
 		cfg: cfg, now: cfg.Now, log: cfg.Logger, suite: cfg.Suite, resolver: cfg.Resolver,
 		store: cfg.Store, root: cfg.RootKey,
 		keys:    map[keystore.KeyID]*entry{},
-		aliases: map[string]*keystore.AliasRecord{},
+		aliases: map[aliasRef]*keystore.AliasRecord{},
+	}
+	if g := cfg.AdminGroup; g != "" {
+		h, err := policy.ParsePrincipal(adminPrincipal(g), s.resolver)
+		if err != nil {
+			s.store.Close()
+			return nil, fmt.Errorf("admin group %q: %w", g, err)
+		}
+		s.admins.Store(&h)
 	}
 	grants, err := s.load()
 	if err == nil {
@@ -77,7 +85,7 @@ func (s *Service) load() (map[keystore.KeyID]map[string]*grant, error) {
 			return nil
 		},
 		Alias: func(a *keystore.AliasRecord) error {
-			s.aliases[a.AliasName] = a
+			s.aliases[refOf(a)] = a
 			return nil
 		},
 		Grant: func(g *keystore.GrantRecord) error {
@@ -95,9 +103,9 @@ func (s *Service) load() (map[keystore.KeyID]map[string]*grant, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name, a := range s.aliases {
+	for ref, a := range s.aliases {
 		if s.keys[a.TargetKeyID] == nil {
-			return nil, fmt.Errorf("alias %s points at missing key %s", name, a.TargetKeyID)
+			return nil, fmt.Errorf("alias %s points at missing key %s", ref.name, a.TargetKeyID)
 		}
 	}
 	return grants, nil

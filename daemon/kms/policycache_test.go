@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"context"
 	"testing"
 	"unsafe"
 
@@ -10,7 +11,7 @@ import (
 // policyOf is a key's compiled policy and the data pointer of its text.
 func policyOf(t *testing.T, s *Service, id string) (any, *byte) {
 	t.Helper()
-	e, err := s.resolve(id, false)
+	e, err := s.resolve(context.Background(), id, false)
 	if err != nil {
 		t.Fatal(err)
 	}

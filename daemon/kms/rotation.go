@@ -35,7 +35,7 @@ func rotatable(e *entry) error {
 // comes before the state table. Origin never changes, so checking it first
 // is not racy.
 func (s *Service) rotationUpdate(ctx context.Context, op, keyID string, change func(*entry, *keystore.KeyRecord) (bool, error)) (*entry, error) {
-	e, err := s.resolve(keyID, false)
+	e, err := s.resolve(ctx, keyID, false)
 	if err != nil {
 		return nil, err
 	}

@@ -67,8 +67,9 @@ type Service struct {
 
 	mu        sync.RWMutex // guards keys and aliases
 	keys      map[keystore.KeyID]*entry
-	customers int // keys managed by their customers: what the key quota counts
-	aliases   map[string]*keystore.AliasRecord
+	customers int                                  // keys managed by their customers: what the key quota counts
+	aliases   map[aliasRef]*keystore.AliasRecord   // by namespace and name (aliases.go)
+	admins    atomic.Pointer[policy.HostPrincipal] // the admin group, if one is named
 
 	policies policyCache // compiled policies shared among keys
 

@@ -241,6 +241,8 @@ func testRecords(t *testing.T, open, _ Opener) {
 	var b keystore.Batch
 	b.PutKey(&keystore.KeyRecord{KeyID: id, CreationDate: now, KeyState: "Enabled", Versions: []keystore.Version{{Version: 1, Sealed: []byte{1}}}})
 	b.PutAlias(&keystore.AliasRecord{AliasName: "alias/x", TargetKeyID: id})
+	owner := uint32(65534)
+	b.PutAlias(&keystore.AliasRecord{AliasName: "alias/x", Owner: &owner, TargetKeyID: id}) // the same name, one user's
 	b.PutGrant(&keystore.GrantRecord{KeyID: id, GrantID: gid, GranteePrincipal: "uid:7", Operations: []string{"Encrypt"}})
 	b.PutMeta("m1", []byte("meta"))
 	if err := s.Write(&b); err != nil {
@@ -255,8 +257,12 @@ func testRecords(t *testing.T, open, _ Opener) {
 		Grant: func(r *keystore.GrantRecord) error { grants = append(grants, r); return nil },
 	})
 	if err != nil || len(keys) != 1 || keys[0].KeyID != id || !keys[0].CreationDate.Equal(now) ||
-		len(aliases) != 1 || aliases[0].TargetKeyID != id || len(grants) != 1 || grants[0].GranteePrincipal != "uid:7" {
+		len(aliases) != 2 || aliases[0].TargetKeyID != id || len(grants) != 1 || grants[0].GranteePrincipal != "uid:7" {
 		t.Fatalf("load: %v %+v %+v %+v", err, keys, aliases, grants)
+	}
+	if owned := aliases[0].Owner != nil || aliases[1].Owner != nil; !owned || (aliases[0].Owner != nil && aliases[1].Owner != nil) ||
+		(aliases[0].Owner != nil && *aliases[0].Owner != owner) || (aliases[1].Owner != nil && *aliases[1].Owner != owner) {
+		t.Fatalf("the shared and the user's alias of one name: %+v %+v", aliases[0], aliases[1])
 	}
 	if v, err := keystore.GetMeta(s, "m1"); err != nil || string(v) != "meta" {
 		t.Fatalf("meta: %q %v", v, err)
@@ -280,7 +286,8 @@ func testRecords(t *testing.T, open, _ Opener) {
 	}
 	var d keystore.Batch
 	d.DeleteKey(id)
-	d.DeleteAlias("alias/x")
+	d.DeleteAlias(nil, "alias/x")
+	d.DeleteAlias(&owner, "alias/x")
 	d.DeleteGrant(id, gid)
 	if err := s.Write(&d); err != nil {
 		t.Fatal(err)
