@@ -47,7 +47,7 @@ func (s *Service) serviceKey(p *policy.Principal, unit string) (*entry, error) {
 	a := s.aliases[aliasRef{shared: true, name: alias}]
 	s.mu.RUnlock()
 	if a != nil { // made meanwhile by another request of the unit
-		return s.resolve(nil, alias, true)
+		return s.resolveAlias(nil, alias)
 	}
 	doc := policy.ServiceManaged(unit)
 	doc, pol, err := s.compile(doc)
