@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -281,4 +282,79 @@ func TestAuditFailsClosedOnAFullDisk(t *testing.T) {
 		t.Fatal("no AuditResumed record")
 	}
 	t.Logf("%d records, intact after the outage", r.Records)
+}
+
+// TestManagementRecordsNameWhatChanged: every management record names
+// what it created or changed: the new key's id, the alias, the grant's
+// id, grantee, operations and constraints, the policy's digest; a
+// description too long to record whole is recorded by its digest; a
+// grant token never appears.
+func TestManagementRecordsNameWhatChanged(t *testing.T) {
+	ts := startServer(t)
+	c := dial(t, ts.sock)
+	long := strings.Repeat("d", 3000)
+	k, err := c.CreateKey(ctx, &api.CreateKeyInput{Description: long, Tags: []api.Tag{{TagKey: "team", TagValue: "a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := k.KeyMetadata.KeyId
+	c.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/rec", TargetKeyId: id})
+	g, err := c.CreateGrant(ctx, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1000", Operations: []string{"Encrypt", "Decrypt"},
+		Constraints: api.GrantConstraints{EncryptionContextEquals: map[string]string{"tenant": "a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, _ := c.GetKeyPolicy(ctx, &api.GetKeyPolicyInput{KeyId: id, PolicyName: "default"})
+	if _, err := c.PutKeyPolicy(ctx, &api.PutKeyPolicyInput{KeyId: id, PolicyName: "default", Policy: pol.Policy}); err != nil {
+		t.Fatal(err)
+	}
+	c.RetireGrant(ctx, &api.RetireGrantInput{GrantToken: g.GrantToken})
+	c.DeleteAlias(ctx, &api.DeleteAliasInput{AliasName: "alias/rec"})
+	dir := ts.srv.AuditDir()
+	ts.stop(t)
+	byEvent := map[string]map[string]any{}
+	for _, r := range auditRecords(t, dir) {
+		if e, _ := r["event"].(string); r["type"] == "call" {
+			byEvent[e] = r
+		}
+	}
+	sum := sha256.Sum256([]byte(long))
+	polSum := sha256.Sum256([]byte(pol.Policy))
+	for _, c := range []struct {
+		event string
+		want  map[string]any
+	}{
+		{"CreateKey", map[string]any{"key_id": id, "params.description": "sha256:" + hex.EncodeToString(sum[:]), "params.tag_keys": "team"}},
+		{"CreateAlias", map[string]any{"key_id": id, "alias": "alias/rec", "params.target_key_id": id}},
+		{"CreateGrant", map[string]any{"key_id": id, "params.grant_id": g.GrantId, "params.grantee_principal": "uid:1000",
+			"params.operations": "Encrypt,Decrypt", "params.constraints": `{"EncryptionContextEquals":{"tenant":"a"}}`}},
+		{"PutKeyPolicy", map[string]any{"key_id": id, "params.policy": "sha256:" + hex.EncodeToString(polSum[:]), "params.policy_name": "default"}},
+		{"RetireGrant", map[string]any{"params.grant_id": g.GrantId}},
+		{"DeleteAlias", map[string]any{"alias": "alias/rec"}},
+	} {
+		r := byEvent[c.event]
+		if r == nil {
+			t.Errorf("no %s record", c.event)
+			continue
+		}
+		for k, want := range c.want {
+			var got any = r[k]
+			if p, ok := strings.CutPrefix(k, "params."); ok {
+				got = nil
+				if params, ok := r["params"].(map[string]any); ok {
+					got = params[p]
+				}
+			}
+			if got != want {
+				t.Errorf("%s record: %s = %v, want %v (record %v)", c.event, k, got, want, r)
+			}
+		}
+	}
+	files, _ := audit.Files(dir)
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if bytes.Contains(b, []byte(g.GrantToken)) || bytes.Contains(b, []byte(long)) {
+			t.Errorf("%s holds the grant token or the long description", f)
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"strconv"
 	"time"
@@ -60,7 +62,21 @@ type Event struct {
 	// for a group that failed, the items' indexes in the request.
 	Count  int
 	Failed []int
+	// Params is what a management request created or changed, as
+	// CloudTrail's requestParameters: the new key's description, a
+	// grant's grantee and operations, a policy's digest.
+	Params map[string]string
 }
+
+// Bounds on what one record carries: a value longer than maxValue, and
+// a map (an encryption context, the params) whose encoding passes
+// maxMap, are recorded by their SHA-256 digest ("sha256:" and hex), so
+// that a request cannot make its record large (contexts and descriptions
+// may be kilobytes), and the record still says which value it was.
+const (
+	maxValue = 256
+	maxMap   = 1024
+)
 
 // Items is how many requests (or items of a batch) the record stands for.
 func (e *Event) Items() int { return max(1, e.Count) }
@@ -107,12 +123,13 @@ func (e *Event) appendBody(b []byte) []byte {
 	}
 	b = appendVersions(b, e.KeyVersion, e.SourceKeyVersion)
 	if len(e.Context) > 0 {
-		b = append(b, `,"context":`...)
-		b = appendMap(b, e.Context)
+		b = appendBounded(b, "context", e.Context)
 	}
 	if len(e.DestContext) > 0 {
-		b = append(b, `,"destination_context":`...)
-		b = appendMap(b, e.DestContext)
+		b = appendBounded(b, "destination_context", e.DestContext)
+	}
+	if len(e.Params) > 0 {
+		b = appendBounded(b, "params", e.Params)
 	}
 	if e.Type == TypeCall {
 		b = append(b, `,"in_bytes":`...)
@@ -150,6 +167,22 @@ func appendVersions(b []byte, key, source uint32) []byte {
 	return b
 }
 
+// appendBounded appends ,"name": and the map m, or, if its encoding
+// passes maxMap, ,"name_sha256": and the digest of that encoding.
+func appendBounded(b []byte, name string, m map[string]string) []byte {
+	start := len(b)
+	b = append(append(append(b, `,"`...), name...), `":`...)
+	val := len(b)
+	b = appendMap(b, m)
+	if len(b)-val <= maxMap {
+		return b
+	}
+	sum := sha256.Sum256(b[val:])
+	b = append(append(append(b[:start], `,"`...), name...), `_sha256":"`...)
+	b = hex.AppendEncode(b, sum[:])
+	return append(b, '"')
+}
+
 func appendMap(b []byte, m map[string]string) []byte {
 	var arr [16]string
 	keys := arr[:0]
@@ -164,9 +197,21 @@ func appendMap(b []byte, m map[string]string) []byte {
 		}
 		b = appendString(b, k)
 		b = append(b, ':')
-		b = appendString(b, m[k])
+		b = appendValue(b, m[k])
 	}
 	return append(b, '}')
+}
+
+// appendValue appends v as a JSON string, or, if longer than maxValue,
+// "sha256:" and its digest.
+func appendValue(b []byte, v string) []byte {
+	if len(v) <= maxValue {
+		return appendString(b, v)
+	}
+	sum := sha256.Sum256([]byte(v))
+	b = append(b, `"sha256:`...)
+	b = hex.AppendEncode(b, sum[:])
+	return append(b, '"')
 }
 
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,

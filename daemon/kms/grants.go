@@ -262,6 +262,13 @@ func parseGrantToken(t string) (keystore.KeyID, string, bool) {
 	return id, hex.EncodeToString(b[16:48]), true
 }
 
+// GrantIDOfToken returns the id of the grant a grant token names, for a
+// front end's record of RetireGrant by token.
+func GrantIDOfToken(t string) (string, bool) {
+	_, gid, ok := parseGrantToken(t)
+	return gid, ok
+}
+
 // checkGrantTokens refuses tokens that are malformed or name no grant.
 // Grants take effect at once here, so a valid token adds nothing to what
 // its grant allows.
