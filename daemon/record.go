@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -156,4 +157,39 @@ func (c checkpointStore) SaveCheckpoint(seq uint64, h [32]byte) error {
 	var b keystore.Batch
 	b.PutMeta(metaAuditCheckpoint, append(binary.BigEndian.AppendUint64(nil, seq), h[:]...))
 	return c.st.Write(&b)
+}
+
+// metaAuditGaps holds the trail's known gaps: a JSON list of strings,
+// the newest maxGaps.
+const (
+	metaAuditGaps = "audit-gaps"
+	maxGaps       = 100
+)
+
+func (c checkpointStore) NoteGap(what string) error {
+	gaps, err := c.Gaps()
+	if err != nil {
+		return err
+	}
+	gaps = append(gaps, time.Now().UTC().Format(time.RFC3339)+": "+what)
+	if len(gaps) > maxGaps {
+		gaps = gaps[len(gaps)-maxGaps:]
+	}
+	v, _ := json.Marshal(gaps)
+	var b keystore.Batch
+	b.PutMeta(metaAuditGaps, v)
+	return c.st.Write(&b)
+}
+
+// Gaps are the gaps NoteGap kept.
+func (c checkpointStore) Gaps() ([]string, error) {
+	v, err := keystore.GetMeta(c.st, metaAuditGaps)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	var gaps []string
+	if err := json.Unmarshal(v, &gaps); err != nil {
+		return nil, fmt.Errorf("audit gaps record: %w", err)
+	}
+	return gaps, nil
 }

@@ -88,5 +88,11 @@ func (s *Server) verifyAuditCheckpoints(ctx context.Context, svc *kms.Service, i
 	}
 	seq, hash := s.cfg.Audit.LastCheckpoint()
 	out.HeadSeq, out.HeadHash = int64(seq), hex.EncodeToString(hash[:])
+	gaps, err := checkpointStore{svc.Store()}.Gaps()
+	if err != nil {
+		s.log.Error("reading the audit trail's gaps", "err", err)
+		return nil, &api.Error{Code: api.CodeInternal, Message: "kmsd could not read what it keeps of the audit trail"}
+	}
+	out.Gaps = gaps
 	return out, nil
 }

@@ -4855,6 +4855,11 @@ func appendVerifyAuditCheckpointsOutput(b []byte, m *api.VerifyAuditCheckpointsO
 		b = appendStr(b, m.AuditDir)
 		n++
 	}
+	if m.Gaps != nil {
+		b = append(b, "\xa4Gaps"...)
+		b = appendStrList(b, m.Gaps)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -4886,6 +4891,10 @@ func decodeVerifyAuditCheckpointsOutput(r *reader, m *api.VerifyAuditCheckpoints
 			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
 				err = r.str(&m.AuditDir)
 			}
+		case "Gaps":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.Gaps, 256)
+			}
 		default:
 			err = r.skip()
 		}
@@ -4897,5 +4906,5 @@ func decodeVerifyAuditCheckpointsOutput(r *reader, m *api.VerifyAuditCheckpoints
 }
 
 func sizeHintVerifyAuditCheckpointsOutput(m *api.VerifyAuditCheckpointsOutput) int {
-	return 68 + len(m.HeadHash) + len(m.AuditDir)
+	return 77 + len(m.HeadHash) + len(m.AuditDir) + 48*len(m.Gaps)
 }

@@ -4,7 +4,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"kmsd/daemon/audit"
 	"kmsd/wire/api"
@@ -65,43 +71,74 @@ type trailBroken struct{ error }
 // macChunk is how many checkpoints one request carries.
 const macChunk = 10_000
 
+// verifyReport is what audit verify prints.
+type verifyReport struct {
+	Status                      string // OK, BROKEN (the chain), or GAP (records known lost)
+	Files, Records, Checkpoints int
+	FirstSeq, LastSeq           uint64
+	LastCheckpoint              uint64
+	CheckpointMACsChecked       bool
+	Problem                     string   `json:",omitempty"`
+	Gaps                        []string `json:",omitempty"`
+	// KmsdHeadSeq is how far kmsd's trail goes, when the files verified
+	// are not kmsd's own (a copy): not a fault.
+	KmsdHeadSeq uint64 `json:",omitempty"`
+}
+
+// run reads the files once, at the disk's pace (progress on a terminal),
+// checking lines, seq, the chain and file boundaries and collecting the
+// checkpoints, then has kmsd check their MACs and tell its saved head and
+// the gaps it knows of. Only the calls to kmsd are bounded by --timeout.
 func (c *auditVerifyCmd) run(e *env) error {
 	cl, cerr := e.client()
+	var head *api.VerifyAuditCheckpointsOutput
 	if cerr == nil {
 		// Have kmsd seal what it has written under a checkpoint first, so
 		// that the records up to now are covered by a MAC.
-		if _, err := cl.VerifyAuditCheckpoints(e.ctx, &api.VerifyAuditCheckpointsInput{}); err != nil {
+		ctx, cancel := e.rpc()
+		h, err := cl.VerifyAuditCheckpoints(ctx, &api.VerifyAuditCheckpointsInput{})
+		cancel()
+		if err != nil {
 			return err
 		}
+		head = h
 	}
 	files, err := c.files(e)
 	if err != nil {
 		return err
 	}
-	cps, err := audit.ReadCheckpoints(files)
-	if err != nil {
-		return err
-	}
-	opts := audit.VerifyOptions{}
-	if cerr == nil {
-		if opts, err = checkMACs(e, cl, cps); err != nil {
-			return err
+	opts := audit.VerifyOptions{Collect: true, Progress: progress(e, files)}
+	own := head != nil && sameDir(head.AuditDir, filepath.Dir(files[0]))
+	if own {
+		if h, err := hex.DecodeString(head.HeadHash); err == nil && len(h) == 32 && head.HeadSeq > 0 {
+			opts.HeadSeq, opts.HeadHash = uint64(head.HeadSeq), [32]byte(h)
 		}
 	}
 	r, err := audit.Verify(files, opts)
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Status                      string
-		Files, Records, Checkpoints int
-		FirstSeq, LastSeq           uint64
-		LastCheckpoint              uint64
-		CheckpointMACsChecked       bool
-		Problem                     string `json:",omitempty"`
-	}{"OK", r.Files, r.Records, r.Checkpoints, r.FirstSeq, r.LastSeq, r.LastCheckpoint, r.MACsChecked, ""}
-	if r.Problem != nil {
+	if opts.Progress != nil {
+		fmt.Fprintln(e.stderr)
+	}
+	if cerr == nil {
+		if err := checkMACs(e, cl, r); err != nil {
+			return err
+		}
+	}
+	out := verifyReport{Status: "OK", Files: r.Files, Records: r.Records, Checkpoints: r.Checkpoints, FirstSeq: r.FirstSeq,
+		LastSeq: r.LastSeq, LastCheckpoint: r.LastCheckpoint, CheckpointMACsChecked: cerr == nil, Gaps: r.Gaps}
+	if head != nil {
+		out.Gaps = mergeGaps(out.Gaps, head.Gaps)
+		if !own {
+			out.KmsdHeadSeq = uint64(head.HeadSeq)
+		}
+	}
+	switch {
+	case r.Problem != nil:
 		out.Status, out.Problem = "BROKEN", r.Problem.String()
+	case len(out.Gaps) > 0:
+		out.Status = "GAP"
 	}
 	if err := show(e.stdout, e.g, out); err != nil {
 		return err
@@ -109,38 +146,85 @@ func (c *auditVerifyCmd) run(e *env) error {
 	switch {
 	case r.Problem != nil:
 		return trailBroken{errors.New("the audit trail is broken at " + r.Problem.String())}
+	case len(out.Gaps) > 0:
+		return trailBroken{fmt.Errorf("the audit trail has lost records: %s", strings.Join(out.Gaps, "; "))}
 	case cerr != nil:
 		return fmt.Errorf("the chain is intact, but checkpoint MACs were not checked: %w", cerr)
 	}
 	return nil
 }
 
-// checkMACs has kmsd check the checkpoints' MACs, which only it can, and
-// returns the options that tell Verify the answers and kmsd's last
-// checkpoint.
-func checkMACs(e *env, cl *client.Client, cps []audit.CheckpointRecord) (audit.VerifyOptions, error) {
-	var opts audit.VerifyOptions
-	bad := map[uint64]bool{}
-	var head *api.VerifyAuditCheckpointsOutput
-	for start := 0; start == 0 || start < len(cps); start += macChunk {
+// checkMACs has kmsd check the checkpoints Verify collected, which only it
+// can; a wrong MAC before the first fault Verify found becomes the fault.
+func checkMACs(e *env, cl *client.Client, r *audit.Report) error {
+	cps := r.CheckpointRecords
+	for start := 0; start < len(cps); start += macChunk {
 		in := &api.VerifyAuditCheckpointsInput{}
 		for _, cp := range cps[start:min(len(cps), start+macChunk)] {
 			in.Checkpoints = append(in.Checkpoints, api.AuditCheckpoint{Seq: int64(cp.Seq), Prev: hex.EncodeToString(cp.Prev[:]), Mac: hex.EncodeToString(cp.MAC)})
 		}
-		out, err := cl.VerifyAuditCheckpoints(e.ctx, in)
+		ctx, cancel := e.rpc()
+		out, err := cl.VerifyAuditCheckpoints(ctx, in)
+		cancel()
 		if err != nil {
-			return opts, err
+			return err
 		}
 		if out.FirstInvalid >= 0 {
-			bad[cps[start+int(out.FirstInvalid)].Seq] = true
+			seq := cps[start+int(out.FirstInvalid)].Seq
+			if r.Problem == nil || seq <= r.Problem.Seq {
+				r.Problem = &audit.Problem{Seq: seq, Reason: "checkpoint MAC is wrong: the trail up to here was rewritten"}
+				r.LastSeq = seq - 1
+			}
+			return nil
 		}
-		head = out
 	}
-	opts.CheckMAC = func(seq uint64, _ [32]byte, _ []byte) bool { return !bad[seq] }
-	if h, err := hex.DecodeString(head.HeadHash); err == nil && len(h) == 32 && head.HeadSeq > 0 {
-		opts.HeadSeq, opts.HeadHash = uint64(head.HeadSeq), [32]byte(h)
+	r.MACsChecked = true
+	return nil
+}
+
+// mergeGaps is the gaps the trail tells of and those kmsd keeps (each
+// told once: kmsd keeps them with the time it found them).
+func mergeGaps(inTrail, kept []string) []string {
+	out := slices.Clone(inTrail)
+	for _, k := range kept {
+		seen := false
+		for _, g := range inTrail {
+			if _, what, ok := strings.Cut(k, ": "); ok && strings.HasSuffix(g, what) {
+				seen = true
+			}
+		}
+		if !seen {
+			out = append(out, k)
+		}
 	}
-	return opts, nil
+	return out
+}
+
+// sameDir reports whether a and b are one directory.
+func sameDir(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// progress is a Verify progress report on a terminal (stderr), or nil.
+func progress(e *env, files []string) func(int64) {
+	f, ok := e.stderr.(*os.File)
+	if !ok {
+		return nil
+	}
+	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err != nil {
+		return nil // not a terminal
+	}
+	var total int64
+	for _, name := range files {
+		if st, err := os.Stat(name); err == nil {
+			total += st.Size()
+		}
+	}
+	return func(n int64) {
+		fmt.Fprintf(e.stderr, "\rverifying: %d of %d MiB", n>>20, total>>20)
+	}
 }
 
 type auditQueryCmd struct {

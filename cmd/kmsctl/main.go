@@ -44,13 +44,21 @@ type usageError struct{ error }
 
 // env is what a command runs with.
 type env struct {
-	op     string // the operation, from the subcommand
-	ctx    context.Context
-	g      *globals
-	stdout io.Writer
-	stderr io.Writer
-	dial   func() (*client.Client, error)
-	c      *client.Client
+	op      string // the operation, from the subcommand
+	ctx     context.Context
+	timeout time.Duration // --timeout: ctx's, and each rpc's
+	g       *globals
+	stdout  io.Writer
+	stderr  io.Writer
+	dial    func() (*client.Client, error)
+	c       *client.Client
+}
+
+// rpc is a context for one call to kmsd, bounded by --timeout from now:
+// for commands whose own work (reading an audit trail) may take longer
+// than the timeout, which bounds only the waits for kmsd.
+func (e *env) rpc() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), e.timeout)
 }
 
 // client connects to kmsd on first use: commands that only read files
@@ -101,7 +109,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
 	defer cancel()
-	e := &env{op: opName(kctx.Command()), ctx: ctx, g: &c.globals, stdout: stdout, stderr: stderr}
+	e := &env{op: opName(kctx.Command()), ctx: ctx, timeout: c.Timeout, g: &c.globals, stdout: stdout, stderr: stderr}
 	e.dial = func() (*client.Client, error) {
 		cl, err := client.Dial(ctx, c.Socket, client.Options{Client: "kmsctl", MaxCoalesce: 1})
 		if err != nil {

@@ -22,6 +22,14 @@ type memStore struct {
 	seq  uint64
 	hash [32]byte
 	ok   bool
+	gaps []string
+}
+
+func (m *memStore) NoteGap(what string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gaps = append(m.gaps, what)
+	return nil
 }
 
 func (m *memStore) LoadCheckpoint() (uint64, [32]byte, bool, error) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 )
 
 // Files lists a trail's files in order.
@@ -32,7 +33,7 @@ func (w *Writer) resume() error {
 		return err
 	}
 	if len(files) == 0 {
-		return w.start(1, 0, [32]byte{})
+		return w.startAfterLoss()
 	}
 	last := files[len(files)-1]
 	if _, err := fmt.Sscanf(filepath.Base(last), "audit-%06d.jsonl", &w.fileNo); err != nil {
@@ -79,14 +80,47 @@ func (w *Writer) resume() error {
 		} else if ok && seq > w.seq {
 			w.cfg.Logger.Error("audit: the trail ends before its last checkpoint; it was cut short while kmsd was stopped",
 				"trail_ends", w.seq, "checkpoint", seq)
-			w.buf = w.appendLine(nil, (&Event{Time: w.cfg.Now(), Type: TypeService, Name: "AuditTrailCut",
-				Detail: fmt.Sprintf("the trail ended at seq %d but checkpoint %d had been written", w.seq, seq)}).appendBody(nil))
-			if _, err := w.f.WriteAt(w.buf, w.size); err != nil {
-				return fmt.Errorf("audit: %w", err)
-			}
-			w.size += int64(len(w.buf))
+			return w.recordLoss(fmt.Sprintf("the trail ended at seq %d but checkpoint %d had been written: records %d to %d were removed while kmsd was stopped",
+				w.seq, seq, w.seq+1, seq))
 		}
 	}
+	return nil
+}
+
+// startAfterLoss starts a trail in a directory without files. If kmsd's
+// store has a checkpoint, the trail had reached it: its files were
+// removed while kmsd was stopped. The new trail then goes on numbering
+// after it (seq is never used twice), so that verification reports the
+// records missing before it, and says so in a record and in the store.
+func (w *Writer) startAfterLoss() error {
+	var seq uint64
+	if w.cfg.Store != nil {
+		s, _, ok, err := w.cfg.Store.LoadCheckpoint()
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		if ok {
+			seq = s
+		}
+	}
+	if err := w.start(1, seq, [32]byte{}); err != nil || seq == 0 {
+		return err
+	}
+	w.cfg.Logger.Error("audit: the trail's files are gone; it had reached a checkpoint at seq "+strconv.FormatUint(seq, 10), "dir", w.cfg.Dir)
+	return w.recordLoss(fmt.Sprintf("the trail's files were removed while kmsd was stopped: records 1 to %d are gone", seq))
+}
+
+// recordLoss writes an AuditTrailCut record that says what was lost, and
+// keeps the same in the store for good.
+func (w *Writer) recordLoss(what string) error {
+	if err := w.cfg.Store.NoteGap(what); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	w.buf = w.appendLine(nil, (&Event{Time: w.cfg.Now(), Type: TypeService, Name: "AuditTrailCut", Detail: what}).appendBody(nil))
+	if _, err := w.f.WriteAt(w.buf, w.size); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	w.size += int64(len(w.buf))
 	return nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // MaxLine bounds one record when reading a trail.
@@ -35,7 +37,14 @@ type Report struct {
 	// are chained but not yet sealed by a MAC.
 	LastCheckpoint uint64
 	MACsChecked    bool
-	Problem        *Problem // nil: the trail is intact
+	Problem        *Problem // nil: the chain is intact
+	// Gaps are records lost that the trail itself tells of: kmsd found it
+	// cut short, or without its files, at a start (AuditTrailCut). The
+	// chain runs on after a gap, so the trail can be intact and still
+	// have lost records.
+	Gaps []string
+	// CheckpointRecords are the checkpoints read, with VerifyOptions.Collect.
+	CheckpointRecords []CheckpointRecord
 }
 
 // VerifyOptions configure Verify.
@@ -46,13 +55,74 @@ type VerifyOptions struct {
 	// known: the trail must reach it, or it was cut short.
 	HeadSeq  uint64
 	HeadHash [32]byte
+	// Progress, if set, is told how many bytes have been read so far.
+	Progress func(bytes int64)
+	// Collect keeps every checkpoint in Report.CheckpointRecords, for a
+	// MAC check by whoever holds the key, in the same pass.
+	Collect bool
 }
 
+// parsed is what Verify reads of a record: the fields the chain is made
+// of, found where the writer puts them (type second, seq and prev last,
+// mac at the end of a checkpoint's body), without decoding the rest.
 type parsed struct {
-	Seq  uint64 `json:"seq"`
-	Prev string `json:"prev"`
-	Type string `json:"type"`
-	MAC  string `json:"mac"`
+	Seq    uint64
+	Prev   string
+	Type   string
+	MAC    string
+	Event  string
+	Detail string
+}
+
+// parse reads a record's chain fields; ok is false for a line that is not
+// a record as the writer makes them.
+func parse(line []byte) (p parsed, ok bool) {
+	const tail = `","prev":"` // then 64 hex digits and "}
+	if len(line) < 80 || !bytes.HasPrefix(line, []byte(`{"time":"`)) || !bytes.HasSuffix(line, []byte(`"}`)) {
+		return p, false
+	}
+	end := len(line) - 2
+	p.Prev = string(line[end-64 : end])
+	if !bytes.Equal(line[end-64-len(tail)+1:end-64], []byte(tail[1:])) {
+		return p, false
+	}
+	rest := line[:end-64-len(tail)+1]
+	i := bytes.LastIndex(rest, []byte(`,"seq":`))
+	if i < 0 {
+		return p, false
+	}
+	seq, err := strconv.ParseUint(string(rest[i+7:]), 10, 64)
+	if err != nil {
+		return p, false
+	}
+	p.Seq = seq
+	p.Type = field(line, `,"type":"`)
+	if p.Type == TypeCheckpoint {
+		p.MAC = field(rest[:i], `,"mac":"`)
+	}
+	if p.Type == TypeService {
+		p.Event, p.Detail = field(line, `,"event":"`), field(line, `,"detail":"`)
+	}
+	return p, json.Valid(line)
+}
+
+// field is the value of the first string field name introduces (",
+// "name":"), as written (escapes left), or "".
+func field(line []byte, name string) string {
+	i := bytes.Index(line, []byte(name))
+	if i < 0 {
+		return ""
+	}
+	v := line[i+len(name):]
+	for j := 0; j < len(v); j++ {
+		switch v[j] {
+		case '\\':
+			j++
+		case '"':
+			return string(v[:j])
+		}
+	}
+	return ""
 }
 
 // Verify checks a trail's files, in order, from its first record: that
@@ -70,7 +140,7 @@ func Verify(files []string, o VerifyOptions) (*Report, error) {
 	}
 	v.r.LastSeq = v.seq
 	switch {
-	case v.r.Records == 0:
+	case v.r.Records == 0 && v.r.Problem == nil:
 		v.fail("", 0, 0, "no records")
 	case o.HeadSeq > v.seq || (o.HeadSeq != 0 && !v.headSeen):
 		v.fail(files[len(files)-1], 0, v.seq, "the trail ends at seq %d but kmsd saved a checkpoint at seq %d: it was cut short", v.seq, o.HeadSeq)
@@ -85,6 +155,8 @@ type verifier struct {
 	prev     [32]byte // the hash of the last record
 	seq      uint64   // the seq of the last record
 	headSeen bool     // the record of kmsd's last checkpoint was found
+	read     int64    // bytes read, and told to Progress
+	told     int64
 }
 
 func (v *verifier) result(err error) (*Report, error) {
@@ -107,9 +179,16 @@ func (v *verifier) file(path string) error {
 		return err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
+	br := bufio.NewReaderSize(f, MaxLine)
 	for n := 1; ; n++ {
 		line, err := br.ReadSlice('\n')
+		if v.o.Progress != nil {
+			v.read += int64(len(line))
+			if v.read-v.told >= 16<<20 {
+				v.told = v.read
+				v.o.Progress(v.read)
+			}
+		}
 		switch {
 		case err == io.EOF && len(line) == 0:
 			return nil
@@ -135,19 +214,21 @@ func (v *verifier) file(path string) error {
 
 // record checks line n of file, and reports false at a problem.
 func (v *verifier) record(file string, n int, line []byte) bool {
-	var p parsed
-	if json.Unmarshal(line, &p) != nil {
-		v.fail(file, n, v.seq+1, "not a JSON record")
+	p, ok := parse(line)
+	if !ok {
+		v.fail(file, n, v.seq+1, "not a record")
 		return false
 	}
 	why := ""
 	switch {
+	case v.r.Records == 0 && p.Seq != 1:
+		why = fmt.Sprintf("the trail begins at seq %d: records 1 to %d are missing", p.Seq, p.Seq-1)
 	case p.Seq != v.seq+1:
 		why = fmt.Sprintf("seq %d where %d was due: records were removed, added or reordered", p.Seq, v.seq+1)
-	case p.Prev != hex.EncodeToString(v.prev[:]):
+	case p.Prev != hex.EncodeToString(v.prev[:]) && !(v.r.Records == 0 && p.Seq == 1):
 		why = "prev does not match the record before: it or an earlier record was changed"
-	case !bytes.HasSuffix(line, []byte(`"prev":"`+p.Prev+`"}`)):
-		why = "prev is not the record's last field"
+	case v.r.Records == 0 && p.Prev != strings.Repeat("0", 64):
+		why = "the first record does not chain to zeros"
 	case n == 1 && p.Type != TypeOpen:
 		why = "a file must begin with an open record"
 	case p.Type == TypeCheckpoint:
@@ -156,6 +237,9 @@ func (v *verifier) record(file string, n int, line []byte) bool {
 	if why != "" {
 		v.fail(file, n, p.Seq, "%s", why)
 		return false
+	}
+	if p.Type == TypeService && p.Event == "AuditTrailCut" {
+		v.r.Gaps = append(v.r.Gaps, fmt.Sprintf("seq %d (%s line %d): %s", p.Seq, filepath.Base(file), n, p.Detail))
 	}
 	v.prev, v.seq = sha256.Sum256(line), p.Seq
 	if v.r.Records == 0 {
@@ -182,6 +266,9 @@ func (v *verifier) checkpoint(p parsed) string {
 	if v.o.CheckMAC != nil && !v.o.CheckMAC(p.Seq, v.prev, mac) {
 		return "checkpoint MAC is wrong: the trail up to here was rewritten"
 	}
+	if v.o.Collect {
+		v.r.CheckpointRecords = append(v.r.CheckpointRecords, CheckpointRecord{Seq: p.Seq, Prev: v.prev, MAC: mac})
+	}
 	v.r.Checkpoints++
 	v.r.LastCheckpoint = p.Seq
 	return ""
@@ -192,29 +279,6 @@ type CheckpointRecord struct {
 	Seq  uint64
 	Prev [32]byte
 	MAC  []byte
-}
-
-// ReadCheckpoints returns the checkpoints of a trail's files, in order,
-// for a MAC check by whoever holds the key. Lines that are not records
-// are skipped (Verify reports them).
-func ReadCheckpoints(files []string) ([]CheckpointRecord, error) {
-	var out []CheckpointRecord
-	err := Query(files, Filter{}, func(line []byte) error {
-		if !bytes.Contains(line, []byte(`"type":"checkpoint"`)) {
-			return nil
-		}
-		var p parsed
-		if json.Unmarshal(line, &p) != nil {
-			return nil
-		}
-		prev, err1 := hex.DecodeString(p.Prev)
-		mac, err2 := hex.DecodeString(p.MAC)
-		if err1 == nil && err2 == nil && len(prev) == 32 {
-			out = append(out, CheckpointRecord{Seq: p.Seq, Prev: [32]byte(prev), MAC: mac})
-		}
-		return nil
-	})
-	return out, err
 }
 
 // allZero reports whether line and the rest of r are all zero bytes.

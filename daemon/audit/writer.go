@@ -63,6 +63,11 @@ func (m SyncMode) String() string {
 type CheckpointStore interface {
 	LoadCheckpoint() (seq uint64, hash [32]byte, ok bool, err error)
 	SaveCheckpoint(seq uint64, hash [32]byte) error
+	// NoteGap keeps, for good, a description of records the trail lost
+	// (it was cut short, or its files were removed, while kmsd was
+	// stopped): verification reports it however the files are edited
+	// later.
+	NoteGap(what string) error
 }
 
 // Config configures Open.
@@ -403,6 +408,7 @@ func (w *Writer) loop() {
 			clear(group)
 		case <-tick.C:
 			w.mu.Lock()
+			w.checkFile()
 			if w.Healthy() && w.sinceCkpt > 0 {
 				w.writeGroup(nil) // a checkpoint on its own
 			}

@@ -119,4 +119,7 @@ type VerifyAuditCheckpointsOutput struct {
 	HeadSeq      int64  `json:",omitzero"`
 	HeadHash     string `json:",omitzero"`
 	AuditDir     string `json:",omitzero"`
+	// Gaps are the records the trail is known to have lost, kept in
+	// kmsd's store for good (AuditTrailCut).
+	Gaps []string `json:",omitzero" wire:"max=256"`
 }
