@@ -26,7 +26,7 @@ type testServer struct {
 	srv  *daemon.Server
 	svc  *kms.Service
 	sock string
-	ln   *net.UnixListener
+	ln   net.Listener
 	done chan error
 }
 

@@ -185,7 +185,7 @@ func closeAudit(aw *audit.Writer, log *slog.Logger) {
 
 // listen takes the socket systemd passed, or makes o.Socket; o.Socket is
 // then the socket's path.
-func listen(o *Options, log *slog.Logger) (*net.UnixListener, error) {
+func listen(o *Options, log *slog.Logger) (net.Listener, error) {
 	ln, err := activated()
 	if err != nil {
 		return nil, err

@@ -43,8 +43,7 @@ func TestListen(t *testing.T) {
 		t.Fatal("took over a live socket")
 	}
 	// A stale socket (nobody listening) is replaced.
-	ln.SetUnlinkOnClose(false)
-	ln.Close()
+	ln.UnixListener.Close() // not Socket.Close, which removes the file
 	if _, err := os.Stat(sock); err != nil {
 		t.Fatal("the stale socket should still be there for this test")
 	}
@@ -465,5 +464,56 @@ func TestServeAfterShutdown(t *testing.T) {
 	defer ln.Close()
 	if err := srv.Serve(ln); err == nil {
 		t.Fatal("serve after shutdown")
+	}
+}
+
+// TestListenWhereOthersCannotSwapIt: kmsd refuses to make its socket in a
+// directory every user may write unless it is sticky; it leaves no
+// private directory behind; closing removes the socket it made, but not a
+// file put at its path since; a symlink at the path is not followed.
+func TestListenWhereOthersCannotSwapIt(t *testing.T) {
+	dir := testkit.ShortDir(t)
+	open := filepath.Join(dir, "open")
+	os.Mkdir(open, 0o777)
+	os.Chmod(open, 0o777)
+	if _, err := daemon.Listen(daemon.ListenConfig{Path: filepath.Join(open, "s")}); err == nil || !strings.Contains(err.Error(), "not sticky") {
+		t.Fatalf("a socket in a world-writable directory: %v", err)
+	}
+	sticky := filepath.Join(dir, "sticky")
+	os.Mkdir(sticky, 0o777)
+	os.Chmod(sticky, 0o777|os.ModeSticky)
+	sock := filepath.Join(sticky, "s")
+	ln, err := daemon.Listen(daemon.ListenConfig{Path: sock, Mode: 0o666})
+	if err != nil {
+		t.Fatalf("a socket in a sticky directory: %v", err)
+	}
+	if st, err := os.Lstat(sock); err != nil || st.Mode().Perm() != 0o666 || st.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("the socket: %v %v", st, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(sticky, ".kmsd-socket-*")); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+	ln.Close()
+	if _, err := os.Lstat(sock); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the socket outlived its listener: %v", err)
+	}
+	// A file put at the path after kmsd made its socket is not removed.
+	ln, _ = daemon.Listen(daemon.ListenConfig{Path: sock})
+	os.Remove(sock)
+	os.WriteFile(sock, []byte("someone else's"), 0o600)
+	ln.Close()
+	if b, _ := os.ReadFile(sock); string(b) != "someone else's" {
+		t.Fatal("closing removed a file kmsd did not make")
+	}
+	// A symlink at the path is neither followed nor replaced.
+	target := filepath.Join(dir, "root-only")
+	os.WriteFile(target, []byte("secret"), 0o600)
+	link := filepath.Join(sticky, "link")
+	os.Symlink(target, link)
+	if _, err := daemon.Listen(daemon.ListenConfig{Path: link, Mode: 0o666}); err == nil {
+		t.Fatal("made a socket over a symlink")
+	}
+	if st, _ := os.Stat(target); st.Mode().Perm() != 0o600 {
+		t.Fatalf("the symlink's target is now %v", st.Mode())
 	}
 }

@@ -32,6 +32,8 @@ type globals struct {
 	Output  string        `help:"Output format: json or text." default:"json" enum:"json,text"`
 	Query   string        `help:"JMESPath query applied to the response."`
 	Timeout time.Duration `help:"How long to wait for kmsd." default:"30s"`
+	// ServerUID are the users kmsd may run as (client.Options.ServerUIDs).
+	ServerUID []uint32 `name:"server-uid" help:"The users kmsd may run as (default: root and your own uid): kmsctl hangs up, before sending anything, on a socket served by anyone else." env:"KMSD_SERVER_UIDS"`
 }
 
 type cli struct {
@@ -111,7 +113,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	e := &env{op: opName(kctx.Command()), ctx: ctx, timeout: c.Timeout, g: &c.globals, stdout: stdout, stderr: stderr}
 	e.dial = func() (*client.Client, error) {
-		cl, err := client.Dial(ctx, c.Socket, client.Options{Client: "kmsctl", MaxCoalesce: 1})
+		cl, err := client.Dial(ctx, c.Socket, client.Options{Client: "kmsctl", MaxCoalesce: 1, ServerUIDs: c.ServerUID})
 		if err != nil {
 			return nil, unreachable{fmt.Errorf("cannot reach kmsd at %s: %v", c.Socket, err)}
 		}

@@ -17,6 +17,11 @@ import (
 // the client reconnects on the next call.
 var ErrConnection = errors.New("connection to kmsd failed")
 
+// ErrUntrustedServer is the error of a connection whose server is not run
+// by a user the client trusts (Options.ServerUIDs): an impostor at kmsd's
+// path. Nothing was sent to it.
+var ErrUntrustedServer = errors.New("the socket is not served by a user this client trusts")
+
 // Options configure Dial.
 type Options struct {
 	// Client names the program in Hello (and in kmsd's logs).
@@ -33,6 +38,12 @@ type Options struct {
 	// a sleeping thread. Concurrent callers never poll. Default 50µs;
 	// negative turns polling off.
 	PollWindow time.Duration
+	// ServerUIDs are the users kmsd may run as: before it sends anything,
+	// the client reads who listens at the socket (SO_PEERCRED) and hangs
+	// up on anyone else (ErrUntrustedServer), so that a process that
+	// bound kmsd's path first cannot read what is sent to kmsd. Default:
+	// root and the client's own uid.
+	ServerUIDs []uint32
 }
 
 // DefaultPollWindow is Options.PollWindow's default.

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"slices"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"kmsd/internal/poll"
 	"kmsd/wire"
@@ -72,6 +76,10 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConnection, err)
 	}
+	if err := checkServer(conn, c.opts.ServerUIDs); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	cc := &clientConn{conn: conn, sendq: make(chan *call, 4096), max: c.opts.MaxCoalesce,
 		pending: map[uint64]pendingReq{}, dead: make(chan struct{})}
 	go cc.readLoop(max(0, c.opts.PollWindow))
@@ -97,6 +105,32 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 		cc.max = n
 	}
 	return cc, nil
+}
+
+// checkServer reads who listens at the other end of conn (the kernel's
+// SO_PEERCRED: the server's credentials when it called listen) and
+// refuses any uid but those trusted (default: root and this process's).
+func checkServer(conn net.Conn, trusted []uint32) error {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return fmt.Errorf("%w: not a Unix socket", ErrUntrustedServer)
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConnection, err)
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) { cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) }); err != nil || cerr != nil {
+		return fmt.Errorf("%w: reading the server's credentials: %v %v", ErrConnection, err, cerr)
+	}
+	if trusted == nil {
+		trusted = []uint32{0, uint32(os.Getuid())}
+	}
+	if !slices.Contains(trusted, cred.Uid) {
+		return fmt.Errorf("%w: it is served by uid %d (pid %d); trusted: %v", ErrUntrustedServer, cred.Uid, cred.Pid, trusted)
+	}
+	return nil
 }
 
 // fail marks the connection dead and fails every pending call.
