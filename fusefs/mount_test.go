@@ -223,6 +223,16 @@ func TestReadOnlyFiles(t *testing.T) {
 	if _, err := os.OpenFile(k.path("keys/app/policy.json"), os.O_WRONLY, 0); !errors.Is(err, syscall.EACCES) {
 		t.Errorf("opening policy.json for writing: %v, want EACCES", err)
 	}
+	// rm cannot remove what the tree shows (it reported success and did
+	// nothing): EROFS, and the file is still there.
+	for _, p := range []string{"keys/app/encrypt", "keys/app/context", "keys/app"} {
+		if err := os.Remove(k.path(p)); !errors.Is(err, syscall.EROFS) {
+			t.Errorf("rm %s: %v, want EROFS", p, err)
+		}
+		if _, err := os.Stat(k.path(p)); err != nil {
+			t.Errorf("%s after rm: %v", p, err)
+		}
+	}
 }
 
 func TestErrors(t *testing.T) {

@@ -91,7 +91,18 @@ var (
 	_ fs.NodeLookuper  = (*dir)(nil)
 	_ fs.NodeReaddirer = (*dir)(nil)
 	_ fs.NodeGetattrer = (*dir)(nil)
+	_ fs.NodeUnlinker  = (*dir)(nil)
+	_ fs.NodeRmdirer   = (*dir)(nil)
 )
+
+// Unlink and Rmdir refuse with EROFS: the tree is kmsd's keys, which
+// rm cannot remove (go-fuse's default would answer success and do
+// nothing). Keys are deleted with ScheduleKeyDeletion, aliases with
+// DeleteAlias.
+func (d *dir) Unlink(ctx context.Context, name string) syscall.Errno { return syscall.EROFS }
+
+// Rmdir refuses with EROFS; see Unlink.
+func (d *dir) Rmdir(ctx context.Context, name string) syscall.Errno { return syscall.EROFS }
 
 func (d *dir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = syscall.S_IFDIR | 0o555

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"kmsd/keystore/xaes"
 )
@@ -54,10 +55,13 @@ func NewRootKey(secret []byte) (*RootKey, error) {
 	return &RootKey{aead: a}, nil
 }
 
-// LoadRootKey reads a root key file: exactly 32 bytes, not readable or
-// writable by group or others (a systemd credential is 0400 or 0600).
+// LoadRootKey reads a root key file: a regular file of exactly 32 bytes,
+// owned by kmsd's user or root and not readable or writable by group or
+// others (a systemd credential is 0400 or 0600). It is opened without
+// waiting, so that a FIFO or a device at the path is refused at once
+// instead of hanging the start.
 func LoadRootKey(path string) (*RootKey, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open root key: %w", err)
 	}
@@ -68,6 +72,9 @@ func LoadRootKey(path string) (*RootKey, error) {
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("root key %s is not a regular file", path)
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Uid != 0 && int(sys.Uid) != os.Geteuid() {
+		return nil, fmt.Errorf("root key %s is owned by uid %d: it must be kmsd's user's or root's", path, sys.Uid)
 	}
 	if st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("root key %s has mode %04o; it must not be accessible by group or others (chmod 600)", path, st.Mode().Perm())

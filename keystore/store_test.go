@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func newRootKey(t *testing.T) *RootKey {
@@ -45,6 +47,30 @@ func TestRootKeyFile(t *testing.T) {
 	for _, p := range []string{short, long, filepath.Join(dir, "missing")} {
 		if _, err := LoadRootKey(p); err == nil {
 			t.Errorf("%s accepted", p)
+		}
+	}
+	// A FIFO is refused at once, not waited on (which hung kmsd's start).
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := LoadRootKey(fifo); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("a FIFO as the root key: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("LoadRootKey waits on a FIFO")
+	}
+	// A root key owned by another user is refused (root only: chown).
+	if os.Geteuid() == 0 {
+		other := filepath.Join(dir, "other")
+		os.WriteFile(other, make([]byte, RootKeySize), 0o600)
+		os.Chown(other, 65534, 65534)
+		if _, err := LoadRootKey(other); err == nil || !strings.Contains(err.Error(), "owned by uid 65534") {
+			t.Errorf("a root key owned by nobody: %v", err)
 		}
 	}
 }

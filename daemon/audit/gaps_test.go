@@ -99,3 +99,20 @@ func TestGapsAreReportedForGood(t *testing.T) {
 		t.Fatalf("the store keeps %q", st.gaps)
 	}
 }
+
+// TestOneWriterPerTrail: a second writer on a trail's directory (another
+// kmsd with the same --audit-dir) is refused while the first is open, and
+// welcome once it is closed.
+func TestOneWriterPerTrail(t *testing.T) {
+	dir := t.TempDir()
+	w := open(t, dir, &memStore{})
+	if _, err := Open(Config{Dir: dir, MACKey: testKey}); err == nil || !strings.Contains(err.Error(), "another kmsd writes") {
+		t.Fatalf("a second writer: %v", err)
+	}
+	w.Close()
+	w2, err := Open(Config{Dir: dir, MACKey: testKey})
+	if err != nil {
+		t.Fatalf("after the first closed: %v", err)
+	}
+	w2.Close()
+}

@@ -91,6 +91,7 @@ var ErrUnavailable = errors.New("the audit trail cannot be written")
 // Writer appends to the trail. It is safe for concurrent use.
 type Writer struct {
 	cfg       Config
+	lock      *os.File // holds the directory's lock (lockDir) while open
 	reqs      chan *appendReq
 	stop      chan struct{}
 	done      chan struct{}
@@ -135,6 +136,24 @@ type appendReq struct {
 	done   func(error) // called by the loop once the group is written or failed
 }
 
+// lockDir takes the trail directory's lock (an flock on DIR/kmsd.lock),
+// or fails at once if another kmsd holds it: two writers in one trail
+// would interleave their records and break its chain.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "kmsd.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("audit: another kmsd writes the audit trail in %s; give each kmsd an --audit-dir of its own", dir)
+		}
+		return nil, fmt.Errorf("audit: locking %s: %w", dir, err)
+	}
+	return f, nil
+}
+
 // Open starts a writer on the trail in cfg.Dir, continuing its chain.
 func Open(cfg Config) (*Writer, error) {
 	if len(cfg.MACKey) < 32 {
@@ -164,10 +183,15 @@ func Open(cfg Config) (*Writer, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit dir: %w", err)
 	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
 	w := &Writer{cfg: cfg, reqs: make(chan *appendReq, 1024), stop: make(chan struct{}), done: make(chan struct{}),
-		usage: newUsage(cfg.Now), saveq: make(chan checkpoint, 1),
+		usage: newUsage(cfg.Now), saveq: make(chan checkpoint, 1), lock: lock,
 		flush: flusher{dirty: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}}
 	if err := w.resume(); err != nil {
+		lock.Close()
 		return nil, err
 	}
 	w.flush.file = w.f
@@ -351,6 +375,7 @@ func (w *Writer) finish() error {
 		err = w.writeGroup(nil)
 	}
 	err = errors.Join(err, w.trim(), w.f.Close())
+	w.lock.Close()
 	if w.unsaved != nil && err == nil {
 		w.save(*w.unsaved) // flushed by trim
 	}
