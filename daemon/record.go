@@ -159,6 +159,29 @@ func (c checkpointStore) SaveCheckpoint(seq uint64, h [32]byte) error {
 	return c.st.Write(&b)
 }
 
+// metaAuditRetired holds where the files retired by the retention
+// settings ended: seq (8 bytes, big-endian) and the hash of that record.
+const metaAuditRetired = "audit-retired"
+
+func (c checkpointStore) SaveRetired(seq uint64, h [32]byte) error {
+	var b keystore.Batch
+	b.PutMeta(metaAuditRetired, append(binary.BigEndian.AppendUint64(nil, seq), h[:]...))
+	return c.st.Write(&b)
+}
+
+// Retired is what SaveRetired kept; ok is false if no file was retired.
+func (c checkpointStore) Retired() (seq uint64, h [32]byte, ok bool, err error) {
+	v, err := keystore.GetMeta(c.st, metaAuditRetired)
+	if err != nil || v == nil {
+		return 0, h, false, err
+	}
+	if len(v) != 40 {
+		return 0, h, false, fmt.Errorf("audit retired record is %d bytes", len(v))
+	}
+	copy(h[:], v[8:])
+	return binary.BigEndian.Uint64(v), h, true, nil
+}
+
 // metaAuditGaps holds the trail's known gaps: a JSON list of strings,
 // the newest maxGaps.
 const (

@@ -40,7 +40,11 @@ type Options struct {
 	// AuditFlushInterval bounds a record's wait for its flush in interval
 	// mode; default 5ms.
 	AuditFlushInterval time.Duration
-	NoAudit            bool // no audit trail at all: for measurements only
+	// AuditRetainBytes and AuditRetainAge, if set, retire the trail's
+	// oldest files past that total size or age (audit.Config).
+	AuditRetainBytes int64
+	AuditRetainAge   time.Duration
+	NoAudit          bool // no audit trail at all: for measurements only
 	// MaxConns, MaxConnsPerUID and HelloTimeout bound connections
 	// (Config); zero takes the defaults.
 	MaxConns, MaxConnsPerUID int
@@ -88,7 +92,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	srv := NewServer(Config{Service: svc, Audit: aw, AuditDir: o.AuditDir, Logger: log, Version: Version, CPU: cpu,
+	srv := NewServer(Config{Service: svc, Audit: aw, AuditDir: o.AuditDir, StateDir: o.StateDir, Logger: log, Version: Version, CPU: cpu,
 		Workers: o.Workers, QueueSize: o.QueueSize, PollWindow: o.PollWindow, FileLimit: files,
 		MaxConns: o.MaxConns, MaxConnsPerUID: o.MaxConnsPerUID, HelloTimeout: o.HelloTimeout})
 	return serve(ctx, o, srv, ln, log)
@@ -147,6 +151,7 @@ func openAudit(o Options, svc *kms.Service, log *slog.Logger) (*audit.Writer, er
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
 	aw, err := audit.Open(audit.Config{Dir: o.AuditDir, Sync: mode, FlushInterval: o.AuditFlushInterval, MACKey: key,
+		RetainBytes: o.AuditRetainBytes, RetainAge: o.AuditRetainAge,
 		Store: checkpointStore{svc.Store()}, Logger: log})
 	clear(key)
 	if err != nil {
@@ -206,6 +211,9 @@ func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *sl
 	ticker := time.NewTicker(idleTrimAfter)
 	defer ticker.Stop()
 	go srv.trimWhenIdle(ctx.Done(), ticker.C, nil)
+	diskTicker := time.NewTicker(time.Minute)
+	defer diskTicker.Stop()
+	go srv.watchDisk(ctx.Done(), diskTicker.C)
 	var mnt *fusefs.Mount
 	if o.Mount != "" {
 		var err error

@@ -23,6 +23,7 @@ type Config struct {
 	Service  *kms.Service
 	Audit    *audit.Writer // nil: no audit trail (benchmarks only)
 	AuditDir string
+	StateDir string // for the free space Status reports
 	Logger   *slog.Logger
 	Version  string
 	CPU      keystore.CPUFeatures
@@ -283,6 +284,7 @@ func (s *Server) status(ctx context.Context) *api.StatusOutput {
 	s.mu.Lock()
 	n := len(s.conns)
 	s.mu.Unlock()
+	state, audit, warning := s.disk()
 	return &api.StatusOutput{
 		ServerVersion: s.cfg.Version, Suite: s.cfg.Service.Suite().String(), CPU: s.cpu(),
 		StartTime: s.start.UTC(), UptimeSeconds: int64(time.Since(s.start).Seconds()),
@@ -290,6 +292,7 @@ func (s *Server) status(ctx context.Context) *api.StatusOutput {
 		Workers: int32(s.cfg.Workers), QueueDepth: int32(s.crypto.depth()), QueueCapacity: int32(s.cfg.QueueSize),
 		Requests: s.requests.Load(), BatchRequests: s.batches.Load(), Throttled: s.throttled.Load(),
 		Audit: s.auditState(), HeapAllocs: heapAllocs(),
+		StateFreeBytes: state, AuditFreeBytes: audit, DiskWarning: warning,
 	}
 }
 

@@ -94,5 +94,8 @@ func (s *Server) verifyAuditCheckpoints(ctx context.Context, svc *kms.Service, i
 		return nil, &api.Error{Code: api.CodeInternal, Message: "kmsd could not read what it keeps of the audit trail"}
 	}
 	out.Gaps = gaps
+	if rseq, rhash, ok, err := (checkpointStore{svc.Store()}).Retired(); err == nil && ok {
+		out.RetiredSeq, out.RetiredHash = int64(rseq), hex.EncodeToString(rhash[:])
+	}
 	return out, nil
 }

@@ -38,6 +38,10 @@ var ErrLocked = errors.New("state directory is in use by another kmsd")
 // ErrClosed is returned by a Store used after Close.
 var ErrClosed = errors.New("the store is closed")
 
+// ErrNoSpace is what Write wraps when the store's file system has too
+// little room left to write safely: nothing was written, and reads go on.
+var ErrNoSpace = errors.New("the state directory's file system is (nearly) full")
+
 // Change is one change of a Batch: a put of Value under Key, or, if
 // Delete is set, the removal of Key.
 type Change struct {

@@ -4428,6 +4428,21 @@ func appendStatusOutput(b []byte, m *api.StatusOutput, e *encoder) []byte {
 		b = appendInt(b, int64(m.HeapAllocs))
 		n++
 	}
+	if m.StateFreeBytes != 0 {
+		b = append(b, "\xaeStateFreeBytes"...)
+		b = appendInt(b, int64(m.StateFreeBytes))
+		n++
+	}
+	if m.AuditFreeBytes != 0 {
+		b = append(b, "\xaeAuditFreeBytes"...)
+		b = appendInt(b, int64(m.AuditFreeBytes))
+		n++
+	}
+	if m.DiskWarning != "" {
+		b = append(b, "\xabDiskWarning"...)
+		b = appendStr(b, m.DiskWarning)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -4503,6 +4518,18 @@ func decodeStatusOutput(r *reader, m *api.StatusOutput) error {
 			if err = r.field(&seen, 14); err == nil && !r.nextIsNil() {
 				err = r.int64(&m.HeapAllocs)
 			}
+		case "StateFreeBytes":
+			if err = r.field(&seen, 15); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.StateFreeBytes)
+			}
+		case "AuditFreeBytes":
+			if err = r.field(&seen, 16); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.AuditFreeBytes)
+			}
+		case "DiskWarning":
+			if err = r.field(&seen, 17); err == nil && !r.nextIsNil() {
+				err = r.str(&m.DiskWarning)
+			}
 		default:
 			err = r.skip()
 		}
@@ -4514,7 +4541,7 @@ func decodeStatusOutput(r *reader, m *api.StatusOutput) error {
 }
 
 func sizeHintStatusOutput(m *api.StatusOutput) int {
-	return 276 + len(m.ServerVersion) + len(m.Suite) + sizeHintCPUFeatures(&m.CPU) + len(m.Audit)
+	return 342 + len(m.ServerVersion) + len(m.Suite) + sizeHintCPUFeatures(&m.CPU) + len(m.Audit) + len(m.DiskWarning)
 }
 
 func appendTag(b []byte, m *api.Tag, e *encoder) []byte {
@@ -4860,6 +4887,16 @@ func appendVerifyAuditCheckpointsOutput(b []byte, m *api.VerifyAuditCheckpointsO
 		b = appendStrList(b, m.Gaps)
 		n++
 	}
+	if m.RetiredSeq != 0 {
+		b = append(b, "\xaaRetiredSeq"...)
+		b = appendInt(b, int64(m.RetiredSeq))
+		n++
+	}
+	if m.RetiredHash != "" {
+		b = append(b, "\xabRetiredHash"...)
+		b = appendStr(b, m.RetiredHash)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -4895,6 +4932,14 @@ func decodeVerifyAuditCheckpointsOutput(r *reader, m *api.VerifyAuditCheckpoints
 			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
 				err = r.strList(&m.Gaps, 256)
 			}
+		case "RetiredSeq":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.RetiredSeq)
+			}
+		case "RetiredHash":
+			if err = r.field(&seen, 6); err == nil && !r.nextIsNil() {
+				err = r.str(&m.RetiredHash)
+			}
 		default:
 			err = r.skip()
 		}
@@ -4906,5 +4951,5 @@ func decodeVerifyAuditCheckpointsOutput(r *reader, m *api.VerifyAuditCheckpoints
 }
 
 func sizeHintVerifyAuditCheckpointsOutput(m *api.VerifyAuditCheckpointsOutput) int {
-	return 77 + len(m.HeadHash) + len(m.AuditDir) + 48*len(m.Gaps)
+	return 114 + len(m.HeadHash) + len(m.AuditDir) + 48*len(m.Gaps) + len(m.RetiredHash)
 }

@@ -114,6 +114,11 @@ func (c *auditVerifyCmd) run(e *env) error {
 			opts.HeadSeq, opts.HeadHash = uint64(head.HeadSeq), [32]byte(h)
 		}
 	}
+	if head != nil {
+		if h, err := hex.DecodeString(head.RetiredHash); err == nil && len(h) == 32 && head.RetiredSeq > 0 {
+			opts.RetiredSeq, opts.RetiredHash = uint64(head.RetiredSeq), [32]byte(h)
+		}
+	}
 	r, err := audit.Verify(files, opts)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +36,8 @@ var cli struct {
 	MaxConnectionsPerUID int           `help:"Connections one uid may hold (root's are not bounded by it; default: an eighth of --max-connections, at least 16)."`
 	HelloTimeout         time.Duration `help:"Close a connection that sends no Hello within this." default:"5s"`
 	PollWindow           time.Duration `help:"How long a connection's reader polls for the next request before it sleeps: a synchronous caller's round trip then costs microseconds of CPU instead of a thread's wake-up. 0 never polls." default:"50us"`
+	AuditRetainSize      string        `help:"Remove the trail's oldest files once it passes this size (e.g. 10GiB); kmsd keeps where they ended, so verification still holds. Default: keep everything."`
+	AuditRetainAge       time.Duration `help:"Remove the trail's files whose last record is older than this (e.g. 2160h). Default: keep everything."`
 	NoAudit              bool          `help:"Run without an audit trail. For measurements only: nothing is recorded."`
 	Mount                string        `help:"Mount the FUSE view here: /keys/<alias>/encrypt and friends (docs/fuse.md). As root the kernel is asked directly; otherwise fusermount3 must be installed."`
 	MountAllowOther      bool          `help:"Let users other than kmsd's own use the mount; what each may do is still the key policy's to say."`
@@ -79,6 +82,7 @@ func main() {
 		RootKeyFile: cli.RootKeyFile, Suite: cli.Suite, Workers: cli.Workers, QueueSize: cli.QueueSize,
 		DrainTimeout: cli.DrainTimeout, AdminGroup: cli.AdminGroup, Logger: slog.New(h),
 		AuditDir: cli.AuditDir, AuditSync: cli.AuditSync, AuditFlushInterval: cli.AuditFlushInterval, NoAudit: cli.NoAudit,
+		AuditRetainBytes: retainBytes(cli.AuditRetainSize), AuditRetainAge: cli.AuditRetainAge,
 		PollWindow: cli.PollWindow, MaxConns: cli.MaxConnections, MaxConnsPerUID: cli.MaxConnectionsPerUID,
 		HelloTimeout: cli.HelloTimeout,
 		Mount:        cli.Mount, MountAllow: cli.MountAllowOther, MountDebug: cli.MountDebug,
@@ -87,4 +91,29 @@ func main() {
 		fmt.Fprintln(os.Stderr, "kmsd:", err)
 		os.Exit(1) //nolint: the profile of a failed start is of no use
 	}
+}
+
+// retainBytes parses --audit-retain-size: a number of bytes with an
+// optional KiB, MiB, GiB or TiB suffix; "" is 0 (keep everything). A bad
+// value stops kmsd.
+func retainBytes(s string) int64 {
+	if s == "" {
+		return 0
+	}
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"", 1}}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			n, err := strconv.ParseInt(num, 10, 64)
+			if err != nil || n <= 0 {
+				break
+			}
+			return n * u.mult
+		}
+	}
+	fmt.Fprintf(os.Stderr, "kmsd: --audit-retain-size %q: want a size such as 10GiB\n", s)
+	os.Exit(2)
+	return 0
 }

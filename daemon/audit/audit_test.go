@@ -23,6 +23,16 @@ type memStore struct {
 	hash [32]byte
 	ok   bool
 	gaps []string
+	// where retired files ended
+	retiredSeq  uint64
+	retiredHash [32]byte
+}
+
+func (m *memStore) SaveRetired(seq uint64, h [32]byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.retiredSeq, m.retiredHash = seq, h
+	return nil
 }
 
 func (m *memStore) NoteGap(what string) error {

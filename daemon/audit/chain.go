@@ -210,5 +210,6 @@ func (w *Writer) rotate(now time.Time) error {
 		w.markDirty() // the new file's open record
 	}
 	syncDir(w.cfg.Dir)
+	w.retire(now)
 	return nil
 }

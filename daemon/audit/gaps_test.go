@@ -2,6 +2,7 @@ package audit
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -115,4 +116,51 @@ func TestOneWriterPerTrail(t *testing.T) {
 		t.Fatalf("after the first closed: %v", err)
 	}
 	w2.Close()
+}
+
+// TestRetention: past RetainBytes the oldest files are removed, each
+// retirement saved (where it ended) before the file goes and recorded
+// after; the trail then verifies whole from where kmsd says it begins,
+// and not without that (a trail cut by hand still shows).
+func TestRetention(t *testing.T) {
+	st := &memStore{}
+	dir := t.TempDir()
+	w := open(t, dir, st, func(c *Config) { c.MaxFileSize = 16 << 10; c.RetainBytes = 48 << 10 })
+	for i := range 600 {
+		if err := w.Append(call(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	files, _ := Files(dir)
+	var total int64
+	for _, f := range files {
+		s, _ := os.Stat(f)
+		total += s.Size()
+	}
+	if filepath.Base(files[0]) == FileName(1) || total > 48<<10+16<<10 || st.retiredSeq == 0 {
+		t.Fatalf("after retention: files %v, %d bytes, retired to %d", files, total, st.retiredSeq)
+	}
+	r, err := Verify(files, VerifyOptions{RetiredSeq: st.retiredSeq, RetiredHash: st.retiredHash})
+	if err != nil || r.Problem != nil || r.FirstSeq != st.retiredSeq+1 {
+		t.Fatalf("verify with what kmsd kept: %v %v (first %d)", err, r.Problem, r.FirstSeq)
+	}
+	if !strings.Contains(string(mustRead(t, files)), "AuditRetired") {
+		t.Error("no AuditRetired record")
+	}
+	if r := verifyDir(t, dir); r.Problem == nil || !strings.Contains(r.Problem.Reason, "are missing") {
+		t.Fatalf("verify without what kmsd kept: %v", r.Problem)
+	}
+}
+
+func mustRead(t *testing.T, files []string) []byte {
+	var all []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	return all
 }

@@ -60,6 +60,11 @@ type VerifyOptions struct {
 	// Collect keeps every checkpoint in Report.CheckpointRecords, for a
 	// MAC check by whoever holds the key, in the same pass.
 	Collect bool
+	// RetiredSeq and RetiredHash are where the files the retention
+	// settings removed ended (kmsd keeps them): the trail may begin just
+	// after, chained to that hash, instead of at seq 1.
+	RetiredSeq  uint64
+	RetiredHash [32]byte
 }
 
 // parsed is what Verify reads of a record: the fields the chain is made
@@ -221,11 +226,15 @@ func (v *verifier) record(file string, n int, line []byte) bool {
 	}
 	why := ""
 	switch {
+	case v.r.Records == 0 && v.o.RetiredSeq > 0 && p.Seq == v.o.RetiredSeq+1:
+		if p.Prev != hex.EncodeToString(v.o.RetiredHash[:]) {
+			why = "the trail begins where kmsd retired its older files, but not chained to their last record"
+		}
 	case v.r.Records == 0 && p.Seq != 1:
 		why = fmt.Sprintf("the trail begins at seq %d: records 1 to %d are missing", p.Seq, p.Seq-1)
 	case p.Seq != v.seq+1:
 		why = fmt.Sprintf("seq %d where %d was due: records were removed, added or reordered", p.Seq, v.seq+1)
-	case p.Prev != hex.EncodeToString(v.prev[:]) && !(v.r.Records == 0 && p.Seq == 1):
+	case p.Prev != hex.EncodeToString(v.prev[:]) && v.r.Records > 0:
 		why = "prev does not match the record before: it or an earlier record was changed"
 	case v.r.Records == 0 && p.Prev != strings.Repeat("0", 64):
 		why = "the first record does not chain to zeros"

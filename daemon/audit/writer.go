@@ -68,6 +68,10 @@ type CheckpointStore interface {
 	// stopped): verification reports it however the files are edited
 	// later.
 	NoteGap(what string) error
+	// SaveRetired keeps the seq and hash of the last record of the
+	// trail's files retired by the retention settings: the trail begins
+	// after it.
+	SaveRetired(seq uint64, hash [32]byte) error
 }
 
 // Config configures Open.
@@ -75,6 +79,8 @@ type Config struct {
 	Dir             string
 	Sync            SyncMode
 	MaxFileSize     int64         // rotate past this; default 64 MiB
+	RetainBytes     int64         // if set, remove the oldest files past this total (retain.go)
+	RetainAge       time.Duration // if set, remove files whose last record is older
 	CheckpointEvery time.Duration // default 1s
 	CheckpointCount int           // also after this many records; default 10,000
 	RetryEvery      time.Duration // how often a failed trail is tried again; default 100ms

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -232,10 +233,15 @@ func keyMaterialID(id keystore.KeyID, v uint32) string {
 
 // write persists a batch, turning a store failure into KMSInternalException.
 func (s *Service) write(op string, b *keystore.Batch) error {
-	if err := s.store.Write(b); err != nil {
-		return s.internal(op, err)
+	err := s.store.Write(b)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, keystore.ErrNoSpace):
+		s.log.Error("a change was refused: the state directory's file system is nearly full", "op", op, "err", err)
+		return errorf(api.CodeInternal, "%s was refused: kmsd's state directory is full, and kmsd changes no key until there is room (every key still serves)", op)
 	}
-	return nil
+	return s.internal(op, err)
 }
 
 // checkOpen fails every call made after Close.

@@ -7,6 +7,17 @@
 // A directory is open in one process at a time: Open takes an exclusive
 // lock on a file of its own in the directory before Badger does, and a
 // second Open, in this process or another, fails with keystore.ErrLocked.
+//
+// A full file system must not crash kmsd: Badger writes through memory
+// maps of files it makes sparse, and a write to one that finds no block
+// is a SIGBUS, not an error. So the store keeps MinFree bytes free (room
+// for a memtable, its flush and a compaction): below it, Write fails with
+// keystore.ErrNoSpace before Badger is asked to write (kmsd then serves
+// every read and every crypto operation, and refuses changes until there
+// is room). Below criticalFree, too little for even the small writes of
+// opening and closing (a memtable's flush, its log's repair), Open opens
+// the store read-only, and Close leaves the memtable in its log, to be
+// replayed at the next start, rather than flush it.
 package badgerstore
 
 import (
@@ -32,12 +43,27 @@ type Options struct {
 	NoSync bool
 	// Logger receives Badger's warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// MinFree is the room the store keeps free on its file system;
+	// default 64 MiB.
+	MinFree int64
 }
+
+// DefaultMinFree is Options.MinFree's default: four memtables' worth and
+// the SSTs a flush and a compaction write.
+const DefaultMinFree = 64 << 20
+
+// criticalFree is the room under which the store is not even opened for
+// writing, nor flushed at Close: a memtable log's size (twice
+// MemTableSize) and some.
+const criticalFree = 12 << 20
 
 // Store is a keystore.Store in a Badger directory.
 type Store struct {
-	db   *badger.DB
-	lock *os.File
+	db       *badger.DB
+	lock     *os.File
+	dir      string
+	minFree  int64
+	readOnly bool
 }
 
 var _ keystore.Store = (*Store)(nil)
@@ -61,12 +87,52 @@ func Open(opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("lock %s: %w", opts.Dir, err)
 	}
-	db, err := badger.Open(options(opts))
+	if opts.MinFree <= 0 {
+		opts.MinFree = DefaultMinFree
+	}
+	s := &Store{lock: lock, dir: opts.Dir, minFree: opts.MinFree}
+	bo := options(opts)
+	if free, err := FreeSpace(opts.Dir); err == nil && free < opts.MinFree && opts.Logger != nil {
+		opts.Logger.Error("the state directory's file system is nearly full: keys serve, changes are refused until there is room",
+			"dir", opts.Dir, "free", free, "needed", opts.MinFree)
+	}
+	if free, err := FreeSpace(opts.Dir); err == nil && free < criticalFree {
+		s.readOnly = true
+		bo = bo.WithReadOnly(true)
+	}
+	db, err := badger.Open(bo)
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("open store %s: %w", filepath.Clean(opts.Dir), err)
 	}
-	return &Store{db: db, lock: lock}, nil
+	s.db = db
+	return s, nil
+}
+
+// FreeSpace is the room left on dir's file system for an unprivileged
+// writer.
+func FreeSpace(dir string) (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * st.Bsize, nil
+}
+
+// room reports keystore.ErrNoSpace if a write now could find the file
+// system full.
+func (s *Store) room() error {
+	if s.readOnly {
+		return fmt.Errorf("%w: the store was opened read-only for want of room; restart kmsd once there is room", keystore.ErrNoSpace)
+	}
+	free, err := FreeSpace(s.dir)
+	if err != nil {
+		return err
+	}
+	if free < s.minFree {
+		return fmt.Errorf("%w: %d MiB free, %d MiB needed", keystore.ErrNoSpace, free>>20, s.minFree>>20)
+	}
+	return nil
 }
 
 // options are Badger's, sized for thousands of small records (the
@@ -128,6 +194,9 @@ func (s *Store) Write(b *keystore.Batch) error {
 	if err != nil {
 		return err
 	}
+	if err := s.room(); err != nil {
+		return err
+	}
 	return translate(s.db.Update(func(txn *badger.Txn) error {
 		for _, c := range changes {
 			var err error
@@ -144,9 +213,14 @@ func (s *Store) Write(b *keystore.Batch) error {
 	}))
 }
 
-// Close flushes and closes Badger, then releases the lock.
+// Close flushes and closes Badger, then releases the lock. With too
+// little room to flush, it leaves Badger unclosed: what was written is in
+// its log, synced, and is replayed at the next start.
 func (s *Store) Close() error {
-	err := s.db.Close()
+	var err error
+	if free, ferr := FreeSpace(s.dir); s.readOnly || ferr != nil || free >= criticalFree {
+		err = s.db.Close()
+	}
 	if lerr := s.lock.Close(); err == nil {
 		err = lerr
 	}

@@ -56,6 +56,12 @@ type StatusOutput struct {
 	Throttled     int64  // requests answered ThrottlingException
 	Audit         string // "ok", "down" (requests are refused) or "off"
 	HeapAllocs    int64  // heap objects kmsd has allocated since it started (the Go runtime's count)
+	// StateFreeBytes and AuditFreeBytes are the room left on the state and
+	// audit directories' file systems (-1: unknown); DiskWarning, when set,
+	// says that kmsd will soon refuse changes, or requests, for want of it.
+	StateFreeBytes int64
+	AuditFreeBytes int64
+	DiskWarning    string `json:",omitzero"`
 }
 
 // GetKeyLastUsageOutput is the response of GetKeyLastUsage (an AWS KMS
@@ -122,4 +128,8 @@ type VerifyAuditCheckpointsOutput struct {
 	// Gaps are the records the trail is known to have lost, kept in
 	// kmsd's store for good (AuditTrailCut).
 	Gaps []string `json:",omitzero" wire:"max=256"`
+	// RetiredSeq and RetiredHash say where the files the retention
+	// settings removed ended: the trail begins after them.
+	RetiredSeq  int64  `json:",omitzero"`
+	RetiredHash string `json:",omitzero"`
 }
