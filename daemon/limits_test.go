@@ -165,3 +165,59 @@ func TestOneUserCannotTakeTheBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestFailuresCostTheTrailLittle: a user whose requests fail as fast as it
+// can send them gets a bounded number of records, the rest counted in
+// summary records, so that every failed call is still in the trail;
+// root's failures are all recorded one by one.
+func TestFailuresCostTheTrailLittle(t *testing.T) {
+	ts := startServer(t)
+	openToAll(t, ts)
+	r, ok := helloAs(t, ts.sock, 65534)
+	if !ok {
+		t.Fatal("hello")
+	}
+	const n = 3000
+	var reqs []byte
+	for i := range uint64(n) {
+		reqs, _ = wire.AppendRequest(reqs, i+2, api.OpEncrypt, &api.EncryptInput{KeyId: "alias/nothing", Plaintext: []byte("x")})
+	}
+	go r.c.Write(reqs)
+	for range n {
+		if _, err := r.read(api.OpEncrypt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := dial(t, ts.sock)
+	for range 5 {
+		c.Encrypt(ctx, &api.EncryptInput{KeyId: "alias/nothing", Plaintext: []byte("x")})
+	}
+	dir := ts.srv.AuditDir()
+	ts.stop(t) // writes the last summaries
+	records, items, summaries, root := 0, 0, 0, 0
+	for _, rec := range auditRecords(t, dir) {
+		if rec["event"] != "Encrypt" {
+			continue
+		}
+		caller := rec["caller"].(map[string]any)
+		if caller["uid"] == 0.0 {
+			root++
+			continue
+		}
+		records++
+		if it, ok := rec["items"].(float64); ok {
+			items += int(it)
+		} else {
+			items++
+		}
+		if rec["request_id"] == "summary" {
+			summaries++
+		}
+	}
+	if items != n || records > 1100+100 || summaries == 0 {
+		t.Fatalf("nobody's %d failures: %d records (%d summaries) standing for %d calls", n, records, summaries, items)
+	}
+	if root != 5 {
+		t.Fatalf("root's 5 failures: %d records", root)
+	}
+}

@@ -109,6 +109,9 @@ func (s *Server) record(evs ...*audit.Event) *api.Error {
 	if s.cfg.Audit == nil || len(evs) == 0 {
 		return nil
 	}
+	if evs = s.failures.admit(evs, time.Now()); len(evs) == 0 {
+		return nil // counted for the next summary
+	}
 	done := make(chan error, 1)
 	s.cfg.Audit.AppendNow(evs, func(err error) { done <- err })
 	if err := <-done; err != nil {

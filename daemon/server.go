@@ -88,7 +88,9 @@ type Server struct {
 	// and heldPeak its highest value; shares, each uid's (budget.go).
 	held, heldPeak atomic.Int64
 	shares         *shares
-	quit           chan struct{} // closed at Shutdown: waits for budget end
+	quit           chan struct{}  // closed at Shutdown: waits for budget end
+	failures       *failureBudget // what failed requests may cost the trail (trailcost.go)
+	summariesDone  chan struct{}
 }
 
 // hold counts u more units in flight and reports whether that passes
@@ -144,7 +146,14 @@ func NewServer(cfg Config) *Server {
 	connLimits(&cfg, cfg.FileLimit)
 	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), conns: map[*conn]struct{}{},
 		perUID: map[uint32]int{}, refusals: map[uint32]int{}, refusedAt: map[uint32]time.Time{},
-		shares: newShares(cfg.MaxInFlightPerUID), quit: make(chan struct{})}
+		shares: newShares(cfg.MaxInFlightPerUID), quit: make(chan struct{}), failures: newFailureBudget(),
+		summariesDone: make(chan struct{})}
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		s.writeSummaries(s.quit, t.C)
+		close(s.summariesDone)
+	}()
 	s.crypto = newPool(cfg.Workers, cfg.QueueSize, s.run)
 	s.admin = newPool(cfg.AdminWorkers, cfg.AdminQueue, s.run)
 	return s
@@ -263,6 +272,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.crypto.stop()
 	s.admin.stop()
+	<-s.summariesDone
+	s.flushSummaries()
 	return err
 }
 

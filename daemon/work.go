@@ -3,6 +3,7 @@ package daemon
 import (
 	"runtime"
 	"sync"
+	"time"
 
 	"kmsd/daemon/audit"
 	"kmsd/daemon/kms"
@@ -126,7 +127,7 @@ func (s *Server) runJobs(jobs []*job, inline bool) {
 	if inline {
 		appendTo = s.cfg.Audit.AppendNow
 	}
-	appendTo(p.records, func(err error) {
+	appendTo(s.failures.admit(p.records, time.Now()), func(err error) {
 		if err != nil {
 			p.commit(auditDown())
 			return
@@ -149,7 +150,7 @@ func (s *Server) finishBatch(b *batchJob) {
 	if s.cfg.Audit.Deferred() {
 		appendTo = s.cfg.Audit.AppendNow // a write to the page cache: cheaper than a handoff
 	}
-	appendTo(evs, func(err error) {
+	appendTo(s.failures.admit(evs, time.Now()), func(err error) {
 		switch {
 		case err != nil:
 			b.answer(auditDown())
