@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X kmsd/daemon.Version=$(VERSION)
 
-.PHONY: build run demo test test-long lint generate fuzz bench clean
+.PHONY: build run demo test test-long lint generate fuzz bench soak clean
 
 ## build: bin/kmsd and bin/kmsctl
 build:
@@ -85,6 +85,14 @@ bench:
 	else echo "peer: local-kms could not be installed; the table has no peer figures" | tee bench/results/peer.txt; fi
 	$(GO) run ./bench/report -table bench/results/table.md -svg bench/results/throughput.svg \
 		-before bench/results/before-hot-path.txt bench/results/kmsd.txt bench/results/peer.txt
+
+## soak: the hostile mix of local users (idle connections, held frames,
+## amplifying frames, non-readers, a failure flood, kill -9 every 30 s)
+## against one kmsd for DURATION, beside a well-behaved client; prints what
+## that client saw and what kmsd held (as root)
+DURATION ?= 10m
+soak:
+	KMSD_SOAK=$(DURATION) $(GO) test -count 1 -run '^TestSoak$$' -v -timeout 3h ./e2e/ | grep -E '^(=== RUN|--- |    soak|ok|FAIL|PASS)'
 
 clean:
 	rm -rf $(BIN) kmsd-state kmsd.sock

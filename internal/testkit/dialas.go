@@ -26,6 +26,11 @@ func DialAs(t testing.TB, path string, uid, gid uint32) *net.UnixConn {
 	return c
 }
 
+// ConnectAs is DialAs for callers without a test (goroutines of a long
+// run): it returns the error instead of failing a test, and the caller
+// closes the connection.
+func ConnectAs(path string, uid, gid uint32) (*net.UnixConn, error) { return dialAs(path, uid, gid) }
+
 func dialAs(path string, uid, gid uint32) (*net.UnixConn, error) {
 	var nc net.Conn
 	err := asUser(uid, gid, func() error {
