@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,13 +18,26 @@ import (
 	"kmsd/wire/api"
 )
 
-// smallDisk mounts a tmpfs of size bytes for the test (root only).
-func smallDisk(t *testing.T, size string) string {
+// smallDisk mounts a small file system for the test (root only): a
+// tmpfs, or an ext4 image on a loop device (mount -o loop), of size
+// ("200m").
+func smallDisk(t *testing.T, kind, size string) string {
 	t.Helper()
 	testkit.RequireRoot(t)
 	dir := testkit.ShortDir(t)
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v", err)
+	switch kind {
+	case "tmpfs":
+		if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
+			t.Skipf("cannot mount a tmpfs: %v", err)
+		}
+	case "ext4":
+		img := filepath.Join(testkit.ShortDir(t), "fs.img")
+		for _, c := range [][]string{{"truncate", "-s", size, img}, {"mkfs.ext4", "-q", "-F", img}, {"mount", "-o", "loop", img, dir}} {
+			if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+				t.Skipf("%v: %v %s", c, err, out)
+			}
+		}
+		os.Chmod(dir, 0o700)
 	}
 	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
 	return dir
@@ -52,7 +67,12 @@ func fill(t *testing.T, dir string, leave int64) string {
 // and takes changes again once there is room: it never crashes (Badger
 // writes through memory maps, where a full disk is a SIGBUS).
 func TestFullStateDisk(t *testing.T) {
-	dir := smallDisk(t, "200m")
+	for _, kind := range []string{"tmpfs", "ext4"} {
+		t.Run(kind, func(t *testing.T) { fullStateDisk(t, smallDisk(t, kind, "200m")) })
+	}
+}
+
+func fullStateDisk(t *testing.T, dir string) {
 	ctx := context.Background()
 	d := testkit.Start(t, testkit.Config{Dir: dir})
 	c := d.Dial(t)
