@@ -23,11 +23,12 @@ type ListenConfig struct {
 
 // Listen makes kmsd's Unix socket. A live socket at the path (one that
 // accepts a connection) is an error; a stale one is removed; anything that
-// is not a socket is left alone and is an error. The socket is made in a
-// private directory beside the path, given Mode and Group there, where no
-// one else can swap it for a link that chmod would follow, and then
-// renamed into place: it is never briefly open to others, and kmsd never
-// changes the mode of a file it did not make. A directory that others may
+// is not a socket is left alone and is an error. The socket is given Mode
+// and Group where no one else can swap it for a link that chmod would
+// follow: in place in a directory only kmsd's user may write, else in a
+// private directory beside the path, then renamed into place. It is never
+// briefly open to others, and kmsd never changes the mode of a file it did
+// not make. A directory that others may
 // write and that is not sticky is refused: anyone could replace the
 // socket there. The listener removes the socket when closed.
 func Listen(cfg ListenConfig) (*Socket, error) {
@@ -48,12 +49,18 @@ func Listen(cfg ListenConfig) (*Socket, error) {
 		}
 		gid = g
 	}
-	private, err := os.MkdirTemp(filepath.Dir(cfg.Path), ".kmsd-socket-")
-	if err != nil {
-		return nil, err
+	// In a directory only kmsd's user may write, no one can swap the
+	// socket: it is made in place. Elsewhere (a sticky, shared directory)
+	// it is made in a private directory first.
+	tmp := cfg.Path
+	if !ownedOnly(filepath.Dir(cfg.Path)) {
+		private, err := os.MkdirTemp(filepath.Dir(cfg.Path), ".kmsd-socket-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(private)
+		tmp = filepath.Join(private, "s")
 	}
-	defer os.RemoveAll(private)
-	tmp := filepath.Join(private, "s")
 	old := syscall.Umask(0o177)
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	syscall.Umask(old)
@@ -77,10 +84,19 @@ func Listen(cfg ListenConfig) (*Socket, error) {
 	if err := unix.Lstat(tmp, &st); err != nil {
 		return fail(err)
 	}
-	if err := os.Rename(tmp, cfg.Path); err != nil {
-		return fail(fmt.Errorf("placing the socket: %w", err))
+	if tmp != cfg.Path {
+		if err := os.Rename(tmp, cfg.Path); err != nil {
+			return fail(fmt.Errorf("placing the socket: %w", err))
+		}
 	}
 	return &Socket{UnixListener: l, path: cfg.Path, dev: st.Dev, ino: st.Ino}, nil
+}
+
+// ownedOnly reports whether dir may be written by kmsd's user alone: its
+// owner, with no write permission for group or others.
+func ownedOnly(dir string) bool {
+	var st unix.Stat_t
+	return unix.Stat(dir, &st) == nil && int(st.Uid) == os.Geteuid() && st.Mode&0o022 == 0
 }
 
 // checkSocketDir refuses a directory that others may write unless it is
