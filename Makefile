@@ -61,7 +61,7 @@ generate:
 ## fuzz: run each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
 fuzz:
-	@for t in FuzzOpenBlob FuzzDecodeKeyRecord FuzzParseKeyID; do \
+	@for t in FuzzOpenBlob FuzzDecodeKeyRecord FuzzParseKeyID FuzzRestore; do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./keystore/ || exit 1; done
 	@for t in FuzzDecodeRequest FuzzDecodeResponse FuzzFrameSplit; do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./wire/ || exit 1; done
@@ -94,5 +94,8 @@ DURATION ?= 10m
 soak:
 	KMSD_SOAK=$(DURATION) $(GO) test -count 1 -run '^TestSoak$$' -v -timeout 3h ./e2e/ | grep -E '^(=== RUN|--- |    soak|ok|FAIL|PASS)'
 
+## clean: remove what make builds; a state directory (./kmsd-state) is
+## kept, and said so: it holds the only copy of its keys
 clean:
-	rm -rf $(BIN) kmsd-state kmsd.sock
+	rm -rf $(BIN) kmsd.sock bench/.peer
+	@if [ -d kmsd-state ]; then echo "kept kmsd-state/: it holds keys. Back it up (bin/kmsctl backup --out FILE, and its root key) and remove it by hand if you mean to."; fi

@@ -90,6 +90,10 @@ func (s *Server) handler(op string) handler {
 		return s.getUsage
 	case api.OpVerifyAuditCheckpoints:
 		return s.verifyAuditCheckpoints
+	case api.OpCreateBackup:
+		return s.createBackup
+	case api.OpGetBackupPart:
+		return s.getBackupPart
 	}
 	return handlers[op]
 }

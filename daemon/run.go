@@ -110,13 +110,7 @@ func openService(o Options, cpu keystore.CPUFeatures, log *slog.Logger) (*kms.Se
 	if suite == keystore.AlgXAES256GCM && !cpu.HardwareAES() {
 		log.Warn("XAES-256-GCM forced on a CPU without hardware AES: it is slow and not constant-time here")
 	}
-	rootKey := o.RootKeyFile
-	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); rootKey == "" && dir != "" {
-		if p := filepath.Join(dir, "root-key"); fileExists(p) {
-			rootKey = p
-		}
-	}
-	st, err := statedir.Open(statedir.Options{Dir: o.StateDir, RootKeyFile: rootKey, Logger: log})
+	st, err := statedir.Open(statedir.Options{Dir: o.StateDir, RootKeyFile: statedir.RootKeyFile(o.RootKeyFile), Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -271,9 +265,4 @@ func unmount(m *fusefs.Mount, log *slog.Logger) {
 		return
 	}
 	log.Info("unmounted the FUSE view", "dir", m.Dir())
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

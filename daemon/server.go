@@ -90,6 +90,7 @@ type Server struct {
 	shares         *shares
 	quit           chan struct{}  // closed at Shutdown: waits for budget end
 	failures       *failureBudget // what failed requests may cost the trail (trailcost.go)
+	backup         backups        // the backup being read (backup.go)
 	summariesDone  chan struct{}
 }
 

@@ -250,6 +250,34 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 			}
 			return err
 		}},
+		{"CreateBackup", func() error {
+			b, err := c.CreateBackup(ctx, &api.CreateBackupInput{})
+			if err != nil {
+				return err
+			}
+			var got []byte
+			for !bytes.HasPrefix(got, []byte("KMSDBAK1")) || int64(len(got)) < b.Size {
+				p, err := c.GetBackupPart(ctx, &api.GetBackupPartInput{BackupId: b.BackupId, Offset: int64(len(got))})
+				if err != nil {
+					return err
+				}
+				got = append(got, p.Data...)
+				if p.Done {
+					break
+				}
+			}
+			if int64(len(got)) != b.Size || b.Keys == 0 {
+				return fmt.Errorf("backup of %d bytes read as %d (%+v)", b.Size, len(got), b)
+			}
+			return nil
+		}},
+		{"GetBackupPart", func() error {
+			_, err := c.GetBackupPart(ctx, &api.GetBackupPartInput{BackupId: "gone"})
+			if api.CodeOf(err) != api.CodeNotFound {
+				return fmt.Errorf("a backup id that is not kmsd's: %v", err)
+			}
+			return nil
+		}},
 		{"DisableKey", func() error { _, err := c.DisableKey(ctx, &api.KeyIDInput{KeyId: id}); return err }},
 		{"EnableKey", func() error { _, err := c.EnableKey(ctx, &api.KeyIDInput{KeyId: id}); return err }},
 		{"DeleteAlias", func() error { _, err := c.DeleteAlias(ctx, &api.DeleteAliasInput{AliasName: "alias/a"}); return err }},

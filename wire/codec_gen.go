@@ -20,6 +20,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendAuditCheckpoint(b, v, e)
 	case *api.CPUFeatures:
 		return appendCPUFeatures(b, v, e)
+	case *api.CreateBackupInput:
+		return appendCreateBackupInput(b, v, e)
+	case *api.CreateBackupOutput:
+		return appendCreateBackupOutput(b, v, e)
 	case *api.CreateGrantInput:
 		return appendCreateGrantInput(b, v, e)
 	case *api.CreateGrantOutput:
@@ -52,6 +56,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendGenerateRandomInput(b, v, e)
 	case *api.GenerateRandomOutput:
 		return appendGenerateRandomOutput(b, v, e)
+	case *api.GetBackupPartInput:
+		return appendGetBackupPartInput(b, v, e)
+	case *api.GetBackupPartOutput:
+		return appendGetBackupPartOutput(b, v, e)
 	case *api.GetKeyLastUsageOutput:
 		return appendGetKeyLastUsageOutput(b, v, e)
 	case *api.GetKeyPolicyInput:
@@ -161,6 +169,10 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeAuditCheckpoint(r, v)
 	case *api.CPUFeatures:
 		return decodeCPUFeatures(r, v)
+	case *api.CreateBackupInput:
+		return decodeCreateBackupInput(r, v)
+	case *api.CreateBackupOutput:
+		return decodeCreateBackupOutput(r, v)
 	case *api.CreateGrantInput:
 		return decodeCreateGrantInput(r, v)
 	case *api.CreateGrantOutput:
@@ -193,6 +205,10 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeGenerateRandomInput(r, v)
 	case *api.GenerateRandomOutput:
 		return decodeGenerateRandomOutput(r, v)
+	case *api.GetBackupPartInput:
+		return decodeGetBackupPartInput(r, v)
+	case *api.GetBackupPartOutput:
+		return decodeGetBackupPartOutput(r, v)
 	case *api.GetKeyLastUsageOutput:
 		return decodeGetKeyLastUsageOutput(r, v)
 	case *api.GetKeyPolicyInput:
@@ -303,6 +319,10 @@ func SizeHint(m api.Message) int {
 		return sizeHintAuditCheckpoint(v)
 	case *api.CPUFeatures:
 		return sizeHintCPUFeatures(v)
+	case *api.CreateBackupInput:
+		return sizeHintCreateBackupInput(v)
+	case *api.CreateBackupOutput:
+		return sizeHintCreateBackupOutput(v)
 	case *api.CreateGrantInput:
 		return sizeHintCreateGrantInput(v)
 	case *api.CreateGrantOutput:
@@ -335,6 +355,10 @@ func SizeHint(m api.Message) int {
 		return sizeHintGenerateRandomInput(v)
 	case *api.GenerateRandomOutput:
 		return sizeHintGenerateRandomOutput(v)
+	case *api.GetBackupPartInput:
+		return sizeHintGetBackupPartInput(v)
+	case *api.GetBackupPartOutput:
+		return sizeHintGetBackupPartOutput(v)
 	case *api.GetKeyLastUsageOutput:
 		return sizeHintGetKeyLastUsageOutput(v)
 	case *api.GetKeyPolicyInput:
@@ -711,6 +735,107 @@ func decodeCPUFeatures(r *reader, m *api.CPUFeatures) error {
 func sizeHintCPUFeatures(m *api.CPUFeatures) int {
 	_ = m
 	return 91
+}
+
+func appendCreateBackupInput(b []byte, m *api.CreateBackupInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	return endMap(b, at, n)
+}
+
+func decodeCreateBackupInput(r *reader, m *api.CreateBackupInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	for range n {
+		if err := r.skipField(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sizeHintCreateBackupInput(m *api.CreateBackupInput) int {
+	_ = m
+	return 1
+}
+
+func appendCreateBackupOutput(b []byte, m *api.CreateBackupOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.BackupId != "" {
+		b = append(b, "\xa8BackupId"...)
+		b = appendStr(b, m.BackupId)
+		n++
+	}
+	if m.Size != 0 {
+		b = append(b, "\xa4Size"...)
+		b = appendInt(b, int64(m.Size))
+		n++
+	}
+	if m.Records != 0 {
+		b = append(b, "\xa7Records"...)
+		b = appendInt(b, int64(m.Records))
+		n++
+	}
+	if m.Keys != 0 {
+		b = append(b, "\xa4Keys"...)
+		b = appendInt(b, int64(m.Keys))
+		n++
+	}
+	if !m.Created.IsZero() {
+		b = append(b, "\xa7Created"...)
+		b = appendInt(b, m.Created.UnixMilli())
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeCreateBackupOutput(r *reader, m *api.CreateBackupOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "BackupId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.BackupId)
+			}
+		case "Size":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.Size)
+			}
+		case "Records":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.Records)
+			}
+		case "Keys":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.Keys)
+			}
+		case "Created":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.time(&m.Created)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintCreateBackupOutput(m *api.CreateBackupOutput) int {
+	return 80 + len(m.BackupId)
 }
 
 func appendCreateGrantInput(b []byte, m *api.CreateGrantInput, e *encoder) []byte {
@@ -1780,6 +1905,115 @@ func decodeGenerateRandomOutput(r *reader, m *api.GenerateRandomOutput) error {
 
 func sizeHintGenerateRandomOutput(m *api.GenerateRandomOutput) int {
 	return 15 + len(m.Plaintext)
+}
+
+func appendGetBackupPartInput(b []byte, m *api.GetBackupPartInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.BackupId != "" {
+		b = append(b, "\xa8BackupId"...)
+		b = appendStr(b, m.BackupId)
+		n++
+	}
+	if m.Offset != 0 {
+		b = append(b, "\xa6Offset"...)
+		b = appendInt(b, int64(m.Offset))
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeGetBackupPartInput(r *reader, m *api.GetBackupPartInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "BackupId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.BackupId)
+			}
+		case "Offset":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.Offset)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintGetBackupPartInput(m *api.GetBackupPartInput) int {
+	return 31 + len(m.BackupId)
+}
+
+func appendGetBackupPartOutput(b []byte, m *api.GetBackupPartOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.Data != nil {
+		b = append(b, "\xa4Data"...)
+		b = appendBin(b, m.Data)
+		n++
+	}
+	if m.Size != 0 {
+		b = append(b, "\xa4Size"...)
+		b = appendInt(b, int64(m.Size))
+		n++
+	}
+	if m.Done {
+		b = append(b, "\xa4Done"...)
+		b = appendBool(b, m.Done)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeGetBackupPartOutput(r *reader, m *api.GetBackupPartOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "Data":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.Data)
+			}
+		case "Size":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.Size)
+			}
+		case "Done":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.Done)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintGetBackupPartOutput(m *api.GetBackupPartOutput) int {
+	return 40 + len(m.Data)
 }
 
 func appendGetKeyLastUsageOutput(b []byte, m *api.GetKeyLastUsageOutput, e *encoder) []byte {

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"kmsd/daemon/audit"
 	"kmsd/wire/api"
 	"kmsd/wire/client"
@@ -214,12 +212,8 @@ func sameDir(a, b string) bool {
 
 // progress is a Verify progress report on a terminal (stderr), or nil.
 func progress(e *env, files []string) func(int64) {
-	f, ok := e.stderr.(*os.File)
-	if !ok {
+	if !isTerminal(e.stderr) {
 		return nil
-	}
-	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err != nil {
-		return nil // not a terminal
 	}
 	var total int64
 	for _, name := range files {

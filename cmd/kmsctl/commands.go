@@ -46,6 +46,7 @@ type commands struct {
 	GetKeyLastUsage                 keyCmd                  `cmd:"" help:"Show a key's last successful cryptographic use."`
 	Usage                           usageCmd                `cmd:"" help:"Requests by key and principal over a recent window (your own; root sees all)."`
 	Audit                           auditCmd                `cmd:"" help:"Read and verify the audit trail."`
+	Backup                          backupCmd               `cmd:"" help:"Write a backup of kmsd's keys, aliases, grants and policies: a consistent snapshot taken while kmsd serves, sealed under the root key (root or the admin group)."`
 }
 
 // opName turns a subcommand into its operation: create-key -> CreateKey.

@@ -18,7 +18,9 @@ import (
 	"kmsd/daemon"
 )
 
-var cli struct {
+// serveCmd is kmsd serving: the default command, so that `kmsd --flags`
+// serves as it always has.
+type serveCmd struct {
 	StateDir             string        `help:"State directory (the store and, unless --root-key-file, the root key)." default:"kmsd-state" env:"STATE_DIRECTORY"`
 	Socket               string        `help:"Unix socket to serve." default:"kmsd.sock" env:"KMSD_SOCKET"`
 	SocketMode           string        `help:"Mode of the socket (octal)." default:"0660"`
@@ -44,30 +46,42 @@ var cli struct {
 	MountDebug           bool          `help:"Trace every FUSE request in the log."`
 	LogLevel             string        `help:"debug, info, warn or error." default:"info" enum:"debug,info,warn,error"`
 	LogFormat            string        `help:"text or json." default:"text" enum:"text,json"`
-	Version              bool          `help:"Print the version and exit."`
 	CPUProfile           string        `help:"Write a CPU profile (pprof) to this file until kmsd stops: for diagnosing the hot path."`
 }
 
+// cli is kmsd's command line: serving (the default), and the offline
+// commands that work on a state directory kmsd is not serving.
+var cli struct {
+	Version kong.VersionFlag `help:"Print the version and exit."`
+	Serve   serveCmd         `cmd:"" default:"withargs" help:"Serve (the default command)."`
+	Restore restoreCmd       `cmd:"" help:"Restore a backup (kmsctl backup) into an empty state directory, with the root key the backup was taken under."`
+}
+
 func main() {
-	kong.Parse(&cli, kong.Name("kmsd"), kong.Description("kmsd: a key management service for one host, with AWS KMS semantics."))
-	if cli.Version {
-		fmt.Println("kmsd", daemon.Version)
-		return
+	kctx := kong.Parse(&cli, kong.Name("kmsd"), kong.Vars{"version": "kmsd " + daemon.Version},
+		kong.Description("kmsd: a key management service for one host, with AWS KMS semantics."))
+	if err := kctx.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "kmsd:", err)
+		os.Exit(1)
 	}
-	mode, err := strconv.ParseUint(cli.SocketMode, 8, 32)
+}
+
+// Run serves until SIGTERM or SIGINT.
+func (c *serveCmd) Run() error {
+	mode, err := strconv.ParseUint(c.SocketMode, 8, 32)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kmsd: --socket-mode:", err)
 		os.Exit(2)
 	}
 	var level slog.Level
-	level.UnmarshalText([]byte(cli.LogLevel))
+	level.UnmarshalText([]byte(c.LogLevel))
 	hopts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewTextHandler(os.Stderr, hopts)
-	if cli.LogFormat == "json" {
+	if c.LogFormat == "json" {
 		h = slog.NewJSONHandler(os.Stderr, hopts)
 	}
-	if cli.CPUProfile != "" {
-		f, err := os.Create(cli.CPUProfile)
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "kmsd: --cpu-profile:", err)
 			os.Exit(2)
@@ -77,20 +91,16 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	err = daemon.Run(ctx, daemon.Options{
-		StateDir: cli.StateDir, Socket: cli.Socket, SocketMode: os.FileMode(mode), SocketGroup: cli.SocketGroup,
-		RootKeyFile: cli.RootKeyFile, Suite: cli.Suite, Workers: cli.Workers, QueueSize: cli.QueueSize,
-		DrainTimeout: cli.DrainTimeout, AdminGroup: cli.AdminGroup, Logger: slog.New(h),
-		AuditDir: cli.AuditDir, AuditSync: cli.AuditSync, AuditFlushInterval: cli.AuditFlushInterval, NoAudit: cli.NoAudit,
-		AuditRetainBytes: retainBytes(cli.AuditRetainSize), AuditRetainAge: cli.AuditRetainAge,
-		PollWindow: cli.PollWindow, MaxConns: cli.MaxConnections, MaxConnsPerUID: cli.MaxConnectionsPerUID,
-		HelloTimeout: cli.HelloTimeout,
-		Mount:        cli.Mount, MountAllow: cli.MountAllowOther, MountDebug: cli.MountDebug,
+	return daemon.Run(ctx, daemon.Options{
+		StateDir: c.StateDir, Socket: c.Socket, SocketMode: os.FileMode(mode), SocketGroup: c.SocketGroup,
+		RootKeyFile: c.RootKeyFile, Suite: c.Suite, Workers: c.Workers, QueueSize: c.QueueSize,
+		DrainTimeout: c.DrainTimeout, AdminGroup: c.AdminGroup, Logger: slog.New(h),
+		AuditDir: c.AuditDir, AuditSync: c.AuditSync, AuditFlushInterval: c.AuditFlushInterval, NoAudit: c.NoAudit,
+		AuditRetainBytes: retainBytes(c.AuditRetainSize), AuditRetainAge: c.AuditRetainAge,
+		PollWindow: c.PollWindow, MaxConns: c.MaxConnections, MaxConnsPerUID: c.MaxConnectionsPerUID,
+		HelloTimeout: c.HelloTimeout,
+		Mount:        c.Mount, MountAllow: c.MountAllowOther, MountDebug: c.MountDebug,
 	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "kmsd:", err)
-		os.Exit(1) //nolint: the profile of a failed start is of no use
-	}
 }
 
 // retainBytes parses --audit-retain-size: a number of bytes with an

@@ -251,3 +251,13 @@ func (s *Service) checkOpen() error {
 	}
 	return nil
 }
+
+// Backup seals every record of the store, from one consistent view,
+// under the root key (keystore.Backup); skip names metadata that stays
+// with this state directory. extra goes into the backup's header.
+func (s *Service) Backup(skip func(meta string) bool, extra map[string]string) ([]byte, keystore.BackupHeader, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, keystore.BackupHeader{}, err
+	}
+	return keystore.Backup(s.store, s.root, skip, extra)
+}

@@ -88,3 +88,43 @@ func rootKey(o Options, st keystore.Store) (*keystore.RootKey, bool, error) {
 	rk, err = keystore.LoadRootKey(path)
 	return rk, true, err
 }
+
+// Restore writes a backup (keystore.Backup) into the state directory
+// o.Dir, which must hold no store yet, under the root key o names (or
+// DIR/root-key, which must exist: a restore never makes a root key, as
+// the backup opens only under the one it was taken with).
+func Restore(o Options, backup []byte) (keystore.BackupHeader, error) {
+	path := o.RootKeyFile
+	if path == "" {
+		path = RootKeyPath(o.Dir)
+	}
+	rk, err := keystore.LoadRootKey(path)
+	if err != nil {
+		return keystore.BackupHeader{}, fmt.Errorf("the root key the backup was taken under: %w", err)
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return keystore.BackupHeader{}, err
+	}
+	st, err := badgerstore.Open(badgerstore.Options{Dir: filepath.Join(o.Dir, "db"), NoSync: o.NoSync, Logger: o.Logger})
+	if err != nil {
+		return keystore.BackupHeader{}, err
+	}
+	h, err := keystore.Restore(st, rk, backup)
+	return h, errors.Join(err, st.Close())
+}
+
+// RootKeyFile is the root key file kmsd uses for a state directory: the
+// one given, else systemd's credential ($CREDENTIALS_DIRECTORY/root-key)
+// if it exists, else "" (DIR/root-key).
+func RootKeyFile(given string) string {
+	if given != "" {
+		return given
+	}
+	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+		p := filepath.Join(dir, "root-key")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}

@@ -133,3 +133,31 @@ type VerifyAuditCheckpointsOutput struct {
 	RetiredSeq  int64  `json:",omitzero"`
 	RetiredHash string `json:",omitzero"`
 }
+
+// CreateBackupInput is the request of CreateBackup (kmsd's own; root and
+// the admin group): take a consistent snapshot of the store, sealed under
+// the root key, to be read with GetBackupPart.
+type CreateBackupInput struct{}
+
+// CreateBackupOutput names the backup and says its size and contents.
+type CreateBackupOutput struct {
+	BackupId string `json:",omitzero"`
+	Size     int64
+	Records  int64
+	Keys     int64
+	Created  time.Time `json:",omitzero"`
+}
+
+// GetBackupPartInput asks for the bytes of a backup from Offset.
+type GetBackupPartInput struct {
+	BackupId string `json:",omitzero"`
+	Offset   int64
+}
+
+// GetBackupPartOutput is up to 1 MiB of a backup; Done once the last byte
+// is sent (kmsd then forgets the backup).
+type GetBackupPartOutput struct {
+	Data []byte `json:",omitzero"`
+	Size int64
+	Done bool
+}

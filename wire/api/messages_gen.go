@@ -6,6 +6,8 @@ func (*AliasInput) message()                   {}
 func (*AliasListEntry) message()               {}
 func (*AuditCheckpoint) message()              {}
 func (*CPUFeatures) message()                  {}
+func (*CreateBackupInput) message()            {}
+func (*CreateBackupOutput) message()           {}
 func (*CreateGrantInput) message()             {}
 func (*CreateGrantOutput) message()            {}
 func (*CreateKeyInput) message()               {}
@@ -22,6 +24,8 @@ func (*GenerateDataKeyInput) message()         {}
 func (*GenerateDataKeyOutput) message()        {}
 func (*GenerateRandomInput) message()          {}
 func (*GenerateRandomOutput) message()         {}
+func (*GetBackupPartInput) message()           {}
+func (*GetBackupPartOutput) message()          {}
 func (*GetKeyLastUsageOutput) message()        {}
 func (*GetKeyPolicyInput) message()            {}
 func (*GetKeyPolicyOutput) message()           {}

@@ -43,6 +43,8 @@ const (
 	OpGetKeyLastUsage                 = "GetKeyLastUsage"
 	OpGetUsage                        = "GetUsage"
 	OpVerifyAuditCheckpoints          = "VerifyAuditCheckpoints"
+	OpCreateBackup                    = "CreateBackup"
+	OpGetBackupPart                   = "GetBackupPart"
 )
 
 // Empty is the body of requests and responses that carry nothing.
@@ -150,6 +152,8 @@ var opList = []OpSpec{
 	spec[KeyIDInput, GetKeyLastUsageOutput](OpGetKeyLastUsage, false, false),
 	spec[GetUsageInput, GetUsageOutput](OpGetUsage, false, false),
 	spec[VerifyAuditCheckpointsInput, VerifyAuditCheckpointsOutput](OpVerifyAuditCheckpoints, false, false),
+	spec[CreateBackupInput, CreateBackupOutput](OpCreateBackup, false, false),
+	spec[GetBackupPartInput, GetBackupPartOutput](OpGetBackupPart, false, false),
 }
 
 var ops = func() map[string]*OpSpec {

@@ -198,3 +198,14 @@ func (c *Client) GetUsage(ctx context.Context, in *api.GetUsageInput) (*api.GetU
 func (c *Client) VerifyAuditCheckpoints(ctx context.Context, in *api.VerifyAuditCheckpointsInput) (*api.VerifyAuditCheckpointsOutput, error) {
 	return call1[api.VerifyAuditCheckpointsOutput](c, ctx, api.OpVerifyAuditCheckpoints, in)
 }
+
+// CreateBackup has kmsd take a sealed snapshot of its store (root or the
+// admin group); read it with GetBackupPart.
+func (c *Client) CreateBackup(ctx context.Context, in *api.CreateBackupInput) (*api.CreateBackupOutput, error) {
+	return call1[api.CreateBackupOutput](c, ctx, api.OpCreateBackup, in)
+}
+
+// GetBackupPart reads a backup from an offset.
+func (c *Client) GetBackupPart(ctx context.Context, in *api.GetBackupPartInput) (*api.GetBackupPartOutput, error) {
+	return call1[api.GetBackupPartOutput](c, ctx, api.OpGetBackupPart, in)
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"kmsd/keystore"
+	"kmsd/keystore/statedir"
+)
+
+// restoreCmd restores a backup into an empty state directory.
+type restoreCmd struct {
+	StateDir    string `help:"The state directory to restore into: empty, or not yet made." required:"" env:"STATE_DIRECTORY"`
+	RootKeyFile string `help:"The root key the backup was taken under (default: $CREDENTIALS_DIRECTORY/root-key, else STATE_DIR/root-key, which must then be put there first)."`
+	File        string `arg:"" help:"The backup (kmsctl backup --out)."`
+}
+
+// Run opens the backup with the root key, as kmsd would at start, and
+// writes its records into a new store.
+func (c *restoreCmd) Run() error {
+	b, err := os.ReadFile(c.File)
+	if err != nil {
+		return err
+	}
+	if len(b) > keystore.MaxBackup {
+		return fmt.Errorf("%s is larger than a backup may be", c.File)
+	}
+	h, err := statedir.Restore(statedir.Options{Dir: c.StateDir, RootKeyFile: statedir.RootKeyFile(c.RootKeyFile)}, b)
+	clear(b)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("restored %d records (%d keys) taken %s into %s\n", h.Records, h.Keys, h.Created.Format("2006-01-02T15:04:05Z"), c.StateDir)
+	return nil
+}
