@@ -94,6 +94,8 @@ func (s *Server) handler(op string) handler {
 		return s.createBackup
 	case api.OpGetBackupPart:
 		return s.getBackupPart
+	case api.OpRotateRootKey:
+		return s.rotateRootKey
 	}
 	return handlers[op]
 }

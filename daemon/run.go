@@ -92,7 +92,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	srv := NewServer(Config{Service: svc, Audit: aw, AuditDir: o.AuditDir, StateDir: o.StateDir, Logger: log, Version: Version, CPU: cpu,
+	srv := NewServer(Config{Service: svc, Audit: aw, AuditDir: o.AuditDir, StateDir: o.StateDir, RootKeyFile: ownRootKey(o), Logger: log, Version: Version, CPU: cpu,
 		Workers: o.Workers, QueueSize: o.QueueSize, PollWindow: o.PollWindow, FileLimit: files,
 		MaxConns: o.MaxConns, MaxConnsPerUID: o.MaxConnsPerUID, HelloTimeout: o.HelloTimeout})
 	return serve(ctx, o, srv, ln, log)
@@ -265,4 +265,13 @@ func unmount(m *fusefs.Mount, log *slog.Logger) {
 		return
 	}
 	log.Info("unmounted the FUSE view", "dir", m.Dir())
+}
+
+// ownRootKey is the root key file kmsd keeps (STATE_DIR/root-key), or ""
+// when it was given one (a file or a systemd credential).
+func ownRootKey(o Options) string {
+	if statedir.RootKeyFile(o.RootKeyFile) != "" {
+		return ""
+	}
+	return statedir.RootKeyPath(o.StateDir)
 }

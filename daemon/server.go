@@ -24,9 +24,13 @@ type Config struct {
 	Audit    *audit.Writer // nil: no audit trail (benchmarks only)
 	AuditDir string
 	StateDir string // for the free space Status reports
-	Logger   *slog.Logger
-	Version  string
-	CPU      keystore.CPUFeatures
+	// RootKeyFile is the root key kmsd keeps in its state directory, which
+	// RotateRootKey may replace; "" when it was given a file or a
+	// credential.
+	RootKeyFile string
+	Logger      *slog.Logger
+	Version     string
+	CPU         keystore.CPUFeatures
 
 	Workers      int // crypto workers; default: physical cores
 	QueueSize    int // crypto queue; default 4096

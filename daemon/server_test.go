@@ -271,6 +271,13 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 			}
 			return nil
 		}},
+		{"RotateRootKey", func() error {
+			_, err := c.RotateRootKey(ctx, &api.RotateRootKeyInput{})
+			if api.CodeOf(err) != api.CodeUnsupportedOperation {
+				return fmt.Errorf("rotating a root key kmsd was given: %v", err)
+			}
+			return nil
+		}},
 		{"GetBackupPart", func() error {
 			_, err := c.GetBackupPart(ctx, &api.GetBackupPartInput{BackupId: "gone"})
 			if api.CodeOf(err) != api.CodeNotFound {

@@ -81,6 +81,20 @@ func Init(st Store, rk *RootKey) error {
 	return rk.verifyCheckValue(check)
 }
 
+// CheckRootKey reports whether rk is the root key st was sealed under
+// (ErrWrongRootKey if not); a store not initialized yet takes any. It
+// writes nothing.
+func CheckRootKey(st Store, rk *RootKey) error {
+	check, err := st.Get(metaKey(metaRootCheck))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	return rk.verifyCheckValue(check)
+}
+
 // Loader receives the records of a store, one call per record.
 type Loader struct {
 	Key   func(*KeyRecord) error
@@ -126,6 +140,8 @@ func Load(st Store, l Loader) error {
 				return fmt.Errorf("grant record %s stored under another key", r.GrantID)
 			}
 			return l.Grant(r)
+		case prefixNext:
+			return errors.New("a root key rotation was not finished (statedir.Open finishes it)")
 		}
 		// A newer kmsd wrote it: serving without it would be serving less.
 		return fmt.Errorf("unknown record family %q in store", k[0])

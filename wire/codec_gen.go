@@ -130,6 +130,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendRetireGrantInput(b, v, e)
 	case *api.RevokeGrantInput:
 		return appendRevokeGrantInput(b, v, e)
+	case *api.RotateRootKeyInput:
+		return appendRotateRootKeyInput(b, v, e)
+	case *api.RotateRootKeyOutput:
+		return appendRotateRootKeyOutput(b, v, e)
 	case *api.RotationsListEntry:
 		return appendRotationsListEntry(b, v, e)
 	case *api.ScheduleKeyDeletionInput:
@@ -279,6 +283,10 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeRetireGrantInput(r, v)
 	case *api.RevokeGrantInput:
 		return decodeRevokeGrantInput(r, v)
+	case *api.RotateRootKeyInput:
+		return decodeRotateRootKeyInput(r, v)
+	case *api.RotateRootKeyOutput:
+		return decodeRotateRootKeyOutput(r, v)
 	case *api.RotationsListEntry:
 		return decodeRotationsListEntry(r, v)
 	case *api.ScheduleKeyDeletionInput:
@@ -429,6 +437,10 @@ func SizeHint(m api.Message) int {
 		return sizeHintRetireGrantInput(v)
 	case *api.RevokeGrantInput:
 		return sizeHintRevokeGrantInput(v)
+	case *api.RotateRootKeyInput:
+		return sizeHintRotateRootKeyInput(v)
+	case *api.RotateRootKeyOutput:
+		return sizeHintRotateRootKeyOutput(v)
 	case *api.RotationsListEntry:
 		return sizeHintRotationsListEntry(v)
 	case *api.ScheduleKeyDeletionInput:
@@ -4365,6 +4377,89 @@ func decodeRevokeGrantInput(r *reader, m *api.RevokeGrantInput) error {
 
 func sizeHintRevokeGrantInput(m *api.RevokeGrantInput) int {
 	return 23 + len(m.KeyId) + len(m.GrantId)
+}
+
+func appendRotateRootKeyInput(b []byte, m *api.RotateRootKeyInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	return endMap(b, at, n)
+}
+
+func decodeRotateRootKeyInput(r *reader, m *api.RotateRootKeyInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	for range n {
+		if err := r.skipField(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sizeHintRotateRootKeyInput(m *api.RotateRootKeyInput) int {
+	_ = m
+	return 1
+}
+
+func appendRotateRootKeyOutput(b []byte, m *api.RotateRootKeyOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.RootKeyFile != "" {
+		b = append(b, "\xabRootKeyFile"...)
+		b = appendStr(b, m.RootKeyFile)
+		n++
+	}
+	if m.OldRootKeyFile != "" {
+		b = append(b, "\xaeOldRootKeyFile"...)
+		b = appendStr(b, m.OldRootKeyFile)
+		n++
+	}
+	if m.Keys != 0 {
+		b = append(b, "\xa4Keys"...)
+		b = appendInt(b, int64(m.Keys))
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeRotateRootKeyOutput(r *reader, m *api.RotateRootKeyOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "RootKeyFile":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.RootKeyFile)
+			}
+		case "OldRootKeyFile":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.OldRootKeyFile)
+			}
+		case "Keys":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.Keys)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintRotateRootKeyOutput(m *api.RotateRootKeyOutput) int {
+	return 51 + len(m.RootKeyFile) + len(m.OldRootKeyFile)
 }
 
 func appendRotationsListEntry(b []byte, m *api.RotationsListEntry, e *encoder) []byte {

@@ -74,6 +74,7 @@ func exampleInputs() map[string]api.Message {
 		api.OpGetKeyLastUsage:     &api.KeyIDInput{KeyId: exKeyID},
 		api.OpGetUsage:            &api.GetUsageInput{WindowMinutes: api.Int32(10)},
 		api.OpCreateBackup:        &api.CreateBackupInput{},
+		api.OpRotateRootKey:       &api.RotateRootKeyInput{},
 		api.OpGetBackupPart:       &api.GetBackupPartInput{BackupId: "5f0c0b1f9a3d4e6b8c7d2e1f0a9b8c7d", Offset: 1 << 20},
 		api.OpVerifyAuditCheckpoints: &api.VerifyAuditCheckpointsInput{Checkpoints: []api.AuditCheckpoint{
 			{Seq: 42, Prev: "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b", Mac: "b9f1a0c4d2e3f5061728394a5b6c7d8e9f00112233445566778899aabbccddee"}}},
@@ -137,6 +138,7 @@ func exampleOutputs() map[string]api.Message {
 		api.OpRevokeGrant:         &api.Empty{},
 		api.OpGetKeyLastUsage: &api.GetKeyLastUsageOutput{KeyId: exKeyARN, KeyLastUsage: api.KeyLastUsage{Operation: "Encrypt", Timestamp: exLater, EventId: "1234"},
 			TrackingStartDate: exTime, KeyCreationDate: exTime},
+		api.OpRotateRootKey: &api.RotateRootKeyOutput{RootKeyFile: "/var/lib/kmsd/root-key", OldRootKeyFile: "/var/lib/kmsd/root-key.old", Keys: 10002},
 		api.OpCreateBackup:  &api.CreateBackupOutput{BackupId: "5f0c0b1f9a3d4e6b8c7d2e1f0a9b8c7d", Size: 3 << 20, Records: 40211, Keys: 10002, Created: exTime},
 		api.OpGetBackupPart: &api.GetBackupPartOutput{Data: []byte("KMSDBAK1..."), Size: 3 << 20},
 		api.OpGetUsage:      &api.GetUsageOutput{Since: exTime, WindowMinutes: 10, Usage: []api.UsageEntry{{KeyId: exKeyID, Principal: "uid:1000", Requests: 7, Errors: 1}}},

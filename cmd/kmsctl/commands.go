@@ -46,6 +46,7 @@ type commands struct {
 	GetKeyLastUsage                 keyCmd                  `cmd:"" help:"Show a key's last successful cryptographic use."`
 	Usage                           usageCmd                `cmd:"" help:"Requests by key and principal over a recent window (your own; root sees all)."`
 	Audit                           auditCmd                `cmd:"" help:"Read and verify the audit trail."`
+	RotateRootKey                   rotateRootKeyCmd        `cmd:"" help:"Re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old until you delete it (root only; docs/operations.md)."`
 	Backup                          backupCmd               `cmd:"" help:"Write a backup of kmsd's keys, aliases, grants and policies: a consistent snapshot taken while kmsd serves, sealed under the root key (root or the admin group)."`
 }
 
@@ -72,6 +73,12 @@ func call(e *env, op string, in api.Message) error {
 		return err
 	}
 	return show(e.stdout, e.g, out)
+}
+
+type rotateRootKeyCmd struct{}
+
+func (rotateRootKeyCmd) run(e *env) error {
+	return call(e, api.OpRotateRootKey, &api.RotateRootKeyInput{})
 }
 
 type statusCmd struct{}

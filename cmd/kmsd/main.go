@@ -52,9 +52,10 @@ type serveCmd struct {
 // cli is kmsd's command line: serving (the default), and the offline
 // commands that work on a state directory kmsd is not serving.
 var cli struct {
-	Version kong.VersionFlag `help:"Print the version and exit."`
-	Serve   serveCmd         `cmd:"" default:"withargs" help:"Serve (the default command)."`
-	Restore restoreCmd       `cmd:"" help:"Restore a backup (kmsctl backup) into an empty state directory, with the root key the backup was taken under."`
+	Version       kong.VersionFlag `help:"Print the version and exit."`
+	Serve         serveCmd         `cmd:"" default:"withargs" help:"Serve (the default command)."`
+	Restore       restoreCmd       `cmd:"" help:"Restore a backup (kmsctl backup) into an empty state directory, with the root key the backup was taken under."`
+	RotateRootKey rotateRootKeyCmd `cmd:"" help:"Re-seal a state directory kmsd is not serving under a new root key you give (for a root key kmsd was given as a file or a systemd credential; kmsctl rotate-root-key does it online otherwise)."`
 }
 
 func main() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -31,5 +32,34 @@ func (c *restoreCmd) Run() error {
 		return err
 	}
 	fmt.Printf("restored %d records (%d keys) taken %s into %s\n", h.Records, h.Keys, h.Created.Format("2006-01-02T15:04:05Z"), c.StateDir)
+	return nil
+}
+
+// rotateRootKeyCmd re-seals a state directory under a new root key,
+// offline.
+type rotateRootKeyCmd struct {
+	StateDir       string `help:"The state directory (kmsd must not be serving it)." required:"" env:"STATE_DIRECTORY"`
+	RootKeyFile    string `help:"Its root key now (default: $CREDENTIALS_DIRECTORY/root-key, else STATE_DIR/root-key)."`
+	NewRootKeyFile string `help:"The new root key: 32 bytes, mode 0600 (head -c 32 /dev/urandom > FILE)." required:""`
+}
+
+// Run re-seals every key under the new root key. A crash leaves a state
+// directory that opens under whichever key it was committed to (try the
+// new one, then the old); keep both until this prints done.
+func (c *rotateRootKeyCmd) Run() error {
+	st, err := statedir.Open(statedir.Options{Dir: c.StateDir, RootKeyFile: statedir.RootKeyFile(c.RootKeyFile)})
+	if err != nil {
+		return err
+	}
+	to, err := keystore.LoadRootKey(c.NewRootKeyFile)
+	if err != nil {
+		st.Store.Close()
+		return err
+	}
+	vs, err := keystore.RotateRoot(st.Store, st.Root, to, nil)
+	if err := errors.Join(err, st.Store.Close()); err != nil {
+		return err
+	}
+	fmt.Printf("done: %d keys re-sealed under %s; start kmsd with it, then delete the old root key\n", len(vs), c.NewRootKeyFile)
 	return nil
 }

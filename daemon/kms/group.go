@@ -49,7 +49,7 @@ func (s *Service) newSealer(ctx context.Context, op, act, keyID string, ec map[s
 	}
 	z.v = uint32(len(e.rec.Versions))
 	noteVersion(ctx, act, z.v)
-	if z.m, z.err = e.material(s.root, z.v); z.err != nil {
+	if z.m, z.err = e.material(s.root(), z.v); z.err != nil {
 		z.err = s.internal(op, z.err)
 		return z
 	}
@@ -85,7 +85,7 @@ func current(s *Service, op string, e *entry, v uint32, m *keystore.Material) (*
 	if err := checkState(op, e); err != nil {
 		return nil, err
 	}
-	m, err := e.material(s.root, v)
+	m, err := e.material(s.root(), v)
 	if err != nil {
 		return nil, s.internal(op, err)
 	}
@@ -142,7 +142,7 @@ func (s *Service) newOpener(ctx context.Context, op, act string, b blobRef, ec m
 		return o
 	}
 	noteVersion(ctx, act, b.version)
-	if o.m, o.err = e.material(s.root, b.version); o.err != nil {
+	if o.m, o.err = e.material(s.root(), b.version); o.err != nil {
 		o.err = s.internal(op, o.err)
 		return o
 	}

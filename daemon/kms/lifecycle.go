@@ -109,7 +109,7 @@ func (s *Service) newVersion(id keystore.KeyID, v uint32, now time.Time, rotatio
 		return nil, nil, err
 	}
 	defer clear(raw)
-	sealed, err := s.root.Seal(id, v, raw)
+	sealed, err := s.root().Seal(id, v, raw)
 	if err != nil {
 		m.Wipe()
 		return nil, nil, err

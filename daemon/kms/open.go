@@ -21,10 +21,11 @@ func Open(cfg Config) (*Service, error) {
 	cfg = withDefaults(cfg)
 	s := &Service{
 		cfg: cfg, now: cfg.Now, log: cfg.Logger, suite: cfg.Suite, resolver: cfg.Resolver,
-		store: cfg.Store, root: cfg.RootKey,
+		store:   cfg.Store,
 		keys:    map[keystore.KeyID]*entry{},
 		aliases: map[aliasRef]*keystore.AliasRecord{},
 	}
+	s.rootKey.Store(cfg.RootKey)
 	if g := cfg.AdminGroup; g != "" {
 		h, err := policy.ParsePrincipal(adminPrincipal(g), s.resolver)
 		if err != nil {

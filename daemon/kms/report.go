@@ -109,7 +109,7 @@ func (s *Service) AuditKey() ([]byte, error) {
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	m, err := e.material(s.root, 1)
+	m, err := e.material(s.root(), 1)
 	if err != nil {
 		return nil, err
 	}

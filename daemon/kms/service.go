@@ -60,7 +60,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	store    keystore.Store
-	root     *keystore.RootKey
+	rootKey  atomic.Pointer[keystore.RootKey] // replaced by RotateRoot
 	suite    keystore.Alg
 	resolver policy.Resolver
 
@@ -259,5 +259,38 @@ func (s *Service) Backup(skip func(meta string) bool, extra map[string]string) (
 	if err := s.checkOpen(); err != nil {
 		return nil, keystore.BackupHeader{}, err
 	}
-	return keystore.Backup(s.store, s.root, skip, extra)
+	return keystore.Backup(s.store, s.root(), skip, extra)
+}
+
+// root is the root key material is sealed under now.
+func (s *Service) root() *keystore.RootKey { return s.rootKey.Load() }
+
+// RotateRoot re-seals every key's material under to (keystore.RotateRoot:
+// crash-safe, hook called after each step) and then seals under to from
+// now on. Every other change waits meanwhile.
+func (s *Service) RotateRoot(to *keystore.RootKey, hook func(step string)) (int, error) {
+	if err := s.checkOpen(); err != nil {
+		return 0, err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	versions, err := keystore.RotateRoot(s.store, s.root(), to, hook)
+	if err != nil {
+		return 0, s.internal("RotateRootKey", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for id, vs := range versions {
+		e := s.keys[id]
+		if e == nil {
+			continue
+		}
+		e.mu.Lock()
+		rec := *e.rec
+		rec.Versions = vs
+		e.rec = &rec
+		e.mu.Unlock()
+	}
+	s.rootKey.Store(to)
+	return len(versions), nil
 }

@@ -90,7 +90,7 @@ func TestStateHoldsNoSecrets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mat, _ := e.material(s.root, v.Version)
+			mat, _ := e.material(s.root(), v.Version)
 			blob, _ := keystore.SealBlob(nil, mat, s.suite, e.id, nil, []byte("probe"))
 			if _, err := keystore.OpenBlob(nil, m, e.id, nil, blob); err != nil {
 				t.Fatalf("material unsealed by the docs does not match version %d: %v", v.Version, err)

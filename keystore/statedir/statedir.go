@@ -57,6 +57,9 @@ func Open(o Options) (*State, error) {
 	if s.Root, s.CreatedRootKey, err = rootKey(o, st); err == nil {
 		err = keystore.Init(st, s.Root)
 	}
+	if err == nil {
+		_, err = keystore.FinishRotation(st, s.Root)
+	}
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -64,15 +67,33 @@ func Open(o Options) (*State, error) {
 	return s, nil
 }
 
+// rootKey finds the state directory's root key: the file named, or
+// DIR/root-key, or (a root key rotation interrupted after it committed)
+// DIR/root-key.new, which then takes its place; or, for a store never
+// used, a new DIR/root-key.
 func rootKey(o Options, st keystore.Store) (*keystore.RootKey, bool, error) {
 	if o.RootKeyFile != "" {
 		rk, err := keystore.LoadRootKey(o.RootKeyFile)
 		return rk, false, err
 	}
 	path := RootKeyPath(o.Dir)
+	next := path + ".new"
 	rk, err := keystore.LoadRootKey(path)
+	if err == nil && keystore.CheckRootKey(st, rk) == nil {
+		os.Remove(next) // a rotation that never committed
+		return rk, false, nil
+	}
+	if nrk, nerr := keystore.LoadRootKey(next); nerr == nil && keystore.CheckRootKey(st, nrk) == nil {
+		if err := adopt(path, next); err != nil {
+			return nil, false, err
+		}
+		return nrk, false, nil
+	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return rk, false, err
+		if err == nil {
+			err = keystore.CheckRootKey(st, rk)
+		}
+		return nil, false, err
 	}
 	used, err := keystore.Initialized(st)
 	if err != nil {
@@ -87,6 +108,28 @@ func rootKey(o Options, st keystore.Store) (*keystore.RootKey, bool, error) {
 	}
 	rk, err = keystore.LoadRootKey(path)
 	return rk, true, err
+}
+
+// Adopt makes the new root key next the root key at path, keeping the
+// old one as path.old (until the operator deletes it): the last step of a
+// root key rotation.
+func Adopt(path, next string) error { return adopt(path, next) }
+
+func adopt(path, next string) error {
+	if _, err := os.Stat(path); err == nil {
+		if err := os.Rename(path, path+".old"); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(next, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Restore writes a backup (keystore.Backup) into the state directory

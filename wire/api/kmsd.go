@@ -161,3 +161,15 @@ type GetBackupPartOutput struct {
 	Size int64
 	Done bool
 }
+
+// RotateRootKeyInput is the request of RotateRootKey (kmsd's own; root
+// only): re-seal every key under a new root key.
+type RotateRootKeyInput struct{}
+
+// RotateRootKeyOutput says where the new root key is, where the old one
+// was kept, and how many keys were re-sealed.
+type RotateRootKeyOutput struct {
+	RootKeyFile    string `json:",omitzero"`
+	OldRootKeyFile string `json:",omitzero"`
+	Keys           int64
+}

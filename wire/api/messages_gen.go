@@ -61,6 +61,8 @@ func (*ReEncryptInput) message()               {}
 func (*ReEncryptOutput) message()              {}
 func (*RetireGrantInput) message()             {}
 func (*RevokeGrantInput) message()             {}
+func (*RotateRootKeyInput) message()           {}
+func (*RotateRootKeyOutput) message()          {}
 func (*RotationsListEntry) message()           {}
 func (*ScheduleKeyDeletionInput) message()     {}
 func (*ScheduleKeyDeletionOutput) message()    {}

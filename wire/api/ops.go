@@ -45,6 +45,7 @@ const (
 	OpVerifyAuditCheckpoints          = "VerifyAuditCheckpoints"
 	OpCreateBackup                    = "CreateBackup"
 	OpGetBackupPart                   = "GetBackupPart"
+	OpRotateRootKey                   = "RotateRootKey"
 )
 
 // Empty is the body of requests and responses that carry nothing.
@@ -154,6 +155,7 @@ var opList = []OpSpec{
 	spec[VerifyAuditCheckpointsInput, VerifyAuditCheckpointsOutput](OpVerifyAuditCheckpoints, false, false),
 	spec[CreateBackupInput, CreateBackupOutput](OpCreateBackup, false, false),
 	spec[GetBackupPartInput, GetBackupPartOutput](OpGetBackupPart, false, false),
+	spec[RotateRootKeyInput, RotateRootKeyOutput](OpRotateRootKey, false, false),
 }
 
 var ops = func() map[string]*OpSpec {

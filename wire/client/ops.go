@@ -209,3 +209,8 @@ func (c *Client) CreateBackup(ctx context.Context, in *api.CreateBackupInput) (*
 func (c *Client) GetBackupPart(ctx context.Context, in *api.GetBackupPartInput) (*api.GetBackupPartOutput, error) {
 	return call1[api.GetBackupPartOutput](c, ctx, api.OpGetBackupPart, in)
 }
+
+// RotateRootKey has kmsd re-seal every key under a new root key (root only).
+func (c *Client) RotateRootKey(ctx context.Context, in *api.RotateRootKeyInput) (*api.RotateRootKeyOutput, error) {
+	return call1[api.RotateRootKeyOutput](c, ctx, api.OpRotateRootKey, in)
+}
