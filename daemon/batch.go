@@ -27,6 +27,7 @@ type batchJob struct {
 	frame []byte // the request's body, which the items refer into
 	units int    // the request's in-flight slots
 
+	start    time.Time // when it was read
 	chunk    int       // items per chunk (the last may have fewer)
 	chunks   [][]byte  // each chunk's answers
 	parts    []part    // each chunk's job, sink and pooled buffer
@@ -69,7 +70,7 @@ var chunkBuffers = sync.Pool{New: func() any { return new([]byte) }}
 func newBatchJob(c *conn, req *wire.Request, frame []byte) *batchJob {
 	size := chunkSize(req.N, c.s.cfg.Workers)
 	chunks := (req.N + size - 1) / size
-	b := &batchJob{c: c, id: req.ID, op: req.Op, req: req, frame: frame, units: c.cost, chunk: size,
+	b := &batchJob{c: c, id: req.ID, op: req.Op, req: req, frame: frame, units: c.cost, chunk: size, start: time.Now(),
 		chunks: make([][]byte, chunks), parts: make([]part, chunks), outcomes: make([]outcome, req.N)}
 	b.left.Store(int32(chunks))
 	return b
@@ -262,6 +263,7 @@ func (b *batchJob) answer(failed *api.Error) {
 		head := wire.AppendBatchResponseHead(nil, b.id, b.req.N)
 		if err := wire.FinishBatchResponse(head, 0, n); err == nil {
 			b.c.send(outFrame{b: head, more: b.chunks, units: b.units, public: b.public(), done: b.forget})
+			b.c.s.metrics.took("batch", b.start, b.req.N)
 			return
 		}
 		failed = &api.Error{Code: api.CodeValidation, Message: "the batch's response exceeds the frame limit; send fewer or smaller items"}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"kmsd/wire"
 	"kmsd/wire/api"
+	"time"
 )
 
 // dispatch sends a decoded request where it is served: Hello and Status
@@ -30,6 +31,9 @@ func (c *conn) dispatch(req *wire.Request, frame []byte, last bool) {
 	}
 	c.s.requests.Add(1)
 	j := &job{c: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}
+	if c.s.metrics != nil {
+		j.start = time.Now()
+	}
 	if last && !c.over && req.Op.Crypto && c.busy.Load() == 1 && p.depth() == 0 {
 		// Inline: a lone crypto request on a connection with nothing else
 		// in flight, and no queue to wait behind: the reader does it, as a

@@ -106,6 +106,7 @@ func (s *Server) ready() *api.Error {
 // waits either way, and a handoff to the trail's goroutine and back
 // costs a lone request more than the write.
 func (s *Server) record(evs ...*audit.Event) *api.Error {
+	s.metrics.observe(evs)
 	if s.cfg.Audit == nil || len(evs) == 0 {
 		return nil
 	}

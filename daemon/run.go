@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -49,6 +50,9 @@ type Options struct {
 	// (Config); zero takes the defaults.
 	MaxConns, MaxConnsPerUID int
 	HelloTimeout             time.Duration
+	// MetricsListen, if set, serves Prometheus metrics there:
+	// "unix:PATH" or "tcp:HOST:PORT".
+	MetricsListen string
 	// PollWindow is how long a connection polls for its next request
 	// before it sleeps (Config.PollWindow).
 	PollWindow time.Duration
@@ -94,7 +98,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	srv := NewServer(Config{Service: svc, Audit: aw, AuditDir: o.AuditDir, StateDir: o.StateDir, RootKeyFile: ownRootKey(o), Logger: log, Version: Version, CPU: cpu,
 		Workers: o.Workers, QueueSize: o.QueueSize, PollWindow: o.PollWindow, FileLimit: files,
-		MaxConns: o.MaxConns, MaxConnsPerUID: o.MaxConnsPerUID, HelloTimeout: o.HelloTimeout})
+		MaxConns: o.MaxConns, MaxConnsPerUID: o.MaxConnsPerUID, HelloTimeout: o.HelloTimeout, Metrics: o.MetricsListen != ""})
 	return serve(ctx, o, srv, ln, log)
 }
 
@@ -208,6 +212,21 @@ func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *sl
 	diskTicker := time.NewTicker(time.Minute)
 	defer diskTicker.Stop()
 	go srv.watchDisk(ctx.Done(), diskTicker.C)
+	if o.MetricsListen != "" {
+		ml, err := listenMetrics(o.MetricsListen)
+		if err != nil {
+			srv.Shutdown(context.Background())
+			<-served
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		defer ml.Close()
+		go func() {
+			if err := srv.ServeMetrics(ml); err != nil {
+				log.Error("serving metrics", "err", err)
+			}
+		}()
+		log.Info("serving metrics", "listen", o.MetricsListen)
+	}
 	var mnt *fusefs.Mount
 	if o.Mount != "" {
 		var err error
@@ -274,4 +293,16 @@ func ownRootKey(o Options) string {
 		return ""
 	}
 	return statedir.RootKeyPath(o.StateDir)
+}
+
+// listenMetrics opens the metrics listener: "unix:PATH" (a socket made as
+// kmsd's own, mode 0660) or "tcp:HOST:PORT".
+func listenMetrics(spec string) (net.Listener, error) {
+	switch kind, addr, _ := strings.Cut(spec, ":"); kind {
+	case "unix":
+		return Listen(ListenConfig{Path: addr, Mode: 0o660})
+	case "tcp":
+		return net.Listen("tcp", addr)
+	}
+	return nil, fmt.Errorf("%q: want unix:PATH or tcp:HOST:PORT", spec)
 }

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"runtime/metrics"
+	rtmetrics "runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +57,8 @@ type Config struct {
 	// FileLimit is the open-file limit MaxConns's default is taken from;
 	// default: the process's soft limit.
 	FileLimit int
+	// Metrics turns on the Prometheus metrics (ServeMetrics serves them).
+	Metrics bool
 	// PollWindow is how long a connection's reader polls its socket for
 	// the next request, after reading one, before it sleeps in the kernel
 	// (kmsd/internal/poll): a synchronous caller's round trip then skips
@@ -95,6 +97,7 @@ type Server struct {
 	quit           chan struct{}  // closed at Shutdown: waits for budget end
 	failures       *failureBudget // what failed requests may cost the trail (trailcost.go)
 	backup         backups        // the backup being read (backup.go)
+	metrics        *metrics       // nil unless Config.Metrics
 	summariesDone  chan struct{}
 }
 
@@ -153,6 +156,9 @@ func NewServer(cfg Config) *Server {
 		perUID: map[uint32]int{}, refusals: map[uint32]int{}, refusedAt: map[uint32]time.Time{},
 		shares: newShares(cfg.MaxInFlightPerUID), quit: make(chan struct{}), failures: newFailureBudget(),
 		summariesDone: make(chan struct{})}
+	if cfg.Metrics {
+		s.metrics = newMetrics(s)
+	}
 	go func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
@@ -315,9 +321,9 @@ func (s *Server) status(ctx context.Context) *api.StatusOutput {
 // heapAllocs is the runtime's count of heap objects allocated so far
 // (without stopping the world, as runtime.ReadMemStats would).
 func heapAllocs() int64 {
-	m := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}}
-	metrics.Read(m)
-	if m[0].Value.Kind() != metrics.KindUint64 {
+	m := []rtmetrics.Sample{{Name: "/gc/heap/allocs:objects"}}
+	rtmetrics.Read(m)
+	if m[0].Value.Kind() != rtmetrics.KindUint64 {
 		return 0
 	}
 	return int64(m[0].Value.Uint64())

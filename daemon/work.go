@@ -20,7 +20,8 @@ type job struct {
 	b      *batchJob // a chunk of a batch: chunk k, items [lo, hi)
 	k      int
 	lo, hi int
-	units  int // the request's in-flight slots (single requests)
+	units  int       // the request's in-flight slots (single requests)
+	start  time.Time // when it was read (single requests, with metrics on)
 }
 
 // maxCoalesce is the most jobs a worker takes in one pass.
@@ -120,6 +121,7 @@ func (s *Server) runJobs(jobs []*job, inline bool) {
 	}
 	p := s.work(singles)
 	if s.cfg.Audit == nil {
+		s.metrics.observe(p.records)
 		p.commit(nil)
 		return
 	}
@@ -127,6 +129,7 @@ func (s *Server) runJobs(jobs []*job, inline bool) {
 	if inline {
 		appendTo = s.cfg.Audit.AppendNow
 	}
+	s.metrics.observe(p.records)
 	appendTo(s.failures.admit(p.records, time.Now()), func(err error) {
 		if err != nil {
 			p.commit(auditDown())
@@ -143,6 +146,7 @@ func (s *Server) finishBatch(b *batchJob) {
 	evs := b.records()
 	b.wipeFrame()
 	if s.cfg.Audit == nil {
+		s.metrics.observe(evs)
 		b.answer(nil)
 		return
 	}
@@ -150,6 +154,7 @@ func (s *Server) finishBatch(b *batchJob) {
 	if s.cfg.Audit.Deferred() {
 		appendTo = s.cfg.Audit.AppendNow // a write to the page cache: cheaper than a handoff
 	}
+	s.metrics.observe(evs)
 	appendTo(s.failures.admit(evs, time.Now()), func(err error) {
 		switch {
 		case err != nil:
@@ -200,6 +205,7 @@ func (p *pass) commit(failed *api.Error) {
 			p.s.failJob(j, failed)
 		default:
 			j.c.send(oneFrame(p.frames[k], j.units))
+			p.s.metrics.took("single", j.start, 1)
 		}
 	}
 }

@@ -24,7 +24,10 @@ func (w *Writer) writeGroup(group []*appendReq) error {
 	}
 	seq0, prev0, since0 := w.seq, w.prev, w.sinceCkpt
 	ends, ckpt := w.encodeGroup(group, now)
-	if err := w.write(ends); err != nil {
+	start := time.Now()
+	err := w.write(ends)
+	w.writes.note(time.Since(start))
+	if err != nil {
 		w.seq, w.prev, w.sinceCkpt = seq0, prev0, since0
 		w.dirtyTail = true
 		return w.fail(group, err)
@@ -87,6 +90,7 @@ func (w *Writer) encodeGroup(group []*appendReq, now time.Time) (ends []int, ckp
 // to the store.
 func (w *Writer) written(now time.Time, ckpt bool) {
 	w.size += int64(len(w.buf))
+	w.bytes.Add(int64(len(w.buf)))
 	if !w.Healthy() {
 		w.cfg.Logger.Warn("audit trail writable again", "refused", w.refused.Load())
 		w.downSince.Store(0)

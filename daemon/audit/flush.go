@@ -108,6 +108,12 @@ func (w *Writer) FlushStats() (n int64, total, longest time.Duration) {
 	return w.flushes.n.Load(), time.Duration(w.flushes.total.Load()), time.Duration(w.flushes.longest.Load())
 }
 
+// WriteStats reports the trail's writes: how many groups were written,
+// their total time and the longest, and the bytes written.
+func (w *Writer) WriteStats() (n int64, total, longest time.Duration, bytes int64) {
+	return w.writes.n.Load(), time.Duration(w.writes.total.Load()), time.Duration(w.writes.longest.Load()), w.bytes.Load()
+}
+
 // timedSync flushes f and counts it.
 func (w *Writer) timedSync(f *os.File) error {
 	start := time.Now()

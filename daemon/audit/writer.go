@@ -107,6 +107,8 @@ type Writer struct {
 	saveq     chan checkpoint
 	flush     flusher
 	flushes   flushStats
+	writes    flushStats   // the writes of groups, timed as the flushes
+	bytes     atomic.Int64 // bytes written to the trail
 	saved     sync.WaitGroup
 	lastSaved atomic.Pointer[checkpoint]
 	closeOnce sync.Once

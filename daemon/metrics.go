@@ -1,0 +1,144 @@
+package daemon
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"kmsd/daemon/audit"
+)
+
+// metrics are kmsd's Prometheus metrics, served on --metrics-listen.
+// Counts of requests come from the records kmsd makes (one per group of
+// items alike, with its count), so the hot path pays a counter update per
+// group, not per item; everything else is read at scrape time.
+type metrics struct {
+	reg      *prometheus.Registry
+	items    *prometheus.CounterVec   // by operation and result
+	duration *prometheus.HistogramVec // by kind: single or batch
+	batch    prometheus.Histogram     // items per batch request
+}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		items: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kmsd_requests_total",
+			Help: "Requests (batch items counted one by one) by operation and result (success or the exception)."}, []string{"operation", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kmsd_request_duration_seconds",
+			Help:    "From a request read to its answer handed to the socket, by kind (single or batch).",
+			Buckets: prometheus.ExponentialBuckets(5e-6, 2.5, 14)}, []string{"kind"}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kmsd_batch_items",
+			Help: "Items per batch request.", Buckets: prometheus.ExponentialBuckets(1, 4, 7)}),
+	}
+	m.reg.MustRegister(m.items, m.duration, m.batch, serverCollector{s},
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	return m
+}
+
+// observe counts the requests a group of records stands for.
+func (m *metrics) observe(evs []*audit.Event) {
+	if m == nil {
+		return
+	}
+	for _, ev := range evs {
+		if ev.Type != audit.TypeCall {
+			continue
+		}
+		result := ev.Error
+		if result == "" {
+			result = "success"
+		}
+		m.items.WithLabelValues(ev.Name, result).Add(float64(ev.Items()))
+	}
+}
+
+// took records how long a request took (kind single or batch) and, for a
+// batch, its items.
+func (m *metrics) took(kind string, since time.Time, items int) {
+	if m == nil {
+		return
+	}
+	m.duration.WithLabelValues(kind).Observe(time.Since(since).Seconds())
+	if kind == "batch" {
+		m.batch.Observe(float64(items))
+	}
+}
+
+// serverCollector reads the server's state at scrape time.
+type serverCollector struct{ s *Server }
+
+var (
+	descQueue       = prometheus.NewDesc("kmsd_queue_depth", "Jobs waiting for a crypto worker.", nil, nil)
+	descHeld        = prometheus.NewDesc("kmsd_inflight_units", "Units of 16 KiB of requests read and not yet answered.", nil, nil)
+	descThrottled   = prometheus.NewDesc("kmsd_throttled_total", "Requests answered ThrottlingException.", nil, nil)
+	descConns       = prometheus.NewDesc("kmsd_connections", "Open connections, by uid.", []string{"uid"}, nil)
+	descAuditWrites = prometheus.NewDesc("kmsd_audit_writes_total", "Groups of records written to the audit trail.", nil, nil)
+	descAuditWriteS = prometheus.NewDesc("kmsd_audit_write_seconds_total", "Time spent writing to the audit trail.", nil, nil)
+	descAuditBytes  = prometheus.NewDesc("kmsd_audit_bytes_total", "Bytes written to the audit trail.", nil, nil)
+	descAuditFlush  = prometheus.NewDesc("kmsd_audit_flushes_total", "Flushes (fdatasync) of the audit trail.", nil, nil)
+	descAuditFlushS = prometheus.NewDesc("kmsd_audit_flush_seconds_total", "Time spent flushing the audit trail.", nil, nil)
+	descAuditMax    = prometheus.NewDesc("kmsd_audit_flush_longest_seconds", "The longest flush of the audit trail.", nil, nil)
+	descAuditUp     = prometheus.NewDesc("kmsd_audit_up", "1 while the audit trail can be written; 0 while kmsd refuses requests for it.", nil, nil)
+	descFree        = prometheus.NewDesc("kmsd_disk_free_bytes", "Room left on the state and audit directories' file systems.", []string{"dir"}, nil)
+)
+
+func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descQueue, descHeld, descThrottled, descConns, descAuditWrites, descAuditWriteS,
+		descAuditBytes, descAuditFlush, descAuditFlushS, descAuditMax, descAuditUp, descFree} {
+		ch <- d
+	}
+}
+
+func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s
+	ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(s.crypto.depth()))
+	ch <- prometheus.MustNewConstMetric(descHeld, prometheus.GaugeValue, float64(s.held.Load()))
+	ch <- prometheus.MustNewConstMetric(descThrottled, prometheus.CounterValue, float64(s.throttled.Load()))
+	s.mu.Lock()
+	for uid, n := range s.perUID {
+		ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(n), strconv.FormatUint(uint64(uid), 10))
+	}
+	s.mu.Unlock()
+	if a := s.cfg.Audit; a != nil {
+		n, total, _, bytes := a.WriteStats()
+		ch <- prometheus.MustNewConstMetric(descAuditWrites, prometheus.CounterValue, float64(n))
+		ch <- prometheus.MustNewConstMetric(descAuditWriteS, prometheus.CounterValue, total.Seconds())
+		ch <- prometheus.MustNewConstMetric(descAuditBytes, prometheus.CounterValue, float64(bytes))
+		fn, ftotal, flongest := a.FlushStats()
+		ch <- prometheus.MustNewConstMetric(descAuditFlush, prometheus.CounterValue, float64(fn))
+		ch <- prometheus.MustNewConstMetric(descAuditFlushS, prometheus.CounterValue, ftotal.Seconds())
+		ch <- prometheus.MustNewConstMetric(descAuditMax, prometheus.GaugeValue, flongest.Seconds())
+		up := 0.0
+		if a.Healthy() {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descAuditUp, prometheus.GaugeValue, up)
+	}
+	state, aud, _ := s.disk()
+	ch <- prometheus.MustNewConstMetric(descFree, prometheus.GaugeValue, float64(state), "state")
+	ch <- prometheus.MustNewConstMetric(descFree, prometheus.GaugeValue, float64(aud), "audit")
+}
+
+// ServeMetrics serves the metrics on l (GET /metrics) until it is closed;
+// it turns the metrics on.
+func (s *Server) ServeMetrics(l net.Listener) error {
+	srv := &http.Server{Handler: metricsHandler(s.metrics), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
+	err := srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+func metricsHandler(m *metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	return mux
+}
