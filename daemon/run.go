@@ -243,12 +243,28 @@ func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *sl
 	if o.Ready != nil {
 		o.Ready()
 	}
-	select {
-	case err := <-served:
-		unmount(mnt, log)
-		srv.Shutdown(context.Background())
-		return fmt.Errorf("accepting connections: %w", err)
-	case <-ctx.Done():
+	// The serving loop: it waits for the end, and pings systemd's
+	// watchdog (if the unit has WatchdogSec=) while kmsd serves
+	// (watchdog.go).
+	var wdTick <-chan time.Time
+	if every := watchdogInterval(log); every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		wdTick = t.C
+	}
+	wd := &watchdog{s: srv, log: log}
+	for ctx.Err() == nil {
+		select {
+		case err := <-served:
+			unmount(mnt, log)
+			srv.Shutdown(context.Background())
+			return fmt.Errorf("accepting connections: %w", err)
+		case now := <-wdTick:
+			if wd.tick(now) {
+				notify(log, "WATCHDOG=1")
+			}
+		case <-ctx.Done():
+		}
 	}
 	notify(log, "STOPPING=1")
 	unmount(mnt, log)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
 	sd "github.com/coreos/go-systemd/v22/daemon"
@@ -46,4 +47,19 @@ func notify(log *slog.Logger, state string) {
 	if _, err := sd.SdNotify(false, state); err != nil {
 		log.Warn("could not notify systemd", "state", state, "err", err)
 	}
+}
+
+// watchdogInterval is how often the serving loop ticks the watchdog: a
+// third of the unit's WatchdogSec= (so a probe may take two ticks before
+// a ping is missed), or 0 when there is no watchdog.
+func watchdogInterval(log *slog.Logger) time.Duration {
+	d, err := sd.SdWatchdogEnabled(false)
+	if err != nil {
+		log.Warn("ignoring a malformed watchdog setting", "err", err)
+		return 0
+	}
+	if d > 0 {
+		log.Info("watchdog on", "timeout", d)
+	}
+	return d / 3
 }

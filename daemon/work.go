@@ -3,6 +3,7 @@ package daemon
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kmsd/daemon/audit"
@@ -22,6 +23,8 @@ type job struct {
 	lo, hi int
 	units  int       // the request's in-flight slots (single requests)
 	start  time.Time // when it was read (single requests, with metrics on)
+
+	probe chan struct{} // a watchdog's probe (watchdog.go): closed when a worker takes it
 }
 
 // maxCoalesce is the most jobs a worker takes in one pass.
@@ -29,8 +32,9 @@ const maxCoalesce = 64
 
 // pool is a bounded queue and the workers that serve it.
 type pool struct {
-	q  chan *job
-	wg sync.WaitGroup
+	q      chan *job
+	wg     sync.WaitGroup
+	passes atomic.Uint64 // passes the workers have finished
 }
 
 func newPool(workers, size int, run func([]*job)) *pool {
@@ -41,6 +45,10 @@ func newPool(workers, size int, run func([]*job)) *pool {
 			defer p.wg.Done()
 			batch := make([]*job, 0, maxCoalesce)
 			for j := range p.q {
+				if j.probe != nil {
+					close(j.probe)
+					continue
+				}
 				// Take what is queued now, without waiting for more (one
 				// yield lets readers woken with it queue their requests).
 				batch = append(batch[:0], j)
@@ -49,16 +57,21 @@ func newPool(workers, size int, run func([]*job)) *pool {
 				for len(batch) < maxCoalesce {
 					select {
 					case j, ok := <-p.q:
-						if !ok {
+						switch {
+						case !ok:
 							break drain
+						case j.probe != nil:
+							close(j.probe)
+						default:
+							batch = append(batch, j)
 						}
-						batch = append(batch, j)
 					default:
 						break drain
 					}
 				}
 				run(batch)
 				clear(batch)
+				p.passes.Add(1)
 			}
 		}()
 	}

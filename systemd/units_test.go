@@ -71,4 +71,7 @@ func TestUnitsKeepTheMountVisible(t *testing.T) {
 	if !bytes.Contains(svc, []byte("\nType=notify\n")) || !bytes.Contains(svc, []byte("\nDeviceAllow=/dev/fuse rw\n")) {
 		t.Error("kmsd.service must be Type=notify and allow /dev/fuse")
 	}
+	if !bytes.Contains(svc, []byte("\nWatchdogSec=")) || !bytes.Contains(svc, []byte("\nRestart=on-failure\n")) {
+		t.Error("kmsd.service must set WatchdogSec= and restart kmsd on failure (a watchdog timeout is one)")
+	}
 }

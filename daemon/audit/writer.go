@@ -142,6 +142,7 @@ type appendReq struct {
 	evs    []*Event
 	bodies [][]byte
 	done   func(error) // called by the loop once the group is written or failed
+	probe  bool        // a Probe: nothing to write
 }
 
 // lockDir takes the trail directory's lock (an flock on DIR/kmsd.lock),
@@ -259,6 +260,24 @@ func (w *Writer) AppendNow(evs []*Event, done func(error)) {
 	w.answer(w.takeQueued([]*appendReq{r}))
 }
 
+// Probe calls done on the writer's goroutine once it has taken every
+// group queued before the probe (a watchdog's proof that the trail is not
+// stuck: a write hung on a failing disk holds the goroutine, and every
+// request waits behind it). A probe writes nothing. It reports false,
+// without calling done, when the queue is full: WriteStats then tells
+// whether the writer is moving.
+func (w *Writer) Probe(done func()) bool {
+	select {
+	case w.reqs <- &appendReq{probe: true, done: func(error) { done() }}:
+		return true
+	case <-w.done:
+		done()
+		return true
+	default:
+		return false
+	}
+}
+
 // Deferred reports whether an append returns before its flush (modes
 // interval and none): writing a group is then a write to the page cache,
 // which a worker may as well make itself (AppendNow).
@@ -294,10 +313,26 @@ func (w *Writer) queue(r *appendReq) {
 // answer writes a group and tells each of its requests how that went. The
 // caller holds mu.
 func (w *Writer) answer(group []*appendReq) {
+	if probesOnly(group) {
+		for _, r := range group {
+			r.done(nil)
+		}
+		return
+	}
 	err := w.writeGroup(group)
 	for _, r := range group {
 		r.done(err)
 	}
+}
+
+// probesOnly reports whether group holds nothing to write (only Probes).
+func probesOnly(group []*appendReq) bool {
+	for _, r := range group {
+		if !r.probe {
+			return false
+		}
+	}
+	return true
 }
 
 // prepare encodes a group's records in the caller's goroutine, or refuses

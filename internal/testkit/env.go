@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 )
 
 // ShortDir is a temporary directory with a path short enough for a Unix
@@ -63,4 +64,15 @@ func require(t testing.TB, why, env string) {
 		t.Fatalf("%s, and %s=1", why, env)
 	}
 	t.Skip(why)
+}
+
+// Eventually waits for cond, polling; the test fails if it does not hold
+// within a minute (a guard against a hang, not a timing assertion).
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+	}
 }
