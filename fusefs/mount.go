@@ -36,7 +36,8 @@ type Mount struct {
 // New mounts the tree of svc on dir. As root it mounts the kernel's FUSE
 // device directly; otherwise go-fuse runs fusermount3, which must be
 // installed (Debian: the fuse3 package). A mount a crashed kmsd left on
-// dir ("transport endpoint is not connected") is detached first.
+// dir ("transport endpoint is not connected") is detached first; a
+// missing dir is made (its parent must exist).
 func New(mountpoint string, svc Service, o Options) (*Mount, error) {
 	log := o.Logger
 	if log == nil {
@@ -45,7 +46,15 @@ func New(mountpoint string, svc Service, o Options) (*Mount, error) {
 	if err := detachStale(mountpoint, log); err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(mountpoint); err != nil {
+	fi, err := os.Stat(mountpoint)
+	if errors.Is(err, os.ErrNotExist) {
+		// Made here, not by the unit (an ExecStartPre=mkdir fails on the
+		// dead mount a crashed kmsd leaves, and so stops the restart).
+		if err = os.Mkdir(mountpoint, 0o755); err == nil {
+			fi, err = os.Stat(mountpoint)
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("mount point: %w", err)
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("mount point %s is not a directory", mountpoint)

@@ -71,6 +71,9 @@ func TestUnitsKeepTheMountVisible(t *testing.T) {
 	if !bytes.Contains(svc, []byte("\nType=notify\n")) || !bytes.Contains(svc, []byte("\nDeviceAllow=/dev/fuse rw\n")) {
 		t.Error("kmsd.service must be Type=notify and allow /dev/fuse")
 	}
+	if bytes.Contains(svc, []byte("\nExecStartPre=")) {
+		t.Error("kmsd.service has an ExecStartPre=: one that touches the mount point fails on the dead mount a crash leaves, and stops the restart")
+	}
 	if !bytes.Contains(svc, []byte("\nWatchdogSec=")) || !bytes.Contains(svc, []byte("\nRestart=on-failure\n")) {
 		t.Error("kmsd.service must set WatchdogSec= and restart kmsd on failure (a watchdog timeout is one)")
 	}

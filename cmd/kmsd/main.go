@@ -40,7 +40,7 @@ type serveCmd struct {
 	PollWindow           time.Duration `help:"How long a connection's reader polls for the next request before it sleeps: a synchronous caller's round trip then costs microseconds of CPU instead of a thread's wake-up. 0 never polls." default:"50us"`
 	AuditRetainSize      string        `help:"Remove the trail's oldest files once it passes this size (e.g. 10GiB); kmsd keeps where they ended, so verification still holds. Default: keep everything."`
 	AuditRetainAge       time.Duration `help:"Remove the trail's files whose last record is older than this (e.g. 2160h). Default: keep everything."`
-	MetricsListen        string        `help:"Serve Prometheus metrics (GET /metrics) here: unix:PATH or tcp:127.0.0.1:PORT. Off by default."`
+	MetricsListen        string        `help:"Serve Prometheus metrics (GET /metrics) here: unix:PATH or tcp:127.0.0.1:PORT. Off by default." env:"KMSD_METRICS_LISTEN"`
 	NoAudit              bool          `help:"Run without an audit trail. For measurements only: nothing is recorded."`
 	Mount                string        `help:"Mount the FUSE view here: /keys/<alias>/encrypt and friends (docs/fuse.md). As root the kernel is asked directly; otherwise fusermount3 must be installed."`
 	MountAllowOther      bool          `help:"Let users other than kmsd's own use the mount; what each may do is still the key policy's to say."`

@@ -14,4 +14,8 @@
 //     process, ready through its Ready hook.
 //   - [Daemon.Kmsctl] runs the real kmsctl against a daemon, and
 //     [ScriptCommands] gives testscript transcripts kmsd and kmsctl.
+//   - [BootSystemd] boots a real systemd as PID 1 of namespaces of its
+//     own, on a copy-on-write view of the machine ([Sandbox]), where a
+//     test installs and drives kmsd's units as an operator would.
+//   - [Eventually] waits for a condition, with a guard against a hang.
 package testkit
