@@ -1,4 +1,3 @@
-// Package systemd holds kmsd's unit files; its tests check them.
 package systemd
 
 import (
