@@ -76,6 +76,7 @@ func TestOperationsRunbook(t *testing.T) {
 	done := len(outs) - 1
 	for i := 0; i < done; i++ {
 		st := steps[i]
+		t.Logf("step %d\n%s--- printed:\n%s", i+1, st.script, outs[i])
 		if st.hasWant && !matchOutput(outs[i], st.want) {
 			t.Errorf("runbook step %d printed\n%s\nthe runbook says\n%s\n--- step:\n%s", i+1, outs[i], st.want, st.script)
 		}
