@@ -2,6 +2,7 @@ package main
 
 import (
 	"strings"
+	"time"
 
 	"kmsd/wire/api"
 )
@@ -81,9 +82,45 @@ func (rotateRootKeyCmd) run(e *env) error {
 	return call(e, api.OpRotateRootKey, &api.RotateRootKeyInput{})
 }
 
-type statusCmd struct{}
+type statusCmd struct {
+	Wait bool `help:"Wait for kmsd to answer (up to --timeout) instead of failing at once: how a script knows that a kmsd it just started serves."`
+}
 
-func (statusCmd) run(e *env) error { return call(e, api.OpStatus, &api.StatusInput{}) }
+func (c statusCmd) run(e *env) error {
+	if c.Wait {
+		if err := e.waitForKmsd(); err != nil {
+			return err
+		}
+	}
+	cl, err := e.client()
+	if err != nil {
+		return err
+	}
+	out, err := cl.Status(e.ctx, &api.StatusInput{})
+	if err != nil {
+		return err
+	}
+	if e.g.Output == "text" && e.g.Query == "" {
+		return showLabelled(e.stdout, out)
+	}
+	return show(e.stdout, e.g, out)
+}
+
+// waitForKmsd dials until kmsd answers or the command's time is up.
+func (e *env) waitForKmsd() error {
+	for {
+		c, err := e.dial()
+		if err == nil {
+			e.c = c
+			return nil
+		}
+		select {
+		case <-e.ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
 
 // keyCmd is every command that takes only --key-id; the operation is the
 // subcommand's name.

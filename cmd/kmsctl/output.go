@@ -138,3 +138,54 @@ func scalar(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// showLabelled prints v's scalar fields one a line, "Name<TAB>value", in
+// the order of its JSON (nested objects' fields as Outer.Inner): kmsd's
+// own records (status), whose many columns the AWS CLI's text form would
+// print without names.
+func showLabelled(w io.Writer, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var b strings.Builder
+	var path []string
+	expectKey := false
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				expectKey = true
+				continue
+			case '}':
+				if len(path) > 0 {
+					path = path[:len(path)-1]
+				}
+			}
+		case string:
+			if expectKey {
+				path = append(path, t)
+				expectKey = false
+				continue
+			}
+			fmt.Fprintf(&b, "%s\t%s\n", strings.Join(path, "."), t)
+			path = path[:len(path)-1]
+		default:
+			fmt.Fprintf(&b, "%s\t%v\n", strings.Join(path, "."), t)
+			path = path[:len(path)-1]
+		}
+		expectKey = true
+	}
+	_, err = io.WriteString(w, b.String())
+	return err
+}
