@@ -23,7 +23,7 @@ demo: build
 	@set -e; d=$$(mktemp -d); trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$d' EXIT; \
 	$(BIN)/kmsd --state-dir $$d/state --socket $$d/kmsd.sock 2>$$d/kmsd.log & pid=$$!; \
 	export KMSD_SOCKET=$$d/kmsd.sock; k="$(BIN)/kmsctl"; \
-	for i in $$(seq 100); do $$k status >/dev/null 2>&1 && break; sleep 0.1; done; \
+	$$k status --wait >/dev/null; \
 	echo '$$ kmsctl status --query "[Suite, KeyCount]" --output text'; $$k status --query '[Suite, KeyCount]' --output text; \
 	echo '$$ kmsctl create-key --description demo --query KeyMetadata.KeyId --output text'; \
 	key=$$($$k create-key --description demo --query KeyMetadata.KeyId --output text); echo "$$key"; \

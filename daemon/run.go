@@ -18,6 +18,7 @@ import (
 	"kmsd/fusefs"
 	"kmsd/keystore"
 	"kmsd/keystore/statedir"
+	"kmsd/wire/api"
 )
 
 // Version is kmsd's version, set at build time with
@@ -150,7 +151,7 @@ func openAudit(o Options, svc *kms.Service, log *slog.Logger) (*audit.Writer, er
 	}
 	aw, err := audit.Open(audit.Config{Dir: o.AuditDir, Sync: mode, FlushInterval: o.AuditFlushInterval, MACKey: key,
 		RetainBytes: o.AuditRetainBytes, RetainAge: o.AuditRetainAge,
-		Store: checkpointStore{svc.Store()}, Logger: log})
+		Store: checkpointStore{svc.Store()}, CountsUsage: api.IsKMSOperation, Logger: log})
 	clear(key)
 	if err != nil {
 		return nil, err

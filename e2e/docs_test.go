@@ -90,6 +90,9 @@ func runDoc(t *testing.T, s *testkit.Sandbox, path string) (skipped []step) {
 			skipped = append(skipped, st)
 			continue
 		}
+		if regexp.MustCompile(`\bmake (test|bench)\b`).MatchString(st.script) {
+			t.Fatalf("%s: a block runs make test or make bench, which the tests cannot run inside themselves; mark it:\n%s", path, st.script)
+		}
 		script.WriteString(st.script)
 		fmt.Fprintf(&script, "\nprintf '\\n@@end %d@@\\n'; printf '\\n@@end %d@@\\n' >&2\n", len(run), len(run))
 		run = append(run, st)

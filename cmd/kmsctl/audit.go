@@ -228,7 +228,7 @@ func progress(e *env, files []string) func(int64) {
 
 type auditQueryCmd struct {
 	auditFiles
-	KeyID     string `name:"key-id" help:"Records of this key (id or alias)."`
+	KeyID     string `name:"key-id" help:"Records of this key: a key id, or an alias or ARN, which kmsd resolves (its records name the alias, the key's name the key)."`
 	Principal string `help:"Records of this caller: uid:N or unit:NAME."`
 	Operation string `help:"Records of this operation, e.g. Decrypt."`
 	Result    string `help:"success, error, or an exception name."`
@@ -255,8 +255,29 @@ func (c *auditQueryCmd) run(e *env) error {
 	if err != nil {
 		return err
 	}
+	if strings.HasPrefix(c.KeyID, "alias/") || strings.HasPrefix(c.KeyID, "arn:") {
+		// Unresolved (kmsd not reachable, the alias gone), the records that
+		// name it still match.
+		if id, err := resolveKey(e, c.KeyID); err != nil {
+			fmt.Fprintf(e.stderr, "kmsctl: note: %v; showing only the records that name %s\n", err, c.KeyID)
+		} else {
+			f.AlsoKeyIDs = []string{id}
+		}
+	}
 	return audit.Query(files, f, func(line []byte) error {
 		_, err := fmt.Fprintf(e.stdout, "%s\n", line)
 		return err
 	})
+}
+
+// resolveKey asks kmsd which key an alias or ARN names now.
+func resolveKey(e *env, name string) (string, error) {
+	c, err := e.client()
+	if err == nil {
+		var out *api.KeyMetadataOutput
+		if out, err = c.DescribeKey(e.ctx, &api.DescribeKeyInput{KeyId: name}); err == nil {
+			return out.KeyMetadata.KeyId, nil
+		}
+	}
+	return "", fmt.Errorf("kmsd could not resolve %s (%v)", name, err)
 }

@@ -328,7 +328,10 @@ func appendConcurrently(t *testing.T, records int, add func(w *Writer, g, i int)
 func TestUsage(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	dir := t.TempDir()
-	w := open(t, dir, &memStore{}, func(c *Config) { c.Now = func() time.Time { return now } })
+	w := open(t, dir, &memStore{}, func(c *Config) {
+		c.Now = func() time.Time { return now }
+		c.CountsUsage = func(event string) bool { return event != "Status" }
+	})
 	defer w.Close()
 	ok := call(1)
 	ok.Time = now
@@ -336,7 +339,9 @@ func TestUsage(t *testing.T) {
 	bad.Time, bad.Error = now, "AccessDeniedException"
 	desc := call(3)
 	desc.Time, desc.Name = now, "DescribeKey"
-	w.Append(ok, bad, desc)
+	status := call(4)
+	status.Time, status.Name, status.KeyID = now, "Status", "" // recorded, not counted
+	w.Append(ok, bad, desc, status)
 	last, found := w.Usage().Last(ok.KeyID)
 	if !found || last.Operation != "Encrypt" || last.Seq != ok.Seq || !last.Time.Equal(now) {
 		t.Fatalf("last use %+v", last)

@@ -12,12 +12,15 @@ import (
 
 // Filter selects records; zero fields match everything.
 type Filter struct {
-	KeyID     string    // key_id, source_key_id or alias
-	Principal string    // uid:N or unit:NAME
-	Operation string    // the event name
-	Result    string    // success, error, or an exception name
-	Since     time.Time // inclusive
-	Until     time.Time // exclusive
+	KeyID string // key_id, source_key_id or alias
+	// AlsoKeyIDs match as KeyID does: the key an alias named by KeyID
+	// points to (records of Decrypt name the key, never the alias).
+	AlsoKeyIDs []string
+	Principal  string    // uid:N or unit:NAME
+	Operation  string    // the event name
+	Result     string    // success, error, or an exception name
+	Since      time.Time // inclusive
+	Until      time.Time // exclusive
 }
 
 type queried struct {
@@ -34,10 +37,20 @@ type queried struct {
 	} `json:"caller"`
 }
 
+// namesKey reports whether the record names the filter's key.
+func (f *Filter) namesKey(q *queried) bool {
+	for _, k := range append([]string{f.KeyID}, f.AlsoKeyIDs...) {
+		if k == q.KeyID || k == q.SourceKeyID || k == q.Alias {
+			return true
+		}
+	}
+	return false
+}
+
 // match reports whether the record matches f (a group record stands for
 // items alike in everything f looks at).
 func (f *Filter) match(q *queried) bool {
-	if f.KeyID != "" && f.KeyID != q.KeyID && f.KeyID != q.SourceKeyID && f.KeyID != q.Alias {
+	if f.KeyID != "" && !f.namesKey(q) {
 		return false
 	}
 	if f.Principal != "" {

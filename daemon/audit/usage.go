@@ -10,11 +10,12 @@ import (
 // use (AWS's GetKeyLastUsage), and request counts by key and principal
 // per minute for the last hour.
 type Usage struct {
-	now   func() time.Time
-	since time.Time
-	mu    sync.Mutex
-	last  map[string]LastUse
-	mins  [60]minute
+	now    func() time.Time
+	counts func(event string) bool // which call records count; nil: all
+	since  time.Time
+	mu     sync.Mutex
+	last   map[string]LastUse
+	mins   [60]minute
 }
 
 // LastUse is a key's last successful use.
@@ -40,8 +41,8 @@ type Count struct {
 	Errors    int64
 }
 
-func newUsage(now func() time.Time) *Usage {
-	return &Usage{now: now, since: now(), last: map[string]LastUse{}}
+func newUsage(now func() time.Time, counts func(string) bool) *Usage {
+	return &Usage{now: now, counts: counts, since: now(), last: map[string]LastUse{}}
 }
 
 // Since is when tracking started (kmsd's start).
@@ -59,7 +60,7 @@ func (u *Usage) noteAll(evs []*Event) {
 // note counts one record, as many requests as it stands for. The caller
 // holds u.mu.
 func (u *Usage) note(e *Event) {
-	if e.Type != TypeCall {
+	if e.Type != TypeCall || (u.counts != nil && !u.counts(e.Name)) {
 		return
 	}
 	principal := e.Caller.Principal

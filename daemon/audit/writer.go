@@ -87,8 +87,11 @@ type Config struct {
 	FlushInterval   time.Duration // SyncInterval: the longest a record waits for its flush; default 5ms
 	MACKey          []byte        // 32 bytes, secret
 	Store           CheckpointStore
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// CountsUsage says which call records the usage counts (Usage) take
+	// in, by event name; nil: every one.
+	CountsUsage func(event string) bool
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // ErrUnavailable wraps every failure to write the trail.
@@ -197,7 +200,7 @@ func Open(cfg Config) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{cfg: cfg, reqs: make(chan *appendReq, 1024), stop: make(chan struct{}), done: make(chan struct{}),
-		usage: newUsage(cfg.Now), saveq: make(chan checkpoint, 1), lock: lock,
+		usage: newUsage(cfg.Now, cfg.CountsUsage), saveq: make(chan checkpoint, 1), lock: lock,
 		flush: flusher{dirty: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}}
 	if err := w.resume(); err != nil {
 		lock.Close()

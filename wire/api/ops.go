@@ -80,6 +80,23 @@ type OpSpec struct {
 	Batch bool
 	// Crypto operations use a key's material; the rest manage keys.
 	Crypto bool
+	// Own operations are kmsd's, not AWS KMS's (Hello, Status, GetUsage,
+	// VerifyAuditCheckpoints, CreateBackup, GetBackupPart, RotateRootKey):
+	// they are recorded, but usage counts leave them out.
+	Own bool
+}
+
+// own marks an operation as kmsd's own.
+func own(s OpSpec) OpSpec {
+	s.Own = true
+	return s
+}
+
+// IsKMSOperation reports whether name is one of AWS KMS's operations
+// that kmsd serves (not one of kmsd's own).
+func IsKMSOperation(name string) bool {
+	s := Lookup(name)
+	return s != nil && !s.Own
 }
 
 func spec[In, Out any, PI interface {
@@ -114,8 +131,8 @@ func spec[In, Out any, PI interface {
 }
 
 var opList = []OpSpec{
-	spec[HelloInput, HelloOutput](OpHello, false, false),
-	spec[StatusInput, StatusOutput](OpStatus, false, false),
+	own(spec[HelloInput, HelloOutput](OpHello, false, false)),
+	own(spec[StatusInput, StatusOutput](OpStatus, false, false)),
 	spec[CreateKeyInput, KeyMetadataOutput](OpCreateKey, false, false),
 	spec[DescribeKeyInput, KeyMetadataOutput](OpDescribeKey, false, false),
 	spec[ListKeysInput, ListKeysOutput](OpListKeys, false, false),
@@ -151,11 +168,11 @@ var opList = []OpSpec{
 	spec[RetireGrantInput, Empty](OpRetireGrant, false, false),
 	spec[RevokeGrantInput, Empty](OpRevokeGrant, false, false),
 	spec[KeyIDInput, GetKeyLastUsageOutput](OpGetKeyLastUsage, false, false),
-	spec[GetUsageInput, GetUsageOutput](OpGetUsage, false, false),
-	spec[VerifyAuditCheckpointsInput, VerifyAuditCheckpointsOutput](OpVerifyAuditCheckpoints, false, false),
-	spec[CreateBackupInput, CreateBackupOutput](OpCreateBackup, false, false),
-	spec[GetBackupPartInput, GetBackupPartOutput](OpGetBackupPart, false, false),
-	spec[RotateRootKeyInput, RotateRootKeyOutput](OpRotateRootKey, false, false),
+	own(spec[GetUsageInput, GetUsageOutput](OpGetUsage, false, false)),
+	own(spec[VerifyAuditCheckpointsInput, VerifyAuditCheckpointsOutput](OpVerifyAuditCheckpoints, false, false)),
+	own(spec[CreateBackupInput, CreateBackupOutput](OpCreateBackup, false, false)),
+	own(spec[GetBackupPartInput, GetBackupPartOutput](OpGetBackupPart, false, false)),
+	own(spec[RotateRootKeyInput, RotateRootKeyOutput](OpRotateRootKey, false, false)),
 }
 
 var ops = func() map[string]*OpSpec {
