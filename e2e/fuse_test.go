@@ -151,3 +151,55 @@ func errorsIsENOTCONN(err error) bool {
 	pe, ok := err.(*os.PathError)
 	return ok && pe.Err == syscall.ENOTCONN
 }
+
+// TestMountWithoutFusermount: a user other than root mounts through
+// fusermount3; without it, kmsd says what to install instead of exec's
+// "no such file", and exits.
+func TestMountWithoutFusermount(t *testing.T) {
+	testkit.RequireRoot(t)
+	for _, p := range []string{"/bin/fusermount3", "/bin/fusermount", "/usr/bin/fusermount3", "/usr/bin/fusermount"} {
+		if _, err := os.Stat(p); err == nil {
+			t.Skipf("%s is installed: this machine cannot show its absence", p)
+		}
+	}
+	built, _ := testkit.Binaries(t)
+	dir := testkit.ShortDir(t)
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(built) // where nobody may run it
+	if err != nil {
+		t.Fatal(err)
+	}
+	kmsd := filepath.Join(dir, "kmsd")
+	if err := os.WriteFile(kmsd, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(kmsd, "--state-dir", filepath.Join(dir, "state"), "--socket", filepath.Join(dir, "kmsd.sock"),
+		"--mount", filepath.Join(dir, "fs"))
+	cmd.Env = []string{"PATH=" + t.TempDir() + ":/usr/bin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("kmsd mounted without fusermount3:\n%s", &stderr)
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("kmsd still runs without a mount:\n%s", &stderr)
+	}
+	log := stderr.String()
+	if !strings.Contains(log, "fusermount3, which is not installed") || !strings.Contains(log, "apt-get install fuse3") {
+		t.Errorf("kmsd does not say to install fuse3:\n%s", log)
+	}
+	if strings.Contains(log, "exec:") {
+		t.Errorf("kmsd shows exec's error, not its own:\n%s", log)
+	}
+}

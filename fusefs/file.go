@@ -114,8 +114,15 @@ func (f *file) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 	if f.t.closing.Load() {
 		return nil, 0, syscall.ESHUTDOWN
 	}
-	if !f.kind.takesInput() && flags&syscall.O_ACCMODE != syscall.O_RDONLY {
+	switch mode := flags & syscall.O_ACCMODE; {
+	case !f.kind.takesInput() && mode != syscall.O_RDONLY:
 		return nil, 0, syscall.EACCES
+	case f.kind.takesInput() && mode == syscall.O_WRONLY:
+		// A write-only descriptor can never read the result: the input
+		// would be taken and the answer lost (printf x > encrypt).
+		f.t.refuse(ctx, syscall.EINVAL, "path", f.kind.name(), "key", f.ref,
+			"err", "opened write-only: open it read-write (exec 3<>FILE), write, then read the result")
+		return nil, 0, syscall.EINVAL
 	}
 	h := &handle{t: f.t, s: f.t.session(ctx), kind: f.kind, ref: f.ref, ec: f.ec}
 	return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NONSEEKABLE, 0

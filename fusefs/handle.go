@@ -60,7 +60,7 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 	case !h.kind.takesInput():
 		return 0, syscall.EBADF
 	case len(h.in)+len(data) > h.kind.maxInput():
-		h.t.log.Info("fuse request refused", "path", h.kind.name(), "key", h.ref, "errno", "EINVAL",
+		h.t.refuse(ctx, syscall.EINVAL, "path", h.kind.name(), "key", h.ref,
 			"err", "input longer than the operation takes", "limit", h.kind.maxInput())
 		clear(h.in)
 		h.in, h.ran, h.errno = nil, true, syscall.EINVAL
@@ -124,7 +124,7 @@ func (h *handle) run(ctx context.Context) ([]byte, syscall.Errno) {
 			var err error
 			blob, err = base64.StdEncoding.AppendDecode(nil, stripSpace(h.in))
 			if err != nil {
-				h.t.log.Info("fuse request refused", "path", what, "errno", "EINVAL", "err", "input is not base64")
+				h.t.refuse(ctx, syscall.EINVAL, "path", what, "err", "input is not base64")
 				return nil, syscall.EINVAL
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -59,6 +61,12 @@ func New(mountpoint string, svc Service, o Options) (*Mount, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("mount point %s is not a directory", mountpoint)
 	}
+	root := os.Geteuid() == 0
+	if !root {
+		if err := findFusermount(); err != nil {
+			return nil, fmt.Errorf("mounting %s: %w", mountpoint, err)
+		}
+	}
 	t := &tree{svc: svc, log: log}
 	ttl, neg := entryTTL, time.Duration(0)
 	srv, err := fs.Mount(mountpoint, &dir{t: t, kind: dirRoot}, &fs.Options{
@@ -67,7 +75,7 @@ func New(mountpoint string, svc Service, o Options) (*Mount, error) {
 			AllowOther:        o.AllowOther,
 			FsName:            "kmsd",
 			Name:              "kmsd",
-			DirectMountStrict: os.Geteuid() == 0,
+			DirectMountStrict: root,
 			DisableXAttrs:     true,
 			MaxBackground:     64,
 			Debug:             o.Debug,
@@ -77,6 +85,23 @@ func New(mountpoint string, svc Service, o Options) (*Mount, error) {
 		return nil, fmt.Errorf("mounting %s: %w", mountpoint, err)
 	}
 	return &Mount{dir: mountpoint, srv: srv, t: t, log: log}, nil
+}
+
+// findFusermount looks for the helper a user other than root mounts
+// with, where go-fuse does ($PATH, then /bin; fusermount3, then the older
+// fusermount), so that its absence is said in words a user can act on
+// rather than as exec's "no such file".
+func findFusermount() error {
+	for _, name := range []string{"fusermount3", "fusermount"} {
+		if _, err := exec.LookPath(name); err == nil {
+			return nil
+		}
+		if _, err := exec.LookPath(filepath.Join("/bin", name)); err == nil {
+			return nil
+		}
+	}
+	return errors.New("not root, so the mount needs fusermount3, which is not installed: " +
+		"install it (Debian and Ubuntu: apt-get install fuse3; Fedora: dnf install fuse3), or run kmsd as root, or leave --mount out")
 }
 
 // Dir is where the tree is mounted.

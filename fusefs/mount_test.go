@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -284,8 +285,30 @@ func TestErrors(t *testing.T) {
 	if n, err := f.Read(buf); n != 0 {
 		t.Errorf("read past the result: %d %v, want EOF", n, err)
 	}
-	if !strings.Contains(k.logs(), "InvalidCiphertextException") || !strings.Contains(k.logs(), "input longer than the operation takes") {
+	// A write-only open could never read its result: refused, not a
+	// write that silently does nothing (printf x > encrypt).
+	for _, name := range []string{"encrypt", "decrypt.b64", "context/a=1/encrypt"} {
+		f, err := os.OpenFile(k.path("keys/app/"+name), os.O_WRONLY|os.O_TRUNC, 0)
+		if err == nil {
+			f.Close()
+		}
+		if !errors.Is(err, syscall.EINVAL) {
+			t.Errorf("opening %s write-only: %v, want EINVAL", name, err)
+		}
+	}
+	if !strings.Contains(k.logs(), "InvalidCiphertextException") || !strings.Contains(k.logs(), "input longer than the operation takes") ||
+		!strings.Contains(k.logs(), "opened write-only") {
 		t.Errorf("the log does not say why requests were refused:\n%s", k.logs())
+	}
+	// One spelling of an errno in the log: its name.
+	errnos := regexp.MustCompile(`errno=("[^"]*"|\S*)`).FindAllStringSubmatch(k.logs(), -1)
+	if len(errnos) < len(cases) {
+		t.Errorf("%d errnos logged for %d refusals:\n%s", len(errnos), len(cases), k.logs())
+	}
+	for _, m := range errnos {
+		if !regexp.MustCompile(`^E[A-Z]+$`).MatchString(m[1]) {
+			t.Errorf("errno logged as %s, not by its name", m[0])
+		}
 	}
 }
 

@@ -90,20 +90,23 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 // code.
 func run(args []string, stdout, stderr io.Writer) int {
 	var c cli
+	exited := -1 // kong's exit (after --help), kept so that run returns
 	parser, err := kong.New(&c, kong.Name("kmsctl"),
 		kong.Description("kmsctl: the kmsd command line, with the subcommands and flags of `aws kms`."),
-		kong.Writers(stdout, stderr), kong.Exit(func(int) {}), kong.UsageOnError())
+		kong.Writers(stdout, stderr), kong.Exit(func(code int) { exited = code }), kong.UsageOnError())
 	if err != nil {
 		fmt.Fprintln(stderr, "kmsctl:", err)
 		return exitOtherError
 	}
 	kctx, err := parser.Parse(expandLists(args))
-	if err != nil {
+	switch {
+	case exited >= 0:
+		return exited // --help was printed: nothing runs
+	case err != nil:
 		fmt.Fprintln(stderr, "kmsctl: error:", err)
 		return exitUsage
-	}
-	if kctx.Command() == "" || len(kctx.Path) < 2 {
-		return 0 // --help was printed
+	case kctx.Command() == "" || len(kctx.Path) < 2:
+		return 0
 	}
 	cmd, ok := kctx.Selected().Target.Addr().Interface().(runner)
 	if !ok {

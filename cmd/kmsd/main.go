@@ -75,13 +75,7 @@ func (c *serveCmd) Run() error {
 		fmt.Fprintln(os.Stderr, "kmsd: --socket-mode:", err)
 		os.Exit(2)
 	}
-	var level slog.Level
-	level.UnmarshalText([]byte(c.LogLevel))
-	hopts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler = slog.NewTextHandler(os.Stderr, hopts)
-	if c.LogFormat == "json" {
-		h = slog.NewJSONHandler(os.Stderr, hopts)
-	}
+	h := logHandler(os.Stderr, c.LogFormat, c.LogLevel)
 	if c.CPUProfile != "" {
 		f, err := os.Create(c.CPUProfile)
 		if err != nil {
