@@ -40,10 +40,13 @@ demo: build
 	$$k generate-data-key --key-id alias/demo --key-spec AES_256 --query KeyMaterialId --output text; \
 	echo "demo OK"
 
-## test: vet, then every test with the race detector (fuzz seeds included)
+## test: vet, then every test with the race detector (fuzz seeds included), and
+## the AWS SDK's tests of the AWS endpoint (e2e/awssdk, a module of its own)
 test:
 	$(GO) vet ./...
+	cd e2e/awssdk && $(GO) vet ./...
 	$(GO) test -race -timeout 9m ./...
+	cd e2e/awssdk && $(GO) test -race -timeout 5m ./...
 
 ## test-long: the tests kept out of `make test` for time (XAES 1,000,000-iteration vector)
 test-long:
@@ -53,6 +56,7 @@ test-long:
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) run $(STATICCHECK) ./...
+	cd e2e/awssdk && $(GO) run $(STATICCHECK) ./...
 
 ## generate: the wire codec from the wire/api structs (a test fails when it is stale)
 generate:
@@ -66,6 +70,7 @@ fuzz:
 	@for t in FuzzDecodeRequest FuzzDecodeResponse FuzzFrameSplit; do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./wire/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParseContext$$' -fuzztime $(FUZZTIME) ./fusefs/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./wire/awsjson/
 
 ## bench: the throughput suite (bench/), a CPU profile of kmsd under batched
 ## Encrypt (bench/profile.sh) and the peer (local-kms, bench/peer) in one

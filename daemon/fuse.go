@@ -5,9 +5,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
-	"kmsd/daemon/audit"
 	"kmsd/daemon/identity"
-	"kmsd/daemon/kms"
 	"kmsd/daemon/policy"
 	"kmsd/fusefs"
 	"kmsd/wire/api"
@@ -38,48 +36,8 @@ type fuseSession struct {
 	n         atomic.Uint64
 }
 
-// Call runs op as the session's principal, records it, and answers only
-// once the record is written: a trail that cannot be written fails the
-// call and wipes its output.
+// Call runs op as the session's principal (frontCall).
 func (f *fuseSession) Call(ctx context.Context, op string, in api.Message) (api.Message, error) {
-	spec := api.Lookup(op)
-	if spec == nil {
-		return nil, &api.Error{Code: api.CodeUnknownOperation, Message: op + " is not an operation"}
-	}
-	if werr := f.s.ready(); werr != nil {
-		return nil, werr
-	}
-	// A FUSE call takes a unit of the in-flight budget as a socket
-	// request does: from its uid's share (waiting) and the server's.
-	if !f.s.shares.take(f.p.UID, 1, f.s.quit) {
-		return nil, throttled()
-	}
-	over := f.s.hold(1)
-	defer func() {
-		f.s.held.Add(-1)
-		f.s.shares.give(f.p.UID, 1)
-	}()
-	f.s.requests.Add(1)
 	rid := "fuse:" + strconv.FormatUint(f.id, 10) + ":" + strconv.FormatUint(f.n.Add(1), 10)
-	ev := &audit.Event{Type: audit.TypeCall, Name: op, RequestID: rid, Caller: callerOf(f.p, f.principal)}
-	var rep kms.Report
-	var out api.Message
-	var werr *api.Error
-	if over {
-		f.s.throttled.Add(1)
-		werr = throttled() // recorded, as a socket request past the budget is
-	} else {
-		out, werr = f.s.call(kms.WithReport(policy.WithPrincipal(ctx, f.p), &rep), spec, in)
-	}
-	finish(ev, &rep, in, out, werr)
-	if aerr := f.s.record(ev); aerr != nil {
-		if out != nil {
-			wipeOutput(out)
-		}
-		return nil, aerr
-	}
-	if werr != nil {
-		return nil, werr
-	}
-	return out, nil
+	return f.s.frontCall(ctx, f.p, f.principal, rid, op, in)
 }

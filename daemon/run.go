@@ -54,6 +54,9 @@ type Options struct {
 	// MetricsListen, if set, serves Prometheus metrics there:
 	// "unix:PATH" or "tcp:HOST:PORT".
 	MetricsListen string
+	// AWSListen, if set, serves the AWS KMS JSON 1.1 protocol there
+	// (AWSEndpoint): "unix:PATH" or "tcp:HOST:PORT".
+	AWSListen string
 	// PollWindow is how long a connection polls for its next request
 	// before it sleeps (Config.PollWindow).
 	PollWindow time.Duration
@@ -228,6 +231,23 @@ func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *sl
 		}()
 		log.Info("serving metrics", "listen", o.MetricsListen)
 	}
+	var aws *AWSEndpoint
+	if o.AWSListen != "" {
+		al, tcp, err := listenAWS(o.AWSListen)
+		if err != nil {
+			srv.Shutdown(context.Background())
+			<-served
+			return fmt.Errorf("--aws-listen: %w", err)
+		}
+		aws = srv.NewAWSEndpoint(tcp)
+		go func() {
+			if err := aws.Serve(al); err != nil {
+				log.Error("serving the AWS endpoint", "err", err)
+			}
+		}()
+		defer aws.Shutdown(context.Background())
+		log.Info("serving the AWS KMS API", "listen", o.AWSListen)
+	}
 	var mnt *fusefs.Mount
 	if o.Mount != "" {
 		var err error
@@ -269,6 +289,7 @@ func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *sl
 	}
 	notify(log, "STOPPING=1")
 	unmount(mnt, log)
+	stopAWS(aws, o.DrainTimeout, log)
 	return drain(srv, o.DrainTimeout, served, log)
 }
 
@@ -310,6 +331,37 @@ func ownRootKey(o Options) string {
 		return ""
 	}
 	return statedir.RootKeyPath(o.StateDir)
+}
+
+// stopAWS stops the AWS endpoint taking requests and waits (at most
+// timeout, 15s if 0) for those in flight.
+func stopAWS(a *AWSEndpoint, timeout time.Duration, log *slog.Logger) {
+	if a == nil {
+		return
+	}
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := a.Shutdown(ctx); err != nil {
+		log.Warn("the AWS endpoint's requests did not finish in time", "err", err)
+	}
+}
+
+// listenAWS opens the AWS endpoint's listener: "unix:PATH" (a socket made
+// as kmsd's own, mode 0666: the key policies decide, as on the main
+// socket) or "tcp:HOST:PORT" (tcp is then true).
+func listenAWS(spec string) (ln net.Listener, tcp bool, err error) {
+	switch kind, addr, _ := strings.Cut(spec, ":"); kind {
+	case "unix":
+		ln, err = Listen(ListenConfig{Path: addr, Mode: 0o666})
+		return ln, false, err
+	case "tcp":
+		ln, err = net.Listen("tcp", addr)
+		return ln, true, err
+	}
+	return nil, false, fmt.Errorf("%q: want unix:PATH or tcp:HOST:PORT", spec)
 }
 
 // listenMetrics opens the metrics listener: "unix:PATH" (a socket made as

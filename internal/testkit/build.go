@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -50,8 +51,9 @@ func Binaries(t testing.TB) (kmsd, kmsctl string) {
 		if raceEnabled {
 			kmsdFlags = append(kmsdFlags, "-race")
 		}
-		for _, args := range [][]string{append(kmsdFlags, "kmsd/cmd/kmsd"), {"build", "-o", binDir + "/", "kmsd/cmd/kmsctl"}} {
+		for _, args := range [][]string{append(kmsdFlags, "./cmd/kmsd"), {"build", "-o", binDir + "/", "./cmd/kmsctl"}} {
 			cmd := exec.Command("go", args...)
+			cmd.Dir = moduleRoot() // kmsd's own module, also from a test module of its own (e2e/awssdk)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				buildErr = fmt.Errorf("go %v: %v\n%s", args, err, out)
 				return
@@ -68,4 +70,11 @@ func Binaries(t testing.TB) (kmsd, kmsctl string) {
 func BinDir(t testing.TB) string {
 	kmsd, _ := Binaries(t)
 	return filepath.Dir(kmsd)
+}
+
+// moduleRoot is the root of kmsd's source tree: two levels above this
+// file.
+func moduleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
 }

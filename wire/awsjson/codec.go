@@ -1,0 +1,196 @@
+package awsjson
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"kmsd/wire/api"
+)
+
+// ContentType is the media type of requests and answers.
+const ContentType = "application/x-amz-json-1.1"
+
+// TargetPrefix begins the X-Amz-Target header of every KMS operation.
+const TargetPrefix = "TrentService."
+
+// Decode reads body, one JSON object, into in. An empty body is an empty
+// object. Unknown members, a second value and malformed JSON are errors
+// (a ValidationException for the caller).
+func Decode(body []byte, in api.Message) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(in); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fmt.Errorf("%s: expected a JSON %s", te.Field, te.Type)
+		}
+		return err
+	}
+	if d.More() {
+		return errors.New("the body holds more than one JSON value")
+	}
+	if _, err := d.Token(); err == nil {
+		return errors.New("the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// Encode writes out as an AWS JSON 1.1 answer body.
+func Encode(out api.Message) ([]byte, error) {
+	var b bytes.Buffer
+	if err := encode(&b, reflect.ValueOf(out)); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// ErrorBody is the body of an error answer.
+func ErrorBody(code, message string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"__type":`)
+	writeString(&b, code)
+	b.WriteString(`,"message":`)
+	writeString(&b, message)
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// Status is the HTTP status of an answer with the exception code: 200 for
+// none, 500 for KMSInternalException, 503 for the ones AWS KMS gives it
+// (a dependency or a key store that is not there), 403 for a request
+// without a signature, 400 for the rest.
+func Status(code string) int {
+	switch code {
+	case "":
+		return http.StatusOK
+	case api.CodeInternal:
+		return http.StatusInternalServerError
+	case api.CodeDependencyTimeout, api.CodeKeyUnavailable:
+		return http.StatusServiceUnavailable
+	case "MissingAuthenticationTokenException":
+		return http.StatusForbidden
+	}
+	return http.StatusBadRequest
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+func encode(b *bytes.Buffer, v reflect.Value) error {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			b.WriteString("null")
+			return nil
+		}
+		v = v.Elem()
+	}
+	switch {
+	case v.Type() == timeType:
+		t := v.Interface().(time.Time)
+		b.WriteString(strconv.FormatFloat(float64(t.UnixMilli())/1e3, 'f', -1, 64))
+		return nil
+	case v.Kind() == reflect.Struct:
+		return encodeStruct(b, v)
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8:
+		b.WriteByte('"')
+		b.WriteString(base64.StdEncoding.EncodeToString(v.Bytes()))
+		b.WriteByte('"')
+		return nil
+	case v.Kind() == reflect.Slice:
+		b.WriteByte('[')
+		for i := range v.Len() {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := encode(b, v.Index(i)); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+		return nil
+	case v.Kind() == reflect.Map:
+		return encodeMap(b, v)
+	case v.Kind() == reflect.String:
+		writeString(b, v.String())
+		return nil
+	}
+	j, err := json.Marshal(v.Interface())
+	if err != nil {
+		return err
+	}
+	b.Write(j)
+	return nil
+}
+
+func encodeStruct(b *bytes.Buffer, v reflect.Value) error {
+	b.WriteByte('{')
+	first := true
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fv := v.Field(i)
+		if (strings.Contains(opts, "omitzero") || strings.Contains(opts, "omitempty")) && fv.IsZero() {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		writeString(b, name)
+		b.WriteByte(':')
+		if err := encode(b, fv); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	b.WriteByte('}')
+	return nil
+}
+
+func encodeMap(b *bytes.Buffer, v reflect.Value) error {
+	if v.Type().Key().Kind() != reflect.String {
+		return fmt.Errorf("a map keyed by %s", v.Type().Key())
+	}
+	keys := v.MapKeys()
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(b, k.String())
+		b.WriteByte(':')
+		if err := encode(b, v.MapIndex(k)); err != nil {
+			return err
+		}
+	}
+	b.WriteByte('}')
+	return nil
+}
+
+// writeString writes s as a JSON string, without escaping <, > and &.
+func writeString(b *bytes.Buffer, s string) {
+	e := json.NewEncoder(b)
+	e.SetEscapeHTML(false)
+	e.Encode(s)
+	b.Truncate(b.Len() - 1) // Encode's newline
+}
