@@ -68,7 +68,7 @@ type awsConn struct {
 
 // NewAWSEndpoint makes the endpoint; tcp says its listener is TCP.
 func (s *Server) NewAWSEndpoint(tcp bool) *AWSEndpoint {
-	a := &AWSEndpoint{s: s, tcp: tcp, log: s.log}
+	a := &AWSEndpoint{s: s, tcp: tcp, log: s.log, Verify: s.verifyAWS}
 	a.http = &http.Server{
 		Handler:           a,
 		ReadHeaderTimeout: awsHeaderTimeout,

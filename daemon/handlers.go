@@ -96,6 +96,12 @@ func (s *Server) handler(op string) handler {
 		return s.getBackupPart
 	case api.OpRotateRootKey:
 		return s.rotateRootKey
+	case api.OpCreateAccessKey:
+		return s.createAccessKey
+	case api.OpListAccessKeys:
+		return s.listAccessKeys
+	case api.OpDeleteAccessKey:
+		return s.deleteAccessKey
 	}
 	return handlers[op]
 }

@@ -72,6 +72,14 @@ func params(ev *audit.Event, in, out api.Message) {
 		if v.RotationPeriodInDays != nil {
 			set(p, "rotation_period_in_days", strconv.Itoa(int(*v.RotationPeriodInDays)))
 		}
+	case *api.CreateAccessKeyInput: // the id and principal; never the secret
+		set(p, "principal", v.Principal)
+		if o, ok := out.(*api.CreateAccessKeyOutput); ok {
+			set(p, "access_key_id", o.AccessKey.AccessKeyId)
+			set(p, "principal", o.AccessKey.UserName)
+		}
+	case *api.DeleteAccessKeyInput:
+		set(p, "access_key_id", v.AccessKeyId)
 	}
 	if len(p) > 0 {
 		ev.Params = p

@@ -97,6 +97,7 @@ type Server struct {
 	quit           chan struct{}  // closed at Shutdown: waits for budget end
 	failures       *failureBudget // what failed requests may cost the trail (trailcost.go)
 	backup         backups        // the backup being read (backup.go)
+	akeys          accessKeys     // the AWS endpoint's access keys (accesskeys.go)
 	metrics        *metrics       // nil unless Config.Metrics
 	summariesDone  chan struct{}
 }

@@ -285,6 +285,21 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 			}
 			return nil
 		}},
+		{"CreateAccessKey/ListAccessKeys/DeleteAccessKey", func() error {
+			k, err := c.CreateAccessKey(ctx, &api.CreateAccessKeyInput{Principal: "uid:1000"})
+			if err != nil {
+				return err
+			}
+			if len(k.AccessKey.SecretAccessKey) != 40 || k.AccessKey.UserName != "uid:1000" {
+				return fmt.Errorf("access key %+v", k.AccessKey.AccessKeyId)
+			}
+			l, err := c.ListAccessKeys(ctx, &api.ListAccessKeysInput{})
+			if err != nil || len(l.AccessKeyMetadata) != 1 || l.AccessKeyMetadata[0].AccessKeyId != k.AccessKey.AccessKeyId {
+				return fmt.Errorf("list %+v: %v", l, err)
+			}
+			_, err = c.DeleteAccessKey(ctx, &api.DeleteAccessKeyInput{AccessKeyId: k.AccessKey.AccessKeyId})
+			return err
+		}},
 		{"DisableKey", func() error { _, err := c.DisableKey(ctx, &api.KeyIDInput{KeyId: id}); return err }},
 		{"EnableKey", func() error { _, err := c.EnableKey(ctx, &api.KeyIDInput{KeyId: id}); return err }},
 		{"DeleteAlias", func() error { _, err := c.DeleteAlias(ctx, &api.DeleteAliasInput{AliasName: "alias/a"}); return err }},

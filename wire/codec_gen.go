@@ -12,6 +12,10 @@ import (
 // what messages encoded one after another repeat.
 func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 	switch v := m.(type) {
+	case *api.AccessKey:
+		return appendAccessKey(b, v, e)
+	case *api.AccessKeyMetadata:
+		return appendAccessKeyMetadata(b, v, e)
 	case *api.AliasInput:
 		return appendAliasInput(b, v, e)
 	case *api.AliasListEntry:
@@ -20,6 +24,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendAuditCheckpoint(b, v, e)
 	case *api.CPUFeatures:
 		return appendCPUFeatures(b, v, e)
+	case *api.CreateAccessKeyInput:
+		return appendCreateAccessKeyInput(b, v, e)
+	case *api.CreateAccessKeyOutput:
+		return appendCreateAccessKeyOutput(b, v, e)
 	case *api.CreateBackupInput:
 		return appendCreateBackupInput(b, v, e)
 	case *api.CreateBackupOutput:
@@ -34,6 +42,8 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendDecryptInput(b, v, e)
 	case *api.DecryptOutput:
 		return appendDecryptOutput(b, v, e)
+	case *api.DeleteAccessKeyInput:
+		return appendDeleteAccessKeyInput(b, v, e)
 	case *api.DeleteAliasInput:
 		return appendDeleteAliasInput(b, v, e)
 	case *api.DescribeKeyInput:
@@ -94,6 +104,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendKeyMetadataOutput(b, v, e)
 	case *api.Limits:
 		return appendLimits(b, v, e)
+	case *api.ListAccessKeysInput:
+		return appendListAccessKeysInput(b, v, e)
+	case *api.ListAccessKeysOutput:
+		return appendListAccessKeysOutput(b, v, e)
 	case *api.ListAliasesInput:
 		return appendListAliasesInput(b, v, e)
 	case *api.ListAliasesOutput:
@@ -165,6 +179,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 // decodeMessage reads a msgpack map into m.
 func decodeMessage(r *reader, m api.Message) error {
 	switch v := m.(type) {
+	case *api.AccessKey:
+		return decodeAccessKey(r, v)
+	case *api.AccessKeyMetadata:
+		return decodeAccessKeyMetadata(r, v)
 	case *api.AliasInput:
 		return decodeAliasInput(r, v)
 	case *api.AliasListEntry:
@@ -173,6 +191,10 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeAuditCheckpoint(r, v)
 	case *api.CPUFeatures:
 		return decodeCPUFeatures(r, v)
+	case *api.CreateAccessKeyInput:
+		return decodeCreateAccessKeyInput(r, v)
+	case *api.CreateAccessKeyOutput:
+		return decodeCreateAccessKeyOutput(r, v)
 	case *api.CreateBackupInput:
 		return decodeCreateBackupInput(r, v)
 	case *api.CreateBackupOutput:
@@ -187,6 +209,8 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeDecryptInput(r, v)
 	case *api.DecryptOutput:
 		return decodeDecryptOutput(r, v)
+	case *api.DeleteAccessKeyInput:
+		return decodeDeleteAccessKeyInput(r, v)
 	case *api.DeleteAliasInput:
 		return decodeDeleteAliasInput(r, v)
 	case *api.DescribeKeyInput:
@@ -247,6 +271,10 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeKeyMetadataOutput(r, v)
 	case *api.Limits:
 		return decodeLimits(r, v)
+	case *api.ListAccessKeysInput:
+		return decodeListAccessKeysInput(r, v)
+	case *api.ListAccessKeysOutput:
+		return decodeListAccessKeysOutput(r, v)
 	case *api.ListAliasesInput:
 		return decodeListAliasesInput(r, v)
 	case *api.ListAliasesOutput:
@@ -319,6 +347,10 @@ func decodeMessage(r *reader, m api.Message) error {
 // variable parts, so that a frame can be allocated once.
 func SizeHint(m api.Message) int {
 	switch v := m.(type) {
+	case *api.AccessKey:
+		return sizeHintAccessKey(v)
+	case *api.AccessKeyMetadata:
+		return sizeHintAccessKeyMetadata(v)
 	case *api.AliasInput:
 		return sizeHintAliasInput(v)
 	case *api.AliasListEntry:
@@ -327,6 +359,10 @@ func SizeHint(m api.Message) int {
 		return sizeHintAuditCheckpoint(v)
 	case *api.CPUFeatures:
 		return sizeHintCPUFeatures(v)
+	case *api.CreateAccessKeyInput:
+		return sizeHintCreateAccessKeyInput(v)
+	case *api.CreateAccessKeyOutput:
+		return sizeHintCreateAccessKeyOutput(v)
 	case *api.CreateBackupInput:
 		return sizeHintCreateBackupInput(v)
 	case *api.CreateBackupOutput:
@@ -341,6 +377,8 @@ func SizeHint(m api.Message) int {
 		return sizeHintDecryptInput(v)
 	case *api.DecryptOutput:
 		return sizeHintDecryptOutput(v)
+	case *api.DeleteAccessKeyInput:
+		return sizeHintDeleteAccessKeyInput(v)
 	case *api.DeleteAliasInput:
 		return sizeHintDeleteAliasInput(v)
 	case *api.DescribeKeyInput:
@@ -401,6 +439,10 @@ func SizeHint(m api.Message) int {
 		return sizeHintKeyMetadataOutput(v)
 	case *api.Limits:
 		return sizeHintLimits(v)
+	case *api.ListAccessKeysInput:
+		return sizeHintListAccessKeysInput(v)
+	case *api.ListAccessKeysOutput:
+		return sizeHintListAccessKeysOutput(v)
 	case *api.ListAliasesInput:
 		return sizeHintListAliasesInput(v)
 	case *api.ListAliasesOutput:
@@ -483,6 +525,151 @@ func appendFill(b []byte, m api.Message, n int, fill func([]byte) ([]byte, error
 		return appendReEncryptOutputFill(b, v, n, fill)
 	}
 	return b, errNoFill
+}
+
+func appendAccessKey(b []byte, m *api.AccessKey, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.UserName != "" {
+		b = append(b, "\xa8UserName"...)
+		b = appendStr(b, m.UserName)
+		n++
+	}
+	if m.AccessKeyId != "" {
+		b = append(b, "\xabAccessKeyId"...)
+		b = appendStr(b, m.AccessKeyId)
+		n++
+	}
+	if m.Status != "" {
+		b = append(b, "\xa6Status"...)
+		b = appendStr(b, m.Status)
+		n++
+	}
+	if m.SecretAccessKey != "" {
+		b = append(b, "\xafSecretAccessKey"...)
+		b = appendStr(b, m.SecretAccessKey)
+		n++
+	}
+	if !m.CreateDate.IsZero() {
+		b = append(b, "\xaaCreateDate"...)
+		b = appendInt(b, m.CreateDate.UnixMilli())
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeAccessKey(r *reader, m *api.AccessKey) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "UserName":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.UserName)
+			}
+		case "AccessKeyId":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.AccessKeyId)
+			}
+		case "Status":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.Status)
+			}
+		case "SecretAccessKey":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.str(&m.SecretAccessKey)
+			}
+		case "CreateDate":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.time(&m.CreateDate)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintAccessKey(m *api.AccessKey) int {
+	return 82 + len(m.UserName) + len(m.AccessKeyId) + len(m.Status) + len(m.SecretAccessKey)
+}
+
+func appendAccessKeyMetadata(b []byte, m *api.AccessKeyMetadata, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.UserName != "" {
+		b = append(b, "\xa8UserName"...)
+		b = appendStr(b, m.UserName)
+		n++
+	}
+	if m.AccessKeyId != "" {
+		b = append(b, "\xabAccessKeyId"...)
+		b = appendStr(b, m.AccessKeyId)
+		n++
+	}
+	if m.Status != "" {
+		b = append(b, "\xa6Status"...)
+		b = appendStr(b, m.Status)
+		n++
+	}
+	if !m.CreateDate.IsZero() {
+		b = append(b, "\xaaCreateDate"...)
+		b = appendInt(b, m.CreateDate.UnixMilli())
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeAccessKeyMetadata(r *reader, m *api.AccessKeyMetadata) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "UserName":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.UserName)
+			}
+		case "AccessKeyId":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.AccessKeyId)
+			}
+		case "Status":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.Status)
+			}
+		case "CreateDate":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.time(&m.CreateDate)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintAccessKeyMetadata(m *api.AccessKeyMetadata) int {
+	return 62 + len(m.UserName) + len(m.AccessKeyId) + len(m.Status)
 }
 
 func appendAliasInput(b []byte, m *api.AliasInput, e *encoder) []byte {
@@ -747,6 +934,86 @@ func decodeCPUFeatures(r *reader, m *api.CPUFeatures) error {
 func sizeHintCPUFeatures(m *api.CPUFeatures) int {
 	_ = m
 	return 91
+}
+
+func appendCreateAccessKeyInput(b []byte, m *api.CreateAccessKeyInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.Principal != "" {
+		b = append(b, "\xa9Principal"...)
+		b = appendStr(b, m.Principal)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeCreateAccessKeyInput(r *reader, m *api.CreateAccessKeyInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "Principal":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.Principal)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintCreateAccessKeyInput(m *api.CreateAccessKeyInput) int {
+	return 15 + len(m.Principal)
+}
+
+func appendCreateAccessKeyOutput(b []byte, m *api.CreateAccessKeyOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	b = append(b, "\xa9AccessKey"...)
+	b = appendAccessKey(b, &m.AccessKey, e)
+	n++
+	return endMap(b, at, n)
+}
+
+func decodeCreateAccessKeyOutput(r *reader, m *api.CreateAccessKeyOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "AccessKey":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = decodeAccessKey(r, &m.AccessKey)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintCreateAccessKeyOutput(m *api.CreateAccessKeyOutput) int {
+	return 12 + sizeHintAccessKey(&m.AccessKey)
 }
 
 func appendCreateBackupInput(b []byte, m *api.CreateBackupInput, e *encoder) []byte {
@@ -1273,6 +1540,47 @@ func decodeDecryptOutput(r *reader, m *api.DecryptOutput) error {
 
 func sizeHintDecryptOutput(m *api.DecryptOutput) int {
 	return 67 + len(m.KeyId) + len(m.Plaintext) + len(m.EncryptionAlgorithm) + len(m.KeyMaterialId)
+}
+
+func appendDeleteAccessKeyInput(b []byte, m *api.DeleteAccessKeyInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.AccessKeyId != "" {
+		b = append(b, "\xabAccessKeyId"...)
+		b = appendStr(b, m.AccessKeyId)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeDeleteAccessKeyInput(r *reader, m *api.DeleteAccessKeyInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "AccessKeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.AccessKeyId)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintDeleteAccessKeyInput(m *api.DeleteAccessKeyInput) int {
+	return 17 + len(m.AccessKeyId)
 }
 
 func appendDeleteAliasInput(b []byte, m *api.DeleteAliasInput, e *encoder) []byte {
@@ -3158,6 +3466,100 @@ func decodeLimits(r *reader, m *api.Limits) error {
 func sizeHintLimits(m *api.Limits) int {
 	_ = m
 	return 117
+}
+
+func appendListAccessKeysInput(b []byte, m *api.ListAccessKeysInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.Principal != "" {
+		b = append(b, "\xa9Principal"...)
+		b = appendStr(b, m.Principal)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeListAccessKeysInput(r *reader, m *api.ListAccessKeysInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "Principal":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.Principal)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintListAccessKeysInput(m *api.ListAccessKeysInput) int {
+	return 15 + len(m.Principal)
+}
+
+func appendListAccessKeysOutput(b []byte, m *api.ListAccessKeysOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.AccessKeyMetadata != nil {
+		b = append(b, "\xb1AccessKeyMetadata"...)
+		b = appendArrayLen(b, len(m.AccessKeyMetadata))
+		for i := range m.AccessKeyMetadata {
+			b = appendAccessKeyMetadata(b, &m.AccessKeyMetadata[i], e)
+		}
+		n++
+	}
+	if m.IsTruncated {
+		b = append(b, "\xabIsTruncated"...)
+		b = appendBool(b, m.IsTruncated)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeListAccessKeysOutput(r *reader, m *api.ListAccessKeysOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "AccessKeyMetadata":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = decodeList(r, &m.AccessKeyMetadata, 10000, int(unsafe.Sizeof(api.AccessKeyMetadata{})), decodeAccessKeyMetadata)
+			}
+		case "IsTruncated":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.IsTruncated)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintListAccessKeysOutput(m *api.ListAccessKeysOutput) int {
+	return 45 + sizeHintList(m.AccessKeyMetadata, sizeHintAccessKeyMetadata)
 }
 
 func appendListAliasesInput(b []byte, m *api.ListAliasesInput, e *encoder) []byte {

@@ -49,6 +49,9 @@ type commands struct {
 	Audit                           auditCmd                `cmd:"" help:"Read and verify the audit trail."`
 	RotateRootKey                   rotateRootKeyCmd        `cmd:"" help:"Re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old until you delete it (root only; docs/operations.md)."`
 	Backup                          backupCmd               `cmd:"" help:"Write a backup of kmsd's keys, aliases, grants and policies: a consistent snapshot taken while kmsd serves, sealed under the root key (root or the admin group)."`
+	CreateAccessKey                 createAccessKeyCmd      `cmd:"" help:"Issue an access key for kmsd's AWS endpoint on TCP (kmsd --aws-listen tcp:...), acting as a principal; the secret is shown once (docs/aws-endpoint.md)."`
+	ListAccessKeys                  listAccessKeysCmd       `cmd:"" help:"List access keys (yours; root and the admin group see all)."`
+	DeleteAccessKey                 deleteAccessKeyCmd      `cmd:"" help:"Delete an access key: requests signed with it are refused from then on."`
 }
 
 // opName turns a subcommand into its operation: create-key -> CreateKey.
@@ -74,6 +77,30 @@ func call(e *env, op string, in api.Message) error {
 		return err
 	}
 	return show(e.stdout, e.g, out)
+}
+
+type createAccessKeyCmd struct {
+	Principal string `help:"Who the key's requests act as: uid:N (default: you). Root and the admin group may name anyone."`
+}
+
+func (c *createAccessKeyCmd) run(e *env) error {
+	return call(e, api.OpCreateAccessKey, &api.CreateAccessKeyInput{Principal: c.Principal})
+}
+
+type listAccessKeysCmd struct {
+	Principal string `help:"Only this principal's keys (uid:N)."`
+}
+
+func (c *listAccessKeysCmd) run(e *env) error {
+	return call(e, api.OpListAccessKeys, &api.ListAccessKeysInput{Principal: c.Principal})
+}
+
+type deleteAccessKeyCmd struct {
+	AccessKeyID string `name:"access-key-id" required:"" help:"The key to delete."`
+}
+
+func (c *deleteAccessKeyCmd) run(e *env) error {
+	return call(e, api.OpDeleteAccessKey, &api.DeleteAccessKeyInput{AccessKeyId: c.AccessKeyID})
 }
 
 type rotateRootKeyCmd struct{}

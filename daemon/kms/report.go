@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -98,14 +99,23 @@ func (s *Service) event(name, keyID, detail string) {
 
 // AuditKey returns the key that MACs the audit trail's checkpoints:
 // derived from kmsd's own (daemon-owned) audit key, made on first use.
-func (s *Service) AuditKey() ([]byte, error) {
-	id, err := s.DaemonKey("audit")
+func (s *Service) AuditKey() ([]byte, error) { return s.DerivedKey("audit", "audit-ckpt-1") }
+
+// DerivedKey returns a 32-byte key for label (12 bytes), derived from the
+// material of kmsd's own key for purpose (made on first use). It is the
+// same for as long as that key lives, across restarts and root-key
+// rotations (which re-seal the material, not change it).
+func (s *Service) DerivedKey(purpose, label string) ([]byte, error) {
+	if len(label) != 12 {
+		return nil, fmt.Errorf("a derivation label is 12 bytes, not %d", len(label))
+	}
+	id, err := s.DaemonKey(purpose)
 	if err != nil {
 		return nil, err
 	}
 	e := s.lookup(id)
 	if e == nil {
-		return nil, errors.New("the daemon audit key vanished")
+		return nil, errors.New("the daemon key for " + purpose + " vanished")
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -113,6 +123,6 @@ func (s *Service) AuditKey() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := m.Derive([12]byte([]byte("audit-ckpt-1")))
+	k := m.Derive([12]byte([]byte(label)))
 	return k[:], nil
 }

@@ -2,10 +2,14 @@
 
 package api
 
+func (*AccessKey) message()                    {}
+func (*AccessKeyMetadata) message()            {}
 func (*AliasInput) message()                   {}
 func (*AliasListEntry) message()               {}
 func (*AuditCheckpoint) message()              {}
 func (*CPUFeatures) message()                  {}
+func (*CreateAccessKeyInput) message()         {}
+func (*CreateAccessKeyOutput) message()        {}
 func (*CreateBackupInput) message()            {}
 func (*CreateBackupOutput) message()           {}
 func (*CreateGrantInput) message()             {}
@@ -13,6 +17,7 @@ func (*CreateGrantOutput) message()            {}
 func (*CreateKeyInput) message()               {}
 func (*DecryptInput) message()                 {}
 func (*DecryptOutput) message()                {}
+func (*DeleteAccessKeyInput) message()         {}
 func (*DeleteAliasInput) message()             {}
 func (*DescribeKeyInput) message()             {}
 func (*Empty) message()                        {}
@@ -43,6 +48,8 @@ func (*KeyListEntry) message()                 {}
 func (*KeyMetadata) message()                  {}
 func (*KeyMetadataOutput) message()            {}
 func (*Limits) message()                       {}
+func (*ListAccessKeysInput) message()          {}
+func (*ListAccessKeysOutput) message()         {}
 func (*ListAliasesInput) message()             {}
 func (*ListAliasesOutput) message()            {}
 func (*ListGrantsInput) message()              {}

@@ -46,6 +46,9 @@ const (
 	OpCreateBackup                    = "CreateBackup"
 	OpGetBackupPart                   = "GetBackupPart"
 	OpRotateRootKey                   = "RotateRootKey"
+	OpCreateAccessKey                 = "CreateAccessKey"
+	OpListAccessKeys                  = "ListAccessKeys"
+	OpDeleteAccessKey                 = "DeleteAccessKey"
 )
 
 // Empty is the body of requests and responses that carry nothing.
@@ -81,7 +84,8 @@ type OpSpec struct {
 	// Crypto operations use a key's material; the rest manage keys.
 	Crypto bool
 	// Own operations are kmsd's, not AWS KMS's (Hello, Status, GetUsage,
-	// VerifyAuditCheckpoints, CreateBackup, GetBackupPart, RotateRootKey):
+	// VerifyAuditCheckpoints, CreateBackup, GetBackupPart, RotateRootKey,
+	// and the access keys' Create, List and Delete):
 	// they are recorded, but usage counts leave them out.
 	Own bool
 }
@@ -173,6 +177,9 @@ var opList = []OpSpec{
 	own(spec[CreateBackupInput, CreateBackupOutput](OpCreateBackup, false, false)),
 	own(spec[GetBackupPartInput, GetBackupPartOutput](OpGetBackupPart, false, false)),
 	own(spec[RotateRootKeyInput, RotateRootKeyOutput](OpRotateRootKey, false, false)),
+	own(spec[CreateAccessKeyInput, CreateAccessKeyOutput](OpCreateAccessKey, false, false)),
+	own(spec[ListAccessKeysInput, ListAccessKeysOutput](OpListAccessKeys, false, false)),
+	own(spec[DeleteAccessKeyInput, Empty](OpDeleteAccessKey, false, false)),
 }
 
 var ops = func() map[string]*OpSpec {

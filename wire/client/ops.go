@@ -214,3 +214,20 @@ func (c *Client) GetBackupPart(ctx context.Context, in *api.GetBackupPartInput) 
 func (c *Client) RotateRootKey(ctx context.Context, in *api.RotateRootKeyInput) (*api.RotateRootKeyOutput, error) {
 	return call1[api.RotateRootKeyOutput](c, ctx, api.OpRotateRootKey, in)
 }
+
+// CreateAccessKey issues an access key for kmsd's AWS endpoint on TCP,
+// acting as in.Principal (default: the caller); the secret is in this
+// answer only.
+func (c *Client) CreateAccessKey(ctx context.Context, in *api.CreateAccessKeyInput) (*api.CreateAccessKeyOutput, error) {
+	return call1[api.CreateAccessKeyOutput](c, ctx, api.OpCreateAccessKey, in)
+}
+
+// ListAccessKeys lists access keys, without their secrets.
+func (c *Client) ListAccessKeys(ctx context.Context, in *api.ListAccessKeysInput) (*api.ListAccessKeysOutput, error) {
+	return call1[api.ListAccessKeysOutput](c, ctx, api.OpListAccessKeys, in)
+}
+
+// DeleteAccessKey deletes an access key.
+func (c *Client) DeleteAccessKey(ctx context.Context, in *api.DeleteAccessKeyInput) (*api.Empty, error) {
+	return call1[api.Empty](c, ctx, api.OpDeleteAccessKey, in)
+}

@@ -1,0 +1,267 @@
+package daemon
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/user"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"kmsd/daemon/kms"
+	"kmsd/daemon/policy"
+	"kmsd/daemon/sigv4"
+	"kmsd/keystore"
+	"kmsd/wire/api"
+)
+
+// Access keys sign requests to the AWS endpoint on TCP. Each maps to a
+// host principal (uid:N). kmsd stores no secret: a key's secret is
+// HMAC-SHA256, under a key derived from the material of kmsd's own
+// "access-keys" key, of the key's id; so it is sealed under the root key
+// as every key's material is, survives restarts, root-key rotations,
+// backups and restores, and a deleted key's secret opens nothing, its id
+// being gone from the table.
+const (
+	metaAccessKeys   = "access-keys" // the table, JSON, in the store's metadata
+	maxAccessKeys    = 1000
+	accessKeyIDLen   = 20
+	accessKeyIDStart = "KMSD"
+	accessKeyActive  = "Active"
+)
+
+// accessKey is one row of the table: no secret.
+type accessKey struct {
+	AccessKeyId string
+	UID         uint32
+	CreateDate  time.Time
+}
+
+func (k accessKey) principal() string { return "uid:" + strconv.FormatUint(uint64(k.UID), 10) }
+
+// accessKeys is the table, loaded from the store on first use.
+type accessKeys struct {
+	mu     sync.RWMutex
+	loaded bool
+	keys   []accessKey
+	prf    []byte // the secrets' key (kms.Service.DerivedKey)
+}
+
+// load reads the table and derives the secrets' key, once.
+func (s *Server) accessKeyTable() (*accessKeys, error) {
+	t := &s.akeys
+	t.mu.RLock()
+	loaded := t.loaded
+	t.mu.RUnlock()
+	if loaded {
+		return t, nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.loaded {
+		return t, nil
+	}
+	svc := s.cfg.Service
+	prf, err := svc.DerivedKey("access-keys", "aws-sigv4-k1")
+	if err != nil {
+		return nil, fmt.Errorf("access keys: %w", err)
+	}
+	v, err := keystore.GetMeta(svc.Store(), metaAccessKeys)
+	if err != nil {
+		return nil, fmt.Errorf("access keys: %w", err)
+	}
+	var keys []accessKey
+	if v != nil {
+		if err := json.Unmarshal(v, &keys); err != nil {
+			return nil, fmt.Errorf("access keys: the stored table does not decode: %w", err)
+		}
+	}
+	t.keys, t.prf, t.loaded = keys, prf, true
+	return t, nil
+}
+
+// secret is the secret of the access key id (whether or not it exists).
+func (t *accessKeys) secret(id string) []byte {
+	m := hmac.New(sha256.New, t.prf)
+	m.Write([]byte("kmsd/v1/access-key/" + id))
+	return []byte(base64.StdEncoding.EncodeToString(m.Sum(nil)[:30])) // 40 characters, as AWS's
+}
+
+// find returns the key with id.
+func (t *accessKeys) find(id string) (accessKey, bool) {
+	i := slices.IndexFunc(t.keys, func(k accessKey) bool { return k.AccessKeyId == id })
+	if i < 0 {
+		return accessKey{}, false
+	}
+	return t.keys[i], true
+}
+
+// save writes the table (the caller holds mu).
+func (s *Server) saveAccessKeys(keys []accessKey) error {
+	v, err := json.Marshal(keys)
+	if err != nil {
+		return err
+	}
+	var b keystore.Batch
+	b.PutMeta(metaAccessKeys, v)
+	return s.cfg.Service.Store().Write(&b)
+}
+
+// principalUID parses "uid:N", or "" for the caller's own uid.
+func principalUID(name string, caller *policy.Principal) (uint32, error) {
+	if name == "" {
+		return caller.UID, nil
+	}
+	n, ok := strings.CutPrefix(name, "uid:")
+	uid, err := strconv.ParseUint(n, 10, 32)
+	if !ok || err != nil {
+		return 0, &api.Error{Code: api.CodeValidation, Message: "Principal must be uid:N, not " + strconv.Quote(name)}
+	}
+	return uint32(uid), nil
+}
+
+func (s *Server) createAccessKey(ctx context.Context, svc *kms.Service, m api.Message) (api.Message, error) {
+	in, p := m.(*api.CreateAccessKeyInput), policy.From(ctx)
+	if p == nil {
+		return nil, &api.Error{Code: api.CodeAccessDenied, Message: "the request carries no caller identity"}
+	}
+	uid, err := principalUID(in.Principal, p)
+	if err != nil {
+		return nil, err
+	}
+	if uid != p.UID && !svc.IsAdmin(ctx) {
+		return nil, &api.Error{Code: api.CodeAccessDenied, Message: p.String() + " may issue access keys for itself only"}
+	}
+	t, err := s.accessKeyTable()
+	if err != nil {
+		return nil, err
+	}
+	var raw [10]byte
+	rand.Read(raw[:])
+	k := accessKey{AccessKeyId: accessKeyIDStart + base32.StdEncoding.EncodeToString(raw[:]), UID: uid, CreateDate: time.Now().UTC().Truncate(time.Second)}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.keys) >= maxAccessKeys {
+		return nil, &api.Error{Code: api.CodeLimitExceeded, Message: "the quota of " + strconv.Itoa(maxAccessKeys) + " access keys is reached"}
+	}
+	keys := append(slices.Clone(t.keys), k)
+	if err := s.saveAccessKeys(keys); err != nil {
+		return nil, err
+	}
+	t.keys = keys
+	s.log.Info("access key created", "access_key_id", k.AccessKeyId, "principal", k.principal(), "by", p.String())
+	return &api.CreateAccessKeyOutput{AccessKey: api.AccessKey{UserName: k.principal(), AccessKeyId: k.AccessKeyId,
+		Status: accessKeyActive, SecretAccessKey: string(t.secret(k.AccessKeyId)), CreateDate: k.CreateDate}}, nil
+}
+
+func (s *Server) listAccessKeys(ctx context.Context, svc *kms.Service, m api.Message) (api.Message, error) {
+	in, p := m.(*api.ListAccessKeysInput), policy.From(ctx)
+	if p == nil {
+		return nil, &api.Error{Code: api.CodeAccessDenied, Message: "the request carries no caller identity"}
+	}
+	admin := svc.IsAdmin(ctx)
+	only := -1
+	if in.Principal != "" || !admin {
+		uid, err := principalUID(in.Principal, p)
+		if err != nil {
+			return nil, err
+		}
+		if uid != p.UID && !admin {
+			return nil, &api.Error{Code: api.CodeAccessDenied, Message: p.String() + " may list its own access keys only"}
+		}
+		only = int(uid)
+	}
+	t, err := s.accessKeyTable()
+	if err != nil {
+		return nil, err
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := &api.ListAccessKeysOutput{}
+	for _, k := range t.keys {
+		if only < 0 || k.UID == uint32(only) {
+			out.AccessKeyMetadata = append(out.AccessKeyMetadata, api.AccessKeyMetadata{UserName: k.principal(),
+				AccessKeyId: k.AccessKeyId, Status: accessKeyActive, CreateDate: k.CreateDate})
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) deleteAccessKey(ctx context.Context, svc *kms.Service, m api.Message) (api.Message, error) {
+	in, p := m.(*api.DeleteAccessKeyInput), policy.From(ctx)
+	if p == nil {
+		return nil, &api.Error{Code: api.CodeAccessDenied, Message: "the request carries no caller identity"}
+	}
+	t, err := s.accessKeyTable()
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k, ok := t.find(in.AccessKeyId)
+	if !ok || (k.UID != p.UID && !svc.IsAdmin(ctx)) {
+		return nil, &api.Error{Code: api.CodeNotFound, Message: "no access key " + strconv.Quote(in.AccessKeyId) + " that " + p.String() + " may delete"}
+	}
+	keys := slices.DeleteFunc(slices.Clone(t.keys), func(x accessKey) bool { return x.AccessKeyId == k.AccessKeyId })
+	if err := s.saveAccessKeys(keys); err != nil {
+		return nil, err
+	}
+	t.keys = keys
+	s.log.Info("access key deleted", "access_key_id", k.AccessKeyId, "principal", k.principal(), "by", p.String())
+	return &api.Empty{}, nil
+}
+
+// verifyAWS authenticates a request to the AWS endpoint on TCP: its
+// Signature Version 4, by an access key in the table, names the principal
+// it acts as (with the user's groups, as the system's user database has
+// them at the time of the request).
+func (s *Server) verifyAWS(r *http.Request, body []byte) (*policy.Principal, *api.Error) {
+	t, err := s.accessKeyTable()
+	if err != nil {
+		s.log.Error("aws endpoint: access keys", "err", err)
+		return nil, &api.Error{Code: api.CodeInternal, Message: "kmsd cannot read its access keys; the daemon log has the cause"}
+	}
+	var owner accessKey
+	_, serr := sigv4.Verify(r, body, "kms", time.Now(), func(id string) ([]byte, bool) {
+		t.mu.RLock()
+		defer t.mu.RUnlock()
+		k, ok := t.find(id)
+		owner = k
+		return t.secret(id), ok
+	})
+	if serr != nil {
+		return nil, &api.Error{Code: serr.Code, Message: serr.Message}
+	}
+	return principalOfUID(owner.UID), nil
+}
+
+// principalOfUID is a host user as a principal: its primary group and its
+// supplementary groups from the user database; a uid the database does
+// not know has no groups (and gid -1, which matches none).
+func principalOfUID(uid uint32) *policy.Principal {
+	p := &policy.Principal{UID: uid, GID: ^uint32(0), Source: "aws"}
+	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
+	if err != nil {
+		return p
+	}
+	if gid, err := strconv.ParseUint(u.Gid, 10, 32); err == nil {
+		p.GID = uint32(gid)
+	}
+	if ids, err := u.GroupIds(); err == nil {
+		for _, g := range ids {
+			if n, err := strconv.ParseUint(g, 10, 32); err == nil {
+				p.Groups = append(p.Groups, uint32(n))
+			}
+		}
+	}
+	return p
+}
