@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,10 @@ type Options struct {
 	// AWSListen, if set, serves the AWS KMS JSON 1.1 protocol there
 	// (AWSEndpoint): "unix:PATH" or "tcp:HOST:PORT".
 	AWSListen string
+	// Region and AccountID are those of kmsd's ARNs
+	// (arn:aws:kms:REGION:ACCOUNT:key/ID); "" takes kms.DefaultRegion and
+	// kms.DefaultAccountID.
+	Region, AccountID string
 	// PollWindow is how long a connection polls for its next request
 	// before it sleeps (Config.PollWindow).
 	PollWindow time.Duration
@@ -113,6 +118,11 @@ func openService(o Options, cpu keystore.CPUFeatures, log *slog.Logger) (*kms.Se
 	if err != nil {
 		return nil, err
 	}
+	if o.Region != "" || o.AccountID != "" {
+		if err := kms.ValidateARNParts(cmp.Or(o.Region, kms.DefaultRegion), cmp.Or(o.AccountID, kms.DefaultAccountID)); err != nil {
+			return nil, err
+		}
+	}
 	log.Info("starting kmsd", "version", Version, "cpu", cpu.Brand, "aesni", cpu.AESNI, "pclmulqdq", cpu.PCLMULQDQ,
 		"avx2", cpu.AVX2, "vaes", cpu.VAES, "physical_cores", cpu.PhysicalCores, "suite", suite.String())
 	if suite == keystore.AlgXAES256GCM && !cpu.HardwareAES() {
@@ -125,7 +135,12 @@ func openService(o Options, cpu keystore.CPUFeatures, log *slog.Logger) (*kms.Se
 	if st.CreatedRootKey {
 		log.Warn("created a new root key; back it up, without it the keys cannot be unsealed", "path", statedir.RootKeyPath(o.StateDir))
 	}
-	return kms.Open(kms.Config{Store: st.Store, RootKey: st.Root, Suite: suite, Logger: log, AdminGroup: o.AdminGroup})
+	svc, err := kms.Open(kms.Config{Store: st.Store, RootKey: st.Root, Suite: suite, Logger: log, AdminGroup: o.AdminGroup,
+		Region: o.Region, AccountID: o.AccountID})
+	if err != nil {
+		st.Store.Close()
+	}
+	return svc, err
 }
 
 func closeService(svc *kms.Service, log *slog.Logger) {

@@ -27,7 +27,7 @@ func (s *Server) getKeyLastUsage(ctx context.Context, svc *kms.Service, in api.M
 		return nil, s.noAudit()
 	}
 	u := s.cfg.Audit.Usage()
-	out := &api.GetKeyLastUsageOutput{KeyId: kms.ARNPrefix + "key/" + id, TrackingStartDate: u.Since().UTC(), KeyCreationDate: created}
+	out := &api.GetKeyLastUsageOutput{KeyId: svc.KeyARN(id), TrackingStartDate: u.Since().UTC(), KeyCreationDate: created}
 	if l, ok := u.Last(id); ok {
 		out.KeyLastUsage = api.KeyLastUsage{Operation: l.Operation, Timestamp: l.Time.UTC(), EventId: strconv.FormatUint(l.Seq, 10)}
 	}

@@ -42,6 +42,8 @@ type serveCmd struct {
 	AuditRetainAge       time.Duration `help:"Remove the trail's files whose last record is older than this (e.g. 2160h). Default: keep everything."`
 	MetricsListen        string        `help:"Serve Prometheus metrics (GET /metrics) here: unix:PATH or tcp:127.0.0.1:PORT. Off by default." env:"KMSD_METRICS_LISTEN"`
 	AWSListen            string        `name:"aws-listen" help:"Serve the AWS KMS API (JSON 1.1, as the AWS SDKs and the aws CLI speak it) here: unix:PATH (callers known by their kernel credentials) or tcp:HOST:PORT (requests signed with access keys kmsd issued). Off by default (docs/aws-endpoint.md)." env:"KMSD_AWS_LISTEN"`
+	Region               string        `help:"The region in kmsd's ARNs (arn:aws:kms:REGION:ACCOUNT:key/ID)." default:"local"`
+	AccountID            string        `name:"account-id" help:"The 12-digit account id in kmsd's ARNs." default:"000000000000"`
 	NoAudit              bool          `help:"Run without an audit trail. For measurements only: nothing is recorded."`
 	Mount                string        `help:"Mount the FUSE view here: /keys/<alias>/encrypt and friends (docs/fuse.md). As root the kernel is asked directly; otherwise fusermount3 must be installed."`
 	MountAllowOther      bool          `help:"Let users other than kmsd's own use the mount; what each may do is still the key policy's to say."`
@@ -95,7 +97,7 @@ func (c *serveCmd) Run() error {
 		AuditDir: c.AuditDir, AuditSync: c.AuditSync, AuditFlushInterval: c.AuditFlushInterval, NoAudit: c.NoAudit,
 		AuditRetainBytes: retainBytes(c.AuditRetainSize), AuditRetainAge: c.AuditRetainAge,
 		PollWindow: c.PollWindow, MaxConns: c.MaxConnections, MaxConnsPerUID: c.MaxConnectionsPerUID,
-		HelloTimeout: c.HelloTimeout, MetricsListen: c.MetricsListen, AWSListen: c.AWSListen,
+		HelloTimeout: c.HelloTimeout, MetricsListen: c.MetricsListen, AWSListen: c.AWSListen, Region: c.Region, AccountID: c.AccountID,
 		Mount: c.Mount, MountAllow: c.MountAllowOther, MountDebug: c.MountDebug,
 	})
 }

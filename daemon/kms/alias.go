@@ -34,7 +34,7 @@ func (s *Service) CreateAlias(ctx context.Context, in *api.AliasInput) error {
 	n := s.countIn(ref)
 	s.mu.RUnlock()
 	if exists {
-		return errorf(api.CodeAlreadyExists, "alias %s already exists", aliasARN(in.AliasName))
+		return errorf(api.CodeAlreadyExists, "alias %s already exists", s.aliasARN(in.AliasName))
 	}
 	if n >= s.cfg.Quotas.Aliases {
 		return errorf(api.CodeLimitExceeded, "the quota of %d aliases is reached", s.cfg.Quotas.Aliases)
@@ -85,9 +85,9 @@ func (s *Service) ownAlias(ctx context.Context, name string) (*keystore.AliasRec
 	case a != nil && s.aliasVisible(ctx, a):
 		return a, nil
 	case a == nil && !ref.shared && shared != nil && s.aliasVisible(ctx, shared):
-		return nil, errorf(api.CodeAccessDenied, "%s is not authorized to change alias %s: it is an administrators' alias", p, aliasARN(name))
+		return nil, errorf(api.CodeAccessDenied, "%s is not authorized to change alias %s: it is an administrators' alias", p, s.aliasARN(name))
 	}
-	return nil, aliasNotFound(name)
+	return nil, s.aliasNotFound(name)
 }
 
 // UpdateAlias points an existing alias of the caller's at another key. The
@@ -195,7 +195,7 @@ func (s *Service) ListAliases(ctx context.Context, in *api.ListAliasesInput) (*a
 	}
 	for _, a := range list {
 		out.Aliases = append(out.Aliases, api.AliasListEntry{
-			AliasName: a.AliasName, AliasArn: aliasARN(a.AliasName), TargetKeyId: a.TargetKeyID.String(),
+			AliasName: a.AliasName, AliasArn: s.aliasARN(a.AliasName), TargetKeyId: a.TargetKeyID.String(),
 			CreationDate: a.CreationDate, LastUpdatedDate: a.LastUpdatedDate,
 		})
 	}

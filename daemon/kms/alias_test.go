@@ -82,7 +82,7 @@ func TestListAliases(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, e := range out.Aliases {
-			if e.AliasArn != ARNPrefix+e.AliasName || e.TargetKeyId == "" || e.CreationDate.IsZero() {
+			if e.AliasArn != testARNPrefix+e.AliasName || e.TargetKeyId == "" || e.CreationDate.IsZero() {
 				t.Fatalf("entry %+v", e)
 			}
 			names = append(names, e.AliasName)

@@ -110,7 +110,7 @@ func TestInvisibleIsNotFound(t *testing.T) {
 			t.Fatalf("%s tells bob the key exists:\n%s\n%s", name, r, m)
 		}
 	}
-	for _, k := range [][2]string{{id, ghost}, {ARNPrefix + "key/" + id, ARNPrefix + "key/" + ghost}} {
+	for _, k := range [][2]string{{id, ghost}, {testARNPrefix + "key/" + id, testARNPrefix + "key/" + ghost}} {
 		_, e1 := s.DescribeKey(bob, &api.DescribeKeyInput{KeyId: k[0]})
 		_, e2 := s.DescribeKey(bob, &api.DescribeKeyInput{KeyId: k[1]})
 		same("DescribeKey", e1, e2)

@@ -20,7 +20,7 @@ func TestEncryptDecrypt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if enc.KeyId != ARNPrefix+"key/"+id || enc.EncryptionAlgorithm != api.AlgSymmetricDefault || len(enc.CiphertextBlob) != n+keystore.BlobOverhead {
+		if enc.KeyId != testARNPrefix+"key/"+id || enc.EncryptionAlgorithm != api.AlgSymmetricDefault || len(enc.CiphertextBlob) != n+keystore.BlobOverhead {
 			t.Fatalf("encrypt output %+v", enc)
 		}
 		dec, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: map[string]string{"user": "ü", "purpose": "test"}})
@@ -103,7 +103,7 @@ func TestReEncrypt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.SourceKeyId != ARNPrefix+"key/"+a || out.KeyId != ARNPrefix+"key/"+b || out.SourceKeyMaterialId == "" || out.DestinationKeyMaterialId == "" {
+	if out.SourceKeyId != testARNPrefix+"key/"+a || out.KeyId != testARNPrefix+"key/"+b || out.SourceKeyMaterialId == "" || out.DestinationKeyMaterialId == "" {
 		t.Fatalf("output %+v", out)
 	}
 	dec, err := s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: out.CiphertextBlob, EncryptionContext: map[string]string{"v": "2"}})
@@ -142,7 +142,7 @@ func TestGenerateDataKey(t *testing.T) {
 		{api.GenerateDataKeyInput{KeySpec: api.DataKeySpecAES256, NumberOfBytes: api.Int32(32)}, 0, api.CodeValidation},
 	} {
 		in := c.in
-		in.KeyId, in.EncryptionContext = "arn:kmsd:kms:local:000000000000:key/"+id, ec
+		in.KeyId, in.EncryptionContext = testARNPrefix+"key/"+id, ec
 		out, err := s.GenerateDataKey(ctx, &in)
 		wantCode(t, err, c.code)
 		if err != nil {

@@ -37,9 +37,10 @@
 //
 // # Key identifiers
 //
-// Key ids are UUIDs; ARNs have the form
-// arn:kmsd:kms:local:000000000000:key/<key-id> (kmsd has no partitions,
-// regions or accounts, so those parts are fixed). As in AWS, aliases
+// Key ids are UUIDs; ARNs are AWS's, arn:aws:kms:REGION:ACCOUNT:key/<key-id>,
+// with the region and account of Config (by default local and
+// 000000000000; kmsd's older arn:kmsd:kms:local:000000000000: prefix is
+// still accepted). As in AWS, aliases
 // (alias/NAME or their ARNs) resolve only in the operations that use a key:
 // the crypto operations and DescribeKey. Management operations take a key id
 // or key ARN.

@@ -292,11 +292,11 @@ func (s *Service) checkGrantTokens(tokens []string) error {
 	return nil
 }
 
-func grantEntry(e *entry, g *grant) api.GrantListEntry {
+func (s *Service) grantEntry(e *entry, g *grant) api.GrantListEntry {
 	r := g.rec
 	return api.GrantListEntry{
 		KeyId: e.arn, GrantId: r.GrantID, Name: r.Name, CreationDate: r.CreationDate,
-		GranteePrincipal: r.GranteePrincipal, RetiringPrincipal: r.RetiringPrincipal, IssuingAccount: AccountID,
+		GranteePrincipal: r.GranteePrincipal, RetiringPrincipal: r.RetiringPrincipal, IssuingAccount: s.cfg.AccountID,
 		Operations: slices.Clone(r.Operations),
 		Constraints: api.GrantConstraints{EncryptionContextSubset: maps.Clone(r.ContextSubset),
 			EncryptionContextEquals: maps.Clone(r.ContextEquals)},
@@ -339,7 +339,7 @@ func (s *Service) ListGrants(ctx context.Context, in *api.ListGrantsInput) (*api
 	err = s.view(ctx, api.OpListGrants, in.KeyId, false, nil, func(e *entry) error {
 		for id, g := range e.auth.Load().grants {
 			if (in.GrantId == "" || id == in.GrantId) && (filter == nil || g.grantee == *filter) {
-				list = append(list, grantEntry(e, g))
+				list = append(list, s.grantEntry(e, g))
 			}
 		}
 		return nil
@@ -382,7 +382,7 @@ func (s *Service) ListRetirableGrants(ctx context.Context, in *api.ListRetirable
 		e.mu.RLock()
 		for _, g := range e.auth.Load().grants {
 			if g.retiring != nil && *g.retiring == rp && !e.deleted {
-				list = append(list, grantEntry(e, g))
+				list = append(list, s.grantEntry(e, g))
 			}
 		}
 		e.mu.RUnlock()

@@ -156,9 +156,9 @@ func (s *Service) blobKey(ctx context.Context, b blobRef) (*entry, error) {
 		if e := s.lookup(b.key); e != nil {
 			return e, nil
 		}
-		return nil, notFound(keyARN(b.key)) // deleted, or never here
+		return nil, notFound(s.keyARN(b.key)) // deleted, or never here
 	}
-	noteAlias(ctx, b.keyID)
+	s.noteAlias(ctx, b.keyID)
 	e, err := s.resolve(ctx, b.keyID, true)
 	if err != nil {
 		return nil, err

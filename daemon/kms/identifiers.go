@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"fmt"
 	"kmsd/daemon/policy"
 	"regexp"
 	"strings"
@@ -10,18 +11,56 @@ import (
 	"kmsd/wire/api"
 )
 
-// The fixed parts of kmsd ARNs: one host has no partitions, regions or
-// accounts.
+// ARNs are AWS's, arn:aws:kms:REGION:ACCOUNT:key/ID and
+// arn:aws:kms:REGION:ACCOUNT:alias/NAME, so that tools built on the AWS
+// SDKs take them; the region and account are the service's settings, by
+// default these. ARNs of the form kmsd used before (LegacyARNPrefix) are
+// still accepted.
 const (
-	ARNPrefix = "arn:kmsd:kms:local:000000000000:"
-	AccountID = "000000000000"
+	DefaultRegion    = "local"
+	DefaultAccountID = "000000000000"
+	LegacyARNPrefix  = "arn:kmsd:kms:local:000000000000:"
 )
+
+var (
+	regionRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	// arnRE is a KMS ARN of any partition, region and account.
+	arnRE = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]*):([0-9]*):((?:key|alias)/.*)$`)
+)
+
+// ValidateARNParts checks a region (lower-case letters, digits and
+// hyphens, as AWS's) and an account id (12 digits).
+func ValidateARNParts(region, account string) error {
+	if !regionRE.MatchString(region) {
+		return fmt.Errorf("region %q: want lower-case letters, digits and hyphens, such as us-east-1 or local", region)
+	}
+	if !accountRE.MatchString(account) {
+		return fmt.Errorf("account id %q: want 12 digits", account)
+	}
+	return nil
+}
+
+// KeyARN is the ARN of the key id.
+func (s *Service) KeyARN(id string) string { return s.arnPrefix + "key/" + id }
+
+// trimARN turns one of this service's ARNs into the key id or alias name
+// it names, and returns anything else as it is.
+func (s *Service) trimARN(keyID string) string {
+	if rest, ok := strings.CutPrefix(keyID, s.arnPrefix); ok {
+		return rest
+	}
+	if rest, ok := strings.CutPrefix(keyID, LegacyARNPrefix); ok {
+		return rest
+	}
+	return keyID
+}
 
 const maxKeyIDLen = 2048
 
-func keyARN(id keystore.KeyID) string { return ARNPrefix + "key/" + id.String() }
+func (s *Service) keyARN(id keystore.KeyID) string { return s.arnPrefix + "key/" + id.String() }
 
-func aliasARN(name string) string { return ARNPrefix + name }
+func (s *Service) aliasARN(name string) string { return s.arnPrefix + name }
 
 var aliasNameRE = regexp.MustCompile(`^alias/[a-zA-Z0-9:/_-]+$`)
 
@@ -49,15 +88,15 @@ func (s *Service) resolveAlias(p *policy.Principal, name string) (*entry, error)
 		}
 	}
 	if e == nil {
-		return nil, aliasNotFound(name)
+		return nil, s.aliasNotFound(name)
 	}
 	return e, nil
 }
 
 // aliasNotFound is the answer for an alias that is not there, or whose key
 // the caller may not see.
-func aliasNotFound(name string) error {
-	return errorf(api.CodeNotFound, "alias %s is not found", aliasARN(name))
+func (s *Service) aliasNotFound(name string) error {
+	return errorf(api.CodeNotFound, "alias %s is not found", s.aliasARN(name))
 }
 
 // checkAliasName applies AWS's alias name rules to a name a caller wants to
@@ -90,9 +129,13 @@ func (s *Service) resolve(ctx context.Context, keyID string, useOp bool) (*entry
 		return nil, errorf(api.CodeValidation, "KeyId must be at most %d characters", maxKeyIDLen)
 	}
 	if strings.HasPrefix(keyID, "arn:") {
-		rest, ok := strings.CutPrefix(keyID, ARNPrefix)
-		if !ok {
-			return nil, errorf(api.CodeInvalidArn, "%q is not a kmsd ARN (they begin %s)", keyID, ARNPrefix)
+		rest := s.trimARN(keyID)
+		if rest == keyID {
+			m := arnRE.FindStringSubmatch(keyID)
+			if m == nil {
+				return nil, errorf(api.CodeInvalidArn, "%q is not a KMS key or alias ARN (%skey/ID or %salias/NAME)", keyID, s.arnPrefix, s.arnPrefix)
+			}
+			return nil, errorf(api.CodeNotFound, "%s is not on this kmsd, whose region is %s and account %s", keyID, s.cfg.Region, s.cfg.AccountID)
 		}
 		if strings.HasPrefix(rest, "alias/") {
 			keyID = rest
@@ -115,7 +158,7 @@ func (s *Service) resolve(ctx context.Context, keyID string, useOp bool) (*entry
 	if e := s.lookup(id); e != nil {
 		return e, nil
 	}
-	return nil, errorf(api.CodeNotFound, "key '%s' does not exist", keyARN(id))
+	return nil, errorf(api.CodeNotFound, "key '%s' does not exist", s.keyARN(id))
 }
 
 func (s *Service) lookup(id keystore.KeyID) *entry {

@@ -20,12 +20,12 @@ const ManagedAliasPrefix = "alias/managed/"
 // key exists gets it made. Anyone else naming a missing managed alias gets
 // NotFoundException, as for any missing alias.
 func (s *Service) resolveUse(ctx context.Context, keyID string) (*entry, error) {
-	noteAlias(ctx, keyID)
+	s.noteAlias(ctx, keyID)
 	e, err := s.resolve(ctx, keyID, true)
 	if err == nil || api.CodeOf(err) != api.CodeNotFound {
 		return e, err
 	}
-	unit, ok := strings.CutPrefix(strings.TrimPrefix(keyID, ARNPrefix), ManagedAliasPrefix)
+	unit, ok := strings.CutPrefix(s.trimARN(keyID), ManagedAliasPrefix)
 	p := policy.From(ctx)
 	if !ok || p == nil || p.Unit == "" || p.Unit != unit {
 		return nil, err
@@ -126,7 +126,7 @@ func (s *Service) insertKey(r *keystore.KeyRecord, pol *policy.Policy, alias *ke
 		}
 		return nil, err
 	}
-	e := newEntry(r)
+	e := s.newEntry(r)
 	e.auth.Store(newAuthState(pol, nil))
 	if m != nil {
 		e.mats[0].Store(m)

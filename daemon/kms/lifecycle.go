@@ -47,7 +47,7 @@ func (s *Service) CreateKey(ctx context.Context, in *api.CreateKeyInput) (*api.K
 	if err != nil {
 		return nil, malformedPolicy(err)
 	}
-	if err := lockoutCheck(pol, p, keyARN(id), in.BypassPolicyLockoutSafetyCheck); err != nil {
+	if err := lockoutCheck(pol, p, s.keyARN(id), in.BypassPolicyLockoutSafetyCheck); err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
@@ -61,7 +61,7 @@ func (s *Service) CreateKey(ctx context.Context, in *api.CreateKeyInput) (*api.K
 		return nil, err
 	}
 	s.log.Info("key created", "key", id.String(), "origin", origin, "by", p.String())
-	return &api.KeyMetadataOutput{KeyMetadata: metadata(e)}, nil
+	return &api.KeyMetadataOutput{KeyMetadata: s.metadata(e)}, nil
 }
 
 // checkCreateKey checks what a CreateKey request asks for, and returns
@@ -118,10 +118,10 @@ func (s *Service) newVersion(id keystore.KeyID, v uint32, now time.Time, rotatio
 }
 
 // metadata builds KeyMetadata. The caller holds e.mu.
-func metadata(e *entry) api.KeyMetadata {
+func (s *Service) metadata(e *entry) api.KeyMetadata {
 	r := e.rec
 	md := api.KeyMetadata{
-		AWSAccountId: AccountID, KeyId: r.KeyID.String(), Arn: e.arn,
+		AWSAccountId: s.cfg.AccountID, KeyId: r.KeyID.String(), Arn: e.arn,
 		CreationDate: r.CreationDate, Enabled: r.KeyState == api.KeyStateEnabled,
 		Description: r.Description, KeyUsage: r.KeyUsage, KeyState: r.KeyState,
 		Origin: r.Origin, KeyManager: r.KeyManager, KeySpec: r.KeySpec,
@@ -142,7 +142,7 @@ func metadata(e *entry) api.KeyMetadata {
 func (s *Service) DescribeKey(ctx context.Context, in *api.DescribeKeyInput) (*api.KeyMetadataOutput, error) {
 	var out api.KeyMetadataOutput
 	err := s.view(ctx, api.OpDescribeKey, in.KeyId, true, nil, func(e *entry) error {
-		out.KeyMetadata = metadata(e)
+		out.KeyMetadata = s.metadata(e)
 		return nil
 	})
 	if err != nil {
@@ -157,7 +157,7 @@ func (s *Service) DescribeKey(ctx context.Context, in *api.DescribeKeyInput) (*a
 // an alias may name the key.
 func (s *Service) view(ctx context.Context, op, keyID string, useOp bool, pre func(*entry) error, fn func(*entry) error) error {
 	if useOp {
-		noteAlias(ctx, keyID)
+		s.noteAlias(ctx, keyID)
 	}
 	e, err := s.resolve(ctx, keyID, useOp)
 	if err != nil {
@@ -231,7 +231,7 @@ func (s *Service) ListKeys(ctx context.Context, in *api.ListKeysInput) (*api.Lis
 		out.NextMarker = ids[limit-1].String()
 	}
 	for _, id := range ids {
-		out.Keys = append(out.Keys, api.KeyListEntry{KeyId: id.String(), KeyArn: keyARN(id)})
+		out.Keys = append(out.Keys, api.KeyListEntry{KeyId: id.String(), KeyArn: s.keyARN(id)})
 	}
 	return out, nil
 }

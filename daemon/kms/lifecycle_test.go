@@ -17,8 +17,8 @@ func TestCreateDescribeList(t *testing.T) {
 	md := out.KeyMetadata
 	if md.KeyState != api.KeyStateEnabled || !md.Enabled || md.KeyUsage != api.KeyUsageEncryptDecrypt ||
 		md.KeySpec != api.KeySpecSymmetric || md.Origin != api.OriginKMS || md.KeyManager != api.KeyManagerCustomer ||
-		md.Description != "first" || !md.CreationDate.Equal(c.Now()) || md.Arn != ARNPrefix+"key/"+md.KeyId ||
-		len(md.CurrentKeyMaterialId) != 64 || md.DeletionDate != nil || md.AWSAccountId != AccountID {
+		md.Description != "first" || !md.CreationDate.Equal(c.Now()) || md.Arn != testARNPrefix+"key/"+md.KeyId ||
+		len(md.CurrentKeyMaterialId) != 64 || md.DeletionDate != nil || md.AWSAccountId != DefaultAccountID {
 		t.Fatalf("metadata %+v", md)
 	}
 	for _, id := range []string{md.KeyId, md.Arn, strings.ToUpper(md.KeyId)} {
@@ -54,7 +54,7 @@ func TestCreateDescribeList(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, k := range l.Keys {
-			if k.KeyArn != ARNPrefix+"key/"+k.KeyId {
+			if k.KeyArn != testARNPrefix+"key/"+k.KeyId {
 				t.Fatalf("arn %s", k.KeyArn)
 			}
 			seen = append(seen, k.KeyId)
@@ -95,15 +95,16 @@ func TestKeyIdentifiers(t *testing.T) {
 		code        string
 	}{
 		{"alias in a use op", "alias/app", true, ""},
-		{"alias ARN in a use op", ARNPrefix + "alias/app", true, ""},
+		{"alias ARN in a use op", testARNPrefix + "alias/app", true, ""},
 		{"alias in a management op", "alias/app", false, api.CodeNotFound},
-		{"alias ARN in a management op", ARNPrefix + "alias/app", false, api.CodeNotFound},
-		{"key ARN in a management op", ARNPrefix + "key/" + id, false, ""},
+		{"alias ARN in a management op", testARNPrefix + "alias/app", false, api.CodeNotFound},
+		{"key ARN in a management op", testARNPrefix + "key/" + id, false, ""},
 		{"missing alias", "alias/nope", true, api.CodeNotFound},
 		{"not a uuid", "1234", false, api.CodeNotFound},
 		{"unknown key", "00000000-0000-4000-8000-000000000000", false, api.CodeNotFound},
-		{"foreign ARN", "arn:aws:kms:us-east-1:111122223333:key/" + id, false, api.CodeInvalidArn},
-		{"ARN of nothing", ARNPrefix + "grant/x", false, api.CodeInvalidArn},
+		{"another account's ARN", "arn:aws:kms:us-east-1:111122223333:key/" + id, false, api.CodeNotFound},
+		{"not a KMS ARN", "arn:aws:iam::111122223333:user/x", false, api.CodeInvalidArn},
+		{"ARN of nothing", testARNPrefix + "grant/x", false, api.CodeInvalidArn},
 		{"empty", "", false, api.CodeValidation},
 		{"too long", strings.Repeat("a", 2049), false, api.CodeValidation},
 	}

@@ -19,8 +19,12 @@ func Open(cfg Config) (*Service, error) {
 		return nil, errors.New("kms: a store and a root key are required")
 	}
 	cfg = withDefaults(cfg)
+	if err := ValidateARNParts(cfg.Region, cfg.AccountID); err != nil {
+		return nil, err
+	}
 	s := &Service{
-		cfg: cfg, now: cfg.Now, log: cfg.Logger, suite: cfg.Suite, resolver: cfg.Resolver,
+		arnPrefix: "arn:aws:kms:" + cfg.Region + ":" + cfg.AccountID + ":",
+		cfg:       cfg, now: cfg.Now, log: cfg.Logger, suite: cfg.Suite, resolver: cfg.Resolver,
 		store:   cfg.Store,
 		keys:    map[keystore.KeyID]*entry{},
 		aliases: map[aliasRef]*keystore.AliasRecord{},
@@ -61,6 +65,12 @@ func withDefaults(cfg Config) Config {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = DefaultAccountID
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -79,7 +89,7 @@ func (s *Service) load() (map[keystore.KeyID]map[string]*grant, error) {
 	grants := map[keystore.KeyID]map[string]*grant{}
 	err := keystore.Load(s.store, keystore.Loader{
 		Key: func(r *keystore.KeyRecord) error {
-			s.keys[r.KeyID] = newEntry(r)
+			s.keys[r.KeyID] = s.newEntry(r)
 			if r.KeyManager == ManagerCustomer {
 				s.customers++
 			}

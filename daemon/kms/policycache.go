@@ -40,7 +40,11 @@ func (s *Service) compile(doc string) (string, *policy.Policy, error) {
 			return sp.text, sp.pol, nil
 		}
 	}
-	p, err := policy.Compile(doc, s.resolver)
+	// A Resource written with kmsd's older ARNs names the same keys.
+	p, err := policy.Compile(strings.ReplaceAll(doc, LegacyARNPrefix, s.arnPrefix), s.resolver)
+	if err == nil {
+		p.Text = doc // as given
+	}
 	if err != nil || !shareable {
 		return doc, p, err
 	}

@@ -68,9 +68,9 @@ func noteVersion(ctx context.Context, action string, v uint32) {
 }
 
 // noteAlias reports the alias a request named.
-func noteAlias(ctx context.Context, keyID string) {
+func (s *Service) noteAlias(ctx context.Context, keyID string) {
 	if r := reportOf(ctx); r != nil {
-		name := strings.TrimPrefix(keyID, ARNPrefix)
+		name := s.trimARN(keyID)
 		if strings.HasPrefix(name, "alias/") && r.Alias == "" {
 			r.Alias = name
 		}

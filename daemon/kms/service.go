@@ -49,6 +49,10 @@ type Config struct {
 	AdminGroup string
 	// Resolver resolves user: and group: principals; nil uses the system's.
 	Resolver policy.Resolver
+	// Region and AccountID are the ARNs' (arn:aws:kms:REGION:ACCOUNT:...),
+	// as tools built on the AWS SDKs expect them; "" takes DefaultRegion
+	// and DefaultAccountID. ValidateARNParts checks them.
+	Region, AccountID string
 
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -56,13 +60,14 @@ type Config struct {
 
 // Service is the key service. Its methods are safe for concurrent use.
 type Service struct {
-	cfg      Config
-	now      func() time.Time
-	log      *slog.Logger
-	store    keystore.Store
-	rootKey  atomic.Pointer[keystore.RootKey] // replaced by RotateRoot
-	suite    keystore.Alg
-	resolver policy.Resolver
+	cfg       Config
+	arnPrefix string // arn:aws:kms:REGION:ACCOUNT:
+	now       func() time.Time
+	log       *slog.Logger
+	store     keystore.Store
+	rootKey   atomic.Pointer[keystore.RootKey] // replaced by RotateRoot
+	suite     keystore.Alg
+	resolver  policy.Resolver
 
 	writeMu sync.Mutex // serializes every change to the store and the tables
 
@@ -161,8 +166,8 @@ func (s *Service) customerKeys() int {
 	return s.customers
 }
 
-func newEntry(r *keystore.KeyRecord) *entry {
-	e := &entry{id: r.KeyID, arn: keyARN(r.KeyID), manager: r.KeyManager}
+func (s *Service) newEntry(r *keystore.KeyRecord) *entry {
+	e := &entry{id: r.KeyID, arn: s.keyARN(r.KeyID), manager: r.KeyManager}
 	if r.KeyManager == ManagerDaemon {
 		e.daemonPurpose = r.Description
 	}

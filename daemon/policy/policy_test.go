@@ -24,7 +24,7 @@ func (fakeResolver) LookupGroup(n string) (uint32, error) {
 	return 0, errors.New("unknown group")
 }
 
-const arn = "arn:kmsd:kms:local:000000000000:key/1234abcd-12ab-44cd-96ef-1234567890ab"
+const arn = "arn:aws:kms:local:000000000000:key/1234abcd-12ab-44cd-96ef-1234567890ab"
 
 func compile(t *testing.T, doc string) *Policy {
 	t.Helper()
