@@ -36,10 +36,20 @@ func (c *getKeyPolicyCmd) run(e *env) error {
 
 type listKeyPoliciesCmd struct {
 	KeyID string `name:"key-id" required:""`
+	paging
 }
 
 func (c *listKeyPoliciesCmd) run(e *env) error {
-	return call(e, api.OpListKeyPolicies, &api.ListKeyPoliciesInput{KeyId: c.KeyID})
+	names, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[string] {
+		return client.NewListKeyPoliciesPaginator(cl, &api.ListKeyPoliciesInput{KeyId: c.KeyID, Marker: m, Limit: l})
+	})
+	if err != nil {
+		return err
+	}
+	return show(e.stdout, e.g, struct {
+		PolicyNames []string
+		NextToken   string `json:",omitempty"`
+	}{names, next})
 }
 
 type createGrantCmd struct {

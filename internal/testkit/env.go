@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"testing"
@@ -75,4 +76,20 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("never: %s", what)
 		}
 	}
+}
+
+// RequireAWSCLI returns the path of the aws CLI version 2 (Debian's
+// awscli package installs it as /usr/bin/aws), or skips the test; with
+// KMSD_REQUIRE_AWSCLI=1 (CI) its absence fails it instead.
+func RequireAWSCLI(t testing.TB) string {
+	t.Helper()
+	const path = "/usr/bin/aws"
+	why := ""
+	if out, err := exec.Command(path, "--version").Output(); err != nil {
+		why = "the aws CLI is not installed (Debian: apt-get install awscli)"
+	} else if !bytes.HasPrefix(out, []byte("aws-cli/2.")) {
+		why = "/usr/bin/aws is not the aws CLI version 2: " + string(out)
+	}
+	require(t, why, "KMSD_REQUIRE_AWSCLI")
+	return path
 }

@@ -1,0 +1,227 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"kmsd/internal/testkit"
+)
+
+// newerModel are fields kmsd answers that the aws CLI's model (Debian's
+// awscli 2.9) predates: AWS added them later (with key material ids and
+// rotation periods, 2024-2025), and the CLI drops what its model lacks.
+// A name stands for the field anywhere; a path (.KeyId) for that one.
+var newerModel = []string{".KeyId", ".PolicyName", "CurrentKeyMaterialId", "KeyMaterialId", "SourceKeyMaterialId", "DestinationKeyMaterialId", "RotationPeriodInDays", "NextRotationDate", "OnDemandRotationStartDate"}
+
+// awsStep is one command of the transcript, as `aws kms ARGS` and as
+// `kmsctl ARGS`: with compare, both must print the same (the same state
+// read through both front ends); otherwise the same fields (each made
+// its own key, blob or grant).
+type awsStep struct {
+	args    string // $KEY and $DIR are replaced
+	compare bool
+	code    string // an error the step must end with
+	own     bool   // kmsctl does it to a key of its own (a change that cannot be made twice)
+}
+
+var awsTranscript = []awsStep{
+	{args: "describe-key --key-id $KEY", compare: true},
+	{args: "list-aliases --key-id $KEY", compare: true},
+	{args: "encrypt --key-id alias/transcript --plaintext fileb://$DIR/pt --encryption-context app=cli"},
+	{args: "decrypt --ciphertext-blob fileb://$DIR/blob --encryption-context app=cli", compare: true},
+	{args: "re-encrypt --ciphertext-blob fileb://$DIR/blob --source-encryption-context app=cli --destination-key-id $KEY"},
+	{args: "generate-data-key --key-id $KEY --key-spec AES_256"},
+	{args: "generate-data-key-without-plaintext --key-id $KEY --number-of-bytes 16"},
+	{args: "generate-random --number-of-bytes 16"},
+	{args: "tag-resource --key-id $KEY --tags TagKey=env,TagValue=ci", compare: true},
+	{args: "list-resource-tags --key-id $KEY", compare: true},
+	{args: "enable-key-rotation --key-id $KEY", compare: true},
+	{args: "get-key-rotation-status --key-id $KEY", compare: true},
+	{args: "get-key-policy --key-id $KEY --policy-name default", compare: true},
+	{args: "list-key-policies --key-id $KEY", compare: true},
+	{args: "create-grant --key-id $KEY --grantee-principal uid:65534 --operations Decrypt"},
+	{args: "list-grants --key-id $KEY"},
+	{args: "update-key-description --key-id $KEY --description renamed", compare: true},
+	{args: "disable-key --key-id $KEY", compare: true},
+	{args: "enable-key --key-id $KEY", compare: true},
+	{args: "list-keys", compare: true},
+	{args: "describe-key --key-id alias/none", code: "NotFoundException"},
+	{args: "decrypt --ciphertext-blob fileb://$DIR/pt", code: "InvalidCiphertextException"},
+	{args: "schedule-key-deletion --key-id $KEY --pending-window-in-days 7", own: true},
+	{args: "cancel-key-deletion --key-id $KEY", own: true},
+}
+
+// TestAWSCLITranscript drives kmsd's AWS endpoint on TCP with the real
+// aws CLI (version 2), signed with an access key kmsd issued, and runs
+// each command with kmsctl too, on the msgpack socket: both must print the
+// same JSON (timestamps compared as instants; fields newer than the CLI's
+// model aside), and fail with the same exception.
+func TestAWSCLITranscript(t *testing.T) {
+	aws := testkit.RequireAWSCLI(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	d := testkit.Start(t, testkit.Config{Args: []string{"--aws-listen", "tcp:" + addr, "--region", "eu-west-3", "--account-id", "123456789012"}})
+	var ak struct {
+		AccessKey struct{ AccessKeyId, SecretAccessKey string }
+	}
+	if err := json.Unmarshal([]byte(d.OK(t, "create-access-key")), &ak); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	env := []string{"PATH=/usr/bin:/bin", "HOME=" + dir, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_ACCESS_KEY_ID=" + ak.AccessKey.AccessKeyId, "AWS_SECRET_ACCESS_KEY=" + ak.AccessKey.SecretAccessKey,
+		"AWS_DEFAULT_REGION=eu-west-3", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1"}
+	run := func(args ...string) (string, string, int) {
+		cmd := exec.Command(aws, append([]string{"--endpoint-url", "http://" + addr, "kms"}, args...)...)
+		cmd.Env = env
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
+	out, errs, code := run("create-key", "--description", "transcript <&>")
+	var ck struct {
+		KeyMetadata struct{ KeyId, Arn, Description string }
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &ck) != nil {
+		t.Fatalf("aws kms create-key: exit %d\n%s%s", code, out, errs)
+	}
+	key := ck.KeyMetadata.KeyId
+	if ck.KeyMetadata.Arn != "arn:aws:kms:eu-west-3:123456789012:key/"+key || ck.KeyMetadata.Description != "transcript <&>" {
+		t.Errorf("create-key: %+v", ck.KeyMetadata)
+	}
+	if _, errs, code := run("create-alias", "--alias-name", "alias/transcript", "--target-key-id", key); code != 0 {
+		t.Fatalf("create-alias: %s", errs)
+	}
+	os.WriteFile(filepath.Join(dir, "pt"), []byte("through the aws CLI"), 0o600)
+	blob := d.OK(t, "encrypt", "--key-id", key, "--plaintext", "fileb://"+filepath.Join(dir, "pt"), "--encryption-context", "app=cli", "--query", "CiphertextBlob", "--output", "text")
+	raw, _ := base64Decode(strings.TrimSpace(blob))
+	os.WriteFile(filepath.Join(dir, "blob"), raw, 0o600)
+
+	other := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
+	for _, st := range awsTranscript {
+		line := strings.NewReplacer("$KEY", key, "$DIR", dir).Replace(st.args)
+		args := strings.Fields(line)
+		aOut, aErr, aCode := run(args...)
+		if st.own {
+			args = strings.Fields(strings.NewReplacer("$KEY", other, "$DIR", dir).Replace(st.args))
+		}
+		kOut, kErr, kCode := d.Kmsctl(t, args...)
+		t.Logf("$ aws kms %s\n%s%s", line, aOut, aErr)
+		if st.code != "" {
+			want := "An error occurred (" + st.code + ") when calling the "
+			if aCode != 254 || kCode != 254 || !strings.Contains(aErr, want) || !strings.Contains(kErr, want) {
+				t.Errorf("%s: aws exit %d %q, kmsctl exit %d %q; want 254 and %s", line, aCode, aErr, kCode, kErr, st.code)
+			}
+			continue
+		}
+		if aCode != 0 || kCode != 0 {
+			t.Errorf("%s: aws exit %d %s, kmsctl exit %d %s", line, aCode, aErr, kCode, kErr)
+			continue
+		}
+		if diff := compareJSON(aOut, kOut, st.compare); diff != "" {
+			t.Errorf("%s: kmsctl and aws differ: %s\n--- aws:\n%s--- kmsctl:\n%s", line, diff, aOut, kOut)
+		}
+	}
+	if trail := d.OK(t, "audit", "query", "--operation", "CreateAlias"); !strings.Contains(trail, `"source":"aws"`) {
+		t.Errorf("the aws CLI's CreateAlias is not in the trail as source aws:\n%s", trail)
+	}
+}
+
+// compareJSON compares two outputs: with values, every field of a (the
+// aws CLI's) must be in b (kmsctl's) with an equal value; without, with
+// the same kind. b may have more only of the newer model's fields.
+func compareJSON(a, b string, values bool) string {
+	if strings.TrimSpace(a) == "" && strings.TrimSpace(b) == "" {
+		return ""
+	}
+	var av, bv any
+	if err := json.Unmarshal([]byte(a), &av); err != nil {
+		return "aws printed no JSON: " + err.Error()
+	}
+	if err := json.Unmarshal([]byte(b), &bv); err != nil {
+		return "kmsctl printed no JSON: " + err.Error()
+	}
+	return diffJSON("", av, bv, values)
+}
+
+var isoTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d`)
+
+func diffJSON(path string, a, b any, values bool) string {
+	switch av := a.(type) {
+	case map[string]any:
+		bm, ok := b.(map[string]any)
+		if !ok {
+			return path + ": an object in aws's, not in kmsctl's"
+		}
+		for k, v := range av {
+			if d := diffJSON(path+"."+k, v, bm[k], values); d != "" {
+				return d
+			}
+		}
+		for k := range bm {
+			if _, ok := av[k]; !ok && !slices.Contains(newerModel, k) && !slices.Contains(newerModel, path+"."+k) {
+				return path + "." + k + ": kmsctl prints a field aws does not"
+			}
+		}
+		return ""
+	case []any:
+		bl, ok := b.([]any)
+		if !ok || (values && len(bl) != len(av)) {
+			return fmt.Sprintf("%s: a list of %d in aws's, %v in kmsctl's", path, len(av), b)
+		}
+		for i := range min(len(av), len(bl)) {
+			if d := diffJSON(path+"["+strconv.Itoa(i)+"]", av[i], bl[i], values); d != "" {
+				return d
+			}
+		}
+		return ""
+	case string:
+		bs, ok := b.(string)
+		if !ok {
+			return path + ": a string in aws's, not in kmsctl's"
+		}
+		if values && av != bs {
+			if isoTime.MatchString(av) && sameInstant(av, bs) {
+				return ""
+			}
+			return fmt.Sprintf("%s: %q in aws's, %q in kmsctl's", path, av, bs)
+		}
+		return ""
+	default:
+		if b == nil || (values && fmt.Sprint(a) != fmt.Sprint(b)) {
+			return fmt.Sprintf("%s: %v in aws's, %v in kmsctl's", path, a, b)
+		}
+		return ""
+	}
+}
+
+func sameInstant(a, b string) bool {
+	ta, err1 := time.Parse(time.RFC3339Nano, a)
+	tb, err2 := time.Parse(time.RFC3339Nano, b)
+	return err1 == nil && err2 == nil && ta.Equal(tb)
+}
+
+func base64Decode(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
