@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,48 +13,37 @@ import (
 	"github.com/jmespath/go-jmespath"
 )
 
-// show writes a response as the AWS CLI would: JSON (4-space indent, AWS
-// field names, base64 blobs, RFC 3339 times) or text, after applying the
-// JMESPath --query. A response with no fields prints nothing.
+// show writes a response as the aws CLI version 2 would: JSON (4-space
+// indent, AWS field names in the service model's order, base64 blobs,
+// ISO 8601 times, no HTML escaping) or text, after applying the JMESPath
+// --query. A response with no fields prints nothing.
 func show(w io.Writer, g *globals, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if string(raw) == "{}" && g.Query == "" {
+	tree := toTree(reflect.ValueOf(v))
+	if o, ok := tree.(*object); ok && len(o.keys) == 0 && g.Query == "" {
 		return nil
 	}
-	var data any
 	if g.Query != "" || g.Output == "text" {
-		// Numbers are float64, as JMESPath compares them; every number
-		// kmsd sends fits one exactly (counts, sizes, days).
-		if err := json.Unmarshal(raw, &data); err != nil {
+		data := plain(tree)
+		if g.Query != "" {
+			var err error
+			if data, err = jmespath.Search(g.Query, data); err != nil {
+				return usageError{fmt.Errorf("--query: %w", err)}
+			}
+		}
+		if g.Output == "text" {
+			var b strings.Builder
+			writeText(&b, "", data)
+			_, err := io.WriteString(w, b.String())
 			return err
 		}
+		ranks := map[string]int{}
+		keyRanks(tree, ranks)
+		tree = ordered(data, ranks)
 	}
-	if g.Query != "" {
-		if data, err = jmespath.Search(g.Query, data); err != nil {
-			return usageError{fmt.Errorf("--query: %w", err)}
-		}
-	}
-	if g.Output == "text" {
-		var b strings.Builder
-		writeText(&b, "", data)
-		_, err := io.WriteString(w, b.String())
-		return err
-	}
-	var out []byte
-	if g.Query != "" {
-		out, err = json.MarshalIndent(data, "", "    ")
-	} else {
-		var buf bytes.Buffer
-		err = json.Indent(&buf, raw, "", "    ")
-		out = buf.Bytes()
-	}
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", out)
+	var b bytes.Buffer
+	writeJSON(&b, tree, "")
+	b.WriteByte('\n')
+	_, err := w.Write(b.Bytes())
 	return err
 }
 

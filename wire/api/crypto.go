@@ -14,7 +14,9 @@ type EncryptOutput struct {
 	CiphertextBlob      []byte `json:",omitzero" wire:"fill"`
 	KeyId               string `json:",omitzero"`
 	EncryptionAlgorithm string `json:",omitzero"`
-	KeyMaterialId       string `json:",omitzero"`
+	// KeyMaterialId is kmsd's: AWS's EncryptResponse has none, so the
+	// JSON forms (kmsctl, the AWS endpoint) leave it out.
+	KeyMaterialId string `json:"-"`
 }
 
 // DecryptInput is the request of Decrypt.

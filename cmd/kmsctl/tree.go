@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"kmsd/wire/api"
+)
+
+// A response becomes a tree before it is printed: objects keep their
+// fields in the order of AWS's service model (which is the api structs'
+// order but for modelOrder), so that JSON output, also after --query,
+// lists them as the aws CLI does; times read as the aws CLI version 2
+// prints them, in the local time zone.
+
+// object is a JSON object with its keys in order.
+type object struct {
+	keys []string
+	vals map[string]any
+}
+
+// modelOrder lists the fields of a structure whose declared order in
+// package api is not AWS's (a change there would change the wire's golden
+// frames): these keys are printed in this order.
+var modelOrder = map[reflect.Type][]string{
+	reflect.TypeFor[api.KeyMetadata](): {"AWSAccountId", "KeyId", "Arn", "CreationDate", "Enabled", "Description",
+		"KeyUsage", "KeyState", "DeletionDate", "ValidTo", "Origin", "CustomKeyStoreId", "CloudHsmClusterId",
+		"ExpirationModel", "KeyManager", "CustomerMasterKeySpec", "KeySpec", "EncryptionAlgorithms",
+		"SigningAlgorithms", "KeyAgreementAlgorithms", "MultiRegion", "MultiRegionConfiguration",
+		"PendingDeletionWindowInDays", "MacAlgorithms", "XksKeyConfiguration", "CurrentKeyMaterialId"},
+}
+
+// awsTime is a time as the aws CLI version 2 prints it: ISO 8601 with the
+// local offset, and microseconds when there are any; to the millisecond,
+// as AWS's (and kmsd's AWS endpoint's) timestamps are.
+func awsTime(t time.Time) string {
+	t = t.Truncate(time.Millisecond).Local()
+	if t.Nanosecond()/1000 == 0 {
+		return t.Format("2006-01-02T15:04:05-07:00")
+	}
+	return t.Format("2006-01-02T15:04:05.000000-07:00")
+}
+
+// toTree turns a response into its tree: objects, []any, string, bool,
+// json.Number and nil, following the json tags.
+func toTree(v reflect.Value) any {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	switch {
+	case v.Type() == reflect.TypeFor[time.Time]():
+		return awsTime(v.Interface().(time.Time))
+	case v.Kind() == reflect.Struct:
+		o := &object{vals: map[string]any{}}
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			fv := v.Field(i)
+			if (strings.Contains(opts, "omitzero") || strings.Contains(opts, "omitempty")) && fv.IsZero() {
+				continue
+			}
+			o.keys = append(o.keys, name)
+			o.vals[name] = toTree(fv)
+		}
+		if order, ok := modelOrder[v.Type()]; ok {
+			sort.SliceStable(o.keys, func(i, j int) bool { return rank(order, o.keys[i]) < rank(order, o.keys[j]) })
+		}
+		return o
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8:
+		return base64.StdEncoding.EncodeToString(v.Bytes())
+	case v.Kind() == reflect.Slice:
+		l := make([]any, v.Len())
+		for i := range l {
+			l[i] = toTree(v.Index(i))
+		}
+		return l
+	case v.Kind() == reflect.Map:
+		o := &object{vals: map[string]any{}}
+		for _, k := range v.MapKeys() {
+			o.keys = append(o.keys, k.String())
+			o.vals[k.String()] = toTree(v.MapIndex(k))
+		}
+		sort.Strings(o.keys)
+		return o
+	case v.Kind() == reflect.String:
+		return v.String()
+	case v.Kind() == reflect.Bool:
+		return v.Bool()
+	}
+	b, _ := json.Marshal(v.Interface())
+	return json.Number(b)
+}
+
+func rank(order []string, k string) int {
+	for i, o := range order {
+		if o == k {
+			return i
+		}
+	}
+	return len(order)
+}
+
+// plain is the tree as encoding/json's generic values, for JMESPath.
+func plain(t any) any {
+	switch v := t.(type) {
+	case *object:
+		m := make(map[string]any, len(v.keys))
+		for _, k := range v.keys {
+			m[k] = plain(v.vals[k])
+		}
+		return m
+	case []any:
+		l := make([]any, len(v))
+		for i := range v {
+			l[i] = plain(v[i])
+		}
+		return l
+	case json.Number:
+		f, _ := v.Float64()
+		return f
+	}
+	return t
+}
+
+// keyRanks numbers every key of the tree in the order first met: the order
+// a --query's result lists them in.
+func keyRanks(t any, r map[string]int) {
+	switch v := t.(type) {
+	case *object:
+		for _, k := range v.keys {
+			if _, ok := r[k]; !ok {
+				r[k] = len(r)
+			}
+			keyRanks(v.vals[k], r)
+		}
+	case []any:
+		for _, e := range v {
+			keyRanks(e, r)
+		}
+	}
+}
+
+// ordered is a query's result as a tree again, its objects' keys in the
+// response's order (names the query made up after, sorted).
+func ordered(v any, r map[string]int) any {
+	switch x := v.(type) {
+	case map[string]any:
+		o := &object{vals: map[string]any{}}
+		for k, e := range x {
+			o.keys = append(o.keys, k)
+			o.vals[k] = ordered(e, r)
+		}
+		sort.Slice(o.keys, func(i, j int) bool {
+			ri, iok := r[o.keys[i]]
+			rj, jok := r[o.keys[j]]
+			switch {
+			case iok && jok:
+				return ri < rj
+			case iok != jok:
+				return iok
+			}
+			return o.keys[i] < o.keys[j]
+		})
+		return o
+	case []any:
+		l := make([]any, len(x))
+		for i := range x {
+			l[i] = ordered(x[i], r)
+		}
+		return l
+	case float64:
+		return json.Number(strconv.FormatFloat(x, 'f', -1, 64))
+	}
+	return v
+}
+
+// writeJSON writes a tree as the aws CLI does: 4-space indent, no HTML
+// escaping, an empty object or list as {} or [].
+func writeJSON(b *bytes.Buffer, t any, indent string) {
+	switch v := t.(type) {
+	case *object:
+		if len(v.keys) == 0 {
+			b.WriteString("{}")
+			return
+		}
+		b.WriteString("{\n")
+		for i, k := range v.keys {
+			b.WriteString(indent + "    ")
+			writeString(b, k)
+			b.WriteString(": ")
+			writeJSON(b, v.vals[k], indent+"    ")
+			if i < len(v.keys)-1 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteString(indent + "}")
+	case []any:
+		if len(v) == 0 {
+			b.WriteString("[]")
+			return
+		}
+		b.WriteString("[\n")
+		for i, e := range v {
+			b.WriteString(indent + "    ")
+			writeJSON(b, e, indent+"    ")
+			if i < len(v)-1 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteString(indent + "]")
+	case string:
+		writeString(b, v)
+	case nil:
+		b.WriteString("null")
+	case bool:
+		b.WriteString(strconv.FormatBool(v))
+	case json.Number:
+		b.WriteString(string(v))
+	default:
+		j, _ := json.Marshal(v)
+		b.Write(j)
+	}
+}
+
+func writeString(b *bytes.Buffer, s string) {
+	e := json.NewEncoder(b)
+	e.SetEscapeHTML(false)
+	e.Encode(s)
+	b.Truncate(b.Len() - 1)
+}
