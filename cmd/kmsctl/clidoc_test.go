@@ -30,7 +30,7 @@ func TestCLIDoc(t *testing.T) {
 		}
 		flags := testkit.Flags(strings.Join(cells[1:], " | "))
 		if strings.Contains(cells[1], "pagination") {
-			flags = append(flags, "--max-items", "--starting-token", "--page-size")
+			flags = append(flags, "--max-items", "--starting-token", "--page-size", "--limit", "--marker")
 		}
 		for _, m := range cell.FindAllStringSubmatch(cells[0], -1) {
 			documented[m[1]] = flags

@@ -162,11 +162,11 @@ type createKeyCmd struct {
 	KeyUsage    string   `help:"ENCRYPT_DECRYPT (the only usage kmsd has)."`
 	KeySpec     string   `help:"SYMMETRIC_DEFAULT (the only spec kmsd has)."`
 	Origin      string   `help:"AWS_KMS (material made by kmsd) or EXTERNAL (imported later)."`
-	MultiRegion bool     `help:"Not supported on one host."`
+	MultiRegion bool     `negatable:"" help:"Not supported on one host."`
 	Tags        []string `help:"TagKey=k,TagValue=v (repeatable) or a JSON list." sep:"none"`
 	Policy      string   `help:"Key policy (JSON, or file://PATH); default: root, you and the admin group."`
 
-	BypassPolicyLockoutSafetyCheck bool `help:"Accept a policy that will not let you change it later."`
+	BypassPolicyLockoutSafetyCheck bool `negatable:"" help:"Accept a policy that will not let you change it later."`
 }
 
 func (c *createKeyCmd) run(e *env) error {

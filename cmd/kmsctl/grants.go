@@ -13,7 +13,7 @@ type putKeyPolicyCmd struct {
 	KeyID                          string `name:"key-id" required:""`
 	PolicyName                     string `default:"default" help:"Always default."`
 	Policy                         string `required:"" help:"The policy document (JSON, or file://PATH)."`
-	BypassPolicyLockoutSafetyCheck bool   `help:"Accept a policy that will not let you change it later."`
+	BypassPolicyLockoutSafetyCheck bool   `negatable:"" help:"Accept a policy that will not let you change it later."`
 }
 
 func (c *putKeyPolicyCmd) run(e *env) error {
@@ -40,16 +40,9 @@ type listKeyPoliciesCmd struct {
 }
 
 func (c *listKeyPoliciesCmd) run(e *env) error {
-	names, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[string] {
+	return list(e, c.paging, "PolicyNames", func(cl *client.Client, m string, l *int32) *client.Paginator[string] {
 		return client.NewListKeyPoliciesPaginator(cl, &api.ListKeyPoliciesInput{KeyId: c.KeyID, Marker: m, Limit: l})
 	})
-	if err != nil {
-		return err
-	}
-	return show(e.stdout, e.g, struct {
-		PolicyNames []string
-		NextToken   string `json:",omitempty"`
-	}{names, next})
 }
 
 type createGrantCmd struct {
@@ -123,11 +116,10 @@ type listGrantsCmd struct {
 }
 
 func (c *listGrantsCmd) run(e *env) error {
-	grants, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[api.GrantListEntry] {
+	return list(e, c.paging, "Grants", func(cl *client.Client, m string, l *int32) *client.Paginator[api.GrantListEntry] {
 		return client.NewListGrantsPaginator(cl, &api.ListGrantsInput{KeyId: c.KeyID, GrantId: c.GrantID,
 			GranteePrincipal: c.GranteePrincipal, Marker: m, Limit: l})
 	})
-	return printGrants(e, grants, next, err)
 }
 
 type listRetirableGrantsCmd struct {
@@ -136,20 +128,9 @@ type listRetirableGrantsCmd struct {
 }
 
 func (c *listRetirableGrantsCmd) run(e *env) error {
-	grants, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[api.GrantListEntry] {
+	return list(e, c.paging, "Grants", func(cl *client.Client, m string, l *int32) *client.Paginator[api.GrantListEntry] {
 		return client.NewListRetirableGrantsPaginator(cl, &api.ListRetirableGrantsInput{RetiringPrincipal: c.RetiringPrincipal, Marker: m, Limit: l})
 	})
-	return printGrants(e, grants, next, err)
-}
-
-func printGrants(e *env, grants []api.GrantListEntry, next string, err error) error {
-	if err != nil {
-		return err
-	}
-	return show(e.stdout, e.g, struct {
-		Grants    []api.GrantListEntry
-		NextToken string `json:",omitempty"`
-	}{grants, next})
 }
 
 type retireGrantCmd struct {

@@ -28,13 +28,28 @@ const (
 )
 
 type globals struct {
-	Socket  string        `help:"kmsd's socket." default:"kmsd.sock" env:"KMSD_SOCKET"`
-	Output  string        `help:"Output format: json or text." default:"json" enum:"json,text"`
-	Query   string        `help:"JMESPath query applied to the response."`
-	Timeout time.Duration `help:"How long to wait for kmsd." default:"30s"`
+	Version kong.VersionFlag `help:"Print kmsctl's version and exit."`
+	Socket  string           `help:"kmsd's socket (default: $KMSD_SOCKET, else /run/kmsd/api.sock if it exists, else ./kmsd.sock)."`
+	Output  string           `help:"Output format: json, text or yaml." default:"json" enum:"json,text,yaml"`
+	Query   string           `help:"JMESPath query applied to the response."`
+	Timeout time.Duration    `help:"How long to wait for kmsd." default:"30s"`
 	// ServerUID are the users kmsd may run as (client.Options.ServerUIDs).
 	ServerUID []uint32 `name:"server-uid" help:"The users kmsd may run as (default: root and your own uid): kmsctl hangs up, before sending anything, on a socket served by anyone else." env:"KMSD_SERVER_UIDS"`
+	// As the aws CLI's: pagination, and how blob arguments are read.
+	NoPaginate          bool   `name:"no-paginate" help:"List commands: one request only, answered as kmsd answers it (NextMarker, Truncated); --limit and --marker pick the page."`
+	CliBinaryFormat     string `name:"cli-binary-format" help:"How a blob argument that is not fileb:// is read: base64 (the default) or raw-in-base64-out (its text, as bytes)." default:"base64" enum:"base64,raw-in-base64-out"`
+	CliInputJSON        string `name:"cli-input-json" help:"The request as JSON (or file://PATH), with AWS's field names; flags given beside it win."`
+	GenerateCliSkeleton bool   `name:"generate-cli-skeleton" help:"Print the command's request as JSON with empty values, for --cli-input-json, and exit."`
+	// Accepted, and meaningless on one host.
+	Region      string `help:"Accepted and ignored: kmsd serves one host (its ARNs' region is kmsd --region)."`
+	Profile     string `help:"Accepted and ignored: kmsctl has no profiles; callers are who the kernel says."`
+	EndpointURL string `name:"endpoint-url" help:"Accepted and ignored: kmsctl speaks to kmsd's socket (--socket)."`
+	NoCliPager  bool   `name:"no-cli-pager" help:"Accepted: kmsctl never pages."`
 }
+
+// version is kmsctl's version, set at build time with
+// -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
 
 type cli struct {
 	globals
@@ -91,12 +106,20 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 func run(args []string, stdout, stderr io.Writer) int {
 	var c cli
 	exited := -1 // kong's exit (after --help), kept so that run returns
-	parser, err := kong.New(&c, kong.Name("kmsctl"),
+	parser, err := kong.New(&c, kong.Name("kmsctl"), kong.Vars{"version": "kmsctl " + version},
 		kong.Description("kmsctl: the kmsd command line, with the subcommands and flags of `aws kms`."),
 		kong.Writers(stdout, stderr), kong.Exit(func(code int) { exited = code }), kong.UsageOnError())
 	if err != nil {
 		fmt.Fprintln(stderr, "kmsctl:", err)
 		return exitOtherError
+	}
+	args, err = cliArgs(parser, args, stdout)
+	if err != nil {
+		if errors.Is(err, errSkeletonPrinted) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "kmsctl: error:", err)
+		return exitUsage
 	}
 	kctx, err := parser.Parse(expandLists(args))
 	switch {
@@ -112,6 +135,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 0
 	}
+	if c.Socket == "" {
+		c.Socket = client.DefaultSocket()
+	}
+	rawBlobs = c.CliBinaryFormat == "raw-in-base64-out"
 	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
 	defer cancel()
 	e := &env{op: opName(kctx.Command()), ctx: ctx, timeout: c.Timeout, g: &c.globals, stdout: stdout, stderr: stderr}

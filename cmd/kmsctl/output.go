@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,11 +19,20 @@ import (
 // ISO 8601 times, no HTML escaping) or text, after applying the JMESPath
 // --query. A response with no fields prints nothing.
 func show(w io.Writer, g *globals, v any) error {
-	tree := toTree(reflect.ValueOf(v))
+	tree := v // a tree already (list), or a response to make one of
+	if _, ok := v.(*object); !ok {
+		tree = toTree(reflect.ValueOf(v))
+	}
 	if o, ok := tree.(*object); ok && len(o.keys) == 0 && g.Query == "" {
 		return nil
 	}
-	if g.Query != "" || g.Output == "text" {
+	if g.Output == "yaml" && g.Query == "" {
+		var b bytes.Buffer
+		writeYAML(&b, tree, "", false)
+		_, err := w.Write(b.Bytes())
+		return err
+	}
+	if g.Query != "" || g.Output != "json" {
 		data := plain(tree)
 		if g.Query != "" {
 			var err error
@@ -32,13 +42,36 @@ func show(w io.Writer, g *globals, v any) error {
 		}
 		if g.Output == "text" {
 			var b strings.Builder
+			// As the aws CLI: a paginated list's NextToken comes last, as
+			// its own row.
+			m, ok := data.(map[string]any)
+			next, hasNext := m["NextToken"].(string)
+			if ok && hasNext && g.Query == "" {
+				delete(m, "NextToken")
+			}
 			writeText(&b, "", data)
+			if ok && hasNext && g.Query == "" {
+				b.WriteString("NEXTTOKEN\t" + next + "\n")
+			}
 			_, err := io.WriteString(w, b.String())
 			return err
 		}
 		ranks := map[string]int{}
+		// A multi-select hash's keys come in the query's order, as the
+		// aws CLI keeps them; the response's fields in its order.
+		for i, m := range multiSelectKey.FindAllStringSubmatch(g.Query, -1) {
+			if _, ok := ranks[strings.Trim(m[1], `"`)]; !ok {
+				ranks[strings.Trim(m[1], `"`)] = i - 1<<20
+			}
+		}
 		keyRanks(tree, ranks)
 		tree = ordered(data, ranks)
+		if g.Output == "yaml" {
+			var b bytes.Buffer
+			writeYAML(&b, tree, "", false)
+			_, err := w.Write(b.Bytes())
+			return err
+		}
 	}
 	var b bytes.Buffer
 	writeJSON(&b, tree, "")
@@ -46,6 +79,9 @@ func show(w io.Writer, g *globals, v any) error {
 	_, err := w.Write(b.Bytes())
 	return err
 }
+
+// multiSelectKey finds the keys of a JMESPath multi-select hash ({Id: KeyId}).
+var multiSelectKey = regexp.MustCompile(`[{,]\s*([A-Za-z_][A-Za-z0-9_]*|"[^"]*")\s*:`)
 
 // writeText renders data like the AWS CLI's text output: a scalar alone on
 // its line; a list of scalars tab-separated; an object as its name in

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"reflect"
+	"strconv"
 
 	"kmsd/wire/api"
 	"kmsd/wire/client"
@@ -12,43 +15,97 @@ import (
 // paging is the AWS CLI's pagination: by default every page is fetched and
 // the lists are joined; --max-items stops early and prints NextToken, which
 // --starting-token continues from; --page-size sets each request's Limit.
+// With --no-paginate, one request is made, with --limit and --marker, and
+// its answer printed as kmsd gives it (NextMarker, Truncated).
 type paging struct {
 	MaxItems      int    `help:"Stop after this many items and print NextToken."`
 	PageSize      *int32 `help:"Items per request to kmsd."`
 	StartingToken string `help:"NextToken of an earlier call."`
+	Limit         *int32 `help:"With --no-paginate: the most items in the answer."`
+	Marker        string `help:"With --no-paginate: the NextMarker of an earlier answer."`
 }
 
-// token is a NextToken as the AWS CLI makes it (base64 of this JSON): the
-// Marker of the page to fetch and how many of its items were printed.
+// token is a NextToken as the AWS CLI makes it: base64 of
+// {"Marker": M, "boto_truncate_amount": N}, the Marker of the page to fetch
+// (null for the first) and how many of its items were printed.
 type token struct {
-	Marker   string `json:"Marker,omitempty"`
-	Truncate int    `json:"boto_truncate_amount,omitempty"`
+	Marker   string
+	Truncate int
 }
 
 func (t token) String() string {
-	b, _ := json.Marshal(t)
-	return base64.StdEncoding.EncodeToString(b)
+	var b bytes.Buffer
+	b.WriteString(`{"Marker": `)
+	if t.Marker == "" {
+		b.WriteString("null")
+	} else {
+		writeString(&b, t.Marker)
+	}
+	if t.Truncate > 0 {
+		b.WriteString(`, "boto_truncate_amount": ` + strconv.Itoa(t.Truncate))
+	}
+	b.WriteByte('}')
+	return base64.StdEncoding.EncodeToString(b.Bytes())
 }
 
 func parseToken(s string) (token, error) {
-	var t token
+	var t struct {
+		Marker   *string `json:"Marker"`
+		Truncate int     `json:"boto_truncate_amount"`
+	}
 	if s == "" {
-		return t, nil
+		return token{}, nil
 	}
 	b, err := base64.StdEncoding.DecodeString(s)
 	if err == nil {
 		err = json.Unmarshal(b, &t)
 	}
 	if err != nil || t.Truncate < 0 {
-		return t, usageError{errors.New("--starting-token: not a NextToken that kmsctl printed")}
+		return token{}, usageError{errors.New("--starting-token: not a NextToken that kmsctl or the aws CLI printed")}
 	}
-	return t, nil
+	tok := token{Truncate: t.Truncate}
+	if t.Marker != nil {
+		tok.Marker = *t.Marker
+	}
+	return tok, nil
 }
 
-// list pages through a List operation as the AWS CLI does. pager makes
-// the paginator from the first page's marker and the page size; list
-// returns the items and the NextToken ("" when the list is complete).
-func list[Item any](e *env, p paging, pager func(c *client.Client, marker string, limit *int32) *client.Paginator[Item]) ([]Item, string, error) {
+// list pages through a List operation as the AWS CLI does and prints the
+// items under name, with NextToken when --max-items cut them short. pager
+// makes the paginator from the first page's marker and the page size.
+func list[Item any](e *env, p paging, name string, pager func(c *client.Client, marker string, limit *int32) *client.Paginator[Item]) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	out := &object{vals: map[string]any{}}
+	add := func(k string, v any) { out.keys, out.vals[k] = append(out.keys, k), v }
+	if e.g.NoPaginate {
+		pg := pager(c, p.Marker, p.Limit)
+		items, err := pg.NextPage(e.ctx)
+		if err != nil {
+			return err
+		}
+		add(name, toTree(reflect.ValueOf(items)))
+		if pg.HasMorePages() {
+			add("NextMarker", pg.Marker())
+		}
+		add("Truncated", pg.HasMorePages())
+		return show(e.stdout, e.g, out)
+	}
+	items, next, err := pages(e, p, pager)
+	if err != nil {
+		return err
+	}
+	add(name, toTree(reflect.ValueOf(items)))
+	if next != "" {
+		add("NextToken", next)
+	}
+	return show(e.stdout, e.g, out)
+}
+
+// pages fetches the pages --max-items and --starting-token ask for.
+func pages[Item any](e *env, p paging, pager func(c *client.Client, marker string, limit *int32) *client.Paginator[Item]) ([]Item, string, error) {
 	start, err := parseToken(p.StartingToken)
 	if err != nil {
 		return nil, "", err
@@ -85,16 +142,9 @@ func list[Item any](e *env, p paging, pager func(c *client.Client, marker string
 type listKeysCmd struct{ paging }
 
 func (c *listKeysCmd) run(e *env) error {
-	keys, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[api.KeyListEntry] {
+	return list(e, c.paging, "Keys", func(cl *client.Client, m string, l *int32) *client.Paginator[api.KeyListEntry] {
 		return client.NewListKeysPaginator(cl, &api.ListKeysInput{Marker: m, Limit: l})
 	})
-	if err != nil {
-		return err
-	}
-	return show(e.stdout, e.g, struct {
-		Keys      []api.KeyListEntry
-		NextToken string `json:",omitempty"`
-	}{keys, next})
 }
 
 type listAliasesCmd struct {
@@ -103,16 +153,9 @@ type listAliasesCmd struct {
 }
 
 func (c *listAliasesCmd) run(e *env) error {
-	aliases, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[api.AliasListEntry] {
+	return list(e, c.paging, "Aliases", func(cl *client.Client, m string, l *int32) *client.Paginator[api.AliasListEntry] {
 		return client.NewListAliasesPaginator(cl, &api.ListAliasesInput{KeyId: c.KeyID, Marker: m, Limit: l})
 	})
-	if err != nil {
-		return err
-	}
-	return show(e.stdout, e.g, struct {
-		Aliases   []api.AliasListEntry
-		NextToken string `json:",omitempty"`
-	}{aliases, next})
 }
 
 type listResourceTagsCmd struct {
@@ -121,16 +164,9 @@ type listResourceTagsCmd struct {
 }
 
 func (c *listResourceTagsCmd) run(e *env) error {
-	tags, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[api.Tag] {
+	return list(e, c.paging, "Tags", func(cl *client.Client, m string, l *int32) *client.Paginator[api.Tag] {
 		return client.NewListResourceTagsPaginator(cl, &api.ListResourceTagsInput{KeyId: c.KeyID, Marker: m, Limit: l})
 	})
-	if err != nil {
-		return err
-	}
-	return show(e.stdout, e.g, struct {
-		Tags      []api.Tag
-		NextToken string `json:",omitempty"`
-	}{tags, next})
 }
 
 type listKeyRotationsCmd struct {
@@ -140,15 +176,8 @@ type listKeyRotationsCmd struct {
 }
 
 func (c *listKeyRotationsCmd) run(e *env) error {
-	rots, next, err := list(e, c.paging, func(cl *client.Client, m string, l *int32) *client.Paginator[api.RotationsListEntry] {
+	return list(e, c.paging, "Rotations", func(cl *client.Client, m string, l *int32) *client.Paginator[api.RotationsListEntry] {
 		return client.NewListKeyRotationsPaginator(cl, &api.ListKeyRotationsInput{KeyId: c.KeyID,
 			IncludeKeyMaterial: c.IncludeKeyMaterial, Marker: m, Limit: l})
 	})
-	if err != nil {
-		return err
-	}
-	return show(e.stdout, e.g, struct {
-		Rotations []api.RotationsListEntry
-		NextToken string `json:",omitempty"`
-	}{rots, next})
 }

@@ -16,6 +16,10 @@ import (
 //   context: k=v,k2=v2 or a JSON object
 //   tags:    TagKey=k,TagValue=v (one per argument) or a JSON list
 
+// rawBlobs is --cli-binary-format raw-in-base64-out: a blob argument that
+// is not fileb:// is its text's bytes, not base64.
+var rawBlobs bool
+
 // readBlob reads a blob parameter.
 func readBlob(name, v string) ([]byte, error) {
 	if v == "" {
@@ -27,6 +31,9 @@ func readBlob(name, v string) ([]byte, error) {
 			return nil, fmt.Errorf("--%s: %w", name, err)
 		}
 		return b, nil
+	}
+	if rawBlobs {
+		return []byte(v), nil
 	}
 	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,8 +67,28 @@ type Client struct {
 	closed bool
 }
 
-// Dial connects to kmsd's socket and exchanges Hello.
+// SystemSocket is where kmsd.socket, the systemd unit, listens.
+const SystemSocket = "/run/kmsd/api.sock"
+
+// DefaultSocket is the socket to use when none is named: $KMSD_SOCKET,
+// else the systemd unit's socket if it exists, else ./kmsd.sock (where a
+// kmsd started in the current directory listens).
+func DefaultSocket() string {
+	if p := os.Getenv("KMSD_SOCKET"); p != "" {
+		return p
+	}
+	if _, err := os.Stat(SystemSocket); err == nil {
+		return SystemSocket
+	}
+	return "kmsd.sock"
+}
+
+// Dial connects to kmsd's socket and exchanges Hello. An empty path is
+// DefaultSocket().
 func Dial(ctx context.Context, path string, opts Options) (*Client, error) {
+	if path == "" {
+		path = DefaultSocket()
+	}
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = 5 * time.Second
 	}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/alecthomas/kong"
+
+	"kmsd/wire/api"
+)
+
+// errSkeletonPrinted ends a run after --generate-cli-skeleton.
+var errSkeletonPrinted = errors.New("skeleton printed")
+
+var negativeNumber = regexp.MustCompile(`^-[0-9]+$`)
+
+// cliArgs prepares the arguments as the aws CLI reads them before kong
+// parses them: a negative number is a flag's value, not a flag
+// (--number-of-bytes -1); --generate-cli-skeleton prints the command's
+// request with empty values; --cli-input-json becomes the flags it holds,
+// those given beside it winning.
+func cliArgs(p *kong.Kong, args []string, stdout io.Writer) ([]string, error) {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "--") && !strings.Contains(a, "=") && i+1 < len(args) && negativeNumber.MatchString(args[i+1]) {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	at, command := findCommand(p, out)
+	skeleton, input := false, ""
+	for i, a := range out {
+		switch {
+		case a == "--generate-cli-skeleton":
+			skeleton = true
+		case a == "--cli-input-json" && i+1 < len(out):
+			input = out[i+1]
+		case strings.HasPrefix(a, "--cli-input-json="):
+			input = strings.TrimPrefix(a, "--cli-input-json=")
+		}
+	}
+	if !skeleton && input == "" {
+		return out, nil
+	}
+	spec := api.Lookup(opName(command))
+	if command == "" || spec == nil || strings.Contains(command, " ") {
+		return nil, fmt.Errorf("--generate-cli-skeleton and --cli-input-json need a command that sends one request: %q does not", command)
+	}
+	if skeleton {
+		var b bytes.Buffer
+		writeJSON(&b, skeletonOf(reflect.TypeOf(spec.NewInput()).Elem()), "")
+		b.WriteByte('\n')
+		stdout.Write(b.Bytes())
+		return nil, errSkeletonPrinted
+	}
+	text, err := readText("cli-input-json", input)
+	if err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(strings.NewReader(text))
+	d.DisallowUnknownFields()
+	if err := d.Decode(spec.NewInput()); err != nil {
+		return nil, fmt.Errorf("--cli-input-json: not a %s request: %w", spec.Name, err)
+	}
+	var fields map[string]json.RawMessage
+	json.Unmarshal([]byte(text), &fields)
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var extra []string
+	for _, k := range names {
+		flag := "--" + kebab(k)
+		if slices.ContainsFunc(out, func(a string) bool {
+			return a == flag || strings.HasPrefix(a, flag+"=") || a == "--no-"+flag[2:]
+		}) {
+			continue // given beside it: the flag wins
+		}
+		extra = append(extra, flagValue(flag, fields[k])...)
+	}
+	return slices.Concat(out[:at+1], extra, out[at+1:]), nil
+}
+
+// findCommand returns where the command's last word is in args, and the
+// command ("audit verify" for two words).
+func findCommand(p *kong.Kong, args []string) (int, string) {
+	valued := map[string]bool{}
+	for _, f := range p.Model.Flags {
+		valued["--"+f.Name] = !f.IsBool()
+	}
+	node := p.Model.Node
+	at, command := -1, ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			if valued[a] {
+				i++
+			}
+			continue
+		}
+		var next *kong.Node
+		for _, c := range node.Children {
+			if c.Type == kong.CommandNode && c.Name == a {
+				next = c
+			}
+		}
+		if next == nil {
+			break
+		}
+		node, at, command = next, i, strings.TrimSpace(command+" "+a)
+	}
+	return at, command
+}
+
+// flagValue is a JSON field as kmsctl's flags take it.
+func flagValue(flag string, raw json.RawMessage) []string {
+	var v any
+	json.Unmarshal(raw, &v)
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return []string{flag}
+		}
+		return []string{"--no-" + flag[2:]}
+	case string:
+		return []string{flag + "=" + x}
+	case float64:
+		return []string{flag + "=" + strconv.FormatFloat(x, 'f', -1, 64)}
+	case nil:
+		return nil
+	}
+	return []string{flag + "=" + string(raw)} // lists, maps, objects: JSON, which every such flag takes
+}
+
+// kebab turns a field name into its flag's: GrantTokens -> grant-tokens,
+// AWSAccountId -> aws-account-id.
+func kebab(name string) string {
+	r := []rune(name)
+	var b strings.Builder
+	for i, c := range r {
+		if unicode.IsUpper(c) && i > 0 && (unicode.IsLower(r[i-1]) || unicode.IsDigit(r[i-1]) ||
+			(i+1 < len(r) && unicode.IsLower(r[i+1]) && unicode.IsUpper(r[i-1]))) {
+			b.WriteByte('-')
+		}
+		b.WriteRune(unicode.ToLower(c))
+	}
+	return b.String()
+}
+
+// skeletonOf is a request type with every field present and empty, as the
+// aws CLI's --generate-cli-skeleton prints one.
+func skeletonOf(t reflect.Type) any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		o := &object{vals: map[string]any{}}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			o.keys = append(o.keys, name)
+			o.vals[name] = skeletonOf(f.Type)
+		}
+		return o
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return nil
+		}
+		return []any{skeletonOf(t.Elem())}
+	case reflect.Map:
+		return &object{keys: []string{"KeyName"}, vals: map[string]any{"KeyName": skeletonOf(t.Elem())}}
+	case reflect.String:
+		return ""
+	case reflect.Bool:
+		return false
+	}
+	return json.Number("0")
+}
