@@ -29,7 +29,7 @@ var newerModel = []string{".KeyId", ".PolicyName", "CurrentKeyMaterialId", "KeyM
 // read through both front ends); otherwise the same fields (each made
 // its own key, blob or grant).
 type awsStep struct {
-	args    string // $KEY and $DIR are replaced
+	args    string // $KEY, $OTHER (kmsctl's key) and $DIR are replaced
 	compare bool
 	code    string // an error the step must end with
 	own     bool   // kmsctl does it to a key of its own (a change that cannot be made twice)
@@ -37,6 +37,7 @@ type awsStep struct {
 
 var awsTranscript = []awsStep{
 	{args: "describe-key --key-id $KEY", compare: true},
+	{args: "describe-key --key-id $OTHER", compare: true}, // no description: "Description": ""
 	{args: "list-aliases --key-id $KEY", compare: true},
 	{args: "encrypt --key-id alias/transcript --plaintext fileb://$DIR/pt --encryption-context app=cli"},
 	{args: "decrypt --ciphertext-blob fileb://$DIR/blob --encryption-context app=cli", compare: true},
@@ -121,7 +122,7 @@ func TestAWSCLITranscript(t *testing.T) {
 
 	other := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
 	for _, st := range awsTranscript {
-		line := strings.NewReplacer("$KEY", key, "$DIR", dir).Replace(st.args)
+		line := strings.NewReplacer("$KEY", key, "$DIR", dir, "$OTHER", other).Replace(st.args)
 		args := strings.Fields(line)
 		aOut, aErr, aCode := run(args...)
 		if st.own {

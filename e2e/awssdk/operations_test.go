@@ -70,6 +70,15 @@ func TestOperations(t *testing.T) {
 		t.Errorf("GenerateRandom: %d bytes", len(r.Plaintext))
 	}
 
+	// Last use (AWS's GetKeyLastUsage): the Decrypt just above, with the
+	// audit record's seq as its CloudTrail event id.
+	lu := must(c.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: aws.String(id)}))(t)
+	if lu.KeyLastUsage == nil || lu.KeyLastUsage.Operation != types.KeyLastUsageTrackingOperationDecrypt ||
+		aws.ToString(lu.KeyLastUsage.CloudTrailEventId) == "" || lu.KeyLastUsage.Timestamp == nil ||
+		lu.TrackingStartDate == nil || lu.KeyCreationDate == nil || aws.ToString(lu.KeyId) != aws.ToString(md.Arn) {
+		t.Errorf("GetKeyLastUsage: %+v %+v", lu, lu.KeyLastUsage)
+	}
+
 	// Tags.
 	must(c.TagResource(ctx, &kms.TagResourceInput{KeyId: aws.String(id), Tags: []types.Tag{{TagKey: aws.String("team"), TagValue: aws.String("a")}}}))(t)
 	must(c.UntagResource(ctx, &kms.UntagResourceInput{KeyId: aws.String(id), TagKeys: []string{"env"}}))(t)

@@ -9,7 +9,7 @@ type KeyMetadata struct {
 	Arn                   string    `json:",omitzero"`
 	CreationDate          time.Time `json:",omitzero"`
 	Enabled               bool
-	Description           string     `json:",omitzero"`
+	Description           string     // always present, as AWS's (maybe "")
 	KeyUsage              string     `json:",omitzero"`
 	KeyState              string     `json:",omitzero"`
 	DeletionDate          *time.Time `json:",omitzero"`

@@ -78,7 +78,9 @@ type GetKeyLastUsageOutput struct {
 type KeyLastUsage struct {
 	Operation string    `json:",omitzero"`
 	Timestamp time.Time `json:",omitzero"`
-	EventId   string    `json:",omitzero"` // the audit record's seq
+	// EventId is the audit record's seq; in the JSON forms it is AWS's
+	// CloudTrailEventId, the trail being kmsd's CloudTrail.
+	EventId string `json:"CloudTrailEventId,omitzero"`
 }
 
 // GetUsageInput is the request of GetUsage (kmsd's own).
