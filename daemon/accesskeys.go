@@ -54,6 +54,9 @@ type accessKeys struct {
 	loaded bool
 	keys   []accessKey
 	prf    []byte // the secrets' key (kms.Service.DerivedKey)
+
+	pmu        sync.Mutex
+	principals map[uint32]cachedPrincipal // by uid, for principalTTL
 }
 
 // load reads the table and derives the secrets' key, once.
@@ -241,7 +244,35 @@ func (s *Server) verifyAWS(r *http.Request, body []byte) (*policy.Principal, *ap
 	if serr != nil {
 		return nil, &api.Error{Code: serr.Code, Message: serr.Message}
 	}
-	return principalOfUID(owner.UID), nil
+	return s.akeys.principal(owner.UID), nil
+}
+
+// principalTTL is how long a user's groups, read from the user database,
+// are taken as they were: a request signed with an access key acts with
+// its user's groups as of at most this long ago.
+const principalTTL = 5 * time.Second
+
+// cachedPrincipal is a user's principal and when it was read.
+type cachedPrincipal struct {
+	p    *policy.Principal
+	read time.Time
+}
+
+// principal is uid's principal, from the user database at most
+// principalTTL ago (a lookup costs more than the rest of a request).
+func (t *accessKeys) principal(uid uint32) *policy.Principal {
+	now := time.Now()
+	t.pmu.Lock()
+	defer t.pmu.Unlock()
+	if c, ok := t.principals[uid]; ok && now.Sub(c.read) < principalTTL {
+		return c.p
+	}
+	if t.principals == nil || len(t.principals) >= maxAccessKeys {
+		t.principals = map[uint32]cachedPrincipal{}
+	}
+	p := principalOfUID(uid)
+	t.principals[uid] = cachedPrincipal{p, now}
+	return p
 }
 
 // principalOfUID is a host user as a principal: its primary group and its

@@ -27,6 +27,12 @@ var ctx = context.Background()
 // so this is kmsd's conns=16).
 func BenchmarkPeer(b *testing.B) {
 	pid, c := startLocalKMS(b)
+	runOps(b, pid, c)
+}
+
+// runOps runs the suite's AWS-shaped operations against the KMS c talks
+// to (process pid), in its modes.
+func runOps(b *testing.B, pid int, c *kms.Client) {
 	key := createKey(b, c)
 	dst := createKey(b, c)
 	ec := map[string]string{"app": "bench"}

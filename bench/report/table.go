@@ -80,7 +80,40 @@ func writeTable(w io.Writer, rs, before *results) {
 		}
 	}
 	writeLimits(w, rs)
+	writeAWS(w, rs)
 	writeExtras(w, rs)
+}
+
+// awsName is a benchmark of kmsd's AWS endpoint (bench/peer's BenchmarkAWS).
+func awsName(via, op, size, mode string) string {
+	return "AWS/via=" + via + "/op=" + op + "/size=" + size + "/mode=" + mode
+}
+
+// writeAWS is kmsd's AWS endpoint beside its msgpack socket and local-kms,
+// each driven as its users drive it, when the run has it.
+func writeAWS(w io.Writer, rs *results) {
+	if _, ok := rs.median(awsName("tcp", "Encrypt", "32", "sync"), "ops/s"); !ok {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "The AWS API (`kmsd --aws-listen`), driven by aws-sdk-go-v2 as a program written for AWS KMS drives it, "+
+		"beside the msgpack socket (kmsd's Go client) and local-kms (the same SDK), in the same run; ops/s.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| operation | mode | AWS API, TCP + SigV4 | AWS API, Unix socket | msgpack socket | local-kms | TCP vs local-kms | msgpack vs TCP |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|")
+	for _, o := range tableOps {
+		for _, m := range tableModes[:3] {
+			tcp, tcpOK := rs.median(awsName("tcp", o.op, o.size, m.mode), "ops/s")
+			if !tcpOK {
+				continue
+			}
+			unix, unixOK := rs.median(awsName("unix", o.op, o.size, m.mode), "ops/s")
+			sock, sockOK := rs.median(kmsdName(o.op, o.size, m.mode), "ops/s")
+			peer, peerOK := rs.median(peerName(o.op, o.size, m.mode), "ops/s")
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", o.label, m.label, num(tcp), numIf(unix, unixOK),
+				numIf(sock, sockOK), numIf(peer, peerOK), ratio(tcp, peer, peerOK), ratio(sock, tcp, sockOK))
+		}
+	}
 }
 
 // writeLimits is the limits measured in the same run.
