@@ -156,7 +156,7 @@ func (a *AWSEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, 0, &api.Error{Code: api.CodeValidation, Message: "the " + op + " request is not valid: " + err.Error()})
 		return
 	}
-	out, err := a.s.frontCall(r.Context(), p, p.String(), rid, op, in)
+	out, err := a.s.frontQueued(r.Context(), p, p.String(), rid, op, in)
 	if err != nil {
 		var werr *api.Error
 		if !errors.As(err, &werr) {

@@ -2,12 +2,84 @@ package daemon
 
 import (
 	"context"
+	"time"
 
 	"kmsd/daemon/audit"
 	"kmsd/daemon/kms"
 	"kmsd/daemon/policy"
 	"kmsd/wire/api"
 )
+
+// frontJob is a request of another front end in a worker's pass: it is
+// worked on and recorded with the socket's requests taken in the same
+// pass (their records written as one group), and finish hands its answer
+// back to the goroutine that waits for it.
+type frontJob struct {
+	ctx            context.Context // carries the principal
+	p              *policy.Principal
+	principal, rid string
+	out            api.Message
+	werr           *api.Error
+	done           chan struct{}
+}
+
+// finish completes the job: with failed (the trail could not be written,
+// or the job never ran), its output is wiped and failed is its answer.
+func (f *frontJob) finish(failed *api.Error) {
+	if failed != nil {
+		if f.out != nil {
+			wipeOutput(f.out)
+		}
+		f.out, f.werr = nil, failed
+	}
+	close(f.done)
+}
+
+// frontQueued is frontCall for the AWS endpoint: the request joins the
+// workers' queue (crypto or management, as the socket's would), so that
+// concurrent HTTP requests share passes, and audit writes, with each
+// other and with socket requests. A full queue is ThrottlingException.
+func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal, rid, op string, in api.Message) (api.Message, error) {
+	spec := api.Lookup(op)
+	if spec == nil {
+		return nil, &api.Error{Code: api.CodeUnknownOperation, Message: op + " is not an operation"}
+	}
+	if werr := s.ready(); werr != nil {
+		return nil, werr
+	}
+	if !s.shares.take(p.UID, 1, s.quit) {
+		return nil, throttled()
+	}
+	over := s.hold(1)
+	defer func() {
+		s.held.Add(-1)
+		s.shares.give(p.UID, 1)
+	}()
+	s.requests.Add(1)
+	f := &frontJob{ctx: policy.WithPrincipal(ctx, p), p: p, principal: principal, rid: rid, done: make(chan struct{})}
+	j := &job{op: spec, in: in, front: f}
+	if s.metrics != nil {
+		j.start = time.Now()
+	}
+	pool := s.admin
+	if spec.Crypto {
+		pool = s.crypto
+	}
+	if over || !pool.submit(j) {
+		s.throttled.Add(1)
+		ev := &audit.Event{Type: audit.TypeCall, Name: op, RequestID: rid, Caller: callerOf(p, principal)}
+		finish(ev, nil, in, nil, throttled())
+		if aerr := s.record(ev); aerr != nil {
+			return nil, aerr
+		}
+		return nil, throttled()
+	}
+	<-f.done
+	if f.werr != nil {
+		return nil, f.werr
+	}
+	return f.out, nil
+}
 
 // frontCall is one call of a front end other than the msgpack socket (the
 // FUSE view, the AWS JSON endpoint): op with in, as p (whose string form

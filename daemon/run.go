@@ -293,6 +293,7 @@ func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *sl
 		select {
 		case err := <-served:
 			unmount(mnt, log)
+			stopAWS(aws, o.DrainTimeout, log) // before the workers stop: it queues work for them
 			srv.Shutdown(context.Background())
 			return fmt.Errorf("accepting connections: %w", err)
 		case now := <-wdTick:

@@ -25,6 +25,8 @@ type job struct {
 	start  time.Time // when it was read (single requests, with metrics on)
 
 	probe chan struct{} // a watchdog's probe (watchdog.go): closed when a worker takes it
+
+	front *frontJob // a request of another front end (the AWS endpoint); c is nil
 }
 
 // maxCoalesce is the most jobs a worker takes in one pass.
@@ -199,6 +201,13 @@ func (s *Server) work(jobs []*job) *pass {
 	p := &pass{s: s, jobs: jobs, frames: make([][]byte, len(jobs)), records: make([]*audit.Event, len(jobs))}
 	for k, j := range jobs {
 		ev, rep := &events[k], &reports[k]
+		if f := j.front; f != nil {
+			*ev = audit.Event{Type: audit.TypeCall, Name: j.op.Name, RequestID: f.rid, Caller: callerOf(f.p, f.principal)}
+			f.out, f.werr = s.call(kms.WithReport(f.ctx, rep), j.op, j.in)
+			finish(ev, rep, j.in, f.out, f.werr)
+			p.records[k] = ev
+			continue
+		}
 		j.c.fillEvent(ev, j.op.Name, j.id)
 		out, werr := s.call(kms.WithReport(j.c.ctx, rep), j.op, j.in)
 		finish(ev, rep, j.in, out, werr)
@@ -213,6 +222,9 @@ func (s *Server) work(jobs []*job) *pass {
 func (p *pass) commit(failed *api.Error) {
 	for k, j := range p.jobs {
 		switch {
+		case j.front != nil:
+			j.front.finish(failed)
+			p.s.metrics.took("single", j.start, 1)
 		case failed != nil:
 			clear(p.frames[k])
 			p.s.failJob(j, failed)
@@ -225,6 +237,10 @@ func (p *pass) commit(failed *api.Error) {
 
 // failJob answers a job, or its part of a batch, with one error.
 func (s *Server) failJob(j *job, werr *api.Error) {
+	if j.front != nil {
+		j.front.finish(werr)
+		return
+	}
 	if j.b == nil {
 		j.c.respond(j.id, j.units, nil, werr)
 		return
