@@ -167,11 +167,19 @@ func TestAWSCLITranscript(t *testing.T) {
 		"list-keys --max-items 1 --output text",
 		"list-keys --max-items 1 --output yaml",
 		"list-keys --no-paginate --limit 1",
+		"list-keys --max-items 1 --output table",
+		"list-aliases --key-id $KEY --output table",
+		"list-resource-tags --key-id $KEY --output table",
+		"describe-key --key-id $KEY --query KeyMetadata.[KeyId,KeyState,Enabled] --output table",
+		"list-grants --key-id $OTHER",
+		"list-grants --key-id $OTHER --output text",
+		"list-grants --key-id $OTHER --output yaml",
+		"list-grants --key-id $OTHER --output table",
 		"generate-random --cli-input-json {\"NumberOfBytes\":8} --query length(Plaintext)",
 		"generate-random --number-of-bytes 8 --cli-binary-format raw-in-base64-out --query length(Plaintext)",
 		"decrypt --ciphertext-blob fileb://$DIR/blob --encryption-context app=cli --query Plaintext --output text",
 	} {
-		args := strings.Fields(strings.NewReplacer("$KEY", key, "$DIR", dir).Replace(line))
+		args := strings.Fields(strings.NewReplacer("$KEY", key, "$DIR", dir, "$OTHER", other).Replace(line))
 		aOut, aErr, aCode := run(args...)
 		kOut, kErr, kCode := d.Kmsctl(t, args...)
 		if aCode != 0 || kCode != 0 {

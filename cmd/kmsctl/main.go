@@ -30,10 +30,11 @@ const (
 type globals struct {
 	Version kong.VersionFlag `help:"Print kmsctl's version and exit."`
 	Socket  string           `help:"kmsd's socket (default: $KMSD_SOCKET, else /run/kmsd/api.sock if it exists, else ./kmsd.sock)."`
-	Output  string           `help:"Output format: json, text or yaml." default:"json" enum:"json,text,yaml"`
+	Output  string           `help:"Output format: json, text, yaml or table." default:"json" enum:"json,text,yaml,table"`
 	Query   string           `help:"JMESPath query applied to the response."`
 	Timeout time.Duration    `help:"How long to wait for kmsd." default:"30s"`
 	// ServerUID are the users kmsd may run as (client.Options.ServerUIDs).
+	op        string   // the command's operation, for --output table's title
 	ServerUID []uint32 `name:"server-uid" help:"The users kmsd may run as (default: root and your own uid): kmsctl hangs up, before sending anything, on a socket served by anyone else." env:"KMSD_SERVER_UIDS"`
 	// As the aws CLI's: pagination, and how blob arguments are read.
 	NoPaginate          bool   `name:"no-paginate" help:"List commands: one request only, answered as kmsd answers it (NextMarker, Truncated); --limit and --marker pick the page."`
@@ -139,6 +140,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		c.Socket = client.DefaultSocket()
 	}
 	rawBlobs = c.CliBinaryFormat == "raw-in-base64-out"
+	c.op = opName(kctx.Command())
 	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
 	defer cancel()
 	e := &env{op: opName(kctx.Command()), ctx: ctx, timeout: c.Timeout, g: &c.globals, stdout: stdout, stderr: stderr}

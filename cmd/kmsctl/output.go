@@ -40,6 +40,10 @@ func show(w io.Writer, g *globals, v any) error {
 				return usageError{fmt.Errorf("--query: %w", err)}
 			}
 		}
+		if g.Output == "table" {
+			writeTable(w, g.op, data)
+			return nil
+		}
 		if g.Output == "text" {
 			var b strings.Builder
 			// As the aws CLI: a paginated list's NextToken comes last, as
