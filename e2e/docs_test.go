@@ -135,6 +135,9 @@ func TestDocs(t *testing.T) {
 			continue
 		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
+			if b, _ := os.ReadFile(path); regexp.MustCompile("(?m)^aws ").Match(b) {
+				testkit.RequireAWSCLI(t) // the document runs the aws CLI
+			}
 			s := testkit.BootSystemd(t)
 			for _, st := range runDoc(t, s, path) {
 				t.Logf("not run: %s", st.skip)
