@@ -78,6 +78,9 @@ var handlers = map[string]handler{
 	api.OpListRetirableGrants:             out((*kms.Service).ListRetirableGrants),
 	api.OpRetireGrant:                     noOut((*kms.Service).RetireGrant),
 	api.OpRevokeGrant:                     noOut((*kms.Service).RevokeGrant),
+	api.OpGetParametersForImport:          out((*kms.Service).GetParametersForImport),
+	api.OpImportKeyMaterial:               out((*kms.Service).ImportKeyMaterial),
+	api.OpDeleteImportedKeyMaterial:       out((*kms.Service).DeleteImportedKeyMaterial),
 }
 
 // handler returns the function that serves an operation: the service's

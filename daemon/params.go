@@ -80,6 +80,14 @@ func params(ev *audit.Event, in, out api.Message) {
 		}
 	case *api.DeleteAccessKeyInput:
 		set(p, "access_key_id", v.AccessKeyId)
+	case *api.GetParametersForImportInput: // never the token or the wrapping key
+		set(p, "wrapping_algorithm", v.WrappingAlgorithm)
+		set(p, "wrapping_key_spec", v.WrappingKeySpec)
+	case *api.ImportKeyMaterialInput: // never the token or the material
+		set(p, "expiration_model", v.ExpirationModel)
+		if v.ValidTo != nil {
+			set(p, "valid_to", v.ValidTo.UTC().Format(time.RFC3339))
+		}
 	}
 	if len(p) > 0 {
 		ev.Params = p

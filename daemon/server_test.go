@@ -2,6 +2,10 @@ package daemon_test
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -285,6 +289,31 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 			}
 			return nil
 		}},
+		{"GetParametersForImport/ImportKeyMaterial/DeleteImportedKeyMaterial", func() error {
+			ext, err := c.CreateKey(ctx, &api.CreateKeyInput{Origin: api.OriginExternal})
+			if err != nil {
+				return err
+			}
+			id := ext.KeyMetadata.KeyId
+			p, err := c.GetParametersForImport(ctx, &api.GetParametersForImportInput{KeyId: id, WrappingAlgorithm: api.WrapOAEPSHA256, WrappingKeySpec: api.WrapRSA2048})
+			if err != nil {
+				return err
+			}
+			pub, err := x509.ParsePKIXPublicKey(p.PublicKey)
+			if err != nil {
+				return err
+			}
+			wrapped, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, pub.(*rsa.PublicKey), make([]byte, 32), nil)
+			if err != nil {
+				return err
+			}
+			if _, err := c.ImportKeyMaterial(ctx, &api.ImportKeyMaterialInput{KeyId: id, ImportToken: p.ImportToken,
+				EncryptedKeyMaterial: wrapped, ExpirationModel: api.ExpirationDoesNotExpire}); err != nil {
+				return err
+			}
+			_, err = c.DeleteImportedKeyMaterial(ctx, &api.DeleteImportedKeyMaterialInput{KeyId: id})
+			return err
+		}},
 		{"CreateAccessKey/ListAccessKeys/DeleteAccessKey", func() error {
 			k, err := c.CreateAccessKey(ctx, &api.CreateAccessKeyInput{Principal: "uid:1000"})
 			if err != nil {
@@ -313,7 +342,7 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 		{"CancelKeyDeletion", func() error { _, err := c.CancelKeyDeletion(ctx, &api.KeyIDInput{KeyId: id}); return err }},
 		{"Status", func() error {
 			o, err := c.Status(ctx, &api.StatusInput{})
-			if err == nil && (o.KeyCount != 1 || o.Requests == 0 || o.Workers == 0) {
+			if err == nil && (o.KeyCount != 2 || o.Requests == 0 || o.Workers == 0) { // the key and the EXTERNAL one
 				err = fmt.Errorf("status %+v", o)
 			}
 			return err

@@ -10,8 +10,8 @@ import (
 // RecordVersion is the format version written into every record. Readers
 // accept every version up to this one and refuse newer ones. Version 2 added
 // key policies (KeyRecord.Policy) and grant records; a version 1 key record
-// has no policy.
-const RecordVersion = 2
+// has no policy. Version 3 added imported material (KeyRecord.Import).
+const RecordVersion = 3
 
 // KeyRecord is everything kmsd stores about one key. Field names follow
 // AWS's KeyMetadata where they mean the same thing.
@@ -36,6 +36,21 @@ type KeyRecord struct {
 	// Unit is the systemd unit a service-managed key (KeyManager AWS) is
 	// kept for.
 	Unit string `json:"Unit,omitempty"`
+	// Import is what is kept of imported material (Origin EXTERNAL, once
+	// material was imported; version 3).
+	Import *ImportState `json:"Import,omitempty"`
+}
+
+// ImportState is what kmsd keeps of a key's imported material besides its
+// sealed version: a commitment to it, so that only the same material is
+// imported again (AWS's rule) without the material ever being kept
+// unsealed, and its expiration. It stays when the material is deleted.
+type ImportState struct {
+	// Commitment is HMAC-SHA256 of the material under a key kmsd derives
+	// from its own key (kms.Service.DerivedKey), 32 bytes.
+	Commitment      []byte     `json:"Commitment"`
+	ExpirationModel string     `json:"ExpirationModel"`
+	ValidTo         *time.Time `json:"ValidTo,omitempty"` // KEY_MATERIAL_EXPIRES only
 }
 
 // Tag is one tag of a key.
@@ -87,6 +102,15 @@ func (r *KeyRecord) Clone() *KeyRecord {
 	if r.Rotation.NextRotationDate != nil {
 		d := *r.Rotation.NextRotationDate
 		c.Rotation.NextRotationDate = &d
+	}
+	if r.Import != nil {
+		im := *r.Import
+		im.Commitment = append([]byte(nil), r.Import.Commitment...)
+		if r.Import.ValidTo != nil {
+			d := *r.Import.ValidTo
+			im.ValidTo = &d
+		}
+		c.Import = &im
 	}
 	return &c
 }

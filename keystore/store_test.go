@@ -103,7 +103,7 @@ func TestSealUnseal(t *testing.T) {
 
 func TestDecodeRecordRejects(t *testing.T) {
 	for name, in := range map[string]string{
-		"newer version": `{"v":3,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
+		"newer version": `{"v":4,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
 		"no version":    `{"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
 		"unknown field": `{"v":1,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab","Evil":1}`,
 		"bad id":        `{"v":1,"KeyId":"nope"}`,

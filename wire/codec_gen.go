@@ -46,6 +46,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendDeleteAccessKeyInput(b, v, e)
 	case *api.DeleteAliasInput:
 		return appendDeleteAliasInput(b, v, e)
+	case *api.DeleteImportedKeyMaterialInput:
+		return appendDeleteImportedKeyMaterialInput(b, v, e)
+	case *api.DeleteImportedKeyMaterialOutput:
+		return appendDeleteImportedKeyMaterialOutput(b, v, e)
 	case *api.DescribeKeyInput:
 		return appendDescribeKeyInput(b, v, e)
 	case *api.Empty:
@@ -78,6 +82,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendGetKeyPolicyOutput(b, v, e)
 	case *api.GetKeyRotationStatusOutput:
 		return appendGetKeyRotationStatusOutput(b, v, e)
+	case *api.GetParametersForImportInput:
+		return appendGetParametersForImportInput(b, v, e)
+	case *api.GetParametersForImportOutput:
+		return appendGetParametersForImportOutput(b, v, e)
 	case *api.GetUsageInput:
 		return appendGetUsageInput(b, v, e)
 	case *api.GetUsageOutput:
@@ -90,6 +98,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendHelloInput(b, v, e)
 	case *api.HelloOutput:
 		return appendHelloOutput(b, v, e)
+	case *api.ImportKeyMaterialInput:
+		return appendImportKeyMaterialInput(b, v, e)
+	case *api.ImportKeyMaterialOutput:
+		return appendImportKeyMaterialOutput(b, v, e)
 	case *api.KeyIDInput:
 		return appendKeyIDInput(b, v, e)
 	case *api.KeyIDOutput:
@@ -213,6 +225,10 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeDeleteAccessKeyInput(r, v)
 	case *api.DeleteAliasInput:
 		return decodeDeleteAliasInput(r, v)
+	case *api.DeleteImportedKeyMaterialInput:
+		return decodeDeleteImportedKeyMaterialInput(r, v)
+	case *api.DeleteImportedKeyMaterialOutput:
+		return decodeDeleteImportedKeyMaterialOutput(r, v)
 	case *api.DescribeKeyInput:
 		return decodeDescribeKeyInput(r, v)
 	case *api.Empty:
@@ -245,6 +261,10 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeGetKeyPolicyOutput(r, v)
 	case *api.GetKeyRotationStatusOutput:
 		return decodeGetKeyRotationStatusOutput(r, v)
+	case *api.GetParametersForImportInput:
+		return decodeGetParametersForImportInput(r, v)
+	case *api.GetParametersForImportOutput:
+		return decodeGetParametersForImportOutput(r, v)
 	case *api.GetUsageInput:
 		return decodeGetUsageInput(r, v)
 	case *api.GetUsageOutput:
@@ -257,6 +277,10 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeHelloInput(r, v)
 	case *api.HelloOutput:
 		return decodeHelloOutput(r, v)
+	case *api.ImportKeyMaterialInput:
+		return decodeImportKeyMaterialInput(r, v)
+	case *api.ImportKeyMaterialOutput:
+		return decodeImportKeyMaterialOutput(r, v)
 	case *api.KeyIDInput:
 		return decodeKeyIDInput(r, v)
 	case *api.KeyIDOutput:
@@ -381,6 +405,10 @@ func SizeHint(m api.Message) int {
 		return sizeHintDeleteAccessKeyInput(v)
 	case *api.DeleteAliasInput:
 		return sizeHintDeleteAliasInput(v)
+	case *api.DeleteImportedKeyMaterialInput:
+		return sizeHintDeleteImportedKeyMaterialInput(v)
+	case *api.DeleteImportedKeyMaterialOutput:
+		return sizeHintDeleteImportedKeyMaterialOutput(v)
 	case *api.DescribeKeyInput:
 		return sizeHintDescribeKeyInput(v)
 	case *api.Empty:
@@ -413,6 +441,10 @@ func SizeHint(m api.Message) int {
 		return sizeHintGetKeyPolicyOutput(v)
 	case *api.GetKeyRotationStatusOutput:
 		return sizeHintGetKeyRotationStatusOutput(v)
+	case *api.GetParametersForImportInput:
+		return sizeHintGetParametersForImportInput(v)
+	case *api.GetParametersForImportOutput:
+		return sizeHintGetParametersForImportOutput(v)
 	case *api.GetUsageInput:
 		return sizeHintGetUsageInput(v)
 	case *api.GetUsageOutput:
@@ -425,6 +457,10 @@ func SizeHint(m api.Message) int {
 		return sizeHintHelloInput(v)
 	case *api.HelloOutput:
 		return sizeHintHelloOutput(v)
+	case *api.ImportKeyMaterialInput:
+		return sizeHintImportKeyMaterialInput(v)
+	case *api.ImportKeyMaterialOutput:
+		return sizeHintImportKeyMaterialOutput(v)
 	case *api.KeyIDInput:
 		return sizeHintKeyIDInput(v)
 	case *api.KeyIDOutput:
@@ -1624,6 +1660,97 @@ func sizeHintDeleteAliasInput(m *api.DeleteAliasInput) int {
 	return 15 + len(m.AliasName)
 }
 
+func appendDeleteImportedKeyMaterialInput(b []byte, m *api.DeleteImportedKeyMaterialInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeDeleteImportedKeyMaterialInput(r *reader, m *api.DeleteImportedKeyMaterialInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintDeleteImportedKeyMaterialInput(m *api.DeleteImportedKeyMaterialInput) int {
+	return 11 + len(m.KeyId)
+}
+
+func appendDeleteImportedKeyMaterialOutput(b []byte, m *api.DeleteImportedKeyMaterialOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.KeyMaterialId != "" {
+		b = append(b, "\xadKeyMaterialId"...)
+		b = appendStr(b, m.KeyMaterialId)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeDeleteImportedKeyMaterialOutput(r *reader, m *api.DeleteImportedKeyMaterialOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "KeyMaterialId":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyMaterialId)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintDeleteImportedKeyMaterialOutput(m *api.DeleteImportedKeyMaterialOutput) int {
+	return 29 + len(m.KeyId) + len(m.KeyMaterialId)
+}
+
 func appendDescribeKeyInput(b []byte, m *api.DescribeKeyInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
@@ -2579,6 +2706,133 @@ func sizeHintGetKeyRotationStatusOutput(m *api.GetKeyRotationStatusOutput) int {
 	return 134 + len(m.KeyId)
 }
 
+func appendGetParametersForImportInput(b []byte, m *api.GetParametersForImportInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.WrappingAlgorithm != "" {
+		b = append(b, "\xb1WrappingAlgorithm"...)
+		b = appendStr(b, m.WrappingAlgorithm)
+		n++
+	}
+	if m.WrappingKeySpec != "" {
+		b = append(b, "\xafWrappingKeySpec"...)
+		b = appendStr(b, m.WrappingKeySpec)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeGetParametersForImportInput(r *reader, m *api.GetParametersForImportInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "WrappingAlgorithm":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.WrappingAlgorithm)
+			}
+		case "WrappingKeySpec":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.WrappingKeySpec)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintGetParametersForImportInput(m *api.GetParametersForImportInput) int {
+	return 53 + len(m.KeyId) + len(m.WrappingAlgorithm) + len(m.WrappingKeySpec)
+}
+
+func appendGetParametersForImportOutput(b []byte, m *api.GetParametersForImportOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.ImportToken != nil {
+		b = append(b, "\xabImportToken"...)
+		b = appendBin(b, m.ImportToken)
+		n++
+	}
+	if m.PublicKey != nil {
+		b = append(b, "\xa9PublicKey"...)
+		b = appendBin(b, m.PublicKey)
+		n++
+	}
+	if !m.ParametersValidTo.IsZero() {
+		b = append(b, "\xb1ParametersValidTo"...)
+		b = appendInt(b, m.ParametersValidTo.UnixMilli())
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeGetParametersForImportOutput(r *reader, m *api.GetParametersForImportOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "ImportToken":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.ImportToken)
+			}
+		case "PublicKey":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.PublicKey)
+			}
+		case "ParametersValidTo":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.time(&m.ParametersValidTo)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintGetParametersForImportOutput(m *api.GetParametersForImportOutput) int {
+	return 69 + len(m.KeyId) + len(m.ImportToken) + len(m.PublicKey)
+}
+
 func appendGetUsageInput(b []byte, m *api.GetUsageInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
@@ -2975,6 +3229,133 @@ func sizeHintHelloOutput(m *api.HelloOutput) int {
 	return 68 + len(m.ServerVersion) + len(m.Suite) + sizeHintCPUFeatures(&m.CPU) + sizeHintLimits(&m.Limits)
 }
 
+func appendImportKeyMaterialInput(b []byte, m *api.ImportKeyMaterialInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.ImportToken != nil {
+		b = append(b, "\xabImportToken"...)
+		b = appendBin(b, m.ImportToken)
+		n++
+	}
+	if m.EncryptedKeyMaterial != nil {
+		b = append(b, "\xb4EncryptedKeyMaterial"...)
+		b = appendBin(b, m.EncryptedKeyMaterial)
+		n++
+	}
+	if m.ValidTo != nil {
+		b = append(b, "\xa7ValidTo"...)
+		b = appendInt(b, m.ValidTo.UnixMilli())
+		n++
+	}
+	if m.ExpirationModel != "" {
+		b = append(b, "\xafExpirationModel"...)
+		b = appendStr(b, m.ExpirationModel)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeImportKeyMaterialInput(r *reader, m *api.ImportKeyMaterialInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "ImportToken":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.ImportToken)
+			}
+		case "EncryptedKeyMaterial":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.EncryptedKeyMaterial)
+			}
+		case "ValidTo":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.optTime(&m.ValidTo)
+			}
+		case "ExpirationModel":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.str(&m.ExpirationModel)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintImportKeyMaterialInput(m *api.ImportKeyMaterialInput) int {
+	return 90 + len(m.KeyId) + len(m.ImportToken) + len(m.EncryptedKeyMaterial) + len(m.ExpirationModel)
+}
+
+func appendImportKeyMaterialOutput(b []byte, m *api.ImportKeyMaterialOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.KeyMaterialId != "" {
+		b = append(b, "\xadKeyMaterialId"...)
+		b = appendStr(b, m.KeyMaterialId)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeImportKeyMaterialOutput(r *reader, m *api.ImportKeyMaterialOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "KeyMaterialId":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyMaterialId)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintImportKeyMaterialOutput(m *api.ImportKeyMaterialOutput) int {
+	return 29 + len(m.KeyId) + len(m.KeyMaterialId)
+}
+
 func appendKeyIDInput(b []byte, m *api.KeyIDInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
@@ -3214,9 +3595,19 @@ func appendKeyMetadata(b []byte, m *api.KeyMetadata, e *encoder) []byte {
 		b = appendInt(b, m.DeletionDate.UnixMilli())
 		n++
 	}
+	if m.ValidTo != nil {
+		b = append(b, "\xa7ValidTo"...)
+		b = appendInt(b, m.ValidTo.UnixMilli())
+		n++
+	}
 	if m.Origin != "" {
 		b = append(b, "\xa6Origin"...)
 		b = appendStr(b, m.Origin)
+		n++
+	}
+	if m.ExpirationModel != "" {
+		b = append(b, "\xafExpirationModel"...)
+		b = appendStr(b, m.ExpirationModel)
 		n++
 	}
 	if m.KeyManager != "" {
@@ -3305,36 +3696,44 @@ func decodeKeyMetadata(r *reader, m *api.KeyMetadata) error {
 			if err = r.field(&seen, 8); err == nil && !r.nextIsNil() {
 				err = r.optTime(&m.DeletionDate)
 			}
-		case "Origin":
+		case "ValidTo":
 			if err = r.field(&seen, 9); err == nil && !r.nextIsNil() {
+				err = r.optTime(&m.ValidTo)
+			}
+		case "Origin":
+			if err = r.field(&seen, 10); err == nil && !r.nextIsNil() {
 				err = r.str(&m.Origin)
 			}
+		case "ExpirationModel":
+			if err = r.field(&seen, 11); err == nil && !r.nextIsNil() {
+				err = r.str(&m.ExpirationModel)
+			}
 		case "KeyManager":
-			if err = r.field(&seen, 10); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 12); err == nil && !r.nextIsNil() {
 				err = r.str(&m.KeyManager)
 			}
 		case "KeySpec":
-			if err = r.field(&seen, 11); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 13); err == nil && !r.nextIsNil() {
 				err = r.str(&m.KeySpec)
 			}
 		case "CustomerMasterKeySpec":
-			if err = r.field(&seen, 12); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 14); err == nil && !r.nextIsNil() {
 				err = r.str(&m.CustomerMasterKeySpec)
 			}
 		case "EncryptionAlgorithms":
-			if err = r.field(&seen, 13); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 15); err == nil && !r.nextIsNil() {
 				err = r.strList(&m.EncryptionAlgorithms, 0)
 			}
 		case "MultiRegion":
-			if err = r.field(&seen, 14); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 16); err == nil && !r.nextIsNil() {
 				err = r.bool(&m.MultiRegion)
 			}
 		case "PendingDeletionWindowInDays":
-			if err = r.field(&seen, 15); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 17); err == nil && !r.nextIsNil() {
 				err = r.optInt32(&m.PendingDeletionWindowInDays)
 			}
 		case "CurrentKeyMaterialId":
-			if err = r.field(&seen, 16); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 18); err == nil && !r.nextIsNil() {
 				err = r.str(&m.CurrentKeyMaterialId)
 			}
 		default:
@@ -3348,7 +3747,7 @@ func decodeKeyMetadata(r *reader, m *api.KeyMetadata) error {
 }
 
 func sizeHintKeyMetadata(m *api.KeyMetadata) int {
-	return 316 + len(m.AWSAccountId) + len(m.KeyId) + len(m.Arn) + len(m.Description) + len(m.KeyUsage) + len(m.KeyState) + len(m.Origin) + len(m.KeyManager) + len(m.KeySpec) + len(m.CustomerMasterKeySpec) + 48*len(m.EncryptionAlgorithms) + len(m.CurrentKeyMaterialId)
+	return 354 + len(m.AWSAccountId) + len(m.KeyId) + len(m.Arn) + len(m.Description) + len(m.KeyUsage) + len(m.KeyState) + len(m.Origin) + len(m.ExpirationModel) + len(m.KeyManager) + len(m.KeySpec) + len(m.CustomerMasterKeySpec) + 48*len(m.EncryptionAlgorithms) + len(m.CurrentKeyMaterialId)
 }
 
 func appendKeyMetadataOutput(b []byte, m *api.KeyMetadataOutput, e *encoder) []byte {

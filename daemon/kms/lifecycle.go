@@ -135,6 +135,13 @@ func (s *Service) metadata(e *entry) api.KeyMetadata {
 	if n := len(r.Versions); n > 0 {
 		md.CurrentKeyMaterialId = e.matIDs[n-1]
 	}
+	if r.Import != nil {
+		md.ExpirationModel = r.Import.ExpirationModel
+		if r.Import.ValidTo != nil && len(r.Versions) > 0 {
+			v := *r.Import.ValidTo
+			md.ValidTo = &v
+		}
+	}
 	return md
 }
 
@@ -250,6 +257,12 @@ func compareIDs(a, b keystore.KeyID) int {
 // authorizes the caller, checks the state table for op, lets change edit a copy of the record,
 // writes it and installs it. change returns false to skip the write.
 func (s *Service) update(ctx context.Context, op, keyID string, change func(e *entry, r *keystore.KeyRecord) (bool, error)) (*entry, error) {
+	return s.updateBatch(ctx, op, keyID, func(e *entry, r *keystore.KeyRecord, _ *keystore.Batch) (bool, error) { return change(e, r) })
+}
+
+// updateBatch is update for a change that writes more than the key's
+// record: what change puts in b is written with it, at once.
+func (s *Service) updateBatch(ctx context.Context, op, keyID string, change func(e *entry, r *keystore.KeyRecord, b *keystore.Batch) (bool, error)) (*entry, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -271,20 +284,20 @@ func (s *Service) update(ctx context.Context, op, keyID string, change func(e *e
 	r := e.rec.Clone()
 	e.mu.RUnlock()
 	// Only writers change e.rec and they hold writeMu, so r is current.
-	changed, err := change(e, r)
+	var b keystore.Batch
+	changed, err := change(e, r, &b)
 	if err != nil || !changed {
 		return e, err
 	}
-	var b keystore.Batch
 	b.PutKey(r)
 	if err := s.write(op, &b); err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
-	e.install(r)
-	if r.KeyState != api.KeyStateEnabled {
-		e.wipe()
+	if r.KeyState != api.KeyStateEnabled || len(r.Versions) < len(e.mats) {
+		e.wipe() // before install drops versions that are gone
 	}
+	e.install(r)
 	e.mu.Unlock()
 	return e, nil
 }

@@ -46,6 +46,13 @@ func Open(cfg Config) (*Service, error) {
 		s.store.Close()
 		return nil, fmt.Errorf("load store: %w", err)
 	}
+	s.writeMu.Lock()
+	err = s.expireImports(s.now().UTC()) // material whose ValidTo passed while kmsd was down
+	s.writeMu.Unlock()
+	if err != nil {
+		s.store.Close()
+		return nil, fmt.Errorf("expiring imported key material: %w", err)
+	}
 	s.log.Info("key service open", "keys", len(s.keys), "aliases", len(s.aliases), "suite", s.suite.String())
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.loop()

@@ -65,6 +65,7 @@ func (s *Service) Tick() error {
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	note(s.expireImports(now))
 	for _, e := range dueDelete {
 		e.mu.RLock()
 		still := !e.deleted && e.rec.KeyState == api.KeyStatePendingDeletion && !now.Before(*e.rec.DeletionDate)

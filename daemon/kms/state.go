@@ -52,6 +52,9 @@ var stateTable = map[string]stateRule{
 	api.OpRetireGrant:                     allowAll,
 	api.OpRevokeGrant:                     allowAll,
 	api.OpGetKeyLastUsage:                 allowAll,
+	api.OpGetParametersForImport:          notPendingDeletion,
+	api.OpImportKeyMaterial:               notPendingDeletion,
+	api.OpDeleteImportedKeyMaterial:       notPendingDeletion,
 }
 
 // checkState applies the key-state table to an operation on key e. The

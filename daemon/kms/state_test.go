@@ -52,6 +52,12 @@ func TestKeyStateTable(t *testing.T) {
 		api.OpRetireGrant:                     {ok, ok, ok, ok},
 		api.OpRevokeGrant:                     {ok, ok, ok, ok},
 		api.OpGetKeyLastUsage:                 {ok, ok, ok, ok},
+		// Only EXTERNAL keys take material: the AWS_KMS keys of the first
+		// three states are UnsupportedOperation unless the state refuses
+		// first. A PendingImport key is allowed (the token here is not one).
+		api.OpGetParametersForImport:    {uns, uns, inv, ok},
+		api.OpImportKeyMaterial:         {uns, uns, inv, api.CodeInvalidImportToken},
+		api.OpDeleteImportedKeyMaterial: {uns, uns, inv, ok},
 	}
 	if len(want) != len(stateTable) {
 		t.Fatalf("the test covers %d operations, the table has %d", len(want), len(stateTable))
@@ -138,6 +144,13 @@ func callOp(t *testing.T, s *Service, op, id, helper string, blob []byte) error 
 		err = s.DeleteAlias(ctx, &api.DeleteAliasInput{AliasName: name})
 	case api.OpDescribeKey:
 		_, err = s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id})
+	case api.OpGetParametersForImport:
+		_, err = s.GetParametersForImport(ctx, &api.GetParametersForImportInput{KeyId: id, WrappingAlgorithm: api.WrapOAEPSHA256, WrappingKeySpec: api.WrapRSA2048})
+	case api.OpImportKeyMaterial:
+		_, err = s.ImportKeyMaterial(ctx, &api.ImportKeyMaterialInput{KeyId: id, ImportToken: []byte("not a token"),
+			EncryptedKeyMaterial: []byte("x"), ExpirationModel: api.ExpirationDoesNotExpire})
+	case api.OpDeleteImportedKeyMaterial:
+		_, err = s.DeleteImportedKeyMaterial(ctx, &api.DeleteImportedKeyMaterialInput{KeyId: id})
 	case api.OpDisableKey:
 		err = s.DisableKey(ctx, &api.KeyIDInput{KeyId: id})
 	case api.OpDisableKeyRotation:

@@ -4,20 +4,24 @@ import "time"
 
 // KeyMetadata describes a key, as DescribeKey returns it.
 type KeyMetadata struct {
-	AWSAccountId          string    `json:",omitzero"`
-	KeyId                 string    `json:",omitzero"`
-	Arn                   string    `json:",omitzero"`
-	CreationDate          time.Time `json:",omitzero"`
-	Enabled               bool
-	Description           string     // always present, as AWS's (maybe "")
-	KeyUsage              string     `json:",omitzero"`
-	KeyState              string     `json:",omitzero"`
-	DeletionDate          *time.Time `json:",omitzero"`
-	Origin                string     `json:",omitzero"`
-	KeyManager            string     `json:",omitzero"`
-	KeySpec               string     `json:",omitzero"`
-	CustomerMasterKeySpec string     `json:",omitzero"`
-	EncryptionAlgorithms  []string   `json:",omitzero"`
+	AWSAccountId string    `json:",omitzero"`
+	KeyId        string    `json:",omitzero"`
+	Arn          string    `json:",omitzero"`
+	CreationDate time.Time `json:",omitzero"`
+	Enabled      bool
+	Description  string     // always present, as AWS's (maybe "")
+	KeyUsage     string     `json:",omitzero"`
+	KeyState     string     `json:",omitzero"`
+	DeletionDate *time.Time `json:",omitzero"`
+	// ValidTo is when imported material expires (KEY_MATERIAL_EXPIRES).
+	ValidTo *time.Time `json:",omitzero"`
+	Origin  string     `json:",omitzero"`
+	// ExpirationModel is set for keys whose material is imported.
+	ExpirationModel       string   `json:",omitzero"`
+	KeyManager            string   `json:",omitzero"`
+	KeySpec               string   `json:",omitzero"`
+	CustomerMasterKeySpec string   `json:",omitzero"`
+	EncryptionAlgorithms  []string `json:",omitzero"`
 	MultiRegion           bool
 	// PendingDeletionWindowInDays is set while the key is pending deletion.
 	PendingDeletionWindowInDays *int32 `json:",omitzero"`

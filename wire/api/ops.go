@@ -46,6 +46,9 @@ const (
 	OpCreateBackup                    = "CreateBackup"
 	OpGetBackupPart                   = "GetBackupPart"
 	OpRotateRootKey                   = "RotateRootKey"
+	OpGetParametersForImport          = "GetParametersForImport"
+	OpImportKeyMaterial               = "ImportKeyMaterial"
+	OpDeleteImportedKeyMaterial       = "DeleteImportedKeyMaterial"
 	OpCreateAccessKey                 = "CreateAccessKey"
 	OpListAccessKeys                  = "ListAccessKeys"
 	OpDeleteAccessKey                 = "DeleteAccessKey"
@@ -177,6 +180,9 @@ var opList = []OpSpec{
 	own(spec[CreateBackupInput, CreateBackupOutput](OpCreateBackup, false, false)),
 	own(spec[GetBackupPartInput, GetBackupPartOutput](OpGetBackupPart, false, false)),
 	own(spec[RotateRootKeyInput, RotateRootKeyOutput](OpRotateRootKey, false, false)),
+	spec[GetParametersForImportInput, GetParametersForImportOutput](OpGetParametersForImport, false, false),
+	spec[ImportKeyMaterialInput, ImportKeyMaterialOutput](OpImportKeyMaterial, false, false),
+	spec[DeleteImportedKeyMaterialInput, DeleteImportedKeyMaterialOutput](OpDeleteImportedKeyMaterial, false, false),
 	own(spec[CreateAccessKeyInput, CreateAccessKeyOutput](OpCreateAccessKey, false, false)),
 	own(spec[ListAccessKeysInput, ListAccessKeysOutput](OpListAccessKeys, false, false)),
 	own(spec[DeleteAccessKeyInput, Empty](OpDeleteAccessKey, false, false)),

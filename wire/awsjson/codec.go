@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"kmsd/wire/api"
@@ -28,6 +30,12 @@ const TargetPrefix = "TrentService."
 func Decode(body []byte, in api.Message) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
+	}
+	if names := timeFields(reflect.TypeOf(in).Elem()); len(names) > 0 {
+		var err error
+		if body, err = epochToRFC3339(body, names); err != nil {
+			return err
+		}
 	}
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
@@ -193,4 +201,54 @@ func writeString(b *bytes.Buffer, s string) {
 	e.SetEscapeHTML(false)
 	e.Encode(s)
 	b.Truncate(b.Len() - 1) // Encode's newline
+}
+
+// timeFields are the JSON names of a request type's timestamp fields.
+func timeFields(t reflect.Type) []string {
+	if v, ok := timeFieldCache.Load(t); ok {
+		return v.([]string)
+	}
+	var names []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft == timeType {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			names = append(names, name)
+		}
+	}
+	timeFieldCache.Store(t, names)
+	return names
+}
+
+var timeFieldCache sync.Map // reflect.Type -> []string
+
+// epochToRFC3339 rewrites the named members of a JSON object that hold
+// epoch seconds (as the SDKs send timestamps) as RFC 3339 strings, which
+// encoding/json reads into a time.Time.
+func epochToRFC3339(body []byte, names []string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		raw, ok := m[n]
+		if !ok || len(raw) == 0 || raw[0] == '"' || raw[0] == 'n' {
+			continue
+		}
+		f, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: expected a timestamp (seconds since the epoch)", n)
+		}
+		sec, frac := math.Modf(f)
+		t := time.Unix(int64(sec), int64(math.Round(frac*1e3))*int64(time.Millisecond)).UTC()
+		m[n], _ = json.Marshal(t.Format(time.RFC3339Nano))
+	}
+	return json.Marshal(m)
 }

@@ -63,6 +63,15 @@ func TestDecode(t *testing.T) {
 			t.Errorf("%s: decoded", bad)
 		}
 	}
+	// Timestamps come as epoch seconds, as the SDKs send them.
+	var ik api.ImportKeyMaterialInput
+	if err := Decode([]byte(`{"KeyId":"k","ValidTo":1796040000.5}`), &ik); err != nil || ik.ValidTo == nil ||
+		!ik.ValidTo.Equal(time.Date(2026, 11, 30, 12, 0, 0, 500_000_000, time.UTC)) {
+		t.Errorf("epoch ValidTo: %v %v", ik.ValidTo, err)
+	}
+	if err := Decode([]byte(`{"KeyId":"k","ValidTo":"soon"}`), &api.ImportKeyMaterialInput{}); err == nil {
+		t.Errorf("a ValidTo that is no time decoded")
+	}
 	var lk api.ListKeysInput
 	if err := Decode([]byte(`{"Limit":0}`), &lk); err != nil || lk.Limit == nil || *lk.Limit != 0 {
 		t.Errorf("Limit 0 must stay 0, not absent: %v %v", lk.Limit, err)

@@ -231,3 +231,19 @@ func (c *Client) ListAccessKeys(ctx context.Context, in *api.ListAccessKeysInput
 func (c *Client) DeleteAccessKey(ctx context.Context, in *api.DeleteAccessKeyInput) (*api.Empty, error) {
 	return call1[api.Empty](c, ctx, api.OpDeleteAccessKey, in)
 }
+
+// GetParametersForImport returns a wrapping key and an import token for an
+// EXTERNAL key.
+func (c *Client) GetParametersForImport(ctx context.Context, in *api.GetParametersForImportInput) (*api.GetParametersForImportOutput, error) {
+	return call1[api.GetParametersForImportOutput](c, ctx, api.OpGetParametersForImport, in)
+}
+
+// ImportKeyMaterial imports wrapped material into an EXTERNAL key.
+func (c *Client) ImportKeyMaterial(ctx context.Context, in *api.ImportKeyMaterialInput) (*api.ImportKeyMaterialOutput, error) {
+	return call1[api.ImportKeyMaterialOutput](c, ctx, api.OpImportKeyMaterial, in)
+}
+
+// DeleteImportedKeyMaterial deletes a key's imported material.
+func (c *Client) DeleteImportedKeyMaterial(ctx context.Context, in *api.DeleteImportedKeyMaterialInput) (*api.DeleteImportedKeyMaterialOutput, error) {
+	return call1[api.DeleteImportedKeyMaterialOutput](c, ctx, api.OpDeleteImportedKeyMaterial, in)
+}
