@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"kmsd/internal/testkit"
 )
@@ -190,6 +191,46 @@ func TestAWSCLITranscript(t *testing.T) {
 			t.Errorf("%s: aws printed\n%s\nkmsctl\n%s", line, a, k)
 		}
 	}
+	// Bring your own key with the aws CLI, as AWS's documentation does:
+	// parameters, openssl's RSA-OAEP, import with a ValidTo (sent as epoch
+	// seconds), on a key kmsctl then uses.
+	out, errs, code = run("create-key", "--origin", "EXTERNAL", "--query", "KeyMetadata.KeyId", "--output", "text")
+	byok := strings.TrimSpace(out)
+	if code != 0 {
+		t.Fatalf("create-key --origin EXTERNAL: %s", errs)
+	}
+	out, errs, code = run("get-parameters-for-import", "--key-id", byok, "--wrapping-algorithm", "RSAES_OAEP_SHA_256",
+		"--wrapping-key-spec", "RSA_2048", "--query", "[PublicKey,ImportToken]", "--output", "text")
+	fields := strings.Fields(out)
+	if code != 0 || len(fields) != 2 {
+		t.Fatalf("get-parameters-for-import: exit %d %s%s", code, out, errs)
+	}
+	pub, _ := base64Decode(fields[0])
+	tok, _ := base64Decode(fields[1])
+	material := make([]byte, 32)
+	for i := range material {
+		material[i] = byte(i * 7)
+	}
+	os.WriteFile(filepath.Join(dir, "WrappingPublicKey.bin"), pub, 0o600)
+	os.WriteFile(filepath.Join(dir, "ImportToken.bin"), tok, 0o600)
+	os.WriteFile(filepath.Join(dir, "PlaintextKeyMaterial.bin"), material, 0o600)
+	ossl := exec.Command("openssl", "pkeyutl", "-encrypt", "-in", "PlaintextKeyMaterial.bin", "-out", "EncryptedKeyMaterial.bin",
+		"-inkey", "WrappingPublicKey.bin", "-keyform", "DER", "-pubin", "-pkeyopt", "rsa_padding_mode:oaep",
+		"-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256")
+	ossl.Dir = dir
+	if b, err := ossl.CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v %s", err, b)
+	}
+	validTo := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
+	if out, errs, code := run("import-key-material", "--key-id", byok, "--import-token", "fileb://"+filepath.Join(dir, "ImportToken.bin"),
+		"--encrypted-key-material", "fileb://"+filepath.Join(dir, "EncryptedKeyMaterial.bin"),
+		"--expiration-model", "KEY_MATERIAL_EXPIRES", "--valid-to", validTo); code != 0 {
+		t.Fatalf("aws kms import-key-material: exit %d %s%s", code, out, errs)
+	}
+	got := d.OK(t, "describe-key", "--key-id", byok, "--query", "KeyMetadata.[KeyState,ExpirationModel,ValidTo]", "--output", "text")
+	if f := strings.Fields(got); len(f) != 3 || f[0] != "Enabled" || f[1] != "KEY_MATERIAL_EXPIRES" || !sameInstant(f[2], validTo) {
+		t.Errorf("after the aws CLI's import: %s", got)
+	}
 	if trail := d.OK(t, "audit", "query", "--operation", "CreateAlias"); !strings.Contains(trail, `"source":"aws"`) {
 		t.Errorf("the aws CLI's CreateAlias is not in the trail as source aws:\n%s", trail)
 	}
@@ -310,4 +351,10 @@ func dropNewer(text string) string {
 		}
 	}
 	return strings.Join(keep, "")
+}
+
+func sameInstant(a, b string) bool {
+	ta, err1 := time.Parse(time.RFC3339Nano, a)
+	tb, err2 := time.Parse(time.RFC3339Nano, b)
+	return err1 == nil && err2 == nil && ta.Equal(tb)
 }
