@@ -71,7 +71,7 @@ func (s *Server) admit(uid uint32) (ok bool, why string) {
 			return false, "the uid's connections are at their limit"
 		}
 	}
-	if len(s.conns) >= total {
+	if len(s.conns)+s.awsConns >= total {
 		return false, "kmsd's connections are at their limit"
 	}
 	s.perUID[uid]++

@@ -9,8 +9,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"kmsd/daemon/identity"
 	"kmsd/daemon/policy"
@@ -82,9 +85,13 @@ func (s *Server) NewAWSEndpoint(tcp bool) *AWSEndpoint {
 	return a
 }
 
-// Serve answers requests on ln until Shutdown.
+// Serve answers requests on ln until Shutdown. Its connections count
+// against kmsd's connection limits with the socket's (--max-connections,
+// --max-connections-per-uid, by the peer's uid on a Unix socket; TCP
+// connections, whose callers are known only per request, share one
+// uid's worth): past them a connection is closed at once.
 func (a *AWSEndpoint) Serve(ln net.Listener) error {
-	if err := a.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	if err := a.http.Serve(admitting{ln, a.s}); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
@@ -94,11 +101,91 @@ func (a *AWSEndpoint) Serve(ln net.Listener) error {
 // is done.
 func (a *AWSEndpoint) Shutdown(ctx context.Context) error { return a.http.Shutdown(ctx) }
 
+// tcpUID is the uid the AWS endpoint's TCP connections are counted under.
+const tcpUID = ^uint32(0) - 1
+
+// admitting is the AWS endpoint's listener: it admits a connection as the
+// socket does (admit), or closes it.
+type admitting struct {
+	net.Listener
+	s *Server
+}
+
+func (l admitting) Accept() (net.Conn, error) {
+	for {
+		nc, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		uid := tcpUID
+		uc, isUnix := nc.(*net.UnixConn)
+		if isUnix {
+			cred, err := peerUID(uc)
+			if err != nil {
+				nc.Close()
+				continue
+			}
+			uid = cred
+		}
+		l.s.mu.Lock()
+		ok, why := l.s.admit(uid)
+		if ok {
+			l.s.awsConns++
+		}
+		l.s.mu.Unlock()
+		if !ok {
+			nc.Close()
+			l.s.refused(uid, why+" (AWS endpoint)")
+			continue
+		}
+		return &counted{Conn: nc, uc: uc, uid: uid, s: l.s}, nil
+	}
+}
+
+// peerUID is a Unix connection's peer uid (SO_PEERCRED).
+func peerUID(uc *net.UnixConn) (uint32, error) {
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var uid uint32
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		var cred *unix.Ucred
+		if cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); cerr == nil {
+			uid = cred.Uid
+		}
+	}); err != nil {
+		return 0, err
+	}
+	return uid, cerr
+}
+
+// counted is an admitted connection: closing it gives back its place.
+type counted struct {
+	net.Conn
+	uc   *net.UnixConn // nil on TCP
+	uid  uint32
+	s    *Server
+	once sync.Once
+}
+
+func (c *counted) Close() error {
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		c.s.release(c.uid)
+		c.s.awsConns--
+		c.s.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
 // connContext names a new connection's caller: on a Unix socket, from the
 // kernel, once for all its requests.
 func (a *AWSEndpoint) connContext(ctx context.Context, nc net.Conn) context.Context {
 	c := &awsConn{id: a.conn.Add(1)}
-	if uc, ok := nc.(*net.UnixConn); ok {
+	if cc, ok := nc.(*counted); ok && cc.uc != nil {
+		uc := cc.uc
 		if p, err := identity.FromConn(uc); err == nil {
 			p.Source = "aws"
 			c.p = p

@@ -76,7 +76,10 @@ type Server struct {
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
-	perUID map[uint32]int // connections by uid
+	perUID map[uint32]int // connections by uid (the socket's and the AWS endpoint's)
+	// awsConns counts the AWS endpoint's connections, which share the
+	// connection limits with the socket's (aws.go).
+	awsConns int
 	// refusals counts refused connections by uid since refusedAt, when
 	// one was last logged.
 	refusals  map[uint32]int
