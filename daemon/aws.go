@@ -50,11 +50,14 @@ const (
 // the request (Signature Version 4), and unsigned or badly signed requests
 // are refused.
 type AWSEndpoint struct {
-	s    *Server
-	http *http.Server
-	tcp  bool
-	conn atomic.Uint64
-	log  *slog.Logger
+	s        *Server
+	http     *http.Server
+	tcp      bool
+	conn     atomic.Uint64
+	log      *slog.Logger
+	mu       sync.Mutex
+	refusals map[string]*refusalCount // by code, for refusedRequest
+
 	// Verify authenticates a request over TCP; nil refuses them all.
 	Verify func(r *http.Request, body []byte) (*policy.Principal, *api.Error)
 }
@@ -229,7 +232,7 @@ func (a *AWSEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p, werr = a.Verify(r, body)
 		}
 		if werr != nil {
-			a.s.log.Info("aws request refused", "op", op, "remote", r.RemoteAddr, "code", werr.Code, "err", werr.Message)
+			a.refusedRequest(werr.Code, r.RemoteAddr)
 			a.fail(w, 0, werr)
 			return
 		}
@@ -263,6 +266,34 @@ func (a *AWSEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", awsjson.ContentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
+}
+
+// refusedRequest logs a request refused for its signature: at most once a
+// minute per code, with the count since, so that a flood of unsigned or
+// badly signed requests cannot fill the log.
+func (a *AWSEndpoint) refusedRequest(code, remote string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refusals == nil {
+		a.refusals = map[string]*refusalCount{}
+	}
+	c := a.refusals[code]
+	if c == nil {
+		c = &refusalCount{}
+		a.refusals[code] = c
+	}
+	c.n++
+	if now := time.Now(); now.Sub(c.logged) >= refusalLogEvery {
+		a.log.Warn("aws endpoint: requests refused", "code", code, "refused", c.n, "last_remote", remote)
+		c.n, c.logged = 0, now
+	}
+}
+
+// refusalCount is how many requests were refused for a code since it was
+// last logged.
+type refusalCount struct {
+	n      int
+	logged time.Time
 }
 
 // fail answers an error: status, or the one AWS gives the code if 0.

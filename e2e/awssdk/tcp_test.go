@@ -123,6 +123,9 @@ func TestTCP(t *testing.T) {
 	if log := d.Log.String(); strings.Contains(log, rootSecret) || strings.Contains(log, nobodySecret) {
 		t.Errorf("an access key's secret is in kmsd's log")
 	}
+	if log := d.Log.String(); !strings.Contains(log, "aws endpoint: requests refused") || !strings.Contains(log, "code=MissingAuthenticationTokenException") {
+		t.Errorf("the refused requests are not logged:\n%s", log)
+	}
 
 	// The keys outlive kmsd: a restarted kmsd takes the same secret (it
 	// derives it; nothing secret was stored).
