@@ -1,6 +1,7 @@
 package keystore
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"sync"
@@ -48,7 +49,7 @@ func ParseBlobHeader(blob []byte) (BlobHeader, error) {
 		return BlobHeader{}, ErrBlob
 	}
 	h := BlobHeader{Alg: Alg(blob[1]), KeyVersion: binary.BigEndian.Uint32(blob[18:22])}
-	if h.Alg != AlgXAES256GCM && h.Alg != AlgXChaCha20Poly1305 {
+	if h.Alg != AlgXAES256GCM && h.Alg != AlgXChaCha20Poly1305 && h.Alg != AlgHSMAES256GCM {
 		return BlobHeader{}, ErrBlob
 	}
 	copy(h.KeyID[:], blob[2:18])
@@ -128,4 +129,58 @@ func (c *Context) appendEncoding(dst []byte) []byte {
 		return append(dst, 0, 0)
 	}
 	return append(dst, c.enc...)
+}
+
+// HSMIVSize is the IV of an AlgHSMAES256GCM blob, the start of its nonce
+// field.
+const HSMIVSize = 12
+
+// ExternalSeal seals plaintext with AES-256-GCM outside kmsd (a PKCS#11
+// token): ciphertext and 16-byte tag appended to dst, for the 12-byte iv
+// and the additional data aad.
+type ExternalSeal func(dst, iv, aad, plaintext []byte) ([]byte, error)
+
+// ExternalOpen is ExternalSeal's inverse; it fails if the tag does not
+// authenticate.
+type ExternalOpen func(dst, iv, aad, ciphertext []byte) ([]byte, error)
+
+// SealBlobExternal is SealBlobContext for a key that never leaves a token:
+// the same header, key id, version and context binding, the sealing done
+// by seal with a random IV (AlgHSMAES256GCM).
+func SealBlobExternal(dst []byte, seal ExternalSeal, id KeyID, v uint32, c *Context, plaintext []byte) ([]byte, error) {
+	start := len(dst)
+	dst = append(dst, BlobFormatV1, byte(AlgHSMAES256GCM))
+	dst = append(dst, id[:]...)
+	dst = binary.BigEndian.AppendUint32(dst, v)
+	var nonce [BlobNonceSize]byte
+	if _, err := rand.Read(nonce[:HSMIVSize]); err != nil {
+		return dst[:start], err
+	}
+	dst = append(dst, nonce[:]...)
+	aad := c.appendEncoding(append([]byte(nil), dst[start:start+BlobHeaderSize]...))
+	out, err := seal(dst, nonce[:HSMIVSize], aad, plaintext)
+	if err != nil || len(out) != start+BlobOverhead+len(plaintext) {
+		return dst[:start], errors.Join(err, errors.New("the token's seal has the wrong length"))
+	}
+	return out, nil
+}
+
+// OpenBlobExternal is OpenBlobContext for an AlgHSMAES256GCM blob of
+// version v of key id; every failure is ErrBlob.
+func OpenBlobExternal(dst []byte, open ExternalOpen, id KeyID, v uint32, c *Context, blob []byte) ([]byte, error) {
+	h, err := ParseBlobHeader(blob)
+	if err != nil || h.Alg != AlgHSMAES256GCM || h.KeyID != id || h.KeyVersion != v {
+		return dst, ErrBlob
+	}
+	for _, b := range blob[22+HSMIVSize : 46] {
+		if b != 0 {
+			return dst, ErrBlob
+		}
+	}
+	aad := c.appendEncoding(append([]byte(nil), blob[:BlobHeaderSize]...))
+	out, err := open(dst, blob[22:22+HSMIVSize], aad, blob[BlobHeaderSize:])
+	if err != nil {
+		return dst, ErrBlob
+	}
+	return out, nil
 }

@@ -17,6 +17,10 @@ const (
 	// AlgXChaCha20Poly1305 is XChaCha20-Poly1305
 	// (draft-irtf-cfrg-xchacha), from golang.org/x/crypto.
 	AlgXChaCha20Poly1305 Alg = 0x02
+	// AlgHSMAES256GCM is AES-256-GCM done by a PKCS#11 token with a key
+	// that never leaves it (a custom key store's): a 12-byte IV in the
+	// nonce field, whose other 12 bytes are zero.
+	AlgHSMAES256GCM Alg = 0x03
 )
 
 // String returns the suite's name as kmsd prints and accepts it.
@@ -24,6 +28,8 @@ func (a Alg) String() string {
 	switch a {
 	case AlgXAES256GCM:
 		return "XAES-256-GCM"
+	case AlgHSMAES256GCM:
+		return "HSM-AES-256-GCM"
 	case AlgXChaCha20Poly1305:
 		return "XChaCha20-Poly1305"
 	}
