@@ -81,6 +81,12 @@ var handlers = map[string]handler{
 	api.OpGetParametersForImport:          out((*kms.Service).GetParametersForImport),
 	api.OpImportKeyMaterial:               out((*kms.Service).ImportKeyMaterial),
 	api.OpDeleteImportedKeyMaterial:       out((*kms.Service).DeleteImportedKeyMaterial),
+	api.OpCreateCustomKeyStore:            out((*kms.Service).CreateCustomKeyStore),
+	api.OpDescribeCustomKeyStores:         out((*kms.Service).DescribeCustomKeyStores),
+	api.OpUpdateCustomKeyStore:            noOut((*kms.Service).UpdateCustomKeyStore),
+	api.OpConnectCustomKeyStore:           noOut((*kms.Service).ConnectCustomKeyStore),
+	api.OpDisconnectCustomKeyStore:        noOut((*kms.Service).DisconnectCustomKeyStore),
+	api.OpDeleteCustomKeyStore:            noOut((*kms.Service).DeleteCustomKeyStore),
 }
 
 // handler returns the function that serves an operation: the service's

@@ -31,6 +31,7 @@ func params(ev *audit.Event, in, out api.Message) {
 		set(p, "origin", v.Origin)
 		set(p, "policy", digest(v.Policy))
 		set(p, "tag_keys", tagKeys(v.Tags))
+		set(p, "custom_key_store_id", v.CustomKeyStoreId)
 	case *api.AliasInput:
 		ev.Alias = v.AliasName
 		set(p, "target_key_id", v.TargetKeyId)
@@ -83,6 +84,22 @@ func params(ev *audit.Event, in, out api.Message) {
 	case *api.GetParametersForImportInput: // never the token or the wrapping key
 		set(p, "wrapping_algorithm", v.WrappingAlgorithm)
 		set(p, "wrapping_key_spec", v.WrappingKeySpec)
+	case *api.CreateCustomKeyStoreInput: // the PIN file's path, never the PIN
+		set(p, "name", v.CustomKeyStoreName)
+		set(p, "module", v.Pkcs11Module)
+		set(p, "token_label", v.TokenLabel)
+		set(p, "token_serial", v.TokenSerial)
+		set(p, "pin_file", v.KeyStorePasswordFile)
+		if o, ok := out.(*api.CreateCustomKeyStoreOutput); ok {
+			set(p, "custom_key_store_id", o.CustomKeyStoreId)
+		}
+	case *api.UpdateCustomKeyStoreInput:
+		set(p, "custom_key_store_id", v.CustomKeyStoreId)
+		set(p, "name", v.NewCustomKeyStoreName)
+		set(p, "module", v.Pkcs11Module)
+		set(p, "pin_file", v.KeyStorePasswordFile)
+	case *api.CustomKeyStoreIDInput:
+		set(p, "custom_key_store_id", v.CustomKeyStoreId)
 	case *api.ImportKeyMaterialInput: // never the token or the material
 		set(p, "expiration_model", v.ExpirationModel)
 		if v.ValidTo != nil {

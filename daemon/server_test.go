@@ -314,6 +314,30 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 			_, err = c.DeleteImportedKeyMaterial(ctx, &api.DeleteImportedKeyMaterialInput{KeyId: id})
 			return err
 		}},
+		{"CreateCustomKeyStore/DescribeCustomKeyStores/UpdateCustomKeyStore/ConnectCustomKeyStore/DisconnectCustomKeyStore/DeleteCustomKeyStore", func() error {
+			// A module that does not load: the store connects to FAILED.
+			cs, err := c.CreateCustomKeyStore(ctx, &api.CreateCustomKeyStoreInput{CustomKeyStoreName: "s",
+				Pkcs11Module: "/nonexistent/libpkcs11.so", TokenLabel: "t", KeyStorePasswordFile: "/nonexistent/pin"})
+			if err != nil {
+				return err
+			}
+			in := &api.CustomKeyStoreIDInput{CustomKeyStoreId: cs.CustomKeyStoreId}
+			if _, err := c.UpdateCustomKeyStore(ctx, &api.UpdateCustomKeyStoreInput{CustomKeyStoreId: cs.CustomKeyStoreId, NewCustomKeyStoreName: "s2"}); err != nil {
+				return err
+			}
+			if _, err := c.ConnectCustomKeyStore(ctx, in); err != nil {
+				return err
+			}
+			d, err := c.DescribeCustomKeyStores(ctx, &api.DescribeCustomKeyStoresInput{})
+			if err != nil || len(d.CustomKeyStores) != 1 || d.CustomKeyStores[0].ConnectionState != api.ConnectionFailed || d.CustomKeyStores[0].CustomKeyStoreName != "s2" {
+				return fmt.Errorf("describe %+v: %v", d, err)
+			}
+			if _, err := c.DisconnectCustomKeyStore(ctx, in); err != nil {
+				return err
+			}
+			_, err = c.DeleteCustomKeyStore(ctx, in)
+			return err
+		}},
 		{"CreateAccessKey/ListAccessKeys/DeleteAccessKey", func() error {
 			k, err := c.CreateAccessKey(ctx, &api.CreateAccessKeyInput{Principal: "uid:1000"})
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"kmsd/internal/softhsm"
 	"kmsd/internal/testkit"
 )
 
@@ -135,8 +136,12 @@ func TestDocs(t *testing.T) {
 			continue
 		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			if b, _ := os.ReadFile(path); regexp.MustCompile("(?m)^aws ").Match(b) {
+			b, _ := os.ReadFile(path)
+			if regexp.MustCompile("(?m)^aws ").Match(b) {
 				testkit.RequireAWSCLI(t) // the document runs the aws CLI
+			}
+			if regexp.MustCompile("(?m)^softhsm2-util ").Match(b) {
+				softhsm.Require(t) // the document makes a SoftHSM2 token
 			}
 			s := testkit.BootSystemd(t)
 			for _, st := range runDoc(t, s, path) {

@@ -108,7 +108,7 @@ func OpenBlob(dst []byte, m *Material, id KeyID, ec map[string]string, blob []by
 // OpenBlobContext is OpenBlob with a parsed context (nil for none).
 func OpenBlobContext(dst []byte, m *Material, id KeyID, c *Context, blob []byte) ([]byte, error) {
 	h, err := ParseBlobHeader(blob)
-	if err != nil || h.KeyID != id || h.KeyVersion != m.Version {
+	if err != nil || h.Alg == AlgHSMAES256GCM || h.KeyID != id || h.KeyVersion != m.Version {
 		return dst, ErrBlob
 	}
 	bp := aadPool.Get().(*[]byte)

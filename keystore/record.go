@@ -10,7 +10,8 @@ import (
 // RecordVersion is the format version written into every record. Readers
 // accept every version up to this one and refuse newer ones. Version 2 added
 // key policies (KeyRecord.Policy) and grant records; a version 1 key record
-// has no policy. Version 3 added imported material (KeyRecord.Import).
+// has no policy. Version 3 added imported material (KeyRecord.Import) and keys kept in
+// custom key stores (KeyRecord.CustomKeyStoreId).
 const RecordVersion = 3
 
 // KeyRecord is everything kmsd stores about one key. Field names follow
@@ -39,6 +40,10 @@ type KeyRecord struct {
 	// Import is what is kept of imported material (Origin EXTERNAL, once
 	// material was imported; version 3).
 	Import *ImportState `json:"Import,omitempty"`
+	// CustomKeyStoreId is the custom key store whose token holds the key
+	// (Origin AWS_CLOUDHSM; version 3): such a key has no Versions, its
+	// material never being in kmsd.
+	CustomKeyStoreId string `json:"CustomKeyStoreId,omitempty"`
 }
 
 // ImportState is what kmsd keeps of a key's imported material besides its

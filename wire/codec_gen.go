@@ -32,12 +32,20 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendCreateBackupInput(b, v, e)
 	case *api.CreateBackupOutput:
 		return appendCreateBackupOutput(b, v, e)
+	case *api.CreateCustomKeyStoreInput:
+		return appendCreateCustomKeyStoreInput(b, v, e)
+	case *api.CreateCustomKeyStoreOutput:
+		return appendCreateCustomKeyStoreOutput(b, v, e)
 	case *api.CreateGrantInput:
 		return appendCreateGrantInput(b, v, e)
 	case *api.CreateGrantOutput:
 		return appendCreateGrantOutput(b, v, e)
 	case *api.CreateKeyInput:
 		return appendCreateKeyInput(b, v, e)
+	case *api.CustomKeyStoreIDInput:
+		return appendCustomKeyStoreIDInput(b, v, e)
+	case *api.CustomKeyStoresListEntry:
+		return appendCustomKeyStoresListEntry(b, v, e)
 	case *api.DecryptInput:
 		return appendDecryptInput(b, v, e)
 	case *api.DecryptOutput:
@@ -50,6 +58,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendDeleteImportedKeyMaterialInput(b, v, e)
 	case *api.DeleteImportedKeyMaterialOutput:
 		return appendDeleteImportedKeyMaterialOutput(b, v, e)
+	case *api.DescribeCustomKeyStoresInput:
+		return appendDescribeCustomKeyStoresInput(b, v, e)
+	case *api.DescribeCustomKeyStoresOutput:
+		return appendDescribeCustomKeyStoresOutput(b, v, e)
 	case *api.DescribeKeyInput:
 		return appendDescribeKeyInput(b, v, e)
 	case *api.Empty:
@@ -176,6 +188,8 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendTagResourceInput(b, v, e)
 	case *api.UntagResourceInput:
 		return appendUntagResourceInput(b, v, e)
+	case *api.UpdateCustomKeyStoreInput:
+		return appendUpdateCustomKeyStoreInput(b, v, e)
 	case *api.UpdateKeyDescriptionInput:
 		return appendUpdateKeyDescriptionInput(b, v, e)
 	case *api.UsageEntry:
@@ -211,12 +225,20 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeCreateBackupInput(r, v)
 	case *api.CreateBackupOutput:
 		return decodeCreateBackupOutput(r, v)
+	case *api.CreateCustomKeyStoreInput:
+		return decodeCreateCustomKeyStoreInput(r, v)
+	case *api.CreateCustomKeyStoreOutput:
+		return decodeCreateCustomKeyStoreOutput(r, v)
 	case *api.CreateGrantInput:
 		return decodeCreateGrantInput(r, v)
 	case *api.CreateGrantOutput:
 		return decodeCreateGrantOutput(r, v)
 	case *api.CreateKeyInput:
 		return decodeCreateKeyInput(r, v)
+	case *api.CustomKeyStoreIDInput:
+		return decodeCustomKeyStoreIDInput(r, v)
+	case *api.CustomKeyStoresListEntry:
+		return decodeCustomKeyStoresListEntry(r, v)
 	case *api.DecryptInput:
 		return decodeDecryptInput(r, v)
 	case *api.DecryptOutput:
@@ -229,6 +251,10 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeDeleteImportedKeyMaterialInput(r, v)
 	case *api.DeleteImportedKeyMaterialOutput:
 		return decodeDeleteImportedKeyMaterialOutput(r, v)
+	case *api.DescribeCustomKeyStoresInput:
+		return decodeDescribeCustomKeyStoresInput(r, v)
+	case *api.DescribeCustomKeyStoresOutput:
+		return decodeDescribeCustomKeyStoresOutput(r, v)
 	case *api.DescribeKeyInput:
 		return decodeDescribeKeyInput(r, v)
 	case *api.Empty:
@@ -355,6 +381,8 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeTagResourceInput(r, v)
 	case *api.UntagResourceInput:
 		return decodeUntagResourceInput(r, v)
+	case *api.UpdateCustomKeyStoreInput:
+		return decodeUpdateCustomKeyStoreInput(r, v)
 	case *api.UpdateKeyDescriptionInput:
 		return decodeUpdateKeyDescriptionInput(r, v)
 	case *api.UsageEntry:
@@ -391,12 +419,20 @@ func SizeHint(m api.Message) int {
 		return sizeHintCreateBackupInput(v)
 	case *api.CreateBackupOutput:
 		return sizeHintCreateBackupOutput(v)
+	case *api.CreateCustomKeyStoreInput:
+		return sizeHintCreateCustomKeyStoreInput(v)
+	case *api.CreateCustomKeyStoreOutput:
+		return sizeHintCreateCustomKeyStoreOutput(v)
 	case *api.CreateGrantInput:
 		return sizeHintCreateGrantInput(v)
 	case *api.CreateGrantOutput:
 		return sizeHintCreateGrantOutput(v)
 	case *api.CreateKeyInput:
 		return sizeHintCreateKeyInput(v)
+	case *api.CustomKeyStoreIDInput:
+		return sizeHintCustomKeyStoreIDInput(v)
+	case *api.CustomKeyStoresListEntry:
+		return sizeHintCustomKeyStoresListEntry(v)
 	case *api.DecryptInput:
 		return sizeHintDecryptInput(v)
 	case *api.DecryptOutput:
@@ -409,6 +445,10 @@ func SizeHint(m api.Message) int {
 		return sizeHintDeleteImportedKeyMaterialInput(v)
 	case *api.DeleteImportedKeyMaterialOutput:
 		return sizeHintDeleteImportedKeyMaterialOutput(v)
+	case *api.DescribeCustomKeyStoresInput:
+		return sizeHintDescribeCustomKeyStoresInput(v)
+	case *api.DescribeCustomKeyStoresOutput:
+		return sizeHintDescribeCustomKeyStoresOutput(v)
 	case *api.DescribeKeyInput:
 		return sizeHintDescribeKeyInput(v)
 	case *api.Empty:
@@ -535,6 +575,8 @@ func SizeHint(m api.Message) int {
 		return sizeHintTagResourceInput(v)
 	case *api.UntagResourceInput:
 		return sizeHintUntagResourceInput(v)
+	case *api.UpdateCustomKeyStoreInput:
+		return sizeHintUpdateCustomKeyStoreInput(v)
 	case *api.UpdateKeyDescriptionInput:
 		return sizeHintUpdateKeyDescriptionInput(v)
 	case *api.UsageEntry:
@@ -1153,6 +1195,133 @@ func sizeHintCreateBackupOutput(m *api.CreateBackupOutput) int {
 	return 80 + len(m.BackupId)
 }
 
+func appendCreateCustomKeyStoreInput(b []byte, m *api.CreateCustomKeyStoreInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.CustomKeyStoreName != "" {
+		b = append(b, "\xb2CustomKeyStoreName"...)
+		b = appendStr(b, m.CustomKeyStoreName)
+		n++
+	}
+	if m.CustomKeyStoreType != "" {
+		b = append(b, "\xb2CustomKeyStoreType"...)
+		b = appendStr(b, m.CustomKeyStoreType)
+		n++
+	}
+	if m.Pkcs11Module != "" {
+		b = append(b, "\xacPkcs11Module"...)
+		b = appendStr(b, m.Pkcs11Module)
+		n++
+	}
+	if m.TokenLabel != "" {
+		b = append(b, "\xaaTokenLabel"...)
+		b = appendStr(b, m.TokenLabel)
+		n++
+	}
+	if m.TokenSerial != "" {
+		b = append(b, "\xabTokenSerial"...)
+		b = appendStr(b, m.TokenSerial)
+		n++
+	}
+	if m.KeyStorePasswordFile != "" {
+		b = append(b, "\xb4KeyStorePasswordFile"...)
+		b = appendStr(b, m.KeyStorePasswordFile)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeCreateCustomKeyStoreInput(r *reader, m *api.CreateCustomKeyStoreInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "CustomKeyStoreName":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomKeyStoreName)
+			}
+		case "CustomKeyStoreType":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomKeyStoreType)
+			}
+		case "Pkcs11Module":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.Pkcs11Module)
+			}
+		case "TokenLabel":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.str(&m.TokenLabel)
+			}
+		case "TokenSerial":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.str(&m.TokenSerial)
+			}
+		case "KeyStorePasswordFile":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyStorePasswordFile)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintCreateCustomKeyStoreInput(m *api.CreateCustomKeyStoreInput) int {
+	return 120 + len(m.CustomKeyStoreName) + len(m.CustomKeyStoreType) + len(m.Pkcs11Module) + len(m.TokenLabel) + len(m.TokenSerial) + len(m.KeyStorePasswordFile)
+}
+
+func appendCreateCustomKeyStoreOutput(b []byte, m *api.CreateCustomKeyStoreOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.CustomKeyStoreId != "" {
+		b = append(b, "\xb0CustomKeyStoreId"...)
+		b = appendStr(b, m.CustomKeyStoreId)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeCreateCustomKeyStoreOutput(r *reader, m *api.CreateCustomKeyStoreOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "CustomKeyStoreId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomKeyStoreId)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintCreateCustomKeyStoreOutput(m *api.CreateCustomKeyStoreOutput) int {
+	return 22 + len(m.CustomKeyStoreId)
+}
+
 func appendCreateGrantInput(b []byte, m *api.CreateGrantInput, e *encoder) []byte {
 	b, at := beginMap(b)
 	n := 0
@@ -1344,6 +1513,11 @@ func appendCreateKeyInput(b []byte, m *api.CreateKeyInput, e *encoder) []byte {
 		b = appendBool(b, m.BypassPolicyLockoutSafetyCheck)
 		n++
 	}
+	if m.CustomKeyStoreId != "" {
+		b = append(b, "\xb0CustomKeyStoreId"...)
+		b = appendStr(b, m.CustomKeyStoreId)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -1391,6 +1565,10 @@ func decodeCreateKeyInput(r *reader, m *api.CreateKeyInput) error {
 			if err = r.field(&seen, 7); err == nil && !r.nextIsNil() {
 				err = r.bool(&m.BypassPolicyLockoutSafetyCheck)
 			}
+		case "CustomKeyStoreId":
+			if err = r.field(&seen, 8); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomKeyStoreId)
+			}
 		default:
 			err = r.skip()
 		}
@@ -1402,7 +1580,179 @@ func decodeCreateKeyInput(r *reader, m *api.CreateKeyInput) error {
 }
 
 func sizeHintCreateKeyInput(m *api.CreateKeyInput) int {
-	return 136 + len(m.Description) + len(m.KeyUsage) + len(m.KeySpec) + len(m.Origin) + sizeHintList(m.Tags, sizeHintTag) + len(m.Policy)
+	return 157 + len(m.Description) + len(m.KeyUsage) + len(m.KeySpec) + len(m.Origin) + sizeHintList(m.Tags, sizeHintTag) + len(m.Policy) + len(m.CustomKeyStoreId)
+}
+
+func appendCustomKeyStoreIDInput(b []byte, m *api.CustomKeyStoreIDInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.CustomKeyStoreId != "" {
+		b = append(b, "\xb0CustomKeyStoreId"...)
+		b = appendStr(b, m.CustomKeyStoreId)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeCustomKeyStoreIDInput(r *reader, m *api.CustomKeyStoreIDInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "CustomKeyStoreId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomKeyStoreId)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintCustomKeyStoreIDInput(m *api.CustomKeyStoreIDInput) int {
+	return 22 + len(m.CustomKeyStoreId)
+}
+
+func appendCustomKeyStoresListEntry(b []byte, m *api.CustomKeyStoresListEntry, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.CustomKeyStoreId != "" {
+		b = append(b, "\xb0CustomKeyStoreId"...)
+		b = appendStr(b, m.CustomKeyStoreId)
+		n++
+	}
+	if m.CustomKeyStoreName != "" {
+		b = append(b, "\xb2CustomKeyStoreName"...)
+		b = appendStr(b, m.CustomKeyStoreName)
+		n++
+	}
+	if m.CloudHsmClusterId != "" {
+		b = append(b, "\xb1CloudHsmClusterId"...)
+		b = appendStr(b, m.CloudHsmClusterId)
+		n++
+	}
+	if m.ConnectionState != "" {
+		b = append(b, "\xafConnectionState"...)
+		b = appendStr(b, m.ConnectionState)
+		n++
+	}
+	if m.ConnectionErrorCode != "" {
+		b = append(b, "\xb3ConnectionErrorCode"...)
+		b = appendStr(b, m.ConnectionErrorCode)
+		n++
+	}
+	if !m.CreationDate.IsZero() {
+		b = append(b, "\xacCreationDate"...)
+		b = appendInt(b, m.CreationDate.UnixMilli())
+		n++
+	}
+	if m.CustomKeyStoreType != "" {
+		b = append(b, "\xb2CustomKeyStoreType"...)
+		b = appendStr(b, m.CustomKeyStoreType)
+		n++
+	}
+	if m.Pkcs11Module != "" {
+		b = append(b, "\xacPkcs11Module"...)
+		b = appendStr(b, m.Pkcs11Module)
+		n++
+	}
+	if m.TokenLabel != "" {
+		b = append(b, "\xaaTokenLabel"...)
+		b = appendStr(b, m.TokenLabel)
+		n++
+	}
+	if m.TokenSerial != "" {
+		b = append(b, "\xabTokenSerial"...)
+		b = appendStr(b, m.TokenSerial)
+		n++
+	}
+	if m.KeyStorePasswordFile != "" {
+		b = append(b, "\xb4KeyStorePasswordFile"...)
+		b = appendStr(b, m.KeyStorePasswordFile)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeCustomKeyStoresListEntry(r *reader, m *api.CustomKeyStoresListEntry) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "CustomKeyStoreId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomKeyStoreId)
+			}
+		case "CustomKeyStoreName":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomKeyStoreName)
+			}
+		case "CloudHsmClusterId":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CloudHsmClusterId)
+			}
+		case "ConnectionState":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.str(&m.ConnectionState)
+			}
+		case "ConnectionErrorCode":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.str(&m.ConnectionErrorCode)
+			}
+		case "CreationDate":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.time(&m.CreationDate)
+			}
+		case "CustomKeyStoreType":
+			if err = r.field(&seen, 6); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomKeyStoreType)
+			}
+		case "Pkcs11Module":
+			if err = r.field(&seen, 7); err == nil && !r.nextIsNil() {
+				err = r.str(&m.Pkcs11Module)
+			}
+		case "TokenLabel":
+			if err = r.field(&seen, 8); err == nil && !r.nextIsNil() {
+				err = r.str(&m.TokenLabel)
+			}
+		case "TokenSerial":
+			if err = r.field(&seen, 9); err == nil && !r.nextIsNil() {
+				err = r.str(&m.TokenSerial)
+			}
+		case "KeyStorePasswordFile":
+			if err = r.field(&seen, 10); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyStorePasswordFile)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintCustomKeyStoresListEntry(m *api.CustomKeyStoresListEntry) int {
+	return 230 + len(m.CustomKeyStoreId) + len(m.CustomKeyStoreName) + len(m.CloudHsmClusterId) + len(m.ConnectionState) + len(m.ConnectionErrorCode) + len(m.CustomKeyStoreType) + len(m.Pkcs11Module) + len(m.TokenLabel) + len(m.TokenSerial) + len(m.KeyStorePasswordFile)
 }
 
 func appendDecryptInput(b []byte, m *api.DecryptInput, e *encoder) []byte {
@@ -1749,6 +2099,136 @@ func decodeDeleteImportedKeyMaterialOutput(r *reader, m *api.DeleteImportedKeyMa
 
 func sizeHintDeleteImportedKeyMaterialOutput(m *api.DeleteImportedKeyMaterialOutput) int {
 	return 29 + len(m.KeyId) + len(m.KeyMaterialId)
+}
+
+func appendDescribeCustomKeyStoresInput(b []byte, m *api.DescribeCustomKeyStoresInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.CustomKeyStoreId != "" {
+		b = append(b, "\xb0CustomKeyStoreId"...)
+		b = appendStr(b, m.CustomKeyStoreId)
+		n++
+	}
+	if m.CustomKeyStoreName != "" {
+		b = append(b, "\xb2CustomKeyStoreName"...)
+		b = appendStr(b, m.CustomKeyStoreName)
+		n++
+	}
+	if m.Limit != nil {
+		b = append(b, "\xa5Limit"...)
+		b = appendInt(b, int64(*m.Limit))
+		n++
+	}
+	if m.Marker != "" {
+		b = append(b, "\xa6Marker"...)
+		b = appendStr(b, m.Marker)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeDescribeCustomKeyStoresInput(r *reader, m *api.DescribeCustomKeyStoresInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "CustomKeyStoreId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomKeyStoreId)
+			}
+		case "CustomKeyStoreName":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomKeyStoreName)
+			}
+		case "Limit":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.optInt32(&m.Limit)
+			}
+		case "Marker":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.str(&m.Marker)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintDescribeCustomKeyStoresInput(m *api.DescribeCustomKeyStoresInput) int {
+	return 72 + len(m.CustomKeyStoreId) + len(m.CustomKeyStoreName) + len(m.Marker)
+}
+
+func appendDescribeCustomKeyStoresOutput(b []byte, m *api.DescribeCustomKeyStoresOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.CustomKeyStores != nil {
+		b = append(b, "\xafCustomKeyStores"...)
+		b = appendArrayLen(b, len(m.CustomKeyStores))
+		for i := range m.CustomKeyStores {
+			b = appendCustomKeyStoresListEntry(b, &m.CustomKeyStores[i], e)
+		}
+		n++
+	}
+	if m.NextMarker != "" {
+		b = append(b, "\xaaNextMarker"...)
+		b = appendStr(b, m.NextMarker)
+		n++
+	}
+	if m.Truncated {
+		b = append(b, "\xa9Truncated"...)
+		b = appendBool(b, m.Truncated)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeDescribeCustomKeyStoresOutput(r *reader, m *api.DescribeCustomKeyStoresOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "CustomKeyStores":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = decodeList(r, &m.CustomKeyStores, 1000, int(unsafe.Sizeof(api.CustomKeyStoresListEntry{})), decodeCustomKeyStoresListEntry)
+			}
+		case "NextMarker":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.NextMarker)
+			}
+		case "Truncated":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.Truncated)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintDescribeCustomKeyStoresOutput(m *api.DescribeCustomKeyStoresOutput) int {
+	return 56 + sizeHintList(m.CustomKeyStores, sizeHintCustomKeyStoresListEntry) + len(m.NextMarker)
 }
 
 func appendDescribeKeyInput(b []byte, m *api.DescribeKeyInput, e *encoder) []byte {
@@ -3610,6 +4090,16 @@ func appendKeyMetadata(b []byte, m *api.KeyMetadata, e *encoder) []byte {
 		b = appendStr(b, m.ExpirationModel)
 		n++
 	}
+	if m.CustomKeyStoreId != "" {
+		b = append(b, "\xb0CustomKeyStoreId"...)
+		b = appendStr(b, m.CustomKeyStoreId)
+		n++
+	}
+	if m.CloudHsmClusterId != "" {
+		b = append(b, "\xb1CloudHsmClusterId"...)
+		b = appendStr(b, m.CloudHsmClusterId)
+		n++
+	}
 	if m.KeyManager != "" {
 		b = append(b, "\xaaKeyManager"...)
 		b = appendStr(b, m.KeyManager)
@@ -3708,32 +4198,40 @@ func decodeKeyMetadata(r *reader, m *api.KeyMetadata) error {
 			if err = r.field(&seen, 11); err == nil && !r.nextIsNil() {
 				err = r.str(&m.ExpirationModel)
 			}
-		case "KeyManager":
+		case "CustomKeyStoreId":
 			if err = r.field(&seen, 12); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomKeyStoreId)
+			}
+		case "CloudHsmClusterId":
+			if err = r.field(&seen, 13); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CloudHsmClusterId)
+			}
+		case "KeyManager":
+			if err = r.field(&seen, 14); err == nil && !r.nextIsNil() {
 				err = r.str(&m.KeyManager)
 			}
 		case "KeySpec":
-			if err = r.field(&seen, 13); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 15); err == nil && !r.nextIsNil() {
 				err = r.str(&m.KeySpec)
 			}
 		case "CustomerMasterKeySpec":
-			if err = r.field(&seen, 14); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 16); err == nil && !r.nextIsNil() {
 				err = r.str(&m.CustomerMasterKeySpec)
 			}
 		case "EncryptionAlgorithms":
-			if err = r.field(&seen, 15); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 17); err == nil && !r.nextIsNil() {
 				err = r.strList(&m.EncryptionAlgorithms, 0)
 			}
 		case "MultiRegion":
-			if err = r.field(&seen, 16); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 18); err == nil && !r.nextIsNil() {
 				err = r.bool(&m.MultiRegion)
 			}
 		case "PendingDeletionWindowInDays":
-			if err = r.field(&seen, 17); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 19); err == nil && !r.nextIsNil() {
 				err = r.optInt32(&m.PendingDeletionWindowInDays)
 			}
 		case "CurrentKeyMaterialId":
-			if err = r.field(&seen, 18); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 20); err == nil && !r.nextIsNil() {
 				err = r.str(&m.CurrentKeyMaterialId)
 			}
 		default:
@@ -3747,7 +4245,7 @@ func decodeKeyMetadata(r *reader, m *api.KeyMetadata) error {
 }
 
 func sizeHintKeyMetadata(m *api.KeyMetadata) int {
-	return 354 + len(m.AWSAccountId) + len(m.KeyId) + len(m.Arn) + len(m.Description) + len(m.KeyUsage) + len(m.KeyState) + len(m.Origin) + len(m.ExpirationModel) + len(m.KeyManager) + len(m.KeySpec) + len(m.CustomerMasterKeySpec) + 48*len(m.EncryptionAlgorithms) + len(m.CurrentKeyMaterialId)
+	return 397 + len(m.AWSAccountId) + len(m.KeyId) + len(m.Arn) + len(m.Description) + len(m.KeyUsage) + len(m.KeyState) + len(m.Origin) + len(m.ExpirationModel) + len(m.CustomKeyStoreId) + len(m.CloudHsmClusterId) + len(m.KeyManager) + len(m.KeySpec) + len(m.CustomerMasterKeySpec) + 48*len(m.EncryptionAlgorithms) + len(m.CurrentKeyMaterialId)
 }
 
 func appendKeyMetadataOutput(b []byte, m *api.KeyMetadataOutput, e *encoder) []byte {
@@ -5825,6 +6323,92 @@ func decodeUntagResourceInput(r *reader, m *api.UntagResourceInput) error {
 
 func sizeHintUntagResourceInput(m *api.UntagResourceInput) int {
 	return 23 + len(m.KeyId) + 48*len(m.TagKeys)
+}
+
+func appendUpdateCustomKeyStoreInput(b []byte, m *api.UpdateCustomKeyStoreInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.CustomKeyStoreId != "" {
+		b = append(b, "\xb0CustomKeyStoreId"...)
+		b = appendStr(b, m.CustomKeyStoreId)
+		n++
+	}
+	if m.NewCustomKeyStoreName != "" {
+		b = append(b, "\xb5NewCustomKeyStoreName"...)
+		b = appendStr(b, m.NewCustomKeyStoreName)
+		n++
+	}
+	if m.Pkcs11Module != "" {
+		b = append(b, "\xacPkcs11Module"...)
+		b = appendStr(b, m.Pkcs11Module)
+		n++
+	}
+	if m.TokenLabel != "" {
+		b = append(b, "\xaaTokenLabel"...)
+		b = appendStr(b, m.TokenLabel)
+		n++
+	}
+	if m.TokenSerial != "" {
+		b = append(b, "\xabTokenSerial"...)
+		b = appendStr(b, m.TokenSerial)
+		n++
+	}
+	if m.KeyStorePasswordFile != "" {
+		b = append(b, "\xb4KeyStorePasswordFile"...)
+		b = appendStr(b, m.KeyStorePasswordFile)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeUpdateCustomKeyStoreInput(r *reader, m *api.UpdateCustomKeyStoreInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "CustomKeyStoreId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomKeyStoreId)
+			}
+		case "NewCustomKeyStoreName":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.NewCustomKeyStoreName)
+			}
+		case "Pkcs11Module":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.Pkcs11Module)
+			}
+		case "TokenLabel":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.str(&m.TokenLabel)
+			}
+		case "TokenSerial":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.str(&m.TokenSerial)
+			}
+		case "KeyStorePasswordFile":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyStorePasswordFile)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintUpdateCustomKeyStoreInput(m *api.UpdateCustomKeyStoreInput) int {
+	return 121 + len(m.CustomKeyStoreId) + len(m.NewCustomKeyStoreName) + len(m.Pkcs11Module) + len(m.TokenLabel) + len(m.TokenSerial) + len(m.KeyStorePasswordFile)
 }
 
 func appendUpdateKeyDescriptionInput(b []byte, m *api.UpdateKeyDescriptionInput, e *encoder) []byte {

@@ -35,7 +35,7 @@ func protocolRows() []string {
 		}
 		rows = append(rows, fmt.Sprintf("| `%s`%s | %s | %s |", op.Name, batch, describeFields(op.NewInput()), describeFields(op.NewOutput())))
 	}
-	for _, m := range []api.Message{&api.KeyMetadata{}, &api.KeyListEntry{}, &api.AliasListEntry{}, &api.Tag{}, &api.RotationsListEntry{}, &api.GrantListEntry{}, &api.GrantConstraints{}, &api.KeyLastUsage{}, &api.UsageEntry{}, &api.AuditCheckpoint{}, &api.CPUFeatures{}, &api.Limits{}, &api.AccessKey{}, &api.AccessKeyMetadata{}, &api.Error{}} {
+	for _, m := range []api.Message{&api.KeyMetadata{}, &api.KeyListEntry{}, &api.AliasListEntry{}, &api.Tag{}, &api.RotationsListEntry{}, &api.GrantListEntry{}, &api.GrantConstraints{}, &api.KeyLastUsage{}, &api.UsageEntry{}, &api.AuditCheckpoint{}, &api.CPUFeatures{}, &api.Limits{}, &api.CustomKeyStoresListEntry{}, &api.AccessKey{}, &api.AccessKeyMetadata{}, &api.Error{}} {
 		rows = append(rows, fmt.Sprintf("| `%s` | %s |", reflect.TypeOf(m).Elem().Name(), describeFields(m)))
 	}
 	return rows

@@ -81,7 +81,28 @@ func writeTable(w io.Writer, rs, before *results) {
 	}
 	writeLimits(w, rs)
 	writeAWS(w, rs)
+	writeHSM(w, rs)
 	writeExtras(w, rs)
+}
+
+// writeHSM is Encrypt under a key kept in a PKCS#11 token (SoftHSM2) beside
+// one of kmsd's own keys, when the run has it.
+func writeHSM(w io.Writer, rs *results) {
+	name := func(key, mode string) string { return "HSM/key=" + key + "/op=Encrypt/size=32/mode=" + mode }
+	if _, ok := rs.median(name("token", "sync"), "ops/s"); !ok {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "A key in a custom key store (SoftHSM2, AES-256-GCM done by the token through PKCS#11) beside one of kmsd's own, "+
+		"on the same daemon; Encrypt 32 B, ops/s.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| mode | token's key | kmsd's key | token vs kmsd |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|")
+	for _, m := range []struct{ mode, label string }{{"sync", "1 synchronous caller"}, {"batch=256", "batches of 256"}} {
+		tok, _ := rs.median(name("token", m.mode), "ops/s")
+		own, ok := rs.median(name("kmsd", m.mode), "ops/s")
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", m.label, num(tok), numIf(own, ok), ratio(tok, own, ok))
+	}
 }
 
 // awsName is a benchmark of kmsd's AWS endpoint (bench/peer's BenchmarkAWS).

@@ -52,6 +52,12 @@ type commands struct {
 	GetParametersForImport          getParametersForImportCmd    `cmd:"" help:"Get a wrapping key and an import token for an EXTERNAL key (valid 24 hours)."`
 	ImportKeyMaterial               importKeyMaterialCmd         `cmd:"" help:"Import wrapped key material into an EXTERNAL key."`
 	DeleteImportedKeyMaterial       deleteImportedKeyMaterialCmd `cmd:"" help:"Delete an EXTERNAL key's material: it is PendingImport until the same material is imported again."`
+	CreateCustomKeyStore            createCustomKeyStoreCmd      `cmd:"" help:"Add a custom key store: keys kept in a PKCS#11 token (root or the admin group)."`
+	DescribeCustomKeyStores         describeCustomKeyStoresCmd   `cmd:"" help:"List custom key stores and their connection state."`
+	UpdateCustomKeyStore            updateCustomKeyStoreCmd      `cmd:"" help:"Rename a custom key store, or (disconnected) change its module, token or PIN file."`
+	ConnectCustomKeyStore           keyStoreCmd                  `cmd:"" help:"Connect a custom key store to its token (describe-custom-key-stores shows the outcome)."`
+	DisconnectCustomKeyStore        keyStoreCmd                  `cmd:"" help:"Disconnect a custom key store: its keys are refused until it is connected again."`
+	DeleteCustomKeyStore            keyStoreCmd                  `cmd:"" help:"Delete a disconnected custom key store that holds no keys."`
 	CreateAccessKey                 createAccessKeyCmd           `cmd:"" help:"Issue an access key for kmsd's AWS endpoint on TCP (kmsd --aws-listen tcp:...), acting as a principal; the secret is shown once (docs/aws-endpoint.md)."`
 	ListAccessKeys                  listAccessKeysCmd            `cmd:"" help:"List access keys (yours; root and the admin group see all)."`
 	DeleteAccessKey                 deleteAccessKeyCmd           `cmd:"" help:"Delete an access key: requests signed with it are refused from then on."`
@@ -161,13 +167,15 @@ type keyCmd struct {
 func (c *keyCmd) run(e *env) error { return call(e, e.op, &api.KeyIDInput{KeyId: c.KeyID}) }
 
 type createKeyCmd struct {
-	Description string   `help:"A description of the key (file:// allowed)."`
-	KeyUsage    string   `help:"ENCRYPT_DECRYPT (the only usage kmsd has)."`
-	KeySpec     string   `help:"SYMMETRIC_DEFAULT (the only spec kmsd has)."`
-	Origin      string   `help:"AWS_KMS (material made by kmsd) or EXTERNAL (imported later)."`
-	MultiRegion bool     `negatable:"" help:"Not supported on one host."`
-	Tags        []string `help:"TagKey=k,TagValue=v (repeatable) or a JSON list." sep:"none"`
-	Policy      string   `help:"Key policy (JSON, or file://PATH); default: root, you and the admin group."`
+	Description string `help:"A description of the key (file:// allowed)."`
+	KeyUsage    string `help:"ENCRYPT_DECRYPT (the only usage kmsd has)."`
+	KeySpec     string `help:"SYMMETRIC_DEFAULT (the only spec kmsd has)."`
+	Origin      string `help:"AWS_KMS (material made by kmsd), EXTERNAL (imported later) or AWS_CLOUDHSM (with --custom-key-store-id)."`
+	// CustomKeyStoreID keeps the key in a custom key store's token.
+	CustomKeyStoreID string   `name:"custom-key-store-id" help:"Keep the key in this custom key store's token (its material never in kmsd)."`
+	MultiRegion      bool     `negatable:"" help:"Not supported on one host."`
+	Tags             []string `help:"TagKey=k,TagValue=v (repeatable) or a JSON list." sep:"none"`
+	Policy           string   `help:"Key policy (JSON, or file://PATH); default: root, you and the admin group."`
 
 	BypassPolicyLockoutSafetyCheck bool `negatable:"" help:"Accept a policy that will not let you change it later."`
 }
@@ -187,7 +195,7 @@ func (c *createKeyCmd) run(e *env) error {
 	}
 	return call(e, api.OpCreateKey, &api.CreateKeyInput{Description: desc, KeyUsage: c.KeyUsage,
 		KeySpec: c.KeySpec, Origin: c.Origin, MultiRegion: c.MultiRegion, Tags: tags,
-		Policy: pol, BypassPolicyLockoutSafetyCheck: c.BypassPolicyLockoutSafetyCheck})
+		Policy: pol, BypassPolicyLockoutSafetyCheck: c.BypassPolicyLockoutSafetyCheck, CustomKeyStoreId: c.CustomKeyStoreID})
 }
 
 type describeKeyCmd struct {

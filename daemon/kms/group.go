@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"kmsd/keystore"
+	"kmsd/keystore/hsm"
 	"kmsd/wire/api"
 )
 
@@ -27,6 +28,7 @@ type sealer struct {
 	v     uint32
 	m     *keystore.Material
 	matID string
+	hsm   *hsm.Token // for a key in a custom key store: the token seals
 }
 
 func (s *Service) newSealer(ctx context.Context, op, act, keyID string, ec map[string]string, tokens []string) *sealer {
@@ -47,6 +49,12 @@ func (s *Service) newSealer(ctx context.Context, op, act, keyID string, ec map[s
 	if z.err = checkState(op, e); z.err != nil {
 		return z
 	}
+	if e.rec.CustomKeyStoreId != "" {
+		z.v, z.matID = 1, keyMaterialID(e.id, 1)
+		noteVersion(ctx, act, z.v)
+		z.hsm, z.err = s.tokenOf(e)
+		return z
+	}
 	z.v = uint32(len(e.rec.Versions))
 	noteVersion(ctx, act, z.v)
 	if z.m, z.err = e.material(s.root(), z.v); z.err != nil {
@@ -63,6 +71,23 @@ func (z *sealer) seal(dst, plaintext []byte) ([]byte, error) {
 	e := z.e
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	if z.hsm != nil {
+		if err := checkState(z.op, e); err != nil {
+			return dst, err
+		}
+		tok, err := z.s.tokenOf(e) // the store may have been disconnected since
+		if err != nil {
+			return dst, err
+		}
+		label := e.id.String()
+		out, err := keystore.SealBlobExternal(dst, func(dst, iv, aad, pt []byte) ([]byte, error) {
+			return tok.Seal(label, dst, iv, aad, pt)
+		}, e.id, z.v, z.ec, plaintext)
+		if err != nil {
+			return dst, z.s.internal(z.op, err)
+		}
+		return out, nil
+	}
 	m, err := current(z.s, z.op, e, z.v, z.m)
 	if err != nil {
 		return dst, err
@@ -117,6 +142,7 @@ type opener struct {
 	ec    *keystore.Context
 	m     *keystore.Material
 	matID string
+	hsm   *hsm.Token // for a key in a custom key store: the token opens
 }
 
 func (s *Service) newOpener(ctx context.Context, op, act string, b blobRef, ec map[string]string, tokens []string) *opener {
@@ -135,6 +161,16 @@ func (s *Service) newOpener(ctx context.Context, op, act string, b blobRef, ec m
 		return o
 	}
 	if o.err = checkState(op, e); o.err != nil {
+		return o
+	}
+	if e.rec.CustomKeyStoreId != "" {
+		if b.version != 1 {
+			o.err = errorf(api.CodeInvalidCiphertext, "the ciphertext is damaged or was not made by this kmsd")
+			return o
+		}
+		noteVersion(ctx, act, 1)
+		o.matID = keyMaterialID(e.id, 1)
+		o.hsm, o.err = s.tokenOf(e)
 		return o
 	}
 	if b.version == 0 || int(b.version) > len(e.rec.Versions) {
@@ -175,11 +211,27 @@ func (o *opener) open(dst, blob []byte) ([]byte, error) {
 	e := o.e
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	m, err := current(o.s, o.op, e, o.blob.version, o.m)
-	if err != nil {
-		return dst, err
+	var out []byte
+	var err error
+	if o.hsm != nil {
+		if err := checkState(o.op, e); err != nil {
+			return dst, err
+		}
+		tok, terr := o.s.tokenOf(e) // the store may have been disconnected since
+		if terr != nil {
+			return dst, terr
+		}
+		label := e.id.String()
+		out, err = keystore.OpenBlobExternal(dst, func(dst, iv, aad, ct []byte) ([]byte, error) {
+			return tok.Open(label, dst, iv, aad, ct)
+		}, e.id, 1, o.ec, blob)
+	} else {
+		m, cerr := current(o.s, o.op, e, o.blob.version, o.m)
+		if cerr != nil {
+			return dst, cerr
+		}
+		out, err = keystore.OpenBlobContext(dst, m, e.id, o.ec, blob)
 	}
-	out, err := keystore.OpenBlobContext(dst, m, e.id, o.ec, blob)
 	if errors.Is(err, keystore.ErrBlob) {
 		return dst, errorf(api.CodeInvalidCiphertext, "the ciphertext or its encryption context does not authenticate")
 	} else if err != nil {

@@ -105,9 +105,11 @@ func (s *Service) DaemonKey(purpose string) (keystore.KeyID, error) {
 // it to the tables with its compiled policy. The caller holds writeMu.
 func (s *Service) insertKey(r *keystore.KeyRecord, pol *policy.Policy, alias *keystore.AliasRecord) (*entry, error) {
 	var m *keystore.Material
-	if r.Origin == api.OriginExternal {
+	switch r.Origin {
+	case api.OriginExternal:
 		r.KeyState = api.KeyStatePendingImport
-	} else {
+	case api.OriginHSM: // the material is the token's (generateInStore)
+	default:
 		var v *keystore.Version
 		var err error
 		if m, v, err = s.newVersion(r.KeyID, 1, r.CreationDate, ""); err != nil {

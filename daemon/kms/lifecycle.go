@@ -55,9 +55,18 @@ func (s *Service) CreateKey(ctx context.Context, in *api.CreateKeyInput) (*api.K
 		KeyID: id, CreationDate: now, Description: in.Description,
 		KeyUsage: api.KeyUsageEncryptDecrypt, KeySpec: api.KeySpecSymmetric, Origin: origin,
 		KeyManager: ManagerCustomer, KeyState: api.KeyStateEnabled, Tags: tags, Policy: doc,
+		CustomKeyStoreId: in.CustomKeyStoreId,
+	}
+	if r.CustomKeyStoreId != "" {
+		if err := s.generateInStore(r); err != nil {
+			return nil, err
+		}
 	}
 	e, err := s.addKey(r, pol)
 	if err != nil {
+		if r.CustomKeyStoreId != "" {
+			s.destroyInStore(r.CustomKeyStoreId, id)
+		}
 		return nil, err
 	}
 	s.log.Info("key created", "key", id.String(), "origin", origin, "by", p.String())
@@ -77,12 +86,16 @@ func checkCreateKey(in *api.CreateKeyInput) (string, []keystore.Tag, error) {
 		return "", nil, errorf(api.CodeUnsupportedOperation, "KeySpec %q is not supported; kmsd keys are %s", in.KeySpec, api.KeySpecSymmetric)
 	}
 	origin := in.Origin
-	switch origin {
-	case "":
+	switch {
+	case in.CustomKeyStoreId != "" && (origin == "" || origin == api.OriginHSM):
+		origin = api.OriginHSM
+	case in.CustomKeyStoreId != "":
+		return "", nil, errorf(api.CodeUnsupportedOperation, "a key in a custom key store has Origin %s, not %q", api.OriginHSM, origin)
+	case origin == "":
 		origin = api.OriginKMS
-	case api.OriginKMS, api.OriginExternal:
+	case origin == api.OriginKMS, origin == api.OriginExternal:
 	default:
-		return "", nil, errorf(api.CodeUnsupportedOperation, "Origin %q is not supported (use %s or %s)", in.Origin, api.OriginKMS, api.OriginExternal)
+		return "", nil, errorf(api.CodeUnsupportedOperation, "Origin %q is not supported (use %s or %s, or %s with CustomKeyStoreId)", in.Origin, api.OriginKMS, api.OriginExternal, api.OriginHSM)
 	}
 	if in.MultiRegion {
 		return "", nil, errorf(api.CodeUnsupportedOperation, "multi-Region keys are not supported on a single host")
@@ -134,6 +147,10 @@ func (s *Service) metadata(e *entry) api.KeyMetadata {
 	}
 	if n := len(r.Versions); n > 0 {
 		md.CurrentKeyMaterialId = e.matIDs[n-1]
+	}
+	if r.CustomKeyStoreId != "" {
+		md.CustomKeyStoreId, md.CloudHsmClusterId = r.CustomKeyStoreId, s.storeSerial(r.CustomKeyStoreId)
+		md.CurrentKeyMaterialId = keyMaterialID(r.KeyID, 1)
 	}
 	if r.Import != nil {
 		md.ExpirationModel = r.Import.ExpirationModel
@@ -410,7 +427,11 @@ func (s *Service) deleteKey(e *entry) error {
 	e.mu.Lock()
 	e.wipe()
 	e.deleted = true
+	store := e.rec.CustomKeyStoreId
 	e.mu.Unlock()
+	if store != "" {
+		s.destroyInStore(store, e.id)
+	}
 	s.log.Info("key deleted at the end of its waiting period", "key", e.id.String(), "aliases", len(refs))
 	s.event("DeleteKey", e.id.String(), fmt.Sprintf("deleted at the end of its waiting period with %d aliases", len(refs)))
 	return nil

@@ -46,6 +46,10 @@ func Open(cfg Config) (*Service, error) {
 		s.store.Close()
 		return nil, fmt.Errorf("load store: %w", err)
 	}
+	if err := s.loadKeyStores(); err != nil {
+		s.store.Close()
+		return nil, fmt.Errorf("load store: %w", err)
+	}
 	s.writeMu.Lock()
 	err = s.expireImports(s.now().UTC()) // material whose ValidTo passed while kmsd was down
 	s.writeMu.Unlock()

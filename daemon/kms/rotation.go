@@ -22,11 +22,11 @@ const (
 	MaterialNonCurrent = "NON_CURRENT"
 )
 
-// rotatable refuses rotation operations on keys with imported material, as
-// AWS does for automatic rotation.
+// rotatable refuses rotation operations on keys with imported material and
+// keys in custom key stores, as AWS does for automatic rotation.
 func rotatable(e *entry) error {
-	if e.rec.Origin == api.OriginExternal {
-		return errorf(api.CodeUnsupportedOperation, "%s origin is EXTERNAL which is not valid for this operation", e.arn)
+	if e.rec.Origin == api.OriginExternal || e.rec.Origin == api.OriginHSM {
+		return errorf(api.CodeUnsupportedOperation, "%s origin is %s which is not valid for this operation", e.arn, e.rec.Origin)
 	}
 	return nil
 }

@@ -61,7 +61,8 @@ type Config struct {
 // Service is the key service. Its methods are safe for concurrent use.
 type Service struct {
 	cfg       Config
-	arnPrefix string // arn:aws:kms:REGION:ACCOUNT:
+	arnPrefix string    // arn:aws:kms:REGION:ACCOUNT:
+	stores    keyStores // custom key stores (keystores.go)
 	now       func() time.Time
 	log       *slog.Logger
 	store     keystore.Store
@@ -119,6 +120,7 @@ func (s *Service) Close() error {
 		e.mu.Unlock()
 	}
 	s.mu.Unlock()
+	s.closeKeyStores()
 	return s.store.Close()
 }
 

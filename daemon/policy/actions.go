@@ -15,6 +15,8 @@ var Actions = []string{
 	"kms:GetParametersForImport", "kms:ImportKeyMaterial", "kms:DeleteImportedKeyMaterial",
 	// Not about one key; accepted in policies and ignored.
 	"kms:CreateKey", "kms:ListKeys", "kms:ListAliases", "kms:GenerateRandom", "kms:ListRetirableGrants",
+	"kms:CreateCustomKeyStore", "kms:DescribeCustomKeyStores", "kms:UpdateCustomKeyStore", "kms:ConnectCustomKeyStore",
+	"kms:DisconnectCustomKeyStore", "kms:DeleteCustomKeyStore",
 }
 
 // CryptoActions use a key's material; every other key action manages it.

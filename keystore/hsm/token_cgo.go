@@ -39,6 +39,7 @@ func module(path string) (*pkcs11.Ctx, error) {
 type Token struct {
 	p      *pkcs11.Ctx
 	slot   uint
+	serial string
 	pool   chan pkcs11.SessionHandle
 	login  pkcs11.SessionHandle // kept open: the login lasts while a session does
 	mu     sync.Mutex
@@ -59,13 +60,14 @@ func Open(c Config) (*Token, error) {
 	}
 	found := false
 	var slot uint
+	var serial string
 	for _, s := range slots {
 		ti, err := p.GetTokenInfo(s)
 		if err != nil {
 			continue
 		}
 		if (c.Serial != "" && ti.SerialNumber == c.Serial) || (c.Serial == "" && c.Label != "" && ti.Label == c.Label) {
-			slot, found = s, true
+			slot, serial, found = s, ti.SerialNumber, true
 			break
 		}
 	}
@@ -84,8 +86,11 @@ func Open(c Config) (*Token, error) {
 		}
 		return nil, fmt.Errorf("logging in: %w", err)
 	}
-	return &Token{p: p, slot: slot, pool: make(chan pkcs11.SessionHandle, sessions), login: login, keys: map[string]pkcs11.ObjectHandle{}}, nil
+	return &Token{p: p, slot: slot, serial: serial, pool: make(chan pkcs11.SessionHandle, sessions), login: login, keys: map[string]pkcs11.ObjectHandle{}}, nil
 }
+
+// Serial is the token's serial number.
+func (t *Token) Serial() string { return t.serial }
 
 // session takes a session from the pool or opens one.
 func (t *Token) session() (pkcs11.SessionHandle, error) {

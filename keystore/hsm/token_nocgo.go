@@ -23,3 +23,4 @@ func (t *Token) Open(_ string, dst, _, _, _ []byte) ([]byte, error) {
 }
 func (t *Token) DestroyKey(string) error { return ErrNoCgo }
 func (t *Token) Close() error            { return nil }
+func (t *Token) Serial() string          { return "" }

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"kmsd/internal/testkit"
+	"kmsd/internal/softhsm"
 	"kmsd/keystore/hsm"
 )
 
@@ -17,7 +17,7 @@ import (
 // found again by a new login; a wrong PIN, a missing token and a missing
 // module are told apart.
 func TestToken(t *testing.T) {
-	h := testkit.RequireSoftHSM(t, "kmsd-test")
+	h := softhsm.Require(t)
 	tok, err := hsm.Open(hsm.Config{Module: h.Module, Label: h.Label, PIN: []byte(h.PIN)})
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,9 @@ const (
 	CodeExpiredImportToken    = "ExpiredImportTokenException"
 	CodeInvalidImportToken    = "InvalidImportTokenException"
 	CodeCustomKeyStoreMissing = "CustomKeyStoreNotFoundException"
+	CodeCustomKeyStoreState   = "CustomKeyStoreInvalidStateException"
+	CodeCustomKeyStoreHasKeys = "CustomKeyStoreHasCMKsException"
+	CodeCustomKeyStoreName    = "CustomKeyStoreNameInUseException"
 	CodeUnknownOperation      = "UnknownOperationException"
 )
 

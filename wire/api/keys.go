@@ -17,7 +17,11 @@ type KeyMetadata struct {
 	ValidTo *time.Time `json:",omitzero"`
 	Origin  string     `json:",omitzero"`
 	// ExpirationModel is set for keys whose material is imported.
-	ExpirationModel       string   `json:",omitzero"`
+	ExpirationModel string `json:",omitzero"`
+	// CustomKeyStoreId and CloudHsmClusterId (the token's serial) are set
+	// for keys kept in a custom key store.
+	CustomKeyStoreId      string   `json:",omitzero"`
+	CloudHsmClusterId     string   `json:",omitzero"`
 	KeyManager            string   `json:",omitzero"`
 	KeySpec               string   `json:",omitzero"`
 	CustomerMasterKeySpec string   `json:",omitzero"`
@@ -39,6 +43,9 @@ type CreateKeyInput struct {
 	// Policy is the key policy (JSON); empty gives the default policy.
 	Policy                         string `json:",omitzero"`
 	BypassPolicyLockoutSafetyCheck bool   `json:",omitzero"`
+	// CustomKeyStoreId keeps the key in that store's token (Origin
+	// AWS_CLOUDHSM).
+	CustomKeyStoreId string `json:",omitzero"`
 }
 
 // KeyIDInput is the request of every operation that takes only a key.

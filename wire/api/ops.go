@@ -49,6 +49,12 @@ const (
 	OpGetParametersForImport          = "GetParametersForImport"
 	OpImportKeyMaterial               = "ImportKeyMaterial"
 	OpDeleteImportedKeyMaterial       = "DeleteImportedKeyMaterial"
+	OpCreateCustomKeyStore            = "CreateCustomKeyStore"
+	OpDescribeCustomKeyStores         = "DescribeCustomKeyStores"
+	OpUpdateCustomKeyStore            = "UpdateCustomKeyStore"
+	OpConnectCustomKeyStore           = "ConnectCustomKeyStore"
+	OpDisconnectCustomKeyStore        = "DisconnectCustomKeyStore"
+	OpDeleteCustomKeyStore            = "DeleteCustomKeyStore"
 	OpCreateAccessKey                 = "CreateAccessKey"
 	OpListAccessKeys                  = "ListAccessKeys"
 	OpDeleteAccessKey                 = "DeleteAccessKey"
@@ -183,6 +189,12 @@ var opList = []OpSpec{
 	spec[GetParametersForImportInput, GetParametersForImportOutput](OpGetParametersForImport, false, false),
 	spec[ImportKeyMaterialInput, ImportKeyMaterialOutput](OpImportKeyMaterial, false, false),
 	spec[DeleteImportedKeyMaterialInput, DeleteImportedKeyMaterialOutput](OpDeleteImportedKeyMaterial, false, false),
+	spec[CreateCustomKeyStoreInput, CreateCustomKeyStoreOutput](OpCreateCustomKeyStore, false, false),
+	spec[DescribeCustomKeyStoresInput, DescribeCustomKeyStoresOutput](OpDescribeCustomKeyStores, false, false),
+	spec[UpdateCustomKeyStoreInput, Empty](OpUpdateCustomKeyStore, false, false),
+	spec[CustomKeyStoreIDInput, Empty](OpConnectCustomKeyStore, false, false),
+	spec[CustomKeyStoreIDInput, Empty](OpDisconnectCustomKeyStore, false, false),
+	spec[CustomKeyStoreIDInput, Empty](OpDeleteCustomKeyStore, false, false),
 	own(spec[CreateAccessKeyInput, CreateAccessKeyOutput](OpCreateAccessKey, false, false)),
 	own(spec[ListAccessKeysInput, ListAccessKeysOutput](OpListAccessKeys, false, false)),
 	own(spec[DeleteAccessKeyInput, Empty](OpDeleteAccessKey, false, false)),

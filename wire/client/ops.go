@@ -247,3 +247,33 @@ func (c *Client) ImportKeyMaterial(ctx context.Context, in *api.ImportKeyMateria
 func (c *Client) DeleteImportedKeyMaterial(ctx context.Context, in *api.DeleteImportedKeyMaterialInput) (*api.DeleteImportedKeyMaterialOutput, error) {
 	return call1[api.DeleteImportedKeyMaterialOutput](c, ctx, api.OpDeleteImportedKeyMaterial, in)
 }
+
+// CreateCustomKeyStore adds a custom key store (a PKCS#11 token).
+func (c *Client) CreateCustomKeyStore(ctx context.Context, in *api.CreateCustomKeyStoreInput) (*api.CreateCustomKeyStoreOutput, error) {
+	return call1[api.CreateCustomKeyStoreOutput](c, ctx, api.OpCreateCustomKeyStore, in)
+}
+
+// DescribeCustomKeyStores lists custom key stores and their connection.
+func (c *Client) DescribeCustomKeyStores(ctx context.Context, in *api.DescribeCustomKeyStoresInput) (*api.DescribeCustomKeyStoresOutput, error) {
+	return call1[api.DescribeCustomKeyStoresOutput](c, ctx, api.OpDescribeCustomKeyStores, in)
+}
+
+// UpdateCustomKeyStore renames a store or changes its token.
+func (c *Client) UpdateCustomKeyStore(ctx context.Context, in *api.UpdateCustomKeyStoreInput) (*api.Empty, error) {
+	return call1[api.Empty](c, ctx, api.OpUpdateCustomKeyStore, in)
+}
+
+// ConnectCustomKeyStore connects a store to its token.
+func (c *Client) ConnectCustomKeyStore(ctx context.Context, in *api.CustomKeyStoreIDInput) (*api.Empty, error) {
+	return call1[api.Empty](c, ctx, api.OpConnectCustomKeyStore, in)
+}
+
+// DisconnectCustomKeyStore disconnects a store.
+func (c *Client) DisconnectCustomKeyStore(ctx context.Context, in *api.CustomKeyStoreIDInput) (*api.Empty, error) {
+	return call1[api.Empty](c, ctx, api.OpDisconnectCustomKeyStore, in)
+}
+
+// DeleteCustomKeyStore removes a disconnected store without keys.
+func (c *Client) DeleteCustomKeyStore(ctx context.Context, in *api.CustomKeyStoreIDInput) (*api.Empty, error) {
+	return call1[api.Empty](c, ctx, api.OpDeleteCustomKeyStore, in)
+}
