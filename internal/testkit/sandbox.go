@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -137,6 +138,9 @@ exec unshare --mount --pid --fork --cgroup --uts --ipc --net --propagation priva
 	s.cmd = exec.Command("/bin/sh", append([]string{"-c", wrapper, "wrapper"}, cgroups...)...)
 	s.cmd.Env = append(os.Environ(), "BOOT="+bootScript, "BOX="+box, "REPO="+repo,
 		"GOCACHE_DIR="+strings.TrimSpace(string(gocache)), "GOMOD_DIR="+strings.TrimSpace(string(gomod)))
+	// If the test binary dies (a timeout's panic, a kill), unshare gets
+	// SIGKILL, and with --kill-child the sandbox goes too: nothing leaks.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var log Log
 	s.cmd.Stdout, s.cmd.Stderr = &log, &log
 	if err := s.cmd.Start(); err != nil {
