@@ -3737,6 +3737,11 @@ func appendImportKeyMaterialInput(b []byte, m *api.ImportKeyMaterialInput, e *en
 		b = appendStr(b, m.ExpirationModel)
 		n++
 	}
+	if m.ImportType != "" {
+		b = append(b, "\xaaImportType"...)
+		b = appendStr(b, m.ImportType)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -3772,6 +3777,10 @@ func decodeImportKeyMaterialInput(r *reader, m *api.ImportKeyMaterialInput) erro
 			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
 				err = r.str(&m.ExpirationModel)
 			}
+		case "ImportType":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.str(&m.ImportType)
+			}
 		default:
 			err = r.skip()
 		}
@@ -3783,7 +3792,7 @@ func decodeImportKeyMaterialInput(r *reader, m *api.ImportKeyMaterialInput) erro
 }
 
 func sizeHintImportKeyMaterialInput(m *api.ImportKeyMaterialInput) int {
-	return 90 + len(m.KeyId) + len(m.ImportToken) + len(m.EncryptedKeyMaterial) + len(m.ExpirationModel)
+	return 105 + len(m.KeyId) + len(m.ImportToken) + len(m.EncryptedKeyMaterial) + len(m.ExpirationModel) + len(m.ImportType)
 }
 
 func appendImportKeyMaterialOutput(b []byte, m *api.ImportKeyMaterialOutput, e *encoder) []byte {

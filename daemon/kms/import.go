@@ -211,6 +211,10 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, in *api.ImportKeyMateri
 		model = api.ExpirationExpires
 	}
 	switch {
+	case in.ImportType == "NEW_KEY_MATERIAL":
+		return nil, errorf(api.CodeUnsupportedOperation, "kmsd keys with imported material have one version: ImportType NEW_KEY_MATERIAL (rotation by import) is not supported")
+	case in.ImportType != "" && in.ImportType != "EXISTING_KEY_MATERIAL":
+		return nil, errorf(api.CodeValidation, "ImportType must be EXISTING_KEY_MATERIAL or NEW_KEY_MATERIAL, not %q", in.ImportType)
 	case len(in.ImportToken) == 0 || len(in.EncryptedKeyMaterial) == 0:
 		return nil, errorf(api.CodeValidation, "ImportToken and EncryptedKeyMaterial are required")
 	case model != api.ExpirationExpires && model != api.ExpirationDoesNotExpire:

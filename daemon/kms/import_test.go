@@ -144,6 +144,9 @@ func TestImportRefusals(t *testing.T) {
 			t.Errorf("%+v: %v", in, err)
 		}
 	}
+	_, err := s.ImportKeyMaterial(ctx, &api.ImportKeyMaterialInput{KeyId: id, ImportToken: p.ImportToken,
+		EncryptedKeyMaterial: wrapFor(t, p, api.WrapOAEPSHA256, material), ExpirationModel: api.ExpirationDoesNotExpire, ImportType: "NEW_KEY_MATERIAL"})
+	wantCode(t, err, api.CodeUnsupportedOperation) // rotation by import
 	// The right import works once; the token is then spent.
 	wrapped := wrapFor(t, p, api.WrapOAEPSHA256, material)
 	wantCode(t, importMaterial(s, id, p, wrapped, nil), "")
@@ -165,7 +168,7 @@ func TestImportRefusals(t *testing.T) {
 	for _, v := range []*time.Time{&past, &far} {
 		wantCode(t, importMaterial(s, id, p5, wrapFor(t, p5, api.WrapOAEPSHA256, material), v), api.CodeValidation)
 	}
-	_, err := s.ImportKeyMaterial(ctx, &api.ImportKeyMaterialInput{KeyId: id, ImportToken: p5.ImportToken, EncryptedKeyMaterial: []byte("x")})
+	_, err = s.ImportKeyMaterial(ctx, &api.ImportKeyMaterialInput{KeyId: id, ImportToken: p5.ImportToken, EncryptedKeyMaterial: []byte("x")})
 	wantCode(t, err, api.CodeValidation) // KEY_MATERIAL_EXPIRES (the default) without ValidTo
 }
 

@@ -46,6 +46,10 @@ type ImportKeyMaterialInput struct {
 	EncryptedKeyMaterial []byte     `json:",omitzero"`
 	ValidTo              *time.Time `json:",omitzero"`
 	ExpirationModel      string     `json:",omitzero"`
+	// ImportType is AWS's newer choice between re-importing the key's
+	// material (EXISTING_KEY_MATERIAL, what kmsd does) and importing new
+	// material for rotation (NEW_KEY_MATERIAL, which kmsd refuses).
+	ImportType string `json:",omitzero"`
 }
 
 // ImportKeyMaterialOutput names the key and its material.
