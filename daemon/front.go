@@ -35,27 +35,38 @@ func (f *frontJob) finish(failed *api.Error) {
 	close(f.done)
 }
 
+// admitFront is what a front end's call does before its work: the
+// operation looked up, the trail ready, and a unit of the in-flight budget
+// taken as a socket request takes one, from its uid's share (waiting) and
+// the server's (over says the server's is spent). release gives it back.
+func (s *Server) admitFront(op string, p *policy.Principal) (spec *api.OpSpec, over bool, release func(), werr *api.Error) {
+	if spec = api.Lookup(op); spec == nil {
+		return nil, false, nil, &api.Error{Code: api.CodeUnknownOperation, Message: op + " is not an operation"}
+	}
+	if werr = s.ready(); werr != nil {
+		return nil, false, nil, werr
+	}
+	if !s.shares.take(p.UID, 1, s.quit) {
+		return nil, false, nil, throttled()
+	}
+	over = s.hold(1)
+	s.requests.Add(1)
+	return spec, over, func() {
+		s.held.Add(-1)
+		s.shares.give(p.UID, 1)
+	}, nil
+}
+
 // frontQueued is frontCall for the AWS endpoint: the request joins the
 // workers' queue (crypto or management, as the socket's would), so that
 // concurrent HTTP requests share passes, and audit writes, with each
 // other and with socket requests. A full queue is ThrottlingException.
 func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal, rid, op string, in api.Message) (api.Message, error) {
-	spec := api.Lookup(op)
-	if spec == nil {
-		return nil, &api.Error{Code: api.CodeUnknownOperation, Message: op + " is not an operation"}
-	}
-	if werr := s.ready(); werr != nil {
+	spec, over, release, werr := s.admitFront(op, p)
+	if werr != nil {
 		return nil, werr
 	}
-	if !s.shares.take(p.UID, 1, s.quit) {
-		return nil, throttled()
-	}
-	over := s.hold(1)
-	defer func() {
-		s.held.Add(-1)
-		s.shares.give(p.UID, 1)
-	}()
-	s.requests.Add(1)
+	defer release()
 	f := &frontJob{ctx: policy.WithPrincipal(ctx, p), p: p, principal: principal, rid: rid, done: make(chan struct{})}
 	j := &job{op: spec, in: in, front: f}
 	if s.metrics != nil {
@@ -89,24 +100,11 @@ func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal
 // record is written: a trail that cannot be written fails the call and
 // wipes its output.
 func (s *Server) frontCall(ctx context.Context, p *policy.Principal, principal, rid, op string, in api.Message) (api.Message, error) {
-	spec := api.Lookup(op)
-	if spec == nil {
-		return nil, &api.Error{Code: api.CodeUnknownOperation, Message: op + " is not an operation"}
+	spec, over, release, aerr := s.admitFront(op, p)
+	if aerr != nil {
+		return nil, aerr
 	}
-	if werr := s.ready(); werr != nil {
-		return nil, werr
-	}
-	// A call takes a unit of the in-flight budget as a socket request
-	// does: from its uid's share (waiting) and the server's.
-	if !s.shares.take(p.UID, 1, s.quit) {
-		return nil, throttled()
-	}
-	over := s.hold(1)
-	defer func() {
-		s.held.Add(-1)
-		s.shares.give(p.UID, 1)
-	}()
-	s.requests.Add(1)
+	defer release()
 	ev := &audit.Event{Type: audit.TypeCall, Name: op, RequestID: rid, Caller: callerOf(p, principal)}
 	var rep kms.Report
 	var out api.Message

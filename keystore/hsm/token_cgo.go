@@ -173,24 +173,32 @@ func (t *Token) HasKey(label string) bool {
 	return err == nil
 }
 
-// Seal encrypts plaintext with the key named label (AES-256-GCM, 16-byte
-// tag), appending ciphertext and tag to dst.
-func (t *Token) Seal(label string, dst, iv, aad, plaintext []byte) ([]byte, error) {
+// gcm runs one AES-256-GCM operation (16-byte tag) of the key named label
+// on a session of the pool: init starts it, do runs it on in.
+func (t *Token) gcm(label string, iv, aad, in []byte,
+	init func(pkcs11.SessionHandle, []*pkcs11.Mechanism, pkcs11.ObjectHandle) error,
+	do func(pkcs11.SessionHandle, []byte) ([]byte, error)) ([]byte, error) {
 	s, err := t.session()
 	if err != nil {
-		return dst, err
+		return nil, err
 	}
 	defer t.put(s)
 	h, err := t.key(s, label)
 	if err != nil {
-		return dst, err
+		return nil, err
 	}
 	params := pkcs11.NewGCMParams(iv, aad, 128)
 	defer params.Free()
-	if err := t.p.EncryptInit(s, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_GCM, params)}, h); err != nil {
-		return dst, err
+	if err := init(s, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_GCM, params)}, h); err != nil {
+		return nil, err
 	}
-	ct, err := t.p.Encrypt(s, plaintext)
+	return do(s, in)
+}
+
+// Seal encrypts plaintext with the key named label (AES-256-GCM, 16-byte
+// tag), appending ciphertext and tag to dst.
+func (t *Token) Seal(label string, dst, iv, aad, plaintext []byte) ([]byte, error) {
+	ct, err := t.gcm(label, iv, aad, plaintext, t.p.EncryptInit, t.p.Encrypt)
 	if err != nil {
 		return dst, err
 	}
@@ -200,21 +208,7 @@ func (t *Token) Seal(label string, dst, iv, aad, plaintext []byte) ([]byte, erro
 // Open decrypts ciphertext (with its tag) with the key named label,
 // appending the plaintext to dst; a tag that does not authenticate fails.
 func (t *Token) Open(label string, dst, iv, aad, ciphertext []byte) ([]byte, error) {
-	s, err := t.session()
-	if err != nil {
-		return dst, err
-	}
-	defer t.put(s)
-	h, err := t.key(s, label)
-	if err != nil {
-		return dst, err
-	}
-	params := pkcs11.NewGCMParams(iv, aad, 128)
-	defer params.Free()
-	if err := t.p.DecryptInit(s, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_GCM, params)}, h); err != nil {
-		return dst, err
-	}
-	pt, err := t.p.Decrypt(s, ciphertext)
+	pt, err := t.gcm(label, iv, aad, ciphertext, t.p.DecryptInit, t.p.Decrypt)
 	if err != nil {
 		return dst, err
 	}
