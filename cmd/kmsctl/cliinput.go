@@ -16,6 +16,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"kmsd/cmd/kmsctl/internal/render"
 	"kmsd/wire/api"
 )
 
@@ -61,7 +62,7 @@ func cliArgs(p *kong.Kong, args []string, stdout io.Writer) ([]string, error) {
 	}
 	if skeleton {
 		var b bytes.Buffer
-		writeJSON(&b, skeletonOf(reflect.TypeOf(spec.NewInput()).Elem()), "")
+		render.JSON(&b, skeletonOf(reflect.TypeOf(spec.NewInput()).Elem()))
 		b.WriteByte('\n')
 		stdout.Write(b.Bytes())
 		return nil, errSkeletonPrinted
@@ -169,7 +170,7 @@ func skeletonOf(t reflect.Type) any {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		o := &object{vals: map[string]any{}}
+		o := &object{Vals: map[string]any{}}
 		for i := range t.NumField() {
 			f := t.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -179,8 +180,8 @@ func skeletonOf(t reflect.Type) any {
 			if name == "" {
 				name = f.Name
 			}
-			o.keys = append(o.keys, name)
-			o.vals[name] = skeletonOf(f.Type)
+			o.Keys = append(o.Keys, name)
+			o.Vals[name] = skeletonOf(f.Type)
 		}
 		return o
 	case reflect.Slice:
@@ -189,7 +190,7 @@ func skeletonOf(t reflect.Type) any {
 		}
 		return []any{skeletonOf(t.Elem())}
 	case reflect.Map:
-		return &object{keys: []string{"KeyName"}, vals: map[string]any{"KeyName": skeletonOf(t.Elem())}}
+		return &object{Keys: []string{"KeyName"}, Vals: map[string]any{"KeyName": skeletonOf(t.Elem())}}
 	case reflect.String:
 		return ""
 	case reflect.Bool:

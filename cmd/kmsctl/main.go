@@ -164,6 +164,7 @@ func report(stderr io.Writer, op string, err error) int {
 	var we *api.Error
 	var ue usageError
 	var broken trailBroken
+	var te tableError
 	switch {
 	case err == nil:
 		return 0
@@ -176,6 +177,10 @@ func report(stderr io.Writer, op string, err error) int {
 	case errors.As(err, &ue):
 		fmt.Fprintln(stderr, "kmsctl: error:", ue.error)
 		return exitUsage
+	case errors.As(err, &te):
+		_, msg, _ := strings.Cut(te.Error(), ": ")
+		fmt.Fprintf(stderr, "\n%s\n", msg)
+		return exitOtherError
 	default:
 		fmt.Fprintln(stderr, "kmsctl:", err)
 		return exitOtherError

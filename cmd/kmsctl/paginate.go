@@ -1,6 +1,8 @@
 package main
 
 import (
+	"kmsd/cmd/kmsctl/internal/render"
+
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -40,7 +42,7 @@ func (t token) String() string {
 	if t.Marker == "" {
 		b.WriteString("null")
 	} else {
-		writeString(&b, t.Marker)
+		render.JSON(&b, t.Marker)
 	}
 	if t.Truncate > 0 {
 		b.WriteString(`, "boto_truncate_amount": ` + strconv.Itoa(t.Truncate))
@@ -79,8 +81,8 @@ func list[Item any](e *env, p paging, name string, pager func(c *client.Client, 
 	if err != nil {
 		return err
 	}
-	out := &object{vals: map[string]any{}}
-	add := func(k string, v any) { out.keys, out.vals[k] = append(out.keys, k), v }
+	out := &object{Vals: map[string]any{}}
+	add := func(k string, v any) { out.Keys, out.Vals[k] = append(out.Keys, k), v }
 	if e.g.NoPaginate {
 		pg := pager(c, p.Marker, p.Limit)
 		items, err := pg.NextPage(e.ctx)

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"kmsd/cmd/kmsctl/internal/render"
 	"kmsd/wire/api"
 )
 
@@ -20,10 +19,7 @@ import (
 // prints them, in the local time zone.
 
 // object is a JSON object with its keys in order.
-type object struct {
-	keys []string
-	vals map[string]any
-}
+type object = render.Object
 
 // modelOrder lists the fields of a structure whose declared order in
 // package api is not AWS's (a change there would change the wire's golden
@@ -60,7 +56,7 @@ func toTree(v reflect.Value) any {
 	case v.Type() == reflect.TypeFor[time.Time]():
 		return awsTime(v.Interface().(time.Time))
 	case v.Kind() == reflect.Struct:
-		o := &object{vals: map[string]any{}}
+		o := &object{Vals: map[string]any{}}
 		for i := range v.NumField() {
 			f := v.Type().Field(i)
 			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -74,11 +70,11 @@ func toTree(v reflect.Value) any {
 			if (strings.Contains(opts, "omitzero") || strings.Contains(opts, "omitempty")) && fv.IsZero() {
 				continue
 			}
-			o.keys = append(o.keys, name)
-			o.vals[name] = toTree(fv)
+			o.Keys = append(o.Keys, name)
+			o.Vals[name] = toTree(fv)
 		}
 		if order, ok := modelOrder[v.Type()]; ok {
-			sort.SliceStable(o.keys, func(i, j int) bool { return rank(order, o.keys[i]) < rank(order, o.keys[j]) })
+			sort.SliceStable(o.Keys, func(i, j int) bool { return rank(order, o.Keys[i]) < rank(order, o.Keys[j]) })
 		}
 		return o
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8:
@@ -90,12 +86,12 @@ func toTree(v reflect.Value) any {
 		}
 		return l
 	case v.Kind() == reflect.Map:
-		o := &object{vals: map[string]any{}}
+		o := &object{Vals: map[string]any{}}
 		for _, k := range v.MapKeys() {
-			o.keys = append(o.keys, k.String())
-			o.vals[k.String()] = toTree(v.MapIndex(k))
+			o.Keys = append(o.Keys, k.String())
+			o.Vals[k.String()] = toTree(v.MapIndex(k))
 		}
-		sort.Strings(o.keys)
+		sort.Strings(o.Keys)
 		return o
 	case v.Kind() == reflect.String:
 		return v.String()
@@ -119,9 +115,9 @@ func rank(order []string, k string) int {
 func plain(t any) any {
 	switch v := t.(type) {
 	case *object:
-		m := make(map[string]any, len(v.keys))
-		for _, k := range v.keys {
-			m[k] = plain(v.vals[k])
+		m := make(map[string]any, len(v.Keys))
+		for _, k := range v.Keys {
+			m[k] = plain(v.Vals[k])
 		}
 		return m
 	case []any:
@@ -142,11 +138,11 @@ func plain(t any) any {
 func keyRanks(t any, r map[string]int) {
 	switch v := t.(type) {
 	case *object:
-		for _, k := range v.keys {
+		for _, k := range v.Keys {
 			if _, ok := r[k]; !ok {
 				r[k] = len(r)
 			}
-			keyRanks(v.vals[k], r)
+			keyRanks(v.Vals[k], r)
 		}
 	case []any:
 		for _, e := range v {
@@ -160,21 +156,21 @@ func keyRanks(t any, r map[string]int) {
 func ordered(v any, r map[string]int) any {
 	switch x := v.(type) {
 	case map[string]any:
-		o := &object{vals: map[string]any{}}
+		o := &object{Vals: map[string]any{}}
 		for k, e := range x {
-			o.keys = append(o.keys, k)
-			o.vals[k] = ordered(e, r)
+			o.Keys = append(o.Keys, k)
+			o.Vals[k] = ordered(e, r)
 		}
-		sort.Slice(o.keys, func(i, j int) bool {
-			ri, iok := r[o.keys[i]]
-			rj, jok := r[o.keys[j]]
+		sort.Slice(o.Keys, func(i, j int) bool {
+			ri, iok := r[o.Keys[i]]
+			rj, jok := r[o.Keys[j]]
 			switch {
 			case iok && jok:
 				return ri < rj
 			case iok != jok:
 				return iok
 			}
-			return o.keys[i] < o.keys[j]
+			return o.Keys[i] < o.Keys[j]
 		})
 		return o
 	case []any:
@@ -184,64 +180,7 @@ func ordered(v any, r map[string]int) any {
 		}
 		return l
 	case float64:
-		return json.Number(strconv.FormatFloat(x, 'f', -1, 64))
+		return json.Number(render.Number(x))
 	}
 	return v
-}
-
-// writeJSON writes a tree as the aws CLI does: 4-space indent, no HTML
-// escaping, an empty object or list as {} or [].
-func writeJSON(b *bytes.Buffer, t any, indent string) {
-	switch v := t.(type) {
-	case *object:
-		if len(v.keys) == 0 {
-			b.WriteString("{}")
-			return
-		}
-		b.WriteString("{\n")
-		for i, k := range v.keys {
-			b.WriteString(indent + "    ")
-			writeString(b, k)
-			b.WriteString(": ")
-			writeJSON(b, v.vals[k], indent+"    ")
-			if i < len(v.keys)-1 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('\n')
-		}
-		b.WriteString(indent + "}")
-	case []any:
-		if len(v) == 0 {
-			b.WriteString("[]")
-			return
-		}
-		b.WriteString("[\n")
-		for i, e := range v {
-			b.WriteString(indent + "    ")
-			writeJSON(b, e, indent+"    ")
-			if i < len(v)-1 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('\n')
-		}
-		b.WriteString(indent + "]")
-	case string:
-		writeString(b, v)
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(v))
-	case json.Number:
-		b.WriteString(string(v))
-	default:
-		j, _ := json.Marshal(v)
-		b.Write(j)
-	}
-}
-
-func writeString(b *bytes.Buffer, s string) {
-	e := json.NewEncoder(b)
-	e.SetEscapeHTML(false)
-	e.Encode(s)
-	b.Truncate(b.Len() - 1)
 }
