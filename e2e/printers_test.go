@@ -95,9 +95,18 @@ func TestPrintersGoldenIsTheAWSCLIs(t *testing.T) {
 	env := []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "LANG=C.UTF-8", "AWS_CONFIG_FILE=/dev/null",
 		"AWS_ACCESS_KEY_ID=" + ak.AccessKey.AccessKeyId, "AWS_SECRET_ACCESS_KEY=" + ak.AccessKey.SecretAccessKey,
 		"AWS_DEFAULT_REGION=local", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1"}
-	for _, q := range []string{"[[`1`],[`1`,`2`]]", "`[{\"A\":\"日本語\",\"B\":1},{\"A\":\"x\",\"B\":22}]`", "`{\"L\":[[1,2],[3,4]]}`"} {
+	key := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
+	for _, cmd := range [][]string{
+		{"list-aliases"}, // none: an empty list, as the aws CLI prints one
+		{"list-grants", "--key-id", key},
+		{"list-resource-tags", "--key-id", key},
+		{"list-aliases", "--query", "[[`1`],[`1`,`2`]]"},
+		{"list-aliases", "--query", "`[{\"A\":\"日本語\",\"B\":1},{\"A\":\"x\",\"B\":22}]`"},
+		{"list-aliases", "--query", "`{\"L\":[[1,2],[3,4]]}`"},
+	} {
 		for _, o := range []string{"json", "text", "table", "yaml"} {
-			args := []string{"list-aliases", "--query", q, "--output", o}
+			args := append(append([]string(nil), cmd...), "--output", o)
+			q := strings.Join(args, " ")
 			aws := exec.Command("/usr/bin/aws", append([]string{"--endpoint-url", "http://" + addr, "kms"}, args...)...)
 			aws.Env = env
 			var aOut, aErr bytes.Buffer
@@ -112,7 +121,7 @@ func TestPrintersGoldenIsTheAWSCLIs(t *testing.T) {
 			}
 			kOut, kErr, kCode := d.Kmsctl(t, args...)
 			if kOut != aOut.String() || kCode != aCode || kErr != aErr.String() {
-				t.Errorf("%s --output %s: aws (exit %d) printed\n%s%s\nkmsctl (exit %d)\n%s%s", q, o, aCode, aOut.String(), aErr.String(), kCode, kOut, kErr)
+				t.Errorf("%s: aws (exit %d) printed\n%s%s\nkmsctl (exit %d)\n%s%s", q, aCode, aOut.String(), aErr.String(), kCode, kOut, kErr)
 			}
 		}
 	}

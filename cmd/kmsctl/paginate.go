@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"reflect"
 	"strconv"
 
@@ -99,13 +98,6 @@ func list[Item any](e *env, p paging, name string, pager func(c *client.Client, 
 	items, next, err := pages(e, p, pager)
 	if err != nil {
 		return err
-	}
-	if len(items) == 0 && next == "" && e.g.Query == "" {
-		// As the aws CLI: an empty list prints nothing (None in text).
-		if e.g.Output == "text" {
-			io.WriteString(e.stdout, "None\n")
-		}
-		return nil
 	}
 	add(name, toTree(reflect.ValueOf(items)))
 	if next != "" {

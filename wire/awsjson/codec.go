@@ -115,7 +115,7 @@ func encode(b *bytes.Buffer, v reflect.Value) error {
 		b.WriteString(base64.StdEncoding.EncodeToString(v.Bytes()))
 		b.WriteByte('"')
 		return nil
-	case v.Kind() == reflect.Slice:
+	case v.Kind() == reflect.Slice: // nil as [] (encodeStruct omits the others)
 		b.WriteByte('[')
 		for i := range v.Len() {
 			if i > 0 {
@@ -141,9 +141,13 @@ func encode(b *bytes.Buffer, v reflect.Value) error {
 	return nil
 }
 
+// encodeStruct writes a structure's fields; a list answer's list (a
+// structure with Truncated) is written when empty too, as AWS writes it
+// ("Grants":[]).
 func encodeStruct(b *bytes.Buffer, v reflect.Value) error {
 	b.WriteByte('{')
 	first := true
+	listAnswer := v.FieldByName("Truncated").Kind() == reflect.Bool
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
 		if !f.IsExported() {
@@ -157,7 +161,8 @@ func encodeStruct(b *bytes.Buffer, v reflect.Value) error {
 			name = f.Name
 		}
 		fv := v.Field(i)
-		if (strings.Contains(opts, "omitzero") || strings.Contains(opts, "omitempty")) && fv.IsZero() {
+		list := listAnswer && fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() != reflect.Uint8
+		if (strings.Contains(opts, "omitzero") || strings.Contains(opts, "omitempty")) && fv.IsZero() && !list {
 			continue
 		}
 		if !first {

@@ -26,6 +26,8 @@ func TestEncode(t *testing.T) {
 			&api.EncryptOutput{CiphertextBlob: []byte{0, 1, 2, 0xff}, KeyId: "k"},
 			`{"CiphertextBlob":"AAEC/w==","KeyId":"k"}`},
 		{"an empty answer is an empty object", &api.Empty{}, `{}`},
+		{"a list answer's empty list is written, as AWS writes it", &api.ListGrantsOutput{}, `{"Grants":[],"Truncated":false}`},
+		{"and the same for every list answer", &api.ListAliasesOutput{Aliases: []api.AliasListEntry{}}, `{"Aliases":[],"Truncated":false}`},
 		{"a context map, sorted",
 			&api.DecryptInput{CiphertextBlob: []byte("x"), EncryptionContext: map[string]string{"b": "2", "a": "1"}},
 			`{"CiphertextBlob":"eA==","EncryptionContext":{"a":"1","b":"2"}}`},
