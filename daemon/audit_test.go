@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"kmsd/internal/ci"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -209,11 +210,11 @@ func TestLargeBatchRecordsGroups(t *testing.T) {
 // that service resumes by itself once space is free.
 func TestAuditFailsClosedOnAFullDisk(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
+		ci.Skip(t, "needs root to mount a tmpfs")
 	}
 	mnt := testkit.ShortDir(t)
 	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=256k"); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
+		ci.Skipf(t, "mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
 	dir := testkit.ShortDir(t)

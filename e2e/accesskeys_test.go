@@ -9,6 +9,7 @@ import (
 // TestAccessKeyOwners: a user issues access keys for itself only, sees
 // and deletes its own only; root issues them for anyone and sees all.
 func TestAccessKeyOwners(t *testing.T) {
+	t.Parallel()
 	d := multiUserDaemon(t)
 	nobody := runAs{uid: 65534, gid: 65534, cgroupFD: -1}
 	issue := func(who runAs, args ...string) (string, string, int) {

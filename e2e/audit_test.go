@@ -12,6 +12,7 @@ import (
 )
 
 func TestAuditTrailEndToEnd(t *testing.T) {
+	t.Parallel()
 	dir := testkit.ShortDir(t)
 	d := testkit.Start(t, testkit.Config{Dir: dir})
 	key := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
@@ -78,6 +79,7 @@ func TestAuditTrailEndToEnd(t *testing.T) {
 // checkpoints too; so is a trail whose files were all removed; and a copy
 // of the trail taken while kmsd runs verifies OK, not as cut.
 func TestVerifyTellsTheTruth(t *testing.T) {
+	t.Parallel()
 	dir := testkit.ShortDir(t)
 	d := testkit.Start(t, testkit.Config{Dir: dir})
 	key := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))

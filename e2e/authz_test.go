@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"kmsd/internal/ci"
 	"kmsd/internal/testkit"
 	"os"
 	"os/exec"
@@ -71,6 +72,7 @@ func expect(t *testing.T, what string, stdout, stderr string, code int, exceptio
 }
 
 func TestGrantsAcrossUsers(t *testing.T) {
+	t.Parallel()
 	d := multiUserDaemon(t)
 	key := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
 	alice := runAs{uid: 5001, gid: 5001, cgroupFD: -1}
@@ -123,6 +125,7 @@ func TestGrantsAcrossUsers(t *testing.T) {
 type wire_grant struct{ GrantId, GrantToken string }
 
 func TestGroupPolicy(t *testing.T) {
+	t.Parallel()
 	d := multiUserDaemon(t)
 	key := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
 	pol := `{"Version":"2012-10-17","Statement":[
@@ -159,6 +162,7 @@ func TestGroupPolicy(t *testing.T) {
 // kmsctl inside it, and checks that a unit principal admits only that
 // unit's processes, and that the unit gets its service-managed key.
 func TestUnitPrincipal(t *testing.T) {
+	t.Parallel()
 	d := multiUserDaemon(t)
 	root := cgroup2Mount(t)
 	var rnd [4]byte
@@ -166,7 +170,7 @@ func TestUnitPrincipal(t *testing.T) {
 	unit := "kmsde2e-" + hex.EncodeToString(rnd[:]) + ".service"
 	dir := filepath.Join(root, unit)
 	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Skipf("cannot make a cgroup under %s: %v", root, err)
+		ci.Skipf(t, "cannot make a cgroup under %s: %v", root, err)
 	}
 	t.Cleanup(func() { os.Remove(dir) })
 	fd, err := syscall.Open(dir, syscall.O_DIRECTORY|syscall.O_RDONLY, 0)
@@ -178,7 +182,7 @@ func TestUnitPrincipal(t *testing.T) {
 	inUnit := runAs{uid: 5201, gid: 5201, cgroupFD: fd}
 	sameUIDOutside := runAs{uid: 5201, gid: 5201, cgroupFD: -1}
 	if o, _, c := kmsctlAs(t, d, inUnit, "status"); c != 0 {
-		t.Skipf("cannot start a process in the cgroup (%s): %s", dir, o)
+		ci.Skipf(t, "cannot start a process in the cgroup (%s): %s", dir, o)
 	}
 	key := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
 	pol := fmt.Sprintf(`{"Statement":[{"Effect":"Allow","Principal":{"Kmsd":"uid:0"},"Action":"kms:*","Resource":"*"},
@@ -215,7 +219,7 @@ func TestUnitPrincipal(t *testing.T) {
 func cgroup2Mount(t *testing.T) string {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
-		t.Skip(err)
+		ci.Skip(t, err.Error())
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -227,6 +231,6 @@ func cgroup2Mount(t *testing.T) string {
 			}
 		}
 	}
-	t.Skip("no cgroup2 mount")
+	ci.Skip(t, "no cgroup2 mount")
 	return ""
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -70,7 +69,8 @@ var awsTranscript = []awsStep{
 // same JSON (timestamps compared as instants; fields newer than the CLI's
 // model aside), and fail with the same exception.
 func TestAWSCLITranscript(t *testing.T) {
-	aws := testkit.RequireAWSCLI(t)
+	t.Parallel()
+	testkit.RequireAWSCLI(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -88,19 +88,9 @@ func TestAWSCLITranscript(t *testing.T) {
 	env := []string{"PATH=/usr/bin:/bin", "HOME=" + dir, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		"AWS_ACCESS_KEY_ID=" + ak.AccessKey.AccessKeyId, "AWS_SECRET_ACCESS_KEY=" + ak.AccessKey.SecretAccessKey,
 		"AWS_DEFAULT_REGION=eu-west-3", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1"}
+	cli := startAWSCLI(t, env) // one aws CLI process for every command (TestAWSDriverIsTheCLI)
 	run := func(args ...string) (string, string, int) {
-		cmd := exec.Command(aws, append([]string{"--endpoint-url", "http://" + addr, "kms"}, args...)...)
-		cmd.Env = env
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return out.String(), errb.String(), code
+		return cli.run(t, append([]string{"--endpoint-url", "http://" + addr, "kms"}, args...)...)
 	}
 	out, errs, code := run("create-key", "--description", "transcript <&>")
 	var ck struct {

@@ -20,6 +20,7 @@ import (
 // ciphertext made before the backup decrypts, with its alias; a restore
 // under another root key, or into a state directory in use, is refused.
 func TestBackupUnderLoadRestores(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := testkit.Start(t, testkit.Config{})
 	c := d.Dial(t)

@@ -14,6 +14,7 @@ import (
 // as the aws CLI's users would see them. They double as examples of the
 // command line.
 func TestCLI(t *testing.T) {
+	t.Parallel()
 	kmsd, kmsctl := testkit.Binaries(t)
 	testscript.Run(t, testscript.Params{
 		Dir:  "testdata",

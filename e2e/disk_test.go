@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"kmsd/internal/ci"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,13 +29,13 @@ func smallDisk(t *testing.T, kind, size string) string {
 	switch kind {
 	case "tmpfs":
 		if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
-			t.Skipf("cannot mount a tmpfs: %v", err)
+			ci.Skipf(t, "cannot mount a tmpfs: %v", err)
 		}
 	case "ext4":
 		img := filepath.Join(testkit.ShortDir(t), "fs.img")
 		for _, c := range [][]string{{"truncate", "-s", size, img}, {"mkfs.ext4", "-q", "-F", img}, {"mount", "-o", "loop", img, dir}} {
 			if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
-				t.Skipf("%v: %v %s", c, err, out)
+				ci.Skipf(t, "%v: %v %s", c, err, out)
 			}
 		}
 		os.Chmod(dir, 0o700)

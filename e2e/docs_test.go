@@ -131,11 +131,13 @@ func documents(t *testing.T) []string {
 // TestDocs runs every document's commands (docs/operations.md has a test
 // of its own, which also scrapes the metrics it names).
 func TestDocs(t *testing.T) {
+	t.Parallel()
 	for _, path := range documents(t) {
 		if filepath.Base(path) == "operations.md" || len(docSteps(t, path)) == 0 {
 			continue
 		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
+			t.Parallel() // each in a systemd sandbox of its own
 			b, _ := os.ReadFile(path)
 			if regexp.MustCompile("(?m)^aws ").Match(b) {
 				testkit.RequireAWSCLI(t) // the document runs the aws CLI
@@ -154,6 +156,7 @@ func TestDocs(t *testing.T) {
 // TestDocFencesAreLabelled: every fence says what it holds, so that a
 // command cannot sit in a block the tests do not see.
 func TestDocFencesAreLabelled(t *testing.T) {
+	t.Parallel()
 	known := map[string]bool{"sh": true, "text": true, "json": true, "go": true, "ini": true}
 	for _, path := range documents(t) {
 		b, err := os.ReadFile(path)

@@ -97,6 +97,7 @@ func TestCustomKeyStore(t *testing.T) {
 // TestCustomKeyStoreWithoutCgo: kmsd built with CGO_ENABLED=0 builds and
 // runs; a custom key store cannot connect, and says why.
 func TestCustomKeyStoreWithoutCgo(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds kmsd again without cgo")
 	}

@@ -127,6 +127,7 @@ func TestSixtyFourClients(t *testing.T) {
 }
 
 func TestSIGTERMDrainsAndClosesCleanly(t *testing.T) {
+	t.Parallel()
 	dir := testkit.ShortDir(t)
 	d := testkit.Start(t, testkit.Config{Dir: dir})
 	key := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
@@ -152,6 +153,7 @@ func TestSIGTERMDrainsAndClosesCleanly(t *testing.T) {
 }
 
 func TestSecondDaemonOnTheSameState(t *testing.T) {
+	t.Parallel()
 	dir := testkit.ShortDir(t)
 	testkit.Start(t, testkit.Config{Dir: dir})
 	kmsd, _ := testkit.Binaries(t)
@@ -168,6 +170,7 @@ func TestSecondDaemonOnTheSameState(t *testing.T) {
 }
 
 func TestLogsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
 	d := testkit.Start(t, testkit.Config{Args: []string{"--log-level", "debug"}})
 	secret := "TOP-SECRET-KMSD-PLAINTEXT"
 	pt := filepath.Join(d.Dir, "pt")

@@ -48,7 +48,10 @@ func TestOutOfDescriptors(t *testing.T) {
 		}
 		held = append(held, nc)
 	}
-	time.Sleep(500 * time.Millisecond) // kmsd accepts until it has no descriptor left, then backs off
+	// kmsd accepts until it has no descriptor left, then backs off.
+	testkit.Eventually(t, "kmsd backs off for want of descriptors", func() bool {
+		return strings.Contains(d.Log.String(), "cannot accept connections; retrying")
+	})
 	select {
 	case <-d.Exited():
 		t.Fatalf("kmsd exited when it ran out of descriptors:\n%s", d.Log)
@@ -75,7 +78,12 @@ func TestOutOfDescriptors(t *testing.T) {
 // TestHeldFramesBoundMemory: 100 connections of one user each announce a
 // 4 MiB frame, send most of it and stall (which took kmsd to an OOM kill
 // at scale): kmsd holds no more than the user's share of its in-flight
-// budget, and another user is served meanwhile.
+// budget, and another user is served meanwhile. Unbounded, the frames
+// are 400 MiB; bounded, kmsd holds the user's share (8 MiB) beside what
+// it held before. The check allows 200 MiB over that (71 MiB seen under
+// the race detector, whose shadow memory grows with the heap): no noise
+// of a loaded machine reaches it, and the lost bound passes it, watching
+// for 2 s as the bytes arrive.
 func TestHeldFramesBoundMemory(t *testing.T) {
 	testkit.RequireRoot(t)
 	ctx := context.Background()
@@ -91,6 +99,7 @@ func TestHeldFramesBoundMemory(t *testing.T) {
 	head := binary.BigEndian.AppendUint32(nil, announced)
 	body := make([]byte, announced-64<<10) // all but the last 64 KiB
 	var conns []net.Conn
+	before := rssMiB(t, d.Pid())
 	for range 100 {
 		nc := testkit.DialAs(t, d.Sock, 65534, 65534)
 		nc.SetDeadline(time.Now().Add(10 * time.Second))
@@ -108,17 +117,18 @@ func TestHeldFramesBoundMemory(t *testing.T) {
 			nc.Write(body) // blocks once kmsd stops reading; the deadline ends it
 		}()
 	}
-	time.Sleep(2 * time.Second)
-	rss := rssMiB(t, d.Pid())
-	if rss > 120 {
-		t.Errorf("kmsd holds %d MiB with 100 stalled 4 MiB frames", rss)
+	rss := before
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if rss = max(rss, rssMiB(t, d.Pid())); rss > before+200 {
+			t.Fatalf("kmsd holds %d MiB with 100 stalled 4 MiB frames (%d MiB before them)", rss, before)
+		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, err := c.Encrypt(cctx, &api.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: []byte("x")}); err != nil {
 		t.Fatalf("another user was not served meanwhile: %v", err)
 	}
-	t.Logf("kmsd's RSS with 100 stalled frames: %d MiB", rss)
+	t.Logf("kmsd's RSS with 100 stalled frames: at most %d MiB (%d MiB before)", rss, before)
 }
 
 // rssMiB is process pid's resident set size.

@@ -45,6 +45,7 @@ func scrape(t *testing.T, sock string) map[string]float64 {
 // counters move with the requests: requests by operation and result, the
 // latency histogram, audit bytes, connections by uid, open fds.
 func TestMetricsMove(t *testing.T) {
+	t.Parallel()
 	dir := testkit.ShortDir(t)
 	sock := filepath.Join(dir, "metrics.sock")
 	d := testkit.Start(t, testkit.Config{Dir: dir, Args: []string{"--metrics-listen", "unix:" + sock}})

@@ -15,6 +15,7 @@ import (
 // stopped and restarted; each output shown is compared with what the
 // commands print. The metrics the runbook names must be in a scrape.
 func TestOperationsRunbook(t *testing.T) {
+	t.Parallel()
 	s := testkit.BootSystemd(t)
 	if skipped := runDoc(t, s, "../docs/operations.md"); len(skipped) != 0 {
 		t.Errorf("the runbook has blocks not run: %q", skipped[0].skip)

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -28,6 +26,7 @@ var updatePrinters = flag.Bool("update-printers", false, "rewrite cmd/kmsctl/int
 // it prints every case again with the aws CLI, through kmsd's AWS
 // endpoint, and fails on any difference (-update-printers rewrites it).
 func TestPrintersGoldenIsTheAWSCLIs(t *testing.T) {
+	t.Parallel()
 	testkit.RequireAWSCLI(t)
 	if _, err := os.Stat("/usr/bin/python3"); err != nil {
 		t.Fatal("the aws CLI is installed but not Debian's python3, which runs it: ", err)
@@ -51,50 +50,28 @@ func TestPrintersGoldenIsTheAWSCLIs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var in bytes.Buffer
-	enc := json.NewEncoder(&in)
-	for _, c := range cases {
-		for _, o := range []string{"json", "text", "table", "yaml"} {
-			enc.Encode(map[string]string{"name": c[0], "data": c[1], "output": o})
-		}
-	}
-	cmd := exec.Command("/usr/bin/python3", filepath.Join("testdata", "awsprint.py"), "http://"+addr)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "LANG=C.UTF-8",
-		"AWS_ACCESS_KEY_ID=" + ak.AccessKey.AccessKeyId, "AWS_SECRET_ACCESS_KEY=" + ak.AccessKey.SecretAccessKey}
-	cmd.Stdin = &in
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("awsprint.py: %v\n%s", err, stderr.String())
-	}
+	env := []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "LANG=C.UTF-8", "AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_ACCESS_KEY_ID=" + ak.AccessKey.AccessKeyId,
+		"AWS_SECRET_ACCESS_KEY=" + ak.AccessKey.SecretAccessKey, "AWS_DEFAULT_REGION=local", "AWS_PAGER=",
+		"AWS_MAX_ATTEMPTS=1", "COLUMNS=80"}
+	aws := startAWSCLI(t, env)
+	endpoint := []string{"--endpoint-url", "http://" + addr, "kms"}
 	ar := &txtar.Archive{Comment: []byte("What the aws CLI (" + awsVersion(t) + ") prints for each input of cases.txt:\n" +
 		"NAME.OUTPUT is its standard output; NAME.OUTPUT.exit, when it failed, its exit\n" +
 		"status and standard error. Written by: go test ./e2e -run TestPrintersGoldenIsTheAWSCLIs -update-printers\n")}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var r struct {
-			Name, Output, Stdout, Stderr string
-			RC                           int
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("awsprint.py printed %q: %v", sc.Text(), err)
-		}
-		ar.Files = append(ar.Files, txtar.File{Name: r.Name + "." + r.Output, Data: []byte(r.Stdout)})
-		if r.RC != 0 {
-			ar.Files = append(ar.Files, txtar.File{Name: r.Name + "." + r.Output + ".exit", Data: []byte(strconv.Itoa(r.RC) + "\n" + r.Stderr)})
+	for _, c := range cases {
+		for _, o := range []string{"json", "text", "table", "yaml"} {
+			stdout, stderr, rc := aws.run(t, append(endpoint, "list-aliases", "--query", "`"+c[1]+"`", "--output", o)...)
+			ar.Files = append(ar.Files, txtar.File{Name: c[0] + "." + o, Data: []byte(stdout)})
+			if rc != 0 {
+				ar.Files = append(ar.Files, txtar.File{Name: c[0] + "." + o + ".exit", Data: []byte(strconv.Itoa(rc) + "\n" + stderr)})
+			}
 		}
 	}
-	if got, want := len(ar.Files), 4*len(cases); got < want {
-		t.Fatalf("awsprint.py answered %d of %d cases\n%s", got, want, stderr.String())
-	}
+
 	// The real binaries, end to end: kmsctl on the socket and the aws CLI
-	// on the TCP endpoint print the same, and fail the same, for queries
-	// whose results are ragged, nested or wide.
-	env := []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "LANG=C.UTF-8", "AWS_CONFIG_FILE=/dev/null",
-		"AWS_ACCESS_KEY_ID=" + ak.AccessKey.AccessKeyId, "AWS_SECRET_ACCESS_KEY=" + ak.AccessKey.SecretAccessKey,
-		"AWS_DEFAULT_REGION=local", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1"}
+	// on the TCP endpoint print the same, and fail the same, for empty
+	// lists and for queries whose results are ragged, nested or wide.
 	key := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
 	for _, cmd := range [][]string{
 		{"list-aliases"}, // none: an empty list, as the aws CLI prints one
@@ -106,22 +83,10 @@ func TestPrintersGoldenIsTheAWSCLIs(t *testing.T) {
 	} {
 		for _, o := range []string{"json", "text", "table", "yaml"} {
 			args := append(append([]string(nil), cmd...), "--output", o)
-			q := strings.Join(args, " ")
-			aws := exec.Command("/usr/bin/aws", append([]string{"--endpoint-url", "http://" + addr, "kms"}, args...)...)
-			aws.Env = env
-			var aOut, aErr bytes.Buffer
-			aws.Stdout, aws.Stderr = &aOut, &aErr
-			aCode := 0
-			if err := aws.Run(); err != nil {
-				ee, ok := err.(*exec.ExitError)
-				if !ok {
-					t.Fatal(err)
-				}
-				aCode = ee.ExitCode()
-			}
+			aOut, aErr, aCode := aws.run(t, append(endpoint, args...)...)
 			kOut, kErr, kCode := d.Kmsctl(t, args...)
-			if kOut != aOut.String() || kCode != aCode || kErr != aErr.String() {
-				t.Errorf("%s: aws (exit %d) printed\n%s%s\nkmsctl (exit %d)\n%s%s", q, aCode, aOut.String(), aErr.String(), kCode, kOut, kErr)
+			if kOut != aOut || kCode != aCode || kErr != aErr {
+				t.Errorf("%s: aws (exit %d) printed\n%s%s\nkmsctl (exit %d)\n%s%s", strings.Join(args, " "), aCode, aOut, aErr, kCode, kOut, kErr)
 			}
 		}
 	}

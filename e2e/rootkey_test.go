@@ -19,6 +19,7 @@ import (
 // key, and a later rotation completes. At the end the store opens under
 // the new key only, and the old one is kept as root-key.old.
 func TestRootKeyRotationCrashSafe(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := testkit.ShortDir(t)
 	d := testkit.Start(t, testkit.Config{Dir: dir})

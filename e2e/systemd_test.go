@@ -17,6 +17,7 @@ import (
 // serves on the passed socket, says READY=1 once it does, and STOPPING=1
 // on SIGTERM; a socket under another name is refused at start.
 func TestSocketActivationAndNotify(t *testing.T) {
+	t.Parallel()
 	dir := testkit.ShortDir(t)
 	kmsd, _ := testkit.Binaries(t)
 	sock := filepath.Join(dir, "api.sock")

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"kmsd/internal/ci"
 	"os/exec"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ import (
 // and the pings resume.
 func TestWatchdog(t *testing.T) {
 	if _, err := exec.LookPath("fsfreeze"); err != nil {
-		t.Skip("no fsfreeze")
+		ci.Skip(t, "no fsfreeze (util-linux)")
 	}
 	auditDir := smallDisk(t, "ext4", "64m")
 	d := testkit.Start(t, testkit.Config{Env: []string{"WATCHDOG_USEC=300000"}, Args: []string{"--audit-dir", auditDir}})
@@ -31,7 +32,7 @@ func TestWatchdog(t *testing.T) {
 	key := createKey(t, d)
 
 	if out, err := exec.Command("fsfreeze", "--freeze", auditDir).CombinedOutput(); err != nil {
-		t.Skipf("fsfreeze: %v %s", err, out)
+		ci.Skipf(t, "fsfreeze: %v %s", err, out)
 	}
 	thawed := false
 	thaw := func() {

@@ -37,7 +37,15 @@ func TestFileRemovedWhileWriting(t *testing.T) {
 	if err := os.Remove(files[0]); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // a checkpoint tick finds it
+	// A checkpoint tick finds it gone, and writes it again.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(files[0]); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the removed file was never written again")
+		}
+	}
 	for i := 10; i < 20; i++ {
 		if err := w.Append(call(i)); err != nil {
 			t.Fatal(err)

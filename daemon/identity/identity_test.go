@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"kmsd/internal/ci"
 	"net"
 	"os"
 	"os/exec"
@@ -97,7 +98,7 @@ func TestPeerGroupsOfAnotherUser(t *testing.T) {
 		return
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+		ci.Skip(t, "needs root")
 	}
 	dir, _ := os.MkdirTemp("", "kmsdid")
 	defer os.RemoveAll(dir)

@@ -4,9 +4,9 @@
 //
 //   - [ShortDir] makes a directory whose path leaves room for a Unix
 //     socket name (108 bytes), removed after the test.
-//   - [RequireFUSE] and [RequireSystemd] skip a test that cannot run
-//     here, or fail it when the environment says it must run
-//     (KMSD_REQUIRE_FUSE=1, KMSD_REQUIRE_SYSTEMD=1, as CI sets them).
+//   - [RequireFUSE], [RequireSystemd], [RequireRoot] and [RequireAWSCLI]
+//     skip a test that cannot run here, or, where CI is set, fail it
+//     (package kmsd/internal/ci).
 //   - [Start] runs the real kmsd binary (built once per test binary by
 //     [Main], with the race detector when the tests have it) and returns
 //     once kmsd says READY=1 on the NOTIFY_SOCKET the harness gives it:

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"kmsd/internal/ci"
 	"os"
 	"os/exec"
 	"testing"
@@ -21,8 +22,7 @@ func ShortDir(t testing.TB) string {
 }
 
 // RequireFUSE skips a test that mounts unless kmsd can mount here (root
-// and /dev/fuse); with KMSD_REQUIRE_FUSE=1 it fails instead, so that the
-// FUSE tests cannot silently stop running in CI.
+// and /dev/fuse); in CI it fails instead (package kmsd/internal/ci).
 func RequireFUSE(t testing.TB) {
 	t.Helper()
 	why := ""
@@ -31,12 +31,12 @@ func RequireFUSE(t testing.TB) {
 	} else if _, err := os.Stat("/dev/fuse"); err != nil {
 		why = "no /dev/fuse"
 	}
-	require(t, why, "KMSD_REQUIRE_FUSE")
+	require(t, why)
 }
 
 // RequireSystemd skips a test that needs systemd's tools unless
-// systemd-analyze is installed; with KMSD_REQUIRE_SYSTEMD=1 it fails
-// instead. It returns systemd-analyze's path.
+// systemd-analyze is installed; in CI it fails instead. It returns
+// systemd-analyze's path.
 func RequireSystemd(t testing.TB) string {
 	t.Helper()
 	path, err := exec.LookPath("systemd-analyze")
@@ -44,27 +44,25 @@ func RequireSystemd(t testing.TB) string {
 	if err != nil {
 		why = "systemd-analyze is not installed"
 	}
-	require(t, why, "KMSD_REQUIRE_SYSTEMD")
+	require(t, why)
 	return path
 }
 
-// RequireRoot skips a test that must act as other users.
+// RequireRoot skips a test that must act as other users, mount or
+// manage cgroups; in CI it fails instead.
 func RequireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to act as other users")
+		ci.Skip(t, "needs root (to act as other users, mount, or make cgroups)")
 	}
 }
 
-func require(t testing.TB, why, env string) {
+// require skips (in CI fails) a test for why, unless why is "".
+func require(t testing.TB, why string) {
 	t.Helper()
-	if why == "" {
-		return
+	if why != "" {
+		ci.Skip(t, why)
 	}
-	if os.Getenv(env) == "1" {
-		t.Fatalf("%s, and %s=1", why, env)
-	}
-	t.Skip(why)
 }
 
 // Eventually waits for cond, polling; the test fails if it does not hold
@@ -79,8 +77,8 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 }
 
 // RequireAWSCLI returns the path of the aws CLI version 2 (Debian's
-// awscli package installs it as /usr/bin/aws), or skips the test; with
-// KMSD_REQUIRE_AWSCLI=1 (CI) its absence fails it instead.
+// awscli package installs it as /usr/bin/aws), or skips the test; in CI
+// its absence fails it instead.
 func RequireAWSCLI(t testing.TB) string {
 	t.Helper()
 	const path = "/usr/bin/aws"
@@ -90,6 +88,6 @@ func RequireAWSCLI(t testing.TB) string {
 	} else if !bytes.HasPrefix(out, []byte("aws-cli/2.")) {
 		why = "/usr/bin/aws is not the aws CLI version 2: " + string(out)
 	}
-	require(t, why, "KMSD_REQUIRE_AWSCLI")
+	require(t, why)
 	return path
 }
