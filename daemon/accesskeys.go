@@ -247,6 +247,30 @@ func (s *Server) verifyAWS(r *http.Request, body []byte) (*policy.Principal, *ap
 	return s.akeys.principal(owner.UID), nil
 }
 
+// identifyAWS checks a TCP request's signature header before its body is
+// read (sigv4.CheckHeader): it returns the principal of the access key the
+// header names, and the key's id. Only verifyAWS, with the body, proves
+// the request was signed with it.
+func (s *Server) identifyAWS(r *http.Request) (*policy.Principal, string, *api.Error) {
+	t, err := s.accessKeyTable()
+	if err != nil {
+		s.log.Error("aws endpoint: access keys", "err", err)
+		return nil, "", &api.Error{Code: api.CodeInternal, Message: "kmsd cannot read its access keys; the daemon log has the cause"}
+	}
+	var owner accessKey
+	cred, serr := sigv4.CheckHeader(r, "kms", time.Now(), func(id string) bool {
+		t.mu.RLock()
+		defer t.mu.RUnlock()
+		k, ok := t.find(id)
+		owner = k
+		return ok
+	})
+	if serr != nil {
+		return nil, "", &api.Error{Code: serr.Code, Message: serr.Message}
+	}
+	return s.akeys.principal(owner.UID), cred.AccessKeyID, nil
+}
+
 // principalTTL is how long a user's groups, read from the user database,
 // are taken as they were: a request signed with an access key acts with
 // its user's groups as of at most this long ago.

@@ -69,6 +69,7 @@ type awsConnKey struct{}
 type awsConn struct {
 	id uint64
 	p  *policy.Principal // from SO_PEERCRED on a Unix socket; nil on TCP
+	cc *counted          // the connection, as admitted
 	n  atomic.Uint64
 }
 
@@ -90,9 +91,10 @@ func (s *Server) NewAWSEndpoint(tcp bool) *AWSEndpoint {
 
 // Serve answers requests on ln until Shutdown. Its connections count
 // against kmsd's connection limits with the socket's (--max-connections,
-// --max-connections-per-uid, by the peer's uid on a Unix socket; TCP
-// connections, whose callers are known only per request, share one
-// uid's worth): past them a connection is closed at once.
+// and --max-connections-per-uid by the peer's uid on a Unix socket, by
+// access key on TCP once a request names one; before that, TCP
+// connections share awsUnauthConns): past them a connection is closed at
+// once.
 func (a *AWSEndpoint) Serve(ln net.Listener) error {
 	if err := a.http.Serve(admitting{ln, a.s}); !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -104,11 +106,21 @@ func (a *AWSEndpoint) Serve(ln net.Listener) error {
 // is done.
 func (a *AWSEndpoint) Shutdown(ctx context.Context) error { return a.http.Shutdown(ctx) }
 
-// tcpUID is the uid the AWS endpoint's TCP connections are counted under.
+// awsUnauthConns bounds the AWS endpoint's TCP connections that have not
+// yet sent a request signed with a known access key: they share this
+// small allowance (within kmsd's total), live at most the header timeout
+// before their first request, and are closed after a refused one. A
+// connection whose request names a known access key moves to that key's
+// allowance (--max-connections-per-uid connections a key).
+const awsUnauthConns = 64
+
+// tcpUID is what refusals of TCP connections, whose callers are not yet
+// known, are logged under.
 const tcpUID = ^uint32(0) - 1
 
 // admitting is the AWS endpoint's listener: it admits a connection as the
-// socket does (admit), or closes it.
+// socket does (admit; on TCP, into the unauthenticated allowance), or
+// closes it.
 type admitting struct {
 	net.Listener
 	s *Server
@@ -120,8 +132,8 @@ func (l admitting) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		uid := tcpUID
 		uc, isUnix := nc.(*net.UnixConn)
+		uid := tcpUID
 		if isUnix {
 			cred, err := peerUID(uc)
 			if err != nil {
@@ -131,7 +143,13 @@ func (l admitting) Accept() (net.Conn, error) {
 			uid = cred
 		}
 		l.s.mu.Lock()
-		ok, why := l.s.admit(uid)
+		var ok bool
+		var why string
+		if isUnix {
+			ok, why = l.s.admit(uid)
+		} else {
+			ok, why = l.s.admitUnauth()
+		}
 		if ok {
 			l.s.awsConns++
 		}
@@ -141,8 +159,43 @@ func (l admitting) Accept() (net.Conn, error) {
 			l.s.refused(uid, why+" (AWS endpoint)")
 			continue
 		}
-		return &counted{Conn: nc, uc: uc, uid: uid, s: l.s}, nil
+		return &counted{Conn: nc, uc: uc, uid: uid, tcp: !isUnix, s: l.s}, nil
 	}
+}
+
+// admitUnauth counts a new TCP connection of the AWS endpoint in the
+// unauthenticated allowance, or says why it is refused. The caller holds
+// s.mu.
+func (s *Server) admitUnauth() (ok bool, why string) {
+	if len(s.conns)+s.awsConns >= s.cfg.MaxConns-s.rootReserve() {
+		return false, "kmsd's connections are at their limit"
+	}
+	if s.awsUnauth >= min(awsUnauthConns, s.cfg.MaxConnsPerUID) {
+		return false, "the AWS endpoint's connections not yet signed for are at their limit"
+	}
+	s.awsUnauth++
+	return true, ""
+}
+
+// keyConn moves a TCP connection whose request names the access key key
+// from the unauthenticated allowance to the key's, and reports false if
+// the key's is full. A connection stays with the first key it names.
+func (s *Server) keyConn(cc *counted, key string) bool {
+	if cc == nil || !cc.tcp {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cc.key != "" {
+		return true
+	}
+	if s.perKey[key] >= s.cfg.MaxConnsPerUID {
+		return false
+	}
+	s.perKey[key]++
+	s.awsUnauth--
+	cc.key = key
+	return true
 }
 
 // peerUID is a Unix connection's peer uid (SO_PEERCRED).
@@ -168,7 +221,9 @@ func peerUID(uc *net.UnixConn) (uint32, error) {
 type counted struct {
 	net.Conn
 	uc   *net.UnixConn // nil on TCP
-	uid  uint32
+	uid  uint32        // the peer's, on a Unix socket
+	tcp  bool
+	key  string // on TCP, the access key it moved to (keyConn); guarded by s.mu
 	s    *Server
 	once sync.Once
 }
@@ -176,7 +231,16 @@ type counted struct {
 func (c *counted) Close() error {
 	c.once.Do(func() {
 		c.s.mu.Lock()
-		c.s.release(c.uid)
+		switch {
+		case !c.tcp:
+			c.s.release(c.uid)
+		case c.key != "":
+			if c.s.perKey[c.key]--; c.s.perKey[c.key] <= 0 {
+				delete(c.s.perKey, c.key)
+			}
+		default:
+			c.s.awsUnauth--
+		}
 		c.s.awsConns--
 		c.s.mu.Unlock()
 	})
@@ -187,7 +251,9 @@ func (c *counted) Close() error {
 // kernel, once for all its requests.
 func (a *AWSEndpoint) connContext(ctx context.Context, nc net.Conn) context.Context {
 	c := &awsConn{id: a.conn.Add(1)}
-	if cc, ok := nc.(*counted); ok && cc.uc != nil {
+	cc, _ := nc.(*counted)
+	c.cc = cc
+	if cc != nil && cc.uc != nil {
 		uc := cc.uc
 		if p, err := identity.FromConn(uc); err == nil {
 			p.Source = "aws"
@@ -217,23 +283,31 @@ func (a *AWSEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, 0, &api.Error{Code: api.CodeUnknownOperation, Message: "X-Amz-Target " + strconv.Quote(r.Header.Get("X-Amz-Target")) + " names no operation kmsd serves"})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, awsMaxBody))
-	defer clear(body) // it may hold plaintext, in base64
-	if err != nil {
-		a.fail(w, http.StatusRequestEntityTooLarge, &api.Error{Code: api.CodeValidation, Message: "the request body is over " + strconv.Itoa(awsMaxBody) + " bytes, or was cut"})
+	// Before the body is read: its length, declared; on TCP, the access
+	// key the signature header names (an unsigned or unknown one is
+	// refused with its body unread, and the connection closed); the
+	// body's in-flight units, charged to its user.
+	if r.ContentLength < 0 {
+		a.refuse(w, http.StatusLengthRequired, &api.Error{Code: api.CodeValidation, Message: "a request needs a Content-Length (kmsd's AWS endpoint takes no chunked bodies)"})
+		return
+	}
+	if r.ContentLength > awsMaxBody {
+		a.refuse(w, http.StatusRequestEntityTooLarge, &api.Error{Code: api.CodeValidation, Message: "the request body is over " + strconv.Itoa(awsMaxBody) + " bytes"})
 		return
 	}
 	p := c.p
 	if a.tcp {
 		var werr *api.Error
+		var key string
 		if a.Verify == nil {
 			werr = &api.Error{Code: CodeMissingAuthenticationToken, Message: "this endpoint takes requests signed with an access key kmsd issued"}
-		} else {
-			p, werr = a.Verify(r, body)
+		} else if p, key, werr = a.s.identifyAWS(r); werr == nil && !a.s.keyConn(c.cc, key) {
+			a.refuse(w, 0, throttled()) // the key's connections are at their limit
+			return
 		}
 		if werr != nil {
 			a.refusedRequest(werr.Code, r.RemoteAddr)
-			a.fail(w, 0, werr)
+			a.refuse(w, 0, werr)
 			return
 		}
 	}
@@ -241,12 +315,30 @@ func (a *AWSEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, 0, &api.Error{Code: api.CodeAccessDenied, Message: "the request carries no caller identity"})
 		return
 	}
+	over, release, ok := a.s.holdUnits(p.UID, units(int(r.ContentLength)), r.Context().Done())
+	if !ok {
+		return // the client went away while its user's share was spent
+	}
+	defer release()
+	body := make([]byte, r.ContentLength)
+	defer clear(body) // it may hold plaintext, in base64
+	if _, err := io.ReadFull(r.Body, body); err != nil {
+		a.refuse(w, http.StatusBadRequest, &api.Error{Code: api.CodeValidation, Message: "the request body is shorter than its Content-Length"})
+		return
+	}
+	if a.tcp {
+		if _, werr := a.Verify(r, body); werr != nil {
+			a.refusedRequest(werr.Code, r.RemoteAddr)
+			a.refuse(w, 0, werr)
+			return
+		}
+	}
 	in := spec.NewInput()
 	if err := awsjson.Decode(body, in); err != nil {
 		a.fail(w, 0, &api.Error{Code: api.CodeValidation, Message: "the " + op + " request is not valid: " + err.Error()})
 		return
 	}
-	out, err := a.s.frontQueued(r.Context(), p, p.String(), rid, op, in)
+	out, err := a.s.frontQueued(r.Context(), p, p.String(), rid, op, in, over)
 	if err != nil {
 		var werr *api.Error
 		if !errors.As(err, &werr) {
@@ -294,6 +386,18 @@ func (a *AWSEndpoint) refusedRequest(code, remote string) {
 type refusalCount struct {
 	n      int
 	logged time.Time
+}
+
+// refuse answers an error and closes the connection after it, its body
+// (if any) unread: the read deadline, now past, keeps net/http from
+// reading the rest of the body to discard it (which a slow sender would
+// stretch to the request timeout).
+func (a *AWSEndpoint) refuse(w http.ResponseWriter, status int, e *api.Error) {
+	w.Header().Set("Connection", "close")
+	a.fail(w, status, e)
+	rc := http.NewResponseController(w)
+	rc.Flush()
+	rc.SetReadDeadline(time.Now())
 }
 
 // fail answers an error: status, or the one AWS gives the code if 0.

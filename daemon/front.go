@@ -35,38 +35,47 @@ func (f *frontJob) finish(failed *api.Error) {
 	close(f.done)
 }
 
-// admitFront is what a front end's call does before its work: the
-// operation looked up, the trail ready, and a unit of the in-flight budget
-// taken as a socket request takes one, from its uid's share (waiting) and
-// the server's (over says the server's is spent). release gives it back.
-func (s *Server) admitFront(op string, p *policy.Principal) (spec *api.OpSpec, over bool, release func(), werr *api.Error) {
-	if spec = api.Lookup(op); spec == nil {
-		return nil, false, nil, &api.Error{Code: api.CodeUnknownOperation, Message: op + " is not an operation"}
+// frontOp is what a front end's call does before its work: the
+// operation looked up, and the trail ready.
+func (s *Server) frontOp(op string) (*api.OpSpec, *api.Error) {
+	spec := api.Lookup(op)
+	if spec == nil {
+		return nil, &api.Error{Code: api.CodeUnknownOperation, Message: op + " is not an operation"}
 	}
-	if werr = s.ready(); werr != nil {
-		return nil, false, nil, werr
+	if werr := s.ready(); werr != nil {
+		return nil, werr
 	}
-	if !s.shares.take(p.UID, 1, s.quit) {
-		return nil, false, nil, throttled()
-	}
-	over = s.hold(1)
 	s.requests.Add(1)
-	return spec, over, func() {
-		s.held.Add(-1)
-		s.shares.give(p.UID, 1)
-	}, nil
+	return spec, nil
+}
+
+// holdUnits takes u units of the in-flight budget for a request of uid
+// before its body is read, as a socket request takes its own: from the
+// uid's share (waiting while the uid holds it, until quit) and from the
+// server's (over says that one is spent). ok is false if quit came first;
+// release gives the units back.
+func (s *Server) holdUnits(uid uint32, u int, quit <-chan struct{}) (over bool, release func(), ok bool) {
+	if !s.shares.take(uid, u, quit) {
+		return false, nil, false
+	}
+	over = s.hold(u)
+	return over, func() {
+		s.held.Add(int64(-u))
+		s.shares.give(uid, u)
+	}, true
 }
 
 // frontQueued is frontCall for the AWS endpoint: the request joins the
 // workers' queue (crypto or management, as the socket's would), so that
 // concurrent HTTP requests share passes, and audit writes, with each
 // other and with socket requests. A full queue is ThrottlingException.
-func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal, rid, op string, in api.Message) (api.Message, error) {
-	spec, over, release, werr := s.admitFront(op, p)
+// The caller holds the request's in-flight units (holdUnits, taken
+// before its body was read); over says they passed the server's budget.
+func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal, rid, op string, in api.Message, over bool) (api.Message, error) {
+	spec, werr := s.frontOp(op)
 	if werr != nil {
 		return nil, werr
 	}
-	defer release()
 	f := &frontJob{ctx: policy.WithPrincipal(ctx, p), p: p, principal: principal, rid: rid, done: make(chan struct{})}
 	j := &job{op: spec, in: in, front: f}
 	if s.metrics != nil {
@@ -100,9 +109,13 @@ func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal
 // record is written: a trail that cannot be written fails the call and
 // wipes its output.
 func (s *Server) frontCall(ctx context.Context, p *policy.Principal, principal, rid, op string, in api.Message) (api.Message, error) {
-	spec, over, release, aerr := s.admitFront(op, p)
+	spec, aerr := s.frontOp(op)
 	if aerr != nil {
 		return nil, aerr
+	}
+	over, release, ok := s.holdUnits(p.UID, 1, s.quit)
+	if !ok {
+		return nil, throttled()
 	}
 	defer release()
 	ev := &audit.Event{Type: audit.TypeCall, Name: op, RequestID: rid, Caller: callerOf(p, principal)}

@@ -78,8 +78,10 @@ type Server struct {
 	conns  map[*conn]struct{}
 	perUID map[uint32]int // connections by uid (the socket's and the AWS endpoint's)
 	// awsConns counts the AWS endpoint's connections, which share the
-	// connection limits with the socket's (aws.go).
-	awsConns int
+	// connection limits with the socket's (aws.go); awsUnauth, its TCP
+	// connections not yet signed for, and perKey, the others by access key.
+	awsConns, awsUnauth int
+	perKey              map[string]int
 	// refusals counts refused connections by uid since refusedAt, when
 	// one was last logged.
 	refusals  map[uint32]int
@@ -157,7 +159,7 @@ func NewServer(cfg Config) *Server {
 	}
 	connLimits(&cfg, cfg.FileLimit)
 	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), conns: map[*conn]struct{}{},
-		perUID: map[uint32]int{}, refusals: map[uint32]int{}, refusedAt: map[uint32]time.Time{},
+		perUID: map[uint32]int{}, perKey: map[string]int{}, refusals: map[uint32]int{}, refusedAt: map[uint32]time.Time{},
 		shares: newShares(cfg.MaxInFlightPerUID), quit: make(chan struct{}), failures: newFailureBudget(),
 		summariesDone: make(chan struct{})}
 	if cfg.Metrics {

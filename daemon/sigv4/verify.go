@@ -39,11 +39,32 @@ type Credential struct {
 // Secrets returns the secret of an access key, or false if it knows none.
 type Secrets func(accessKeyID string) (secret []byte, ok bool)
 
-// Verify checks the signature of r, whose body is body, against the
-// secret secrets gives for its access key, at the time now. service is
-// the signing name the request must be scoped to ("kms"). It returns the
-// credential the request was signed with.
-func Verify(r *http.Request, body []byte, service string, now time.Time, secrets Secrets) (*Credential, *Error) {
+// CheckHeader checks what of r's signature can be checked before its body
+// is read: an Authorization header of Signature Version 4, scoped to
+// service and to the request's date, within MaxSkew of now, signing host
+// and x-amz-date, no session token, and an access key known says it
+// knows. It returns the credential the request claims; only Verify, with
+// the body, proves it.
+func CheckHeader(r *http.Request, service string, now time.Time, known func(accessKeyID string) bool) (*Credential, *Error) {
+	c, err := checkHeader(r, service, now)
+	if err != nil {
+		return nil, err
+	}
+	if !known(c.cred.AccessKeyID) {
+		return nil, &Error{CodeUnrecognizedClient, "The security token included in the request is invalid."}
+	}
+	return c.cred, nil
+}
+
+// claim is what a request's headers say of its signature.
+type claim struct {
+	cred    *Credential
+	signed  []string
+	sig     string
+	amzDate string
+}
+
+func checkHeader(r *http.Request, service string, now time.Time) (*claim, *Error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
 		return nil, &Error{CodeMissingAuthenticationToken, "Missing Authentication Token"}
@@ -72,20 +93,52 @@ func Verify(r *http.Request, body []byte, service string, now time.Time, secrets
 	if r.Header.Get("X-Amz-Security-Token") != "" {
 		return nil, &Error{CodeUnrecognizedClient, "kmsd issues no session tokens: sign with an access key and its secret alone"}
 	}
+	return &claim{cred: cred, signed: signed, sig: sig, amzDate: amzDate}, nil
+}
+
+// Verify checks the signature of r, whose body is body, against the
+// secret secrets gives for its access key, at the time now. service is
+// the signing name the request must be scoped to ("kms"). It returns the
+// credential the request was signed with.
+func Verify(r *http.Request, body []byte, service string, now time.Time, secrets Secrets) (*Credential, *Error) {
+	c, err := checkHeader(r, service, now)
+	if err != nil {
+		return nil, err
+	}
 	payload := hashHex(body)
 	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && h != payload {
 		return nil, &Error{CodeInvalidSignature, "X-Amz-Content-Sha256 is not the hash of the body"}
 	}
-	secret, ok := secrets(cred.AccessKeyID)
+	secret, ok := secrets(c.cred.AccessKeyID)
 	if !ok {
 		return nil, &Error{CodeUnrecognizedClient, "The security token included in the request is invalid."}
 	}
-	want := Sign(secret, cred, StringToSign(amzDate, cred, CanonicalRequest(r, signed, payload)))
-	got, herr := hex.DecodeString(sig)
+	want := Sign(secret, c.cred, StringToSign(c.amzDate, c.cred, CanonicalRequest(r, c.signed, payload)))
+	got, herr := hex.DecodeString(c.sig)
 	if herr != nil || !hmac.Equal(got, want) {
 		return nil, &Error{CodeInvalidSignature, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."}
 	}
-	return cred, nil
+	return c.cred, nil
+}
+
+// SignRequest signs r, whose body is body, with an access key: it sets
+// X-Amz-Date (now) and Authorization, signing host, x-amz-date and every
+// X-Amz- and Content-Type header r has. For tests and for clients without
+// an AWS SDK.
+func SignRequest(r *http.Request, body []byte, accessKeyID string, secret []byte, region, service string, now time.Time) {
+	amzDate := now.UTC().Format("20060102T150405Z")
+	r.Header.Set("X-Amz-Date", amzDate)
+	signed := []string{"host"}
+	for name := range r.Header {
+		if l := strings.ToLower(name); strings.HasPrefix(l, "x-amz-") || l == "content-type" {
+			signed = append(signed, l)
+		}
+	}
+	slices.Sort(signed)
+	cred := &Credential{AccessKeyID: accessKeyID, Date: amzDate[:8], Region: region, Service: service}
+	sig := Sign(secret, cred, StringToSign(amzDate, cred, CanonicalRequest(r, signed, hashHex(body))))
+	r.Header.Set("Authorization", Algorithm+" Credential="+accessKeyID+"/"+cred.Date+"/"+region+"/"+service+"/aws4_request, SignedHeaders="+
+		strings.Join(signed, ";")+", Signature="+hex.EncodeToString(sig))
 }
 
 // parseAuthorization splits "AWS4-HMAC-SHA256 Credential=ID/DATE/REGION/

@@ -155,3 +155,51 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckHeaderBeforeTheBody: what CheckHeader refuses, Verify refuses
+// too, and a request SignRequest signed passes both, the header check
+// with no body read.
+func TestCheckHeaderBeforeTheBody(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	secret := []byte("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+	body := []byte(`{"KeyId":"alias/x"}`)
+	newReq := func() *http.Request {
+		r, _ := http.NewRequest("POST", "http://127.0.0.1:1/", nil)
+		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		r.Header.Set("X-Amz-Target", "TrentService.DescribeKey")
+		SignRequest(r, body, "AKIDKMSD", secret, "local", "kms", now)
+		return r
+	}
+	known := func(id string) bool { return id == "AKIDKMSD" }
+	secrets := func(id string) ([]byte, bool) { return secret, id == "AKIDKMSD" }
+	r := newReq()
+	if c, err := CheckHeader(r, "kms", now, known); err != nil || c.AccessKeyID != "AKIDKMSD" {
+		t.Fatalf("CheckHeader: %v %v", c, err)
+	}
+	if _, err := Verify(r, body, "kms", now, secrets); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if _, err := Verify(r, []byte(`{"KeyId":"alias/y"}`), "kms", now, secrets); err == nil || err.Code != CodeInvalidSignature {
+		t.Fatalf("another body: %v", err)
+	}
+	r = newReq()
+	r.Header.Set("X-Amz-Target", "TrentService.DisableKey")
+	if _, err := Verify(r, body, "kms", now, secrets); err == nil {
+		t.Fatal("a signed header changed after signing passed")
+	}
+	for name, edit := range map[string]func(r *http.Request){
+		"unsigned":       func(r *http.Request) { r.Header.Del("Authorization") },
+		"unknown key":    func(r *http.Request) { SignRequest(r, body, "AKIDOTHER", secret, "local", "kms", now) },
+		"late":           func(r *http.Request) { SignRequest(r, body, "AKIDKMSD", secret, "local", "kms", now.Add(-time.Hour)) },
+		"other service":  func(r *http.Request) { SignRequest(r, body, "AKIDKMSD", secret, "local", "s3", now) },
+		"session tokens": func(r *http.Request) { r.Header.Set("X-Amz-Security-Token", "t") },
+	} {
+		r := newReq()
+		edit(r)
+		_, herr := CheckHeader(r, "kms", now, known)
+		_, verr := Verify(r, body, "kms", now, secrets)
+		if herr == nil || verr == nil {
+			t.Errorf("%s: CheckHeader %v, Verify %v; want both refused", name, herr, verr)
+		}
+	}
+}
