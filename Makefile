@@ -60,9 +60,11 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	cd e2e/awssdk && $(GO) run $(STATICCHECK) ./...
 
-## generate: the wire codec from the wire/api structs (a test fails when it is stale)
+## generate: the wire codec from the wire/api structs, and the client's methods,
+## the daemon's handlers and kmsctl's commands from the operation table (tests
+## fail when either is stale)
 generate:
-	$(GO) generate ./wire
+	$(GO) generate ./wire ./wire/api
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

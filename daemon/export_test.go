@@ -33,7 +33,7 @@ func (s *Server) Principals() []*policy.Principal {
 }
 
 // Serves reports whether op has a handler.
-func (s *Server) Serves(op string) bool { return s.handler(op) != nil }
+func (s *Server) Serves(op string) bool { return handlers[op] != nil }
 
 // Audit is the server's audit trail (nil when it runs without one).
 func (s *Server) Audit() *audit.Writer { return s.cfg.Audit }

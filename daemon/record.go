@@ -66,7 +66,9 @@ func finish(ev *audit.Event, rep *kms.Report, in, out api.Message, werr *api.Err
 	case *api.GenerateDataKeyInput:
 		ev.Context = v.EncryptionContext
 	}
-	params(ev, in, out) // what was asked, whatever came of it, as CloudTrail records it
+	if in != nil { // what was asked, whatever came of it, as CloudTrail records it
+		params(ev, api.Lookup(ev.Name), in, out)
+	}
 	switch v := out.(type) {
 	case *api.EncryptOutput:
 		ev.OutBytes = len(v.CiphertextBlob)

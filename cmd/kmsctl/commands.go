@@ -7,61 +7,30 @@ import (
 	"kmsd/wire/api"
 )
 
-// commands lists every subcommand, named as in `aws kms`.
+// commands lists every subcommand, named as in `aws kms`: one per
+// operation of the table (opCommands, generated from it), and kmsctl's
+// own reading of the audit trail.
 type commands struct {
-	Status                          statusCmd                    `cmd:"" help:"Show kmsd's version, suite, CPU features, key count, uptime and queue depth."`
-	CreateKey                       createKeyCmd                 `cmd:"" help:"Create a symmetric key."`
-	DescribeKey                     describeKeyCmd               `cmd:"" help:"Show a key's metadata."`
-	ListKeys                        listKeysCmd                  `cmd:"" help:"List keys."`
-	UpdateKeyDescription            updateKeyDescriptionCmd      `cmd:"" help:"Replace a key's description."`
-	EnableKey                       keyCmd                       `cmd:"" help:"Enable a key."`
-	DisableKey                      keyCmd                       `cmd:"" help:"Disable a key."`
-	ScheduleKeyDeletion             scheduleKeyDeletionCmd       `cmd:"" help:"Delete a key after a waiting period of 7 to 30 days."`
-	CancelKeyDeletion               keyCmd                       `cmd:"" help:"Cancel a scheduled deletion (the key comes back disabled)."`
-	Encrypt                         encryptCmd                   `cmd:"" help:"Encrypt up to 4096 bytes."`
-	Decrypt                         decryptCmd                   `cmd:"" help:"Decrypt a ciphertext blob."`
-	ReEncrypt                       reEncryptCmd                 `cmd:"" help:"Re-encrypt a blob under another key or context, inside kmsd."`
-	GenerateDataKey                 generateDataKeyCmd           `cmd:"" help:"Make a data key: plaintext and encrypted."`
-	GenerateDataKeyWithoutPlaintext generateDataKeyCmd           `cmd:"" help:"Make a data key: encrypted only."`
-	GenerateRandom                  generateRandomCmd            `cmd:"" help:"Random bytes from kmsd."`
-	CreateAlias                     aliasCmd                     `cmd:"" help:"Create an alias for a key."`
-	UpdateAlias                     aliasCmd                     `cmd:"" help:"Point an alias at another key."`
-	DeleteAlias                     deleteAliasCmd               `cmd:"" help:"Delete an alias."`
-	ListAliases                     listAliasesCmd               `cmd:"" help:"List aliases."`
-	TagResource                     tagResourceCmd               `cmd:"" help:"Add or replace tags on a key."`
-	UntagResource                   untagResourceCmd             `cmd:"" help:"Remove tags from a key."`
-	ListResourceTags                listResourceTagsCmd          `cmd:"" help:"List a key's tags."`
-	EnableKeyRotation               enableKeyRotationCmd         `cmd:"" help:"Turn on automatic rotation."`
-	DisableKeyRotation              keyCmd                       `cmd:"" help:"Turn off automatic rotation."`
-	GetKeyRotationStatus            keyCmd                       `cmd:"" help:"Show a key's automatic rotation."`
-	RotateKeyOnDemand               keyCmd                       `cmd:"" help:"Rotate a key's material now."`
-	ListKeyRotations                listKeyRotationsCmd          `cmd:"" help:"List a key's rotations."`
-	PutKeyPolicy                    putKeyPolicyCmd              `cmd:"" help:"Replace a key's policy."`
-	GetKeyPolicy                    getKeyPolicyCmd              `cmd:"" help:"Show a key's policy."`
-	ListKeyPolicies                 listKeyPoliciesCmd           `cmd:"" help:"List a key's policy names (always default)."`
-	CreateGrant                     createGrantCmd               `cmd:"" help:"Give a principal some operations on a key."`
-	ListGrants                      listGrantsCmd                `cmd:"" help:"List a key's grants."`
-	ListRetirableGrants             listRetirableGrantsCmd       `cmd:"" help:"List the grants a principal may retire."`
-	RetireGrant                     retireGrantCmd               `cmd:"" help:"Retire a grant (its retiring principal, or its grantee)."`
-	RevokeGrant                     revokeGrantCmd               `cmd:"" help:"Revoke a grant (a key administrator)."`
-	GetKeyLastUsage                 keyCmd                       `cmd:"" help:"Show a key's last successful cryptographic use."`
-	Usage                           usageCmd                     `cmd:"" help:"Requests by key and principal over a recent window (your own; root sees all)."`
-	Audit                           auditCmd                     `cmd:"" help:"Read and verify the audit trail."`
-	RotateRootKey                   rotateRootKeyCmd             `cmd:"" help:"Re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old until you delete it (root only; docs/operations.md)."`
-	Backup                          backupCmd                    `cmd:"" help:"Write a backup of kmsd's keys, aliases, grants and policies: a consistent snapshot taken while kmsd serves, sealed under the root key (root or the admin group)."`
-	GetParametersForImport          getParametersForImportCmd    `cmd:"" help:"Get a wrapping key and an import token for an EXTERNAL key (valid 24 hours)."`
-	ImportKeyMaterial               importKeyMaterialCmd         `cmd:"" help:"Import wrapped key material into an EXTERNAL key."`
-	DeleteImportedKeyMaterial       deleteImportedKeyMaterialCmd `cmd:"" help:"Delete an EXTERNAL key's material: it is PendingImport until the same material is imported again."`
-	CreateCustomKeyStore            createCustomKeyStoreCmd      `cmd:"" help:"Add a custom key store: keys kept in a PKCS#11 token (root or the admin group)."`
-	DescribeCustomKeyStores         describeCustomKeyStoresCmd   `cmd:"" help:"List custom key stores and their connection state."`
-	UpdateCustomKeyStore            updateCustomKeyStoreCmd      `cmd:"" help:"Rename a custom key store, or (disconnected) change its module, token or PIN file."`
-	ConnectCustomKeyStore           keyStoreCmd                  `cmd:"" help:"Connect a custom key store to its token (describe-custom-key-stores shows the outcome)."`
-	DisconnectCustomKeyStore        keyStoreCmd                  `cmd:"" help:"Disconnect a custom key store: its keys are refused until it is connected again."`
-	DeleteCustomKeyStore            keyStoreCmd                  `cmd:"" help:"Delete a disconnected custom key store that holds no keys."`
-	CreateAccessKey                 createAccessKeyCmd           `cmd:"" help:"Issue an access key for kmsd's AWS endpoint on TCP (kmsd --aws-listen tcp:...), acting as a principal; the secret is shown once (docs/aws-endpoint.md)."`
-	ListAccessKeys                  listAccessKeysCmd            `cmd:"" help:"List access keys (yours; root and the admin group see all)."`
-	DeleteAccessKey                 deleteAccessKeyCmd           `cmd:"" help:"Delete an access key: requests signed with it are refused from then on."`
+	opCommands `embed:""`
+	Audit      auditCmd `cmd:"" help:"Read and verify the audit trail."`
 }
+
+// Commands that share their flags (a key id, a custom key store id).
+type (
+	enableKeyCmd                       = keyCmd
+	disableKeyCmd                      = keyCmd
+	cancelKeyDeletionCmd               = keyCmd
+	disableKeyRotationCmd              = keyCmd
+	getKeyRotationStatusCmd            = keyCmd
+	rotateKeyOnDemandCmd               = keyCmd
+	getKeyLastUsageCmd                 = keyCmd
+	createAliasCmd                     = aliasCmd
+	updateAliasCmd                     = aliasCmd
+	generateDataKeyWithoutPlaintextCmd = generateDataKeyCmd
+	connectCustomKeyStoreCmd           = keyStoreCmd
+	disconnectCustomKeyStoreCmd        = keyStoreCmd
+	deleteCustomKeyStoreCmd            = keyStoreCmd
+)
 
 // opName turns a subcommand into its operation: create-key -> CreateKey.
 func opName(command string) string {

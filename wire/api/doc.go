@@ -16,9 +16,19 @@
 // # Operations
 //
 // [Lookup] finds an operation by its AWS name, and [Ops] lists them all:
-// the AWS KMS operations kmsd serves, plus its own Hello, Status,
-// GetUsage and VerifyAuditCheckpoints. Batch operations (the crypto
-// operations on keys) may be sent many items at a time.
+// the AWS KMS operations kmsd serves, plus its own (Hello, Status,
+// usage, audit checkpoints, backups, the root key, access keys). Batch
+// operations (the crypto operations on keys) may be sent many items at a
+// time.
+//
+// The table (table.go) is the one place an operation is declared: its
+// types, its pool, who may call it ([Access]), who answers it
+// ([Served]), its help, kmsctl's command, what its audit record keeps
+// ([Param]) and which of its fields hold plaintext to wipe. `go generate
+// ./wire/api` (internal/opsgen) writes from it the Go client's methods,
+// the daemon's handler registration and wiping, and kmsctl's command
+// list; the daemon reads the access rules and audit parameters from it.
+// Adding an operation is an entry there, its handler and its tests.
 //
 // # Errors
 //

@@ -68,8 +68,13 @@ type Empty struct{}
 // encodes exactly these types.
 type Message interface{ message() }
 
-// OpSpec describes one operation: its request and response types and
-// whether it may be batched.
+// OpSpec describes one operation: the one place it is declared. Its
+// request and response types, whether it may be batched, which pool
+// serves it, who may call it, what its audit record keeps and what
+// kmsctl and the Go client call it all come from here: the handlers'
+// registration, the client's methods and kmsctl's command list are
+// generated from this table (internal/opsgen; a test fails when they are
+// stale), and the audit parameters are read from it.
 //
 //wire:skip (not a message)
 type OpSpec struct {
@@ -90,19 +95,108 @@ type OpSpec struct {
 	Output     func(outputs any, i int) Message
 	// Batch operations may be sent in a batch request.
 	Batch bool
-	// Crypto operations use a key's material; the rest manage keys.
+	// Crypto operations use a key's material and are served by the
+	// crypto workers; the rest manage keys, on the management workers.
 	Crypto bool
-	// Own operations are kmsd's, not AWS KMS's (Hello, Status, GetUsage,
-	// VerifyAuditCheckpoints, CreateBackup, GetBackupPart, RotateRootKey,
-	// and the access keys' Create, List and Delete):
-	// they are recorded, but usage counts leave them out.
+	// Own operations are kmsd's, not AWS KMS's: they are recorded, but
+	// usage counts leave them out, and the AWS endpoint does not serve
+	// them.
 	Own bool
+	// Help says what the operation does, in a line: kmsctl's help for its
+	// command and the Go client's documentation of its method.
+	Help string
+	// Access is who may call it at all; key policies and grants decide
+	// the rest.
+	Access Access
+	// Served is who answers it.
+	Served Served
+	// Command is kmsctl's command for it, as a Go field name: "" for the
+	// operation's name, NoCommand for none.
+	Command string
+	// Internal operations are sent by the client library itself (Hello):
+	// the Go client has no method for them.
+	Internal bool
+	// Params are what a management request's audit record keeps of what
+	// was asked and answered, in order: a later one of the same key
+	// replaces an earlier when it is not empty.
+	Params []Param
+	// WipeOutput and WipeInput name the field of the response, and of the
+	// request, that holds plaintext: zeroed once the answer is encoded,
+	// and once the service is done with the request.
+	WipeOutput, WipeInput string
 }
 
-// own marks an operation as kmsd's own.
-func own(s OpSpec) OpSpec {
-	s.Own = true
-	return s
+// Access is who may call an operation.
+type Access int
+
+const (
+	// Anyone may call it; key policies, grants and the service decide.
+	Anyone Access = iota
+	// Admins are root and the members of kmsd's admin group.
+	Admins
+	// RootOnly is root alone.
+	RootOnly
+)
+
+// Served is who answers an operation.
+type Served int
+
+const (
+	// ByService operations are a method of the key service (daemon/kms)
+	// of the same name.
+	ByService Served = iota
+	// ByServer operations are the server's own (the audit trail, backups,
+	// the root key, access keys): a method of daemon.Server named as the
+	// operation, its first letter in lower case.
+	ByServer
+	// ByConnection operations are answered by the connection (Hello,
+	// Status).
+	ByConnection
+)
+
+// NoCommand is OpSpec.Command for an operation kmsctl has no command for.
+const NoCommand = "-"
+
+// Param is one thing a management request's audit record keeps.
+//
+//wire:skip (not a message)
+type Param struct {
+	// Key names it in the record's params; "key_id" and "alias" fill the
+	// record's own fields instead.
+	Key string
+	// From is a field of the request ("Policy"), or of the response after
+	// "out." ("out.GrantId"); a dotted path reaches into a structure.
+	From string
+	Form ParamForm
+}
+
+// ParamForm is how a Param's value is written.
+type ParamForm int
+
+const (
+	// AsIs is a string or a number as it is.
+	AsIs ParamForm = iota
+	// Digest is "sha256:" and the hex SHA-256 of a document: never the
+	// document, which may be long or say more than the record should.
+	Digest
+	// Names is a list joined by commas: of strings, or of tags' keys.
+	Names
+	// Time is a time in RFC 3339, UTC.
+	Time
+	// JSON is a structure as JSON, unless all its fields are empty.
+	JSON
+	// GrantOfToken is the id of the grant a grant token names: a grant
+	// is recorded by its id, never by a token.
+	GrantOfToken
+)
+
+// in and out declare a Param from the request or the response.
+func in(key, from string, form ...ParamForm) Param {
+	return Param{Key: key, From: from, Form: append(form, AsIs)[0]}
+}
+
+func out(key, from string, form ...ParamForm) Param {
+	return Param{Key: key, From: "out." + from, Form: append(form, AsIs)[0]}
 }
 
 // IsKMSOperation reports whether name is one of AWS KMS's operations
@@ -112,15 +206,36 @@ func IsKMSOperation(name string) bool {
 	return s != nil && !s.Own
 }
 
-func spec[In, Out any, PI interface {
+// option sets what an entry of the table declares beyond its types.
+type option func(*OpSpec)
+
+var (
+	batch        option = func(s *OpSpec) { s.Batch = true }
+	crypto       option = func(s *OpSpec) { s.Crypto = true }
+	own          option = func(s *OpSpec) { s.Own = true }
+	admins       option = func(s *OpSpec) { s.Access = Admins }
+	rootOnly     option = func(s *OpSpec) { s.Access = RootOnly }
+	byServer     option = func(s *OpSpec) { s.Served = ByServer }
+	byConnection option = func(s *OpSpec) { s.Served = ByConnection }
+	noCommand    option = func(s *OpSpec) { s.Command = NoCommand }
+	internal     option = func(s *OpSpec) { s.Internal = true }
+)
+
+func command(name string) option     { return func(s *OpSpec) { s.Command = name } }
+func params(p ...Param) option       { return func(s *OpSpec) { s.Params = p } }
+func wipeOutput(field string) option { return func(s *OpSpec) { s.WipeOutput = field } }
+func wipeInput(field string) option  { return func(s *OpSpec) { s.WipeInput = field } }
+
+// op declares an operation of request In and response Out.
+func op[In, Out any, PI interface {
 	*In
 	Message
 }, PO interface {
 	*Out
 	Message
-}](name string, batch, crypto bool) OpSpec {
+}](name, help string, opts ...option) OpSpec {
 	var free sync.Pool // of *[]In, zeroed
-	return OpSpec{Name: name, Batch: batch, Crypto: crypto,
+	s := OpSpec{Name: name, Help: help,
 		NewInput:  func() Message { return PI(new(In)) },
 		NewOutput: func() Message { return PO(new(Out)) },
 		NewInputs: func(n int) any {
@@ -141,63 +256,10 @@ func spec[In, Out any, PI interface {
 		Input:      func(inputs any, i int) Message { return PI(&inputs.([]In)[i]) },
 		NewOutputs: func(n int) any { return make([]Out, n) },
 		Output:     func(outputs any, i int) Message { return PO(&outputs.([]Out)[i]) }}
-}
-
-var opList = []OpSpec{
-	own(spec[HelloInput, HelloOutput](OpHello, false, false)),
-	own(spec[StatusInput, StatusOutput](OpStatus, false, false)),
-	spec[CreateKeyInput, KeyMetadataOutput](OpCreateKey, false, false),
-	spec[DescribeKeyInput, KeyMetadataOutput](OpDescribeKey, false, false),
-	spec[ListKeysInput, ListKeysOutput](OpListKeys, false, false),
-	spec[UpdateKeyDescriptionInput, Empty](OpUpdateKeyDescription, false, false),
-	spec[KeyIDInput, Empty](OpEnableKey, false, false),
-	spec[KeyIDInput, Empty](OpDisableKey, false, false),
-	spec[ScheduleKeyDeletionInput, ScheduleKeyDeletionOutput](OpScheduleKeyDeletion, false, false),
-	spec[KeyIDInput, KeyIDOutput](OpCancelKeyDeletion, false, false),
-	spec[AliasInput, Empty](OpCreateAlias, false, false),
-	spec[AliasInput, Empty](OpUpdateAlias, false, false),
-	spec[DeleteAliasInput, Empty](OpDeleteAlias, false, false),
-	spec[ListAliasesInput, ListAliasesOutput](OpListAliases, false, false),
-	spec[TagResourceInput, Empty](OpTagResource, false, false),
-	spec[UntagResourceInput, Empty](OpUntagResource, false, false),
-	spec[ListResourceTagsInput, ListResourceTagsOutput](OpListResourceTags, false, false),
-	spec[EncryptInput, EncryptOutput](OpEncrypt, true, true),
-	spec[DecryptInput, DecryptOutput](OpDecrypt, true, true),
-	spec[ReEncryptInput, ReEncryptOutput](OpReEncrypt, true, true),
-	spec[GenerateDataKeyInput, GenerateDataKeyOutput](OpGenerateDataKey, true, true),
-	spec[GenerateDataKeyInput, GenerateDataKeyOutput](OpGenerateDataKeyWithoutPlaintext, true, true),
-	spec[GenerateRandomInput, GenerateRandomOutput](OpGenerateRandom, false, true),
-	spec[EnableKeyRotationInput, Empty](OpEnableKeyRotation, false, false),
-	spec[KeyIDInput, Empty](OpDisableKeyRotation, false, false),
-	spec[KeyIDInput, GetKeyRotationStatusOutput](OpGetKeyRotationStatus, false, false),
-	spec[KeyIDInput, KeyIDOutput](OpRotateKeyOnDemand, false, false),
-	spec[ListKeyRotationsInput, ListKeyRotationsOutput](OpListKeyRotations, false, false),
-	spec[PutKeyPolicyInput, Empty](OpPutKeyPolicy, false, false),
-	spec[GetKeyPolicyInput, GetKeyPolicyOutput](OpGetKeyPolicy, false, false),
-	spec[ListKeyPoliciesInput, ListKeyPoliciesOutput](OpListKeyPolicies, false, false),
-	spec[CreateGrantInput, CreateGrantOutput](OpCreateGrant, false, false),
-	spec[ListGrantsInput, ListGrantsOutput](OpListGrants, false, false),
-	spec[ListRetirableGrantsInput, ListGrantsOutput](OpListRetirableGrants, false, false),
-	spec[RetireGrantInput, Empty](OpRetireGrant, false, false),
-	spec[RevokeGrantInput, Empty](OpRevokeGrant, false, false),
-	spec[KeyIDInput, GetKeyLastUsageOutput](OpGetKeyLastUsage, false, false),
-	own(spec[GetUsageInput, GetUsageOutput](OpGetUsage, false, false)),
-	own(spec[VerifyAuditCheckpointsInput, VerifyAuditCheckpointsOutput](OpVerifyAuditCheckpoints, false, false)),
-	own(spec[CreateBackupInput, CreateBackupOutput](OpCreateBackup, false, false)),
-	own(spec[GetBackupPartInput, GetBackupPartOutput](OpGetBackupPart, false, false)),
-	own(spec[RotateRootKeyInput, RotateRootKeyOutput](OpRotateRootKey, false, false)),
-	spec[GetParametersForImportInput, GetParametersForImportOutput](OpGetParametersForImport, false, false),
-	spec[ImportKeyMaterialInput, ImportKeyMaterialOutput](OpImportKeyMaterial, false, false),
-	spec[DeleteImportedKeyMaterialInput, DeleteImportedKeyMaterialOutput](OpDeleteImportedKeyMaterial, false, false),
-	spec[CreateCustomKeyStoreInput, CreateCustomKeyStoreOutput](OpCreateCustomKeyStore, false, false),
-	spec[DescribeCustomKeyStoresInput, DescribeCustomKeyStoresOutput](OpDescribeCustomKeyStores, false, false),
-	spec[UpdateCustomKeyStoreInput, Empty](OpUpdateCustomKeyStore, false, false),
-	spec[CustomKeyStoreIDInput, Empty](OpConnectCustomKeyStore, false, false),
-	spec[CustomKeyStoreIDInput, Empty](OpDisconnectCustomKeyStore, false, false),
-	spec[CustomKeyStoreIDInput, Empty](OpDeleteCustomKeyStore, false, false),
-	own(spec[CreateAccessKeyInput, CreateAccessKeyOutput](OpCreateAccessKey, false, false)),
-	own(spec[ListAccessKeysInput, ListAccessKeysOutput](OpListAccessKeys, false, false)),
-	own(spec[DeleteAccessKeyInput, Empty](OpDeleteAccessKey, false, false)),
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
 }
 
 var ops = func() map[string]*OpSpec {

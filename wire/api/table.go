@@ -1,0 +1,107 @@
+package api
+
+// opList is the table of operations (see OpSpec). Adding an operation is
+// an entry here, its handler (a method of the key service or the server)
+// and its tests; `go generate ./wire/api` writes what follows from it.
+//
+//go:generate go run ../../internal/opsgen
+var opList = []OpSpec{
+	op[HelloInput, HelloOutput](OpHello, "Open a connection: protocol version, server version, suite, CPU features and limits.",
+		own, byConnection, noCommand, internal),
+	op[StatusInput, StatusOutput](OpStatus, "Show kmsd's version, suite, CPU features, key count, uptime and queue depth.",
+		own, byConnection),
+
+	op[CreateKeyInput, KeyMetadataOutput](OpCreateKey, "Create a symmetric key.",
+		params(out("key_id", "KeyMetadata.KeyId"), in("description", "Description"), in("key_usage", "KeyUsage"),
+			in("key_spec", "KeySpec"), in("origin", "Origin"), in("policy", "Policy", Digest), in("tag_keys", "Tags", Names),
+			in("custom_key_store_id", "CustomKeyStoreId"))),
+	op[DescribeKeyInput, KeyMetadataOutput](OpDescribeKey, "Show a key's metadata."),
+	op[ListKeysInput, ListKeysOutput](OpListKeys, "List keys."),
+	op[UpdateKeyDescriptionInput, Empty](OpUpdateKeyDescription, "Replace a key's description.",
+		params(in("description", "Description"))),
+	op[KeyIDInput, Empty](OpEnableKey, "Enable a key."),
+	op[KeyIDInput, Empty](OpDisableKey, "Disable a key."),
+	op[ScheduleKeyDeletionInput, ScheduleKeyDeletionOutput](OpScheduleKeyDeletion, "Delete a key after a waiting period of 7 to 30 days.",
+		params(out("deletion_date", "DeletionDate", Time), out("pending_window_in_days", "PendingWindowInDays"))),
+	op[KeyIDInput, KeyIDOutput](OpCancelKeyDeletion, "Cancel a scheduled deletion (the key comes back disabled)."),
+
+	op[AliasInput, Empty](OpCreateAlias, "Create an alias for a key.",
+		params(in("alias", "AliasName"), in("target_key_id", "TargetKeyId"))),
+	op[AliasInput, Empty](OpUpdateAlias, "Point an alias at another key.",
+		params(in("alias", "AliasName"), in("target_key_id", "TargetKeyId"))),
+	op[DeleteAliasInput, Empty](OpDeleteAlias, "Delete an alias.", params(in("alias", "AliasName"))),
+	op[ListAliasesInput, ListAliasesOutput](OpListAliases, "List aliases."),
+
+	op[TagResourceInput, Empty](OpTagResource, "Add or replace tags on a key.", params(in("tag_keys", "Tags", Names))),
+	op[UntagResourceInput, Empty](OpUntagResource, "Remove tags from a key.", params(in("tag_keys", "TagKeys", Names))),
+	op[ListResourceTagsInput, ListResourceTagsOutput](OpListResourceTags, "List a key's tags."),
+
+	op[EncryptInput, EncryptOutput](OpEncrypt, "Encrypt up to 4096 bytes.", batch, crypto, wipeInput("Plaintext")),
+	op[DecryptInput, DecryptOutput](OpDecrypt, "Decrypt a ciphertext blob.", batch, crypto, wipeOutput("Plaintext")),
+	op[ReEncryptInput, ReEncryptOutput](OpReEncrypt, "Re-encrypt a blob under another key or context, inside kmsd.", batch, crypto),
+	op[GenerateDataKeyInput, GenerateDataKeyOutput](OpGenerateDataKey, "Make a data key: plaintext and encrypted.",
+		batch, crypto, wipeOutput("Plaintext")),
+	op[GenerateDataKeyInput, GenerateDataKeyOutput](OpGenerateDataKeyWithoutPlaintext, "Make a data key: encrypted only.",
+		batch, crypto, wipeOutput("Plaintext")),
+	op[GenerateRandomInput, GenerateRandomOutput](OpGenerateRandom, "Random bytes from kmsd.", crypto, wipeOutput("Plaintext")),
+
+	op[EnableKeyRotationInput, Empty](OpEnableKeyRotation, "Turn on automatic rotation.",
+		params(in("rotation_period_in_days", "RotationPeriodInDays"))),
+	op[KeyIDInput, Empty](OpDisableKeyRotation, "Turn off automatic rotation."),
+	op[KeyIDInput, GetKeyRotationStatusOutput](OpGetKeyRotationStatus, "Show a key's automatic rotation."),
+	op[KeyIDInput, KeyIDOutput](OpRotateKeyOnDemand, "Rotate a key's material now."),
+	op[ListKeyRotationsInput, ListKeyRotationsOutput](OpListKeyRotations, "List a key's rotations."),
+
+	op[PutKeyPolicyInput, Empty](OpPutKeyPolicy, "Replace a key's policy.",
+		params(in("policy_name", "PolicyName"), in("policy", "Policy", Digest))),
+	op[GetKeyPolicyInput, GetKeyPolicyOutput](OpGetKeyPolicy, "Show a key's policy."),
+	op[ListKeyPoliciesInput, ListKeyPoliciesOutput](OpListKeyPolicies, "List a key's policy names (always default)."),
+
+	op[CreateGrantInput, CreateGrantOutput](OpCreateGrant, "Give a principal some operations on a key.",
+		params(in("grantee_principal", "GranteePrincipal"), in("retiring_principal", "RetiringPrincipal"),
+			in("operations", "Operations", Names), in("name", "Name"), in("constraints", "Constraints", JSON),
+			out("grant_id", "GrantId"))),
+	op[ListGrantsInput, ListGrantsOutput](OpListGrants, "List a key's grants."),
+	op[ListRetirableGrantsInput, ListGrantsOutput](OpListRetirableGrants, "List the grants a principal may retire."),
+	op[RetireGrantInput, Empty](OpRetireGrant, "Retire a grant (its retiring principal, or its grantee).",
+		params(in("grant_id", "GrantId"), in("grant_id", "GrantToken", GrantOfToken))),
+	op[RevokeGrantInput, Empty](OpRevokeGrant, "Revoke a grant (a key administrator).", params(in("grant_id", "GrantId"))),
+
+	op[KeyIDInput, GetKeyLastUsageOutput](OpGetKeyLastUsage, "Show a key's last successful cryptographic use.", byServer),
+	op[GetUsageInput, GetUsageOutput](OpGetUsage, "Requests by key and principal over a recent window (your own; root sees all).",
+		own, byServer, command("Usage")),
+	op[VerifyAuditCheckpointsInput, VerifyAuditCheckpointsOutput](OpVerifyAuditCheckpoints,
+		"Check audit checkpoints against kmsd's store (kmsctl audit verify).", own, admins, byServer, noCommand),
+	op[CreateBackupInput, CreateBackupOutput](OpCreateBackup, "Write a backup of kmsd's keys, aliases, grants and policies: a consistent snapshot taken while kmsd serves, sealed under the root key (root or the admin group).",
+		own, admins, byServer, command("Backup")),
+	op[GetBackupPartInput, GetBackupPartOutput](OpGetBackupPart, "Read a part of a backup CreateBackup began (kmsctl backup).",
+		own, admins, byServer, noCommand),
+	op[RotateRootKeyInput, RotateRootKeyOutput](OpRotateRootKey, "Re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old until you delete it (root only; docs/operations.md).",
+		own, rootOnly, byServer),
+
+	op[GetParametersForImportInput, GetParametersForImportOutput](OpGetParametersForImport, "Get a wrapping key and an import token for an EXTERNAL key (valid 24 hours).",
+		params(in("wrapping_algorithm", "WrappingAlgorithm"), in("wrapping_key_spec", "WrappingKeySpec"))),
+	op[ImportKeyMaterialInput, ImportKeyMaterialOutput](OpImportKeyMaterial, "Import wrapped key material into an EXTERNAL key.",
+		params(in("expiration_model", "ExpirationModel"), in("valid_to", "ValidTo", Time))),
+	op[DeleteImportedKeyMaterialInput, DeleteImportedKeyMaterialOutput](OpDeleteImportedKeyMaterial, "Delete an EXTERNAL key's material: it is PendingImport until the same material is imported again."),
+
+	op[CreateCustomKeyStoreInput, CreateCustomKeyStoreOutput](OpCreateCustomKeyStore, "Add a custom key store: keys kept in a PKCS#11 token (root or the admin group).",
+		admins, params(in("name", "CustomKeyStoreName"), in("module", "Pkcs11Module"), in("token_label", "TokenLabel"),
+			in("token_serial", "TokenSerial"), in("pin_file", "KeyStorePasswordFile"), out("custom_key_store_id", "CustomKeyStoreId"))),
+	op[DescribeCustomKeyStoresInput, DescribeCustomKeyStoresOutput](OpDescribeCustomKeyStores, "List custom key stores and their connection state."),
+	op[UpdateCustomKeyStoreInput, Empty](OpUpdateCustomKeyStore, "Rename a custom key store, or (disconnected) change its module, token or PIN file.",
+		admins, params(in("custom_key_store_id", "CustomKeyStoreId"), in("name", "NewCustomKeyStoreName"),
+			in("module", "Pkcs11Module"), in("pin_file", "KeyStorePasswordFile"))),
+	op[CustomKeyStoreIDInput, Empty](OpConnectCustomKeyStore, "Connect a custom key store to its token (describe-custom-key-stores shows the outcome).",
+		admins, params(in("custom_key_store_id", "CustomKeyStoreId"))),
+	op[CustomKeyStoreIDInput, Empty](OpDisconnectCustomKeyStore, "Disconnect a custom key store: its keys are refused until it is connected again.",
+		admins, params(in("custom_key_store_id", "CustomKeyStoreId"))),
+	op[CustomKeyStoreIDInput, Empty](OpDeleteCustomKeyStore, "Delete a disconnected custom key store that holds no keys.",
+		admins, params(in("custom_key_store_id", "CustomKeyStoreId"))),
+
+	op[CreateAccessKeyInput, CreateAccessKeyOutput](OpCreateAccessKey, "Issue an access key for kmsd's AWS endpoint on TCP (kmsd --aws-listen tcp:...), acting as a principal; the secret is shown once (docs/aws-endpoint.md).",
+		own, byServer, params(in("principal", "Principal"), out("access_key_id", "AccessKey.AccessKeyId"), out("principal", "AccessKey.UserName"))),
+	op[ListAccessKeysInput, ListAccessKeysOutput](OpListAccessKeys, "List access keys (yours; root and the admin group see all).", own, byServer),
+	op[DeleteAccessKeyInput, Empty](OpDeleteAccessKey, "Delete an access key: requests signed with it are refused from then on.",
+		own, byServer, params(in("access_key_id", "AccessKeyId"))),
+}
