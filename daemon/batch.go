@@ -200,8 +200,9 @@ func (b *batchJob) records() []*audit.Event {
 		ev := lastEv
 		if k != last || ev == nil {
 			if ev = index[k]; ev == nil {
-				ev = &audit.Event{Time: now, Type: audit.TypeCall, Name: b.op.Name, RequestID: rid,
-					Caller: callerOf(b.c.p, b.c.principal), Error: o.code}
+				ev = new(audit.Event)
+				callEvent(ev, b.op.Name, rid, b.c.p, b.c.principal)
+				ev.Time, ev.Error = now, o.code
 				if o.rep != nil {
 					report(ev, o.rep)
 				}

@@ -1,6 +1,81 @@
 package daemon
 
-import "sync"
+import (
+	"sync"
+
+	"kmsd/wire/api"
+)
+
+// inflightUnit is what one unit of the in-flight budgets covers: a
+// request takes a unit per started 16 KiB of its frame (or body), so
+// MaxInFlight small requests, or a few large batches, are outstanding at
+// once, and what is held is bounded in bytes, not only in count.
+const inflightUnit = 16 << 10
+
+// units is the units a request of n bytes takes.
+func units(n int) int { return max(1, (n+inflightUnit-1)/inflightUnit) }
+
+// throttled is the answer to a request past a budget or a full queue.
+func throttled() *api.Error {
+	return &api.Error{Code: api.CodeThrottling, Message: "kmsd's request queue is full; retry after a short wait"}
+}
+
+// takeUnits takes u units for a request of uid from its share, waiting
+// while the uid holds it (until quit: ok false), and from the server's
+// (over says that passes MaxInFlightTotal: the request must be refused,
+// ThrottlingException, rather than worked on; its units are given back
+// with its answer either way).
+func (s *Server) takeUnits(uid uint32, u int, quit <-chan struct{}) (over, ok bool) {
+	if !s.shares.take(uid, u, quit) {
+		return false, false
+	}
+	return s.hold(u), true
+}
+
+// forceUnits is takeUnits without waiting for the uid's share: for a
+// connection's first request (Hello), which must be answered for the
+// connection to be of use at all (connections per uid are bounded).
+func (s *Server) forceUnits(uid uint32, u int) (over bool) {
+	s.shares.force(uid, u)
+	return s.hold(u)
+}
+
+// giveUnits gives back u units takeUnits or forceUnits took for uid.
+func (s *Server) giveUnits(uid uint32, u int) {
+	s.shares.give(uid, u)
+	s.held.Add(int64(-u))
+}
+
+// hold counts u more units in flight and reports whether that passes
+// MaxInFlightTotal.
+func (s *Server) hold(u int) (over bool) {
+	v := s.held.Add(int64(u))
+	for p := s.heldPeak.Load(); v > p && !s.heldPeak.CompareAndSwap(p, v); p = s.heldPeak.Load() {
+	}
+	return v > int64(s.cfg.MaxInFlightTotal)
+}
+
+// takeSlots takes u of a connection's slots (its own budget), waiting
+// while they are spent; false if the connection ends first, with none
+// taken.
+func (c *conn) takeSlots(u int) bool {
+	for i := range u {
+		select {
+		case c.slots <- struct{}{}:
+		case <-c.done:
+			c.giveSlots(i)
+			return false
+		}
+	}
+	return true
+}
+
+// giveSlots gives back n of the connection's slots.
+func (c *conn) giveSlots(n int) {
+	for range n {
+		<-c.slots
+	}
+}
 
 // The in-flight budget: what requests read and not yet answered may hold,
 // in units of 16 KiB of their frames (see units). A request takes its
@@ -15,7 +90,10 @@ import "sync"
 //     answered ThrottlingException at once, its body read past and not
 //     kept.
 //
-// The units come back when the answer has left (conn.flushed).
+// The units come back when the answer has left (conn.flushed), or when
+// the request ends unread (conn.unhold), or, for the other front ends,
+// when their call returns (holdUnits): every path gives them back through
+// giveUnits, and takes them through takeUnits (or forceUnits).
 
 // shares is the uids' shares of the server's budget.
 type shares struct {

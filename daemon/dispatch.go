@@ -76,7 +76,3 @@ func (c *conn) dispatchBatch(req *wire.Request, frame []byte, p *pool, last bool
 		}
 	}
 }
-
-func throttled() *api.Error {
-	return &api.Error{Code: api.CodeThrottling, Message: "kmsd's request queue is full; retry after a short wait"}
-}

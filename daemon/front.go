@@ -55,14 +55,10 @@ func (s *Server) frontOp(op string) (*api.OpSpec, *api.Error) {
 // server's (over says that one is spent). ok is false if quit came first;
 // release gives the units back.
 func (s *Server) holdUnits(uid uint32, u int, quit <-chan struct{}) (over bool, release func(), ok bool) {
-	if !s.shares.take(uid, u, quit) {
+	if over, ok = s.takeUnits(uid, u, quit); !ok {
 		return false, nil, false
 	}
-	over = s.hold(u)
-	return over, func() {
-		s.held.Add(int64(-u))
-		s.shares.give(uid, u)
-	}, true
+	return over, func() { s.giveUnits(uid, u) }, true
 }
 
 // frontQueued is frontCall for the AWS endpoint: the request joins the
@@ -87,7 +83,8 @@ func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal
 	}
 	if over || !pool.submit(j) {
 		s.throttled.Add(1)
-		ev := &audit.Event{Type: audit.TypeCall, Name: op, RequestID: rid, Caller: callerOf(p, principal)}
+		ev := new(audit.Event)
+		callEvent(ev, op, rid, p, principal)
 		finish(ev, nil, in, nil, throttled())
 		if aerr := s.record(ev); aerr != nil {
 			return nil, aerr
@@ -118,7 +115,8 @@ func (s *Server) frontCall(ctx context.Context, p *policy.Principal, principal, 
 		return nil, throttled()
 	}
 	defer release()
-	ev := &audit.Event{Type: audit.TypeCall, Name: op, RequestID: rid, Caller: callerOf(p, principal)}
+	ev := new(audit.Event)
+	callEvent(ev, op, rid, p, principal)
 	var rep kms.Report
 	var out api.Message
 	var werr *api.Error

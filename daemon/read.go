@@ -119,15 +119,6 @@ func (c *conn) take(req *wire.Request, err error, frame []byte, first, last bool
 	return nil
 }
 
-// inflightUnit is what one slot of a connection's in-flight budget
-// covers: a request takes a slot per started 16 KiB of its frame, so
-// MaxInFlight small requests, or a few large batches, are outstanding at
-// once, and what a connection holds is bounded in bytes, not only in count.
-const inflightUnit = 16 << 10
-
-// units is the slots a request frame of n bytes takes.
-func units(n int) int { return max(1, (n+inflightUnit-1)/inflightUnit) }
-
 // acquire takes u units for one request in flight (budget.go): from the
 // connection's budget and then its uid's share, waiting while either is
 // spent (not for the share with hello: a connection's small first
@@ -136,40 +127,30 @@ func units(n int) int { return max(1, (n+inflightUnit-1)/inflightUnit) }
 // writer gives units back as answers leave. It reports false if the
 // connection or the server is ending.
 func (c *conn) acquire(u int, hello bool) bool {
-	for i := range u {
-		select {
-		case c.slots <- struct{}{}:
-		case <-c.done:
-			c.giveSlots(i)
-			return false
-		}
-	}
-	if hello {
-		c.s.shares.force(c.p.UID, u)
-	} else if !c.s.shares.take(c.p.UID, u, c.s.quit) {
-		c.giveSlots(u)
+	if !c.takeSlots(u) {
 		return false
 	}
+	if hello {
+		c.over = c.s.forceUnits(c.p.UID, u)
+	} else {
+		over, ok := c.s.takeUnits(c.p.UID, u, c.s.quit)
+		if !ok {
+			c.giveSlots(u)
+			return false
+		}
+		c.over = over
+	}
 	c.cost = u
-	c.over = c.s.hold(u)
 	c.inflight.Add(1)
 	c.busy.Add(1)
 	return true
-}
-
-// giveSlots gives back n of the connection's slots.
-func (c *conn) giveSlots(n int) {
-	for range n {
-		<-c.slots
-	}
 }
 
 // unhold gives back what acquire took for a request that ends unread
 // (the connection failed inside its body).
 func (c *conn) unhold() {
 	c.giveSlots(c.cost)
-	c.s.shares.give(c.p.UID, c.cost)
-	c.s.held.Add(int64(-c.cost))
+	c.s.giveUnits(c.p.UID, c.cost)
 	c.busy.Add(-1)
 	c.inflight.Done()
 }

@@ -28,7 +28,14 @@ func (c *conn) newEvent(op string, id uint64) *audit.Event {
 
 // fillEvent is newEvent into an event the caller allocated.
 func (c *conn) fillEvent(ev *audit.Event, op string, id uint64) {
-	*ev = audit.Event{Type: audit.TypeCall, Name: op, RequestID: c.requestID(id), Caller: callerOf(c.p, c.principal)}
+	callEvent(ev, op, c.requestID(id), c.p, c.principal)
+}
+
+// callEvent begins ev as the record of a call of op, request rid, by p
+// (principal is its name): the one place a call's record is begun, on
+// every front end; finish completes it.
+func callEvent(ev *audit.Event, op, rid string, p *policy.Principal, principal string) {
+	*ev = audit.Event{Type: audit.TypeCall, Name: op, RequestID: rid, Caller: callerOf(p, principal)}
 }
 
 // requestID is the audit request id of request id on this connection.

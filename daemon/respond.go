@@ -207,8 +207,7 @@ func (c *conn) flushed(units, n int) {
 		}
 	}
 	c.giveSlots(units)
-	c.s.shares.give(c.p.UID, units)
-	c.s.held.Add(int64(-units))
+	c.s.giveUnits(c.p.UID, units)
 	c.busy.Add(int32(-n))
 	for range n {
 		c.inflight.Done()

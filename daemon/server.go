@@ -107,16 +107,6 @@ type Server struct {
 	summariesDone  chan struct{}
 }
 
-// hold counts u more units in flight and reports whether that passes
-// MaxInFlightTotal: the request must then be refused (ThrottlingException)
-// rather than worked on. Its units are released with its answer either way.
-func (s *Server) hold(u int) (over bool) {
-	v := s.held.Add(int64(u))
-	for p := s.heldPeak.Load(); v > p && !s.heldPeak.CompareAndSwap(p, v); p = s.heldPeak.Load() {
-	}
-	return v > int64(s.cfg.MaxInFlightTotal)
-}
-
 // NewServer starts the worker pools; Serve accepts connections.
 func NewServer(cfg Config) *Server {
 	if cfg.Logger == nil {

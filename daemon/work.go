@@ -202,7 +202,7 @@ func (s *Server) work(jobs []*job) *pass {
 	for k, j := range jobs {
 		ev, rep := &events[k], &reports[k]
 		if f := j.front; f != nil {
-			*ev = audit.Event{Type: audit.TypeCall, Name: j.op.Name, RequestID: f.rid, Caller: callerOf(f.p, f.principal)}
+			callEvent(ev, j.op.Name, f.rid, f.p, f.principal)
 			f.out, f.werr = s.call(kms.WithReport(f.ctx, rep), j.op, j.in)
 			finish(ev, rep, j.in, f.out, f.werr)
 			p.records[k] = ev
