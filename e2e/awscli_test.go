@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,22 +70,11 @@ var awsTranscript = []awsStep{
 func TestAWSCLITranscript(t *testing.T) {
 	t.Parallel()
 	testkit.RequireAWSCLI(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	d := testkit.Start(t, testkit.Config{Args: []string{"--aws-listen", "tcp:" + addr, "--region", "eu-west-3", "--account-id", "123456789012"}})
-	var ak struct {
-		AccessKey struct{ AccessKeyId, SecretAccessKey string }
-	}
-	if err := json.Unmarshal([]byte(d.OK(t, "create-access-key")), &ak); err != nil {
-		t.Fatal(err)
-	}
+	d := startAWSKMSD(t, "--region", "eu-west-3", "--account-id", "123456789012")
+	addr := d.Addr
 	dir := t.TempDir()
 	env := []string{"PATH=/usr/bin:/bin", "HOME=" + dir, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_ACCESS_KEY_ID=" + ak.AccessKey.AccessKeyId, "AWS_SECRET_ACCESS_KEY=" + ak.AccessKey.SecretAccessKey,
+		"AWS_ACCESS_KEY_ID=" + d.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + d.SecretAccessKey,
 		"AWS_DEFAULT_REGION=eu-west-3", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1"}
 	cli := startAWSCLI(t, env) // one aws CLI process for every command (TestAWSDriverIsTheCLI)
 	run := func(args ...string) (string, string, int) {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -101,4 +102,31 @@ func TestAWSDriverIsTheCLI(t *testing.T) {
 			t.Errorf("aws %q: the binary (exit %d) printed\n%s%s\nthe driver (exit %d)\n%s%s", args, code, out.String(), errb.String(), dCode, dOut, dErr)
 		}
 	}
+}
+
+// awsKMSD is a kmsd serving the AWS API on TCP (args added to its
+// command line), and an access key root holds for it.
+type awsKMSD struct {
+	*testkit.Daemon
+	Addr                         string // host:port
+	AccessKeyID, SecretAccessKey string
+}
+
+// startAWSKMSD starts one, on a free port of the loopback.
+func startAWSKMSD(t *testing.T, args ...string) *awsKMSD {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	d := testkit.Start(t, testkit.Config{Args: append([]string{"--aws-listen", "tcp:" + addr}, args...)})
+	var ak struct {
+		AccessKey struct{ AccessKeyId, SecretAccessKey string }
+	}
+	if err := json.Unmarshal([]byte(d.OK(t, "create-access-key")), &ak); err != nil {
+		t.Fatal(err)
+	}
+	return &awsKMSD{Daemon: d, Addr: addr, AccessKeyID: ak.AccessKey.AccessKeyId, SecretAccessKey: ak.AccessKey.SecretAccessKey}
 }

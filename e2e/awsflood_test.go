@@ -2,18 +2,18 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"kmsd/daemon"
 	"kmsd/daemon/sigv4"
 	"kmsd/internal/testkit"
 )
@@ -29,24 +29,9 @@ import (
 // served throughout on its own connection.
 func TestAWSEndpointUnauthenticatedFlood(t *testing.T) {
 	testkit.RequireRoot(t)
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur < rl.Max {
-		rl.Cur = rl.Max
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	d := testkit.Start(t, testkit.Config{Args: []string{"--aws-listen", "tcp:" + addr}})
-	var ak struct {
-		AccessKey struct{ AccessKeyId, SecretAccessKey string }
-	}
-	if err := json.Unmarshal([]byte(d.OK(t, "create-access-key")), &ak); err != nil {
-		t.Fatal(err)
-	}
+	daemon.RaiseFileLimit(slog.New(slog.DiscardHandler)) // the test's own: 2,000 connections
+	d := startAWSKMSD(t)
+	addr := d.Addr
 	key := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 10 * time.Second}
@@ -55,7 +40,7 @@ func TestAWSEndpointUnauthenticatedFlood(t *testing.T) {
 		r, _ := http.NewRequest("POST", "http://"+addr+"/", bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
 		r.Header.Set("X-Amz-Target", "TrentService.Encrypt")
-		sigv4.SignRequest(r, body, ak.AccessKey.AccessKeyId, []byte(ak.AccessKey.SecretAccessKey), "local", "kms", time.Now())
+		sigv4.SignRequest(r, body, d.AccessKeyID, []byte(d.SecretAccessKey), "local", "kms", time.Now())
 		resp, err := client.Do(r)
 		if err != nil {
 			return err
@@ -147,14 +132,7 @@ func TestAWSEndpointUnauthenticatedFlood(t *testing.T) {
 // unread, and the connection closed.
 func TestAWSEndpointNeedsContentLength(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	d := testkit.Start(t, testkit.Config{Args: []string{"--aws-listen", "tcp:" + addr}})
-	_ = d
+	addr := startAWSKMSD(t).Addr
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

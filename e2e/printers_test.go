@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,23 +35,12 @@ func TestPrintersGoldenIsTheAWSCLIs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	d := testkit.Start(t, testkit.Config{Args: []string{"--aws-listen", "tcp:" + addr}})
-	var ak struct {
-		AccessKey struct{ AccessKeyId, SecretAccessKey string }
-	}
-	if err := json.Unmarshal([]byte(d.OK(t, "create-access-key")), &ak); err != nil {
-		t.Fatal(err)
-	}
+	d := startAWSKMSD(t)
+	addr := d.Addr
 
 	env := []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "LANG=C.UTF-8", "AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_ACCESS_KEY_ID=" + ak.AccessKey.AccessKeyId,
-		"AWS_SECRET_ACCESS_KEY=" + ak.AccessKey.SecretAccessKey, "AWS_DEFAULT_REGION=local", "AWS_PAGER=",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_ACCESS_KEY_ID=" + d.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + d.SecretAccessKey, "AWS_DEFAULT_REGION=local", "AWS_PAGER=",
 		"AWS_MAX_ATTEMPTS=1", "COLUMNS=80"}
 	aws := startAWSCLI(t, env)
 	endpoint := []string{"--endpoint-url", "http://" + addr, "kms"}
