@@ -75,7 +75,7 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./wire/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParseContext$$' -fuzztime $(FUZZTIME) ./fusefs/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./wire/awsjson/
-	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./daemon/sigv4/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./daemon/awsapi/sigv4/
 	$(GO) test -run '^$$' -fuzz '^FuzzUnwrap$$' -fuzztime $(FUZZTIME) ./keystore/kwp/
 
 ## bench: the throughput suite (bench/), a CPU profile of kmsd under batched

@@ -28,7 +28,7 @@ type frontJob struct {
 func (f *frontJob) finish(failed *api.Error) {
 	if failed != nil {
 		if f.out != nil {
-			wipeOutput(f.out)
+			api.WipeOutput(f.out)
 		}
 		f.out, f.werr = nil, failed
 	}
@@ -129,7 +129,7 @@ func (s *Server) frontCall(ctx context.Context, p *policy.Principal, principal, 
 	finish(ev, &rep, in, out, werr)
 	if aerr := s.record(ev); aerr != nil {
 		if out != nil {
-			wipeOutput(out)
+			api.WipeOutput(out)
 		}
 		return nil, aerr
 	}

@@ -18,11 +18,11 @@ func (s *Server) call(ctx context.Context, op *api.OpSpec, in api.Message) (api.
 		return nil, &api.Error{Code: api.CodeUnknownOperation, Message: op.Name + " is not served on this socket"}
 	}
 	if werr := s.mayCall(ctx, op); werr != nil {
-		wipeInput(in)
+		api.WipeInput(in)
 		return nil, werr
 	}
 	o, err := h(ctx, s, in)
-	wipeInput(in)
+	api.WipeInput(in)
 	if err != nil {
 		var we *api.Error
 		if errors.As(err, &we) {

@@ -323,23 +323,3 @@ var handlers = map[string]func(ctx context.Context, s *Server, in api.Message) (
 		return s.deleteAccessKey(ctx, s.cfg.Service, in)
 	},
 }
-
-// wipeOutput zeroes the plaintext a response holds, once it is encoded.
-func wipeOutput(m api.Message) {
-	switch o := m.(type) {
-	case *api.DecryptOutput:
-		clear(o.Plaintext)
-	case *api.GenerateDataKeyOutput:
-		clear(o.Plaintext)
-	case *api.GenerateRandomOutput:
-		clear(o.Plaintext)
-	}
-}
-
-// wipeInput zeroes the plaintext a request holds, once the service is done with it.
-func wipeInput(m api.Message) {
-	switch i := m.(type) {
-	case *api.EncryptInput:
-		clear(i.Plaintext)
-	}
-}

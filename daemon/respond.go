@@ -127,7 +127,7 @@ func after(f *outFrame, n int) net.Buffers {
 func (c *conn) encode(id uint64, out api.Message, werr *api.Error) []byte {
 	frame, err := wire.AppendResponse(nil, id, out, werr)
 	if out != nil {
-		wipeOutput(out)
+		api.WipeOutput(out)
 	}
 	if err != nil {
 		c.s.log.Error("encoding a response", "err", err)

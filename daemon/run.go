@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"kmsd/daemon/awsapi"
 	"log/slog"
 	"net"
 	"os"
@@ -246,7 +247,7 @@ func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *sl
 		}()
 		log.Info("serving metrics", "listen", o.MetricsListen)
 	}
-	var aws *AWSEndpoint
+	var aws *awsapi.Endpoint
 	if o.AWSListen != "" {
 		al, tcp, err := listenAWS(o.AWSListen)
 		if err != nil {
@@ -351,7 +352,7 @@ func ownRootKey(o Options) string {
 
 // stopAWS stops the AWS endpoint taking requests and waits (at most
 // timeout, 15s if 0) for those in flight.
-func stopAWS(a *AWSEndpoint, timeout time.Duration, log *slog.Logger) {
+func stopAWS(a *awsapi.Endpoint, timeout time.Duration, log *slog.Logger) {
 	if a == nil {
 		return
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"kmsd/daemon"
-	"kmsd/daemon/sigv4"
+	"kmsd/daemon/awsapi/sigv4"
 	"kmsd/internal/testkit"
 )
 

@@ -1,7 +1,8 @@
 // Command opsgen writes what follows from the operation table of package
 // kmsd/wire/api (api.Ops): the Go client's methods
-// (wire/client/ops_gen.go), the daemon's handler registration and the
-// wiping of plaintext in requests and responses (daemon/handlers_gen.go),
+// (wire/client/ops_gen.go), the daemon's handler registration
+// (daemon/handlers_gen.go), the wiping of plaintext in requests and
+// responses (wire/api/wipe_gen.go),
 // and kmsctl's command list (cmd/kmsctl/commands_gen.go). It runs from
 // `go generate ./wire/api`; a test fails when a written file is stale.
 package main
@@ -63,6 +64,7 @@ func generate(ops []api.OpSpec) (map[string][]byte, error) {
 	for path, gen := range map[string]func([]api.OpSpec) (string, error){
 		"wire/client/ops_gen.go":     clientMethods,
 		"daemon/handlers_gen.go":     handlers,
+		"wire/api/wipe_gen.go":       wipes,
 		"cmd/kmsctl/commands_gen.go": commands,
 	} {
 		src, err := gen(ops)
@@ -127,17 +129,23 @@ func handlers(ops []api.OpSpec) (string, error) {
 		}
 	}
 	b.WriteString("}\n")
+	return b.String(), nil
+}
+
+func wipes(ops []api.OpSpec) (string, error) {
+	var b bytes.Buffer
+	b.WriteString("package api\n")
 	for _, w := range []struct {
 		name, doc, v string
 		field        func(api.OpSpec) string
 		typ          func(api.OpSpec) api.Message
 	}{
-		{"wipeOutput", "wipeOutput zeroes the plaintext a response holds, once it is encoded.", "o",
+		{"WipeOutput", "WipeOutput zeroes the plaintext a response holds (OpSpec.WipeOutput): every front end calls it once the answer is encoded.", "o",
 			func(op api.OpSpec) string { return op.WipeOutput }, func(op api.OpSpec) api.Message { return op.NewOutput() }},
-		{"wipeInput", "wipeInput zeroes the plaintext a request holds, once the service is done with it.", "i",
+		{"WipeInput", "WipeInput zeroes the plaintext a request holds (OpSpec.WipeInput), once the service is done with it.", "i",
 			func(op api.OpSpec) string { return op.WipeInput }, func(op api.OpSpec) api.Message { return op.NewInput() }},
 	} {
-		fmt.Fprintf(&b, "\n// %s\nfunc %s(m api.Message) {\n\tswitch %s := m.(type) {\n", w.doc, w.name, w.v)
+		fmt.Fprintf(&b, "\n// %s\nfunc %s(m Message) {\n\tswitch %s := m.(type) {\n", w.doc, w.name, w.v)
 		seen := map[string]bool{}
 		for _, op := range ops {
 			f := w.field(op)
@@ -153,7 +161,7 @@ func handlers(ops []api.OpSpec) (string, error) {
 				continue
 			}
 			seen[t.Name()] = true
-			fmt.Fprintf(&b, "\tcase *api.%s:\n\t\tclear(%s.%s)\n", t.Name(), w.v, f)
+			fmt.Fprintf(&b, "\tcase *%s:\n\t\tclear(%s.%s)\n", t.Name(), w.v, f)
 		}
 		b.WriteString("\t}\n}\n")
 	}

@@ -1,4 +1,4 @@
-package daemon
+package awsapi
 
 import (
 	"context"
@@ -41,7 +41,7 @@ const (
 	CodeInvalidSignature           = "InvalidSignatureException"
 )
 
-// AWSEndpoint serves the AWS KMS JSON 1.1 protocol (package awsjson) as a
+// Endpoint serves the AWS KMS JSON 1.1 protocol (package awsjson) as a
 // front end of the server: each request is one call through the in-flight
 // budget, authorization, the service and the audit trail (source "aws"),
 // as the caller the connection names. On a Unix socket that is the peer's
@@ -49,17 +49,43 @@ const (
 // ignored there); on TCP it is the principal of the access key that signed
 // the request (Signature Version 4), and unsigned or badly signed requests
 // are refused.
-type AWSEndpoint struct {
-	s        *Server
+type Endpoint struct {
+	p        Pipeline
+	keys     *Keys
 	http     *http.Server
 	tcp      bool
 	conn     atomic.Uint64
 	log      *slog.Logger
 	mu       sync.Mutex
 	refusals map[string]*refusalCount // by code, for refusedRequest
+}
 
-	// Verify authenticates a request over TCP; nil refuses them all.
-	Verify func(r *http.Request, body []byte) (*policy.Principal, *api.Error)
+// Pipeline is what the endpoint needs of kmsd's request path: admission
+// of connections (shared with kmsd's other listeners' limits), the
+// in-flight budget, and the call itself (authorization, the service, the
+// audit trail).
+type Pipeline interface {
+	// AdmitConn counts a new connection: of uid on a Unix socket, or on
+	// TCP (unix false) in the allowance of connections not yet signed for
+	// (AWSUnauthConns); why says why it is refused.
+	AdmitConn(unix bool, uid uint32) (ok bool, why string)
+	// KeyConn moves a TCP connection from that allowance to the access
+	// key's; false if the key's is full.
+	KeyConn(key string) bool
+	// ReleaseConn uncounts a connection AdmitConn (and KeyConn) counted.
+	ReleaseConn(unix bool, uid uint32, key string)
+	// Refused logs a refused connection.
+	Refused(uid uint32, why string)
+	// Hold takes the in-flight units of a request of n bytes of uid, before
+	// its body is read, waiting while uid's share is spent (until quit: ok
+	// false); over says the server's budget is passed. release gives them
+	// back.
+	Hold(uid uint32, n int, quit <-chan struct{}) (over bool, release func(), ok bool)
+	// Call serves op with in as p (principal is its name), recorded under
+	// the request id rid, with the units Hold took (over as it said).
+	Call(ctx context.Context, p *policy.Principal, principal, rid, op string, in api.Message, over bool) (api.Message, error)
+	// Throttled is the answer to a request kmsd has no room for.
+	Throttled() *api.Error
 }
 
 // awsConnKey is the context key of a connection's caller.
@@ -73,9 +99,10 @@ type awsConn struct {
 	n  atomic.Uint64
 }
 
-// NewAWSEndpoint makes the endpoint; tcp says its listener is TCP.
-func (s *Server) NewAWSEndpoint(tcp bool) *AWSEndpoint {
-	a := &AWSEndpoint{s: s, tcp: tcp, log: s.log, Verify: s.verifyAWS}
+// New makes the endpoint over the request path p, its TCP requests signed
+// with keys; tcp says its listener is TCP.
+func New(p Pipeline, keys *Keys, tcp bool, log *slog.Logger) *Endpoint {
+	a := &Endpoint{p: p, keys: keys, tcp: tcp, log: log}
 	a.http = &http.Server{
 		Handler:           a,
 		ReadHeaderTimeout: awsHeaderTimeout,
@@ -83,7 +110,7 @@ func (s *Server) NewAWSEndpoint(tcp bool) *AWSEndpoint {
 		WriteTimeout:      awsRequestTimeout,
 		IdleTimeout:       awsIdleTimeout,
 		MaxHeaderBytes:    awsMaxHeader,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		ConnContext:       a.connContext,
 	}
 	return a
@@ -95,8 +122,8 @@ func (s *Server) NewAWSEndpoint(tcp bool) *AWSEndpoint {
 // access key on TCP once a request names one; before that, TCP
 // connections share awsUnauthConns): past them a connection is closed at
 // once.
-func (a *AWSEndpoint) Serve(ln net.Listener) error {
-	if err := a.http.Serve(admitting{ln, a.s}); !errors.Is(err, http.ErrServerClosed) {
+func (a *Endpoint) Serve(ln net.Listener) error {
+	if err := a.http.Serve(admitting{ln, a.p}); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
@@ -104,15 +131,15 @@ func (a *AWSEndpoint) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting, and waits for requests in flight until ctx
 // is done.
-func (a *AWSEndpoint) Shutdown(ctx context.Context) error { return a.http.Shutdown(ctx) }
+func (a *Endpoint) Shutdown(ctx context.Context) error { return a.http.Shutdown(ctx) }
 
-// awsUnauthConns bounds the AWS endpoint's TCP connections that have not
+// AWSUnauthConns bounds the AWS endpoint's TCP connections that have not
 // yet sent a request signed with a known access key: they share this
 // small allowance (within kmsd's total), live at most the header timeout
 // before their first request, and are closed after a refused one. A
 // connection whose request names a known access key moves to that key's
 // allowance (--max-connections-per-uid connections a key).
-const awsUnauthConns = 64
+const AWSUnauthConns = 64
 
 // tcpUID is what refusals of TCP connections, whose callers are not yet
 // known, are logged under.
@@ -123,7 +150,7 @@ const tcpUID = ^uint32(0) - 1
 // closes it.
 type admitting struct {
 	net.Listener
-	s *Server
+	p Pipeline
 }
 
 func (l admitting) Accept() (net.Conn, error) {
@@ -142,60 +169,13 @@ func (l admitting) Accept() (net.Conn, error) {
 			}
 			uid = cred
 		}
-		l.s.mu.Lock()
-		var ok bool
-		var why string
-		if isUnix {
-			ok, why = l.s.admit(uid)
-		} else {
-			ok, why = l.s.admitUnauth()
-		}
-		if ok {
-			l.s.awsConns++
-		}
-		l.s.mu.Unlock()
-		if !ok {
+		if ok, why := l.p.AdmitConn(isUnix, uid); !ok {
 			nc.Close()
-			l.s.refused(uid, why+" (AWS endpoint)")
+			l.p.Refused(uid, why+" (AWS endpoint)")
 			continue
 		}
-		return &counted{Conn: nc, uc: uc, uid: uid, tcp: !isUnix, s: l.s}, nil
+		return &counted{Conn: nc, uc: uc, uid: uid, tcp: !isUnix, p: l.p}, nil
 	}
-}
-
-// admitUnauth counts a new TCP connection of the AWS endpoint in the
-// unauthenticated allowance, or says why it is refused. The caller holds
-// s.mu.
-func (s *Server) admitUnauth() (ok bool, why string) {
-	if len(s.conns)+s.awsConns >= s.cfg.MaxConns-s.rootReserve() {
-		return false, "kmsd's connections are at their limit"
-	}
-	if s.awsUnauth >= min(awsUnauthConns, s.cfg.MaxConnsPerUID) {
-		return false, "the AWS endpoint's connections not yet signed for are at their limit"
-	}
-	s.awsUnauth++
-	return true, ""
-}
-
-// keyConn moves a TCP connection whose request names the access key key
-// from the unauthenticated allowance to the key's, and reports false if
-// the key's is full. A connection stays with the first key it names.
-func (s *Server) keyConn(cc *counted, key string) bool {
-	if cc == nil || !cc.tcp {
-		return true
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cc.key != "" {
-		return true
-	}
-	if s.perKey[key] >= s.cfg.MaxConnsPerUID {
-		return false
-	}
-	s.perKey[key]++
-	s.awsUnauth--
-	cc.key = key
-	return true
 }
 
 // peerUID is a Unix connection's peer uid (SO_PEERCRED).
@@ -223,33 +203,45 @@ type counted struct {
 	uc   *net.UnixConn // nil on TCP
 	uid  uint32        // the peer's, on a Unix socket
 	tcp  bool
-	key  string // on TCP, the access key it moved to (keyConn); guarded by s.mu
-	s    *Server
+	p    Pipeline
 	once sync.Once
+
+	mu  sync.Mutex
+	key string // on TCP, the access key it moved to (keyConn)
+}
+
+// keyConn moves a TCP connection whose request names the access key key
+// to that key's allowance (Pipeline.KeyConn), once: it stays with the
+// first key it names. False if the key's allowance is full.
+func (c *counted) keyConn(key string) bool {
+	if c == nil || !c.tcp {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.key != "" {
+		return true
+	}
+	if !c.p.KeyConn(key) {
+		return false
+	}
+	c.key = key
+	return true
 }
 
 func (c *counted) Close() error {
 	c.once.Do(func() {
-		c.s.mu.Lock()
-		switch {
-		case !c.tcp:
-			c.s.release(c.uid)
-		case c.key != "":
-			if c.s.perKey[c.key]--; c.s.perKey[c.key] <= 0 {
-				delete(c.s.perKey, c.key)
-			}
-		default:
-			c.s.awsUnauth--
-		}
-		c.s.awsConns--
-		c.s.mu.Unlock()
+		c.mu.Lock()
+		key := c.key
+		c.mu.Unlock()
+		c.p.ReleaseConn(!c.tcp, c.uid, key)
 	})
 	return c.Conn.Close()
 }
 
 // connContext names a new connection's caller: on a Unix socket, from the
 // kernel, once for all its requests.
-func (a *AWSEndpoint) connContext(ctx context.Context, nc net.Conn) context.Context {
+func (a *Endpoint) connContext(ctx context.Context, nc net.Conn) context.Context {
 	c := &awsConn{id: a.conn.Add(1)}
 	cc, _ := nc.(*counted)
 	c.cc = cc
@@ -266,7 +258,7 @@ func (a *AWSEndpoint) connContext(ctx context.Context, nc net.Conn) context.Cont
 }
 
 // ServeHTTP answers one request.
-func (a *AWSEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, _ := r.Context().Value(awsConnKey{}).(*awsConn)
 	if c == nil {
 		c = &awsConn{}
@@ -299,10 +291,8 @@ func (a *AWSEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.tcp {
 		var werr *api.Error
 		var key string
-		if a.Verify == nil {
-			werr = &api.Error{Code: CodeMissingAuthenticationToken, Message: "this endpoint takes requests signed with an access key kmsd issued"}
-		} else if p, key, werr = a.s.identifyAWS(r); werr == nil && !a.s.keyConn(c.cc, key) {
-			a.refuse(w, 0, throttled()) // the key's connections are at their limit
+		if p, key, werr = a.keys.Identify(r); werr == nil && !c.cc.keyConn(key) {
+			a.refuse(w, 0, a.p.Throttled()) // the key's connections are at their limit
 			return
 		}
 		if werr != nil {
@@ -315,7 +305,7 @@ func (a *AWSEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, 0, &api.Error{Code: api.CodeAccessDenied, Message: "the request carries no caller identity"})
 		return
 	}
-	over, release, ok := a.s.holdUnits(p.UID, units(int(r.ContentLength)), r.Context().Done())
+	over, release, ok := a.p.Hold(p.UID, int(r.ContentLength), r.Context().Done())
 	if !ok {
 		return // the client went away while its user's share was spent
 	}
@@ -327,7 +317,7 @@ func (a *AWSEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.tcp {
-		if _, werr := a.Verify(r, body); werr != nil {
+		if _, werr := a.keys.Verify(r, body); werr != nil {
 			a.refusedRequest(werr.Code, r.RemoteAddr)
 			a.refuse(w, 0, werr)
 			return
@@ -338,7 +328,7 @@ func (a *AWSEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, 0, &api.Error{Code: api.CodeValidation, Message: "the " + op + " request is not valid: " + err.Error()})
 		return
 	}
-	out, err := a.s.frontQueued(r.Context(), p, p.String(), rid, op, in, over)
+	out, err := a.p.Call(r.Context(), p, p.String(), rid, op, in, over)
 	if err != nil {
 		var werr *api.Error
 		if !errors.As(err, &werr) {
@@ -348,10 +338,10 @@ func (a *AWSEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, err := awsjson.Encode(out)
-	wipeOutput(out)
+	api.WipeOutput(out)
 	defer clear(b)
 	if err != nil {
-		a.s.log.Error("aws endpoint: encoding an answer", "op", op, "err", err)
+		a.log.Error("aws endpoint: encoding an answer", "op", op, "err", err)
 		a.fail(w, 0, &api.Error{Code: api.CodeInternal, Message: op + " failed inside kmsd; the daemon log has the cause"})
 		return
 	}
@@ -363,7 +353,7 @@ func (a *AWSEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // refusedRequest logs a request refused for its signature: at most once a
 // minute per code, with the count since, so that a flood of unsigned or
 // badly signed requests cannot fill the log.
-func (a *AWSEndpoint) refusedRequest(code, remote string) {
+func (a *Endpoint) refusedRequest(code, remote string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.refusals == nil {
@@ -381,6 +371,9 @@ func (a *AWSEndpoint) refusedRequest(code, remote string) {
 	}
 }
 
+// refusalLogEvery is how often refusals of one code are logged at most.
+const refusalLogEvery = 10 * time.Second
+
 // refusalCount is how many requests were refused for a code since it was
 // last logged.
 type refusalCount struct {
@@ -392,7 +385,7 @@ type refusalCount struct {
 // (if any) unread: the read deadline, now past, keeps net/http from
 // reading the rest of the body to discard it (which a slow sender would
 // stretch to the request timeout).
-func (a *AWSEndpoint) refuse(w http.ResponseWriter, status int, e *api.Error) {
+func (a *Endpoint) refuse(w http.ResponseWriter, status int, e *api.Error) {
 	w.Header().Set("Connection", "close")
 	a.fail(w, status, e)
 	rc := http.NewResponseController(w)
@@ -401,7 +394,7 @@ func (a *AWSEndpoint) refuse(w http.ResponseWriter, status int, e *api.Error) {
 }
 
 // fail answers an error: status, or the one AWS gives the code if 0.
-func (a *AWSEndpoint) fail(w http.ResponseWriter, status int, e *api.Error) {
+func (a *Endpoint) fail(w http.ResponseWriter, status int, e *api.Error) {
 	if status == 0 {
 		status = awsjson.Status(e.Code)
 	}

@@ -1,4 +1,4 @@
-package daemon
+package awsapi
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os/user"
 	"slices"
@@ -17,9 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"kmsd/daemon/awsapi/sigv4"
 	"kmsd/daemon/kms"
 	"kmsd/daemon/policy"
-	"kmsd/daemon/sigv4"
 	"kmsd/keystore"
 	"kmsd/wire/api"
 )
@@ -48,6 +49,17 @@ type accessKey struct {
 
 func (k accessKey) principal() string { return "uid:" + strconv.FormatUint(uint64(k.UID), 10) }
 
+// Keys are the access keys: the table, and the requests it signs.
+type Keys struct {
+	svc *kms.Service
+	log *slog.Logger
+	t   accessKeys
+}
+
+// NewKeys makes the access keys of svc's store; the table is read on
+// first use.
+func NewKeys(svc *kms.Service, log *slog.Logger) *Keys { return &Keys{svc: svc, log: log} }
+
 // accessKeys is the table, loaded from the store on first use.
 type accessKeys struct {
 	mu     sync.RWMutex
@@ -60,8 +72,8 @@ type accessKeys struct {
 }
 
 // load reads the table and derives the secrets' key, once.
-func (s *Server) accessKeyTable() (*accessKeys, error) {
-	t := &s.akeys
+func (ks *Keys) table() (*accessKeys, error) {
+	t := &ks.t
 	t.mu.RLock()
 	loaded := t.loaded
 	t.mu.RUnlock()
@@ -73,7 +85,7 @@ func (s *Server) accessKeyTable() (*accessKeys, error) {
 	if t.loaded {
 		return t, nil
 	}
-	svc := s.cfg.Service
+	svc := ks.svc
 	prf, err := svc.DerivedKey("access-keys", "aws-sigv4-k1")
 	if err != nil {
 		return nil, fmt.Errorf("access keys: %w", err)
@@ -109,14 +121,14 @@ func (t *accessKeys) find(id string) (accessKey, bool) {
 }
 
 // save writes the table (the caller holds mu).
-func (s *Server) saveAccessKeys(keys []accessKey) error {
+func (ks *Keys) save(keys []accessKey) error {
 	v, err := json.Marshal(keys)
 	if err != nil {
 		return err
 	}
 	var b keystore.Batch
 	b.PutMeta(metaAccessKeys, v)
-	return s.cfg.Service.Store().Write(&b)
+	return ks.svc.Store().Write(&b)
 }
 
 // principalUID parses "uid:N", or "" for the caller's own uid.
@@ -132,7 +144,10 @@ func principalUID(name string, caller *policy.Principal) (uint32, error) {
 	return uint32(uid), nil
 }
 
-func (s *Server) createAccessKey(ctx context.Context, svc *kms.Service, m api.Message) (api.Message, error) {
+// CreateAccessKey serves CreateAccessKey: a key for the caller, or, for
+// an administrator, for any uid.
+func (ks *Keys) CreateAccessKey(ctx context.Context, m api.Message) (api.Message, error) {
+	svc := ks.svc
 	in, p := m.(*api.CreateAccessKeyInput), policy.From(ctx)
 	if p == nil {
 		return nil, &api.Error{Code: api.CodeAccessDenied, Message: "the request carries no caller identity"}
@@ -144,7 +159,7 @@ func (s *Server) createAccessKey(ctx context.Context, svc *kms.Service, m api.Me
 	if uid != p.UID && !svc.IsAdmin(ctx) {
 		return nil, &api.Error{Code: api.CodeAccessDenied, Message: p.String() + " may issue access keys for itself only"}
 	}
-	t, err := s.accessKeyTable()
+	t, err := ks.table()
 	if err != nil {
 		return nil, err
 	}
@@ -157,16 +172,19 @@ func (s *Server) createAccessKey(ctx context.Context, svc *kms.Service, m api.Me
 		return nil, &api.Error{Code: api.CodeLimitExceeded, Message: "the quota of " + strconv.Itoa(maxAccessKeys) + " access keys is reached"}
 	}
 	keys := append(slices.Clone(t.keys), k)
-	if err := s.saveAccessKeys(keys); err != nil {
+	if err := ks.save(keys); err != nil {
 		return nil, err
 	}
 	t.keys = keys
-	s.log.Info("access key created", "access_key_id", k.AccessKeyId, "principal", k.principal(), "by", p.String())
+	ks.log.Info("access key created", "access_key_id", k.AccessKeyId, "principal", k.principal(), "by", p.String())
 	return &api.CreateAccessKeyOutput{AccessKey: api.AccessKey{UserName: k.principal(), AccessKeyId: k.AccessKeyId,
 		Status: accessKeyActive, SecretAccessKey: string(t.secret(k.AccessKeyId)), CreateDate: k.CreateDate}}, nil
 }
 
-func (s *Server) listAccessKeys(ctx context.Context, svc *kms.Service, m api.Message) (api.Message, error) {
+// ListAccessKeys serves ListAccessKeys: the caller's, or, for an
+// administrator, all.
+func (ks *Keys) ListAccessKeys(ctx context.Context, m api.Message) (api.Message, error) {
+	svc := ks.svc
 	in, p := m.(*api.ListAccessKeysInput), policy.From(ctx)
 	if p == nil {
 		return nil, &api.Error{Code: api.CodeAccessDenied, Message: "the request carries no caller identity"}
@@ -183,7 +201,7 @@ func (s *Server) listAccessKeys(ctx context.Context, svc *kms.Service, m api.Mes
 		}
 		only = int(uid)
 	}
-	t, err := s.accessKeyTable()
+	t, err := ks.table()
 	if err != nil {
 		return nil, err
 	}
@@ -199,12 +217,15 @@ func (s *Server) listAccessKeys(ctx context.Context, svc *kms.Service, m api.Mes
 	return out, nil
 }
 
-func (s *Server) deleteAccessKey(ctx context.Context, svc *kms.Service, m api.Message) (api.Message, error) {
+// DeleteAccessKey serves DeleteAccessKey: the caller's own, or, for an
+// administrator, any.
+func (ks *Keys) DeleteAccessKey(ctx context.Context, m api.Message) (api.Message, error) {
+	svc := ks.svc
 	in, p := m.(*api.DeleteAccessKeyInput), policy.From(ctx)
 	if p == nil {
 		return nil, &api.Error{Code: api.CodeAccessDenied, Message: "the request carries no caller identity"}
 	}
-	t, err := s.accessKeyTable()
+	t, err := ks.table()
 	if err != nil {
 		return nil, err
 	}
@@ -215,22 +236,22 @@ func (s *Server) deleteAccessKey(ctx context.Context, svc *kms.Service, m api.Me
 		return nil, &api.Error{Code: api.CodeNotFound, Message: "no access key " + strconv.Quote(in.AccessKeyId) + " that " + p.String() + " may delete"}
 	}
 	keys := slices.DeleteFunc(slices.Clone(t.keys), func(x accessKey) bool { return x.AccessKeyId == k.AccessKeyId })
-	if err := s.saveAccessKeys(keys); err != nil {
+	if err := ks.save(keys); err != nil {
 		return nil, err
 	}
 	t.keys = keys
-	s.log.Info("access key deleted", "access_key_id", k.AccessKeyId, "principal", k.principal(), "by", p.String())
+	ks.log.Info("access key deleted", "access_key_id", k.AccessKeyId, "principal", k.principal(), "by", p.String())
 	return &api.Empty{}, nil
 }
 
-// verifyAWS authenticates a request to the AWS endpoint on TCP: its
+// Verify authenticates a request to the AWS endpoint on TCP: its
 // Signature Version 4, by an access key in the table, names the principal
 // it acts as (with the user's groups, as the system's user database has
 // them at the time of the request).
-func (s *Server) verifyAWS(r *http.Request, body []byte) (*policy.Principal, *api.Error) {
-	t, err := s.accessKeyTable()
+func (ks *Keys) Verify(r *http.Request, body []byte) (*policy.Principal, *api.Error) {
+	t, err := ks.table()
 	if err != nil {
-		s.log.Error("aws endpoint: access keys", "err", err)
+		ks.log.Error("aws endpoint: access keys", "err", err)
 		return nil, &api.Error{Code: api.CodeInternal, Message: "kmsd cannot read its access keys; the daemon log has the cause"}
 	}
 	var owner accessKey
@@ -244,17 +265,17 @@ func (s *Server) verifyAWS(r *http.Request, body []byte) (*policy.Principal, *ap
 	if serr != nil {
 		return nil, &api.Error{Code: serr.Code, Message: serr.Message}
 	}
-	return s.akeys.principal(owner.UID), nil
+	return ks.t.principal(owner.UID), nil
 }
 
-// identifyAWS checks a TCP request's signature header before its body is
+// Identify checks a TCP request's signature header before its body is
 // read (sigv4.CheckHeader): it returns the principal of the access key the
-// header names, and the key's id. Only verifyAWS, with the body, proves
+// header names, and the key's id. Only Verify, with the body, proves
 // the request was signed with it.
-func (s *Server) identifyAWS(r *http.Request) (*policy.Principal, string, *api.Error) {
-	t, err := s.accessKeyTable()
+func (ks *Keys) Identify(r *http.Request) (*policy.Principal, string, *api.Error) {
+	t, err := ks.table()
 	if err != nil {
-		s.log.Error("aws endpoint: access keys", "err", err)
+		ks.log.Error("aws endpoint: access keys", "err", err)
 		return nil, "", &api.Error{Code: api.CodeInternal, Message: "kmsd cannot read its access keys; the daemon log has the cause"}
 	}
 	var owner accessKey
@@ -268,7 +289,7 @@ func (s *Server) identifyAWS(r *http.Request) (*policy.Principal, string, *api.E
 	if serr != nil {
 		return nil, "", &api.Error{Code: serr.Code, Message: serr.Message}
 	}
-	return s.akeys.principal(owner.UID), cred.AccessKeyID, nil
+	return ks.t.principal(owner.UID), cred.AccessKeyID, nil
 }
 
 // principalTTL is how long a user's groups, read from the user database,
