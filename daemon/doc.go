@@ -16,7 +16,7 @@
 // MaxInFlightTotal such units (32 MiB by default) are held: a request read
 // past that is answered ThrottlingException at once, so many clients
 // flooding together get throttled, and kmsd's memory does not grow.
-// The AWS endpoint keeps the same rule (AWSEndpoint): a request's
+// The AWS endpoint keeps the same rule (package awsapi): a request's
 // Content-Length is charged to its caller's share before its body is
 // read, and on TCP no body is read before its signature header names an
 // access key kmsd issued.

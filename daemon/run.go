@@ -57,7 +57,7 @@ type Options struct {
 	// "unix:PATH" or "tcp:HOST:PORT".
 	MetricsListen string
 	// AWSListen, if set, serves the AWS KMS JSON 1.1 protocol there
-	// (AWSEndpoint): "unix:PATH" or "tcp:HOST:PORT".
+	// (package awsapi): "unix:PATH" or "tcp:HOST:PORT".
 	AWSListen string
 	// Region and AccountID are those of kmsd's ARNs
 	// (arn:aws:kms:REGION:ACCOUNT:key/ID); "" takes kms.DefaultRegion and

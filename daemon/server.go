@@ -79,7 +79,7 @@ type Server struct {
 	conns  map[*conn]struct{}
 	perUID map[uint32]int // connections by uid (the socket's and the AWS endpoint's)
 	// awsConns counts the AWS endpoint's connections, which share the
-	// connection limits with the socket's (aws.go); awsUnauth, its TCP
+	// connection limits with the socket's (awsfront.go); awsUnauth, its TCP
 	// connections not yet signed for, and perKey, the others by access key.
 	awsConns, awsUnauth int
 	perKey              map[string]int
