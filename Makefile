@@ -77,6 +77,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./wire/awsjson/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./daemon/awsapi/sigv4/
 	$(GO) test -run '^$$' -fuzz '^FuzzUnwrap$$' -fuzztime $(FUZZTIME) ./keystore/kwp/
+	$(GO) test -run '^$$' -fuzz '^FuzzPrinters$$' -fuzztime $(FUZZTIME) ./cmd/kmsctl/internal/render/
 
 ## bench: the throughput suite (bench/), a CPU profile of kmsd under batched
 ## Encrypt (bench/profile.sh), and kmsd's AWS endpoint and the peer (local-kms)
