@@ -147,6 +147,17 @@ func serviceEvent(e kms.Event) *audit.Event {
 	return &audit.Event{Time: e.Time, Type: audit.TypeService, Name: e.Name, KeyID: e.KeyID, Detail: e.Detail}
 }
 
+// localMeta is the metadata a backup leaves out: the audit trail's head,
+// gaps and retirements belong with this state directory's trail, which a
+// backup does not carry.
+func localMeta(name string) bool {
+	switch name {
+	case metaAuditCheckpoint, metaAuditGaps, metaAuditRetired:
+		return true
+	}
+	return false
+}
+
 // checkpointStore keeps the audit trail's latest checkpoint in kmsd's
 // store, where whoever edits the trail's files cannot reach it.
 type checkpointStore struct{ st keystore.Store }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"kmsd/daemon/awsapi"
+	"kmsd/daemon/hostops"
 	"log/slog"
 	"net"
 	rtmetrics "runtime/metrics"
@@ -102,7 +103,7 @@ type Server struct {
 	shares         *shares
 	quit           chan struct{}  // closed at Shutdown: waits for budget end
 	failures       *failureBudget // what failed requests may cost the trail (trailcost.go)
-	backup         backups        // the backup being read (backup.go)
+	host           *hostops.Ops   // backups, the root key
 	keys           *awsapi.Keys   // the AWS endpoint's access keys
 	metrics        *metrics       // nil unless Config.Metrics
 	summariesDone  chan struct{}
@@ -151,7 +152,8 @@ func NewServer(cfg Config) *Server {
 	connLimits(&cfg, cfg.FileLimit)
 	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), conns: map[*conn]struct{}{},
 		perUID: map[uint32]int{}, perKey: map[string]int{}, refusals: map[uint32]int{}, refusedAt: map[uint32]time.Time{},
-		shares: newShares(cfg.MaxInFlightPerUID), keys: awsapi.NewKeys(cfg.Service, cfg.Logger), quit: make(chan struct{}), failures: newFailureBudget(),
+		shares: newShares(cfg.MaxInFlightPerUID), keys: awsapi.NewKeys(cfg.Service, cfg.Logger),
+		host: &hostops.Ops{Service: cfg.Service, Audit: cfg.Audit, RootKeyFile: cfg.RootKeyFile, Version: cfg.Version, LocalMeta: localMeta, Log: cfg.Logger}, quit: make(chan struct{}), failures: newFailureBudget(),
 		summariesDone: make(chan struct{})}
 	if cfg.Metrics {
 		s.metrics = newMetrics(s)

@@ -1,4 +1,4 @@
-package daemon
+package hostops
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"kmsd/daemon/kms"
 	"kmsd/wire/api"
 )
 
@@ -28,47 +27,42 @@ type backups struct {
 	expires time.Time
 }
 
-// localMeta is the metadata a backup leaves out: the audit trail's head,
-// gaps and retirements belong with this state directory's trail, which a
-// backup does not carry.
-func localMeta(name string) bool {
-	switch name {
-	case metaAuditCheckpoint, metaAuditGaps, metaAuditRetired:
-		return true
-	}
-	return false
-}
-
-func (s *Server) createBackup(ctx context.Context, svc *kms.Service, _ api.Message) (api.Message, error) {
+// CreateBackup serves CreateBackup: a sealed snapshot of the store, kept
+// for GetBackupPart.
+func (o *Ops) CreateBackup(ctx context.Context, _ api.Message) (api.Message, error) {
+	svc := o.Service
 	if !svc.IsAdmin(ctx) {
 		return nil, &api.Error{Code: api.CodeAccessDenied, Message: "only root and the admin group may back up kmsd"}
 	}
-	extra := map[string]string{"kmsd_version": s.cfg.Version}
-	if s.cfg.Audit != nil {
-		seq, hash := s.cfg.Audit.LastCheckpoint()
+	extra := map[string]string{"kmsd_version": o.Version}
+	if o.Audit != nil {
+		seq, hash := o.Audit.LastCheckpoint()
 		extra["audit_head_seq"], extra["audit_head_hash"] = strconv.FormatUint(seq, 10), hex.EncodeToString(hash[:])
 	}
-	data, h, err := svc.Backup(localMeta, extra)
+	data, h, err := svc.Backup(o.LocalMeta, extra)
 	if err != nil {
 		return nil, err
 	}
 	var raw [16]byte
 	rand.Read(raw[:])
-	s.backup.mu.Lock()
-	clear(s.backup.data)
-	s.backup.id, s.backup.data, s.backup.expires = hex.EncodeToString(raw[:]), data, time.Now().Add(backupTTL)
-	id := s.backup.id
-	s.backup.mu.Unlock()
-	s.log.Info("backup taken", "records", h.Records, "keys", h.Keys, "bytes", len(data))
+	o.backup.mu.Lock()
+	clear(o.backup.data)
+	o.backup.id, o.backup.data, o.backup.expires = hex.EncodeToString(raw[:]), data, time.Now().Add(backupTTL)
+	id := o.backup.id
+	o.backup.mu.Unlock()
+	o.Log.Info("backup taken", "records", h.Records, "keys", h.Keys, "bytes", len(data))
 	return &api.CreateBackupOutput{BackupId: id, Size: int64(len(data)), Records: int64(h.Records), Keys: int64(h.Keys), Created: h.Created}, nil
 }
 
-func (s *Server) getBackupPart(ctx context.Context, svc *kms.Service, in api.Message) (api.Message, error) {
+// GetBackupPart serves GetBackupPart: 1 MiB of the backup CreateBackup
+// took.
+func (o *Ops) GetBackupPart(ctx context.Context, in api.Message) (api.Message, error) {
+	svc := o.Service
 	if !svc.IsAdmin(ctx) {
 		return nil, &api.Error{Code: api.CodeAccessDenied, Message: "only root and the admin group may back up kmsd"}
 	}
 	req := in.(*api.GetBackupPartInput)
-	b := &s.backup
+	b := &o.backup
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.id == "" || req.BackupId != b.id || time.Now().After(b.expires) {

@@ -1,18 +1,17 @@
-package daemon
+package hostops
 
 import (
 	"context"
 	"os"
 	"syscall"
 
-	"kmsd/daemon/kms"
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
 	"kmsd/keystore/statedir"
 	"kmsd/wire/api"
 )
 
-// rotateRootKey re-seals every key under a new root key, online and
+// RotateRootKey serves RotateRootKey: it re-seals every key under a new root key, online and
 // crash-safe at every step (docs/operations.md):
 //
 //  1. a new root key is written beside the old: STATE_DIR/root-key.new;
@@ -24,11 +23,12 @@ import (
 // (statedir.Open finishes or undoes what it finds). Only a root key kmsd
 // keeps in its state directory is rotated this way; one given as a file
 // or a systemd credential is rotated offline (kmsd rotate-root-key).
-func (s *Server) rotateRootKey(ctx context.Context, svc *kms.Service, _ api.Message) (api.Message, error) {
+func (o *Ops) RotateRootKey(ctx context.Context, _ api.Message) (api.Message, error) {
+	svc := o.Service
 	if p := policy.From(ctx); p == nil || p.UID != 0 {
 		return nil, &api.Error{Code: api.CodeAccessDenied, Message: "only root may rotate kmsd's root key"}
 	}
-	path := s.cfg.RootKeyFile
+	path := o.RootKeyFile
 	if path == "" {
 		return nil, &api.Error{Code: api.CodeUnsupportedOperation, Message: "kmsd's root key is a file it was given or a systemd credential, which it may not replace: " +
 			"rotate it offline with kmsd rotate-root-key (docs/operations.md)"}
@@ -48,11 +48,11 @@ func (s *Server) rotateRootKey(ctx context.Context, svc *kms.Service, _ api.Mess
 		return nil, err
 	}
 	if err := statedir.Adopt(path, next); err != nil {
-		s.log.Error("the store is sealed under the new root key, but renaming it failed; kmsd will finish at its next start", "err", err)
+		o.Log.Error("the store is sealed under the new root key, but renaming it failed; kmsd will finish at its next start", "err", err)
 		return nil, &api.Error{Code: api.CodeInternal, Message: "the keys are re-sealed, but the new root key could not be put in place; kmsd will at its next start"}
 	}
 	crashAt("renamed")
-	s.log.Warn("root key rotated: back up the new one; the old one is kept until you delete it", "root_key", path, "old", path+".old", "keys", n)
+	o.Log.Warn("root key rotated: back up the new one; the old one is kept until you delete it", "root_key", path, "old", path+".old", "keys", n)
 	return &api.RotateRootKeyOutput{RootKeyFile: path, OldRootKeyFile: path + ".old", Keys: int64(n)}, nil
 }
 
