@@ -79,7 +79,7 @@ func newBatchJob(c *conn, req *wire.Request, frame []byte) *batchJob {
 // chunkJob is the job of chunk k, items [lo, hi).
 func (b *batchJob) chunkJob(k, lo, hi int) *job {
 	j := &b.parts[k].job
-	*j = job{c: b.c, b: b, k: k, lo: lo, hi: hi}
+	*j = job{b: b, k: k, lo: lo, hi: hi}
 	return j
 }
 

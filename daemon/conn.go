@@ -17,13 +17,11 @@ import (
 // conn is one client connection: its reader (read.go) reads and
 // dispatches requests, its writer (respond.go) sends the answers.
 type conn struct {
-	id        uint64 // for audit request ids
-	principal string // the caller's name in usage counts
-	s         *Server
-	nc        *net.UnixConn
-	raw       syscall.RawConn // nc's descriptor, for send's non-blocking writes
-	p         *policy.Principal
-	ctx       context.Context
+	caller        // who is at the other end (SO_PEERCRED), for every request
+	id     uint64 // for audit request ids
+	s      *Server
+	nc     *net.UnixConn
+	raw    syscall.RawConn // nc's descriptor, for send's non-blocking writes
 
 	out      chan outFrame // response frames; room for every request in flight
 	wmu      sync.Mutex    // held while writing to nc: by the writer, or by send
@@ -49,12 +47,12 @@ const connBuffer = 8 << 10
 func newConn(s *Server, nc *net.UnixConn, p *policy.Principal) *conn {
 	raw, _ := nc.SyscallConn() // nil (never fails for a socket): every answer goes through the writer
 	return &conn{
-		s: s, nc: nc, raw: raw, p: p, ctx: policy.WithPrincipal(context.Background(), p),
-		principal: p.String(),
-		out:       make(chan outFrame, s.cfg.MaxInFlight+1),
-		w:         bufio.NewWriterSize(nc, connBuffer),
-		slots:     make(chan struct{}, s.cfg.MaxInFlight),
-		done:      make(chan struct{}),
+		caller: caller{ctx: policy.WithPrincipal(context.Background(), p), p: p, principal: p.String()},
+		s:      s, nc: nc, raw: raw,
+		out:   make(chan outFrame, s.cfg.MaxInFlight+1),
+		w:     bufio.NewWriterSize(nc, connBuffer),
+		slots: make(chan struct{}, s.cfg.MaxInFlight),
+		done:  make(chan struct{}),
 	}
 }
 

@@ -30,7 +30,7 @@ func (c *conn) dispatch(req *wire.Request, frame []byte, last bool) {
 		return
 	}
 	c.s.requests.Add(1)
-	j := &job{c: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}
+	j := &job{reply: c, id: req.ID, op: req.Op, in: req.Body, units: c.cost}
 	if c.s.metrics != nil {
 		j.start = time.Now()
 	}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"kmsd/daemon/audit"
-	"kmsd/daemon/kms"
 	"kmsd/daemon/policy"
 	"kmsd/wire/api"
 )
@@ -15,13 +14,22 @@ import (
 // pass (their records written as one group), and finish hands its answer
 // back to the goroutine that waits for it.
 type frontJob struct {
-	ctx            context.Context // carries the principal
-	p              *policy.Principal
-	principal, rid string
-	out            api.Message
-	werr           *api.Error
-	done           chan struct{}
+	caller    // ctx carries the principal
+	requestID string
+	out       api.Message
+	werr      *api.Error
+	done      chan struct{}
 }
+
+// The waiting call is the replier of its job: it takes the result on the
+// worker and is woken once the record is written.
+
+func (f *frontJob) who() *caller    { return &f.caller }
+func (f *frontJob) rid(*job) string { return f.requestID }
+
+func (f *frontJob) prepare(_ *job, out api.Message, werr *api.Error) { f.out, f.werr = out, werr }
+func (f *frontJob) commit(_ *job, failed *api.Error)                 { f.finish(failed) }
+func (f *frontJob) fail(_ *job, werr *api.Error)                     { f.finish(werr) }
 
 // finish completes the job: with failed (the trail could not be written,
 // or the job never ran), its output is wiped and failed is its answer.
@@ -72,8 +80,8 @@ func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal
 	if werr != nil {
 		return nil, werr
 	}
-	f := &frontJob{ctx: policy.WithPrincipal(ctx, p), p: p, principal: principal, rid: rid, done: make(chan struct{})}
-	j := &job{op: spec, in: in, front: f}
+	f := &frontJob{caller: caller{ctx: policy.WithPrincipal(ctx, p), p: p, principal: principal}, requestID: rid, done: make(chan struct{})}
+	j := &job{op: spec, in: in, reply: f}
 	if s.metrics != nil {
 		j.start = time.Now()
 	}
@@ -98,43 +106,15 @@ func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal
 	return f.out, nil
 }
 
-// frontCall is one call of a front end other than the msgpack socket (the
-// FUSE view, the AWS JSON endpoint): op with in, as p (whose string form
-// is principal), recorded in the audit trail under the request id rid.
-// It takes the socket's path through the in-flight budget, authorization
-// and the service, on the caller's goroutine, and answers only once the
-// record is written: a trail that cannot be written fails the call and
-// wipes its output.
+// frontCall is a call of a front end that has not taken its in-flight
+// units (the FUSE view, whose inputs are at most 4 KiB): one unit from
+// the caller's share, then the path every front end takes (frontQueued),
+// through the workers' queues, in their passes and audit writes.
 func (s *Server) frontCall(ctx context.Context, p *policy.Principal, principal, rid, op string, in api.Message) (api.Message, error) {
-	spec, aerr := s.frontOp(op)
-	if aerr != nil {
-		return nil, aerr
-	}
 	over, release, ok := s.holdUnits(p.UID, 1, s.quit)
 	if !ok {
 		return nil, throttled()
 	}
 	defer release()
-	ev := new(audit.Event)
-	callEvent(ev, op, rid, p, principal)
-	var rep kms.Report
-	var out api.Message
-	var werr *api.Error
-	if over {
-		s.throttled.Add(1)
-		werr = throttled() // recorded, as a socket request past the budget is
-	} else {
-		out, werr = s.call(kms.WithReport(policy.WithPrincipal(ctx, p), &rep), spec, in)
-	}
-	finish(ev, &rep, in, out, werr)
-	if aerr := s.record(ev); aerr != nil {
-		if out != nil {
-			api.WipeOutput(out)
-		}
-		return nil, aerr
-	}
-	if werr != nil {
-		return nil, werr
-	}
-	return out, nil
+	return s.frontQueued(ctx, p, principal, rid, op, in, over)
 }

@@ -12,10 +12,11 @@ import (
 )
 
 // FUSE returns the server as the service a FUSE mount calls: each session
-// is one caller of one FUSE request, and its calls take the socket's path
-// through authorization, the service and the audit trail, with source
-// "fuse". They run on go-fuse's goroutines, which the kernel bounds, not
-// on the crypto pool.
+// is one caller of one FUSE request, and its calls take the path every
+// front end takes (frontCall): the caller's share of the in-flight
+// budget, the workers' queues (crypto or management, sharing passes and
+// audit writes with the other front ends' requests), authorization, the
+// service and the audit trail, with source "fuse".
 func (s *Server) FUSE() fusefs.Service { return fuseService{s} }
 
 type fuseService struct{ s *Server }

@@ -47,6 +47,29 @@ func (f outFrame) release() {
 	}
 }
 
+// The connection answers its single requests (replier): the worker
+// encodes the answer into the job (prepare), and the answer leaves once
+// its record is written (commit), in place when the socket takes it.
+
+func (c *conn) who() *caller      { return &c.caller }
+func (c *conn) rid(j *job) string { return c.requestID(j.id) }
+
+func (c *conn) prepare(j *job, out api.Message, werr *api.Error) {
+	j.frame = c.encode(j.id, out, werr)
+}
+
+func (c *conn) commit(j *job, failed *api.Error) {
+	if failed != nil {
+		clear(j.frame)
+		j.frame = nil
+		c.respond(j.id, j.units, nil, failed)
+		return
+	}
+	c.send(oneFrame(j.frame, j.units))
+}
+
+func (c *conn) fail(j *job, werr *api.Error) { c.respond(j.id, j.units, nil, werr) }
+
 // respond encodes one response and hands it to the writer, which returns
 // the request's units slots. It never blocks: every request in flight has
 // a place in c.out.

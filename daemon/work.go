@@ -1,6 +1,9 @@
 package daemon
 
 import (
+	"context"
+
+	"kmsd/daemon/policy"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -11,22 +14,47 @@ import (
 	"kmsd/wire/api"
 )
 
-// job is one request, or one chunk of a batch request, waiting for a worker.
+// job is what a worker takes: a single request of any front end (op,
+// in, and its reply), a chunk of a batch request (b), or a watchdog's
+// probe.
 type job struct {
-	c  *conn
-	id uint64
 	op *api.OpSpec
 	in api.Message // a single request
+	// reply answers a single request, for the front end it came from: the
+	// socket's connection, or another front end's waiting call.
+	reply replier
+	id    uint64    // the request's id on its connection (the socket's)
+	units int       // its in-flight units (the socket's)
+	frame []byte    // its answer, encoded by prepare (the socket's)
+	start time.Time // when it was read (with metrics on)
 
 	b      *batchJob // a chunk of a batch: chunk k, items [lo, hi)
 	k      int
 	lo, hi int
-	units  int       // the request's in-flight slots (single requests)
-	start  time.Time // when it was read (single requests, with metrics on)
 
 	probe chan struct{} // a watchdog's probe (watchdog.go): closed when a worker takes it
+}
 
-	front *frontJob // a request of another front end (the AWS endpoint); c is nil
+// replier answers single requests for a front end. A worker learns from
+// it who asks (who, rid), hands it the result (prepare, on the
+// worker: the socket encodes its answer there), and, once the request's
+// record is written, has it answer (commit; with failed, the error that
+// answers instead because the record could not be written). fail answers
+// a request that was never worked on.
+type replier interface {
+	who() *caller
+	rid(j *job) string
+	prepare(j *job, out api.Message, werr *api.Error)
+	commit(j *job, failed *api.Error)
+	fail(j *job, werr *api.Error)
+}
+
+// caller is who a request comes from: the context the service reads the
+// principal from, the principal, and its name in records and usage.
+type caller struct {
+	ctx       context.Context
+	p         *policy.Principal
+	principal string
 }
 
 // maxCoalesce is the most jobs a worker takes in one pass.
@@ -182,13 +210,11 @@ func (s *Server) finishBatch(b *batchJob) {
 	})
 }
 
-// pass is the work of one runJobs: its jobs, the encoded answers of its
-// single requests, and its audit records (one per single request, a
-// batch record per chunk).
+// pass is the work of one runJobs: its single requests and their audit
+// records.
 type pass struct {
 	s       *Server
 	jobs    []*job
-	frames  [][]byte
 	records []*audit.Event
 }
 
@@ -198,21 +224,14 @@ func (s *Server) work(jobs []*job) *pass {
 	// One allocation each for the pass's records and reports.
 	events := make([]audit.Event, len(jobs))
 	reports := make([]kms.Report, len(jobs))
-	p := &pass{s: s, jobs: jobs, frames: make([][]byte, len(jobs)), records: make([]*audit.Event, len(jobs))}
+	p := &pass{s: s, jobs: jobs, records: make([]*audit.Event, len(jobs))}
 	for k, j := range jobs {
-		ev, rep := &events[k], &reports[k]
-		if f := j.front; f != nil {
-			callEvent(ev, j.op.Name, f.rid, f.p, f.principal)
-			f.out, f.werr = s.call(kms.WithReport(f.ctx, rep), j.op, j.in)
-			finish(ev, rep, j.in, f.out, f.werr)
-			p.records[k] = ev
-			continue
-		}
-		j.c.fillEvent(ev, j.op.Name, j.id)
-		out, werr := s.call(kms.WithReport(j.c.ctx, rep), j.op, j.in)
+		ev, rep, who := &events[k], &reports[k], j.reply.who()
+		callEvent(ev, j.op.Name, j.reply.rid(j), who.p, who.principal)
+		out, werr := s.call(kms.WithReport(who.ctx, rep), j.op, j.in)
 		finish(ev, rep, j.in, out, werr)
 		p.records[k] = ev
-		p.frames[k] = j.c.encode(j.id, out, werr)
+		j.reply.prepare(j, out, werr)
 	}
 	return p
 }
@@ -220,16 +239,9 @@ func (s *Server) work(jobs []*job) *pass {
 // commit answers the pass's requests once their records are written, or
 // with failed instead (their outputs wiped) if they could not be.
 func (p *pass) commit(failed *api.Error) {
-	for k, j := range p.jobs {
-		switch {
-		case j.front != nil:
-			j.front.finish(failed)
-			p.s.metrics.took("single", j.start, 1)
-		case failed != nil:
-			clear(p.frames[k])
-			p.s.failJob(j, failed)
-		default:
-			j.c.send(oneFrame(p.frames[k], j.units))
+	for _, j := range p.jobs {
+		j.reply.commit(j, failed)
+		if failed == nil {
 			p.s.metrics.took("single", j.start, 1)
 		}
 	}
@@ -237,12 +249,8 @@ func (p *pass) commit(failed *api.Error) {
 
 // failJob answers a job, or its part of a batch, with one error.
 func (s *Server) failJob(j *job, werr *api.Error) {
-	if j.front != nil {
-		j.front.finish(werr)
-		return
-	}
 	if j.b == nil {
-		j.c.respond(j.id, j.units, nil, werr)
+		j.reply.fail(j, werr)
 		return
 	}
 	if j.b.fail(j.k, j.lo, j.hi, werr) {
