@@ -69,12 +69,16 @@ func (s *Server) holdUnits(uid uint32, u int, quit <-chan struct{}) (over bool, 
 	return over, func() { s.giveUnits(uid, u) }, true
 }
 
-// frontQueued is frontCall for the AWS endpoint: the request joins the
-// workers' queue (crypto or management, as the socket's would), so that
-// concurrent HTTP requests share passes, and audit writes, with each
-// other and with socket requests. A full queue is ThrottlingException.
-// The caller holds the request's in-flight units (holdUnits, taken
-// before its body was read); over says they passed the server's budget.
+// frontQueued is the path of a front end's request other than the
+// socket's: it joins the workers' queue (crypto or management, as the
+// socket's would), so that concurrent requests share passes, and audit
+// writes, with each other and with socket requests. A full queue is
+// ThrottlingException. As on the socket, a crypto request with no queue
+// to wait behind is worked on by the caller's goroutine itself, through
+// the same stages (runJobs): a lone caller's round trip then has no
+// handoff to a worker and back, nor to the trail's writer. The caller
+// holds the request's in-flight units (holdUnits, taken before its body
+// was read); over says they passed the server's budget.
 func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal, rid, op string, in api.Message, over bool) (api.Message, error) {
 	spec, werr := s.frontOp(op)
 	if werr != nil {
@@ -89,7 +93,10 @@ func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal
 	if spec.Crypto {
 		pool = s.crypto
 	}
-	if over || !pool.submit(j) {
+	switch {
+	case !over && spec.Crypto && pool.depth() == 0:
+		s.runJobs([]*job{j}, true)
+	case over || !pool.submit(j):
 		s.throttled.Add(1)
 		ev := new(audit.Event)
 		callEvent(ev, op, rid, p, principal)
