@@ -85,7 +85,7 @@ func (p awsPipeline) Hold(uid uint32, n int, quit <-chan struct{}) (bool, func()
 }
 
 func (p awsPipeline) Call(ctx context.Context, pr *policy.Principal, principal, rid, op string, in api.Message, over bool) (api.Message, error) {
-	return p.s.frontQueued(ctx, pr, principal, rid, op, in, over)
+	return p.s.frontQueued(ctx, pr, principal, rid, op, in, over, false)
 }
 
 func (awsPipeline) Throttled() *api.Error { return throttled() }

@@ -73,13 +73,15 @@ func (s *Server) holdUnits(uid uint32, u int, quit <-chan struct{}) (over bool, 
 // socket's: it joins the workers' queue (crypto or management, as the
 // socket's would), so that concurrent requests share passes, and audit
 // writes, with each other and with socket requests. A full queue is
-// ThrottlingException. As on the socket, a crypto request with no queue
-// to wait behind is worked on by the caller's goroutine itself, through
-// the same stages (runJobs): a lone caller's round trip then has no
-// handoff to a worker and back, nor to the trail's writer. The caller
+// ThrottlingException. With lone, as a socket's lone request is, a
+// crypto request with no queue to wait behind is worked on by the
+// caller's goroutine itself, through the same stages (runJobs): its round
+// trip then has no handoff to a worker and back, nor to the trail's
+// writer (the FUSE view, whose callers the kernel bounds, asks for it;
+// the AWS endpoint, whose callers are connections, does not). The caller
 // holds the request's in-flight units (holdUnits, taken before its body
 // was read); over says they passed the server's budget.
-func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal, rid, op string, in api.Message, over bool) (api.Message, error) {
+func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal, rid, op string, in api.Message, over, lone bool) (api.Message, error) {
 	spec, werr := s.frontOp(op)
 	if werr != nil {
 		return nil, werr
@@ -94,7 +96,7 @@ func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal
 		pool = s.crypto
 	}
 	switch {
-	case !over && spec.Crypto && pool.depth() == 0:
+	case lone && !over && spec.Crypto && pool.depth() == 0:
 		s.runJobs([]*job{j}, true)
 	case over || !pool.submit(j):
 		s.throttled.Add(1)
@@ -115,13 +117,14 @@ func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal
 
 // frontCall is a call of a front end that has not taken its in-flight
 // units (the FUSE view, whose inputs are at most 4 KiB): one unit from
-// the caller's share, then the path every front end takes (frontQueued),
-// through the workers' queues, in their passes and audit writes.
+// the caller's share, then the path every front end takes (frontQueued):
+// through the workers' queues, in their passes and audit writes, or, a
+// lone crypto call with no queue to wait behind, on its own goroutine.
 func (s *Server) frontCall(ctx context.Context, p *policy.Principal, principal, rid, op string, in api.Message) (api.Message, error) {
 	over, release, ok := s.holdUnits(p.UID, 1, s.quit)
 	if !ok {
 		return nil, throttled()
 	}
 	defer release()
-	return s.frontQueued(ctx, p, principal, rid, op, in, over)
+	return s.frontQueued(ctx, p, principal, rid, op, in, over, true)
 }
