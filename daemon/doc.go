@@ -36,6 +36,13 @@
 // when the socket takes it at once (else by the connection's writer):
 // a synchronous caller's round trip has no goroutine handoff to wait for.
 //
+// The other front ends (the FUSE view, the AWS endpoint in package
+// awsapi) take the same path: their requests join the same queues, in
+// the same passes and audit writes (frontQueued); a lone FUSE crypto call
+// with no queue to wait behind runs those stages on its own goroutine. A
+// worker answers every single request through its front end's replier
+// (work.go): the connection, or the other front end's waiting call.
+//
 // # Memory
 //
 // Besides the in-flight budgets above, kmsd returns the memory it freed to
