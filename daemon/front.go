@@ -102,7 +102,7 @@ func (s *Server) frontQueued(ctx context.Context, p *policy.Principal, principal
 		s.throttled.Add(1)
 		ev := new(audit.Event)
 		callEvent(ev, op, rid, p, principal)
-		finish(ev, nil, in, nil, throttled())
+		finish(ev, spec, nil, in, nil, throttled())
 		if aerr := s.record(ev); aerr != nil {
 			return nil, aerr
 		}

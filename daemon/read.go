@@ -171,7 +171,7 @@ func (c *conn) refuse(head []byte, first bool) error {
 	c.s.throttled.Add(1)
 	if req.Type == wire.TypeBatchRequest {
 		ev := c.newEvent(name, req.ID)
-		finish(ev, nil, nil, nil, throttled())
+		finish(ev, nil, nil, nil, nil, throttled())
 		c.s.record(ev)
 		frame, _ := wire.AppendBatchResponse(nil, req.ID, nil, throttled())
 		c.send(oneFrame(frame, c.cost))

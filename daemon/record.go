@@ -55,7 +55,7 @@ func callerOf(p *policy.Principal, principal string) audit.Caller {
 // finish completes an event with what the service reported, the
 // request's context, sizes and result. Only lengths of plaintext and
 // ciphertext are recorded, never content.
-func finish(ev *audit.Event, rep *kms.Report, in, out api.Message, werr *api.Error) {
+func finish(ev *audit.Event, op *api.OpSpec, rep *kms.Report, in, out api.Message, werr *api.Error) {
 	ev.Time = time.Now()
 	if rep != nil {
 		report(ev, rep)
@@ -74,7 +74,7 @@ func finish(ev *audit.Event, rep *kms.Report, in, out api.Message, werr *api.Err
 		ev.Context = v.EncryptionContext
 	}
 	if in != nil { // what was asked, whatever came of it, as CloudTrail records it
-		params(ev, api.Lookup(ev.Name), in, out)
+		params(ev, op, in, out)
 	}
 	switch v := out.(type) {
 	case *api.EncryptOutput:
@@ -135,7 +135,7 @@ func (s *Server) record(evs ...*audit.Event) *api.Error {
 // calls it, for the request it is on.
 func (c *conn) answerNow(op string, id uint64, in, out api.Message, werr *api.Error) {
 	ev := c.newEvent(op, id)
-	finish(ev, nil, in, out, werr)
+	finish(ev, api.Lookup(op), nil, in, out, werr)
 	if aerr := c.s.record(ev); aerr != nil && werr == nil {
 		out, werr = nil, aerr
 	}

@@ -229,7 +229,7 @@ func (s *Server) work(jobs []*job) *pass {
 		ev, rep, who := &events[k], &reports[k], j.reply.who()
 		callEvent(ev, j.op.Name, j.reply.rid(j), who.p, who.principal)
 		out, werr := s.call(kms.WithReport(who.ctx, rep), j.op, j.in)
-		finish(ev, rep, j.in, out, werr)
+		finish(ev, j.op, rep, j.in, out, werr)
 		p.records[k] = ev
 		j.reply.prepare(j, out, werr)
 	}

@@ -2,6 +2,7 @@ package render
 
 import (
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -140,6 +141,6 @@ func scalarColumns(l []any) []string {
 			}
 		}
 	}
-	sortStrings(cols)
+	sort.Strings(cols)
 	return cols
 }

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"sort"
 	"unicode"
 	"unicode/utf8"
 
@@ -36,4 +35,3 @@ func runeWidth(r rune) int {
 	return 1
 }
 
-func sortStrings(s []string) { sort.Strings(s) }
