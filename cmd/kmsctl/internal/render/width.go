@@ -34,4 +34,3 @@ func runeWidth(r rune) int {
 	}
 	return 1
 }
-
