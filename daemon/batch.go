@@ -263,8 +263,9 @@ func (b *batchJob) answer(failed *api.Error) {
 		}
 		head := wire.AppendBatchResponseHead(nil, b.id, b.req.N)
 		if err := wire.FinishBatchResponse(head, 0, n); err == nil {
-			b.c.send(outFrame{b: head, more: b.chunks, units: b.units, public: b.public(), done: b.forget})
+			// Counted before it leaves: a scrape after the answer sees it.
 			b.c.s.metrics.took("batch", b.start, b.req.N)
+			b.c.send(outFrame{b: head, more: b.chunks, units: b.units, public: b.public(), done: b.forget})
 			return
 		}
 		failed = &api.Error{Code: api.CodeValidation, Message: "the batch's response exceeds the frame limit; send fewer or smaller items"}

@@ -240,10 +240,10 @@ func (s *Server) work(jobs []*job) *pass {
 // with failed instead (their outputs wiped) if they could not be.
 func (p *pass) commit(failed *api.Error) {
 	for _, j := range p.jobs {
-		j.reply.commit(j, failed)
-		if failed == nil {
+		if failed == nil { // counted before it leaves: a scrape after the answer sees it
 			p.s.metrics.took("single", j.start, 1)
 		}
+		j.reply.commit(j, failed)
 	}
 }
 
