@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"kmsd/daemon/socket"
 	"kmsd/internal/ci"
 	"os"
 	"path/filepath"
@@ -222,7 +223,7 @@ func TestAuditFailsClosedOnAFullDisk(t *testing.T) {
 	defer svc.Close()
 	aw := openAudit(t, svc, filepath.Join(mnt, "audit"), func(c *audit.Config) { c.RetryEvery = 50 * time.Millisecond })
 	sock := filepath.Join(dir, "s")
-	ln, err := daemon.Listen(daemon.ListenConfig{Path: sock})
+	ln, err := socket.Listen(socket.ListenConfig{Path: sock})
 	if err != nil {
 		t.Fatal(err)
 	}

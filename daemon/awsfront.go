@@ -5,6 +5,7 @@ import (
 
 	"kmsd/daemon/awsapi"
 	"kmsd/daemon/kms"
+	"kmsd/daemon/pipeline"
 	"kmsd/daemon/policy"
 	"kmsd/wire/api"
 )
@@ -16,79 +17,41 @@ func (s *Server) NewAWSEndpoint(tcp bool) *awsapi.Endpoint {
 }
 
 // awsPipeline is the server as the AWS endpoint's request path: its
-// connections count in the limits the socket's do (admit.go), and its
+// connections count in the limits the socket's do (pipeline.Admission), and its
 // requests take the same budget, queues, handlers and audit trail.
 type awsPipeline struct{ s *Server }
 
 func (p awsPipeline) AdmitConn(unix bool, uid uint32) (ok bool, why string) {
-	s := p.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if unix {
-		ok, why = s.admit(uid)
-	} else {
-		ok, why = s.admitUnauth()
+		return p.s.admit.Admit(uid)
 	}
-	if ok {
-		s.awsConns++
-	}
-	return ok, why
+	return p.s.admit.AdmitUnsigned()
 }
 
-// admitUnauth counts a new TCP connection of the AWS endpoint in the
-// allowance of those not yet signed for, or says why it is refused. The
-// caller holds s.mu.
-func (s *Server) admitUnauth() (ok bool, why string) {
-	if len(s.conns)+s.awsConns >= s.cfg.MaxConns-s.rootReserve() {
-		return false, "kmsd's connections are at their limit"
-	}
-	if s.awsUnauth >= min(awsapi.AWSUnauthConns, s.cfg.MaxConnsPerUID) {
-		return false, "the AWS endpoint's connections not yet signed for are at their limit"
-	}
-	s.awsUnauth++
-	return true, ""
-}
-
-func (p awsPipeline) KeyConn(key string) bool {
-	s := p.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.perKey[key] >= s.cfg.MaxConnsPerUID {
-		return false
-	}
-	s.perKey[key]++
-	s.awsUnauth--
-	return true
-}
+func (p awsPipeline) KeyConn(key string) bool { return p.s.admit.Signed(key) }
 
 func (p awsPipeline) ReleaseConn(unix bool, uid uint32, key string) {
-	s := p.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case unix:
-		s.release(uid)
-	case key != "":
-		if s.perKey[key]--; s.perKey[key] <= 0 {
-			delete(s.perKey, key)
-		}
-	default:
-		s.awsUnauth--
+	if unix {
+		p.s.admit.Release(uid)
+	} else {
+		p.s.admit.ReleaseTCP(key)
 	}
-	s.awsConns--
 }
 
-func (p awsPipeline) Refused(uid uint32, why string) { p.s.refused(uid, why) }
+func (p awsPipeline) Refused(uid uint32, why string) { p.s.admit.Refused(uid, why) }
 
 func (p awsPipeline) Hold(uid uint32, n int, quit <-chan struct{}) (bool, func(), bool) {
-	return p.s.holdUnits(uid, units(n), quit)
+	return p.s.p.Hold(uid, pipeline.Units(n), quit)
 }
 
+// Call serves a request through the pipeline; its callers are
+// connections, so it never runs on the caller's goroutine (inline), and
+// shares the workers' passes with the socket's requests.
 func (p awsPipeline) Call(ctx context.Context, pr *policy.Principal, principal, rid, op string, in api.Message, over bool) (api.Message, error) {
-	return p.s.frontQueued(ctx, pr, principal, rid, op, in, over, false)
+	return p.s.p.Call(ctx, pr, principal, rid, op, in, over, false)
 }
 
-func (awsPipeline) Throttled() *api.Error { return throttled() }
+func (awsPipeline) Throttled() *api.Error { return pipeline.Throttled() }
 
 // The access keys' operations (the server's own, in the table) are
 // served by package awsapi's Keys.

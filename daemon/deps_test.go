@@ -31,6 +31,14 @@ func TestDependencyArrows(t *testing.T) {
 		// directory (the root key's files), not the server that serves them.
 		"kmsd/daemon/hostops": {"kmsd/daemon\n", "kmsd/wire\n", "kmsd/wire/client", "kmsd/cmd", "kmsd/fusefs"},
 		"kmsd/daemon/awsapi":  {"kmsd/daemon\n", "kmsd/wire\n", "kmsd/wire/client", "kmsd/cmd", "kmsd/fusefs", "github.com/dgraph-io/badger"},
+		// the request path knows the service, the trail and the vocabulary:
+		// no front end (nor the codec), and no composition above it.
+		"kmsd/daemon/pipeline": {"kmsd/daemon\n", "kmsd/daemon/socket", "kmsd/daemon/awsapi", "kmsd/daemon/hostops", "kmsd/wire\n",
+			"kmsd/wire/client", "kmsd/cmd", "kmsd/fusefs", "github.com/dgraph-io/badger", "github.com/prometheus"},
+		// the socket decodes and encodes, and calls the pipeline: it knows no
+		// other front end and not the composition.
+		"kmsd/daemon/socket": {"kmsd/daemon\n", "kmsd/daemon/awsapi", "kmsd/daemon/hostops", "kmsd/wire/client", "kmsd/cmd",
+			"kmsd/fusefs", "github.com/dgraph-io/badger", "github.com/prometheus"},
 	}
 	for pkg, banned := range rules {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()

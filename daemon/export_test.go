@@ -4,17 +4,18 @@ import (
 	"time"
 
 	"kmsd/daemon/audit"
+	"kmsd/daemon/pipeline"
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
 )
 
 // What the tests of package daemon_test see of the server's insides.
 
-// Units is units: the in-flight slots a frame of n bytes takes.
-func Units(n int) int { return units(n) }
+// Units is pipeline.Units: the in-flight slots a frame of n bytes takes.
+func Units(n int) int { return pipeline.Units(n) }
 
 // Held returns the units held in flight now and at the peak.
-func (s *Server) Held() (now, peak int64) { return s.held.Load(), s.heldPeak.Load() }
+func (s *Server) Held() (now, peak int64) { return s.p.Held() }
 
 // TrimWhenIdle is trimWhenIdle.
 func (s *Server) TrimWhenIdle(stop <-chan struct{}, ticks <-chan time.Time, trim func()) {
@@ -22,15 +23,7 @@ func (s *Server) TrimWhenIdle(stop <-chan struct{}, ticks <-chan time.Time, trim
 }
 
 // Principals returns the callers of the open connections.
-func (s *Server) Principals() []*policy.Principal {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var ps []*policy.Principal
-	for c := range s.conns {
-		ps = append(ps, policy.From(c.ctx))
-	}
-	return ps
-}
+func (s *Server) Principals() []*policy.Principal { return s.sock.Principals() }
 
 // Serves reports whether op has a handler.
 func (s *Server) Serves(op string) bool { return handlers[op] != nil }
@@ -45,4 +38,4 @@ func (s *Server) AuditDir() string { return s.cfg.AuditDir }
 func CheckpointStore(st keystore.Store) audit.CheckpointStore { return checkpointStore{st} }
 
 // HeldBy is what uid holds of the in-flight budget now.
-func HeldBy(s *Server, uid uint32) int { return s.shares.heldBy(uid) }
+func HeldBy(s *Server, uid uint32) int { return s.p.HeldBy(uid) }

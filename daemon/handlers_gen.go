@@ -5,6 +5,7 @@ package daemon
 import (
 	"context"
 
+	"kmsd/daemon/kms"
 	"kmsd/wire/api"
 )
 
@@ -321,5 +322,25 @@ var handlers = map[string]func(ctx context.Context, s *Server, in api.Message) (
 	},
 	api.OpDeleteAccessKey: func(ctx context.Context, s *Server, in api.Message) (api.Message, error) {
 		return s.deleteAccessKey(ctx, s.cfg.Service, in)
+	},
+}
+
+// batchHandlers serve each batch operation (api.OpSpec.Batch): the
+// service's method of its name and Batch, over items [lo, hi).
+var batchHandlers = map[string]func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink){
+	api.OpEncrypt: func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink) {
+		svc.EncryptBatch(ctx, inputs.([]api.EncryptInput)[lo:hi], sink)
+	},
+	api.OpDecrypt: func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink) {
+		svc.DecryptBatch(ctx, inputs.([]api.DecryptInput)[lo:hi], sink)
+	},
+	api.OpReEncrypt: func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink) {
+		svc.ReEncryptBatch(ctx, inputs.([]api.ReEncryptInput)[lo:hi], sink)
+	},
+	api.OpGenerateDataKey: func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink) {
+		svc.GenerateDataKeyBatch(ctx, inputs.([]api.GenerateDataKeyInput)[lo:hi], sink)
+	},
+	api.OpGenerateDataKeyWithoutPlaintext: func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink) {
+		svc.GenerateDataKeyWithoutPlaintextBatch(ctx, inputs.([]api.GenerateDataKeyInput)[lo:hi], sink)
 	},
 }

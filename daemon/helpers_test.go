@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bytes"
 	"context"
+	"kmsd/daemon/socket"
 	"net"
 	"path/filepath"
 	"testing"
@@ -87,7 +88,7 @@ func startServer(t testing.TB, mod ...func(*daemon.Config)) *testServer {
 	dir := testkit.ShortDir(t)
 	svc := memService(t)
 	sock := filepath.Join(dir, "s")
-	ln, err := daemon.Listen(daemon.ListenConfig{Path: sock})
+	ln, err := socket.Listen(socket.ListenConfig{Path: sock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,7 +148,7 @@ func TestThrottlingWhenTheQueueIsFull(t *testing.T) {
 	ts := startServer(t, func(c *daemon.Config) { c.Workers, c.QueueSize = 1, 2 })
 	c := dial(t, ts.sock)
 	id := newKey(t, c)
-	// One frame of 4,000 items is 32 chunks queued at once (the client
+	// One frame of 4,000 items is 4 chunks queued at once (the client
 	// would cut it into frames that may arrive slowly enough to keep up).
 	items := make([]api.Message, 4000)
 	for i := range items {
@@ -161,8 +161,11 @@ func TestThrottlingWhenTheQueueIsFull(t *testing.T) {
 	raw := rawDial(t, ts.sock, true)
 	raw.send(frame)
 	resp, err := raw.read(api.OpEncrypt)
-	if err != nil || resp.Err != nil {
-		t.Fatal(err, resp.Err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Err != nil {
+		t.Fatal(resp.Err)
 	}
 	res := resp.Items
 	var ok, throttled int

@@ -47,4 +47,7 @@ func (s *Server) trimWhenIdle(stop <-chan struct{}, ticks <-chan time.Time, trim
 }
 
 // activity counts the requests served on every front end so far.
-func (s *Server) activity() int64 { return s.requests.Load() + int64(s.fuseSessions.Load()) }
+func (s *Server) activity() int64 {
+	requests, _, _ := s.p.Stats()
+	return requests + int64(s.fuseSessions.Load())
+}

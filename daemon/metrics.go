@@ -41,8 +41,8 @@ func newMetrics(s *Server) *metrics {
 	return m
 }
 
-// observe counts the requests a group of records stands for.
-func (m *metrics) observe(evs []*audit.Event) {
+// Observe counts the requests a group of records stands for.
+func (m *metrics) Observe(evs []*audit.Event) {
 	if m == nil {
 		return
 	}
@@ -58,9 +58,9 @@ func (m *metrics) observe(evs []*audit.Event) {
 	}
 }
 
-// took records how long a request took (kind single or batch) and, for a
+// Took records how long a request took (kind single or batch) and, for a
 // batch, its items.
-func (m *metrics) took(kind string, since time.Time, items int) {
+func (m *metrics) Took(kind string, since time.Time, items int) {
 	if m == nil {
 		return
 	}
@@ -97,14 +97,15 @@ func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.s
-	ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(s.crypto.depth()))
-	ch <- prometheus.MustNewConstMetric(descHeld, prometheus.GaugeValue, float64(s.held.Load()))
-	ch <- prometheus.MustNewConstMetric(descThrottled, prometheus.CounterValue, float64(s.throttled.Load()))
-	s.mu.Lock()
-	for uid, n := range s.perUID {
+	held, _ := s.p.Held()
+	_, _, throttled := s.p.Stats()
+	ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(s.p.QueueDepth()))
+	ch <- prometheus.MustNewConstMetric(descHeld, prometheus.GaugeValue, float64(held))
+	ch <- prometheus.MustNewConstMetric(descThrottled, prometheus.CounterValue, float64(throttled))
+	_, perUID := s.admit.Count()
+	for uid, n := range perUID {
 		ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(n), strconv.FormatUint(uint64(uid), 10))
 	}
-	s.mu.Unlock()
 	if a := s.cfg.Audit; a != nil {
 		n, total, _, bytes := a.WriteStats()
 		ch <- prometheus.MustNewConstMetric(descAuditWrites, prometheus.CounterValue, float64(n))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"kmsd/daemon/awsapi"
+	"kmsd/daemon/socket"
 	"log/slog"
 	"net"
 	"os"
@@ -218,7 +219,7 @@ func listen(o *Options, log *slog.Logger) (net.Listener, error) {
 		log.Info("using the socket systemd passed", "socket", o.Socket)
 		return ln, nil
 	}
-	return Listen(ListenConfig{Path: o.Socket, Mode: o.SocketMode, Group: o.SocketGroup})
+	return socket.Listen(socket.ListenConfig{Path: o.Socket, Mode: o.SocketMode, Group: o.SocketGroup})
 }
 
 // serve runs srv on ln (and the FUSE view, if asked) until ctx is done or
@@ -372,7 +373,7 @@ func stopAWS(a *awsapi.Endpoint, timeout time.Duration, log *slog.Logger) {
 func listenAWS(spec string) (ln net.Listener, tcp bool, err error) {
 	switch kind, addr, _ := strings.Cut(spec, ":"); kind {
 	case "unix":
-		ln, err = Listen(ListenConfig{Path: addr, Mode: 0o666})
+		ln, err = socket.Listen(socket.ListenConfig{Path: addr, Mode: 0o666})
 		return ln, false, err
 	case "tcp":
 		ln, err = net.Listen("tcp", addr)
@@ -386,7 +387,7 @@ func listenAWS(spec string) (ln net.Listener, tcp bool, err error) {
 func listenMetrics(spec string) (net.Listener, error) {
 	switch kind, addr, _ := strings.Cut(spec, ":"); kind {
 	case "unix":
-		return Listen(ListenConfig{Path: addr, Mode: 0o660})
+		return socket.Listen(socket.ListenConfig{Path: addr, Mode: 0o660})
 	case "tcp":
 		return net.Listen("tcp", addr)
 	}

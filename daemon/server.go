@@ -2,19 +2,18 @@ package daemon
 
 import (
 	"context"
-	"errors"
-	"kmsd/daemon/awsapi"
-	"kmsd/daemon/hostops"
 	"log/slog"
 	"net"
 	rtmetrics "runtime/metrics"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"kmsd/daemon/audit"
-	"kmsd/daemon/identity"
+	"kmsd/daemon/awsapi"
+	"kmsd/daemon/hostops"
 	"kmsd/daemon/kms"
+	"kmsd/daemon/pipeline"
+	"kmsd/daemon/socket"
 	"kmsd/keystore"
 	"kmsd/wire"
 	"kmsd/wire/api"
@@ -43,7 +42,7 @@ type Config struct {
 	// 2048 (32 MiB). Requests past it are answered ThrottlingException.
 	MaxInFlightTotal int
 	// MaxInFlightPerUID is one uid's share of MaxInFlightTotal: past it,
-	// that uid's connections wait (budget.go); default a quarter of it.
+	// that uid's connections wait (package pipeline); default a quarter of it.
 	MaxInFlightPerUID int
 	IdleTimeout       time.Duration // default 5 minutes
 	FrameTimeout      time.Duration // for a frame's body once its header came; default 10s
@@ -51,7 +50,7 @@ type Config struct {
 	// MaxConns bounds the connections served at once; default: the
 	// open-file limit less 256, at least 64. MaxConnsPerUID bounds one
 	// uid's (not root's); default MaxConns/8, at least 16. A connection
-	// past either is closed at once (see admit.go).
+	// past either is closed at once (pipeline.Admission).
 	MaxConns, MaxConnsPerUID int
 	// HelloTimeout closes a connection that sends no Hello within it;
 	// default 5s.
@@ -68,45 +67,24 @@ type Config struct {
 	PollWindow time.Duration
 }
 
-// Server serves the key service on Unix socket connections.
+// Server is kmsd's request path and its front ends, composed: the
+// pipeline every request takes (package pipeline), the socket's
+// connections (package socket), and the FUSE view and the AWS endpoint,
+// which call the same pipeline.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	start  time.Time
-	crypto *pool
-	admin  *pool
+	cfg   Config
+	log   *slog.Logger
+	start time.Time
 
-	mu     sync.Mutex
-	conns  map[*conn]struct{}
-	perUID map[uint32]int // connections by uid (the socket's and the AWS endpoint's)
-	// awsConns counts the AWS endpoint's connections, which share the
-	// connection limits with the socket's (awsfront.go); awsUnauth, its TCP
-	// connections not yet signed for, and perKey, the others by access key.
-	awsConns, awsUnauth int
-	perKey              map[string]int
-	// refusals counts refused connections by uid since refusedAt, when
-	// one was last logged.
-	refusals  map[uint32]int
-	refusedAt map[uint32]time.Time
-	ln        net.Listener
-	closing   bool
-	connWG    sync.WaitGroup
-	accepted  atomic.Int64
+	p     *pipeline.Pipeline
+	admit *pipeline.Admission
+	sock  *socket.Server
 	// fuseSessions numbers FUSE callers for audit request ids.
 	fuseSessions atomic.Uint64
 
-	requests, batches, throttled atomic.Int64
-
-	// held counts the units of requests in flight on every connection,
-	// and heldPeak its highest value; shares, each uid's (budget.go).
-	held, heldPeak atomic.Int64
-	shares         *shares
-	quit           chan struct{}  // closed at Shutdown: waits for budget end
-	failures       *failureBudget // what failed requests may cost the trail (trailcost.go)
-	host           *hostops.Ops   // backups, the root key
-	keys           *awsapi.Keys   // the AWS endpoint's access keys
-	metrics        *metrics       // nil unless Config.Metrics
-	summariesDone  chan struct{}
+	host    *hostops.Ops // backups, the root key
+	keys    *awsapi.Keys // the AWS endpoint's access keys
+	metrics *metrics     // nil unless Config.Metrics
 }
 
 // NewServer starts the worker pools; Serve accepts connections.
@@ -130,12 +108,12 @@ func NewServer(cfg Config) *Server {
 		cfg.MaxInFlight = 1024
 	}
 	// A frame as large as the protocol allows must fit in the budget.
-	cfg.MaxInFlight = max(cfg.MaxInFlight, units(wire.MaxFrame))
+	cfg.MaxInFlight = max(cfg.MaxInFlight, pipeline.Units(wire.MaxFrame))
 	if cfg.MaxInFlightTotal <= 0 {
 		cfg.MaxInFlightTotal = 2048
 	}
 	if cfg.MaxInFlightPerUID <= 0 {
-		cfg.MaxInFlightPerUID = max(units(wire.MaxFrame), cfg.MaxInFlightTotal/4)
+		cfg.MaxInFlightPerUID = max(pipeline.Units(wire.MaxFrame), cfg.MaxInFlightTotal/4)
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 5 * time.Minute
@@ -150,140 +128,37 @@ func NewServer(cfg Config) *Server {
 		cfg.FileLimit = fileLimit()
 	}
 	connLimits(&cfg, cfg.FileLimit)
-	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), conns: map[*conn]struct{}{},
-		perUID: map[uint32]int{}, perKey: map[string]int{}, refusals: map[uint32]int{}, refusedAt: map[uint32]time.Time{},
-		shares: newShares(cfg.MaxInFlightPerUID), keys: awsapi.NewKeys(cfg.Service, cfg.Logger),
-		host: &hostops.Ops{Service: cfg.Service, Audit: cfg.Audit, RootKeyFile: cfg.RootKeyFile, Version: cfg.Version, LocalMeta: localMeta, Log: cfg.Logger}, quit: make(chan struct{}), failures: newFailureBudget(),
-		summariesDone: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(),
+		admit: pipeline.NewAdmission(cfg.MaxConns, cfg.MaxConnsPerUID, awsapi.AWSUnauthConns, cfg.Logger),
+		keys:  awsapi.NewKeys(cfg.Service, cfg.Logger),
+		host: &hostops.Ops{Service: cfg.Service, Audit: cfg.Audit, RootKeyFile: cfg.RootKeyFile, Version: cfg.Version,
+			LocalMeta: localMeta, Log: cfg.Logger}}
+	pc := pipeline.Config{Exec: s.call, ExecBatch: s.callBatch, Audit: cfg.Audit, Log: cfg.Logger,
+		Workers: cfg.Workers, QueueSize: cfg.QueueSize, AdminWorkers: cfg.AdminWorkers, AdminQueue: cfg.AdminQueue,
+		MaxInFlightTotal: cfg.MaxInFlightTotal, MaxInFlightPerUID: cfg.MaxInFlightPerUID}
 	if cfg.Metrics {
 		s.metrics = newMetrics(s)
+		pc.Observer = s.metrics
 	}
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		s.writeSummaries(s.quit, t.C)
-		close(s.summariesDone)
-	}()
-	s.crypto = newPool(cfg.Workers, cfg.QueueSize, s.run)
-	s.admin = newPool(cfg.AdminWorkers, cfg.AdminQueue, s.run)
+	s.p = pipeline.New(pc)
+	s.sock = socket.New(socket.Config{Pipeline: s.p, Admission: s.admit, Hello: s.hello, Status: s.status,
+		Log: cfg.Logger, Metrics: cfg.Metrics, MaxInFlight: cfg.MaxInFlight, IdleTimeout: cfg.IdleTimeout,
+		FrameTimeout: cfg.FrameTimeout, WriteTimeout: cfg.WriteTimeout, HelloTimeout: cfg.HelloTimeout,
+		PollWindow: cfg.PollWindow})
 	return s
 }
 
-// Serve accepts connections on l until Shutdown; it then returns nil.
-func (s *Server) Serve(l net.Listener) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return errors.New("server is shut down")
-	}
-	s.ln = l
-	s.mu.Unlock()
-	var backoff acceptBackoff
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			switch {
-			case closing:
-				return nil
-			case temporary(err):
-				continue
-			case resourceShortage(err):
-				backoff.wait(s.log, err)
-				continue
-			}
-			return err
-		}
-		backoff.accepted()
-		if err := s.admitConn(nc); err != nil {
-			return nil
-		}
-	}
-}
-
-// errClosing is admitConn's report that the server is shutting down.
-var errClosing = errors.New("server is shutting down")
-
-// admitConn admits and serves a connection just accepted, or closes it: one
-// without peer credentials, or past the connection limits. It returns
-// errClosing once the server is shutting down.
-func (s *Server) admitConn(nc net.Conn) error {
-	uc, ok := nc.(*net.UnixConn)
-	if !ok {
-		nc.Close()
-		return nil
-	}
-	p, err := identity.FromConn(uc)
-	if err != nil {
-		s.log.Warn("refusing a connection without peer credentials", "err", err)
-		nc.Close()
-		return nil
-	}
-	c := newConn(s, uc, p)
-	c.id = uint64(s.accepted.Load() + 1)
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		nc.Close()
-		return errClosing
-	}
-	if ok, why := s.admit(p.UID); !ok {
-		s.mu.Unlock()
-		nc.Close()
-		s.refused(p.UID, why)
-		return nil
-	}
-	s.conns[c] = struct{}{}
-	s.connWG.Add(1)
-	s.mu.Unlock()
-	s.accepted.Add(1)
-	go func() {
-		defer s.connWG.Done()
-		c.serve()
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.release(p.UID)
-		s.mu.Unlock()
-	}()
-	return nil
-}
+// Serve accepts socket connections on l until Shutdown; it then returns
+// nil.
+func (s *Server) Serve(l net.Listener) error { return s.sock.Serve(l) }
 
 // Shutdown stops accepting and reading, lets every request already read
 // finish and be answered, and stops the workers. If ctx ends first, the
 // remaining connections are closed without their answers.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.closing {
-		close(s.quit)
-	}
-	s.closing = true
-	if s.ln != nil {
-		s.ln.Close()
-	}
-	for c := range s.conns {
-		c.stopReading()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.connWG.Wait(); close(done) }()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.nc.Close()
-		}
-		s.mu.Unlock()
-		<-done
-	}
-	s.crypto.stop()
-	s.admin.stop()
-	<-s.summariesDone
-	s.flushSummaries()
+	s.p.Stopping()
+	err := s.sock.Shutdown(ctx)
+	s.p.Stop()
 	return err
 }
 
@@ -302,16 +177,15 @@ func (s *Server) cpu() api.CPUFeatures {
 }
 
 func (s *Server) status(ctx context.Context) *api.StatusOutput {
-	s.mu.Lock()
-	n := len(s.conns)
-	s.mu.Unlock()
+	n := s.sock.Conns()
+	requests, batches, throttled := s.p.Stats()
 	state, audit, warning := s.disk()
 	return &api.StatusOutput{
 		ServerVersion: s.cfg.Version, Suite: s.cfg.Service.Suite().String(), CPU: s.cpu(),
 		StartTime: s.start.UTC(), UptimeSeconds: int64(time.Since(s.start).Seconds()),
 		KeyCount: int64(s.cfg.Service.VisibleKeyCount(ctx)), Connections: int64(n),
-		Workers: int32(s.cfg.Workers), QueueDepth: int32(s.crypto.depth()), QueueCapacity: int32(s.cfg.QueueSize),
-		Requests: s.requests.Load(), BatchRequests: s.batches.Load(), Throttled: s.throttled.Load(),
+		Workers: int32(s.cfg.Workers), QueueDepth: int32(s.p.QueueDepth()), QueueCapacity: int32(s.cfg.QueueSize),
+		Requests: requests, BatchRequests: batches, Throttled: throttled,
 		Audit: s.auditState(), HeapAllocs: heapAllocs(),
 		StateFreeBytes: state, AuditFreeBytes: audit, DiskWarning: warning,
 	}

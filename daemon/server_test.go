@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"kmsd/daemon/socket"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,7 +27,7 @@ import (
 func TestListen(t *testing.T) {
 	dir := testkit.ShortDir(t)
 	sock := filepath.Join(dir, "s")
-	ln, err := daemon.Listen(daemon.ListenConfig{Path: sock, Group: fmt.Sprint(os.Getgid())})
+	ln, err := socket.Listen(socket.ListenConfig{Path: sock, Group: fmt.Sprint(os.Getgid())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestListen(t *testing.T) {
 			c.Close()
 		}
 	}()
-	if _, err := daemon.Listen(daemon.ListenConfig{Path: sock}); err == nil {
+	if _, err := socket.Listen(socket.ListenConfig{Path: sock}); err == nil {
 		t.Fatal("took over a live socket")
 	}
 	// A stale socket (nobody listening) is replaced.
@@ -51,7 +52,7 @@ func TestListen(t *testing.T) {
 	if _, err := os.Stat(sock); err != nil {
 		t.Fatal("the stale socket should still be there for this test")
 	}
-	ln2, err := daemon.Listen(daemon.ListenConfig{Path: sock, Mode: 0o600})
+	ln2, err := socket.Listen(socket.ListenConfig{Path: sock, Mode: 0o600})
 	if err != nil {
 		t.Fatalf("stale socket not replaced: %v", err)
 	}
@@ -62,13 +63,13 @@ func TestListen(t *testing.T) {
 	ln2.Close()
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, []byte("keep me"), 0o600)
-	if _, err := daemon.Listen(daemon.ListenConfig{Path: file}); err == nil {
+	if _, err := socket.Listen(socket.ListenConfig{Path: file}); err == nil {
 		t.Fatal("replaced a regular file")
 	}
 	if b, _ := os.ReadFile(file); string(b) != "keep me" {
 		t.Fatal("regular file changed")
 	}
-	if _, err := daemon.Listen(daemon.ListenConfig{Path: filepath.Join(dir, "g"), Group: "no-such-group-kmsd"}); err == nil {
+	if _, err := socket.Listen(socket.ListenConfig{Path: filepath.Join(dir, "g"), Group: "no-such-group-kmsd"}); err == nil {
 		t.Fatal("unknown group accepted")
 	}
 }
@@ -488,7 +489,7 @@ func TestClientReconnectsAfterRestart(t *testing.T) {
 	state, sock := filepath.Join(dir, "state"), filepath.Join(dir, "s")
 	start := func() (*daemon.Server, *kms.Service, chan error) {
 		svc := dirService(t, state)
-		ln, err := daemon.Listen(daemon.ListenConfig{Path: sock})
+		ln, err := socket.Listen(socket.ListenConfig{Path: sock})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -579,14 +580,14 @@ func TestListenWhereOthersCannotSwapIt(t *testing.T) {
 	open := filepath.Join(dir, "open")
 	os.Mkdir(open, 0o777)
 	os.Chmod(open, 0o777)
-	if _, err := daemon.Listen(daemon.ListenConfig{Path: filepath.Join(open, "s")}); err == nil || !strings.Contains(err.Error(), "not sticky") {
+	if _, err := socket.Listen(socket.ListenConfig{Path: filepath.Join(open, "s")}); err == nil || !strings.Contains(err.Error(), "not sticky") {
 		t.Fatalf("a socket in a world-writable directory: %v", err)
 	}
 	sticky := filepath.Join(dir, "sticky")
 	os.Mkdir(sticky, 0o777)
 	os.Chmod(sticky, 0o777|os.ModeSticky)
 	sock := filepath.Join(sticky, "s")
-	ln, err := daemon.Listen(daemon.ListenConfig{Path: sock, Mode: 0o666})
+	ln, err := socket.Listen(socket.ListenConfig{Path: sock, Mode: 0o666})
 	if err != nil {
 		t.Fatalf("a socket in a sticky directory: %v", err)
 	}
@@ -601,7 +602,7 @@ func TestListenWhereOthersCannotSwapIt(t *testing.T) {
 		t.Fatalf("the socket outlived its listener: %v", err)
 	}
 	// A file put at the path after kmsd made its socket is not removed.
-	ln, _ = daemon.Listen(daemon.ListenConfig{Path: sock})
+	ln, _ = socket.Listen(socket.ListenConfig{Path: sock})
 	os.Remove(sock)
 	os.WriteFile(sock, []byte("someone else's"), 0o600)
 	ln.Close()
@@ -613,7 +614,7 @@ func TestListenWhereOthersCannotSwapIt(t *testing.T) {
 	os.WriteFile(target, []byte("secret"), 0o600)
 	link := filepath.Join(sticky, "link")
 	os.Symlink(target, link)
-	if _, err := daemon.Listen(daemon.ListenConfig{Path: link, Mode: 0o666}); err == nil {
+	if _, err := socket.Listen(socket.ListenConfig{Path: link, Mode: 0o666}); err == nil {
 		t.Fatal("made a socket over a symlink")
 	}
 	if st, _ := os.Stat(target); st.Mode().Perm() != 0o600 {

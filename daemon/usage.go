@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kmsd/daemon/kms"
+	"kmsd/daemon/pipeline"
 	"kmsd/daemon/policy"
 	"kmsd/wire/api"
 )
@@ -74,7 +75,7 @@ func (s *Server) verifyAuditCheckpoints(ctx context.Context, svc *kms.Service, i
 		// The first call of a verification: seal what is written so far
 		// under a checkpoint, so the verification covers every record.
 		if err := s.cfg.Audit.Checkpoint(); err != nil {
-			return nil, auditDown()
+			return nil, pipeline.AuditDown()
 		}
 	}
 	out := &api.VerifyAuditCheckpointsOutput{FirstInvalid: -1, AuditDir: s.cfg.AuditDir}

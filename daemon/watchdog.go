@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"kmsd/daemon/pipeline"
 	"log/slog"
 	"strings"
 	"time"
@@ -21,32 +22,11 @@ import (
 // moving: the probe then passes when the workers have finished a pass
 // (or the trail a write) since it was tried.
 
-// stage is one probe on its way.
-type stage struct {
-	name     string
-	back     chan struct{} // closed when the probe is taken
-	progress func() uint64 // what moves while the stage works (a full queue)
-	mark     uint64        // progress() when the probe could not be queued
-}
-
-// done reports whether the stage has shown it is not stuck.
-func (st *stage) done() bool {
-	if st.back == nil {
-		return st.progress() != st.mark
-	}
-	select {
-	case <-st.back:
-		return true
-	default:
-		return false
-	}
-}
-
 // watchdog is the serving loop's state between two ticks.
 type watchdog struct {
 	s       *Server
 	log     *slog.Logger
-	pending []*stage
+	pending []*pipeline.Stage
 	sent    time.Time // when the pending probes were sent
 	stuck   bool      // a ping was withheld (logged once until it passes)
 }
@@ -56,8 +36,8 @@ type watchdog struct {
 func (w *watchdog) tick(now time.Time) bool {
 	var late []string
 	for _, st := range w.pending {
-		if !st.done() {
-			late = append(late, st.name)
+		if !st.Done() {
+			late = append(late, st.Name)
 		}
 	}
 	if len(late) != 0 {
@@ -71,32 +51,7 @@ func (w *watchdog) tick(now time.Time) bool {
 		w.log.Warn("watchdog: the probes came back; pinging again", "after", now.Sub(w.sent).Round(time.Millisecond))
 		w.stuck = false
 	}
-	w.pending = w.s.probe()
+	w.pending = w.s.p.Probe()
 	w.sent = now
 	return true
-}
-
-// probe sends a probe through each place a request waits in.
-func (s *Server) probe() []*stage {
-	stages := []*stage{s.crypto.probe("the crypto workers"), s.admin.probe("the management workers")}
-	if a := s.cfg.Audit; a != nil {
-		st := &stage{name: "the audit trail's writer", back: make(chan struct{}), progress: func() uint64 {
-			n, _, _, _ := a.WriteStats()
-			return uint64(n)
-		}}
-		if !a.Probe(func() { close(st.back) }) {
-			st.back, st.mark = nil, st.progress()
-		}
-		stages = append(stages, st)
-	}
-	return stages
-}
-
-// probe queues a probe for p's workers.
-func (p *pool) probe(name string) *stage {
-	st := &stage{name: name, back: make(chan struct{}), progress: p.passes.Load}
-	if !p.submit(&job{probe: st.back}) {
-		st.back, st.mark = nil, st.progress()
-	}
-	return st
 }

@@ -195,8 +195,20 @@ func dataKeyLen(in *api.GenerateDataKeyInput) (int, error) {
 
 // GenerateDataKeyBatch makes a fresh data key from crypto/rand for each
 // item, encrypted under its key exactly as Encrypt would encrypt it, and
-// in plaintext too unless op is GenerateDataKeyWithoutPlaintext.
-func (s *Service) GenerateDataKeyBatch(ctx context.Context, op string, items []api.GenerateDataKeyInput, sink Sink) {
+// in plaintext too.
+func (s *Service) GenerateDataKeyBatch(ctx context.Context, items []api.GenerateDataKeyInput, sink Sink) {
+	s.generateDataKeys(ctx, api.OpGenerateDataKey, items, sink)
+}
+
+// GenerateDataKeyWithoutPlaintextBatch is GenerateDataKeyBatch without
+// the plaintexts in the answers.
+func (s *Service) GenerateDataKeyWithoutPlaintextBatch(ctx context.Context, items []api.GenerateDataKeyInput, sink Sink) {
+	s.generateDataKeys(ctx, api.OpGenerateDataKeyWithoutPlaintext, items, sink)
+}
+
+// generateDataKeys is the batch of data keys of op (GenerateDataKey or
+// GenerateDataKeyWithoutPlaintext).
+func (s *Service) generateDataKeys(ctx context.Context, op string, items []api.GenerateDataKeyInput, sink Sink) {
 	var g groups
 	defer g.release()
 	out := new(api.GenerateDataKeyOutput)

@@ -16,9 +16,10 @@
 //
 // # Reports and events
 //
-// The service records nothing itself. A front end that passes a [Report]
-// in a request's context ([WithReport]) learns what the request resolved
-// (key, version, alias, grant) and writes its audit record from it; what
+// The service records nothing itself. A front end that makes a call
+// through [Reported] gets back a [Report] of what the request resolved
+// (key, version, alias, grant), and a batch's [Sink] one per group of
+// items; it writes its audit record from them. What
 // the service does on its own (a rotation, a deletion) goes to the
 // function given to [Service.OnEvent].
 //

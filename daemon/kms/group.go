@@ -33,7 +33,7 @@ type sealer struct {
 
 func (s *Service) newSealer(ctx context.Context, op, act, keyID string, ec map[string]string, tokens []string) *sealer {
 	z := &sealer{s: s, op: op, keyID: keyID, ecMap: ec, tokens: tokens, rep: Report{Context: ec}}
-	ctx = WithReport(ctx, &z.rep)
+	ctx = withReport(ctx, &z.rep)
 	if z.ec, z.err = parseContext(ec); z.err != nil {
 		return z
 	}
@@ -147,7 +147,7 @@ type opener struct {
 
 func (s *Service) newOpener(ctx context.Context, op, act string, b blobRef, ec map[string]string, tokens []string) *opener {
 	o := &opener{s: s, op: op, blob: b, ecMap: ec, tokens: tokens, rep: Report{Context: ec}}
-	ctx = WithReport(ctx, &o.rep)
+	ctx = withReport(ctx, &o.rep)
 	if o.ec, o.err = parseContext(ec); o.err != nil {
 		return o
 	}

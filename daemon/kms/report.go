@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"kmsd/wire/api"
 )
 
 // Report is what the service did for one request, as it resolved it: the
@@ -28,8 +30,18 @@ type Report struct {
 // reportKey is the context key of a request's Report.
 type reportKey struct{}
 
-// WithReport returns a context whose requests fill r.
-func WithReport(ctx context.Context, r *Report) context.Context {
+// Reported makes call, a call of one of the service's methods with ctx,
+// and returns what the service reported doing beside its result. (The
+// service's layers note what they resolve in a value of ctx that only
+// this package reads; nothing of it leaves but the returned Report.)
+func Reported(ctx context.Context, call func(context.Context) (api.Message, error)) (api.Message, Report, error) {
+	var r Report
+	out, err := call(withReport(ctx, &r))
+	return out, r, err
+}
+
+// withReport returns a context whose requests fill r.
+func withReport(ctx context.Context, r *Report) context.Context {
 	return context.WithValue(ctx, reportKey{}, r)
 }
 

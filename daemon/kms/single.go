@@ -87,6 +87,6 @@ func (s *Service) generateDataKey(ctx context.Context, op string, in *api.Genera
 		// The plaintext the batch lent is wiped when Answer returns: keep a copy.
 		out.CiphertextBlob, out.Plaintext = b, append([]byte(nil), out.Plaintext...)
 	}}
-	s.GenerateDataKeyBatch(ctx, op, []api.GenerateDataKeyInput{*in}, o)
+	s.generateDataKeys(ctx, op, []api.GenerateDataKeyInput{*in}, o)
 	return o.result()
 }

@@ -109,7 +109,7 @@ func clientMethods(ops []api.OpSpec) (string, error) {
 
 func handlers(ops []api.OpSpec) (string, error) {
 	var b bytes.Buffer
-	b.WriteString("package daemon\n\nimport (\n\t\"context\"\n\n\t\"kmsd/wire/api\"\n)\n\n")
+	b.WriteString("package daemon\n\nimport (\n\t\"context\"\n\n\t\"kmsd/daemon/kms\"\n\t\"kmsd/wire/api\"\n)\n\n")
 	b.WriteString("// handlers serves each operation the key service or the server answers\n// (api.OpSpec.Served): the service's method, or the server's, of its name.\n")
 	b.WriteString("var handlers = map[string]func(ctx context.Context, s *Server, in api.Message) (api.Message, error){\n")
 	for _, op := range ops {
@@ -127,6 +127,16 @@ func handlers(ops []api.OpSpec) (string, error) {
 				fmt.Fprintf(&b, "\tapi.Op%s: func(ctx context.Context, s *Server, in api.Message) (api.Message, error) {\n\t\tout, err := s.cfg.Service.%s(ctx, in.(*api.%s))\n\t\tif err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\treturn out, nil\n\t},\n", op.Name, op.Name, in)
 			}
 		}
+	}
+	b.WriteString("}\n\n")
+	b.WriteString("// batchHandlers serve each batch operation (api.OpSpec.Batch): the\n// service's method of its name and Batch, over items [lo, hi).\n")
+	b.WriteString("var batchHandlers = map[string]func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink){\n")
+	for _, op := range ops {
+		if !op.Batch {
+			continue
+		}
+		in := typeName(op.NewInput())
+		fmt.Fprintf(&b, "\tapi.Op%s: func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink) {\n\t\tsvc.%sBatch(ctx, inputs.([]api.%s)[lo:hi], sink)\n\t},\n", op.Name, op.Name, in)
 	}
 	b.WriteString("}\n")
 	return b.String(), nil

@@ -1,11 +1,14 @@
-package daemon
+package socket
 
 import (
 	"errors"
 	"fmt"
+	"kmsd/daemon/audit"
 	"os"
+	"strconv"
 	"time"
 
+	"kmsd/daemon/pipeline"
 	"kmsd/internal/poll"
 	"kmsd/wire"
 	"kmsd/wire/api"
@@ -42,7 +45,7 @@ func (c *conn) readLoop() error {
 		// The request takes its share of the budgets before its body is
 		// read: past the server's, a large body is read past, not kept (a
 		// small one is read, so that Hello and Status are still answered).
-		if !c.acquire(units(n), first && n <= connBuffer) {
+		if !c.acquire(pipeline.Units(n), first && n <= connBuffer) {
 			return nil
 		}
 		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.FrameTimeout))
@@ -131,9 +134,9 @@ func (c *conn) acquire(u int, hello bool) bool {
 		return false
 	}
 	if hello {
-		c.over = c.s.forceUnits(c.p.UID, u)
+		c.over = c.s.p.ForceUnits(c.caller.P.UID, u)
 	} else {
-		over, ok := c.s.takeUnits(c.p.UID, u, c.s.quit)
+		over, ok := c.s.p.TakeUnits(c.caller.P.UID, u, nil)
 		if !ok {
 			c.giveSlots(u)
 			return false
@@ -150,7 +153,7 @@ func (c *conn) acquire(u int, hello bool) bool {
 // (the connection failed inside its body).
 func (c *conn) unhold() {
 	c.giveSlots(c.cost)
-	c.s.giveUnits(c.p.UID, c.cost)
+	c.s.p.GiveUnits(c.caller.P.UID, c.cost)
 	c.busy.Add(-1)
 	c.inflight.Done()
 }
@@ -168,15 +171,13 @@ func (c *conn) refuse(head []byte, first bool) error {
 	if req.Op != nil {
 		name = req.Op.Name
 	}
-	c.s.throttled.Add(1)
+	c.s.p.Refused()
 	if req.Type == wire.TypeBatchRequest {
-		ev := c.newEvent(name, req.ID)
-		finish(ev, nil, nil, nil, nil, throttled())
-		c.s.record(ev)
-		frame, _ := wire.AppendBatchResponse(nil, req.ID, nil, throttled())
+		c.record(name, req.ID, nil, nil, pipeline.Throttled())
+		frame, _ := wire.AppendBatchResponse(nil, req.ID, nil, pipeline.Throttled())
 		c.send(oneFrame(frame, c.cost))
 	} else {
-		c.answerNow(name, req.ID, nil, nil, throttled())
+		c.answerNow(name, req.ID, nil, nil, pipeline.Throttled())
 	}
 	if first {
 		return errors.New("the first request was not a valid Hello")
@@ -190,4 +191,32 @@ func (c *conn) protocolError(err error) {
 	if c.acquire(1, true) {
 		c.respond(0, 1, nil, &api.Error{Code: api.CodeValidation, Message: err.Error()})
 	}
+}
+
+// record writes the record of a request the connection itself answers
+// (Hello, Status, errors before any work, throttling); it reports an
+// error if the record could not be written.
+func (c *conn) record(op string, id uint64, in, out api.Message, werr *api.Error) *api.Error {
+	ev := new(audit.Event)
+	pipeline.Event(ev, op, c.requestID(id), &c.caller)
+	pipeline.Finish(ev, api.Lookup(op), nil, in, out, werr)
+	return c.s.p.Record(ev)
+}
+
+// answerNow records and answers a request the connection itself handles.
+// Only the reader calls it, for the request it is on.
+func (c *conn) answerNow(op string, id uint64, in, out api.Message, werr *api.Error) {
+	if aerr := c.record(op, id, in, out, werr); aerr != nil && werr == nil {
+		out, werr = nil, aerr
+	}
+	c.respond(id, c.cost, out, werr)
+}
+
+// requestID is the audit request id of request id on this connection.
+func (c *conn) requestID(id uint64) string {
+	b := make([]byte, 0, 24)
+	b = strconv.AppendUint(b, c.id, 10)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, id, 10)
+	return string(b)
 }

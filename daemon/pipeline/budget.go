@@ -1,4 +1,4 @@
-package daemon
+package pipeline
 
 import (
 	"sync"
@@ -12,70 +12,64 @@ import (
 // once, and what is held is bounded in bytes, not only in count.
 const inflightUnit = 16 << 10
 
-// units is the units a request of n bytes takes.
-func units(n int) int { return max(1, (n+inflightUnit-1)/inflightUnit) }
+// Units is the units a request of n bytes takes.
+func Units(n int) int { return max(1, (n+inflightUnit-1)/inflightUnit) }
 
-// throttled is the answer to a request past a budget or a full queue.
-func throttled() *api.Error {
+// Throttled is the answer to a request past a budget or a full queue.
+func Throttled() *api.Error {
 	return &api.Error{Code: api.CodeThrottling, Message: "kmsd's request queue is full; retry after a short wait"}
 }
 
-// takeUnits takes u units for a request of uid from its share, waiting
-// while the uid holds it (until quit: ok false), and from the server's
-// (over says that passes MaxInFlightTotal: the request must be refused,
-// ThrottlingException, rather than worked on; its units are given back
-// with its answer either way).
-func (s *Server) takeUnits(uid uint32, u int, quit <-chan struct{}) (over, ok bool) {
-	if !s.shares.take(uid, u, quit) {
+// TakeUnits takes u units for a request of uid from its share, waiting
+// while the uid holds it (until quit, or Stopping: ok false), and from
+// the server's (over says that passes MaxInFlightTotal: the request must
+// be refused, ThrottlingException, rather than worked on; its units are
+// given back with its answer either way).
+func (p *Pipeline) TakeUnits(uid uint32, u int, quit <-chan struct{}) (over, ok bool) {
+	if !p.shares.take(uid, u, quit, p.quit) {
 		return false, false
 	}
-	return s.hold(u), true
+	return p.hold(u), true
 }
 
-// forceUnits is takeUnits without waiting for the uid's share: for a
+// ForceUnits is TakeUnits without waiting for the uid's share: for a
 // connection's first request (Hello), which must be answered for the
 // connection to be of use at all (connections per uid are bounded).
-func (s *Server) forceUnits(uid uint32, u int) (over bool) {
-	s.shares.force(uid, u)
-	return s.hold(u)
+func (p *Pipeline) ForceUnits(uid uint32, u int) (over bool) {
+	p.shares.force(uid, u)
+	return p.hold(u)
 }
 
-// giveUnits gives back u units takeUnits or forceUnits took for uid.
-func (s *Server) giveUnits(uid uint32, u int) {
-	s.shares.give(uid, u)
-	s.held.Add(int64(-u))
+// GiveUnits gives back u units TakeUnits or ForceUnits took for uid.
+func (p *Pipeline) GiveUnits(uid uint32, u int) {
+	p.shares.give(uid, u)
+	p.held.Add(int64(-u))
+}
+
+// Hold takes u units for a request of uid before its body is read
+// (TakeUnits), for a front end whose call returns with its answer:
+// release gives them back. ok is false if quit (or Stopping) came first.
+func (p *Pipeline) Hold(uid uint32, u int, quit <-chan struct{}) (over bool, release func(), ok bool) {
+	if over, ok = p.TakeUnits(uid, u, quit); !ok {
+		return false, nil, false
+	}
+	return over, func() { p.GiveUnits(uid, u) }, true
 }
 
 // hold counts u more units in flight and reports whether that passes
 // MaxInFlightTotal.
-func (s *Server) hold(u int) (over bool) {
-	v := s.held.Add(int64(u))
-	for p := s.heldPeak.Load(); v > p && !s.heldPeak.CompareAndSwap(p, v); p = s.heldPeak.Load() {
+func (p *Pipeline) hold(u int) (over bool) {
+	v := p.held.Add(int64(u))
+	for pk := p.heldPeak.Load(); v > pk && !p.heldPeak.CompareAndSwap(pk, v); pk = p.heldPeak.Load() {
 	}
-	return v > int64(s.cfg.MaxInFlightTotal)
+	return v > int64(p.cfg.MaxInFlightTotal)
 }
 
-// takeSlots takes u of a connection's slots (its own budget), waiting
-// while they are spent; false if the connection ends first, with none
-// taken.
-func (c *conn) takeSlots(u int) bool {
-	for i := range u {
-		select {
-		case c.slots <- struct{}{}:
-		case <-c.done:
-			c.giveSlots(i)
-			return false
-		}
-	}
-	return true
-}
+// Held is the units held in flight now and at the peak.
+func (p *Pipeline) Held() (now, peak int64) { return p.held.Load(), p.heldPeak.Load() }
 
-// giveSlots gives back n of the connection's slots.
-func (c *conn) giveSlots(n int) {
-	for range n {
-		<-c.slots
-	}
-}
+// HeldBy is what uid holds of the in-flight budget now.
+func (p *Pipeline) HeldBy(uid uint32) int { return p.shares.heldBy(uid) }
 
 // The in-flight budget: what requests read and not yet answered may hold,
 // in units of 16 KiB of their frames (see units). A request takes its
@@ -90,10 +84,11 @@ func (c *conn) giveSlots(n int) {
 //     answered ThrottlingException at once, its body read past and not
 //     kept.
 //
-// The units come back when the answer has left (conn.flushed), or when
-// the request ends unread (conn.unhold), or, for the other front ends,
-// when their call returns (holdUnits): every path gives them back through
-// giveUnits, and takes them through takeUnits (or forceUnits).
+// The units come back when the answer has left (the socket's
+// conn.flushed), or when the request ends unread (conn.unhold), or, for
+// the other front ends, when their call returns (Hold): every path gives
+// them back through GiveUnits, and takes them through TakeUnits (or
+// ForceUnits).
 
 // shares is the uids' shares of the server's budget.
 type shares struct {
@@ -111,8 +106,8 @@ func newShares(most int) *shares {
 
 // take takes u units for uid, waiting while the uid holds its share
 // (a uid that holds nothing may take any amount); it reports false if
-// quit is closed first.
-func (s *shares) take(uid uint32, u int, quit <-chan struct{}) bool {
+// quit or stop is closed first.
+func (s *shares) take(uid uint32, u int, quit, stop <-chan struct{}) bool {
 	s.mu.Lock()
 	for {
 		if h := s.held[uid]; h == 0 || h+u <= s.most {
@@ -126,6 +121,11 @@ func (s *shares) take(uid uint32, u int, quit <-chan struct{}) bool {
 		select {
 		case <-ch:
 		case <-quit:
+			s.mu.Lock()
+			s.waiting--
+			s.mu.Unlock()
+			return false
+		case <-stop:
 			s.mu.Lock()
 			s.waiting--
 			s.mu.Unlock()

@@ -1,4 +1,4 @@
-package daemon
+package pipeline
 
 import (
 	"sync"
@@ -108,24 +108,24 @@ func (b *failureBudget) summaries(now time.Time) []*audit.Event {
 
 // writeSummaries writes the failure summaries every tick until done
 // (Shutdown writes the last ones once every request is answered).
-func (s *Server) writeSummaries(done <-chan struct{}, tick <-chan time.Time) {
+func (p *Pipeline) writeSummaries(done <-chan struct{}, tick <-chan time.Time) {
 	for {
 		select {
 		case <-done:
 			return
 		case <-tick:
-			s.flushSummaries()
+			p.flushSummaries()
 		}
 	}
 }
 
-func (s *Server) flushSummaries() {
-	if s.cfg.Audit == nil {
+func (p *Pipeline) flushSummaries() {
+	if p.cfg.Audit == nil {
 		return
 	}
-	if evs := s.failures.summaries(time.Now()); len(evs) > 0 {
-		if err := s.cfg.Audit.Append(evs...); err != nil {
-			s.log.Error("writing the summary of failed requests", "err", err)
+	if evs := p.failures.summaries(time.Now()); len(evs) > 0 {
+		if err := p.cfg.Audit.Append(evs...); err != nil {
+			p.log.Error("writing the summary of failed requests", "err", err)
 		}
 	}
 }

@@ -1,9 +1,10 @@
-package daemon
+package socket
 
 import (
 	"net"
 	"time"
 
+	"kmsd/daemon/pipeline"
 	"kmsd/wire"
 	"kmsd/wire/api"
 
@@ -47,28 +48,35 @@ func (f outFrame) release() {
 	}
 }
 
-// The connection answers its single requests (replier): the worker
-// encodes the answer into the job (prepare), and the answer leaves once
-// its record is written (commit), in place when the socket takes it.
-
-func (c *conn) who() *caller      { return &c.caller }
-func (c *conn) rid(j *job) string { return c.requestID(j.id) }
-
-func (c *conn) prepare(j *job, out api.Message, werr *api.Error) {
-	j.frame = c.encode(j.id, out, werr)
+// single is a single request of the connection, and its reply
+// (pipeline.Single): the worker encodes the answer into it (Prepare), and
+// the answer leaves once its record is written (Commit), in place when
+// the socket takes it.
+type single struct {
+	r     pipeline.Request
+	c     *conn
+	id    uint64 // the request's id on the connection
+	units int    // its in-flight units
+	frame []byte // its answer, encoded by Prepare
 }
 
-func (c *conn) commit(j *job, failed *api.Error) {
+func (r *single) RequestID() string { return r.c.requestID(r.id) }
+
+func (r *single) Prepare(out api.Message, werr *api.Error) {
+	r.frame = r.c.encode(r.id, out, werr)
+}
+
+func (r *single) Commit(failed *api.Error) {
 	if failed != nil {
-		clear(j.frame)
-		j.frame = nil
-		c.respond(j.id, j.units, nil, failed)
+		clear(r.frame)
+		r.frame = nil
+		r.c.respond(r.id, r.units, nil, failed)
 		return
 	}
-	c.send(oneFrame(j.frame, j.units))
+	r.c.send(oneFrame(r.frame, r.units))
 }
 
-func (c *conn) fail(j *job, werr *api.Error) { c.respond(j.id, j.units, nil, werr) }
+func (r *single) Reject(werr *api.Error) { r.c.respond(r.id, r.units, nil, werr) }
 
 // respond encodes one response and hands it to the writer, which returns
 // the request's units slots. It never blocks: every request in flight has
@@ -230,7 +238,7 @@ func (c *conn) flushed(units, n int) {
 		}
 	}
 	c.giveSlots(units)
-	c.s.giveUnits(c.p.UID, units)
+	c.s.p.GiveUnits(c.caller.P.UID, units)
 	c.busy.Add(int32(-n))
 	for range n {
 		c.inflight.Done()

@@ -1,4 +1,4 @@
-package daemon
+package pipeline
 
 import (
 	"sync"
@@ -11,7 +11,7 @@ import (
 func wedgeable(size int) (p *pool, hung, release chan struct{}) {
 	hung, release = make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	return newPool(1, size, func([]*job) {
+	return newPool(1, size, func([]*Request) {
 		once.Do(func() { close(hung) })
 		<-release
 	}), hung, release
@@ -27,11 +27,12 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// The watchdog pings while the workers take its probes, withholds the ping
-// while a pool is wedged (its probe queued behind a hung job, or its queue
-// too full to take one and its workers not moving), and pings again once
-// the pool moves.
-func TestWatchdogWithholdsThePingWhileWedged(t *testing.T) {
+// The probes come back while the workers take them, do not while a pool
+// is wedged (its probe queued behind a hung request, or its queue too full
+// to take one and its workers not moving), and come back again once the
+// pool moves. tick is the watchdog's (package daemon): a ping is due when
+// every probe sent at the last tick is back, and sends the next round.
+func TestProbesDoNotComeBackWhileWedged(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		queue int
@@ -41,38 +42,49 @@ func TestWatchdogWithholdsThePingWhileWedged(t *testing.T) {
 		{"queue full", 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := NewServer(Config{})
+			p := New(Config{})
 			wedged, hung, release := wedgeable(tc.queue)
 			var unwedge sync.Once
 			defer func() {
 				unwedge.Do(func() { close(release) })
-				s.Shutdown(t.Context())
+				p.Stop()
 			}()
-			s.crypto.stop()
-			s.crypto = wedged
-			wd := &watchdog{s: s, log: s.log}
-			now := time.Now()
-			if !wd.tick(now) {
+			p.crypto.stop()
+			p.crypto = wedged
+			var pending []*Stage
+			tick := func() bool {
+				for _, st := range pending {
+					if !st.Done() {
+						return false
+					}
+				}
+				pending = p.Probe()
+				return true
+			}
+			if !tick() {
 				t.Fatal("no ping at the first tick")
 			}
-			eventually(t, "the first probes come back", func() bool { return wd.tick(now) })
+			eventually(t, "the first probes come back", func() bool { return tick() })
 
-			wedged.submit(&job{}) // a job that hangs
+			wedged.submit(&Request{}) // a request that hangs
 			<-hung
 			for range tc.fill {
-				if !wedged.submit(&job{}) {
+				if !wedged.submit(&Request{}) {
 					t.Fatal("queue full early")
 				}
 			}
-			wd.tick(now) // sends probes into the wedged pool
+			// The probes sent before the wedge come back (a worker took them),
+			// and the tick that sees them back sends the next into the
+			// wedged pool.
+			eventually(t, "the probes sent before the wedge come back", tick)
 			for range 3 {
 				time.Sleep(20 * time.Millisecond)
-				if wd.tick(now) {
+				if tick() {
 					t.Fatal("pinged while the crypto workers were wedged")
 				}
 			}
 			unwedge.Do(func() { close(release) })
-			eventually(t, "the ping after the pool moves", func() bool { return wd.tick(now) })
+			eventually(t, "the ping after the pool moves", func() bool { return tick() })
 		})
 	}
 }

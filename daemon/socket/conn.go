@@ -1,4 +1,4 @@
-package daemon
+package socket
 
 import (
 	"bufio"
@@ -11,14 +11,15 @@ import (
 	"syscall"
 	"time"
 
+	"kmsd/daemon/pipeline"
 	"kmsd/daemon/policy"
 )
 
 // conn is one client connection: its reader (read.go) reads and
 // dispatches requests, its writer (respond.go) sends the answers.
 type conn struct {
-	caller        // who is at the other end (SO_PEERCRED), for every request
-	id     uint64 // for audit request ids
+	caller pipeline.Caller // who is at the other end (SO_PEERCRED), for every request
+	id     uint64          // for audit request ids
 	s      *Server
 	nc     *net.UnixConn
 	raw    syscall.RawConn // nc's descriptor, for send's non-blocking writes
@@ -47,7 +48,7 @@ const connBuffer = 8 << 10
 func newConn(s *Server, nc *net.UnixConn, p *policy.Principal) *conn {
 	raw, _ := nc.SyscallConn() // nil (never fails for a socket): every answer goes through the writer
 	return &conn{
-		caller: caller{ctx: policy.WithPrincipal(context.Background(), p), p: p, principal: p.String()},
+		caller: pipeline.NewCaller(context.Background(), p),
 		s:      s, nc: nc, raw: raw,
 		out:   make(chan outFrame, s.cfg.MaxInFlight+1),
 		w:     bufio.NewWriterSize(nc, connBuffer),
@@ -63,7 +64,7 @@ func (c *conn) serve() {
 	go func() { c.writeLoop(); close(writerDone) }()
 	err := c.readLoop()
 	if err != nil && !c.stopping.Load() && !errors.Is(err, io.EOF) {
-		c.s.log.Info("closing connection", "principal", c.principal, "pid", c.p.PID, "reason", err.Error())
+		c.s.log.Info("closing connection", "principal", c.caller.Principal, "pid", c.caller.P.PID, "reason", err.Error())
 	}
 	c.inflight.Wait()
 	close(c.out)
@@ -77,4 +78,26 @@ func (c *conn) serve() {
 func (c *conn) stopReading() {
 	c.stopping.Store(true)
 	c.nc.SetReadDeadline(time.Now())
+}
+
+// takeSlots takes u of the connection's slots (its own budget), waiting
+// while they are spent; false if the connection ends first, with none
+// taken.
+func (c *conn) takeSlots(u int) bool {
+	for i := range u {
+		select {
+		case c.slots <- struct{}{}:
+		case <-c.done:
+			c.giveSlots(i)
+			return false
+		}
+	}
+	return true
+}
+
+// giveSlots gives back n of the connection's slots.
+func (c *conn) giveSlots(n int) {
+	for range n {
+		<-c.slots
+	}
 }
