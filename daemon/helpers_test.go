@@ -70,7 +70,7 @@ func openAudit(t testing.TB, svc *kms.Service, dir string, mod ...func(*audit.Co
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := audit.Config{Dir: dir, MACKey: key, Store: daemon.CheckpointStore(svc.Store())}
+	cfg := audit.Config{Dir: dir, MACKey: key, Store: daemon.CheckpointStore(svc.Store()), KeyUse: api.IsKeyUse}
 	for _, m := range mod {
 		m(&cfg)
 	}

@@ -171,7 +171,7 @@ func openAudit(o Options, svc *kms.Service, log *slog.Logger) (*audit.Writer, er
 	}
 	aw, err := audit.Open(audit.Config{Dir: o.AuditDir, Sync: mode, FlushInterval: o.AuditFlushInterval, MACKey: key,
 		RetainBytes: o.AuditRetainBytes, RetainAge: o.AuditRetainAge,
-		Store: checkpointStore{svc.Store()}, CountsUsage: api.IsKMSOperation, Logger: log})
+		Store: checkpointStore{svc.Store()}, CountsUsage: api.IsKMSOperation, KeyUse: api.IsKeyUse, Logger: log})
 	clear(key)
 	if err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ func (m *memStore) SaveCheckpoint(seq uint64, h [32]byte) error {
 
 func open(t *testing.T, dir string, st CheckpointStore, mod ...func(*Config)) *Writer {
 	t.Helper()
-	cfg := Config{Dir: dir, MACKey: testKey, Store: st}
+	cfg := Config{Dir: dir, MACKey: testKey, Store: st, KeyUse: func(event string) bool { return event == "Encrypt" }}
 	for _, m := range mod {
 		m(&cfg)
 	}

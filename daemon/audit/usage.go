@@ -12,6 +12,7 @@ import (
 type Usage struct {
 	now    func() time.Time
 	counts func(event string) bool // which call records count; nil: all
+	keyUse func(event string) bool // which records are a use of their key (Last); nil: none
 	since  time.Time
 	mu     sync.Mutex
 	last   map[string]LastUse
@@ -41,8 +42,8 @@ type Count struct {
 	Errors    int64
 }
 
-func newUsage(now func() time.Time, counts func(string) bool) *Usage {
-	return &Usage{now: now, counts: counts, since: now(), last: map[string]LastUse{}}
+func newUsage(now func() time.Time, counts, keyUse func(string) bool) *Usage {
+	return &Usage{now: now, counts: counts, keyUse: keyUse, since: now(), last: map[string]LastUse{}}
 }
 
 // Since is when tracking started (kmsd's start).
@@ -65,7 +66,7 @@ func (u *Usage) note(e *Event) {
 	}
 	principal := e.Caller.Principal
 	m := e.Time.Unix() / 60
-	if e.Error == "" && e.KeyID != "" && (cryptoOps[e.Name]) {
+	if e.Error == "" && e.KeyID != "" && u.keyUse != nil && u.keyUse(e.Name) {
 		u.last[e.KeyID] = LastUse{Operation: e.Name, Time: e.Time, Seq: e.Seq}
 	}
 	slot := &u.mins[m%60]
@@ -83,9 +84,6 @@ func (u *Usage) note(e *Event) {
 		c.Errors += int64(e.Items())
 	}
 }
-
-var cryptoOps = map[string]bool{"Encrypt": true, "Decrypt": true, "ReEncrypt": true, "GenerateDataKey": true,
-	"GenerateDataKeyWithoutPlaintext": true}
 
 // Last returns a key's last successful cryptographic use.
 func (u *Usage) Last(keyID string) (LastUse, bool) {

@@ -90,8 +90,12 @@ type Config struct {
 	// CountsUsage says which call records the usage counts (Usage) take
 	// in, by event name; nil: every one.
 	CountsUsage func(event string) bool
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// KeyUse says which call records, by event name, are a cryptographic
+	// use of their key: the key's last use (Usage.Last) is the last of
+	// them that succeeded. nil: none.
+	KeyUse func(event string) bool
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // ErrUnavailable wraps every failure to write the trail.
@@ -200,7 +204,7 @@ func Open(cfg Config) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{cfg: cfg, reqs: make(chan *appendReq, 1024), stop: make(chan struct{}), done: make(chan struct{}),
-		usage: newUsage(cfg.Now, cfg.CountsUsage), saveq: make(chan checkpoint, 1), lock: lock,
+		usage: newUsage(cfg.Now, cfg.CountsUsage, cfg.KeyUse), saveq: make(chan checkpoint, 1), lock: lock,
 		flush: flusher{dirty: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}}
 	if err := w.resume(); err != nil {
 		lock.Close()

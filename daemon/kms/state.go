@@ -2,60 +2,14 @@ package kms
 
 import "kmsd/wire/api"
 
-// stateRule says what an operation does in each key state that can refuse
-// it: "" allows, anything else is the exception to return.
-type stateRule struct{ disabled, pendingDeletion, pendingImport string }
-
-var (
-	allowAll   = stateRule{}
-	cryptoRule = stateRule{api.CodeDisabled, api.CodeInvalidState, api.CodeInvalidState}
-	// Changes to a key that is about to be deleted are refused.
-	notPendingDeletion = stateRule{pendingDeletion: api.CodeInvalidState}
-)
-
-// stateTable is AWS's "Key states of AWS KMS keys" table for the
-// operations kmsd has, in the four states a kmsd key can be in
-// (Enabled allows everything). For PendingDeletion, AWS documents either
-// DisabledException or KMSInvalidStateException for the crypto operations;
-// kmsd returns KMSInvalidStateException. The rotation operations on keys
-// with imported material (origin EXTERNAL) are refused before this table
-// with UnsupportedOperationException.
-var stateTable = map[string]stateRule{
-	api.OpCancelKeyDeletion:               {api.CodeInvalidState, "", api.CodeInvalidState}, // and Enabled: see checkState
-	api.OpCreateAlias:                     notPendingDeletion,
-	api.OpDecrypt:                         cryptoRule,
-	api.OpDeleteAlias:                     allowAll,
-	api.OpDescribeKey:                     allowAll,
-	api.OpDisableKey:                      {"", api.CodeInvalidState, api.CodeInvalidState},
-	api.OpDisableKeyRotation:              {api.CodeDisabled, api.CodeInvalidState, ""},
-	api.OpEnableKey:                       {"", api.CodeInvalidState, api.CodeInvalidState},
-	api.OpEnableKeyRotation:               {api.CodeDisabled, api.CodeInvalidState, ""},
-	api.OpEncrypt:                         cryptoRule,
-	api.OpGenerateDataKey:                 cryptoRule,
-	api.OpGenerateDataKeyWithoutPlaintext: cryptoRule,
-	api.OpGetKeyRotationStatus:            allowAll,
-	api.OpListAliases:                     allowAll,
-	api.OpListKeyRotations:                allowAll,
-	api.OpListResourceTags:                allowAll,
-	api.OpReEncrypt:                       cryptoRule,
-	api.OpRotateKeyOnDemand:               cryptoRule,
-	api.OpScheduleKeyDeletion:             notPendingDeletion,
-	api.OpTagResource:                     notPendingDeletion,
-	api.OpUntagResource:                   notPendingDeletion,
-	api.OpUpdateAlias:                     notPendingDeletion, // of the new target
-	api.OpUpdateKeyDescription:            notPendingDeletion,
-	api.OpPutKeyPolicy:                    allowAll,
-	api.OpGetKeyPolicy:                    allowAll,
-	api.OpListKeyPolicies:                 allowAll,
-	api.OpCreateGrant:                     cryptoRule,
-	api.OpListGrants:                      allowAll,
-	api.OpRetireGrant:                     allowAll,
-	api.OpRevokeGrant:                     allowAll,
-	api.OpGetKeyLastUsage:                 allowAll,
-	api.OpGetParametersForImport:          notPendingDeletion,
-	api.OpImportKeyMaterial:               notPendingDeletion,
-	api.OpDeleteImportedKeyMaterial:       notPendingDeletion,
-}
+// The key-state rules are AWS's "Key states of AWS KMS keys" table for
+// the operations kmsd has, in the four states a kmsd key can be in
+// (Enabled allows everything but CancelKeyDeletion); the operation table
+// declares each operation's (api.OpSpec.KeyStates). For PendingDeletion,
+// AWS documents either DisabledException or KMSInvalidStateException for
+// the crypto operations; kmsd returns KMSInvalidStateException. The
+// rotation operations on keys with imported material (origin EXTERNAL)
+// are refused before the rules with UnsupportedOperationException.
 
 // checkState applies the key-state table to an operation on key e. The
 // caller holds e.mu.
@@ -63,30 +17,33 @@ func checkState(op string, e *entry) error {
 	if e.deleted {
 		return errorf(api.CodeNotFound, "key '%s' does not exist", e.arn)
 	}
-	rule, ok := stateTable[op]
-	if !ok {
+	var rule *api.StateRule
+	if spec := api.Lookup(op); spec != nil {
+		rule = spec.KeyStates
+	}
+	if rule == nil {
 		return errorf(api.CodeInternal, "no key-state rule for %s", op) // fail closed
 	}
 	state := e.rec.KeyState
 	var code string
 	switch state {
 	case api.KeyStateEnabled:
-		if op == api.OpCancelKeyDeletion {
+		if rule.OnlyPending {
 			code = api.CodeInvalidState
 		}
 	case api.KeyStateDisabled:
-		code = rule.disabled
+		code = rule.Disabled
 	case api.KeyStatePendingDeletion:
-		code = rule.pendingDeletion
+		code = rule.PendingDeletion
 	case api.KeyStatePendingImport:
-		code = rule.pendingImport
+		code = rule.PendingImport
 	default:
 		return errorf(api.CodeInternal, "key %s is in unknown state %q", e.arn, state)
 	}
 	switch {
 	case code == "":
 		return nil
-	case op == api.OpCancelKeyDeletion:
+	case rule.OnlyPending:
 		return errorf(code, "%s is not pending deletion", e.arn)
 	case state == api.KeyStateDisabled && code == api.CodeDisabled:
 		return errorf(code, "%s is disabled", e.arn)

@@ -59,8 +59,14 @@ func TestKeyStateTable(t *testing.T) {
 		api.OpImportKeyMaterial:         {uns, uns, inv, api.CodeInvalidImportToken},
 		api.OpDeleteImportedKeyMaterial: {uns, uns, inv, ok},
 	}
-	if len(want) != len(stateTable) {
-		t.Fatalf("the test covers %d operations, the table has %d", len(want), len(stateTable))
+	ruled := 0
+	for _, op := range api.Ops() {
+		if op.KeyStates != nil {
+			ruled++
+		}
+	}
+	if len(want) != ruled {
+		t.Fatalf("the test covers %d operations, the operation table has key-state rules for %d", len(want), ruled)
 	}
 	s, _ := testService(t)
 	helper := mustKey(t, s) // an Enabled key for blobs and alias moves

@@ -82,7 +82,8 @@ func (p *Pipeline) runChunk(r *Request, it Items) {
 	for i := r.Lo; i < r.Hi; i++ {
 		b.outcomes[i].in = int32(inBytes(r.Op.Input(b.inputs, i)))
 	}
-	p.cfg.ExecBatch(r.Caller.Ctx, r.Op, b.inputs, r.Lo, r.Hi, outcomeSink{b: b, lo: r.Lo, sink: it.Sink()})
+	r.outcomes = outcomeSink{b: b, lo: r.Lo, sink: it.Sink()}
+	p.cfg.ExecBatch(r.Caller.Ctx, r.Op, b.inputs, r.Lo, r.Hi, &r.outcomes)
 	if b.left.Add(-1) == 0 {
 		p.finishBatch(b)
 	}
@@ -96,7 +97,7 @@ type outcomeSink struct {
 	sink kms.Sink
 }
 
-func (s outcomeSink) Answer(i int, rep *kms.Report, out api.Message, f kms.Fill) error {
+func (s *outcomeSink) Answer(i int, rep *kms.Report, out api.Message, f kms.Fill) error {
 	if err := s.sink.Answer(i, rep, out, f); err != nil {
 		return err
 	}
@@ -108,7 +109,7 @@ func (s outcomeSink) Answer(i int, rep *kms.Report, out api.Message, f kms.Fill)
 	return nil
 }
 
-func (s outcomeSink) Fail(i int, rep *kms.Report, err error) {
+func (s *outcomeSink) Fail(i int, rep *kms.Report, err error) {
 	s.sink.Fail(i, rep, err)
 	o := &s.b.outcomes[s.lo+i]
 	o.rep, o.code = rep, WireError(err).Code

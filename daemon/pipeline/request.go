@@ -38,6 +38,8 @@ type Request struct {
 
 	Batch  *Batch // a chunk's batch
 	Lo, Hi int    // the chunk's items
+
+	outcomes outcomeSink // a chunk's: where its items' outcomes are noted (no allocation per chunk)
 }
 
 // Replier answers a request for the front end it came from. Reject

@@ -124,7 +124,43 @@ type OpSpec struct {
 	// request, that holds plaintext: zeroed once the answer is encoded,
 	// and once the service is done with the request.
 	WipeOutput, WipeInput string
+	// KeyStates is what the operation does to a key in each state that
+	// can refuse it (AWS's "Key states of AWS KMS keys" table); nil for an
+	// operation that acts on no key's state, which the service refuses
+	// to apply to one (it fails closed).
+	KeyStates *StateRule
+	// KeyUse operations are cryptographic uses of a key: the key's last
+	// use (GetKeyLastUsage) is the last of them that succeeded.
+	KeyUse bool
 }
+
+// StateRule is what an operation does in each key state that can refuse
+// it: "" allows it, anything else is the exception it is refused with.
+// Enabled allows every operation but CancelKeyDeletion (OnlyPending).
+//
+//wire:skip (not a message)
+type StateRule struct {
+	Disabled, PendingDeletion, PendingImport string
+	// OnlyPending is CancelKeyDeletion's rule: refused in any state but
+	// PendingDeletion.
+	OnlyPending bool
+}
+
+// The table's key-state rules.
+var (
+	anyState = &StateRule{}
+	// usable is the rule of the operations that use a key's material.
+	usable = &StateRule{Disabled: CodeDisabled, PendingDeletion: CodeInvalidState, PendingImport: CodeInvalidState}
+	// notPendingDeletion: changes to a key about to be deleted are
+	// refused.
+	notPendingDeletion = &StateRule{PendingDeletion: CodeInvalidState}
+	// enablement: EnableKey and DisableKey.
+	enablement = &StateRule{PendingDeletion: CodeInvalidState, PendingImport: CodeInvalidState}
+	// rotation: enabling and disabling automatic rotation.
+	rotation = &StateRule{Disabled: CodeDisabled, PendingDeletion: CodeInvalidState}
+	// onlyPending: CancelKeyDeletion.
+	onlyPending = &StateRule{Disabled: CodeInvalidState, PendingImport: CodeInvalidState, OnlyPending: true}
+)
 
 // Access is who may call an operation.
 type Access int
@@ -206,6 +242,13 @@ func IsKMSOperation(name string) bool {
 	return s != nil && !s.Own
 }
 
+// IsKeyUse reports whether name is a cryptographic use of a key
+// (OpSpec.KeyUse).
+func IsKeyUse(name string) bool {
+	s := Lookup(name)
+	return s != nil && s.KeyUse
+}
+
 // option sets what an entry of the table declares beyond its types.
 type option func(*OpSpec)
 
@@ -219,7 +262,10 @@ var (
 	byConnection option = func(s *OpSpec) { s.Served = ByConnection }
 	noCommand    option = func(s *OpSpec) { s.Command = NoCommand }
 	internal     option = func(s *OpSpec) { s.Internal = true }
+	keyUse       option = func(s *OpSpec) { s.KeyUse = true }
 )
+
+func states(r *StateRule) option { return func(s *OpSpec) { s.KeyStates = r } }
 
 func command(name string) option     { return func(s *OpSpec) { s.Command = name } }
 func params(p ...Param) option       { return func(s *OpSpec) { s.Params = p } }
