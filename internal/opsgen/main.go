@@ -103,8 +103,49 @@ func clientMethods(ops []api.OpSpec) (string, error) {
 		fmt.Fprintf(&b, "\n// %s calls %s: %s\n", op.Name, op.Name, sentence(op.Help))
 		fmt.Fprintf(&b, "func (c *Client) %s(ctx context.Context, in *api.%s) (*api.%s, error) {\n\treturn call1[api.%s](c, ctx, api.Op%s, in)\n}\n",
 			op.Name, in, out, out, op.Name)
+		if op.Batch {
+			fmt.Fprintf(&b, "\n// %sBatch calls %s for many items at once, in batch frames sent\n// together; each item has its own result, and the error is for the whole\n// call. The results' byte slices share their frame's buffer.\n", op.Name, op.Name)
+			fmt.Fprintf(&b, "func (c *Client) %sBatch(ctx context.Context, items []*api.%s) ([]BatchResult[api.%s], error) {\n\treturn batch[api.%s](c, ctx, api.Op%s, items)\n}\n",
+				op.Name, in, out, out, op.Name)
+		}
+		if list, item, ok := paginated(op); ok {
+			fmt.Fprintf(&b, "\n// New%sPaginator pages through %s.\n", op.Name, op.Name)
+			fmt.Fprintf(&b, "func New%sPaginator(c Caller, in *api.%s) *Paginator[%s] {\n", op.Name, in, item)
+			fmt.Fprintf(&b, "\treturn newPaginator(c, api.Op%s, func(m string) api.Message {\n\t\tnext := *in\n\t\tnext.Marker = m\n\t\treturn &next\n", op.Name)
+			fmt.Fprintf(&b, "\t}, in.Marker, func(o *api.%s) ([]%s, string, bool) {\n\t\treturn o.%s, o.NextMarker, o.Truncated\n\t})\n}\n", out, item, list)
+		}
 	}
 	return b.String(), nil
+}
+
+// paginated reports whether op pages as AWS's List operations do (a
+// Marker in the request; NextMarker, Truncated and one list in the
+// response), with the list's field and the Go type of its items.
+func paginated(op api.OpSpec) (list, item string, ok bool) {
+	in, out := reflect.TypeOf(op.NewInput()).Elem(), reflect.TypeOf(op.NewOutput()).Elem()
+	if f, ok := in.FieldByName("Marker"); !ok || f.Type.Kind() != reflect.String {
+		return "", "", false
+	}
+	if _, ok := out.FieldByName("NextMarker"); !ok {
+		return "", "", false
+	}
+	if _, ok := out.FieldByName("Truncated"); !ok {
+		return "", "", false
+	}
+	for i := range out.NumField() {
+		f := out.Field(i)
+		if f.Type.Kind() != reflect.Slice || f.Type.Elem().Kind() == reflect.Uint8 {
+			continue
+		}
+		if list != "" {
+			return "", "", false // more than one list: not a simple page
+		}
+		list, item = f.Name, f.Type.Elem().Name()
+		if f.Type.Elem().PkgPath() != "" {
+			item = "api." + item
+		}
+	}
+	return list, item, list != ""
 }
 
 func handlers(ops []api.OpSpec) (string, error) {

@@ -15,7 +15,9 @@ type BatchResult[Out any] struct {
 	Err error
 }
 
-// EncryptBatch encrypts many items in batch frames: at most 512 items and
+// batch is the way of the batch methods (EncryptBatch, DecryptBatch, ...
+// generated from the operation table in ops_gen.go, one for each batch
+// operation): it sends many items in batch frames, at most 512 items and
 // about 256 KiB each (and within the server's limits), all sent at once so
 // that kmsd works on one while the client encodes the next. Each item has
 // its own result; the error is for the whole call (the connection, or a
@@ -23,31 +25,6 @@ type BatchResult[Out any] struct {
 // slices of the results of one frame share the frame's buffer, which
 // stays in memory while any of them is kept (copy one out to keep it
 // alone).
-func (c *Client) EncryptBatch(ctx context.Context, items []*api.EncryptInput) ([]BatchResult[api.EncryptOutput], error) {
-	return batch[api.EncryptOutput](c, ctx, api.OpEncrypt, items)
-}
-
-// DecryptBatch decrypts many blobs; see EncryptBatch.
-func (c *Client) DecryptBatch(ctx context.Context, items []*api.DecryptInput) ([]BatchResult[api.DecryptOutput], error) {
-	return batch[api.DecryptOutput](c, ctx, api.OpDecrypt, items)
-}
-
-// ReEncryptBatch re-encrypts many blobs; see EncryptBatch.
-func (c *Client) ReEncryptBatch(ctx context.Context, items []*api.ReEncryptInput) ([]BatchResult[api.ReEncryptOutput], error) {
-	return batch[api.ReEncryptOutput](c, ctx, api.OpReEncrypt, items)
-}
-
-// GenerateDataKeyBatch makes many data keys; see EncryptBatch.
-func (c *Client) GenerateDataKeyBatch(ctx context.Context, items []*api.GenerateDataKeyInput) ([]BatchResult[api.GenerateDataKeyOutput], error) {
-	return batch[api.GenerateDataKeyOutput](c, ctx, api.OpGenerateDataKey, items)
-}
-
-// GenerateDataKeyWithoutPlaintextBatch makes many encrypted data keys; see
-// EncryptBatch.
-func (c *Client) GenerateDataKeyWithoutPlaintextBatch(ctx context.Context, items []*api.GenerateDataKeyInput) ([]BatchResult[api.GenerateDataKeyOutput], error) {
-	return batch[api.GenerateDataKeyOutput](c, ctx, api.OpGenerateDataKeyWithoutPlaintext, items)
-}
-
 func batch[Out any, In any, PO interface {
 	*Out
 	api.Message

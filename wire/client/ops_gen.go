@@ -32,6 +32,17 @@ func (c *Client) ListKeys(ctx context.Context, in *api.ListKeysInput) (*api.List
 	return call1[api.ListKeysOutput](c, ctx, api.OpListKeys, in)
 }
 
+// NewListKeysPaginator pages through ListKeys.
+func NewListKeysPaginator(c Caller, in *api.ListKeysInput) *Paginator[api.KeyListEntry] {
+	return newPaginator(c, api.OpListKeys, func(m string) api.Message {
+		next := *in
+		next.Marker = m
+		return &next
+	}, in.Marker, func(o *api.ListKeysOutput) ([]api.KeyListEntry, string, bool) {
+		return o.Keys, o.NextMarker, o.Truncated
+	})
+}
+
 // UpdateKeyDescription calls UpdateKeyDescription: replace a key's description.
 func (c *Client) UpdateKeyDescription(ctx context.Context, in *api.UpdateKeyDescriptionInput) (*api.Empty, error) {
 	return call1[api.Empty](c, ctx, api.OpUpdateKeyDescription, in)
@@ -77,6 +88,17 @@ func (c *Client) ListAliases(ctx context.Context, in *api.ListAliasesInput) (*ap
 	return call1[api.ListAliasesOutput](c, ctx, api.OpListAliases, in)
 }
 
+// NewListAliasesPaginator pages through ListAliases.
+func NewListAliasesPaginator(c Caller, in *api.ListAliasesInput) *Paginator[api.AliasListEntry] {
+	return newPaginator(c, api.OpListAliases, func(m string) api.Message {
+		next := *in
+		next.Marker = m
+		return &next
+	}, in.Marker, func(o *api.ListAliasesOutput) ([]api.AliasListEntry, string, bool) {
+		return o.Aliases, o.NextMarker, o.Truncated
+	})
+}
+
 // TagResource calls TagResource: add or replace tags on a key.
 func (c *Client) TagResource(ctx context.Context, in *api.TagResourceInput) (*api.Empty, error) {
 	return call1[api.Empty](c, ctx, api.OpTagResource, in)
@@ -92,9 +114,27 @@ func (c *Client) ListResourceTags(ctx context.Context, in *api.ListResourceTagsI
 	return call1[api.ListResourceTagsOutput](c, ctx, api.OpListResourceTags, in)
 }
 
+// NewListResourceTagsPaginator pages through ListResourceTags.
+func NewListResourceTagsPaginator(c Caller, in *api.ListResourceTagsInput) *Paginator[api.Tag] {
+	return newPaginator(c, api.OpListResourceTags, func(m string) api.Message {
+		next := *in
+		next.Marker = m
+		return &next
+	}, in.Marker, func(o *api.ListResourceTagsOutput) ([]api.Tag, string, bool) {
+		return o.Tags, o.NextMarker, o.Truncated
+	})
+}
+
 // Encrypt calls Encrypt: encrypt up to 4096 bytes.
 func (c *Client) Encrypt(ctx context.Context, in *api.EncryptInput) (*api.EncryptOutput, error) {
 	return call1[api.EncryptOutput](c, ctx, api.OpEncrypt, in)
+}
+
+// EncryptBatch calls Encrypt for many items at once, in batch frames sent
+// together; each item has its own result, and the error is for the whole
+// call. The results' byte slices share their frame's buffer.
+func (c *Client) EncryptBatch(ctx context.Context, items []*api.EncryptInput) ([]BatchResult[api.EncryptOutput], error) {
+	return batch[api.EncryptOutput](c, ctx, api.OpEncrypt, items)
 }
 
 // Decrypt calls Decrypt: decrypt a ciphertext blob.
@@ -102,9 +142,23 @@ func (c *Client) Decrypt(ctx context.Context, in *api.DecryptInput) (*api.Decryp
 	return call1[api.DecryptOutput](c, ctx, api.OpDecrypt, in)
 }
 
+// DecryptBatch calls Decrypt for many items at once, in batch frames sent
+// together; each item has its own result, and the error is for the whole
+// call. The results' byte slices share their frame's buffer.
+func (c *Client) DecryptBatch(ctx context.Context, items []*api.DecryptInput) ([]BatchResult[api.DecryptOutput], error) {
+	return batch[api.DecryptOutput](c, ctx, api.OpDecrypt, items)
+}
+
 // ReEncrypt calls ReEncrypt: re-encrypt a blob under another key or context, inside kmsd.
 func (c *Client) ReEncrypt(ctx context.Context, in *api.ReEncryptInput) (*api.ReEncryptOutput, error) {
 	return call1[api.ReEncryptOutput](c, ctx, api.OpReEncrypt, in)
+}
+
+// ReEncryptBatch calls ReEncrypt for many items at once, in batch frames sent
+// together; each item has its own result, and the error is for the whole
+// call. The results' byte slices share their frame's buffer.
+func (c *Client) ReEncryptBatch(ctx context.Context, items []*api.ReEncryptInput) ([]BatchResult[api.ReEncryptOutput], error) {
+	return batch[api.ReEncryptOutput](c, ctx, api.OpReEncrypt, items)
 }
 
 // GenerateDataKey calls GenerateDataKey: make a data key: plaintext and encrypted.
@@ -112,9 +166,23 @@ func (c *Client) GenerateDataKey(ctx context.Context, in *api.GenerateDataKeyInp
 	return call1[api.GenerateDataKeyOutput](c, ctx, api.OpGenerateDataKey, in)
 }
 
+// GenerateDataKeyBatch calls GenerateDataKey for many items at once, in batch frames sent
+// together; each item has its own result, and the error is for the whole
+// call. The results' byte slices share their frame's buffer.
+func (c *Client) GenerateDataKeyBatch(ctx context.Context, items []*api.GenerateDataKeyInput) ([]BatchResult[api.GenerateDataKeyOutput], error) {
+	return batch[api.GenerateDataKeyOutput](c, ctx, api.OpGenerateDataKey, items)
+}
+
 // GenerateDataKeyWithoutPlaintext calls GenerateDataKeyWithoutPlaintext: make a data key: encrypted only.
 func (c *Client) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *api.GenerateDataKeyInput) (*api.GenerateDataKeyOutput, error) {
 	return call1[api.GenerateDataKeyOutput](c, ctx, api.OpGenerateDataKeyWithoutPlaintext, in)
+}
+
+// GenerateDataKeyWithoutPlaintextBatch calls GenerateDataKeyWithoutPlaintext for many items at once, in batch frames sent
+// together; each item has its own result, and the error is for the whole
+// call. The results' byte slices share their frame's buffer.
+func (c *Client) GenerateDataKeyWithoutPlaintextBatch(ctx context.Context, items []*api.GenerateDataKeyInput) ([]BatchResult[api.GenerateDataKeyOutput], error) {
+	return batch[api.GenerateDataKeyOutput](c, ctx, api.OpGenerateDataKeyWithoutPlaintext, items)
 }
 
 // GenerateRandom calls GenerateRandom: random bytes from kmsd.
@@ -147,6 +215,17 @@ func (c *Client) ListKeyRotations(ctx context.Context, in *api.ListKeyRotationsI
 	return call1[api.ListKeyRotationsOutput](c, ctx, api.OpListKeyRotations, in)
 }
 
+// NewListKeyRotationsPaginator pages through ListKeyRotations.
+func NewListKeyRotationsPaginator(c Caller, in *api.ListKeyRotationsInput) *Paginator[api.RotationsListEntry] {
+	return newPaginator(c, api.OpListKeyRotations, func(m string) api.Message {
+		next := *in
+		next.Marker = m
+		return &next
+	}, in.Marker, func(o *api.ListKeyRotationsOutput) ([]api.RotationsListEntry, string, bool) {
+		return o.Rotations, o.NextMarker, o.Truncated
+	})
+}
+
 // PutKeyPolicy calls PutKeyPolicy: replace a key's policy.
 func (c *Client) PutKeyPolicy(ctx context.Context, in *api.PutKeyPolicyInput) (*api.Empty, error) {
 	return call1[api.Empty](c, ctx, api.OpPutKeyPolicy, in)
@@ -162,6 +241,17 @@ func (c *Client) ListKeyPolicies(ctx context.Context, in *api.ListKeyPoliciesInp
 	return call1[api.ListKeyPoliciesOutput](c, ctx, api.OpListKeyPolicies, in)
 }
 
+// NewListKeyPoliciesPaginator pages through ListKeyPolicies.
+func NewListKeyPoliciesPaginator(c Caller, in *api.ListKeyPoliciesInput) *Paginator[string] {
+	return newPaginator(c, api.OpListKeyPolicies, func(m string) api.Message {
+		next := *in
+		next.Marker = m
+		return &next
+	}, in.Marker, func(o *api.ListKeyPoliciesOutput) ([]string, string, bool) {
+		return o.PolicyNames, o.NextMarker, o.Truncated
+	})
+}
+
 // CreateGrant calls CreateGrant: give a principal some operations on a key.
 func (c *Client) CreateGrant(ctx context.Context, in *api.CreateGrantInput) (*api.CreateGrantOutput, error) {
 	return call1[api.CreateGrantOutput](c, ctx, api.OpCreateGrant, in)
@@ -172,9 +262,31 @@ func (c *Client) ListGrants(ctx context.Context, in *api.ListGrantsInput) (*api.
 	return call1[api.ListGrantsOutput](c, ctx, api.OpListGrants, in)
 }
 
+// NewListGrantsPaginator pages through ListGrants.
+func NewListGrantsPaginator(c Caller, in *api.ListGrantsInput) *Paginator[api.GrantListEntry] {
+	return newPaginator(c, api.OpListGrants, func(m string) api.Message {
+		next := *in
+		next.Marker = m
+		return &next
+	}, in.Marker, func(o *api.ListGrantsOutput) ([]api.GrantListEntry, string, bool) {
+		return o.Grants, o.NextMarker, o.Truncated
+	})
+}
+
 // ListRetirableGrants calls ListRetirableGrants: list the grants a principal may retire.
 func (c *Client) ListRetirableGrants(ctx context.Context, in *api.ListRetirableGrantsInput) (*api.ListGrantsOutput, error) {
 	return call1[api.ListGrantsOutput](c, ctx, api.OpListRetirableGrants, in)
+}
+
+// NewListRetirableGrantsPaginator pages through ListRetirableGrants.
+func NewListRetirableGrantsPaginator(c Caller, in *api.ListRetirableGrantsInput) *Paginator[api.GrantListEntry] {
+	return newPaginator(c, api.OpListRetirableGrants, func(m string) api.Message {
+		next := *in
+		next.Marker = m
+		return &next
+	}, in.Marker, func(o *api.ListGrantsOutput) ([]api.GrantListEntry, string, bool) {
+		return o.Grants, o.NextMarker, o.Truncated
+	})
 }
 
 // RetireGrant calls RetireGrant: retire a grant (its retiring principal, or its grantee).
@@ -240,6 +352,17 @@ func (c *Client) CreateCustomKeyStore(ctx context.Context, in *api.CreateCustomK
 // DescribeCustomKeyStores calls DescribeCustomKeyStores: list custom key stores and their connection state.
 func (c *Client) DescribeCustomKeyStores(ctx context.Context, in *api.DescribeCustomKeyStoresInput) (*api.DescribeCustomKeyStoresOutput, error) {
 	return call1[api.DescribeCustomKeyStoresOutput](c, ctx, api.OpDescribeCustomKeyStores, in)
+}
+
+// NewDescribeCustomKeyStoresPaginator pages through DescribeCustomKeyStores.
+func NewDescribeCustomKeyStoresPaginator(c Caller, in *api.DescribeCustomKeyStoresInput) *Paginator[api.CustomKeyStoresListEntry] {
+	return newPaginator(c, api.OpDescribeCustomKeyStores, func(m string) api.Message {
+		next := *in
+		next.Marker = m
+		return &next
+	}, in.Marker, func(o *api.DescribeCustomKeyStoresOutput) ([]api.CustomKeyStoresListEntry, string, bool) {
+		return o.CustomKeyStores, o.NextMarker, o.Truncated
+	})
 }
 
 // UpdateCustomKeyStore calls UpdateCustomKeyStore: rename a custom key store, or (disconnected) change its module, token or PIN file.

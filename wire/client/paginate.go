@@ -81,65 +81,6 @@ func (p *Paginator[Item]) All(ctx context.Context) ([]Item, error) {
 	return all, nil
 }
 
-// NewListKeysPaginator pages through ListKeys.
-func NewListKeysPaginator(c Caller, in *api.ListKeysInput) *Paginator[api.KeyListEntry] {
-	return newPaginator(c, api.OpListKeys, func(m string) api.Message {
-		return &api.ListKeysInput{Limit: in.Limit, Marker: m}
-	}, in.Marker, func(o *api.ListKeysOutput) ([]api.KeyListEntry, string, bool) {
-		return o.Keys, o.NextMarker, o.Truncated
-	})
-}
-
-// NewListAliasesPaginator pages through ListAliases.
-func NewListAliasesPaginator(c Caller, in *api.ListAliasesInput) *Paginator[api.AliasListEntry] {
-	return newPaginator(c, api.OpListAliases, func(m string) api.Message {
-		return &api.ListAliasesInput{KeyId: in.KeyId, Limit: in.Limit, Marker: m}
-	}, in.Marker, func(o *api.ListAliasesOutput) ([]api.AliasListEntry, string, bool) {
-		return o.Aliases, o.NextMarker, o.Truncated
-	})
-}
-
-// NewListResourceTagsPaginator pages through ListResourceTags.
-func NewListResourceTagsPaginator(c Caller, in *api.ListResourceTagsInput) *Paginator[api.Tag] {
-	return newPaginator(c, api.OpListResourceTags, func(m string) api.Message {
-		return &api.ListResourceTagsInput{KeyId: in.KeyId, Limit: in.Limit, Marker: m}
-	}, in.Marker, func(o *api.ListResourceTagsOutput) ([]api.Tag, string, bool) {
-		return o.Tags, o.NextMarker, o.Truncated
-	})
-}
-
-// NewListKeyRotationsPaginator pages through ListKeyRotations.
-func NewListKeyRotationsPaginator(c Caller, in *api.ListKeyRotationsInput) *Paginator[api.RotationsListEntry] {
-	return newPaginator(c, api.OpListKeyRotations, func(m string) api.Message {
-		return &api.ListKeyRotationsInput{KeyId: in.KeyId, IncludeKeyMaterial: in.IncludeKeyMaterial, Limit: in.Limit, Marker: m}
-	}, in.Marker, func(o *api.ListKeyRotationsOutput) ([]api.RotationsListEntry, string, bool) {
-		return o.Rotations, o.NextMarker, o.Truncated
-	})
-}
-
-// NewListKeyPoliciesPaginator pages through ListKeyPolicies.
-func NewListKeyPoliciesPaginator(c Caller, in *api.ListKeyPoliciesInput) *Paginator[string] {
-	return newPaginator(c, api.OpListKeyPolicies, func(m string) api.Message {
-		return &api.ListKeyPoliciesInput{KeyId: in.KeyId, Limit: in.Limit, Marker: m}
-	}, in.Marker, func(o *api.ListKeyPoliciesOutput) ([]string, string, bool) {
-		return o.PolicyNames, o.NextMarker, o.Truncated
-	})
-}
-
-// NewListGrantsPaginator pages through ListGrants.
-func NewListGrantsPaginator(c Caller, in *api.ListGrantsInput) *Paginator[api.GrantListEntry] {
-	return newPaginator(c, api.OpListGrants, func(m string) api.Message {
-		return &api.ListGrantsInput{KeyId: in.KeyId, GrantId: in.GrantId, GranteePrincipal: in.GranteePrincipal, Limit: in.Limit, Marker: m}
-	}, in.Marker, func(o *api.ListGrantsOutput) ([]api.GrantListEntry, string, bool) {
-		return o.Grants, o.NextMarker, o.Truncated
-	})
-}
-
-// NewListRetirableGrantsPaginator pages through ListRetirableGrants.
-func NewListRetirableGrantsPaginator(c Caller, in *api.ListRetirableGrantsInput) *Paginator[api.GrantListEntry] {
-	return newPaginator(c, api.OpListRetirableGrants, func(m string) api.Message {
-		return &api.ListRetirableGrantsInput{RetiringPrincipal: in.RetiringPrincipal, Limit: in.Limit, Marker: m}
-	}, in.Marker, func(o *api.ListGrantsOutput) ([]api.GrantListEntry, string, bool) {
-		return o.Grants, o.NextMarker, o.Truncated
-	})
-}
+// The paginators, New<Operation>Paginator, are generated from the
+// operation table with the client's methods (ops_gen.go): one for each
+// operation that pages by Marker.
