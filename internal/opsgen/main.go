@@ -1,10 +1,10 @@
 // Command opsgen writes what follows from the operation table of package
-// kmsd/wire/api (api.Ops): the Go client's methods
-// (wire/client/ops_gen.go), the daemon's handler registration
-// (daemon/handlers_gen.go), the wiping of plaintext in requests and
-// responses (wire/api/wipe_gen.go),
-// and kmsctl's command list (cmd/kmsctl/commands_gen.go). It runs from
-// `go generate ./wire/api`; a test fails when a written file is stale.
+// kmsd/wire/api (api.Ops): the Go client's methods, batch methods and
+// paginators (wire/client/ops_gen.go), the daemon's handler and batch
+// handler registration (daemon/handlers_gen.go), the wiping of plaintext
+// in requests and responses (wire/api/wipe_gen.go), and kmsctl's command
+// list (cmd/kmsctl/commands_gen.go). It runs from `go generate
+// ./wire/api`; a test fails when a written file is stale.
 package main
 
 import (
