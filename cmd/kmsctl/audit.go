@@ -15,14 +15,6 @@ import (
 	"kmsd/wire/client"
 )
 
-type usageCmd struct {
-	WindowMinutes *int32 `help:"1 to 60 (default 60)."`
-}
-
-func (c *usageCmd) run(e *env) error {
-	return call(e, api.OpGetUsage, &api.GetUsageInput{WindowMinutes: c.WindowMinutes})
-}
-
 // auditCmd reads the trail's files directly (its directory is readable by
 // root and kmsd's user only) and asks kmsd for what only it can check.
 type auditCmd struct {

@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/alecthomas/kong"
 
@@ -85,7 +84,7 @@ func cliArgs(p *kong.Kong, args []string, stdout io.Writer) ([]string, error) {
 	sort.Strings(names)
 	var extra []string
 	for _, k := range names {
-		flag := "--" + kebab(k)
+		flag := "--" + api.FlagName(k)
 		if slices.ContainsFunc(out, func(a string) bool {
 			return a == flag || strings.HasPrefix(a, flag+"=") || a == "--no-"+flag[2:]
 		}) {
@@ -145,21 +144,6 @@ func flagValue(flag string, raw json.RawMessage) []string {
 		return nil
 	}
 	return []string{flag + "=" + string(raw)} // lists, maps, objects: JSON, which every such flag takes
-}
-
-// kebab turns a field name into its flag's: GrantTokens -> grant-tokens,
-// AWSAccountId -> aws-account-id.
-func kebab(name string) string {
-	r := []rune(name)
-	var b strings.Builder
-	for i, c := range r {
-		if unicode.IsUpper(c) && i > 0 && (unicode.IsLower(r[i-1]) || unicode.IsDigit(r[i-1]) ||
-			(i+1 < len(r) && unicode.IsLower(r[i+1]) && unicode.IsUpper(r[i-1]))) {
-			b.WriteByte('-')
-		}
-		b.WriteRune(unicode.ToLower(c))
-	}
-	return b.String()
 }
 
 // skeletonOf is a request type with every field present and empty, as the

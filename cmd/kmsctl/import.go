@@ -5,57 +5,20 @@ import (
 	"math"
 	"strconv"
 	"time"
-
-	"kmsd/wire/api"
 )
 
 // Importing key material, with the aws CLI's commands and flags.
 
-type getParametersForImportCmd struct {
-	KeyID             string `name:"key-id" required:"" help:"An EXTERNAL key's id or ARN."`
-	WrappingAlgorithm string `required:"" help:"RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256."`
-	WrappingKeySpec   string `required:"" help:"RSA_2048, RSA_3072 or RSA_4096."`
-}
-
-func (c *getParametersForImportCmd) run(e *env) error {
-	return call(e, api.OpGetParametersForImport, &api.GetParametersForImportInput{KeyId: c.KeyID,
-		WrappingAlgorithm: c.WrappingAlgorithm, WrappingKeySpec: c.WrappingKeySpec})
-}
-
-type importKeyMaterialCmd struct {
-	KeyID                string `name:"key-id" required:""`
-	ImportToken          string `required:"" help:"fileb://PATH or base64: GetParametersForImport's token."`
-	EncryptedKeyMaterial string `required:"" help:"fileb://PATH or base64: the 32-byte key wrapped under the parameters' public key."`
-	ValidTo              string `help:"When the material expires (ISO 8601, or seconds since the epoch); with KEY_MATERIAL_EXPIRES."`
-	ExpirationModel      string `help:"KEY_MATERIAL_EXPIRES (the default) or KEY_MATERIAL_DOES_NOT_EXPIRE."`
-}
-
-func (c *importKeyMaterialCmd) run(e *env) error {
-	token, err := readBlob("import-token", c.ImportToken)
+// readTime reads a timestamp flag (parseTimestamp); "" is none.
+func readTime(name, v string) (*time.Time, error) {
+	if v == "" {
+		return nil, nil
+	}
+	t, err := parseTimestamp(v)
 	if err != nil {
-		return usageError{err}
+		return nil, fmt.Errorf("--%s: %w", name, err)
 	}
-	wrapped, err := readBlob("encrypted-key-material", c.EncryptedKeyMaterial)
-	if err != nil {
-		return usageError{err}
-	}
-	in := &api.ImportKeyMaterialInput{KeyId: c.KeyID, ImportToken: token, EncryptedKeyMaterial: wrapped, ExpirationModel: c.ExpirationModel}
-	if c.ValidTo != "" {
-		t, err := parseTimestamp(c.ValidTo)
-		if err != nil {
-			return usageError{fmt.Errorf("--valid-to: %w", err)}
-		}
-		in.ValidTo = &t
-	}
-	return call(e, api.OpImportKeyMaterial, in)
-}
-
-type deleteImportedKeyMaterialCmd struct {
-	KeyID string `name:"key-id" required:""`
-}
-
-func (c *deleteImportedKeyMaterialCmd) run(e *env) error {
-	return call(e, api.OpDeleteImportedKeyMaterial, &api.DeleteImportedKeyMaterialInput{KeyId: c.KeyID})
+	return &t, nil
 }
 
 // parseTimestamp reads a timestamp as the aws CLI takes one: ISO 8601

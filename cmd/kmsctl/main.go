@@ -187,11 +187,6 @@ func report(stderr io.Writer, op string, err error) int {
 	}
 }
 
-// listFlags take several values, as in the AWS CLI: --operations Encrypt
-// Decrypt. kmsctl has no positional arguments, so every word after one of
-// them up to the next flag is one of its values.
-var listFlags = map[string]bool{"--operations": true, "--tag-keys": true, "--grant-tokens": true, "--tags": true}
-
 // expandLists rewrites "--flag a b" as "--flag a --flag b" for listFlags.
 func expandLists(args []string) []string {
 	out := make([]string, 0, len(args))

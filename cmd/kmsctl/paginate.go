@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"strconv"
 
-	"kmsd/wire/api"
 	"kmsd/wire/client"
 )
 
@@ -139,47 +138,4 @@ func pages[Item any](e *env, p paging, pager func(c *client.Client, marker strin
 		items, skip = append(items, page...), 0
 	}
 	return items, "", nil
-}
-
-type listKeysCmd struct{ paging }
-
-func (c *listKeysCmd) run(e *env) error {
-	return list(e, c.paging, "Keys", func(cl *client.Client, m string, l *int32) *client.Paginator[api.KeyListEntry] {
-		return client.NewListKeysPaginator(cl, &api.ListKeysInput{Marker: m, Limit: l})
-	})
-}
-
-type listAliasesCmd struct {
-	KeyID string `name:"key-id" help:"Only the aliases of this key."`
-	paging
-}
-
-func (c *listAliasesCmd) run(e *env) error {
-	return list(e, c.paging, "Aliases", func(cl *client.Client, m string, l *int32) *client.Paginator[api.AliasListEntry] {
-		return client.NewListAliasesPaginator(cl, &api.ListAliasesInput{KeyId: c.KeyID, Marker: m, Limit: l})
-	})
-}
-
-type listResourceTagsCmd struct {
-	KeyID string `name:"key-id" required:""`
-	paging
-}
-
-func (c *listResourceTagsCmd) run(e *env) error {
-	return list(e, c.paging, "Tags", func(cl *client.Client, m string, l *int32) *client.Paginator[api.Tag] {
-		return client.NewListResourceTagsPaginator(cl, &api.ListResourceTagsInput{KeyId: c.KeyID, Marker: m, Limit: l})
-	})
-}
-
-type listKeyRotationsCmd struct {
-	KeyID              string `name:"key-id" required:""`
-	IncludeKeyMaterial string `help:"ROTATIONS_ONLY (default) or ALL_KEY_MATERIAL."`
-	paging
-}
-
-func (c *listKeyRotationsCmd) run(e *env) error {
-	return list(e, c.paging, "Rotations", func(cl *client.Client, m string, l *int32) *client.Paginator[api.RotationsListEntry] {
-		return client.NewListKeyRotationsPaginator(cl, &api.ListKeyRotationsInput{KeyId: c.KeyID,
-			IncludeKeyMaterial: c.IncludeKeyMaterial, Marker: m, Limit: l})
-	})
 }

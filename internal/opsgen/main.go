@@ -3,7 +3,8 @@
 // paginators (wire/client/ops_gen.go), the daemon's handler and batch
 // handler registration (daemon/handlers_gen.go), the wiping of plaintext
 // in requests and responses (wire/api/wipe_gen.go), and kmsctl's command
-// list (cmd/kmsctl/commands_gen.go). It runs from `go generate
+// list and the flags of its commands (cmd/kmsctl/commands_gen.go,
+// flags_gen.go). It runs from `go generate
 // ./wire/api`; a test fails when a written file is stale.
 package main
 
@@ -66,6 +67,7 @@ func generate(ops []api.OpSpec) (map[string][]byte, error) {
 		"daemon/handlers_gen.go":     handlers,
 		"wire/api/wipe_gen.go":       wipes,
 		"cmd/kmsctl/commands_gen.go": commands,
+		"cmd/kmsctl/flags_gen.go":    commandFlags,
 	} {
 		src, err := gen(ops)
 		if err != nil {

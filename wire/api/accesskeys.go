@@ -7,7 +7,7 @@ import "time"
 // Principal ("uid:N"; default: the caller). Root and the admin group may
 // issue keys for anyone; other users for themselves only.
 type CreateAccessKeyInput struct {
-	Principal string `json:",omitzero"`
+	Principal string `json:",omitzero"` // who the key's requests act as: uid:N (default: you); root and the admin group may name anyone
 }
 
 // AccessKey is an access key with its secret, as IAM's CreateAccessKey
@@ -30,7 +30,7 @@ type CreateAccessKeyOutput struct {
 // Principal (default: every key the caller may see: all of them for root
 // and the admin group, its own for anyone else).
 type ListAccessKeysInput struct {
-	Principal string `json:",omitzero"`
+	Principal string `json:",omitzero"` // only this principal's keys (uid:N)
 }
 
 // AccessKeyMetadata is an access key without its secret.
@@ -50,5 +50,5 @@ type ListAccessKeysOutput struct {
 // DeleteAccessKeyInput is the request of DeleteAccessKey: requests signed
 // with the key are refused from then on.
 type DeleteAccessKeyInput struct {
-	AccessKeyId string `json:",omitzero"`
+	AccessKeyId string `json:",omitzero"` // the key to delete
 }

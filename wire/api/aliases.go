@@ -4,13 +4,13 @@ import "time"
 
 // AliasInput is the request of CreateAlias and UpdateAlias.
 type AliasInput struct {
-	AliasName   string `json:",omitzero"`
-	TargetKeyId string `json:",omitzero"`
+	AliasName   string `json:",omitzero"` // alias/NAME
+	TargetKeyId string `json:",omitzero"` // key id or key ARN
 }
 
 // DeleteAliasInput is the request of DeleteAlias.
 type DeleteAliasInput struct {
-	AliasName string `json:",omitzero"`
+	AliasName string `json:",omitzero"` // alias/NAME
 }
 
 // ListAliasesInput is the request of ListAliases.

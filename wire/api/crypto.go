@@ -2,11 +2,11 @@ package api
 
 // EncryptInput is the request of Encrypt.
 type EncryptInput struct {
-	KeyId               string            `json:",omitzero"`
+	KeyId               string            `json:",omitzero"` // key id, key ARN, alias name or alias ARN
 	Plaintext           []byte            `json:",omitzero"` // 1..4096 bytes
 	EncryptionContext   map[string]string `json:",omitzero" wire:"max=64"`
-	GrantTokens         []string          `json:",omitzero" wire:"max=64"`
-	EncryptionAlgorithm string            `json:",omitzero"` // SYMMETRIC_DEFAULT (default)
+	GrantTokens         []string          `json:",omitzero" wire:"max=64"` // grant tokens that allow the request
+	EncryptionAlgorithm string            `json:",omitzero"`               // SYMMETRIC_DEFAULT (default)
 }
 
 // EncryptOutput is the response of Encrypt.
@@ -23,9 +23,9 @@ type EncryptOutput struct {
 type DecryptInput struct {
 	CiphertextBlob      []byte            `json:",omitzero"` // 1..6144 bytes
 	EncryptionContext   map[string]string `json:",omitzero" wire:"max=64"`
-	GrantTokens         []string          `json:",omitzero" wire:"max=64"`
-	KeyId               string            `json:",omitzero"` // optional; must match the blob's key
-	EncryptionAlgorithm string            `json:",omitzero"`
+	GrantTokens         []string          `json:",omitzero" wire:"max=64"` // grant tokens that allow the request
+	KeyId               string            `json:",omitzero"`               // optional; must match the blob's key
+	EncryptionAlgorithm string            `json:",omitzero"`               // SYMMETRIC_DEFAULT
 }
 
 // DecryptOutput is the response of Decrypt.
@@ -40,12 +40,12 @@ type DecryptOutput struct {
 type ReEncryptInput struct {
 	CiphertextBlob                 []byte            `json:",omitzero"`
 	SourceEncryptionContext        map[string]string `json:",omitzero" wire:"max=64"`
-	SourceKeyId                    string            `json:",omitzero"`
-	DestinationKeyId               string            `json:",omitzero"`
+	SourceKeyId                    string            `json:",omitzero"` // if given, the blob's key must be this one
+	DestinationKeyId               string            `json:",omitzero"` // key id, key ARN, alias name or alias ARN
 	DestinationEncryptionContext   map[string]string `json:",omitzero" wire:"max=64"`
-	SourceEncryptionAlgorithm      string            `json:",omitzero"`
-	DestinationEncryptionAlgorithm string            `json:",omitzero"`
-	GrantTokens                    []string          `json:",omitzero" wire:"max=64"`
+	SourceEncryptionAlgorithm      string            `json:",omitzero"`               // SYMMETRIC_DEFAULT
+	DestinationEncryptionAlgorithm string            `json:",omitzero"`               // SYMMETRIC_DEFAULT
+	GrantTokens                    []string          `json:",omitzero" wire:"max=64"` // grant tokens that allow the request
 }
 
 // ReEncryptOutput is the response of ReEncrypt.
@@ -63,11 +63,11 @@ type ReEncryptOutput struct {
 // GenerateDataKeyWithoutPlaintext. Exactly one of KeySpec and NumberOfBytes
 // must be set.
 type GenerateDataKeyInput struct {
-	KeyId             string            `json:",omitzero"`
+	KeyId             string            `json:",omitzero"` // key id, key ARN, alias name or alias ARN
 	KeySpec           string            `json:",omitzero"` // AES_256 or AES_128
 	NumberOfBytes     *int32            `json:",omitzero"` // 1..1024
 	EncryptionContext map[string]string `json:",omitzero" wire:"max=64"`
-	GrantTokens       []string          `json:",omitzero" wire:"max=64"`
+	GrantTokens       []string          `json:",omitzero" wire:"max=64"` // grant tokens that allow the request
 }
 
 // GenerateDataKeyOutput is the response of GenerateDataKey; Plaintext is

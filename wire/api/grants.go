@@ -12,13 +12,13 @@ type GrantConstraints struct {
 
 // CreateGrantInput is the request of CreateGrant.
 type CreateGrantInput struct {
-	KeyId             string           `json:",omitzero"`
-	GranteePrincipal  string           `json:",omitzero"`
-	RetiringPrincipal string           `json:",omitzero"`
-	Operations        []string         `json:",omitzero" wire:"max=64"`
+	KeyId             string           `json:",omitzero"`               // key id or key ARN
+	GranteePrincipal  string           `json:",omitzero"`               // who the grant is for: uid:N, user:NAME or unit:NAME
+	RetiringPrincipal string           `json:",omitzero"`               // who may retire the grant: uid:N, user:NAME or unit:NAME
+	Operations        []string         `json:",omitzero" wire:"max=64"` // what the grantee may do: Encrypt, Decrypt, ReEncryptFrom, ReEncryptTo, GenerateDataKey, GenerateDataKeyWithoutPlaintext, DescribeKey, CreateGrant, RetireGrant
 	Constraints       GrantConstraints `json:",omitzero" wire:"omitempty"`
-	GrantTokens       []string         `json:",omitzero" wire:"max=64"`
-	Name              string           `json:",omitzero"`
+	GrantTokens       []string         `json:",omitzero" wire:"max=64"` // grant tokens that allow the request
+	Name              string           `json:",omitzero"`               // a name that makes retries return the same grant
 }
 
 // CreateGrantOutput is the response of CreateGrant.
@@ -29,9 +29,9 @@ type CreateGrantOutput struct {
 
 // ListGrantsInput is the request of ListGrants.
 type ListGrantsInput struct {
-	KeyId            string `json:",omitzero"`
-	GrantId          string `json:",omitzero"`
-	GranteePrincipal string `json:",omitzero"`
+	KeyId            string `json:",omitzero"` // key id or key ARN
+	GrantId          string `json:",omitzero"` // only this grant
+	GranteePrincipal string `json:",omitzero"` // only this grantee's grants
 	Limit            *int32 `json:",omitzero"` // 1..100, default 50
 	Marker           string `json:",omitzero"`
 }
@@ -46,7 +46,7 @@ type GrantListEntry struct {
 	GranteePrincipal  string           `json:",omitzero"`
 	RetiringPrincipal string           `json:",omitzero"`
 	IssuingAccount    string           `json:",omitzero"`
-	Operations        []string         `json:",omitzero"`
+	Operations        []string         `json:",omitzero"` // what the grantee may do: Encrypt, Decrypt, ReEncryptFrom, ReEncryptTo, GenerateDataKey, GenerateDataKeyWithoutPlaintext, DescribeKey, CreateGrant, RetireGrant
 	Constraints       GrantConstraints `json:",omitzero" wire:"omitempty"`
 }
 
@@ -59,7 +59,7 @@ type ListGrantsOutput struct {
 
 // ListRetirableGrantsInput is the request of ListRetirableGrants.
 type ListRetirableGrantsInput struct {
-	RetiringPrincipal string `json:",omitzero"`
+	RetiringPrincipal string `json:",omitzero"` // uid:N, user:NAME or unit:NAME
 	Limit             *int32 `json:",omitzero"` // 1..100, default 50
 	Marker            string `json:",omitzero"`
 }
@@ -67,13 +67,13 @@ type ListRetirableGrantsInput struct {
 // RetireGrantInput is the request of RetireGrant: a GrantToken, or KeyId
 // and GrantId.
 type RetireGrantInput struct {
-	GrantToken string `json:",omitzero"`
-	KeyId      string `json:",omitzero"`
-	GrantId    string `json:",omitzero"`
+	GrantToken string `json:",omitzero"` // the grant's token
+	KeyId      string `json:",omitzero"` // with GrantId, instead of GrantToken: key id or key ARN
+	GrantId    string `json:",omitzero"` // with KeyId, instead of GrantToken
 }
 
 // RevokeGrantInput is the request of RevokeGrant.
 type RevokeGrantInput struct {
-	KeyId   string `json:",omitzero"`
-	GrantId string `json:",omitzero"`
+	KeyId   string `json:",omitzero"` // key id or key ARN
+	GrantId string `json:",omitzero"` // the grant to revoke
 }

@@ -24,9 +24,9 @@ const (
 
 // GetParametersForImportInput is the request of GetParametersForImport.
 type GetParametersForImportInput struct {
-	KeyId             string `json:",omitzero"`
-	WrappingAlgorithm string `json:",omitzero"`
-	WrappingKeySpec   string `json:",omitzero"`
+	KeyId             string `json:",omitzero"` // an EXTERNAL key's id or ARN
+	WrappingAlgorithm string `json:",omitzero"` // RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256
+	WrappingKeySpec   string `json:",omitzero"` // RSA_2048, RSA_3072 or RSA_4096
 }
 
 // GetParametersForImportOutput is the wrapping key's public half (DER,
@@ -41,11 +41,11 @@ type GetParametersForImportOutput struct {
 
 // ImportKeyMaterialInput is the request of ImportKeyMaterial.
 type ImportKeyMaterialInput struct {
-	KeyId                string     `json:",omitzero"`
+	KeyId                string     `json:",omitzero"` // an EXTERNAL key's id or ARN
 	ImportToken          []byte     `json:",omitzero"`
 	EncryptedKeyMaterial []byte     `json:",omitzero"`
 	ValidTo              *time.Time `json:",omitzero"`
-	ExpirationModel      string     `json:",omitzero"`
+	ExpirationModel      string     `json:",omitzero"` // KEY_MATERIAL_EXPIRES (the default) or KEY_MATERIAL_DOES_NOT_EXPIRE
 	// ImportType is AWS's newer choice between re-importing the key's
 	// material (EXISTING_KEY_MATERIAL, what kmsd does) and importing new
 	// material for rotation (NEW_KEY_MATERIAL, which kmsd refuses).
@@ -60,7 +60,7 @@ type ImportKeyMaterialOutput struct {
 
 // DeleteImportedKeyMaterialInput is the request of DeleteImportedKeyMaterial.
 type DeleteImportedKeyMaterialInput struct {
-	KeyId string `json:",omitzero"`
+	KeyId string `json:",omitzero"` // an EXTERNAL key's id or ARN
 }
 
 // DeleteImportedKeyMaterialOutput names the key and the material deleted.

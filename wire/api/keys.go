@@ -34,15 +34,15 @@ type KeyMetadata struct {
 
 // CreateKeyInput is the request of CreateKey.
 type CreateKeyInput struct {
-	Description string `json:",omitzero"`
+	Description string `json:",omitzero"` // a description of the key
 	KeyUsage    string `json:",omitzero"` // ENCRYPT_DECRYPT (default)
 	KeySpec     string `json:",omitzero"` // SYMMETRIC_DEFAULT (default)
 	Origin      string `json:",omitzero"` // AWS_KMS (default) or EXTERNAL
-	MultiRegion bool
-	Tags        []Tag `json:",omitzero" wire:"max=256"`
+	MultiRegion bool   // not supported on one host
+	Tags        []Tag  `json:",omitzero" wire:"max=256"`
 	// Policy is the key policy (JSON); empty gives the default policy.
 	Policy                         string `json:",omitzero"`
-	BypassPolicyLockoutSafetyCheck bool   `json:",omitzero"`
+	BypassPolicyLockoutSafetyCheck bool   `json:",omitzero"` // accept a policy that will not let you change it later
 	// CustomKeyStoreId keeps the key in that store's token (Origin
 	// AWS_CLOUDHSM).
 	CustomKeyStoreId string `json:",omitzero"`
@@ -50,13 +50,13 @@ type CreateKeyInput struct {
 
 // KeyIDInput is the request of every operation that takes only a key.
 type KeyIDInput struct {
-	KeyId string `json:",omitzero"`
+	KeyId string `json:",omitzero"` // key id or key ARN
 }
 
 // DescribeKeyInput is the request of DescribeKey.
 type DescribeKeyInput struct {
-	KeyId       string   `json:",omitzero"`
-	GrantTokens []string `json:",omitzero" wire:"max=64"`
+	KeyId       string   `json:",omitzero"`               // key id, key ARN, alias name or alias ARN
+	GrantTokens []string `json:",omitzero" wire:"max=64"` // grant tokens that allow the request
 }
 
 // KeyMetadataOutput is the response of CreateKey and DescribeKey.
@@ -85,13 +85,13 @@ type ListKeysOutput struct {
 
 // UpdateKeyDescriptionInput is the request of UpdateKeyDescription.
 type UpdateKeyDescriptionInput struct {
-	KeyId       string `json:",omitzero"`
-	Description string `json:",omitzero"`
+	KeyId       string `json:",omitzero"` // key id or key ARN
+	Description string `json:",omitzero"` // the new description
 }
 
 // ScheduleKeyDeletionInput is the request of ScheduleKeyDeletion.
 type ScheduleKeyDeletionInput struct {
-	KeyId               string `json:",omitzero"`
+	KeyId               string `json:",omitzero"` // key id or key ARN
 	PendingWindowInDays *int32 `json:",omitzero"` // 7..30, default 30
 }
 

@@ -28,11 +28,11 @@ const OriginHSM = "AWS_CLOUDHSM"
 
 // CreateCustomKeyStoreInput is the request of CreateCustomKeyStore.
 type CreateCustomKeyStoreInput struct {
-	CustomKeyStoreName   string `json:",omitzero"`
+	CustomKeyStoreName   string `json:",omitzero"` // a name, unique among the stores
 	CustomKeyStoreType   string `json:",omitzero"` // PKCS11 (the default)
 	Pkcs11Module         string `json:",omitzero"` // the module's path
-	TokenLabel           string `json:",omitzero"`
-	TokenSerial          string `json:",omitzero"`
+	TokenLabel           string `json:",omitzero"` // the token's label
+	TokenSerial          string `json:",omitzero"` // the token's serial (instead of, or beside, its label)
 	KeyStorePasswordFile string `json:",omitzero"` // a file kmsd reads the PIN from
 }
 
@@ -44,14 +44,14 @@ type CreateCustomKeyStoreOutput struct {
 // CustomKeyStoreIDInput is the request of the operations that take only a
 // store: Connect, Disconnect and Delete.
 type CustomKeyStoreIDInput struct {
-	CustomKeyStoreId string `json:",omitzero"`
+	CustomKeyStoreId string `json:",omitzero"` // the store
 }
 
 // DescribeCustomKeyStoresInput is the request of DescribeCustomKeyStores:
 // one store by id or name, or all of them, a page at a time.
 type DescribeCustomKeyStoresInput struct {
-	CustomKeyStoreId   string `json:",omitzero"`
-	CustomKeyStoreName string `json:",omitzero"`
+	CustomKeyStoreId   string `json:",omitzero"` // only this store
+	CustomKeyStoreName string `json:",omitzero"` // only the store of this name
 	Limit              *int32 `json:",omitzero"`
 	Marker             string `json:",omitzero"`
 }
@@ -82,10 +82,10 @@ type DescribeCustomKeyStoresOutput struct {
 // UpdateCustomKeyStoreInput is the request of UpdateCustomKeyStore: a new
 // name at any time; the rest only while the store is disconnected.
 type UpdateCustomKeyStoreInput struct {
-	CustomKeyStoreId      string `json:",omitzero"`
-	NewCustomKeyStoreName string `json:",omitzero"`
-	Pkcs11Module          string `json:",omitzero"`
-	TokenLabel            string `json:",omitzero"`
-	TokenSerial           string `json:",omitzero"`
-	KeyStorePasswordFile  string `json:",omitzero"`
+	CustomKeyStoreId      string `json:",omitzero"` // the store to change
+	NewCustomKeyStoreName string `json:",omitzero"` // a new name
+	Pkcs11Module          string `json:",omitzero"` // another module (disconnected stores only)
+	TokenLabel            string `json:",omitzero"` // another token, by label (disconnected stores only)
+	TokenSerial           string `json:",omitzero"` // another token, by serial (disconnected stores only)
+	KeyStorePasswordFile  string `json:",omitzero"` // another PIN file (disconnected stores only)
 }

@@ -85,7 +85,7 @@ type KeyLastUsage struct {
 
 // GetUsageInput is the request of GetUsage (kmsd's own).
 type GetUsageInput struct {
-	WindowMinutes *int32 `json:",omitzero"` // 1..60, default 60
+	WindowMinutes *int32 `json:",omitzero"` // the window: 1..60 minutes, default 60
 }
 
 // GetUsageOutput counts requests by key and principal over the window.

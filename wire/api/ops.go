@@ -1,6 +1,10 @@
 package api
 
-import "sync"
+import (
+	"strings"
+	"sync"
+	"unicode"
+)
 
 // Operation names, as AWS spells them, plus Hello and Status.
 const (
@@ -111,8 +115,14 @@ type OpSpec struct {
 	// Served is who answers it.
 	Served Served
 	// Command is kmsctl's command for it, as a Go field name: "" for the
-	// operation's name, NoCommand for none.
-	Command string
+	// operation's name, NoCommand for none. Its flags are the request's
+	// fields (generated, as the aws CLI derives its flags from its model)
+	// unless OwnCommand says kmsctl writes the command itself (NAMECmd).
+	Command    string
+	OwnCommand bool
+	// Required are the request's fields a caller must give: kmsctl's
+	// required flags, as AWS's model marks its members required.
+	Required []string
 	// Internal operations are sent by the client library itself (Hello):
 	// the Go client has no method for them.
 	Internal bool
@@ -249,6 +259,22 @@ func IsKeyUse(name string) bool {
 	return s != nil && s.KeyUse
 }
 
+// FlagName is the command-line flag of a request's field, by the aws
+// CLI's rule: GrantTokens -> grant-tokens, AWSAccountId ->
+// aws-account-id, Pkcs11Module -> pkcs11-module.
+func FlagName(field string) string {
+	r := []rune(field)
+	var b strings.Builder
+	for i, c := range r {
+		if unicode.IsUpper(c) && i > 0 && (unicode.IsLower(r[i-1]) || unicode.IsDigit(r[i-1]) ||
+			(i+1 < len(r) && unicode.IsLower(r[i+1]) && unicode.IsUpper(r[i-1]))) {
+			b.WriteByte('-')
+		}
+		b.WriteRune(unicode.ToLower(c))
+	}
+	return b.String()
+}
+
 // option sets what an entry of the table declares beyond its types.
 type option func(*OpSpec)
 
@@ -262,15 +288,17 @@ var (
 	byConnection option = func(s *OpSpec) { s.Served = ByConnection }
 	noCommand    option = func(s *OpSpec) { s.Command = NoCommand }
 	internal     option = func(s *OpSpec) { s.Internal = true }
+	ownCommand   option = func(s *OpSpec) { s.OwnCommand = true }
 	keyUse       option = func(s *OpSpec) { s.KeyUse = true }
 )
 
 func states(r *StateRule) option { return func(s *OpSpec) { s.KeyStates = r } }
 
-func command(name string) option     { return func(s *OpSpec) { s.Command = name } }
-func params(p ...Param) option       { return func(s *OpSpec) { s.Params = p } }
-func wipeOutput(field string) option { return func(s *OpSpec) { s.WipeOutput = field } }
-func wipeInput(field string) option  { return func(s *OpSpec) { s.WipeInput = field } }
+func command(name string) option       { return func(s *OpSpec) { s.Command = name } }
+func required(fields ...string) option { return func(s *OpSpec) { s.Required = fields } }
+func params(p ...Param) option         { return func(s *OpSpec) { s.Params = p } }
+func wipeOutput(field string) option   { return func(s *OpSpec) { s.WipeOutput = field } }
+func wipeInput(field string) option    { return func(s *OpSpec) { s.WipeInput = field } }
 
 // op declares an operation of request In and response Out.
 func op[In, Out any, PI interface {

@@ -4,7 +4,7 @@ import "time"
 
 // EnableKeyRotationInput is the request of EnableKeyRotation.
 type EnableKeyRotationInput struct {
-	KeyId                string `json:",omitzero"`
+	KeyId                string `json:",omitzero"` // key id or key ARN
 	RotationPeriodInDays *int32 `json:",omitzero"` // 90..2560, default 365
 }
 
@@ -19,7 +19,7 @@ type GetKeyRotationStatusOutput struct {
 
 // ListKeyRotationsInput is the request of ListKeyRotations.
 type ListKeyRotationsInput struct {
-	KeyId              string `json:",omitzero"`
+	KeyId              string `json:",omitzero"` // key id or key ARN
 	IncludeKeyMaterial string `json:",omitzero"` // ROTATIONS_ONLY (default) or ALL_KEY_MATERIAL
 	Limit              *int32 `json:",omitzero"` // 1..1000, default 100
 	Marker             string `json:",omitzero"`
