@@ -6,7 +6,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -141,42 +140,51 @@ func fieldDocs() (map[string]string, error) {
 		return nil, err
 	}
 	dir := filepath.Join(root, "wire", "api")
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return nil, err
 	}
-	docs := map[string]string{}
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			ast.Inspect(f, func(n ast.Node) bool {
-				ts, ok := n.(*ast.TypeSpec)
-				if !ok {
-					return true
-				}
-				st, ok := ts.Type.(*ast.StructType)
-				if !ok {
-					return false
-				}
-				for _, fl := range st.Fields.List {
-					text := strings.Join(strings.Fields(fl.Doc.Text()+" "+fl.Comment.Text()), " ")
-					if text == "" {
-						continue
-					}
-					if r := []rune(text); unicode.IsLower(r[0]) {
-						r[0] = unicode.ToUpper(r[0])
-						text = string(r)
-					}
-					if !strings.HasSuffix(text, ".") {
-						text += "."
-					}
-					for _, n := range fl.Names {
-						docs[ts.Name.Name+"."+n.Name] = text
-					}
-				}
-				return false
-			})
+	fset := token.NewFileSet()
+	var files []*ast.File
+	for _, n := range names {
+		if strings.HasSuffix(n, "_test.go") {
+			continue
 		}
+		f, err := parser.ParseFile(fset, n, nil, parser.ParseComments)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	docs := map[string]string{}
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			ts, ok := n.(*ast.TypeSpec)
+			if !ok {
+				return true
+			}
+			st, ok := ts.Type.(*ast.StructType)
+			if !ok {
+				return false
+			}
+			for _, fl := range st.Fields.List {
+				text := strings.Join(strings.Fields(fl.Doc.Text()+" "+fl.Comment.Text()), " ")
+				if text == "" {
+					continue
+				}
+				if r := []rune(text); unicode.IsLower(r[0]) {
+					r[0] = unicode.ToUpper(r[0])
+					text = string(r)
+				}
+				if !strings.HasSuffix(text, ".") {
+					text += "."
+				}
+				for _, n := range fl.Names {
+					docs[ts.Name.Name+"."+n.Name] = text
+				}
+			}
+			return false
+		})
 	}
 	return docs, nil
 }
