@@ -30,8 +30,6 @@ var namedElsewhere = map[string][]string{
 	"bench/report/plot.go":    {"Encrypt"},
 	"bench/report/table.go":   {"Decrypt", "Encrypt", "GenerateDataKey", "ReEncrypt"},
 	"bench/report/targets.go": {"Encrypt"},
-	// a grant's operation in the store's conformance data
-	"keystore/storetest/storetest.go": {"Encrypt"},
 }
 
 // TestOperationsAreNamedOnce: outside the table, the service's handlers

@@ -243,7 +243,7 @@ func testRecords(t *testing.T, open, _ Opener) {
 	b.PutAlias(&keystore.AliasRecord{AliasName: "alias/x", TargetKeyID: id})
 	owner := uint32(65534)
 	b.PutAlias(&keystore.AliasRecord{AliasName: "alias/x", Owner: &owner, TargetKeyID: id}) // the same name, one user's
-	b.PutGrant(&keystore.GrantRecord{KeyID: id, GrantID: gid, GranteePrincipal: "uid:7", Operations: []string{"Encrypt"}})
+	b.PutGrant(&keystore.GrantRecord{KeyID: id, GrantID: gid, GranteePrincipal: "uid:7", Operations: []string{"ReEncryptFrom"}})
 	b.PutMeta("m1", []byte("meta"))
 	if err := s.Write(&b); err != nil {
 		t.Fatal(err)
