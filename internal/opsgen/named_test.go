@@ -20,9 +20,8 @@ var namedElsewhere = map[string][]string{
 	// the connection answers Hello and Status itself: their handler
 	"daemon/socket/dispatch.go": {"Hello", "Status"},
 	"daemon/socket/read.go":     {"Hello"},
-	// the client opens a connection with Hello, and asks Status
-	"wire/client/conn.go":   {"Hello"},
-	"wire/client/client.go": {"Status"},
+	// the client opens a connection with Hello
+	"wire/client/conn.go": {"Hello"},
 	// the FUSE view's files: each is a call of one operation
 	"fusefs/handle.go": {"Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey", "GetKeyPolicy"},
 	"fusefs/tree.go":   {"DescribeKey"},

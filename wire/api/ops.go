@@ -259,6 +259,21 @@ func IsKeyUse(name string) bool {
 	return s != nil && s.KeyUse
 }
 
+// SafeToRepeat reports whether the operation may be sent again after a
+// lost connection: crypto operations and reads (AWS names them Describe,
+// List and Get; and Status) change nothing.
+func (s *OpSpec) SafeToRepeat() bool {
+	if s.Crypto || s.Name == OpStatus {
+		return true
+	}
+	for _, p := range []string{"Describe", "List", "Get"} {
+		if strings.HasPrefix(s.Name, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // FlagName is the command-line flag of a request's field, by the aws
 // CLI's rule: GrantTokens -> grant-tokens, AWSAccountId ->
 // aws-account-id, Pkcs11Module -> pkcs11-module.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,20 +151,6 @@ func (c *Client) conn(ctx context.Context) (*clientConn, error) {
 	return cc, nil
 }
 
-// safeToRepeat reports whether an operation may be sent again after a
-// lost connection: crypto operations and reads change nothing.
-func safeToRepeat(op *api.OpSpec) bool {
-	if op.Crypto {
-		return true
-	}
-	for _, p := range []string{"Describe", "List", "Get", "Status"} {
-		if strings.HasPrefix(op.Name, p) {
-			return true
-		}
-	}
-	return false
-}
-
 // do sends one call and waits for its answer.
 func (c *Client) do(ctx context.Context, opName string, in api.Message) (api.Message, error) {
 	op := api.Lookup(opName)
@@ -189,7 +174,7 @@ func (c *Client) do(ctx context.Context, opName string, in api.Message) (api.Mes
 		case <-ctx.Done():
 			return nil, ctx.Err() // the answer, if it comes, is dropped
 		}
-		if errors.Is(cl.err, ErrConnection) && attempt == 0 && (!cl.sent || safeToRepeat(op)) {
+		if errors.Is(cl.err, ErrConnection) && attempt == 0 && (!cl.sent || op.SafeToRepeat()) {
 			continue
 		}
 		return cl.out, cl.err
