@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
+
+	"kmsd/internal/testkit"
 )
 
 // TestAccessKeyOwners: a user issues access keys for itself only, sees
@@ -48,4 +51,34 @@ func TestAccessKeyOwners(t *testing.T) {
 	if all := d.OK(t, "list-access-keys"); strings.Contains(all, own.AccessKey.AccessKeyId) {
 		t.Errorf("a deleted key is listed:\n%s", all)
 	}
+}
+
+// TestAdminIsNotRoot: a member of kmsd's admin group, through kmsctl on a
+// real kmsd, may not issue an access key that acts as root (or as anyone
+// else), nor name the PKCS#11 module kmsd loads: either would let the
+// admin act as root. Its own key it may issue.
+func TestAdminIsNotRoot(t *testing.T) {
+	t.Parallel()
+	testkit.RequireRoot(t)
+	dir := testkit.ShortDir(t)
+	for _, p := range []string{dir, testkit.BinDir(t)} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := testkit.Start(t, testkit.Config{Dir: dir, Args: []string{"--socket-mode", "0666", "--admin-group", "4"}})
+	admin := runAs{uid: 65534, gid: 65534, groups: []uint32{4}, cgroupFD: -1}
+	_, errs, code := kmsctlAs(t, d, admin, "list-access-keys")
+	expect(t, "an admin lists access keys", "", errs, code, "")
+	for _, p := range []string{"uid:0", "uid:1000"} {
+		_, errs, code := kmsctlAs(t, d, admin, "create-access-key", "--principal", p)
+		expect(t, "an admin issuing a key for "+p, "", errs, code, "AccessDeniedException")
+	}
+	out, errs, code := kmsctlAs(t, d, admin, "create-access-key")
+	if expect(t, "an admin issuing its own key", out, errs, code, ""); !strings.Contains(out, `"UserName": "uid:65534"`) {
+		t.Errorf("the admin's own key:\n%s", out)
+	}
+	_, errs, code = kmsctlAs(t, d, admin, "create-custom-key-store", "--custom-key-store-name", "x",
+		"--pkcs11-module", "/usr/lib/softhsm/libsofthsm2.so", "--token-label", "t", "--key-store-password-file", "/nonexistent/pin")
+	expect(t, "an admin naming a module", "", errs, code, "AccessDeniedException")
 }

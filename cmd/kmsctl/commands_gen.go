@@ -48,7 +48,7 @@ type opCommands struct {
 	GetParametersForImport          getParametersForImportCmd          `cmd:"" help:"Get a wrapping key and an import token for an EXTERNAL key (valid 24 hours)."`
 	ImportKeyMaterial               importKeyMaterialCmd               `cmd:"" help:"Import wrapped key material into an EXTERNAL key."`
 	DeleteImportedKeyMaterial       deleteImportedKeyMaterialCmd       `cmd:"" help:"Delete an EXTERNAL key's material: it is PendingImport until the same material is imported again."`
-	CreateCustomKeyStore            createCustomKeyStoreCmd            `cmd:"" help:"Add a custom key store: keys kept in a PKCS#11 token (root or the admin group)."`
+	CreateCustomKeyStore            createCustomKeyStoreCmd            `cmd:"" help:"Add a custom key store: keys kept in a PKCS#11 token (root only: its module runs inside kmsd)."`
 	DescribeCustomKeyStores         describeCustomKeyStoresCmd         `cmd:"" help:"List custom key stores and their connection state."`
 	UpdateCustomKeyStore            updateCustomKeyStoreCmd            `cmd:"" help:"Rename a custom key store, or (disconnected) change its module, token or PIN file."`
 	ConnectCustomKeyStore           connectCustomKeyStoreCmd           `cmd:"" help:"Connect a custom key store to its token (describe-custom-key-stores shows the outcome)."`

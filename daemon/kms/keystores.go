@@ -113,6 +113,15 @@ func (s *Service) adminOnly(ctx context.Context, op string) error {
 	return nil
 }
 
+// rootOnly refuses callers other than root: what only root may do, not
+// even the admin group, because it would let them act as root.
+func rootOnly(ctx context.Context, what string) error {
+	if p := policy.From(ctx); p == nil || p.UID != 0 {
+		return errorf(api.CodeAccessDenied, "only root may %s", what)
+	}
+	return nil
+}
+
 // readPIN reads a store's PIN file: a regular file (or a systemd
 // credential, credential:NAME) that only its owner, kmsd's user or root,
 // can read. Trailing newlines are not part of the PIN.
@@ -183,7 +192,7 @@ func (s *Service) connect(ks *keyStore) {
 
 // CreateCustomKeyStore adds a store, disconnected.
 func (s *Service) CreateCustomKeyStore(ctx context.Context, in *api.CreateCustomKeyStoreInput) (*api.CreateCustomKeyStoreOutput, error) {
-	if err := s.adminOnly(ctx, "create custom key stores"); err != nil {
+	if err := rootOnly(ctx, "name a PKCS#11 module (its code runs inside kmsd, with kmsd's rights)"); err != nil {
 		return nil, err
 	}
 	if in.CustomKeyStoreType != "" && in.CustomKeyStoreType != api.CustomKeyStoreTypePKCS11 {
@@ -225,6 +234,11 @@ func checkKeyStore(r keyStoreRecord) error {
 		return errorf(api.CodeValidation, "TokenLabel or TokenSerial must name the token")
 	case !filepath.IsAbs(r.PINFile) && !strings.HasPrefix(r.PINFile, credentialPrefix):
 		return errorf(api.CodeValidation, "KeyStorePasswordFile must be the absolute path of the file holding the token's PIN, or credential:NAME (a systemd credential); the PIN itself is never sent")
+	}
+	// A module is checked again each time it is loaded (hsm.Open); one
+	// that is not there yet fails its connection then.
+	if err := hsm.CheckModule(r.Module); errors.Is(err, hsm.ErrModuleTrust) {
+		return errorf(api.CodeValidation, "Pkcs11Module: %v", err)
 	}
 	return nil
 }
@@ -312,6 +326,11 @@ func (s *Service) UpdateCustomKeyStore(ctx context.Context, in *api.UpdateCustom
 			return errorf(api.CodeCustomKeyStoreName, "a custom key store is named %q already", in.NewCustomKeyStoreName)
 		}
 		r.Name = in.NewCustomKeyStoreName
+	}
+	if in.Pkcs11Module != "" {
+		if err := rootOnly(ctx, "name a PKCS#11 module (its code runs inside kmsd, with kmsd's rights)"); err != nil {
+			return err
+		}
 	}
 	if in.Pkcs11Module != "" || in.TokenLabel != "" || in.TokenSerial != "" || in.KeyStorePasswordFile != "" {
 		if ks.state == api.ConnectionConnected {

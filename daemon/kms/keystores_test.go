@@ -171,3 +171,32 @@ func TestCustomKeyStoreRefusals(t *testing.T) {
 		Pkcs11Module: h.Module, TokenLabel: h.Label, KeyStorePasswordFile: h.PINFile})
 	wantCode(t, err, api.CodeAccessDenied)
 }
+
+// TestAdminIsNotRoot: a member of the admin group may not name the
+// PKCS#11 module kmsd loads (its constructor would run as kmsd, as root),
+// neither creating a store nor changing one; and no one may name a module
+// someone other than root could have written, as root neither.
+func TestAdminIsNotRoot(t *testing.T) {
+	h := softhsm.Require(t)
+	s := authService(t)
+	id := storeIn(t, s, h, "root's")
+	admin := as(&policy.Principal{UID: 1002, GID: 1002, Groups: []uint32{500}, Source: "test"})
+	if !s.IsAdmin(admin) {
+		t.Fatal("the test's admin is not in the admin group")
+	}
+	_, err := s.CreateCustomKeyStore(admin, &api.CreateCustomKeyStoreInput{CustomKeyStoreName: "admin's",
+		Pkcs11Module: h.Module, TokenLabel: h.Label, KeyStorePasswordFile: h.PINFile})
+	wantCode(t, err, api.CodeAccessDenied)
+	wantCode(t, s.UpdateCustomKeyStore(admin, &api.UpdateCustomKeyStoreInput{CustomKeyStoreId: id, Pkcs11Module: h.Module}), api.CodeAccessDenied)
+	// what does not name a module stays the admin group's
+	wantCode(t, s.UpdateCustomKeyStore(admin, &api.UpdateCustomKeyStoreInput{CustomKeyStoreId: id, NewCustomKeyStoreName: "renamed"}), "")
+
+	planted := filepath.Join(t.TempDir(), "libevil.so") // /tmp: anyone could have put it there
+	if err := os.WriteFile(planted, []byte("not a module"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CreateCustomKeyStore(ctx, &api.CreateCustomKeyStoreInput{CustomKeyStoreName: "planted",
+		Pkcs11Module: planted, TokenLabel: h.Label, KeyStorePasswordFile: h.PINFile})
+	wantCode(t, err, api.CodeValidation)
+	wantCode(t, s.UpdateCustomKeyStore(ctx, &api.UpdateCustomKeyStoreInput{CustomKeyStoreId: id, Pkcs11Module: planted}), api.CodeValidation)
+}

@@ -23,6 +23,9 @@ func module(path string) (*pkcs11.Ctx, error) {
 	if c, ok := modules[path]; ok {
 		return c, nil
 	}
+	if err := CheckModule(path); err != nil {
+		return nil, err
+	}
 	c := pkcs11.New(path)
 	if c == nil {
 		return nil, fmt.Errorf("%w: %s", ErrModule, path)

@@ -85,8 +85,8 @@ var opList = []OpSpec{
 		params(in("expiration_model", "ExpirationModel"), in("valid_to", "ValidTo", Time)), states(notPendingDeletion), required("KeyId", "ImportToken", "EncryptedKeyMaterial")),
 	op[DeleteImportedKeyMaterialInput, DeleteImportedKeyMaterialOutput](OpDeleteImportedKeyMaterial, "Delete an EXTERNAL key's material: it is PendingImport until the same material is imported again.", states(notPendingDeletion), required("KeyId")),
 
-	op[CreateCustomKeyStoreInput, CreateCustomKeyStoreOutput](OpCreateCustomKeyStore, "Add a custom key store: keys kept in a PKCS#11 token (root or the admin group).",
-		admins, params(in("name", "CustomKeyStoreName"), in("module", "Pkcs11Module"), in("token_label", "TokenLabel"),
+	op[CreateCustomKeyStoreInput, CreateCustomKeyStoreOutput](OpCreateCustomKeyStore, "Add a custom key store: keys kept in a PKCS#11 token (root only: its module runs inside kmsd).",
+		rootOnly, params(in("name", "CustomKeyStoreName"), in("module", "Pkcs11Module"), in("token_label", "TokenLabel"),
 			in("token_serial", "TokenSerial"), in("pin_file", "KeyStorePasswordFile"), out("custom_key_store_id", "CustomKeyStoreId")), required("CustomKeyStoreName", "Pkcs11Module", "KeyStorePasswordFile")),
 	op[DescribeCustomKeyStoresInput, DescribeCustomKeyStoresOutput](OpDescribeCustomKeyStores, "List custom key stores and their connection state."),
 	op[UpdateCustomKeyStoreInput, Empty](OpUpdateCustomKeyStore, "Rename a custom key store, or (disconnected) change its module, token or PIN file.",

@@ -344,7 +344,7 @@ func (c *Client) DeleteImportedKeyMaterial(ctx context.Context, in *api.DeleteIm
 	return call1[api.DeleteImportedKeyMaterialOutput](c, ctx, api.OpDeleteImportedKeyMaterial, in)
 }
 
-// CreateCustomKeyStore calls CreateCustomKeyStore: add a custom key store: keys kept in a PKCS#11 token (root or the admin group).
+// CreateCustomKeyStore calls CreateCustomKeyStore: add a custom key store: keys kept in a PKCS#11 token (root only: its module runs inside kmsd).
 func (c *Client) CreateCustomKeyStore(ctx context.Context, in *api.CreateCustomKeyStoreInput) (*api.CreateCustomKeyStoreOutput, error) {
 	return call1[api.CreateCustomKeyStoreOutput](c, ctx, api.OpCreateCustomKeyStore, in)
 }
