@@ -23,7 +23,7 @@ type awsPipeline struct{ s *Server }
 
 func (p awsPipeline) AdmitConn(unix bool, uid uint32) (ok bool, why string) {
 	if unix {
-		return p.s.admit.Admit(uid)
+		return p.s.admit.AdmitOn(uid, false)
 	}
 	return p.s.admit.AdmitUnsigned()
 }

@@ -126,12 +126,13 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descFree, prometheus.GaugeValue, float64(aud), "audit")
 }
 
-// ServeMetrics serves the metrics on l (GET /metrics) until it is closed;
-// it turns the metrics on.
+// ServeMetrics serves the metrics on l (GET /metrics) until it is closed.
+// Its connections are admitted as kmsd's others are, in an allowance of
+// their own (auxlisten.go), and an idle one is closed.
 func (s *Server) ServeMetrics(l net.Listener) error {
 	srv := &http.Server{Handler: metricsHandler(s.metrics), ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
-	err := srv.Serve(l)
+		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: metricsIdle, MaxHeaderBytes: 16 << 10}
+	err := srv.Serve(&admittedListener{Listener: l, name: "metrics", admit: s.admit, most: metricsConns, perPeer: metricsConnsPerPeer})
 	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		return nil
 	}

@@ -25,6 +25,8 @@ type Admission struct {
 	perUID   map[uint32]int // by uid
 	unsigned int            // TCP connections not yet signed for
 	perKey   map[string]int // the others, by access key id
+	aux      map[string]int // the other listeners' (metrics), by listener
+	auxPeer  map[string]int // the same, by listener and peer
 	// refusals counts refused connections by uid since refusedAt, when
 	// one was last logged.
 	refusals  map[uint32]int
@@ -35,18 +37,24 @@ type Admission struct {
 // root, and unsigned for TCP connections not yet signed for.
 func NewAdmission(total, perUID, unsigned int, log *slog.Logger) *Admission {
 	return &Admission{total: total, perUIDMax: perUID, unsignedMax: min(unsigned, perUID), log: log,
-		perUID: map[uint32]int{}, perKey: map[string]int{}, refusals: map[uint32]int{}, refusedAt: map[uint32]time.Time{}}
+		perUID: map[uint32]int{}, perKey: map[string]int{}, aux: map[string]int{}, auxPeer: map[string]int{}, refusals: map[uint32]int{}, refusedAt: map[uint32]time.Time{}}
 }
 
 // rootReserve is the part of the total only root may use.
 func (a *Admission) rootReserve() int { return min(32, a.total/8) }
 
-// Admit counts a new connection of uid, or reports why it is refused.
-func (a *Admission) Admit(uid uint32) (ok bool, why string) {
+// Admit counts a new connection of uid on the main socket, or reports
+// why it is refused.
+func (a *Admission) Admit(uid uint32) (ok bool, why string) { return a.AdmitOn(uid, true) }
+
+// AdmitOn is Admit on the main socket (main) or another Unix listener
+// (the AWS endpoint's): root's reserve of the total is the main socket's
+// alone, so that root can always reach kmsd there.
+func (a *Admission) AdmitOn(uid uint32, main bool) (ok bool, why string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	total := a.total
-	if uid != 0 {
+	if uid != 0 || !main {
 		total -= a.rootReserve()
 		if a.perUID[uid] >= a.perUIDMax {
 			return false, "the uid's connections are at their limit"
@@ -109,6 +117,41 @@ func (a *Admission) ReleaseTCP(key string) {
 	} else if a.perKey[key]--; a.perKey[key] <= 0 {
 		delete(a.perKey, key)
 	}
+	a.n--
+}
+
+// AdmitAux counts a connection of a listener that is neither the main
+// socket nor the AWS endpoint (the metrics), in that listener's own
+// allowance of most connections, at most perPeer of them from one peer
+// (a uid on Unix; every TCP peer is one), and never in root's reserve.
+// Past any of them it reports why the connection is refused.
+func (a *Admission) AdmitAux(listener, peer string, most, perPeer int) (ok bool, why string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	key := listener + "\x00" + peer
+	switch {
+	case a.n >= a.total-a.rootReserve():
+		return false, "kmsd's connections are at their limit"
+	case a.aux[listener] >= most:
+		return false, "the " + listener + " listener's connections are at their limit"
+	case a.auxPeer[key] >= perPeer:
+		return false, "the peer's connections to the " + listener + " listener are at their limit"
+	}
+	a.aux[listener]++
+	a.auxPeer[key]++
+	a.n++
+	return true, ""
+}
+
+// ReleaseAux uncounts a connection AdmitAux counted.
+func (a *Admission) ReleaseAux(listener, peer string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	key := listener + "\x00" + peer
+	if a.auxPeer[key]--; a.auxPeer[key] <= 0 {
+		delete(a.auxPeer, key)
+	}
+	a.aux[listener]--
 	a.n--
 }
 

@@ -1,0 +1,75 @@
+package daemon_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"kmsd/daemon"
+)
+
+// TestMetricsListenerWithinBudget: a local user who opens connections to
+// the metrics listener as fast as it can holds a handful of them, no
+// more (the rest are closed at once, so kmsd's descriptors stay its
+// own); root is served on the main socket meanwhile, and once the flood
+// ends a scrape is served again.
+func TestMetricsListenerWithinBudget(t *testing.T) {
+	ts := startServer(t, func(c *daemon.Config) { c.Metrics, c.MaxConns = true, 64 })
+	ml, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ts.srv.ServeMetrics(ml)
+	t.Cleanup(func() { ml.Close() })
+	addr := ml.Addr().String()
+
+	var flood []net.Conn
+	for range 100 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flood = append(flood, c)
+	}
+	// kmsd closes what it does not admit: such a connection reads EOF
+	// (or a reset) at once; one it holds reads nothing until the deadline.
+	time.Sleep(100 * time.Millisecond)
+	held := 0
+	for _, c := range flood {
+		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); errors.Is(err, os.ErrDeadlineExceeded) {
+			held++
+		} else if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isReset(err) {
+			t.Fatalf("a refused connection: %v", err)
+		}
+	}
+	if held == 0 || held > 4 {
+		t.Fatalf("kmsd holds %d of 100 metrics connections from one peer, want 1 to 4", held)
+	}
+	newKey(t, dial(t, ts.sock)) // root, on the main socket, during the flood
+
+	for _, c := range flood {
+		c.Close()
+	}
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(end) {
+			t.Fatalf("no scrape after the flood: %v", err)
+		}
+	}
+}
+
+func isReset(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Err != nil && (op.Err.Error() == "read: connection reset by peer")
+}
