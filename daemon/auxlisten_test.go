@@ -1,15 +1,19 @@
 package daemon_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"kmsd/daemon"
+	"kmsd/internal/testkit"
 )
 
 // TestMetricsListenerWithinBudget: a local user who opens connections to
@@ -72,4 +76,56 @@ func TestMetricsListenerWithinBudget(t *testing.T) {
 func isReset(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Err != nil && (op.Err.Error() == "read: connection reset by peer")
+}
+
+// TestMetricsOnTCPTellNoOnesBusiness: on TCP, which every local user can
+// reach, the metrics count connections in total only; the Unix listener
+// (mode 0660) counts them by uid too.
+func TestMetricsOnTCPTellNoOnesBusiness(t *testing.T) {
+	ts := startServer(t, func(c *daemon.Config) { c.Metrics = true })
+	newKey(t, dial(t, ts.sock)) // a connection of root's
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unixSock := filepath.Join(testkit.ShortDir(t), "m.sock")
+	ux, err := net.Listen("unix", unixSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ts.srv.ServeMetrics(tcp)
+	go ts.srv.ServeMetrics(ux)
+	t.Cleanup(func() { tcp.Close(); ux.Close() })
+	get := func(hc *http.Client) string {
+		resp, err := hc.Get("http://" + tcp.Addr().String() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	overTCP := get(http.DefaultClient)
+	overUnix := get(&http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", unixSock)
+	}}})
+	if strings.Contains(overTCP, `uid="`) || !strings.Contains(overTCP, "kmsd_connections_open ") {
+		t.Errorf("over TCP:\n%s", grepLines(overTCP, "kmsd_connections"))
+	}
+	if !strings.Contains(overUnix, `kmsd_connections{uid="0"}`) || !strings.Contains(overUnix, "kmsd_connections_open ") {
+		t.Errorf("over the Unix socket:\n%s", grepLines(overUnix, "kmsd_connections"))
+	}
+	if !strings.Contains(overTCP, `kmsd_requests_total{operation="CreateKey",result="success"}`) {
+		t.Errorf("over TCP, the service-wide counts are gone:\n%s", grepLines(overTCP, "kmsd_requests_total"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -19,7 +19,8 @@ import (
 // items alike, with its count), so the hot path pays a counter update per
 // group, not per item; everything else is read at scrape time.
 type metrics struct {
-	reg      *prometheus.Registry
+	reg      *prometheus.Registry     // with connections by uid: the Unix listener's (mode 0660)
+	shared   *prometheus.Registry     // with connections in total only: TCP's, which any local user can read
 	items    *prometheus.CounterVec   // by operation and result
 	duration *prometheus.HistogramVec // by kind: single or batch
 	batch    prometheus.Histogram     // items per batch request
@@ -36,8 +37,14 @@ func newMetrics(s *Server) *metrics {
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kmsd_batch_items",
 			Help: "Items per batch request.", Buckets: prometheus.ExponentialBuckets(1, 4, 7)}),
 	}
-	m.reg.MustRegister(m.items, m.duration, m.batch, serverCollector{s},
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	m.shared = prometheus.NewRegistry()
+	for _, r := range []struct {
+		reg    *prometheus.Registry
+		perUID bool
+	}{{m.reg, true}, {m.shared, false}} {
+		r.reg.MustRegister(m.items, m.duration, m.batch, serverCollector{s, r.perUID},
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	}
 	return m
 }
 
@@ -70,14 +77,19 @@ func (m *metrics) Took(kind string, since time.Time, items int) {
 	}
 }
 
-// serverCollector reads the server's state at scrape time.
-type serverCollector struct{ s *Server }
+// serverCollector reads the server's state at scrape time: connections by
+// uid (perUID), or in total only.
+type serverCollector struct {
+	s      *Server
+	perUID bool
+}
 
 var (
 	descQueue       = prometheus.NewDesc("kmsd_queue_depth", "Jobs waiting for a crypto worker.", nil, nil)
 	descHeld        = prometheus.NewDesc("kmsd_inflight_units", "Units of 16 KiB of requests read and not yet answered.", nil, nil)
 	descThrottled   = prometheus.NewDesc("kmsd_throttled_total", "Requests answered ThrottlingException.", nil, nil)
-	descConns       = prometheus.NewDesc("kmsd_connections", "Open connections, by uid.", []string{"uid"}, nil)
+	descConns       = prometheus.NewDesc("kmsd_connections", "Open connections, by uid (on the Unix listener only).", []string{"uid"}, nil)
+	descConnsTotal  = prometheus.NewDesc("kmsd_connections_open", "Open connections, on every listener.", nil, nil)
 	descAuditWrites = prometheus.NewDesc("kmsd_audit_writes_total", "Groups of records written to the audit trail.", nil, nil)
 	descAuditWriteS = prometheus.NewDesc("kmsd_audit_write_seconds_total", "Time spent writing to the audit trail.", nil, nil)
 	descAuditBytes  = prometheus.NewDesc("kmsd_audit_bytes_total", "Bytes written to the audit trail.", nil, nil)
@@ -89,7 +101,11 @@ var (
 )
 
 func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descQueue, descHeld, descThrottled, descConns, descAuditWrites, descAuditWriteS,
+	ch <- descConnsTotal
+	if c.perUID {
+		ch <- descConns
+	}
+	for _, d := range []*prometheus.Desc{descQueue, descHeld, descThrottled, descAuditWrites, descAuditWriteS,
 		descAuditBytes, descAuditFlush, descAuditFlushS, descAuditMax, descAuditUp, descFree} {
 		ch <- d
 	}
@@ -102,9 +118,12 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(s.p.QueueDepth()))
 	ch <- prometheus.MustNewConstMetric(descHeld, prometheus.GaugeValue, float64(held))
 	ch <- prometheus.MustNewConstMetric(descThrottled, prometheus.CounterValue, float64(throttled))
-	_, perUID := s.admit.Count()
+	total, perUID := s.admit.Count()
+	ch <- prometheus.MustNewConstMetric(descConnsTotal, prometheus.GaugeValue, float64(total))
 	for uid, n := range perUID {
-		ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(n), strconv.FormatUint(uint64(uid), 10))
+		if c.perUID {
+			ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(n), strconv.FormatUint(uint64(uid), 10))
+		}
 	}
 	if a := s.cfg.Audit; a != nil {
 		n, total, _, bytes := a.WriteStats()
@@ -126,11 +145,17 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descFree, prometheus.GaugeValue, float64(aud), "audit")
 }
 
-// ServeMetrics serves the metrics on l (GET /metrics) until it is closed.
+// ServeMetrics serves the metrics on l (GET /metrics) until it is closed:
+// on a Unix socket (mode 0660) with connections by uid, on TCP, which
+// every local user can reach, without them.
 // Its connections are admitted as kmsd's others are, in an allowance of
 // their own (auxlisten.go), and an idle one is closed.
 func (s *Server) ServeMetrics(l net.Listener) error {
-	srv := &http.Server{Handler: metricsHandler(s.metrics), ReadHeaderTimeout: 5 * time.Second,
+	reg := s.metrics.shared
+	if l.Addr().Network() == "unix" {
+		reg = s.metrics.reg
+	}
+	srv := &http.Server{Handler: metricsHandler(reg), ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: metricsIdle, MaxHeaderBytes: 16 << 10}
 	err := srv.Serve(&admittedListener{Listener: l, name: "metrics", admit: s.admit, most: metricsConns, perPeer: metricsConnsPerPeer})
 	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
@@ -139,8 +164,8 @@ func (s *Server) ServeMetrics(l net.Listener) error {
 	return err
 }
 
-func metricsHandler(m *metrics) http.Handler {
+func metricsHandler(reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
 }
