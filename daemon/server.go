@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"runtime"
 	rtmetrics "runtime/metrics"
 	"sync/atomic"
 	"time"
@@ -33,7 +34,7 @@ type Config struct {
 	Version     string
 	CPU         keystore.CPUFeatures
 
-	Workers      int // crypto workers; default: physical cores
+	Workers      int // crypto workers; default: the physical cores kmsd may use (defaultWorkers)
 	QueueSize    int // crypto queue; default 4096
 	AdminWorkers int // management workers; default 2
 	AdminQueue   int // management queue; default 256
@@ -93,7 +94,7 @@ func NewServer(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = max(1, cfg.CPU.PhysicalCores)
+		cfg.Workers = defaultWorkers(cfg.CPU.PhysicalCores, runtime.GOMAXPROCS(0))
 	}
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 4096
@@ -146,6 +147,17 @@ func NewServer(cfg Config) *Server {
 		FrameTimeout: cfg.FrameTimeout, WriteTimeout: cfg.WriteTimeout, HelloTimeout: cfg.HelloTimeout,
 		PollWindow: cfg.PollWindow})
 	return s
+}
+
+// defaultWorkers is the crypto workers for physical cores (as cpuid
+// reports them: the machine's, or a hypervisor's invention, 254 on some
+// VMs) and usable, the CPUs kmsd may run on (GOMAXPROCS: its affinity
+// and its cgroup's CPU quota): one per physical core kmsd may use.
+func defaultWorkers(physical, usable int) int {
+	if physical >= 1 && physical <= usable {
+		return physical
+	}
+	return max(1, usable)
 }
 
 // Serve accepts socket connections on l until Shutdown; it then returns

@@ -27,3 +27,20 @@ func TestTableIsServed(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultWorkers: one worker per physical core kmsd may use, never
+// more than the CPUs it may run on, whatever cpuid reports.
+func TestDefaultWorkers(t *testing.T) {
+	for _, tc := range []struct{ physical, usable, want int }{
+		{254, 2, 2}, // a VM whose cpuid invents a topology
+		{8, 16, 8},  // hyperthreads: a worker per core
+		{16, 2, 2},  // pinned (taskset) or a cgroup quota of 2 CPUs
+		{0, 4, 4},   // cpuid knows no count
+		{1, 1, 1},
+		{4, 0, 1},
+	} {
+		if got := defaultWorkers(tc.physical, tc.usable); got != tc.want {
+			t.Errorf("defaultWorkers(%d, %d) = %d, want %d", tc.physical, tc.usable, got, tc.want)
+		}
+	}
+}

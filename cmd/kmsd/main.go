@@ -27,7 +27,7 @@ type serveCmd struct {
 	SocketGroup          string        `help:"Group of the socket (name or gid)."`
 	RootKeyFile          string        `help:"32-byte root key file (default: $CREDENTIALS_DIRECTORY/root-key, else STATE_DIR/root-key, created on first start)."`
 	Suite                string        `help:"AEAD for new ciphertexts: auto, xaes or xchacha." default:"auto" enum:"auto,xaes,xchacha"`
-	Workers              int           `help:"Crypto workers (default: physical cores)."`
+	Workers              int           `help:"Crypto workers (default: the physical cores kmsd may use: within its CPU affinity and cgroup quota)."`
 	QueueSize            int           `help:"Crypto request queue; when full, requests get ThrottlingException." default:"4096"`
 	DrainTimeout         time.Duration `help:"How long SIGTERM waits for in-flight requests." default:"15s"`
 	AdminGroup           string        `help:"Group (name or gid) given full access in the default policy of every new key, beside root and the key's creator."`
