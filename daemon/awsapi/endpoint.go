@@ -317,7 +317,7 @@ func (a *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.tcp {
-		if _, werr := a.keys.Verify(r, body); werr != nil {
+		if _, werr := a.keys.Verify(r, body, spec); werr != nil {
 			a.refusedRequest(werr.Code, r.RemoteAddr)
 			a.refuse(w, 0, werr)
 			return

@@ -51,9 +51,10 @@ func (k accessKey) principal() string { return "uid:" + strconv.FormatUint(uint6
 
 // Keys are the access keys: the table, and the requests it signs.
 type Keys struct {
-	svc *kms.Service
-	log *slog.Logger
-	t   accessKeys
+	svc  *kms.Service
+	log  *slog.Logger
+	t    accessKeys
+	seen seenSignatures // of state-changing requests served (replay.go)
 }
 
 // NewKeys makes the access keys of svc's store; the table is read on
@@ -250,7 +251,10 @@ func (ks *Keys) DeleteAccessKey(ctx context.Context, m api.Message) (api.Message
 // Signature Version 4, by an access key in the table, names the principal
 // it acts as (with the user's groups, as the system's user database has
 // them at the time of the request).
-func (ks *Keys) Verify(r *http.Request, body []byte) (*policy.Principal, *api.Error) {
+//
+// A request of an operation that changes state (once verified) is served
+// once per signature: the same signature again is refused (replay.go).
+func (ks *Keys) Verify(r *http.Request, body []byte, op *api.OpSpec) (*policy.Principal, *api.Error) {
 	t, err := ks.table()
 	if err != nil {
 		ks.log.Error("aws endpoint: access keys", "err", err)
@@ -266,6 +270,9 @@ func (ks *Keys) Verify(r *http.Request, body []byte) (*policy.Principal, *api.Er
 	})
 	if serr != nil {
 		return nil, &api.Error{Code: serr.Code, Message: serr.Message}
+	}
+	if !op.SafeToRepeat() && !ks.seen.first(sigv4.SignatureOf(r), time.Now()) {
+		return nil, replayed()
 	}
 	return ks.t.principal(owner.UID), nil
 }
@@ -288,6 +295,10 @@ func (ks *Keys) Identify(r *http.Request) (*policy.Principal, string, *api.Error
 		owner = k
 		return ok
 	})
+	if serr == nil {
+		// the operation and its body's type are part of what is signed
+		serr = sigv4.RequireSigned(r, "content-type", "x-amz-target")
+	}
 	if serr != nil {
 		return nil, "", &api.Error{Code: serr.Code, Message: serr.Message}
 	}

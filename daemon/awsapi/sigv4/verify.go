@@ -141,6 +141,32 @@ func SignRequest(r *http.Request, body []byte, accessKeyID string, secret []byte
 		strings.Join(signed, ";")+", Signature="+hex.EncodeToString(sig))
 }
 
+// RequireSigned checks that r's signature covers headers, beyond the
+// host and x-amz-date every signature must (a service may require more:
+// kmsd's AWS endpoint, the operation's header).
+func RequireSigned(r *http.Request, headers ...string) *Error {
+	_, signed, _, err := parseAuthorization(r.Header.Get("Authorization"))
+	if err != nil {
+		return err
+	}
+	for _, h := range headers {
+		if !slices.Contains(signed, h) {
+			return &Error{CodeIncompleteSignature, "SignedHeaders must include " + strings.Join(headers, ", ")}
+		}
+	}
+	return nil
+}
+
+// SignatureOf is the signature r's Authorization header carries ("" if
+// none): what makes a signed request the one it is.
+func SignatureOf(r *http.Request) string {
+	_, sig, ok := strings.Cut(r.Header.Get("Authorization"), "Signature=")
+	if !ok {
+		return ""
+	}
+	return sig
+}
+
 // parseAuthorization splits "AWS4-HMAC-SHA256 Credential=ID/DATE/REGION/
 // SERVICE/aws4_request, SignedHeaders=a;b, Signature=HEX".
 func parseAuthorization(h string) (cred *Credential, signed []string, sig string, err *Error) {
