@@ -49,6 +49,9 @@ func Open(o Options) (*State, error) {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, err
 	}
+	if left, _ := filepath.Glob(filepath.Join(o.Dir, restoringPrefix+"*")); len(left) > 0 {
+		return nil, fmt.Errorf("%w: %s is a restore that did not finish: remove it, and DIR/db if a store was started there since, and run kmsd restore again", ErrRestoreUnfinished, left[0])
+	}
 	st, err := badgerstore.Open(badgerstore.Options{Dir: filepath.Join(o.Dir, "db"), NoSync: o.NoSync, Logger: o.Logger})
 	if err != nil {
 		return nil, err
@@ -124,18 +127,24 @@ func adopt(path, next string) error {
 	if err := os.Rename(next, path); err != nil {
 		return err
 	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return syncDir(filepath.Dir(path))
 }
+
+// ErrRestoreUnfinished is Open's refusal of a state directory a restore
+// began in and did not finish.
+var ErrRestoreUnfinished = errors.New("a restore into this state directory did not finish")
+
+// restoringPrefix names the directory a restore writes the store into,
+// beside DIR/db, before it becomes DIR/db.
+const restoringPrefix = "db.restoring-"
 
 // Restore writes a backup (keystore.Backup) into the state directory
 // o.Dir, which must hold no store yet, under the root key o names (or
 // DIR/root-key, which must exist: a restore never makes a root key, as
-// the backup opens only under the one it was taken with).
+// the backup opens only under the one it was taken with). It cannot half
+// happen: the store is written into DIR/db.restoring-* and renamed to
+// DIR/db once whole; a restore that fails removes it, and one cut short
+// (a crash) leaves it, which Open then refuses to start beside.
 func Restore(o Options, backup []byte) (keystore.BackupHeader, error) {
 	path := o.RootKeyFile
 	if path == "" {
@@ -148,12 +157,39 @@ func Restore(o Options, backup []byte) (keystore.BackupHeader, error) {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return keystore.BackupHeader{}, err
 	}
-	st, err := badgerstore.Open(badgerstore.Options{Dir: filepath.Join(o.Dir, "db"), NoSync: o.NoSync, Logger: o.Logger})
+	db := filepath.Join(o.Dir, "db")
+	if _, err := os.Stat(db); err == nil {
+		return keystore.BackupHeader{}, fmt.Errorf("%w: %s exists; restore into an empty state directory", keystore.ErrNotEmpty, db)
+	}
+	tmp, err := os.MkdirTemp(o.Dir, restoringPrefix)
 	if err != nil {
 		return keystore.BackupHeader{}, err
 	}
+	st, err := badgerstore.Open(badgerstore.Options{Dir: tmp, NoSync: o.NoSync, Logger: o.Logger})
+	if err != nil {
+		os.RemoveAll(tmp)
+		return keystore.BackupHeader{}, err
+	}
 	h, err := keystore.Restore(st, rk, backup)
-	return h, errors.Join(err, st.Close())
+	if err = errors.Join(err, st.Close()); err != nil {
+		os.RemoveAll(tmp)
+		return h, err
+	}
+	if err := os.Rename(tmp, db); err != nil {
+		os.RemoveAll(tmp)
+		return h, err
+	}
+	return h, syncDir(o.Dir)
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // RootKeyFile is the root key file kmsd uses for a state directory: the
