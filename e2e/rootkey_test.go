@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"kmsd/internal/testkit"
+	"kmsd/keystore/statedir"
 	"kmsd/wire/api"
 )
 
@@ -17,7 +20,8 @@ import (
 // key under a new root key online; a kmsd killed (SIGKILL) at any step of
 // it starts again with the key the store is sealed under and serves every
 // key, and a later rotation completes. At the end the store opens under
-// the new key only, and the old one is kept as root-key.old.
+// the new key only, and every retired one is kept as root-key.old.N
+// (read-only), the newest being the last rotation's.
 func TestRootKeyRotationCrashSafe(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -84,9 +88,14 @@ func TestRootKeyRotationCrashSafe(t *testing.T) {
 	d.Stop()
 	// The old root key no longer opens the store.
 	kmsd, _ := testkit.Binaries(t)
-	old := filepath.Join(dir, "state", "root-key.old")
-	if _, err := os.Stat(old); err != nil {
-		t.Fatalf("the old root key was not kept: %v", err)
+	var rot struct{ OldRootKeyFile string }
+	json.Unmarshal([]byte(out), &rot)
+	old := rot.OldRootKeyFile
+	if next, _ := statedir.RetiredPath(rootKey); old == "" || next != rootKey+".old."+strconv.Itoa(retiredNumber(t, old)+1) {
+		t.Fatalf("the last rotation kept %q, which is not the newest kept (next: %s)", old, next)
+	}
+	if st, err := os.Stat(old); err != nil || st.Mode().Perm() != 0o400 {
+		t.Fatalf("the old root key was not kept read-only: %v %v", st, err)
 	}
 	cmd := exec.Command(kmsd, "--state-dir", filepath.Join(dir, "state"), "--socket", filepath.Join(dir, "x.sock"), "--root-key-file", old)
 	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "root key does not match") {
@@ -107,5 +116,69 @@ func TestRootKeyRotationCrashSafe(t *testing.T) {
 	decryptAll(d)
 	if _, _, code := d.Kmsctl(t, "rotate-root-key"); code == 0 {
 		t.Fatal("an online rotation of a root key kmsd was given")
+	}
+}
+
+// retiredNumber is N of a kept root key file root-key.old.N.
+func retiredNumber(t *testing.T, path string) int {
+	t.Helper()
+	i := strings.LastIndexByte(path, '.')
+	n, err := strconv.Atoi(path[i+1:])
+	if err != nil || !strings.HasSuffix(path[:i], "root-key.old") {
+		t.Fatalf("%q is not a kept root key's name", path)
+	}
+	return n
+}
+
+// TestRetiredRootKeysForBackups: a backup taken before two rotations
+// still restores with a key kmsd kept; kmsd restore, given the current
+// key, names the kept file the backup needs; kmsd forget-root-key refuses
+// to remove a key that opens a backup named (or the store's own), and
+// removes one that opens none.
+func TestRetiredRootKeysForBackups(t *testing.T) {
+	t.Parallel()
+	dir := testkit.ShortDir(t)
+	d := testkit.Start(t, testkit.Config{Dir: dir})
+	key := strings.TrimSpace(d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
+	early := filepath.Join(dir, "early.kbk")
+	d.OK(t, "backup", "--out", early)
+	var rots []string
+	for range 2 {
+		var r struct{ OldRootKeyFile string }
+		json.Unmarshal([]byte(d.OK(t, "rotate-root-key")), &r)
+		rots = append(rots, r.OldRootKeyFile)
+	}
+	d.Stop()
+	state := filepath.Join(dir, "state")
+	kmsd, _ := testkit.Binaries(t)
+	run := func(args ...string) (string, error) {
+		b, err := exec.Command(kmsd, args...).CombinedOutput()
+		return string(b), err
+	}
+	// the backup needs the first retired key; restore says which file it is
+	dir2 := testkit.ShortDir(t)
+	into := filepath.Join(dir2, "state")
+	if out, err := run("restore", "--state-dir", into, "--root-key-file", filepath.Join(state, "root-key"), early); err == nil ||
+		!strings.Contains(out, rots[0]) {
+		t.Fatalf("restore under the current key: %v %s (want it to name %s)", err, out, rots[0])
+	}
+	if out, err := run("forget-root-key", "--state-dir", state, rots[0], early); err == nil || !strings.Contains(out, "opens 1 of the backups") {
+		t.Fatalf("forgetting the key a backup needs: %v %s", err, out)
+	}
+	if out, err := run("forget-root-key", "--state-dir", state, filepath.Join(state, "root-key")); err == nil || !strings.Contains(out, "the store is sealed under") {
+		t.Fatalf("forgetting the store's own key: %v %s", err, out)
+	}
+	if out, err := run("forget-root-key", "--state-dir", state, rots[1], early); err != nil || !strings.Contains(out, "opened 0 of the 1 backups") {
+		t.Fatalf("forgetting a key no backup needs: %v %s", err, out)
+	}
+	if _, err := os.Stat(rots[1]); err == nil {
+		t.Fatal("the forgotten key is still there")
+	}
+	if out, err := run("restore", "--state-dir", into, "--root-key-file", rots[0], early); err != nil {
+		t.Fatalf("restore with the key restore named: %v %s", err, out)
+	}
+	d2 := testkit.Start(t, testkit.Config{Dir: dir2, Args: []string{"--root-key-file", rots[0]}})
+	if out := d2.OK(t, "describe-key", "--key-id", key, "--query", "KeyMetadata.KeyId", "--output", "text"); strings.TrimSpace(out) != key {
+		t.Fatalf("the restored key: %s", out)
 	}
 }

@@ -37,6 +37,9 @@ type BackupHeader struct {
 	StoreFormat string    `json:"store_format"`
 	Records     int       `json:"records"`
 	Keys        int       `json:"keys"`
+	// RootKeyID is the ID of the root key the backup is sealed under
+	// (RootKey.ID); empty in backups made before kmsd wrote it.
+	RootKeyID string `json:"root_key_id,omitempty"`
 	// Extra is what the backup's maker adds (kmsd: its version, the audit
 	// trail's head when the backup was taken).
 	Extra map[string]string `json:"extra,omitempty"`
@@ -48,7 +51,7 @@ var ErrNotEmpty = errors.New("the state directory already holds a store; restore
 // Backup seals every record of st, but the metadata skip says is the
 // store's own (kmsd's audit head, which belongs with its trail).
 func Backup(st Store, rk *RootKey, skip func(meta string) bool, extra map[string]string) ([]byte, BackupHeader, error) {
-	h := BackupHeader{Format: "kmsd-backup-1", Created: time.Now().UTC(), StoreFormat: storeFormat, Extra: extra}
+	h := BackupHeader{Format: "kmsd-backup-1", Created: time.Now().UTC(), StoreFormat: storeFormat, RootKeyID: rk.ID(), Extra: extra}
 	var body []byte
 	err := st.Scan(nil, func(k, v []byte) error {
 		if len(k) > 0 && k[0] == prefixMeta && skip != nil && skip(string(k[1:])) {
@@ -116,6 +119,9 @@ func Restore(st Store, rk *RootKey, backup []byte) (BackupHeader, error) {
 		return h, errors.New("a kmsd backup cut short")
 	}
 	body, err := rk.aead.Open(nil, sealed[:xaes.NonceSize], sealed[xaes.NonceSize:], append([]byte(backupLabel), header...))
+	if err != nil && h.RootKeyID != "" && h.RootKeyID != rk.ID() {
+		return h, fmt.Errorf("the backup was sealed under root key %s, not this one (%s): %w", h.RootKeyID, rk.ID(), ErrWrongRootKey)
+	}
 	if err != nil {
 		return h, fmt.Errorf("the backup does not open: %w (or it was changed)", ErrWrongRootKey)
 	}
@@ -161,4 +167,23 @@ func readField(r *bytes.Reader) ([]byte, error) {
 	b := make([]byte, n)
 	r.Read(b)
 	return b, nil
+}
+
+// OpensBackup reports whether rk opens backup b: by the root key ID its
+// header names, or, in a backup made before headers named it, by opening
+// it.
+func OpensBackup(b []byte, rk *RootKey) (bool, error) {
+	h, header, sealed, err := ReadBackupHeader(b)
+	if err != nil {
+		return false, err
+	}
+	if h.RootKeyID != "" {
+		return h.RootKeyID == rk.ID(), nil
+	}
+	if len(sealed) < xaes.NonceSize+xaes.Overhead {
+		return false, errors.New("a kmsd backup cut short")
+	}
+	body, err := rk.aead.Open(nil, sealed[:xaes.NonceSize], sealed[xaes.NonceSize:], append([]byte(backupLabel), header...))
+	clear(body)
+	return err == nil, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +36,14 @@ var ErrWrongRootKey = errors.New("root key does not match the one this state was
 // root key (HKDF-SHA256, info "kmsd/v1/seal"), never the root key itself.
 type RootKey struct {
 	aead *xaes.AEAD
+	id   string
 }
+
+// ID names the root key without saying anything of it: 16 hex digits
+// derived from it (HKDF-SHA256, info "kmsd/v1/root-key-id"), which a
+// backup's header carries so that the key it needs can be found among
+// those kept.
+func (r *RootKey) ID() string { return r.id }
 
 // NewRootKey derives the sealing key from 32 bytes of root key. The caller
 // should zero the slice afterwards.
@@ -52,7 +60,11 @@ func NewRootKey(secret []byte) (*RootKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RootKey{aead: a}, nil
+	id, err := hkdf.Key(sha256.New, secret, nil, "kmsd/v1/root-key-id", 8)
+	if err != nil {
+		return nil, err
+	}
+	return &RootKey{aead: a, id: hex.EncodeToString(id)}, nil
 }
 
 // LoadRootKey reads a root key file: a regular file of exactly 32 bytes,

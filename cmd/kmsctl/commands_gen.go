@@ -44,7 +44,7 @@ type opCommands struct {
 	GetKeyLastUsage                 getKeyLastUsageCmd                 `cmd:"" help:"Show a key's last successful cryptographic use."`
 	Usage                           usageCmd                           `cmd:"" help:"Requests by key and principal over a recent window (your own; root sees all)."`
 	Backup                          backupCmd                          `cmd:"" help:"Write a backup of kmsd's keys, aliases, grants and policies: a consistent snapshot taken while kmsd serves, sealed under the root key (root or the admin group)."`
-	RotateRootKey                   rotateRootKeyCmd                   `cmd:"" help:"Re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old until you delete it (root only; docs/operations.md)."`
+	RotateRootKey                   rotateRootKeyCmd                   `cmd:"" help:"Re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old.N until kmsd forget-root-key removes it (root only; docs/operations.md)."`
 	GetParametersForImport          getParametersForImportCmd          `cmd:"" help:"Get a wrapping key and an import token for an EXTERNAL key (valid 24 hours)."`
 	ImportKeyMaterial               importKeyMaterialCmd               `cmd:"" help:"Import wrapped key material into an EXTERNAL key."`
 	DeleteImportedKeyMaterial       deleteImportedKeyMaterialCmd       `cmd:"" help:"Delete an EXTERNAL key's material: it is PendingImport until the same material is imported again."`

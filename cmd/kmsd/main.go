@@ -59,6 +59,7 @@ var cli struct {
 	Version       kong.VersionFlag `help:"Print the version and exit."`
 	Serve         serveCmd         `cmd:"" default:"withargs" help:"Serve (the default command)."`
 	Restore       restoreCmd       `cmd:"" help:"Restore a backup (kmsctl backup) into an empty state directory, with the root key the backup was taken under."`
+	ForgetRootKey forgetRootKeyCmd `cmd:"" help:"Remove a retired root key (STATE_DIR/root-key.old.N), saying which of the backups you name it opens: refused if it opens any (or is the store's own)."`
 	RotateRootKey rotateRootKeyCmd `cmd:"" help:"Re-seal a state directory kmsd is not serving under a new root key you give (for a root key kmsd was given as a file or a systemd credential; kmsctl rotate-root-key does it online otherwise)."`
 }
 

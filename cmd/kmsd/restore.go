@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"kmsd/keystore"
 	"kmsd/keystore/statedir"
@@ -26,10 +27,15 @@ func (c *restoreCmd) Run() error {
 	if len(b) > keystore.MaxBackup {
 		return fmt.Errorf("%s is larger than a backup may be", c.File)
 	}
-	h, err := statedir.Restore(statedir.Options{Dir: c.StateDir, RootKeyFile: statedir.RootKeyFile(c.RootKeyFile)}, b)
+	key := statedir.RootKeyFile(c.RootKeyFile)
+	h, err := statedir.Restore(statedir.Options{Dir: c.StateDir, RootKeyFile: key}, b)
 	clear(b)
 	if err != nil {
-		return err
+		dirs := []string{c.StateDir}
+		if key != "" {
+			dirs = append(dirs, filepath.Dir(key))
+		}
+		return neededKey(err, h, dirs...)
 	}
 	fmt.Printf("restored %d records (%d keys) taken %s into %s\n", h.Records, h.Keys, h.Created.Format("2006-01-02T15:04:05Z"), c.StateDir)
 	return nil

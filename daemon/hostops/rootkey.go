@@ -17,7 +17,8 @@ import (
 //  1. a new root key is written beside the old: STATE_DIR/root-key.new;
 //  2. the store moves to it (kms.Service.RotateRoot: next seals, the
 //     commit, their promotion);
-//  3. root-key becomes root-key.old and root-key.new root-key.
+//  3. root-key becomes root-key.old.N (the next number free) and
+//     root-key.new root-key.
 //
 // A kmsd killed at any step starts with the key the store is sealed under
 // (statedir.Open finishes or undoes what it finds). Only a root key kmsd
@@ -47,13 +48,14 @@ func (o *Ops) RotateRootKey(ctx context.Context, _ api.Message) (api.Message, er
 	if err != nil {
 		return nil, err
 	}
-	if err := statedir.Adopt(path, next); err != nil {
+	old, err := statedir.Adopt(path, next)
+	if err != nil {
 		o.Log.Error("the store is sealed under the new root key, but renaming it failed; kmsd will finish at its next start", "err", err)
 		return nil, &api.Error{Code: api.CodeInternal, Message: "the keys are re-sealed, but the new root key could not be put in place; kmsd will at its next start"}
 	}
 	crashAt("renamed")
-	o.Log.Warn("root key rotated: back up the new one; the old one is kept until you delete it", "root_key", path, "old", path+".old", "keys", n)
-	return &api.RotateRootKeyOutput{RootKeyFile: path, OldRootKeyFile: path + ".old", Keys: int64(n)}, nil
+	o.Log.Warn("root key rotated: back up the new one; the old one is kept (backups taken before open only under it) until you remove it with kmsd forget-root-key", "root_key", path, "old", old, "keys", n)
+	return &api.RotateRootKeyOutput{RootKeyFile: path, OldRootKeyFile: old, Keys: int64(n)}, nil
 }
 
 // crashAt kills kmsd (SIGKILL) at a named step of a root key rotation when

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"kmsd/keystore"
@@ -73,5 +74,44 @@ func TestRestoreCannotHalfHappen(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(crashed, "db")); err == nil {
 		t.Fatal("Open made a store beside a restore cut short")
+	}
+}
+
+// TestRetiredRootKeysAreKept: each rotation keeps the key it retires as
+// root-key.old.N, read-only, never over one kept before: a backup taken
+// two rotations ago still opens with a file kmsd kept.
+func TestRetiredRootKeysAreKept(t *testing.T) {
+	dir := t.TempDir()
+	path := RootKeyPath(dir)
+	var ids []string
+	for i := range 3 {
+		file := path
+		if i > 0 {
+			file = path + ".new"
+		}
+		if err := keystore.CreateRootKey(file); err != nil {
+			t.Fatal(err)
+		}
+		rk, _ := keystore.LoadRootKey(file)
+		ids = append(ids, rk.ID())
+		if i > 0 {
+			old, err := Adopt(path, file)
+			if want := path + ".old." + strconv.Itoa(i); err != nil || old != want {
+				t.Fatalf("rotation %d: kept %q (%v), want %s", i, old, err, want)
+			}
+		}
+	}
+	for i, id := range ids[:2] {
+		f := path + ".old." + strconv.Itoa(i+1)
+		rk, err := keystore.LoadRootKey(f)
+		if err != nil || rk.ID() != id {
+			t.Fatalf("%s: %v, id %v, want %s", f, err, rk, id)
+		}
+		if st, _ := os.Stat(f); st.Mode().Perm() != 0o400 {
+			t.Errorf("%s is mode %v, want 0400", f, st.Mode().Perm())
+		}
+	}
+	if rk, _ := keystore.LoadRootKey(path); rk.ID() != ids[2] {
+		t.Error("root-key is not the newest key")
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"kmsd/keystore"
 	"kmsd/keystore/badgerstore"
@@ -87,7 +89,7 @@ func rootKey(o Options, st keystore.Store) (*keystore.RootKey, bool, error) {
 		return rk, false, nil
 	}
 	if nrk, nerr := keystore.LoadRootKey(next); nerr == nil && keystore.CheckRootKey(st, nrk) == nil {
-		if err := adopt(path, next); err != nil {
+		if _, err := adopt(path, next); err != nil {
 			return nil, false, err
 		}
 		return nrk, false, nil
@@ -114,20 +116,49 @@ func rootKey(o Options, st keystore.Store) (*keystore.RootKey, bool, error) {
 }
 
 // Adopt makes the new root key next the root key at path, keeping the
-// old one as path.old (until the operator deletes it): the last step of a
-// root key rotation.
-func Adopt(path, next string) error { return adopt(path, next) }
+// old one as path.old.N (N the next number free, mode 0400: every retired
+// key is kept, until the operator removes it with kmsd forget-root-key,
+// as a backup taken before the rotation opens only under it): the last
+// step of a root key rotation. It returns where the old one is kept ("" if
+// there was none).
+func Adopt(path, next string) (old string, err error) { return adopt(path, next) }
 
-func adopt(path, next string) error {
+func adopt(path, next string) (string, error) {
+	old := ""
 	if _, err := os.Stat(path); err == nil {
-		if err := os.Rename(path, path+".old"); err != nil {
-			return err
+		if old, err = RetiredPath(path); err != nil {
+			return "", err
+		}
+		if err := os.Chmod(path, 0o400); err != nil {
+			return "", err
+		}
+		if err := os.Link(path, old); err != nil { // never over another kept key
+			return "", err
+		}
+		if err := os.Remove(path); err != nil {
+			return "", err
 		}
 	}
 	if err := os.Rename(next, path); err != nil {
-		return err
+		return "", err
 	}
-	return syncDir(filepath.Dir(path))
+	return old, syncDir(filepath.Dir(path))
+}
+
+// RetiredPath is where the next root key retired from path is kept:
+// path.old.N, N one more than the highest kept.
+func RetiredPath(path string) (string, error) {
+	kept, err := filepath.Glob(path + ".old.*")
+	if err != nil {
+		return "", err
+	}
+	n := 0
+	for _, k := range kept {
+		if i, err := strconv.Atoi(strings.TrimPrefix(k, path+".old.")); err == nil && i > n {
+			n = i
+		}
+	}
+	return path + ".old." + strconv.Itoa(n+1), nil
 }
 
 // ErrRestoreUnfinished is Open's refusal of a state directory a restore

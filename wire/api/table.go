@@ -76,7 +76,7 @@ var opList = []OpSpec{
 		own, admins, byServer, command("Backup"), ownCommand),
 	op[GetBackupPartInput, GetBackupPartOutput](OpGetBackupPart, "Read a part of a backup CreateBackup began (kmsctl backup).",
 		own, admins, byServer, noCommand),
-	op[RotateRootKeyInput, RotateRootKeyOutput](OpRotateRootKey, "Re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old until you delete it (root only; docs/operations.md).",
+	op[RotateRootKeyInput, RotateRootKeyOutput](OpRotateRootKey, "Re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old.N until kmsd forget-root-key removes it (root only; docs/operations.md).",
 		own, rootOnly, byServer),
 
 	op[GetParametersForImportInput, GetParametersForImportOutput](OpGetParametersForImport, "Get a wrapping key and an import token for an EXTERNAL key (valid 24 hours).",

@@ -324,7 +324,7 @@ func (c *Client) GetBackupPart(ctx context.Context, in *api.GetBackupPartInput) 
 	return call1[api.GetBackupPartOutput](c, ctx, api.OpGetBackupPart, in)
 }
 
-// RotateRootKey calls RotateRootKey: re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old until you delete it (root only; docs/operations.md).
+// RotateRootKey calls RotateRootKey: re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old.N until kmsd forget-root-key removes it (root only; docs/operations.md).
 func (c *Client) RotateRootKey(ctx context.Context, in *api.RotateRootKeyInput) (*api.RotateRootKeyOutput, error) {
 	return call1[api.RotateRootKeyOutput](c, ctx, api.OpRotateRootKey, in)
 }
