@@ -9,11 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"kmsd/daemon"
 	"kmsd/internal/testkit"
+	"kmsd/wire/api"
 )
 
 // TestMetricsListenerWithinBudget: a local user who opens connections to
@@ -128,4 +131,56 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestCostlyRequestsDoNotStarveTheRest: eight callers looping on
+// GetParametersForImport (an RSA-4096 key pair each) are admitted one at
+// a time, the rest answered ThrottlingException at once, so the
+// management workers stay free for others: every CreateKey made during
+// the flood is served.
+func TestCostlyRequestsDoNotStarveTheRest(t *testing.T) {
+	ts := startServer(t)
+	c := dial(t, ts.sock)
+	ext, err := c.CreateKey(ctx, &api.CreateKeyInput{Origin: api.OriginExternal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var served, throttled atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fc := dial(t, ts.sock)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := fc.GetParametersForImport(ctx, &api.GetParametersForImportInput{KeyId: ext.KeyMetadata.KeyId,
+					WrappingAlgorithm: api.WrapOAEPSHA256, WrappingKeySpec: api.WrapRSA4096})
+				switch {
+				case err == nil:
+					served.Add(1)
+				case api.CodeOf(err) == api.CodeThrottling:
+					throttled.Add(1)
+				default:
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 20 {
+		if _, err := c.CreateKey(ctx, &api.CreateKeyInput{}); err != nil {
+			t.Fatalf("CreateKey %d during the flood: %v", i, err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if served.Load() == 0 || throttled.Load() == 0 {
+		t.Fatalf("%d costly requests served, %d throttled: want both", served.Load(), throttled.Load())
+	}
 }

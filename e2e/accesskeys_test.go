@@ -51,6 +51,16 @@ func TestAccessKeyOwners(t *testing.T) {
 	if all := d.OK(t, "list-access-keys"); strings.Contains(all, own.AccessKey.AccessKeyId) {
 		t.Errorf("a deleted key is listed:\n%s", all)
 	}
+	// one user cannot use up the keys everyone needs: ten each, then no more
+	for i := range 10 {
+		if _, errs, code := issue(nobody); code != 0 {
+			t.Fatalf("nobody's key %d: exit %d %s", i+1, code, errs)
+		}
+	}
+	if _, errs, code := issue(nobody); code != 254 || !strings.Contains(errs, "LimitExceededException") {
+		t.Errorf("nobody's eleventh key: exit %d %s", code, errs)
+	}
+	d.OK(t, "create-access-key") // root's are not counted against nobody's
 }
 
 // TestAdminIsNotRoot: a member of kmsd's admin group, through kmsctl on a

@@ -33,11 +33,16 @@ import (
 // backups and restores, and a deleted key's secret opens nothing, its id
 // being gone from the table.
 const (
-	metaAccessKeys   = "access-keys" // the table, JSON, in the store's metadata
-	maxAccessKeys    = 1000
-	accessKeyIDLen   = 20
-	accessKeyIDStart = "KMSD"
-	accessKeyActive  = "Active"
+	metaAccessKeys = "access-keys" // the table, JSON, in the store's metadata
+	maxAccessKeys  = 1000
+	// maxAccessKeysPerUID bounds one uid's keys (not root's), and
+	// rootKeysReserve is the part of maxAccessKeys only root's keys may
+	// take: no user can use up the keys everyone else needs.
+	maxAccessKeysPerUID = 10
+	rootKeysReserve     = 100
+	accessKeyIDLen      = 20
+	accessKeyIDStart    = "KMSD"
+	accessKeyActive     = "Active"
 )
 
 // accessKey is one row of the table: no secret.
@@ -173,6 +178,20 @@ func (ks *Keys) CreateAccessKey(ctx context.Context, m api.Message) (api.Message
 	defer t.mu.Unlock()
 	if len(t.keys) >= maxAccessKeys {
 		return nil, &api.Error{Code: api.CodeLimitExceeded, Message: "the quota of " + strconv.Itoa(maxAccessKeys) + " access keys is reached"}
+	}
+	if uid != 0 {
+		mine := 0
+		for _, k := range t.keys {
+			if k.UID == uid {
+				mine++
+			}
+		}
+		switch {
+		case mine >= maxAccessKeysPerUID:
+			return nil, &api.Error{Code: api.CodeLimitExceeded, Message: k.principal() + " has " + strconv.Itoa(maxAccessKeysPerUID) + " access keys, the most one user may have; delete one first"}
+		case len(t.keys) >= maxAccessKeys-rootKeysReserve:
+			return nil, &api.Error{Code: api.CodeLimitExceeded, Message: "the access keys are at their quota for users (the rest is kept for root's)"}
+		}
 	}
 	keys := append(slices.Clone(t.keys), k)
 	if err := ks.save(keys); err != nil {

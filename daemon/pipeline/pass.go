@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kmsd/daemon/audit"
+	"kmsd/daemon/kms"
 	"kmsd/wire/api"
 )
 
@@ -146,12 +147,28 @@ func (p *Pipeline) work(rs []*Request) *pass {
 	for k, r := range rs {
 		ev, reply := &events[k], r.Reply.(Single)
 		Event(ev, r.Op.Name, reply.RequestID(), r.Caller)
-		out, rep, werr := p.cfg.Exec(r.Caller.Ctx, r.Op, r.In)
+		out, rep, werr := p.exec(r)
 		Finish(ev, r.Op, &rep, r.In, out, werr)
 		ps.records[k] = ev
 		reply.Prepare(out, werr)
 	}
 	return ps
+}
+
+// exec executes a single request: a costly one only once its user may
+// have it (costly.go).
+func (p *Pipeline) exec(r *Request) (api.Message, kms.Report, *api.Error) {
+	if !r.Op.Costly {
+		return p.cfg.Exec(r.Caller.Ctx, r.Op, r.In)
+	}
+	uid := r.Caller.P.UID
+	if werr := p.costly.take(uid, time.Now()); werr != nil {
+		api.WipeInput(r.In)
+		p.throttled.Add(1)
+		return nil, kms.Report{}, werr
+	}
+	defer p.costly.give(uid)
+	return p.cfg.Exec(r.Caller.Ctx, r.Op, r.In)
 }
 
 // commit answers the pass's requests once their records are written, or

@@ -54,6 +54,7 @@ type Pipeline struct {
 	held, heldPeak atomic.Int64
 	shares         *shares
 	failures       *failureBudget // what failed requests may cost the trail (trailcost.go)
+	costly         *costlyGate    // who may run a costly operation now (costly.go)
 	quit           chan struct{}  // closed by Stop: waits for budget end
 	summariesDone  chan struct{}
 }
@@ -73,7 +74,7 @@ func New(cfg Config) *Pipeline {
 	if cfg.AdminQueue <= 0 {
 		cfg.AdminQueue = 256
 	}
-	p := &Pipeline{cfg: cfg, log: cfg.Log, shares: newShares(cfg.MaxInFlightPerUID), failures: newFailureBudget(),
+	p := &Pipeline{cfg: cfg, log: cfg.Log, shares: newShares(cfg.MaxInFlightPerUID), failures: newFailureBudget(), costly: newCostlyGate(cfg.AdminWorkers),
 		quit: make(chan struct{}), summariesDone: make(chan struct{})}
 	go func() {
 		t := time.NewTicker(time.Second)

@@ -142,6 +142,11 @@ type OpSpec struct {
 	// KeyUse operations are cryptographic uses of a key: the key's last
 	// use (GetKeyLastUsage) is the last of them that succeeded.
 	KeyUse bool
+	// Costly operations take a worker long (GetParametersForImport makes
+	// an RSA-4096 key pair): they are admitted per user, at a rate and
+	// one at a time, and never on every management worker at once, so
+	// that one user's load cannot starve another's (package pipeline).
+	Costly bool
 }
 
 // StateRule is what an operation does in each key state that can refuse
@@ -305,6 +310,7 @@ var (
 	internal     option = func(s *OpSpec) { s.Internal = true }
 	ownCommand   option = func(s *OpSpec) { s.OwnCommand = true }
 	keyUse       option = func(s *OpSpec) { s.KeyUse = true }
+	costly       option = func(s *OpSpec) { s.Costly = true }
 )
 
 func states(r *StateRule) option { return func(s *OpSpec) { s.KeyStates = r } }

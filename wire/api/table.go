@@ -79,7 +79,7 @@ var opList = []OpSpec{
 	op[RotateRootKeyInput, RotateRootKeyOutput](OpRotateRootKey, "Re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old.N until kmsd forget-root-key removes it (root only; docs/operations.md).",
 		own, rootOnly, byServer),
 
-	op[GetParametersForImportInput, GetParametersForImportOutput](OpGetParametersForImport, "Get a wrapping key and an import token for an EXTERNAL key (valid 24 hours).",
+	op[GetParametersForImportInput, GetParametersForImportOutput](OpGetParametersForImport, "Get a wrapping key and an import token for an EXTERNAL key (valid 24 hours).", costly,
 		params(in("wrapping_algorithm", "WrappingAlgorithm"), in("wrapping_key_spec", "WrappingKeySpec")), states(notPendingDeletion), required("KeyId", "WrappingAlgorithm", "WrappingKeySpec")),
 	op[ImportKeyMaterialInput, ImportKeyMaterialOutput](OpImportKeyMaterial, "Import wrapped key material into an EXTERNAL key.",
 		params(in("expiration_model", "ExpirationModel"), in("valid_to", "ValidTo", Time)), states(notPendingDeletion), required("KeyId", "ImportToken", "EncryptedKeyMaterial")),
