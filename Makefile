@@ -99,7 +99,9 @@ bench:
 		-before bench/results/before-hot-path.txt bench/results/kmsd.txt bench/results/peer.txt
 
 ## soak: the hostile mix of local users (idle connections, held frames,
-## amplifying frames, non-readers, a failure flood, kill -9 every 30 s)
+## amplifying frames, non-readers, a failure flood, floods of the metrics
+## and AWS TCP listeners, access-key and import floods, an admin trying
+## to become root, kill -9 every 30 s)
 ## against one kmsd for DURATION, beside a well-behaved client; prints what
 ## that client saw and what kmsd held (as root)
 DURATION ?= 10m
