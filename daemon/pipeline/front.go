@@ -43,7 +43,8 @@ func (w *waiting) finish(failed *api.Error) {
 // calling goroutine: a request of op by p (principal, its name), request
 // id rid, served (Serve) and waited for. The caller holds the request's
 // in-flight units (Hold, taken before its body was read); over says they
-// passed the server's budget. inline is Serve's.
+// passed the server's budget. inline is Serve's. After Stop it answers
+// that kmsd is stopping.
 func (p *Pipeline) Call(ctx context.Context, pr *policy.Principal, principal, rid, op string, in api.Message, over, inline bool) (api.Message, error) {
 	spec := api.Lookup(op)
 	if spec == nil {
@@ -57,7 +58,13 @@ func (p *Pipeline) Call(ctx context.Context, pr *policy.Principal, principal, ri
 	if p.cfg.Observer != nil {
 		w.r.Start = time.Now()
 	}
+	p.stopMu.RLock()
+	if p.stopped {
+		p.stopMu.RUnlock()
+		return nil, &api.Error{Code: api.CodeInternal, Message: "kmsd is stopping; retry once it is back"}
+	}
 	p.Serve(&w.r, over, inline)
+	p.stopMu.RUnlock()
 	<-w.done
 	if w.werr != nil {
 		return nil, w.werr

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,6 +58,13 @@ type Pipeline struct {
 	costly         *costlyGate    // who may run a costly operation now (costly.go)
 	quit           chan struct{}  // closed by Stop: waits for budget end
 	summariesDone  chan struct{}
+
+	// stopMu orders Stop after every Call that is queueing a request: a
+	// front end that cannot promise to stop calling before Stop (the FUSE
+	// view, whose kernel may still hand it requests while kmsd stops)
+	// holds it to read stopped and queue.
+	stopMu  sync.RWMutex
+	stopped bool
 }
 
 // New starts the worker pools and the writer of failure summaries.
@@ -104,6 +112,9 @@ func (p *Pipeline) Stopping() {
 // last failure summaries. Nothing may be served after it is called.
 func (p *Pipeline) Stop() {
 	p.Stopping()
+	p.stopMu.Lock()
+	p.stopped = true
+	p.stopMu.Unlock()
 	p.crypto.stop()
 	p.admin.stop()
 	<-p.summariesDone

@@ -232,3 +232,22 @@ func TestBatchChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestCallAfterStop: a front end that still calls once the pipeline has
+// stopped (the FUSE view's kernel may hand it requests while kmsd stops)
+// is told kmsd is stopping; nothing is queued on a closed queue.
+func TestCallAfterStop(t *testing.T) {
+	p := pipeline.New(pipeline.Config{Workers: 1,
+		Exec: func(context.Context, *api.OpSpec, api.Message) (api.Message, kms.Report, *api.Error) {
+			return &api.KeyMetadataOutput{}, kms.Report{}, nil
+		}})
+	pr := &policy.Principal{UID: 1000, Source: "fuse"}
+	if _, err := p.Call(context.Background(), pr, "uid:1000", "r1", api.OpDescribeKey, &api.DescribeKeyInput{KeyId: "k"}, false, true); err != nil {
+		t.Fatal(err)
+	}
+	p.Stop()
+	_, err := p.Call(context.Background(), pr, "uid:1000", "r2", api.OpDescribeKey, &api.DescribeKeyInput{KeyId: "k"}, false, false)
+	if api.CodeOf(err) != api.CodeInternal {
+		t.Fatalf("a call after Stop: %v", err)
+	}
+}
