@@ -1,9 +1,12 @@
 package daemon
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"kmsd/daemon/audit"
@@ -21,7 +24,7 @@ func serviceEvent(e kms.Event) *audit.Event {
 // backup does not carry.
 func localMeta(name string) bool {
 	switch name {
-	case metaAuditCheckpoint, metaAuditGaps, metaAuditRetired:
+	case metaAuditCheckpoint, metaAuditGaps, metaAuditRetired, metaAuditOrigin:
 		return true
 	}
 	return false
@@ -39,17 +42,58 @@ func (c checkpointStore) LoadCheckpoint() (uint64, [32]byte, bool, error) {
 	if err != nil || v == nil {
 		return 0, h, false, err
 	}
-	if len(v) != 40 {
+	if len(v) < 40 {
 		return 0, h, false, fmt.Errorf("audit checkpoint record is %d bytes", len(v))
 	}
-	copy(h[:], v[8:])
+	copy(h[:], v[8:40])
 	return binary.BigEndian.Uint64(v), h, true, nil
 }
 
-func (c checkpointStore) SaveCheckpoint(seq uint64, h [32]byte) error {
+// SaveCheckpoint keeps seq (8 bytes, big-endian), the hash, and the
+// Merkle tree's text after them.
+func (c checkpointStore) SaveCheckpoint(seq uint64, h [32]byte, tree []byte) error {
 	var b keystore.Batch
-	b.PutMeta(metaAuditCheckpoint, append(binary.BigEndian.AppendUint64(nil, seq), h[:]...))
+	v := append(binary.BigEndian.AppendUint64(nil, seq), h[:]...)
+	b.PutMeta(metaAuditCheckpoint, append(v, tree...))
 	return c.st.Write(&b)
+}
+
+func (c checkpointStore) CheckpointTree() ([]byte, error) {
+	v, err := keystore.GetMeta(c.st, metaAuditCheckpoint)
+	if err != nil || len(v) <= 40 {
+		return nil, err // none, or saved before the tree was
+	}
+	return v[40:], nil
+}
+
+// metaAuditOrigin holds the trail's origin, the name its signed
+// checkpoints carry: made once, from the host's name and a random id,
+// and kept.
+const metaAuditOrigin = "audit-origin"
+
+// auditOrigin returns the trail's origin, making it on first use.
+func (c checkpointStore) auditOrigin() (string, error) {
+	v, err := keystore.GetMeta(c.st, metaAuditOrigin)
+	if err != nil {
+		return "", err
+	}
+	if v != nil {
+		return string(v), nil
+	}
+	host, _ := os.Hostname()
+	host = strings.Map(func(r rune) rune {
+		if r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '-'
+	}, host)
+	if host == "" {
+		host = "localhost"
+	}
+	origin := host + "/kmsd-audit/" + rand.Text()[:16]
+	var b keystore.Batch
+	b.PutMeta(metaAuditOrigin, []byte(origin))
+	return origin, c.st.Write(&b)
 }
 
 // metaAuditRetired holds where the files retired by the retention

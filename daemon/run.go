@@ -49,7 +49,10 @@ type Options struct {
 	// oldest files past that total size or age (audit.Config).
 	AuditRetainBytes int64
 	AuditRetainAge   time.Duration
-	NoAudit          bool // no audit trail at all: for measurements only
+	// AuditCheckpointExport, if set, is where each signed checkpoint is
+	// copied too: a directory (another mount), or "journal".
+	AuditCheckpointExport string
+	NoAudit               bool // no audit trail at all: for measurements only
 	// MaxConns, MaxConnsPerUID and HelloTimeout bound connections
 	// (Config); zero takes the defaults.
 	MaxConns, MaxConnsPerUID int
@@ -169,13 +172,25 @@ func openAudit(o Options, svc *kms.Service, log *slog.Logger) (*audit.Writer, er
 	if err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
+	signer, err := auditSigner(svc)
+	if err != nil {
+		clear(key)
+		return nil, err
+	}
+	export, err := auditExport(o.AuditCheckpointExport, signer.Name())
+	if err != nil {
+		clear(key)
+		return nil, err
+	}
 	aw, err := audit.Open(audit.Config{Dir: o.AuditDir, Sync: mode, FlushInterval: o.AuditFlushInterval, MACKey: key,
-		RetainBytes: o.AuditRetainBytes, RetainAge: o.AuditRetainAge,
+		Signer: signer, Export: export, RetainBytes: o.AuditRetainBytes, RetainAge: o.AuditRetainAge,
 		Store: checkpointStore{svc.Store()}, CountsUsage: api.IsKMSOperation, KeyUse: api.IsKeyUse, Logger: log})
 	clear(key)
 	if err != nil {
+		signer.Zero()
 		return nil, err
 	}
+	log.Info("audit checkpoints are signed", "public_key", signer.VerifierKey(), "export", o.AuditCheckpointExport)
 	svc.OnEvent(func(e kms.Event) {
 		if err := aw.Append(serviceEvent(e)); err != nil {
 			log.Error("could not record a service event", "event", e.Name, "key", e.KeyID, "err", err)
@@ -187,6 +202,37 @@ func openAudit(o Options, svc *kms.Service, log *slog.Logger) (*audit.Writer, er
 	}
 	log.Info("audit trail open", "dir", o.AuditDir, "sync", mode.String(), "flush_interval", o.AuditFlushInterval)
 	return aw, nil
+}
+
+// auditSigner is the key that signs the trail's checkpoints: an Ed25519
+// key whose seed kmsd derives from its own audit key (sealed under the
+// root key like every key's material, so it never touches the disk
+// unsealed, and it outlives root-key rotations), named by the trail's
+// origin.
+func auditSigner(svc *kms.Service) (*audit.Signer, error) {
+	origin, err := checkpointStore{svc.Store()}.auditOrigin()
+	if err != nil {
+		return nil, fmt.Errorf("audit origin: %w", err)
+	}
+	seed, err := svc.DerivedKey("audit", "audit-sign-1")
+	if err != nil {
+		return nil, fmt.Errorf("audit signing key: %w", err)
+	}
+	defer clear(seed)
+	return audit.NewSigner(origin, seed)
+}
+
+// auditExport is where each signed checkpoint is copied
+// (--audit-checkpoint-export): "" nowhere, "journal" the systemd journal,
+// else a directory.
+func auditExport(to, origin string) (func([]byte) error, error) {
+	switch to {
+	case "":
+		return nil, nil
+	case "journal":
+		return exportToJournal(origin)
+	}
+	return audit.ExportToDir(to, origin)
 }
 
 // auditDir is where the trail is: --audit-dir, or STATE_DIR/audit.

@@ -78,7 +78,7 @@ func (s *Server) verifyAuditCheckpoints(ctx context.Context, svc *kms.Service, i
 			return nil, pipeline.AuditDown()
 		}
 	}
-	out := &api.VerifyAuditCheckpointsOutput{FirstInvalid: -1, AuditDir: s.cfg.AuditDir}
+	out := &api.VerifyAuditCheckpointsOutput{FirstInvalid: -1, AuditDir: s.cfg.AuditDir, PublicKey: s.cfg.Audit.VerifierKey()}
 	for i, c := range req.Checkpoints {
 		prev, err1 := hex.DecodeString(c.Prev)
 		mac, err2 := hex.DecodeString(c.Mac)

@@ -6620,6 +6620,11 @@ func appendVerifyAuditCheckpointsOutput(b []byte, m *api.VerifyAuditCheckpointsO
 		b = appendStr(b, m.RetiredHash)
 		n++
 	}
+	if m.PublicKey != "" {
+		b = append(b, "\xa9PublicKey"...)
+		b = appendStr(b, m.PublicKey)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -6663,6 +6668,10 @@ func decodeVerifyAuditCheckpointsOutput(r *reader, m *api.VerifyAuditCheckpoints
 			if err = r.field(&seen, 6); err == nil && !r.nextIsNil() {
 				err = r.str(&m.RetiredHash)
 			}
+		case "PublicKey":
+			if err = r.field(&seen, 7); err == nil && !r.nextIsNil() {
+				err = r.str(&m.PublicKey)
+			}
 		default:
 			err = r.skip()
 		}
@@ -6674,5 +6683,5 @@ func decodeVerifyAuditCheckpointsOutput(r *reader, m *api.VerifyAuditCheckpoints
 }
 
 func sizeHintVerifyAuditCheckpointsOutput(m *api.VerifyAuditCheckpointsOutput) int {
-	return 114 + len(m.HeadHash) + len(m.AuditDir) + 48*len(m.Gaps) + len(m.RetiredHash)
+	return 128 + len(m.HeadHash) + len(m.AuditDir) + 48*len(m.Gaps) + len(m.RetiredHash) + len(m.PublicKey)
 }

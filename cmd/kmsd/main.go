@@ -21,36 +21,37 @@ import (
 // serveCmd is kmsd serving: the default command, so that `kmsd --flags`
 // serves as it always has.
 type serveCmd struct {
-	StateDir             string        `help:"State directory (the store and, unless --root-key-file, the root key)." default:"kmsd-state" env:"STATE_DIRECTORY"`
-	Socket               string        `help:"Unix socket to serve." default:"kmsd.sock" env:"KMSD_SOCKET"`
-	SocketMode           string        `help:"Mode of the socket (octal)." default:"0660"`
-	SocketGroup          string        `help:"Group of the socket (name or gid)."`
-	RootKeyFile          string        `help:"32-byte root key file (default: $CREDENTIALS_DIRECTORY/root-key, else STATE_DIR/root-key, created on first start)."`
-	Suite                string        `help:"AEAD for new ciphertexts: auto, xaes or xchacha." default:"auto" enum:"auto,xaes,xchacha"`
-	Workers              int           `help:"Crypto workers (default: the physical cores kmsd may use: within its CPU affinity and cgroup quota)."`
-	QueueSize            int           `help:"Crypto request queue; when full, requests get ThrottlingException." default:"4096"`
-	DrainTimeout         time.Duration `help:"How long SIGTERM waits for in-flight requests." default:"15s"`
-	AdminGroup           string        `help:"Group (name or gid) given full access in the default policy of every new key, beside root and the key's creator."`
-	AuditDir             string        `help:"Directory of the audit trail (default STATE_DIR/audit)."`
-	AuditSync            string        `help:"When the audit trail is flushed to the disk: interval (at most --audit-flush-interval after a record is written), batch (every group of records, before their answers leave), always (every record on its own), or none (when the kernel will). Every record is written before its answer leaves." default:"interval" enum:"interval,batch,always,none"`
-	AuditFlushInterval   time.Duration `help:"With --audit-sync interval: the longest a record waits before a flush starts." default:"5ms"`
-	MaxConnections       int           `help:"Connections served at once (default: the open-file limit less 256, which kmsd raises to its hard limit at start)."`
-	MaxConnectionsPerUID int           `help:"Connections one uid may hold (root's are not bounded by it; default: an eighth of --max-connections, at least 16)."`
-	HelloTimeout         time.Duration `help:"Close a connection that sends no Hello within this." default:"5s"`
-	PollWindow           time.Duration `help:"How long a connection's reader polls for the next request before it sleeps: a synchronous caller's round trip then costs microseconds of CPU instead of a thread's wake-up. 0 never polls." default:"50us"`
-	AuditRetainSize      string        `help:"Remove the trail's oldest files once it passes this size (e.g. 10GiB); kmsd keeps where they ended, so verification still holds. Default: keep everything."`
-	AuditRetainAge       time.Duration `help:"Remove the trail's files whose last record is older than this (e.g. 2160h). Default: keep everything."`
-	MetricsListen        string        `help:"Serve Prometheus metrics (GET /metrics) here: unix:PATH or tcp:127.0.0.1:PORT. Off by default." env:"KMSD_METRICS_LISTEN"`
-	AWSListen            string        `name:"aws-listen" help:"Serve the AWS KMS API (JSON 1.1, as the AWS SDKs and the aws CLI speak it) here: unix:PATH (callers known by their kernel credentials) or tcp:HOST:PORT (requests signed with access keys kmsd issued). Off by default (docs/aws-endpoint.md)." env:"KMSD_AWS_LISTEN"`
-	Region               string        `help:"The region in kmsd's ARNs (arn:aws:kms:REGION:ACCOUNT:key/ID)." default:"local"`
-	AccountID            string        `name:"account-id" help:"The 12-digit account id in kmsd's ARNs." default:"000000000000"`
-	NoAudit              bool          `help:"Run without an audit trail. For measurements only: nothing is recorded."`
-	Mount                string        `help:"Mount the FUSE view here: /keys/<alias>/encrypt and friends (docs/fuse.md). As root the kernel is asked directly; otherwise fusermount3 must be installed."`
-	MountAllowOther      bool          `help:"Let users other than kmsd's own use the mount; what each may do is still the key policy's to say."`
-	MountDebug           bool          `help:"Trace every FUSE request in the log."`
-	LogLevel             string        `help:"debug, info, warn or error." default:"info" enum:"debug,info,warn,error"`
-	LogFormat            string        `help:"text or json." default:"text" enum:"text,json"`
-	CPUProfile           string        `help:"Write a CPU profile (pprof) to this file until kmsd stops: for diagnosing the hot path."`
+	StateDir              string        `help:"State directory (the store and, unless --root-key-file, the root key)." default:"kmsd-state" env:"STATE_DIRECTORY"`
+	Socket                string        `help:"Unix socket to serve." default:"kmsd.sock" env:"KMSD_SOCKET"`
+	SocketMode            string        `help:"Mode of the socket (octal)." default:"0660"`
+	SocketGroup           string        `help:"Group of the socket (name or gid)."`
+	RootKeyFile           string        `help:"32-byte root key file (default: $CREDENTIALS_DIRECTORY/root-key, else STATE_DIR/root-key, created on first start)."`
+	Suite                 string        `help:"AEAD for new ciphertexts: auto, xaes or xchacha." default:"auto" enum:"auto,xaes,xchacha"`
+	Workers               int           `help:"Crypto workers (default: the physical cores kmsd may use: within its CPU affinity and cgroup quota)."`
+	QueueSize             int           `help:"Crypto request queue; when full, requests get ThrottlingException." default:"4096"`
+	DrainTimeout          time.Duration `help:"How long SIGTERM waits for in-flight requests." default:"15s"`
+	AdminGroup            string        `help:"Group (name or gid) given full access in the default policy of every new key, beside root and the key's creator."`
+	AuditDir              string        `help:"Directory of the audit trail (default STATE_DIR/audit)."`
+	AuditSync             string        `help:"When the audit trail is flushed to the disk: interval (at most --audit-flush-interval after a record is written), batch (every group of records, before their answers leave), always (every record on its own), or none (when the kernel will). Every record is written before its answer leaves." default:"interval" enum:"interval,batch,always,none"`
+	AuditFlushInterval    time.Duration `help:"With --audit-sync interval: the longest a record waits before a flush starts." default:"5ms"`
+	MaxConnections        int           `help:"Connections served at once (default: the open-file limit less 256, which kmsd raises to its hard limit at start)."`
+	MaxConnectionsPerUID  int           `help:"Connections one uid may hold (root's are not bounded by it; default: an eighth of --max-connections, at least 16)."`
+	HelloTimeout          time.Duration `help:"Close a connection that sends no Hello within this." default:"5s"`
+	PollWindow            time.Duration `help:"How long a connection's reader polls for the next request before it sleeps: a synchronous caller's round trip then costs microseconds of CPU instead of a thread's wake-up. 0 never polls." default:"50us"`
+	AuditRetainSize       string        `help:"Remove the trail's oldest files once it passes this size (e.g. 10GiB); kmsd keeps where they ended, so verification still holds. Default: keep everything."`
+	AuditRetainAge        time.Duration `help:"Remove the trail's files whose last record is older than this (e.g. 2160h). Default: keep everything."`
+	AuditCheckpointExport string        `help:"Also copy each signed checkpoint of the audit trail here: a directory (on another mount or machine), or journal (the systemd journal). kmsctl audit verify --checkpoints then catches a trail rewritten after the copy, even one signed again with kmsd's own key." env:"KMSD_AUDIT_CHECKPOINT_EXPORT"`
+	MetricsListen         string        `help:"Serve Prometheus metrics (GET /metrics) here: unix:PATH or tcp:127.0.0.1:PORT. Off by default." env:"KMSD_METRICS_LISTEN"`
+	AWSListen             string        `name:"aws-listen" help:"Serve the AWS KMS API (JSON 1.1, as the AWS SDKs and the aws CLI speak it) here: unix:PATH (callers known by their kernel credentials) or tcp:HOST:PORT (requests signed with access keys kmsd issued). Off by default (docs/aws-endpoint.md)." env:"KMSD_AWS_LISTEN"`
+	Region                string        `help:"The region in kmsd's ARNs (arn:aws:kms:REGION:ACCOUNT:key/ID)." default:"local"`
+	AccountID             string        `name:"account-id" help:"The 12-digit account id in kmsd's ARNs." default:"000000000000"`
+	NoAudit               bool          `help:"Run without an audit trail. For measurements only: nothing is recorded."`
+	Mount                 string        `help:"Mount the FUSE view here: /keys/<alias>/encrypt and friends (docs/fuse.md). As root the kernel is asked directly; otherwise fusermount3 must be installed."`
+	MountAllowOther       bool          `help:"Let users other than kmsd's own use the mount; what each may do is still the key policy's to say."`
+	MountDebug            bool          `help:"Trace every FUSE request in the log."`
+	LogLevel              string        `help:"debug, info, warn or error." default:"info" enum:"debug,info,warn,error"`
+	LogFormat             string        `help:"text or json." default:"text" enum:"text,json"`
+	CPUProfile            string        `help:"Write a CPU profile (pprof) to this file until kmsd stops: for diagnosing the hot path."`
 }
 
 // cli is kmsd's command line: serving (the default), and the offline
@@ -96,7 +97,7 @@ func (c *serveCmd) Run() error {
 		RootKeyFile: c.RootKeyFile, Suite: c.Suite, Workers: c.Workers, QueueSize: c.QueueSize,
 		DrainTimeout: c.DrainTimeout, AdminGroup: c.AdminGroup, Logger: slog.New(h),
 		AuditDir: c.AuditDir, AuditSync: c.AuditSync, AuditFlushInterval: c.AuditFlushInterval, NoAudit: c.NoAudit,
-		AuditRetainBytes: retainBytes(c.AuditRetainSize), AuditRetainAge: c.AuditRetainAge,
+		AuditRetainBytes: retainBytes(c.AuditRetainSize), AuditRetainAge: c.AuditRetainAge, AuditCheckpointExport: c.AuditCheckpointExport,
 		PollWindow: c.PollWindow, MaxConns: c.MaxConnections, MaxConnsPerUID: c.MaxConnectionsPerUID,
 		HelloTimeout: c.HelloTimeout, MetricsListen: c.MetricsListen, AWSListen: c.AWSListen, Region: c.Region, AccountID: c.AccountID,
 		Mount: c.Mount, MountAllow: c.MountAllowOther, MountDebug: c.MountDebug,

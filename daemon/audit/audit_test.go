@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 var testKey = bytes.Repeat([]byte{7}, 32)
@@ -22,6 +24,7 @@ type memStore struct {
 	seq  uint64
 	hash [32]byte
 	ok   bool
+	tree []byte
 	gaps []string
 	// where retired files ended
 	retiredSeq  uint64
@@ -48,16 +51,47 @@ func (m *memStore) LoadCheckpoint() (uint64, [32]byte, bool, error) {
 	return m.seq, m.hash, m.ok, nil
 }
 
-func (m *memStore) SaveCheckpoint(seq uint64, h [32]byte) error {
+func (m *memStore) SaveCheckpoint(seq uint64, h [32]byte, tree []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.seq, m.hash, m.ok = seq, h, true
+	m.seq, m.hash, m.ok, m.tree = seq, h, true, tree
 	return nil
+}
+
+func (m *memStore) CheckpointTree() ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.tree, nil
+}
+
+// testSigner is the key of the tests' trails; each writer is given a
+// signer of its own (newTestSigner), as Close clears its key.
+var testSigner = newTestSigner()
+
+func newTestSigner() *Signer {
+	return mustSigner("test.example/kmsd-audit/0001", bytes.Repeat([]byte{9}, 32))
+}
+
+func mustSigner(origin string, seed []byte) *Signer {
+	s, err := NewSigner(origin, seed)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// testVerifiers hold testSigner's public key only.
+func testVerifiers(t testing.TB) note.Verifiers {
+	vs, _, err := Verifiers(testSigner.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vs
 }
 
 func open(t *testing.T, dir string, st CheckpointStore, mod ...func(*Config)) *Writer {
 	t.Helper()
-	cfg := Config{Dir: dir, MACKey: testKey, Store: st, KeyUse: func(event string) bool { return event == "Encrypt" }}
+	cfg := Config{Dir: dir, MACKey: testKey, Signer: newTestSigner(), Store: st, KeyUse: func(event string) bool { return event == "Encrypt" }}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -79,7 +113,7 @@ func verify(t *testing.T, dir string, st *memStore) *Report {
 	files, _ := Files(dir)
 	o := VerifyOptions{CheckMAC: func(seq uint64, prev [32]byte, mac []byte) bool {
 		return bytes.Equal(CheckpointMAC(testKey, seq, prev), mac)
-	}}
+	}, Verifiers: testVerifiers(t)}
 	if st != nil {
 		o.HeadSeq, o.HeadHash, _, _ = st.LoadCheckpoint()
 	}

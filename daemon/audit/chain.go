@@ -22,13 +22,13 @@ func (w *Writer) writeGroup(group []*appendReq) error {
 			return w.fail(group, err)
 		}
 	}
-	seq0, prev0, since0 := w.seq, w.prev, w.sinceCkpt
+	snap := w.snapshot()
 	ends, ckpt := w.encodeGroup(group, now)
 	start := time.Now()
 	err := w.write(ends)
 	w.writes.note(time.Since(start))
 	if err != nil {
-		w.seq, w.prev, w.sinceCkpt = seq0, prev0, since0
+		w.rewind(snap)
 		w.dirtyTail = true
 		return w.fail(group, err)
 	}
@@ -98,7 +98,7 @@ func (w *Writer) written(now time.Time, ckpt bool) {
 	}
 	if ckpt {
 		w.lastCkpt = now
-		c := checkpoint{w.seq, w.prev}
+		c := checkpoint{seq: w.seq, hash: w.prev, tree: w.tree.appendText(nil), signed: w.signed}
 		if w.cfg.Sync == SyncInterval {
 			w.unsaved = &c // saved once the flusher has flushed it
 		} else {
@@ -165,13 +165,47 @@ func (w *Writer) appendLine(b, body []byte) []byte {
 	b = hex.AppendEncode(b, w.prev[:])
 	b = append(b, `"}`...)
 	w.prev = sha256.Sum256(b[start:])
+	w.tree.Append(LeafHash(b[start:]))
 	w.sinceCkpt++
 	return append(b, '\n')
 }
 
+// chainState is where the chain and the tree stood before a write, to go
+// back to if the write fails.
+type chainState struct {
+	seq, treeSize uint64
+	prev          [32]byte
+	sinceCkpt     int
+}
+
+// snapshot saves the chain's state (the tree's edges in w.saveEdges).
+func (w *Writer) snapshot() chainState {
+	w.saveEdges = append(w.saveEdges[:0], w.tree.edges...)
+	return chainState{seq: w.seq, treeSize: w.tree.size, prev: w.prev, sinceCkpt: w.sinceCkpt}
+}
+
+// rewind goes back to the state snapshot saved.
+func (w *Writer) rewind(s chainState) {
+	w.seq, w.prev, w.sinceCkpt = s.seq, s.prev, s.sinceCkpt
+	w.tree.size, w.tree.edges = s.treeSize, append(w.tree.edges[:0], w.saveEdges...)
+}
+
+// appendCheckpoint appends a checkpoint record: the MAC of its seq and
+// prev, and (with a Signer) the signed checkpoint of the tree of every
+// record before it, kept in w.signed until it is saved.
 func (w *Writer) appendCheckpoint(b []byte, now time.Time) []byte {
 	mac := CheckpointMAC(w.cfg.MACKey, w.seq+1, w.prev)
 	body := (&Event{Time: now, Type: TypeCheckpoint, Name: "Checkpoint"}).appendBody(nil)
+	w.signed = nil
+	if w.cfg.Signer != nil {
+		signed, err := w.cfg.Signer.signCheckpoint(w.tree.size, w.tree.Root())
+		if err != nil { // Ed25519 signing does not fail
+			panic(err)
+		}
+		w.signed = signed
+		body = append(body, `,"checkpoint":`...)
+		body = appendString(body, string(signed))
+	}
 	body = append(body, `,"mac":"`...)
 	body = hex.AppendEncode(body, mac)
 	body = append(body, '"')
@@ -183,10 +217,10 @@ func (w *Writer) appendCheckpoint(b []byte, now time.Time) []byte {
 // rotate ends the current file with a checkpoint and starts the next one
 // with an open record; the chain runs on across files.
 func (w *Writer) rotate(now time.Time) error {
-	seq0, prev0, since0 := w.seq, w.prev, w.sinceCkpt
+	snap := w.snapshot()
 	tail := w.appendCheckpoint(nil, now)
 	if _, err := w.f.WriteAt(tail, w.size); err != nil {
-		w.seq, w.prev, w.sinceCkpt = seq0, prev0, since0
+		w.rewind(snap)
 		w.dirtyTail = true
 		return err
 	}
@@ -198,10 +232,10 @@ func (w *Writer) rotate(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	seq1, prev1 := w.seq, w.prev
-	open := w.appendLine(nil, (&Event{Time: now, Type: TypeOpen, Name: "Open", Detail: FileName(w.fileNo + 1)}).appendBody(nil))
+	snap = w.snapshot()
+	open := w.appendOpen(nil, now, w.fileNo+1)
 	if _, err := f.Write(open); err != nil {
-		w.seq, w.prev = seq1, prev1
+		w.rewind(snap)
 		f.Close()
 		os.Remove(f.Name())
 		return err
@@ -216,4 +250,16 @@ func (w *Writer) rotate(now time.Time) error {
 	syncDir(w.cfg.Dir)
 	w.retire(now)
 	return nil
+}
+
+// appendOpen appends the open record of file n: it names the file and
+// carries the tree of the records before it, so that the trail can be
+// checked against its signed checkpoints from any of its files on (when
+// the older ones were retired).
+func (w *Writer) appendOpen(b []byte, now time.Time, n int) []byte {
+	body := (&Event{Time: now, Type: TypeOpen, Name: "Open", Detail: FileName(n)}).appendBody(nil)
+	body = append(body, `,"tree":"`...)
+	body = w.tree.appendText(body)
+	body = append(body, '"')
+	return w.appendLine(b, body)
 }

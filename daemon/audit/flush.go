@@ -90,6 +90,7 @@ func (w *Writer) save(c checkpoint) {
 	default:
 	}
 	w.saveq <- c
+	w.export(c.signed)
 }
 
 // flushStats counts the trail's flushes and how long they took.

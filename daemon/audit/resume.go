@@ -74,6 +74,10 @@ func (w *Writer) resume() error {
 		return fmt.Errorf("audit: the last record of %s is not readable", last)
 	}
 	w.f, w.size, w.reserved, w.seq, w.prev = f, end, end, rec.Seq, sha256.Sum256(line)
+	if err := w.rebuildTree(files); err != nil {
+		f.Close()
+		return err
+	}
 	if w.cfg.Store != nil {
 		if seq, _, ok, err := w.cfg.Store.LoadCheckpoint(); err != nil {
 			return fmt.Errorf("audit: %w", err)
@@ -94,6 +98,7 @@ func (w *Writer) resume() error {
 // records missing before it, and says so in a record and in the store.
 func (w *Writer) startAfterLoss() error {
 	var seq uint64
+	var tree Tree
 	if w.cfg.Store != nil {
 		s, _, ok, err := w.cfg.Store.LoadCheckpoint()
 		if err != nil {
@@ -101,8 +106,12 @@ func (w *Writer) startAfterLoss() error {
 		}
 		if ok {
 			seq = s
+			if err := w.savedTree(&tree, seq); err != nil {
+				return err
+			}
 		}
 	}
+	w.tree = tree
 	if err := w.start(1, seq, [32]byte{}); err != nil || seq == 0 {
 		return err
 	}
@@ -131,7 +140,7 @@ func (w *Writer) start(n int, seq uint64, prev [32]byte) error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	w.f, w.fileNo, w.seq, w.prev = f, n, seq, prev
-	open := w.appendLine(nil, (&Event{Time: w.cfg.Now(), Type: TypeOpen, Name: "Open", Detail: FileName(n)}).appendBody(nil))
+	open := w.appendOpen(nil, w.cfg.Now(), n)
 	if _, err := f.WriteAt(open, 0); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}

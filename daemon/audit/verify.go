@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,8 +11,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // MaxLine bounds one record when reading a trail.
@@ -45,6 +49,20 @@ type Report struct {
 	Gaps []string
 	// CheckpointRecords are the checkpoints read, with VerifyOptions.Collect.
 	CheckpointRecords []CheckpointRecord
+	// Signed is how many checkpoints carried a signed checkpoint whose
+	// tree matched the records; SignaturesChecked says whether their
+	// signatures were checked (VerifyOptions.Verifiers), Origin names the
+	// trail they name.
+	Signed            int
+	SignaturesChecked bool
+	Origin            string
+	// Tree is the last signed checkpoint found: the records to its size
+	// are covered by its signature.
+	Tree Checkpoint
+	// Exported is how many of VerifyOptions.Exported the trail was
+	// checked against, and ExportedOlder how many were older than its
+	// first file (retired): not checkable.
+	Exported, ExportedOlder int
 }
 
 // VerifyOptions configure Verify.
@@ -65,6 +83,14 @@ type VerifyOptions struct {
 	// after, chained to that hash, instead of at seq 1.
 	RetiredSeq  uint64
 	RetiredHash [32]byte
+	// Verifiers check the signed checkpoints' signatures (nil: their
+	// trees are checked against the records, but anyone could have
+	// signed them).
+	Verifiers note.Verifiers
+	// Exported are checkpoints copied elsewhere (export.go), their
+	// signatures already checked: the trail's tree at each one's size
+	// must be that checkpoint's.
+	Exported []ExportedCheckpoint
 }
 
 // parsed is what Verify reads of a record: the fields the chain is made
@@ -77,6 +103,8 @@ type parsed struct {
 	MAC    string
 	Event  string
 	Detail string
+	Tree   string // an open record's tree (Tree.MarshalText)
+	Signed string // a checkpoint's signed checkpoint, as written (JSON escapes left)
 }
 
 // parse reads a record's chain fields; ok is false for a line that is not
@@ -102,8 +130,12 @@ func parse(line []byte) (p parsed, ok bool) {
 	}
 	p.Seq = seq
 	p.Type = field(line, `,"type":"`)
-	if p.Type == TypeCheckpoint {
+	switch p.Type {
+	case TypeCheckpoint:
 		p.MAC = field(rest[:i], `,"mac":"`)
+		p.Signed = field(rest[:i], `,"checkpoint":"`)
+	case TypeOpen:
+		p.Tree = field(rest[:i], `,"tree":"`)
 	}
 	if p.Type == TypeService {
 		p.Event, p.Detail = field(line, `,"event":"`), field(line, `,"detail":"`)
@@ -137,13 +169,22 @@ func field(line []byte, name string) string {
 // checkpoint. It reports the first fault; an error means a file could not
 // be read at all.
 func Verify(files []string, o VerifyOptions) (*Report, error) {
-	v := &verifier{o: o, r: &Report{Files: len(files), MACsChecked: o.CheckMAC != nil}}
+	v := &verifier{o: o, r: &Report{Files: len(files), MACsChecked: o.CheckMAC != nil, SignaturesChecked: o.Verifiers != nil}}
+	slices.SortFunc(v.o.Exported, func(a, b ExportedCheckpoint) int { return cmp.Compare(a.Size, b.Size) })
 	for _, file := range files {
 		if err := v.file(file); err != nil || v.r.Problem != nil {
 			return v.result(err)
 		}
 	}
 	v.r.LastSeq = v.seq
+	if why := v.endTree(); why != "" {
+		v.fail(files[len(files)-1], 0, v.seq, "%s", why)
+		return v.r, nil
+	}
+	if v.unvouched != 0 && (v.retiredAt == 0 || v.retiredAt > v.r.Tree.Size) {
+		v.fail(files[0], 1, v.unvouched, "the trail begins at seq %d: records 1 to %d are missing (no signed AuditRetired record says the retention settings removed them)", v.unvouched, v.unvouched-1)
+		return v.r, nil
+	}
 	switch {
 	case v.r.Records == 0 && v.r.Problem == nil:
 		v.fail("", 0, 0, "no records")
@@ -160,8 +201,14 @@ type verifier struct {
 	prev     [32]byte // the hash of the last record
 	seq      uint64   // the seq of the last record
 	headSeen bool     // the record of kmsd's last checkpoint was found
-	read     int64    // bytes read, and told to Progress
-	told     int64
+	// unvouched is the seq the trail begins at, past 1, until a record
+	// covered by a signed checkpoint (retiredAt) says the retention
+	// settings removed the records before it.
+	unvouched, retiredAt uint64
+	tree                 *Tree // the Merkle tree of the records so far; nil: unknown
+	exported             int   // the next of o.Exported to check
+	read                 int64 // bytes read, and told to Progress
+	told                 int64
 }
 
 func (v *verifier) result(err error) (*Report, error) {
@@ -230,6 +277,11 @@ func (v *verifier) record(file string, n int, line []byte) bool {
 		if p.Prev != hex.EncodeToString(v.o.RetiredHash[:]) {
 			why = "the trail begins where kmsd retired its older files, but not chained to their last record"
 		}
+	case v.r.Records == 0 && p.Seq != 1 && v.o.Verifiers != nil && p.Type == TypeOpen && p.Tree != "":
+		// Retired by the retention settings, if a signed record says so
+		// (retiredBySigned): the trail is checked from the tree its
+		// first file carries.
+		v.unvouched = p.Seq
 	case v.r.Records == 0 && p.Seq != 1:
 		why = fmt.Sprintf("the trail begins at seq %d: records 1 to %d are missing", p.Seq, p.Seq-1)
 	case p.Seq != v.seq+1:
@@ -243,9 +295,16 @@ func (v *verifier) record(file string, n int, line []byte) bool {
 	case p.Type == TypeCheckpoint:
 		why = v.checkpoint(p)
 	}
+	if why == "" {
+		why = v.treeRecord(p, line)
+	}
 	if why != "" {
 		v.fail(file, n, p.Seq, "%s", why)
 		return false
+	}
+	if p.Type == TypeService && p.Event == "AuditRetired" && v.unvouched != 0 && v.retiredAt == 0 &&
+		strings.Contains(p.Detail, fmt.Sprintf("(records to seq %d)", v.unvouched-1)) {
+		v.retiredAt = p.Seq
 	}
 	if p.Type == TypeService && p.Event == "AuditTrailCut" {
 		v.r.Gaps = append(v.r.Gaps, fmt.Sprintf("seq %d (%s line %d): %s", p.Seq, filepath.Base(file), n, p.Detail))

@@ -62,7 +62,12 @@ func (m SyncMode) String() string {
 // are not (kmsd's store), so that a trail cut short is noticed.
 type CheckpointStore interface {
 	LoadCheckpoint() (seq uint64, hash [32]byte, ok bool, err error)
-	SaveCheckpoint(seq uint64, hash [32]byte) error
+	// SaveCheckpoint keeps the checkpoint's record (its seq and the hash
+	// of its line) and the Merkle tree of the records up to it
+	// (Tree.MarshalText).
+	SaveCheckpoint(seq uint64, hash [32]byte, tree []byte) error
+	// CheckpointTree is the tree SaveCheckpoint kept (nil: none).
+	CheckpointTree() ([]byte, error)
 	// NoteGap keeps, for good, a description of records the trail lost
 	// (it was cut short, or its files were removed, while kmsd was
 	// stopped): verification reports it however the files are edited
@@ -86,7 +91,16 @@ type Config struct {
 	RetryEvery      time.Duration // how often a failed trail is tried again; default 100ms
 	FlushInterval   time.Duration // SyncInterval: the longest a record waits for its flush; default 5ms
 	MACKey          []byte        // 32 bytes, secret
-	Store           CheckpointStore
+	// Signer signs each checkpoint's Merkle tree (note.go); nil: the
+	// checkpoints carry only the MAC. The writer owns it: Close clears
+	// its key.
+	Signer *Signer
+	// Export, if set, is given each signed checkpoint once the trail
+	// holds it on the disk (export.go): a copy kept where the trail is
+	// not. It runs on a goroutine of its own, and is given the newest
+	// checkpoint when it falls behind.
+	Export func(signed []byte) error
+	Store  CheckpointStore
 	// CountsUsage says which call records the usage counts (Usage) take
 	// in, by event name; nil: every one.
 	CountsUsage func(event string) bool
@@ -103,22 +117,24 @@ var ErrUnavailable = errors.New("the audit trail cannot be written")
 
 // Writer appends to the trail. It is safe for concurrent use.
 type Writer struct {
-	cfg       Config
-	lock      *os.File // holds the directory's lock (lockDir) while open
-	reqs      chan *appendReq
-	stop      chan struct{}
-	done      chan struct{}
-	downSince atomic.Int64 // unix nanoseconds of the last failure; 0 while healthy
-	refused   atomic.Int64 // requests refused since the trail went down
-	usage     *Usage
-	saveq     chan checkpoint
-	flush     flusher
-	flushes   flushStats
-	writes    flushStats   // the writes of groups, timed as the flushes
-	bytes     atomic.Int64 // bytes written to the trail
-	saved     sync.WaitGroup
-	lastSaved atomic.Pointer[checkpoint]
-	closeOnce sync.Once
+	cfg        Config
+	lock       *os.File // holds the directory's lock (lockDir) while open
+	reqs       chan *appendReq
+	stop       chan struct{}
+	done       chan struct{}
+	downSince  atomic.Int64 // unix nanoseconds of the last failure; 0 while healthy
+	refused    atomic.Int64 // requests refused since the trail went down
+	usage      *Usage
+	saveq      chan checkpoint
+	exportq    chan []byte // signed checkpoints to export (export.go)
+	exportDone chan struct{}
+	flush      flusher
+	flushes    flushStats
+	writes     flushStats   // the writes of groups, timed as the flushes
+	bytes      atomic.Int64 // bytes written to the trail
+	saved      sync.WaitGroup
+	lastSaved  atomic.Pointer[checkpoint]
+	closeOnce  sync.Once
 
 	// mu is held by whoever writes to the trail: the loop, or a caller of
 	// AppendNow that found it free. It guards everything below.
@@ -134,6 +150,9 @@ type Writer struct {
 	ahead      chan reserved // the next reservation, being made; nil if none
 	seq        uint64
 	prev       [32]byte
+	tree       Tree       // the Merkle tree of the records 1 to seq
+	signed     []byte     // the signed checkpoint of the last checkpoint record written
+	saveEdges  [][32]byte // snapshot's copy of tree's edges, kept for reuse
 	sinceCkpt  int
 	lastCkpt   time.Time
 	buf        []byte
@@ -141,8 +160,10 @@ type Writer struct {
 }
 
 type checkpoint struct {
-	seq  uint64
-	hash [32]byte
+	seq    uint64
+	hash   [32]byte
+	tree   []byte // the tree of the records 1 to seq (Tree.MarshalText)
+	signed []byte // the signed checkpoint it carries, if any
 }
 
 type appendReq struct {
@@ -219,6 +240,8 @@ func Open(cfg Config) (*Writer, error) {
 	w.lastCkpt = cfg.Now()
 	w.saved.Add(1)
 	go w.saveLoop()
+	w.exportq, w.exportDone = make(chan []byte, 1), make(chan struct{})
+	go w.exportLoop()
 	go w.loop()
 	return w, nil
 }
@@ -399,20 +422,33 @@ func (w *Writer) LastCheckpoint() (uint64, [32]byte) {
 	return 0, [32]byte{}
 }
 
+// VerifierKey is the public key of the trail's signed checkpoints, in the
+// note verifier-key format ("" without a Signer).
+func (w *Writer) VerifierKey() string {
+	if w.cfg.Signer == nil {
+		return ""
+	}
+	return w.cfg.Signer.VerifierKey()
+}
+
 // CheckMAC reports whether mac is this trail's MAC of a checkpoint.
 func (w *Writer) CheckMAC(seq uint64, prev [32]byte, mac []byte) bool {
 	return hmac.Equal(CheckpointMAC(w.cfg.MACKey, seq, prev), mac)
 }
 
-// Close writes a final checkpoint, syncs and closes the trail, and
-// reports what failed of that. Later calls do nothing and return nil.
+// Close writes a final checkpoint, syncs and closes the trail, clears
+// the Signer's key, and reports what failed of that. Later calls do nothing and return nil.
 func (w *Writer) Close() error {
 	first := false
 	w.closeOnce.Do(func() { close(w.stop); first = true })
 	<-w.done
 	w.saved.Wait()
+	<-w.exportDone
 	if !first {
 		return nil
+	}
+	if w.cfg.Signer != nil {
+		w.cfg.Signer.Zero()
 	}
 	return w.closeErr
 }
@@ -504,6 +540,7 @@ func (w *Writer) loop() {
 			w.closeErr = w.finish()
 			w.closed = true
 			close(w.saveq)
+			close(w.exportq)
 			w.mu.Unlock()
 			return
 		}
@@ -515,7 +552,7 @@ func (w *Writer) saveLoop() {
 	defer w.saved.Done()
 	for c := range w.saveq {
 		if w.cfg.Store != nil {
-			if err := w.cfg.Store.SaveCheckpoint(c.seq, c.hash); err != nil {
+			if err := w.cfg.Store.SaveCheckpoint(c.seq, c.hash, c.tree); err != nil {
 				w.cfg.Logger.Error("saving the audit checkpoint", "err", err)
 				continue
 			}

@@ -134,6 +134,10 @@ type VerifyAuditCheckpointsOutput struct {
 	// settings removed ended: the trail begins after them.
 	RetiredSeq  int64  `json:",omitzero"`
 	RetiredHash string `json:",omitzero"`
+	// PublicKey is the key the trail's checkpoints are signed with, in
+	// the note verifier-key format (docs/audit.md): with it anyone can
+	// check a copy of the trail, without kmsd.
+	PublicKey string `json:",omitzero"`
 }
 
 // CreateBackupInput is the request of CreateBackup (kmsd's own; root and
