@@ -41,9 +41,34 @@ func ExportFile(dir, origin string, day time.Time) string {
 // json` (KMSD_AUDIT_CHECKPOINT, from --audit-checkpoint-export journal)
 // are read too.
 type exportLine struct {
-	Time       string `json:"time"`
-	Checkpoint string `json:"checkpoint"`
-	Journal    string `json:"KMSD_AUDIT_CHECKPOINT,omitempty"`
+	Time       string       `json:"time"`
+	Checkpoint string       `json:"checkpoint"`
+	Journal    journalField `json:"KMSD_AUDIT_CHECKPOINT,omitempty"`
+}
+
+// journalField is a field of journalctl's JSON: a string, or (for a
+// value it does not deem printable) an array of its bytes.
+type journalField string
+
+func (f *journalField) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*f = journalField(s)
+		return nil
+	}
+	var nums []int
+	if err := json.Unmarshal(b, &nums); err != nil {
+		return err
+	}
+	raw := make([]byte, len(nums))
+	for i, n := range nums {
+		if n < 0 || n > 255 {
+			return errors.New("not a byte")
+		}
+		raw[i] = byte(n)
+	}
+	*f = journalField(raw)
+	return nil
 }
 
 // ExportToDir returns a Config.Export that appends each signed checkpoint
@@ -148,7 +173,7 @@ func readExportFile(name string, verifiers note.Verifiers) ([]ExportedCheckpoint
 			return nil, fmt.Errorf("%s line %d: not an exported checkpoint", name, n)
 		}
 		if l.Checkpoint == "" {
-			l.Checkpoint = l.Journal
+			l.Checkpoint = string(l.Journal)
 		}
 		c, err := OpenCheckpoint([]byte(l.Checkpoint), verifiers)
 		if err != nil {

@@ -397,6 +397,16 @@ func TestExportedJournalLines(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Size != 3 || got[0].Root != [32]byte{1} {
 		t.Fatalf("%v %v", got, err)
 	}
+	// journalctl writes a value it deems unprintable as its bytes.
+	var list []string
+	for _, c := range signed {
+		list = append(list, strconv.Itoa(int(c)))
+	}
+	nums := "[" + strings.Join(list, ",") + "]"
+	os.WriteFile(f, []byte(`{"KMSD_AUDIT_CHECKPOINT":`+nums+"}\n"), 0o600)
+	if got, err := ReadExported([]string{f}, testVerifiers(t)); err != nil || len(got) != 1 || got[0].Size != 3 {
+		t.Fatalf("journalctl's byte arrays: %v %v", got, err)
+	}
 	other := mustSigner(testSigner.Name(), bytes.Repeat([]byte{10}, 32))
 	signed, _ = other.signCheckpoint(3, [32]byte{1})
 	os.WriteFile(f, []byte(`{"time":"x","checkpoint":`+string(appendString(nil, string(signed)))+"}\n"), 0o600)
