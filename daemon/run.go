@@ -19,14 +19,15 @@ import (
 	"kmsd/daemon/audit"
 	"kmsd/daemon/kms"
 	"kmsd/fusefs"
+	"kmsd/internal/version"
 	"kmsd/keystore"
 	"kmsd/keystore/statedir"
 	"kmsd/wire/api"
 )
 
-// Version is kmsd's version, set at build time with
-// -ldflags "-X kmsd/daemon.Version=...".
-var Version = "0.1.0-dev"
+// Version is kmsd's version: the commit it was built from, as kmsctl's
+// (see package kmsd/internal/version).
+var Version = version.String()
 
 // Options are kmsd's settings, from its flags.
 type Options struct {

@@ -17,6 +17,7 @@ import (
 
 	"kmsd/cmd/kmsctl/internal/render"
 	"kmsd/wire/api"
+	"kmsd/wire/awsjson"
 )
 
 // errSkeletonPrinted ends a run after --generate-cli-skeleton.
@@ -69,6 +70,9 @@ func cliArgs(p *kong.Kong, args []string, stdout io.Writer) ([]string, error) {
 	text, err := readText("cli-input-json", input)
 	if err != nil {
 		return nil, err
+	}
+	if err := awsjson.CheckText([]byte(text)); err != nil {
+		return nil, fmt.Errorf("--cli-input-json: %w", err)
 	}
 	d := json.NewDecoder(strings.NewReader(text))
 	d.DisallowUnknownFields()

@@ -12,9 +12,11 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
 
+	"kmsd/internal/version"
 	"kmsd/wire/api"
 	"kmsd/wire/client"
 )
@@ -47,10 +49,6 @@ type globals struct {
 	EndpointURL string `name:"endpoint-url" help:"Accepted and ignored: kmsctl speaks to kmsd's socket (--socket)."`
 	NoCliPager  bool   `name:"no-cli-pager" help:"Accepted: kmsctl never pages."`
 }
-
-// version is kmsctl's version, set at build time with
-// -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
 
 type cli struct {
 	globals
@@ -107,12 +105,21 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 func run(args []string, stdout, stderr io.Writer) int {
 	var c cli
 	exited := -1 // kong's exit (after --help), kept so that run returns
-	parser, err := kong.New(&c, kong.Name("kmsctl"), kong.Vars{"version": "kmsctl " + version},
+	parser, err := kong.New(&c, kong.Name("kmsctl"), kong.Vars{"version": "kmsctl " + version.String()},
 		kong.Description("kmsctl: the kmsd command line, with the subcommands and flags of `aws kms`."),
 		kong.Writers(stdout, stderr), kong.Exit(func(code int) { exited = code }), kong.UsageOnError())
 	if err != nil {
 		fmt.Fprintln(stderr, "kmsctl:", err)
 		return exitOtherError
+	}
+	// The command line is text: the parser would read bytes that are not
+	// UTF-8 as U+FFFD, so that two different contexts (or names) became
+	// one. Bytes go in files, as fileb://PATH.
+	for i, a := range args {
+		if !utf8.ValidString(a) {
+			fmt.Fprintf(stderr, "kmsctl: error: argument %d is not valid UTF-8: arguments are text (give bytes as fileb://PATH)\n", i+1)
+			return exitUsage
+		}
 	}
 	args, err = cliArgs(parser, args, stdout)
 	if err != nil {

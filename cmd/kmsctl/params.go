@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"kmsd/wire/api"
+	"kmsd/wire/awsjson"
 )
 
 // Parameter forms, as the AWS CLI takes them:
@@ -59,6 +60,11 @@ func readContext(name, v string) (map[string]string, error) {
 	v, err := readText(name, v)
 	if err != nil || v == "" {
 		return nil, err
+	}
+	// A context is the bytes the user gave: text that would be read with
+	// replacements (U+FFFD) is refused, not changed.
+	if err := awsjson.CheckText([]byte(v)); err != nil {
+		return nil, fmt.Errorf("--%s: %w", name, err)
 	}
 	if strings.HasPrefix(strings.TrimSpace(v), "{") {
 		var m map[string]string

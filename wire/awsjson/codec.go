@@ -25,11 +25,15 @@ const ContentType = "application/x-amz-json-1.1"
 const TargetPrefix = "TrentService."
 
 // Decode reads body, one JSON object, into in. An empty body is an empty
-// object. Unknown members, a second value and malformed JSON are errors
-// (a ValidationException for the caller).
+// object. Unknown members, a second value, malformed JSON and JSON that
+// is not text (see CheckText) are errors (a ValidationException for the
+// caller).
 func Decode(body []byte, in api.Message) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
+	}
+	if err := CheckText(body); err != nil {
+		return err
 	}
 	if names := timeFields(reflect.TypeOf(in).Elem()); len(names) > 0 {
 		var err error
