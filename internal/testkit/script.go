@@ -1,11 +1,15 @@
 package testkit
 
 import (
+	"bytes"
 	"errors"
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -19,6 +23,9 @@ import (
 //	                   succeed, or with ! fail
 //	exit N             the last kmsctl exited with code N
 //	capture NAME       set $NAME to the last command's stdout, trimmed
+//	bytes NAME N       write a file of N bytes ('a's), for limits
+//	silent-socket NAME listen on a Unix socket that accepts connections and
+//	                   never answers (until the script ends)
 func ScriptCommands(kmsd, kmsctl string) map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(*testscript.TestScript, bool, []string){
 		"kmsd": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -59,6 +66,41 @@ func ScriptCommands(kmsd, kmsctl string) map[string]func(ts *testscript.TestScri
 				ts.Fatalf("usage: capture NAME")
 			}
 			ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
+		},
+		"bytes": func(ts *testscript.TestScript, neg bool, args []string) {
+			n, err := strconv.Atoi(args[len(args)-1])
+			if neg || len(args) != 2 || err != nil || n < 0 {
+				ts.Fatalf("usage: bytes NAME N")
+			}
+			ts.Check(os.WriteFile(ts.MkAbs(args[0]), bytes.Repeat([]byte{'a'}, n), 0o600))
+		},
+		"silent-socket": func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg || len(args) != 1 {
+				ts.Fatalf("usage: silent-socket NAME")
+			}
+			l, err := net.Listen("unix", ts.MkAbs(args[0]))
+			ts.Check(err)
+			var held []net.Conn
+			var mu sync.Mutex
+			go func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					mu.Lock()
+					held = append(held, c)
+					mu.Unlock()
+				}
+			}()
+			ts.Defer(func() {
+				l.Close()
+				mu.Lock()
+				for _, c := range held {
+					c.Close()
+				}
+				mu.Unlock()
+			})
 		},
 		"exit": func(ts *testscript.TestScript, neg bool, args []string) {
 			if neg || len(args) != 1 {

@@ -26,7 +26,9 @@ var ErrUntrustedServer = errors.New("the socket is not served by a user this cli
 type Options struct {
 	// Client names the program in Hello (and in kmsd's logs).
 	Client string
-	// DialTimeout bounds one connection attempt; default 5s.
+	// DialTimeout bounds one connection attempt, the Hello exchange
+	// included, so that a socket that accepts and never answers fails
+	// soon, saying so; default 5s.
 	DialTimeout time.Duration
 	// MaxCoalesce is the most concurrent calls of one operation sent as
 	// one batch frame; default 256. 1 turns coalescing off.
@@ -159,6 +161,9 @@ func (c *Client) do(ctx context.Context, opName string, in api.Message) (api.Mes
 		if err != nil {
 			return nil, err
 		}
+		if err := checkLimits(cc.hello.Limits, in); err != nil {
+			return nil, err
+		}
 		cl := &call{op: op, in: in, done: make(chan struct{})}
 		if !cc.sendNow(cl, &c.nextID) {
 			select {
@@ -177,7 +182,7 @@ func (c *Client) do(ctx context.Context, opName string, in api.Message) (api.Mes
 		if errors.Is(cl.err, ErrConnection) && attempt == 0 && (!cl.sent || op.SafeToRepeat()) {
 			continue
 		}
-		return cl.out, cl.err
+		return cl.out, tooLarge(opName, cl.err)
 	}
 }
 

@@ -86,8 +86,14 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	go cc.sendLoop(&c.nextID)
 	h := &call{op: api.Lookup(api.OpHello), in: &api.HelloInput{ProtocolVersion: wire.ProtocolVersion, Client: c.opts.Client}, done: make(chan struct{})}
 	cc.sendq <- h
+	hello := time.NewTimer(c.opts.DialTimeout)
+	defer hello.Stop()
 	select {
 	case <-h.done:
+	case <-hello.C:
+		err := fmt.Errorf("%w: the server at %s accepted the connection but did not answer Hello within %v: is it kmsd, and is it serving?", ErrConnection, c.path, c.opts.DialTimeout)
+		cc.fail(err)
+		return nil, err
 	case <-ctx.Done():
 		cc.fail(ctx.Err())
 		return nil, ctx.Err()
