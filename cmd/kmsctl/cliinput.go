@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/alecthomas/kong"
 
@@ -42,27 +43,39 @@ func cliArgs(p *kong.Kong, args []string, stdout io.Writer) ([]string, error) {
 		out = append(out, a)
 	}
 	at, command := findCommand(p, out)
-	skeleton, input := false, ""
+	skeleton, input := "", ""
 	for i, a := range out {
 		switch {
 		case a == "--generate-cli-skeleton":
-			skeleton = true
+			skeleton = "input"
+			if i+1 < len(out) && !strings.HasPrefix(out[i+1], "--") {
+				skeleton = out[i+1]
+			}
+		case strings.HasPrefix(a, "--generate-cli-skeleton="):
+			skeleton = strings.TrimPrefix(a, "--generate-cli-skeleton=")
 		case a == "--cli-input-json" && i+1 < len(out):
 			input = out[i+1]
 		case strings.HasPrefix(a, "--cli-input-json="):
 			input = strings.TrimPrefix(a, "--cli-input-json=")
 		}
 	}
-	if !skeleton && input == "" {
+	if skeleton == "" && input == "" {
 		return out, nil
+	}
+	if skeleton != "" && skeleton != "input" && skeleton != "output" {
+		return nil, fmt.Errorf("--generate-cli-skeleton: %q is not input or output", skeleton)
 	}
 	spec := api.Lookup(opName(command))
 	if command == "" || spec == nil || strings.Contains(command, " ") {
 		return nil, fmt.Errorf("--generate-cli-skeleton and --cli-input-json need a command that sends one request: %q does not", command)
 	}
-	if skeleton {
+	if skeleton != "" {
 		var b bytes.Buffer
-		render.JSON(&b, skeletonOf(reflect.TypeOf(spec.NewInput()).Elem()))
+		if skeleton == "output" {
+			render.JSON(&b, sampleOf(reflect.TypeOf(spec.NewOutput()).Elem(), ""))
+		} else {
+			render.JSON(&b, skeletonOf(reflect.TypeOf(spec.NewInput()).Elem()))
+		}
 		b.WriteByte('\n')
 		stdout.Write(b.Bytes())
 		return nil, errSkeletonPrinted
@@ -153,6 +166,9 @@ func flagValue(flag string, raw json.RawMessage) []string {
 // skeletonOf is a request type with every field present and empty, as the
 // aws CLI's --generate-cli-skeleton prints one.
 func skeletonOf(t reflect.Type) any {
+	if t == reflect.TypeFor[time.Time]() {
+		return ""
+	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -183,6 +199,44 @@ func skeletonOf(t reflect.Type) any {
 		return ""
 	case reflect.Bool:
 		return false
+	}
+	return json.Number("0")
+}
+
+// sampleOf is the sample answer --generate-cli-skeleton output prints, as
+// the aws CLI version 2 makes it: every field, a string or blob holding
+// its own name, numbers 0, booleans true, lists of one element, times the
+// epoch.
+func sampleOf(t reflect.Type, name string) any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == reflect.TypeFor[time.Time]():
+		return awsTime(time.Unix(0, 0))
+	case t.Kind() == reflect.Struct:
+		o := &object{Vals: map[string]any{}}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			n, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || n == "-" {
+				continue
+			}
+			if n == "" {
+				n = f.Name
+			}
+			o.Keys = append(o.Keys, n)
+			o.Vals[n] = sampleOf(f.Type, n)
+		}
+		return o
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8, t.Kind() == reflect.String:
+		return name
+	case t.Kind() == reflect.Slice:
+		return []any{sampleOf(t.Elem(), name)}
+	case t.Kind() == reflect.Map:
+		return &object{Keys: []string{"KeyName"}, Vals: map[string]any{"KeyName": sampleOf(t.Elem(), "ValueName")}}
+	case t.Kind() == reflect.Bool:
+		return true
 	}
 	return json.Number("0")
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -33,11 +34,25 @@ func call(e *env, op string, in api.Message) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	out, err := c.Call(e.ctx, op, in)
+	e.debugf("%s answered in %v: %s", op, time.Since(start).Round(time.Microsecond), outcome(err))
 	if err != nil {
 		return err
 	}
 	return show(e.stdout, e.g, out)
+}
+
+// outcome is how --debug names a call's result: OK or its error code.
+func outcome(err error) string {
+	var we *api.Error
+	switch {
+	case err == nil:
+		return "OK"
+	case errors.As(err, &we):
+		return we.Code
+	}
+	return err.Error()
 }
 
 type statusCmd struct {

@@ -284,7 +284,7 @@ func (c *listResourceTagsCmd) run(e *env) error {
 // encryptCmd is the command of Encrypt: api.EncryptInput's fields as flags.
 type encryptCmd struct {
 	KeyId               string   `name:"key-id" required:"" help:"Key id, key ARN, alias name or alias ARN."`
-	Plaintext           string   `name:"plaintext" required:"" help:"1..4096 bytes. fileb://PATH or base64."`
+	Plaintext           string   `name:"plaintext" required:"" help:"1..4096 bytes. fileb://PATH (bytes), file://PATH (base64 text) or base64."`
 	EncryptionContext   string   `name:"encryption-context" help:"k=v,k2=v2 or JSON."`
 	GrantTokens         []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
 	EncryptionAlgorithm string   `name:"encryption-algorithm" help:"SYMMETRIC_DEFAULT (default)."`
@@ -314,7 +314,7 @@ func (c *encryptCmd) run(e *env) error {
 
 // decryptCmd is the command of Decrypt: api.DecryptInput's fields as flags.
 type decryptCmd struct {
-	CiphertextBlob      string   `name:"ciphertext-blob" required:"" help:"1..6144 bytes. fileb://PATH or base64."`
+	CiphertextBlob      string   `name:"ciphertext-blob" required:"" help:"1..6144 bytes. fileb://PATH (bytes), file://PATH (base64 text) or base64."`
 	EncryptionContext   string   `name:"encryption-context" help:"k=v,k2=v2 or JSON."`
 	GrantTokens         []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
 	KeyId               string   `name:"key-id" help:"Optional; must match the blob's key."`
@@ -344,7 +344,7 @@ func (c *decryptCmd) run(e *env) error {
 
 // reEncryptCmd is the command of ReEncrypt: api.ReEncryptInput's fields as flags.
 type reEncryptCmd struct {
-	CiphertextBlob                 string   `name:"ciphertext-blob" required:"" help:"fileb://PATH or base64."`
+	CiphertextBlob                 string   `name:"ciphertext-blob" required:"" help:"fileb://PATH (bytes), file://PATH (base64 text) or base64."`
 	SourceEncryptionContext        string   `name:"source-encryption-context" help:"k=v,k2=v2 or JSON."`
 	SourceKeyId                    string   `name:"source-key-id" help:"If given, the blob's key must be this one."`
 	DestinationKeyId               string   `name:"destination-key-id" required:"" help:"Key id, key ARN, alias name or alias ARN."`
@@ -776,8 +776,8 @@ func (c *getParametersForImportCmd) run(e *env) error {
 // importKeyMaterialCmd is the command of ImportKeyMaterial: api.ImportKeyMaterialInput's fields as flags.
 type importKeyMaterialCmd struct {
 	KeyId                string `name:"key-id" required:"" help:"An EXTERNAL key's id or ARN."`
-	ImportToken          string `name:"import-token" required:"" help:"fileb://PATH or base64."`
-	EncryptedKeyMaterial string `name:"encrypted-key-material" required:"" help:"fileb://PATH or base64."`
+	ImportToken          string `name:"import-token" required:"" help:"fileb://PATH (bytes), file://PATH (base64 text) or base64."`
+	EncryptedKeyMaterial string `name:"encrypted-key-material" required:"" help:"fileb://PATH (bytes), file://PATH (base64 text) or base64."`
 	ValidTo              string `name:"valid-to" help:"ISO 8601, or seconds since the epoch."`
 	ExpirationModel      string `name:"expiration-model" help:"KEY_MATERIAL_EXPIRES (the default) or KEY_MATERIAL_DOES_NOT_EXPIRE."`
 	ImportType           string `name:"import-type" help:"AWS's newer choice between re-importing the key's material (EXISTING_KEY_MATERIAL, what kmsd does) and importing new material for rotation (NEW_KEY_MATERIAL, which kmsd refuses)."`

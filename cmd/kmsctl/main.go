@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -30,24 +31,29 @@ const (
 )
 
 type globals struct {
-	Version kong.VersionFlag `help:"Print kmsctl's version and exit."`
-	Socket  string           `help:"kmsd's socket (default: $KMSD_SOCKET, else /run/kmsd/api.sock if it exists, else ./kmsd.sock)."`
-	Output  string           `help:"Output format: json, text, yaml or table." default:"json" enum:"json,text,yaml,table"`
-	Query   string           `help:"JMESPath query applied to the response."`
-	Timeout time.Duration    `help:"How long to wait for kmsd." default:"30s"`
+	Version kong.VersionFlag `help:"Print kmsctl's version and exit." group:"global"`
+	Socket  string           `help:"kmsd's socket (default: $KMSD_SOCKET, else /run/kmsd/api.sock if it exists, else ./kmsd.sock)." group:"global"`
+	Output  string           `help:"Output format: json, text, yaml or table." default:"json" enum:"json,text,yaml,table" env:"AWS_DEFAULT_OUTPUT" group:"global"`
+	Query   string           `help:"JMESPath query applied to the response." group:"global"`
+	Timeout time.Duration    `help:"How long to wait for kmsd." default:"30s" group:"global"`
 	// ServerUID are the users kmsd may run as (client.Options.ServerUIDs).
 	op        string   // the command's operation, for --output table's title
-	ServerUID []uint32 `name:"server-uid" help:"The users kmsd may run as (default: root and your own uid): kmsctl hangs up, before sending anything, on a socket served by anyone else." env:"KMSD_SERVER_UIDS"`
+	ServerUID []uint32 `name:"server-uid" help:"The users kmsd may run as (default: root and your own uid): kmsctl hangs up, before sending anything, on a socket served by anyone else." env:"KMSD_SERVER_UIDS" group:"global"`
 	// As the aws CLI's: pagination, and how blob arguments are read.
-	NoPaginate          bool   `name:"no-paginate" help:"List commands: one request only, answered as kmsd answers it (NextMarker, Truncated); --limit and --marker pick the page."`
-	CliBinaryFormat     string `name:"cli-binary-format" help:"How a blob argument that is not fileb:// is read: base64 (the default) or raw-in-base64-out (its text, as bytes)." default:"base64" enum:"base64,raw-in-base64-out"`
-	CliInputJSON        string `name:"cli-input-json" help:"The request as JSON (or file://PATH), with AWS's field names; flags given beside it win."`
-	GenerateCliSkeleton bool   `name:"generate-cli-skeleton" help:"Print the command's request as JSON with empty values, for --cli-input-json, and exit."`
+	NoPaginate          bool   `name:"no-paginate" help:"List commands: one request only, answered as kmsd answers it (NextMarker, Truncated); --limit and --marker pick the page." group:"global"`
+	CliBinaryFormat     string `name:"cli-binary-format" help:"How a blob argument that is not fileb:// is read: base64 (the default) or raw-in-base64-out (its text, as bytes)." default:"base64" enum:"base64,raw-in-base64-out" group:"global"`
+	CliInputJSON        string `name:"cli-input-json" help:"The request as JSON (or file://PATH), with AWS's field names; flags given beside it win." group:"global"`
+	GenerateCliSkeleton string `name:"generate-cli-skeleton" help:"Print the command's request as JSON with empty values, for --cli-input-json (input, the default), or a sample of its answer (output), and exit." group:"global"`
+	Debug               bool   `help:"Say on stderr what kmsctl does: the socket, kmsd's Hello, each request and how long it took (never its blobs or contexts)." group:"global"`
+	CliReadTimeout      *int   `name:"cli-read-timeout" help:"The longest wait, in seconds, for kmsd's answer to a request (0: no limit); overrides --timeout for the answers, as the aws CLI's." group:"global"`
+	CliConnectTimeout   *int   `name:"cli-connect-timeout" help:"The longest wait, in seconds, to connect to kmsd and exchange Hello (0: no limit; default 5)." group:"global"`
+	Color               string `help:"on, off or auto: accepted; kmsctl prints no colour." default:"auto" enum:"on,off,auto" group:"global"`
 	// Accepted, and meaningless on one host.
-	Region      string `help:"Accepted and ignored: kmsd serves one host (its ARNs' region is kmsd --region)."`
-	Profile     string `help:"Accepted and ignored: kmsctl has no profiles; callers are who the kernel says."`
-	EndpointURL string `name:"endpoint-url" help:"Accepted and ignored: kmsctl speaks to kmsd's socket (--socket)."`
-	NoCliPager  bool   `name:"no-cli-pager" help:"Accepted: kmsctl never pages."`
+	NoSignRequest bool   `name:"no-sign-request" help:"Accepted: on the socket nothing is signed; kmsd knows the caller from the kernel." group:"global"`
+	Region        string `help:"Accepted and ignored: kmsd serves one host (its ARNs' region is kmsd --region)." group:"global"`
+	Profile       string `help:"Accepted and ignored: kmsctl has no profiles; callers are who the kernel says." group:"global"`
+	EndpointURL   string `name:"endpoint-url" help:"Accepted and ignored: kmsctl speaks to kmsd's socket (--socket)." group:"global"`
+	NoCliPager    bool   `name:"no-cli-pager" help:"Accepted: kmsctl never pages." group:"global"`
 }
 
 type cli struct {
@@ -66,6 +72,7 @@ type env struct {
 	g       *globals
 	stdout  io.Writer
 	stderr  io.Writer
+	debug   io.Writer // --debug: stderr, else nil
 	dial    func() (*client.Client, error)
 	c       *client.Client
 }
@@ -90,6 +97,36 @@ func (e *env) client() (*client.Client, error) {
 	return e.c, nil
 }
 
+// debugf writes a --debug line to stderr.
+func (e *env) debugf(format string, args ...any) {
+	if e.debug != nil {
+		fmt.Fprintf(e.debug, "kmsctl: debug: "+format+"\n", args...)
+	}
+}
+
+// seconds is a timeout flag of the aws CLI: n seconds, 0 for no limit.
+func seconds(n int) time.Duration {
+	if n <= 0 {
+		return 100 * 365 * 24 * time.Hour
+	}
+	return time.Duration(n) * time.Second
+}
+
+// helpWord reads the aws CLI's help word: "kmsctl help" and "kmsctl
+// encrypt help" (help after the command's words, before any flag) are
+// --help.
+func helpWord(args []string) []string {
+	if len(args) == 0 || args[len(args)-1] != "help" {
+		return args
+	}
+	for _, a := range args[:len(args)-1] {
+		if strings.HasPrefix(a, "-") {
+			return args
+		}
+	}
+	return append(slices.Clip(args[:len(args)-1]), "--help")
+}
+
 // unreachable marks a failure to connect to kmsd.
 type unreachable struct{ error }
 
@@ -107,7 +144,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	exited := -1 // kong's exit (after --help), kept so that run returns
 	parser, err := kong.New(&c, kong.Name("kmsctl"), kong.Vars{"version": "kmsctl " + version.String()},
 		kong.Description("kmsctl: the kmsd command line, with the subcommands and flags of `aws kms`."),
-		kong.Writers(stdout, stderr), kong.Exit(func(code int) { exited = code }), kong.UsageOnError())
+		kong.Writers(stdout, stderr), kong.Exit(func(code int) { exited = code }), kong.UsageOnError(),
+		kong.ExplicitGroups([]kong.Group{{Key: "global", Title: "Global options (as the aws CLI's):"}}))
 	if err != nil {
 		fmt.Fprintln(stderr, "kmsctl:", err)
 		return exitOtherError
@@ -121,6 +159,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	args = helpWord(args)
 	args, err = cliArgs(parser, args, stdout)
 	if err != nil {
 		if errors.Is(err, errSkeletonPrinted) {
@@ -148,13 +187,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	rawBlobs = c.CliBinaryFormat == "raw-in-base64-out"
 	c.op = opName(kctx.Command())
-	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
+	timeout, connect := c.Timeout, 5*time.Second
+	if c.CliReadTimeout != nil {
+		timeout = seconds(*c.CliReadTimeout)
+	}
+	if c.CliConnectTimeout != nil {
+		connect = seconds(*c.CliConnectTimeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	e := &env{op: opName(kctx.Command()), ctx: ctx, timeout: c.Timeout, g: &c.globals, stdout: stdout, stderr: stderr}
+	e := &env{op: opName(kctx.Command()), ctx: ctx, timeout: timeout, g: &c.globals, stdout: stdout, stderr: stderr}
+	if c.Debug {
+		e.debug = stderr
+	}
 	e.dial = func() (*client.Client, error) {
-		cl, err := client.Dial(ctx, c.Socket, client.Options{Client: "kmsctl", MaxCoalesce: 1, ServerUIDs: c.ServerUID})
+		start := time.Now()
+		e.debugf("connecting to %s (Hello within %v)", c.Socket, connect)
+		cl, err := client.Dial(ctx, c.Socket, client.Options{Client: "kmsctl", MaxCoalesce: 1, ServerUIDs: c.ServerUID, DialTimeout: connect})
 		if err != nil {
 			return nil, unreachable{fmt.Errorf("cannot reach kmsd at %s: %v", c.Socket, err)}
+		}
+		if h, err := cl.Hello(ctx); err == nil {
+			e.debugf("connected in %v: kmsd %s, protocol %d, limits %+v", time.Since(start).Round(time.Microsecond), h.ServerVersion, h.ProtocolVersion, h.Limits)
 		}
 		return cl, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"time"
 
 	"kmsd/wire/client"
 )
@@ -119,7 +120,9 @@ func pages[Item any](e *env, p paging, pager func(c *client.Client, marker strin
 	items, skip := []Item{}, start.Truncate
 	for pg.HasMorePages() {
 		marker := pg.Marker()
+		start := time.Now()
 		page, err := pg.NextPage(e.ctx)
+		e.debugf("%s page answered in %v: %d items, %s", e.op, time.Since(start).Round(time.Microsecond), len(page), outcome(err))
 		if err != nil {
 			return nil, "", err
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/user"
+	"path/filepath"
 	"strings"
 
 	"kmsd/wire/api"
@@ -21,17 +23,31 @@ import (
 // is not fileb:// is its text's bytes, not base64.
 var rawBlobs bool
 
-// readBlob reads a blob parameter.
+// readBlob reads a blob parameter: fileb://PATH is the file's bytes;
+// file://PATH is its text, read as the argument would be (base64, or with
+// --cli-binary-format raw-in-base64-out the text's bytes), as the aws CLI
+// version 2 reads it.
 func readBlob(name, v string) ([]byte, error) {
 	if v == "" {
 		return nil, nil
 	}
 	if path, ok := strings.CutPrefix(v, "fileb://"); ok {
-		b, err := os.ReadFile(path)
+		b, err := readFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("--%s: %w", name, err)
 		}
 		return b, nil
+	}
+	if path, ok := strings.CutPrefix(v, "file://"); ok {
+		b, err := readFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", name, err)
+		}
+		if rawBlobs {
+			return b, nil // the text's bytes are the blob
+		}
+		v = string(b)
+		clear(b)
 	}
 	if rawBlobs {
 		return []byte(v), nil
@@ -46,13 +62,52 @@ func readBlob(name, v string) ([]byte, error) {
 // readText resolves file:// in a string parameter.
 func readText(name, v string) (string, error) {
 	if path, ok := strings.CutPrefix(v, "file://"); ok {
-		b, err := os.ReadFile(path)
+		b, err := readFile(path)
 		if err != nil {
 			return "", fmt.Errorf("--%s: %w", name, err)
 		}
 		return strings.TrimRight(string(b), "\n"), nil
 	}
 	return v, nil
+}
+
+// readFile reads the file of a file:// or fileb:// parameter, with a
+// leading ~ or ~USER expanded as a shell would (and the aws CLI does):
+// the shell leaves "file://~/x" alone.
+func readFile(path string) ([]byte, error) {
+	path, err := expandHome(path)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
+}
+
+// expandHome expands a leading ~ (the home directory, $HOME) or ~USER
+// (that user's) in path.
+func expandHome(path string) (string, error) {
+	rest, ok := strings.CutPrefix(path, "~")
+	if !ok {
+		return path, nil
+	}
+	who, tail, _ := strings.Cut(rest, "/")
+	var home string
+	if who == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("cannot expand ~ in %s: %w", path, err)
+		}
+		home = h
+	} else {
+		u, err := user.Lookup(who)
+		if err != nil {
+			return "", fmt.Errorf("cannot expand ~%s in %s: %w", who, path, err)
+		}
+		home = u.HomeDir
+	}
+	if tail == "" && !strings.HasSuffix(rest, "/") {
+		return home, nil
+	}
+	return filepath.Join(home, tail), nil
 }
 
 // readContext parses an encryption context parameter.
@@ -98,28 +153,51 @@ func readTags(args []string) ([]api.Tag, error) {
 			return nil, err
 		}
 		if strings.HasPrefix(strings.TrimSpace(a), "[") {
-			var more []api.Tag
-			if err := json.Unmarshal([]byte(a), &more); err != nil {
+			var more []struct{ TagKey, TagValue *string }
+			d := json.NewDecoder(strings.NewReader(a))
+			d.DisallowUnknownFields()
+			if err := d.Decode(&more); err != nil {
 				return nil, fmt.Errorf("--tags: not a JSON list of {TagKey, TagValue}: %w", err)
 			}
-			tags = append(tags, more...)
+			for _, m := range more {
+				if err := tagMissing(len(tags), m.TagKey != nil, m.TagValue != nil); err != nil {
+					return nil, err
+				}
+				tags = append(tags, api.Tag{TagKey: *m.TagKey, TagValue: *m.TagValue})
+			}
 			continue
 		}
 		var t api.Tag
+		var hasKey, hasValue bool
 		for _, part := range strings.Split(a, ",") {
 			k, v, _ := strings.Cut(part, "=")
 			switch k {
 			case "TagKey":
-				t.TagKey = v
+				t.TagKey, hasKey = v, true
 			case "TagValue":
-				t.TagValue = v
+				t.TagValue, hasValue = v, true
 			default:
 				return nil, fmt.Errorf("--tags: %q: want TagKey=KEY,TagValue=VALUE", a)
 			}
 		}
+		if err := tagMissing(len(tags), hasKey, hasValue); err != nil {
+			return nil, err
+		}
 		tags = append(tags, t)
 	}
 	return tags, nil
+}
+
+// tagMissing is the aws CLI's complaint about tag i without its key or
+// value: both are required, an empty value being TagValue= (or "").
+func tagMissing(i int, hasKey, hasValue bool) error {
+	switch {
+	case !hasKey:
+		return fmt.Errorf("--tags: missing required parameter in Tags[%d]: \"TagKey\"", i)
+	case !hasValue:
+		return fmt.Errorf("--tags: missing required parameter in Tags[%d]: \"TagValue\" (an empty value is TagValue=)", i)
+	}
+	return nil
 }
 
 // readList parses a list parameter given as separate arguments or as one

@@ -67,7 +67,7 @@ func toTree(v reflect.Value) any {
 				name = f.Name
 			}
 			fv := v.Field(i)
-			if (strings.Contains(opts, "omitzero") || strings.Contains(opts, "omitempty")) && fv.IsZero() {
+			if (strings.Contains(opts, "omitzero") || strings.Contains(opts, "omitempty")) && fv.IsZero() && !alwaysListed(v.Type(), f) {
 				continue
 			}
 			o.Keys = append(o.Keys, name)
@@ -100,6 +100,13 @@ func toTree(v reflect.Value) any {
 	}
 	b, _ := json.Marshal(v.Interface())
 	return json.Number(b)
+}
+
+// alwaysListed reports whether field f of t is a list of a response that
+// is printed even when empty, as AWS answers them ({"Aliases": []}): a
+// response's own lists, not its blobs.
+func alwaysListed(t reflect.Type, f reflect.StructField) bool {
+	return strings.HasSuffix(t.Name(), "Output") && f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.Uint8
 }
 
 func rank(order []string, k string) int {

@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -65,11 +66,37 @@ var cli struct {
 }
 
 func main() {
-	kctx := kong.Parse(&cli, kong.Name("kmsd"), kong.Vars{"version": "kmsd " + daemon.Version},
-		kong.Description("kmsd: a key management service for one host, with AWS KMS semantics."))
+	// kmsd --help is serving's help, its flags first, as kmsd is run to
+	// serve; the other commands follow it.
+	args, topHelp := os.Args[1:], false
+	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+		args, topHelp = []string{"serve", "--help"}, true
+	}
+	var parser *kong.Kong
+	parser = kong.Must(&cli, kong.Name("kmsd"), kong.Vars{"version": "kmsd " + daemon.Version},
+		kong.Description("kmsd: a key management service for one host, with AWS KMS semantics."),
+		kong.Exit(func(code int) {
+			if topHelp {
+				otherCommands(os.Stdout, parser)
+			}
+			os.Exit(code)
+		}))
+	kctx, err := parser.Parse(args)
+	parser.FatalIfErrorf(err)
 	if err := kctx.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "kmsd:", err)
 		os.Exit(1)
+	}
+}
+
+// otherCommands lists kmsd's commands other than serve, after serve's
+// help.
+func otherCommands(w io.Writer, parser *kong.Kong) {
+	fmt.Fprintln(w, "\nOther commands (kmsd COMMAND --help for each):")
+	for _, c := range parser.Model.Children {
+		if c.Name != "serve" {
+			fmt.Fprintf(w, "  %-17s %s\n", c.Name, c.Help)
+		}
 	}
 }
 

@@ -27,7 +27,7 @@ type flagKind struct {
 
 var flagKinds = map[string]flagKind{
 	"string":            {goType: "string", read: "readText(%q, c.%s)"},
-	"[]uint8":           {goType: "string", hint: "fileb://PATH or base64.", read: "readBlob(%q, c.%s)"},
+	"[]uint8":           {goType: "string", hint: "fileb://PATH (bytes), file://PATH (base64 text) or base64.", read: "readBlob(%q, c.%s)"},
 	"map[string]string": {goType: "string", hint: "k=v,k2=v2 or JSON.", read: "readContext(%q, c.%s)"},
 	"[]string":          {goType: "[]string", tags: ` sep:"none"`, hint: "Repeatable, or a JSON list.", read: "readList(%q, c.%s)", list: true},
 	"[]api.Tag":         {goType: "[]string", tags: ` sep:"none"`, hint: "TagKey=k,TagValue=v (repeatable) or a JSON list.", read: "readTags(c.%[2]s)", list: true},

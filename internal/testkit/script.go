@@ -116,7 +116,7 @@ func ScriptCommands(kmsd, kmsctl string) map[string]func(ts *testscript.TestScri
 // scriptEnv is the environment a script's commands see.
 func scriptEnv(ts *testscript.TestScript) []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "KMSD_SOCKET", "WORK"} {
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "KMSD_SOCKET", "WORK", "AWS_DEFAULT_OUTPUT"} {
 		if v := ts.Getenv(k); v != "" {
 			env = append(env, k+"="+v)
 		}
