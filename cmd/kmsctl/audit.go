@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
-	"time"
 
 	"kmsd/daemon/audit"
 	"kmsd/wire/api"
@@ -52,50 +50,6 @@ func (a *auditFiles) files(e *env) ([]string, error) {
 		err = fmt.Errorf("no audit files in %s", dir)
 	}
 	return files, err
-}
-
-type auditQueryCmd struct {
-	auditFiles
-	KeyID     string `name:"key-id" help:"Records of this key: a key id, or an alias or ARN, which kmsd resolves (its records name the alias, the key's name the key)."`
-	Principal string `help:"Records of this caller: uid:N or unit:NAME."`
-	Operation string `help:"Records of this operation, e.g. Decrypt."`
-	Result    string `help:"success, error, or an exception name."`
-	Since     string `help:"From this time (RFC 3339), inclusive."`
-	Until     string `help:"Until this time (RFC 3339), exclusive."`
-}
-
-func (c *auditQueryCmd) run(e *env) error {
-	f := audit.Filter{KeyID: c.KeyID, Principal: c.Principal, Operation: c.Operation, Result: c.Result}
-	for _, t := range []struct {
-		flag, v string
-		dst     *time.Time
-	}{{"since", c.Since, &f.Since}, {"until", c.Until, &f.Until}} {
-		if t.v == "" {
-			continue
-		}
-		v, err := time.Parse(time.RFC3339, t.v)
-		if err != nil {
-			return usageError{fmt.Errorf("--%s: %w", t.flag, err)}
-		}
-		*t.dst = v
-	}
-	files, err := c.files(e)
-	if err != nil {
-		return err
-	}
-	if strings.HasPrefix(c.KeyID, "alias/") || strings.HasPrefix(c.KeyID, "arn:") {
-		// Unresolved (kmsd not reachable, the alias gone), the records that
-		// name it still match.
-		if id, err := resolveKey(e, c.KeyID); err != nil {
-			fmt.Fprintf(e.stderr, "kmsctl: note: %v; showing only the records that name %s\n", err, c.KeyID)
-		} else {
-			f.AlsoKeyIDs = []string{id}
-		}
-	}
-	return audit.Query(files, f, func(line []byte) error {
-		_, err := fmt.Fprintf(e.stdout, "%s\n", line)
-		return err
-	})
 }
 
 // resolveKey asks kmsd which key an alias or ARN names now.

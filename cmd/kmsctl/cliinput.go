@@ -24,7 +24,9 @@ import (
 // errSkeletonPrinted ends a run after --generate-cli-skeleton.
 var errSkeletonPrinted = errors.New("skeleton printed")
 
-var negativeNumber = regexp.MustCompile(`^-[0-9]+$`)
+// negativeNumber is a value that begins with '-' and is not a flag: a
+// number, or a time before now (audit query --since -1h, -1h30m, -2d).
+var negativeNumber = regexp.MustCompile(`^-[0-9]+(\.[0-9]+)?([a-zµ]+[0-9.]*)*$`)
 
 // cliArgs prepares the arguments as the aws CLI reads them before kong
 // parses them: a negative number is a flag's value, not a flag
