@@ -146,6 +146,7 @@ func TestDocs(t *testing.T) {
 				softhsm.Require(t) // the document makes a SoftHSM2 token
 			}
 			s := testkit.BootSystemd(t)
+			s.TrackedOnly(t) // a fresh checkout: not what a walkthrough left in this one
 			for _, st := range runDoc(t, s, path) {
 				t.Logf("not run: %s", st.skip)
 			}

@@ -17,6 +17,7 @@ import (
 func TestOperationsRunbook(t *testing.T) {
 	t.Parallel()
 	s := testkit.BootSystemd(t)
+	s.TrackedOnly(t) // a fresh checkout: not what a walkthrough left in this one
 	if skipped := runDoc(t, s, "../docs/operations.md"); len(skipped) != 0 {
 		t.Errorf("the runbook has blocks not run: %q", skipped[0].skip)
 	}

@@ -172,6 +172,23 @@ exec unshare --mount --pid --fork --cgroup --uts --ipc --net --propagation priva
 	}
 }
 
+// TrackedOnly makes the sandbox's view of the checkout a fresh one: its
+// tracked files, as they are in the working tree, and nothing else
+// (git clean -ffdx on the sandbox's overlay; the host's checkout is not
+// touched). A document's walkthrough that was followed in the checkout
+// (its kmsd-state/, its socket, its files) then cannot change what the
+// document's test sees. Outside a git checkout it does nothing.
+func (s *Sandbox) TrackedOnly(t testing.TB) {
+	t.Helper()
+	if _, _, err := s.Run(s.Repo, "git rev-parse --is-inside-work-tree >/dev/null 2>&1"); err != nil {
+		t.Logf("%s is not a git checkout: the sandbox sees all its files", s.Repo)
+		return
+	}
+	if _, errs, err := s.Run(s.Repo, "git clean -ffdxq"); err != nil {
+		t.Fatalf("git clean in the sandbox: %v\n%s", err, errs)
+	}
+}
+
 // Run runs script with bash (set -euo pipefail) in the sandbox, in dir,
 // as root with a login's PATH, and returns its output. What the script
 // leaves running in the background (a document's `kmsd &`) may keep its
