@@ -1652,6 +1652,11 @@ func appendCustomKeyStoresListEntry(b []byte, m *api.CustomKeyStoresListEntry, e
 		b = appendStr(b, m.ConnectionErrorCode)
 		n++
 	}
+	if m.ConnectionErrorReason != "" {
+		b = append(b, "\xb5ConnectionErrorReason"...)
+		b = appendStr(b, m.ConnectionErrorReason)
+		n++
+	}
 	if !m.CreationDate.IsZero() {
 		b = append(b, "\xacCreationDate"...)
 		b = appendInt(b, m.CreationDate.UnixMilli())
@@ -1717,28 +1722,32 @@ func decodeCustomKeyStoresListEntry(r *reader, m *api.CustomKeyStoresListEntry) 
 			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
 				err = r.str(&m.ConnectionErrorCode)
 			}
-		case "CreationDate":
+		case "ConnectionErrorReason":
 			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.str(&m.ConnectionErrorReason)
+			}
+		case "CreationDate":
+			if err = r.field(&seen, 6); err == nil && !r.nextIsNil() {
 				err = r.time(&m.CreationDate)
 			}
 		case "CustomKeyStoreType":
-			if err = r.field(&seen, 6); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 7); err == nil && !r.nextIsNil() {
 				err = r.str(&m.CustomKeyStoreType)
 			}
 		case "Pkcs11Module":
-			if err = r.field(&seen, 7); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 8); err == nil && !r.nextIsNil() {
 				err = r.str(&m.Pkcs11Module)
 			}
 		case "TokenLabel":
-			if err = r.field(&seen, 8); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 9); err == nil && !r.nextIsNil() {
 				err = r.str(&m.TokenLabel)
 			}
 		case "TokenSerial":
-			if err = r.field(&seen, 9); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 10); err == nil && !r.nextIsNil() {
 				err = r.str(&m.TokenSerial)
 			}
 		case "KeyStorePasswordFile":
-			if err = r.field(&seen, 10); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 11); err == nil && !r.nextIsNil() {
 				err = r.str(&m.KeyStorePasswordFile)
 			}
 		default:
@@ -1752,7 +1761,7 @@ func decodeCustomKeyStoresListEntry(r *reader, m *api.CustomKeyStoresListEntry) 
 }
 
 func sizeHintCustomKeyStoresListEntry(m *api.CustomKeyStoresListEntry) int {
-	return 230 + len(m.CustomKeyStoreId) + len(m.CustomKeyStoreName) + len(m.CloudHsmClusterId) + len(m.ConnectionState) + len(m.ConnectionErrorCode) + len(m.CustomKeyStoreType) + len(m.Pkcs11Module) + len(m.TokenLabel) + len(m.TokenSerial) + len(m.KeyStorePasswordFile)
+	return 256 + len(m.CustomKeyStoreId) + len(m.CustomKeyStoreName) + len(m.CloudHsmClusterId) + len(m.ConnectionState) + len(m.ConnectionErrorCode) + len(m.ConnectionErrorReason) + len(m.CustomKeyStoreType) + len(m.Pkcs11Module) + len(m.TokenLabel) + len(m.TokenSerial) + len(m.KeyStorePasswordFile)
 }
 
 func appendDecryptInput(b []byte, m *api.DecryptInput, e *encoder) []byte {

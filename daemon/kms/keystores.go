@@ -56,6 +56,7 @@ type keyStore struct {
 	rec     keyStoreRecord
 	state   string
 	errCode string
+	reason  string     // why the last connection failed
 	token   *hsm.Token // while CONNECTED
 	serial  string     // the token's serial, as last connected
 }
@@ -174,7 +175,7 @@ func (s *Service) connect(ks *keyStore) {
 		clear(pin)
 	}
 	if err != nil {
-		ks.state, ks.token = api.ConnectionFailed, nil
+		ks.state, ks.token, ks.reason = api.ConnectionFailed, nil, err.Error()
 		switch {
 		case errors.Is(err, hsm.ErrPIN):
 			ks.errCode = api.ConnectionErrInvalidCredentials
@@ -186,7 +187,7 @@ func (s *Service) connect(ks *keyStore) {
 		s.log.Warn("custom key store did not connect", "store", ks.rec.ID, "code", ks.errCode, "err", err)
 		return
 	}
-	ks.state, ks.errCode, ks.serial = api.ConnectionConnected, "", ks.token.Serial()
+	ks.state, ks.errCode, ks.reason, ks.serial = api.ConnectionConnected, "", "", ks.token.Serial()
 	s.log.Info("custom key store connected", "store", ks.rec.ID, "module", ks.rec.Module)
 }
 
@@ -201,6 +202,9 @@ func (s *Service) CreateCustomKeyStore(ctx context.Context, in *api.CreateCustom
 	rec := keyStoreRecord{Name: in.CustomKeyStoreName, Module: in.Pkcs11Module, TokenLabel: in.TokenLabel,
 		TokenSerial: in.TokenSerial, PINFile: in.KeyStorePasswordFile, CreationDate: s.now().UTC()}
 	if err := checkKeyStore(rec); err != nil {
+		return nil, err
+	}
+	if err := checkReachable(rec); err != nil {
 		return nil, err
 	}
 	var raw [9]byte
@@ -239,6 +243,26 @@ func checkKeyStore(r keyStoreRecord) error {
 	// that is not there yet fails its connection then.
 	if err := hsm.CheckModule(r.Module); errors.Is(err, hsm.ErrModuleTrust) {
 		return errorf(api.CodeValidation, "Pkcs11Module: %v", err)
+	}
+	return nil
+}
+
+// checkReachable checks, when a store is made or pointed elsewhere, that
+// what it names is there: the module (as AWS checks that a CloudHSM
+// cluster exists: CloudHsmClusterNotFoundException) and a PIN file kmsd
+// can read and trusts. The token itself is looked for when the store
+// connects, as AWS connects a store.
+func checkReachable(r keyStoreRecord) error {
+	if err := hsm.CheckModule(r.Module); err != nil {
+		if errors.Is(err, hsm.ErrModuleTrust) {
+			return errorf(api.CodeValidation, "Pkcs11Module: %v", err)
+		}
+		return errorf(api.CodeCloudHsmClusterNotFound, "Pkcs11Module: %v", err)
+	}
+	pin, err := readPIN(r.PINFile)
+	clear(pin)
+	if err != nil {
+		return errorf(api.CodeValidation, "KeyStorePasswordFile %s: %v", r.PINFile, err)
 	}
 	return nil
 }
@@ -302,7 +326,7 @@ func (s *Service) DescribeCustomKeyStores(ctx context.Context, in *api.DescribeC
 		}
 		out.CustomKeyStores = append(out.CustomKeyStores, api.CustomKeyStoresListEntry{
 			CustomKeyStoreId: ks.rec.ID, CustomKeyStoreName: ks.rec.Name, CloudHsmClusterId: cmpStr(ks.serial, ks.rec.TokenSerial),
-			ConnectionState: ks.state, ConnectionErrorCode: ks.errCode, CreationDate: ks.rec.CreationDate,
+			ConnectionState: ks.state, ConnectionErrorCode: ks.errCode, ConnectionErrorReason: ks.reason, CreationDate: ks.rec.CreationDate,
 			CustomKeyStoreType: api.CustomKeyStoreTypePKCS11, Pkcs11Module: ks.rec.Module, TokenLabel: ks.rec.TokenLabel,
 			TokenSerial: ks.rec.TokenSerial, KeyStorePasswordFile: ks.rec.PINFile})
 	}
@@ -344,6 +368,11 @@ func (s *Service) UpdateCustomKeyStore(ctx context.Context, in *api.UpdateCustom
 	}
 	if err := checkKeyStore(r); err != nil {
 		return err
+	}
+	if r.Module != ks.rec.Module || r.PINFile != ks.rec.PINFile {
+		if err := checkReachable(r); err != nil {
+			return err
+		}
 	}
 	old := ks.rec
 	ks.rec = r

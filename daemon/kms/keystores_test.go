@@ -3,6 +3,7 @@ package kms
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"kmsd/daemon/policy"
@@ -147,7 +148,6 @@ func TestCustomKeyStoreRefusals(t *testing.T) {
 	}{
 		{"wrong PIN", h.Label, bad, api.ConnectionErrInvalidCredentials},
 		{"no such token", "absent-token", h.PINFile, api.ConnectionErrNotFound},
-		{"a PIN file others can read", h.Label, open, api.ConnectionErrInternal},
 	} {
 		out, err := s.CreateCustomKeyStore(ctx, &api.CreateCustomKeyStoreInput{CustomKeyStoreName: tc.name,
 			Pkcs11Module: h.Module, TokenLabel: tc.label, KeyStorePasswordFile: tc.pin})
@@ -158,6 +158,32 @@ func TestCustomKeyStoreRefusals(t *testing.T) {
 		if st, code := storeState(t, s, out.CustomKeyStoreId); st != api.ConnectionFailed || code != tc.code {
 			t.Errorf("%s: %s %s, want FAILED %s", tc.name, st, code, tc.code)
 		}
+		// the reason is in the description, not only in kmsd's log
+		d, err := s.DescribeCustomKeyStores(ctx, &api.DescribeCustomKeyStoresInput{CustomKeyStoreId: out.CustomKeyStoreId})
+		if err != nil || len(d.CustomKeyStores) != 1 || d.CustomKeyStores[0].ConnectionErrorReason == "" {
+			t.Errorf("%s: no reason in DescribeCustomKeyStores: %+v %v", tc.name, d, err)
+		} else if r := d.CustomKeyStores[0].ConnectionErrorReason; strings.Contains(r, h.PIN) || strings.Contains(r, "0000") {
+			t.Errorf("%s: the reason names a PIN: %s", tc.name, r)
+		}
+	}
+	// What is not there, or not to be trusted, is refused when the store
+	// is made, with the reason in the answer.
+	for _, tc := range []struct {
+		name, module, pin, code, reason string
+	}{
+		{"no such module", "/usr/lib/no-such-pkcs11.so", h.PINFile, api.CodeCloudHsmClusterNotFound, "no-such-pkcs11.so"},
+		{"no PIN file", h.Module, filepath.Join(dir, "absent-pin"), api.CodeValidation, "no such file"},
+		{"a PIN file others can read", h.Module, open, api.CodeValidation, "readable by others"},
+	} {
+		_, err := s.CreateCustomKeyStore(ctx, &api.CreateCustomKeyStoreInput{CustomKeyStoreName: tc.name,
+			Pkcs11Module: tc.module, TokenLabel: h.Label, KeyStorePasswordFile: tc.pin})
+		wantCode(t, err, tc.code)
+		if err == nil || !strings.Contains(err.Error(), tc.reason) {
+			t.Errorf("%s: %v, want the reason %q", tc.name, err, tc.reason)
+		}
+	}
+	if d, _ := s.DescribeCustomKeyStores(ctx, &api.DescribeCustomKeyStoresInput{}); len(d.CustomKeyStores) != 2 {
+		t.Errorf("refused stores were kept: %+v", d.CustomKeyStores)
 	}
 	_, err := s.CreateCustomKeyStore(ctx, &api.CreateCustomKeyStoreInput{CustomKeyStoreName: "wrong PIN",
 		Pkcs11Module: h.Module, TokenLabel: h.Label, KeyStorePasswordFile: h.PINFile})

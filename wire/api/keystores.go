@@ -59,17 +59,21 @@ type DescribeCustomKeyStoresInput struct {
 // CustomKeyStoresListEntry describes a store. CloudHsmClusterId is the
 // token's serial: kmsd's equivalent of the CloudHSM cluster.
 type CustomKeyStoresListEntry struct {
-	CustomKeyStoreId     string    `json:",omitzero"`
-	CustomKeyStoreName   string    `json:",omitzero"`
-	CloudHsmClusterId    string    `json:",omitzero"`
-	ConnectionState      string    `json:",omitzero"`
-	ConnectionErrorCode  string    `json:",omitzero"`
-	CreationDate         time.Time `json:",omitzero"`
-	CustomKeyStoreType   string    `json:",omitzero"`
-	Pkcs11Module         string    `json:",omitzero"`
-	TokenLabel           string    `json:",omitzero"`
-	TokenSerial          string    `json:",omitzero"`
-	KeyStorePasswordFile string    `json:",omitzero"`
+	CustomKeyStoreId    string `json:",omitzero"`
+	CustomKeyStoreName  string `json:",omitzero"`
+	CloudHsmClusterId   string `json:",omitzero"`
+	ConnectionState     string `json:",omitzero"`
+	ConnectionErrorCode string `json:",omitzero"`
+	// ConnectionErrorReason is kmsd's own: why the last connection
+	// failed, in words (the module's or the PIN file's trouble; never the
+	// PIN).
+	ConnectionErrorReason string    `json:",omitzero"`
+	CreationDate          time.Time `json:",omitzero"`
+	CustomKeyStoreType    string    `json:",omitzero"`
+	Pkcs11Module          string    `json:",omitzero"`
+	TokenLabel            string    `json:",omitzero"`
+	TokenSerial           string    `json:",omitzero"`
+	KeyStorePasswordFile  string    `json:",omitzero"`
 }
 
 // DescribeCustomKeyStoresOutput is the response of DescribeCustomKeyStores.
