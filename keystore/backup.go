@@ -107,7 +107,7 @@ func ReadBackupHeader(b []byte) (BackupHeader, []byte, []byte, error) {
 // Restore opens a backup with rk and writes its records into st, which
 // must be empty: a backup opens only under the root key it was sealed
 // with (ErrWrongRootKey otherwise), and st is then initialized for rk.
-func Restore(st Store, rk *RootKey, backup []byte) (BackupHeader, error) {
+func Restore(st Store, rk *RootKey, backup []byte, progress func(done, total int)) (BackupHeader, error) {
 	h, header, sealed, err := ReadBackupHeader(backup)
 	if err != nil {
 		return h, err
@@ -131,8 +131,26 @@ func Restore(st Store, rk *RootKey, backup []byte) (BackupHeader, error) {
 	} else if ok {
 		return h, ErrNotEmpty
 	}
+	// The records go in as many writes as the store's limits on one write
+	// ask for (Badger's: a share of its memtable); the restore is whole
+	// only once Init has run, after the last, and the caller (statedir)
+	// writes into a directory of its own that becomes the store only then.
+	maxCount, maxBytes := restoreBatchLimits(st)
 	var b Batch
-	n := 0
+	n, size := 0, 0
+	flush := func() error {
+		if len(b.changes) == 0 {
+			return nil
+		}
+		if err := st.Write(&b); err != nil {
+			return err
+		}
+		b, size = Batch{}, 0
+		if progress != nil {
+			progress(n, h.Records)
+		}
+		return nil
+	}
 	for r := bytes.NewReader(body); r.Len() > 0; n++ {
 		k, err1 := readField(r)
 		v, err2 := readField(r)
@@ -142,21 +160,46 @@ func Restore(st Store, rk *RootKey, backup []byte) (BackupHeader, error) {
 		if len(k) > 0 && k[0] == prefixMeta && (string(k[1:]) == metaFormat || string(k[1:]) == metaRootCheck) {
 			continue // Init writes them for rk
 		}
-		b.Put(k, v)
-		if len(b.changes) >= 1000 {
-			if err := st.Write(&b); err != nil {
+		if rec := len(k) + len(v) + batchEntryOverhead; len(b.changes) > 0 && (len(b.changes)+1 > maxCount || size+rec > maxBytes) {
+			if err := flush(); err != nil {
 				return h, err
 			}
-			b = Batch{}
 		}
+		b.Put(k, v)
+		size += len(k) + len(v) + batchEntryOverhead
 	}
 	if n != h.Records {
 		return h, fmt.Errorf("the backup holds %d records where its header says %d", n, h.Records)
 	}
-	if err := st.Write(&b); err != nil {
+	if err := flush(); err != nil {
 		return h, err
 	}
 	return h, Init(st, rk)
+}
+
+// BatchLimiter is implemented by a Store that bounds what one Write may
+// hold (Badger refuses a transaction past a share of its memtable).
+type BatchLimiter interface {
+	// MaxBatch is the most changes, and bytes of keys and values, one
+	// Write takes.
+	MaxBatch() (count int, bytes int64)
+}
+
+// batchEntryOverhead is what a change costs a store beyond its key and
+// value bytes, counted generously (Badger's entry header and skiplist
+// node are under it).
+const batchEntryOverhead = 128
+
+// restoreBatchLimits is what Restore puts in one write: half of what the
+// store takes, or 1,000 changes and 256 KiB for a store that names no
+// limit.
+func restoreBatchLimits(st Store) (count, bytes int) {
+	count, bytes = 1000, 256<<10
+	if l, ok := st.(BatchLimiter); ok {
+		c, b := l.MaxBatch()
+		count, bytes = max(1, c/2), max(1, int(b/2))
+	}
+	return count, bytes
 }
 
 func readField(r *bytes.Reader) ([]byte, error) {

@@ -53,15 +53,15 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatal("the backup holds records in the clear")
 	}
 	dst := memstore.New()
-	if _, err := keystore.Restore(dst, rootKey(t, 4), backup); !errors.Is(err, keystore.ErrWrongRootKey) {
+	if _, err := keystore.Restore(dst, rootKey(t, 4), backup, nil); !errors.Is(err, keystore.ErrWrongRootKey) {
 		t.Fatalf("restore under another root key: %v", err)
 	}
 	bad := bytes.Clone(backup)
 	bad[len(bad)-20] ^= 1
-	if _, err := keystore.Restore(dst, rk, bad); err == nil {
+	if _, err := keystore.Restore(dst, rk, bad, nil); err == nil {
 		t.Fatal("a changed backup restored")
 	}
-	if _, err := keystore.Restore(dst, rk, backup); err != nil {
+	if _, err := keystore.Restore(dst, rk, backup, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := dump(t, src)
@@ -81,7 +81,7 @@ func TestBackupRestore(t *testing.T) {
 	if err := keystore.Init(dst, rk); err != nil {
 		t.Fatalf("the restored store does not open under its root key: %v", err)
 	}
-	if _, err := keystore.Restore(dst, rk, backup); !errors.Is(err, keystore.ErrNotEmpty) {
+	if _, err := keystore.Restore(dst, rk, backup, nil); !errors.Is(err, keystore.ErrNotEmpty) {
 		t.Fatalf("restore into a store in use: %v", err)
 	}
 }
@@ -96,7 +96,7 @@ func FuzzRestore(f *testing.F) {
 	f.Add([]byte("KMSDBAK1\x00\x00\x00\x02{}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		dst := memstore.New()
-		if _, err := keystore.Restore(dst, rk, b); err == nil && !bytes.Equal(b, backup) && len(b) < len(backup) {
+		if _, err := keystore.Restore(dst, rk, b, nil); err == nil && !bytes.Equal(b, backup) && len(b) < len(backup) {
 			t.Fatalf("restored from %d bytes that are not a backup", len(b))
 		}
 	})

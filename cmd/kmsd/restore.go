@@ -3,8 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"kmsd/keystore"
 	"kmsd/keystore/statedir"
@@ -28,7 +32,11 @@ func (c *restoreCmd) Run() error {
 		return fmt.Errorf("%s is larger than a backup may be", c.File)
 	}
 	key := statedir.RootKeyFile(c.RootKeyFile)
-	h, err := statedir.Restore(statedir.Options{Dir: c.StateDir, RootKeyFile: key}, b)
+	o := statedir.Options{Dir: c.StateDir, RootKeyFile: key}
+	if isTerminal(os.Stderr) {
+		o.Progress = progress(os.Stderr)
+	}
+	h, err := statedir.Restore(o, b)
 	clear(b)
 	if err != nil {
 		dirs := []string{c.StateDir}
@@ -39,6 +47,29 @@ func (c *restoreCmd) Run() error {
 	}
 	fmt.Printf("restored %d records (%d keys) taken %s into %s\n", h.Records, h.Keys, h.Created.Format("2006-01-02T15:04:05Z"), c.StateDir)
 	return nil
+}
+
+// progress writes a restore's progress on a terminal, one line redrawn at
+// most ten times a second, ended when the last record is written.
+func progress(w io.Writer) func(done, total int) {
+	var last time.Time
+	return func(done, total int) {
+		now := time.Now()
+		if done < total && now.Sub(last) < 100*time.Millisecond {
+			return
+		}
+		last = now
+		fmt.Fprintf(w, "\rrestoring: %d of %d records (%d%%)", done, total, 100*done/max(1, total))
+		if done >= total {
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // rotateRootKeyCmd re-seals a state directory under a new root key,

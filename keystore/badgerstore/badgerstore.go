@@ -188,6 +188,12 @@ func (s *Store) Scan(prefix []byte, fn func(key, value []byte) error) error {
 	}))
 }
 
+// MaxBatch is the most one Write takes: Badger's limits on one
+// transaction, which follow its memtable's size (keystore.BatchLimiter).
+func (s *Store) MaxBatch() (count int, bytes int64) {
+	return int(s.db.MaxBatchCount()), s.db.MaxBatchSize()
+}
+
 // Write applies the batch in one transaction.
 func (s *Store) Write(b *keystore.Batch) error {
 	changes, err := b.Changes()

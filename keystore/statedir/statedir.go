@@ -28,6 +28,9 @@ type Options struct {
 	RootKeyFile string // an existing root key; "" means DIR/root-key
 	NoSync      bool   // tests and bulk loads only: see badgerstore
 	Logger      *slog.Logger
+	// Progress, if set, is told how far a Restore is: records written of
+	// the backup's.
+	Progress func(done, total int)
 }
 
 // State is an open state directory.
@@ -201,7 +204,7 @@ func Restore(o Options, backup []byte) (keystore.BackupHeader, error) {
 		os.RemoveAll(tmp)
 		return keystore.BackupHeader{}, err
 	}
-	h, err := keystore.Restore(st, rk, backup)
+	h, err := keystore.Restore(st, rk, backup, o.Progress)
 	if err = errors.Join(err, st.Close()); err != nil {
 		os.RemoveAll(tmp)
 		return h, err
