@@ -45,6 +45,9 @@ func cliArgs(p *kong.Kong, args []string, stdout io.Writer) ([]string, error) {
 		out = append(out, a)
 	}
 	at, command := findCommand(p, out)
+	if slices.ContainsFunc(out, func(a string) bool { return a == "--batch-input" || strings.HasPrefix(a, "--batch-input=") }) {
+		out = batchDefaults(p, out, command)
+	}
 	skeleton, input := "", ""
 	for i, a := range out {
 		switch {
@@ -112,6 +115,30 @@ func cliArgs(p *kong.Kong, args []string, stdout io.Writer) ([]string, error) {
 		extra = append(extra, flagValue(flag, fields[k])...)
 	}
 	return slices.Concat(out[:at+1], extra, out[at+1:]), nil
+}
+
+// batchDefaults lets a command run with --batch-input without the flags
+// it requires of one request (each line brings them): those not given
+// are given empty, which leaves them to the lines.
+func batchDefaults(p *kong.Kong, args []string, command string) []string {
+	node := p.Model.Node
+	for _, w := range strings.Fields(command) {
+		for _, c := range node.Children {
+			if c.Name == w {
+				node = c
+			}
+		}
+	}
+	if node == p.Model.Node {
+		return args
+	}
+	for _, f := range node.Flags {
+		flag := "--" + f.Name
+		if f.Required && !slices.ContainsFunc(args, func(a string) bool { return a == flag || strings.HasPrefix(a, flag+"=") }) {
+			args = append(args, flag+"=")
+		}
+	}
+	return args
 }
 
 // findCommand returns where the command's last word is in args, and the

@@ -30,6 +30,9 @@ func opName(command string) string {
 
 // call runs op with in and prints its response.
 func call(e *env, op string, in api.Message) error {
+	if e.g.BatchInput != "" {
+		return runBatch(e, op, in)
+	}
 	c, err := e.client()
 	if err != nil {
 		return err

@@ -44,6 +44,7 @@ type globals struct {
 	CliBinaryFormat     string `name:"cli-binary-format" help:"How a blob argument that is not fileb:// is read: base64 (the default) or raw-in-base64-out (its text, as bytes)." default:"base64" enum:"base64,raw-in-base64-out" group:"global"`
 	CliInputJSON        string `name:"cli-input-json" help:"The request as JSON (or file://PATH), with AWS's field names; flags given beside it win." group:"global"`
 	GenerateCliSkeleton string `name:"generate-cli-skeleton" help:"Print the command's request as JSON with empty values, for --cli-input-json (input, the default), or a sample of its answer (output), and exit." group:"global"`
+	BatchInput          string `name:"batch-input" help:"encrypt, decrypt, re-encrypt, generate-data-key(-without-plaintext): read many requests, one JSON object a line with AWS's field names, from this file (- for standard input), and print one result a line in order (JSON Lines), sent to kmsd in batches; the command's flags are every line's defaults." group:"global"`
 	Debug               bool   `help:"Say on stderr what kmsctl does: the socket, kmsd's Hello, each request and how long it took (never its blobs or contexts)." group:"global"`
 	CliReadTimeout      *int   `name:"cli-read-timeout" help:"The longest wait, in seconds, for kmsd's answer to a request (0: no limit); overrides --timeout for the answers, as the aws CLI's." group:"global"`
 	CliConnectTimeout   *int   `name:"cli-connect-timeout" help:"The longest wait, in seconds, to connect to kmsd and exchange Hello (0: no limit; default 5)." group:"global"`
@@ -225,10 +226,14 @@ func report(stderr io.Writer, op string, err error) int {
 	var we *api.Error
 	var ue usageError
 	var broken trailBroken
+	var failed batchFailed
 	var te tableError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &failed):
+		fmt.Fprintln(stderr, "kmsctl:", failed)
+		return exitServiceError
 	case errors.As(err, &broken):
 		fmt.Fprintln(stderr, "kmsctl:", broken.error)
 		return exitBroken

@@ -156,3 +156,17 @@ func (c *Client) sendBatch(ctx context.Context, cc *clientConn, op *api.OpSpec, 
 	}
 	return b.results, nil
 }
+
+// CallBatch calls a batch operation by name (one whose OpSpec has Batch
+// set) for many items, as the typed batch methods do (EncryptBatch, ...),
+// for callers that pick the operation at run time: each item's result in
+// order, its output (the operation's output type) or its error; the error
+// is for the whole call. An item over kmsd's limits (CheckLimits) fails
+// the whole call: check each first to answer it alone.
+func (c *Client) CallBatch(ctx context.Context, op string, items []api.Message) ([]wire.Result, error) {
+	spec := api.Lookup(op)
+	if spec == nil || !spec.Batch {
+		return nil, fmt.Errorf("%q is not a batch operation", op)
+	}
+	return c.doBatch(ctx, spec, items)
+}

@@ -161,7 +161,7 @@ func (c *Client) do(ctx context.Context, opName string, in api.Message) (api.Mes
 		if err != nil {
 			return nil, err
 		}
-		if err := checkLimits(cc.hello.Limits, in); err != nil {
+		if err := CheckLimits(cc.hello.Limits, in); err != nil {
 			return nil, err
 		}
 		cl := &call{op: op, in: in, done: make(chan struct{})}

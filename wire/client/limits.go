@@ -8,11 +8,13 @@ import (
 	"kmsd/wire/api"
 )
 
-// checkLimits answers, before anything is sent, a request that breaks a
-// limit kmsd announced in Hello, with the error kmsd itself would give:
-// a 5 MB plaintext is the service's ValidationException naming 4096,
-// not a frame the server refuses to read.
-func checkLimits(l api.Limits, in api.Message) error {
+// CheckLimits answers, before anything is sent, a request that breaks a
+// limit kmsd announced in Hello (HelloOutput.Limits), with the error kmsd
+// itself would give: a 5 MB plaintext is the service's
+// ValidationException naming 4096, not a frame the server refuses to
+// read. Every call checks its request so; a batch's items are for the
+// caller to check.
+func CheckLimits(l api.Limits, in api.Message) error {
 	tooLong := func(field string, n int, max int32) error {
 		if max > 0 && n > int(max) {
 			return &api.Error{Code: api.CodeValidation, Message: fmt.Sprintf("%s must be 1 to %d bytes", field, max)}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -106,4 +107,47 @@ func jsonString(b *strings.Builder, s string) {
 		}
 	}
 	b.WriteByte('"')
+}
+
+// JSONLine writes a tree as one line of compact JSON (JSON Lines), keys
+// in the Object's order, strings as JSON writes them; without the final
+// newline.
+func JSONLine(w io.Writer, t any) {
+	var b strings.Builder
+	writeJSONLine(&b, t)
+	io.WriteString(w, b.String())
+}
+
+func writeJSONLine(b *strings.Builder, t any) {
+	switch v := t.(type) {
+	case *Object:
+		b.WriteByte('{')
+		for i, k := range v.Keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			jsonString(b, k)
+			b.WriteByte(':')
+			writeJSONLine(b, v.Vals[k])
+		}
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		for i, e := range v {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeJSONLine(b, e)
+		}
+		b.WriteByte(']')
+	case map[string]any:
+		o := &Object{Vals: v}
+		for k := range v {
+			o.Keys = append(o.Keys, k)
+		}
+		slices.Sort(o.Keys)
+		writeJSONLine(b, o)
+	default:
+		writeJSON(b, v, "")
+	}
 }
