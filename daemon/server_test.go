@@ -316,9 +316,15 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 			return err
 		}},
 		{"CreateCustomKeyStore/DescribeCustomKeyStores/UpdateCustomKeyStore/ConnectCustomKeyStore/DisconnectCustomKeyStore/DeleteCustomKeyStore", func() error {
-			// A module that does not load: the store connects to FAILED.
+			// A module that is there (a file only root can write, checked
+			// when the store is made) but does not load, as no ELF file: the
+			// store connects to FAILED.
+			pin := filepath.Join(t.TempDir(), "pin")
+			if err := os.WriteFile(pin, []byte("1234"), 0o600); err != nil {
+				return err
+			}
 			cs, err := c.CreateCustomKeyStore(ctx, &api.CreateCustomKeyStoreInput{CustomKeyStoreName: "s",
-				Pkcs11Module: "/nonexistent/libpkcs11.so", TokenLabel: "t", KeyStorePasswordFile: "/nonexistent/pin"})
+				Pkcs11Module: "/etc/passwd", TokenLabel: "t", KeyStorePasswordFile: pin})
 			if err != nil {
 				return err
 			}
