@@ -234,15 +234,17 @@ func skeletonOf(t reflect.Type) any {
 
 // sampleOf is the sample answer --generate-cli-skeleton output prints, as
 // the aws CLI version 2 makes it: every field, a string or blob holding
-// its own name, numbers 0, booleans true, lists of one element, times the
-// epoch.
+// its own name, numbers 0, booleans true, lists of one element, maps of
+// "KeyName" to an empty value, times the epoch without an offset. (The aws
+// CLI names a list's string elements after their shape, GrantOperation;
+// kmsd's types have no shape names, so they hold the list's name.)
 func sampleOf(t reflect.Type, name string) any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	switch {
 	case t == reflect.TypeFor[time.Time]():
-		return awsTime(time.Unix(0, 0))
+		return "1970-01-01T00:00:00"
 	case t.Kind() == reflect.Struct:
 		o := &object{Vals: map[string]any{}}
 		for i := range t.NumField() {
@@ -263,7 +265,7 @@ func sampleOf(t reflect.Type, name string) any {
 	case t.Kind() == reflect.Slice:
 		return []any{sampleOf(t.Elem(), name)}
 	case t.Kind() == reflect.Map:
-		return &object{Keys: []string{"KeyName"}, Vals: map[string]any{"KeyName": sampleOf(t.Elem(), "ValueName")}}
+		return &object{Keys: []string{"KeyName"}, Vals: map[string]any{"KeyName": sampleOf(t.Elem(), "")}}
 	case t.Kind() == reflect.Bool:
 		return true
 	}
