@@ -43,15 +43,18 @@ demo: build
 	$$k generate-data-key --key-id alias/demo --key-spec AES_256 --query KeyMaterialId --output text; \
 	echo "demo OK"
 
-## test: vet, then every test with the race detector (fuzz seeds included), and
-## the AWS SDK's tests of the AWS endpoint (e2e/awssdk, a module of its own).
+## test: vet, then every test with the race detector (fuzz seeds included), the
+## AWS SDK's tests of the AWS endpoint (e2e/awssdk, a module of its own) and
+## kube-apiserver's KMS v2 client against the plugin (e2e/k8s, another).
 ## Independent tests run four at a time: most of e2e's wait on processes.
 ## With CI set, a test that would skip for want of something fails instead.
 test:
 	$(GO) vet ./...
 	cd e2e/awssdk && $(GO) vet ./...
+	cd e2e/k8s && $(GO) vet ./...
 	$(GO) test -race -parallel 4 -timeout 9m ./...
 	cd e2e/awssdk && $(GO) test -race -timeout 5m ./...
+	cd e2e/k8s && $(GO) test -race -timeout 5m ./...
 
 ## test-long: the tests kept out of `make test` for time (XAES 1,000,000-iteration vector)
 test-long:
@@ -62,6 +65,7 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) run $(STATICCHECK) ./...
 	cd e2e/awssdk && $(GO) run $(STATICCHECK) ./...
+	cd e2e/k8s && $(GO) run $(STATICCHECK) ./...
 
 ## generate: the wire codec from the wire/api structs, and the client's methods,
 ## the daemon's handlers and kmsctl's commands from the operation table (tests
@@ -96,6 +100,7 @@ bench:
 	GO=$(GO) bash bench/profile.sh bench/results | tee -a bench/results/kmsd.txt
 	@GOBIN=$(CURDIR)/bench/.peer $(GO) install github.com/nsmithuk/local-kms@$(PEER_VERSION) || \
 		echo "peer: local-kms could not be installed; the table has no peer figures"
+	cd e2e/k8s && $(GO) test -run '^$$' -bench Plugin -benchtime $(BENCHTIME) -count $(COUNT) -timeout 30m . | tee ../../bench/results/k8s.txt
 	cd bench/peer && LOCAL_KMS=$$(ls $(CURDIR)/bench/.peer/local-kms 2>/dev/null) $(GO) test -run '^$$' -bench . \
 		-benchtime $(BENCHTIME) -count $(COUNT) -timeout 1h . | tee ../results/peer.txt
 	$(GO) run ./bench/report -table bench/results/table.md -svg bench/results/throughput.svg \

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kmsd/daemon/audit"
+	"kmsd/daemon/k8skms"
 	"kmsd/daemon/kms"
 	"kmsd/fusefs"
 	"kmsd/internal/version"
@@ -64,6 +65,13 @@ type Options struct {
 	// AWSListen, if set, serves the AWS KMS JSON 1.1 protocol there
 	// (package awsapi): "unix:PATH" or "tcp:HOST:PORT".
 	AWSListen string
+	// K8sKMSListen, if set, serves the Kubernetes KMS v2 plugin (package
+	// k8skms) there, "unix:PATH", under K8sKMSKey (a key id, ARN or
+	// alias); the socket's mode (default 0600) and group are
+	// K8sKMSSocketMode and K8sKMSSocketGroup.
+	K8sKMSListen, K8sKMSKey string
+	K8sKMSSocketMode        os.FileMode
+	K8sKMSSocketGroup       string
 	// Region and AccountID are those of kmsd's ARNs
 	// (arn:aws:kms:REGION:ACCOUNT:key/ID); "" takes kms.DefaultRegion and
 	// kms.DefaultAccountID.
@@ -312,6 +320,24 @@ func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *sl
 		defer aws.Shutdown(context.Background())
 		log.Info("serving the AWS KMS API", "listen", o.AWSListen)
 	}
+	var plugin *k8skms.Plugin
+	if o.K8sKMSListen != "" {
+		var kl net.Listener
+		var err error
+		plugin, kl, err = startK8sKMS(o, srv)
+		if err != nil {
+			stopAWS(aws, o.DrainTimeout, log)
+			srv.Shutdown(context.Background())
+			<-served
+			return fmt.Errorf("--k8s-kms-listen: %w", err)
+		}
+		go func() {
+			if err := plugin.Serve(kl); err != nil {
+				log.Error("serving the Kubernetes KMS plugin", "err", err)
+			}
+		}()
+		log.Info("serving the Kubernetes KMS v2 plugin", "listen", o.K8sKMSListen, "key", o.K8sKMSKey)
+	}
 	var mnt *fusefs.Mount
 	if o.Mount != "" {
 		var err error
@@ -343,6 +369,7 @@ func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *sl
 		case err := <-served:
 			unmount(mnt, log)
 			stopAWS(aws, o.DrainTimeout, log) // before the workers stop: it queues work for them
+			stopK8sKMS(plugin, o.DrainTimeout)
 			srv.Shutdown(context.Background())
 			return fmt.Errorf("accepting connections: %w", err)
 		case now := <-wdTick:
@@ -355,6 +382,7 @@ func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *sl
 	notify(log, "STOPPING=1")
 	unmount(mnt, log)
 	stopAWS(aws, o.DrainTimeout, log)
+	stopK8sKMS(plugin, o.DrainTimeout)
 	return drain(srv, o.DrainTimeout, served, log)
 }
 

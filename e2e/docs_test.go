@@ -158,7 +158,7 @@ func TestDocs(t *testing.T) {
 // command cannot sit in a block the tests do not see.
 func TestDocFencesAreLabelled(t *testing.T) {
 	t.Parallel()
-	known := map[string]bool{"sh": true, "text": true, "json": true, "go": true, "ini": true}
+	known := map[string]bool{"sh": true, "text": true, "json": true, "go": true, "ini": true, "yaml": true}
 	for _, path := range documents(t) {
 		b, err := os.ReadFile(path)
 		if err != nil {

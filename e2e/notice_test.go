@@ -41,6 +41,9 @@ func TestNoticeListsEveryModule(t *testing.T) {
 			t.Errorf("NOTICE does not list %s, which the binaries are built with", path)
 		}
 		_, err := os.Stat(dir + "/NOTICE")
+		if err != nil {
+			_, err = os.Stat(dir + "/NOTICE.txt")
+		}
 		if has := strings.Contains(string(notice), "--- "+path+"\n"); has != (err == nil) {
 			t.Errorf("%s: ships a NOTICE file: %v; NOTICE reproduces it: %v", path, err == nil, has)
 		}

@@ -19,7 +19,7 @@ func TestCLIDoc(t *testing.T) {
 	doc := testkit.DocSection(t, "../../docs/cli.md", "## kmsd")
 	var rows []string
 	for _, line := range strings.Split(doc, "\n") {
-		if m := regexp.MustCompile("^\\| `(--[a-z-]+)` \\|").FindStringSubmatch(line); m != nil {
+		if m := regexp.MustCompile("^\\| `(--[a-z][a-z0-9-]*)` \\|").FindStringSubmatch(line); m != nil {
 			rows = append(rows, m[1])
 		}
 	}

@@ -43,6 +43,10 @@ type serveCmd struct {
 	AuditRetainAge        time.Duration `help:"Remove the trail's files whose last record is older than this (e.g. 2160h). Default: keep everything."`
 	AuditCheckpointExport string        `help:"Also copy each signed checkpoint of the audit trail here: a directory (on another mount or machine), or journal (the systemd journal). kmsctl audit verify --checkpoints then catches a trail rewritten after the copy, even one signed again with kmsd's own key." env:"KMSD_AUDIT_CHECKPOINT_EXPORT"`
 	MetricsListen         string        `help:"Serve Prometheus metrics (GET /metrics) here: unix:PATH or tcp:127.0.0.1:PORT. Off by default." env:"KMSD_METRICS_LISTEN"`
+	K8sKMSListen          string        `name:"k8s-kms-listen" help:"Serve the Kubernetes KMS v2 plugin (kube-apiserver's EncryptionConfiguration kms provider, apiVersion v2) on unix:PATH; a stale socket is replaced. Off by default (docs/kubernetes.md)." env:"KMSD_K8S_KMS_LISTEN"`
+	K8sKMSKey             string        `name:"k8s-kms-key" help:"The key the plugin encrypts under: an id, ARN or alias." env:"KMSD_K8S_KMS_KEY"`
+	K8sKMSSocketMode      string        `name:"k8s-kms-socket-mode" help:"The plugin socket's mode (octal)." default:"0600"`
+	K8sKMSSocketGroup     string        `name:"k8s-kms-socket-group" help:"The plugin socket's group (name or gid; default: kmsd's)."`
 	AWSListen             string        `name:"aws-listen" help:"Serve the AWS KMS API (JSON 1.1, as the AWS SDKs and the aws CLI speak it) here: unix:PATH (callers known by their kernel credentials) or tcp:HOST:PORT (requests signed with access keys kmsd issued). Off by default (docs/aws-endpoint.md)." env:"KMSD_AWS_LISTEN"`
 	Region                string        `help:"The region in kmsd's ARNs (arn:aws:kms:REGION:ACCOUNT:key/ID)." default:"local"`
 	AccountID             string        `name:"account-id" help:"The 12-digit account id in kmsd's ARNs." default:"000000000000"`
@@ -107,6 +111,11 @@ func (c *serveCmd) Run() error {
 		fmt.Fprintln(os.Stderr, "kmsd: --socket-mode:", err)
 		os.Exit(2)
 	}
+	k8sMode, err := strconv.ParseUint(c.K8sKMSSocketMode, 8, 32)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kmsd: --k8s-kms-socket-mode:", err)
+		os.Exit(2)
+	}
 	h := logHandler(os.Stderr, c.LogFormat, c.LogLevel)
 	if c.CPUProfile != "" {
 		f, err := os.Create(c.CPUProfile)
@@ -126,7 +135,8 @@ func (c *serveCmd) Run() error {
 		AuditDir: c.AuditDir, AuditSync: c.AuditSync, AuditFlushInterval: c.AuditFlushInterval, NoAudit: c.NoAudit,
 		AuditRetainBytes: retainBytes(c.AuditRetainSize), AuditRetainAge: c.AuditRetainAge, AuditCheckpointExport: c.AuditCheckpointExport,
 		PollWindow: c.PollWindow, MaxConns: c.MaxConnections, MaxConnsPerUID: c.MaxConnectionsPerUID,
-		HelloTimeout: c.HelloTimeout, MetricsListen: c.MetricsListen, AWSListen: c.AWSListen, Region: c.Region, AccountID: c.AccountID,
+		HelloTimeout: c.HelloTimeout, MetricsListen: c.MetricsListen, AWSListen: c.AWSListen, Region: c.Region,
+		K8sKMSListen: c.K8sKMSListen, K8sKMSKey: c.K8sKMSKey, K8sKMSSocketMode: os.FileMode(k8sMode), K8sKMSSocketGroup: c.K8sKMSSocketGroup, AccountID: c.AccountID,
 		Mount: c.Mount, MountAllow: c.MountAllowOther, MountDebug: c.MountDebug,
 	})
 }
