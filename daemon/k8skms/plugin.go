@@ -260,7 +260,7 @@ func grpcError(err error) error {
 		code = codes.NotFound
 	case api.CodeValidation, api.CodeInvalidCiphertext, api.CodeIncorrectKey:
 		code = codes.InvalidArgument
-	case api.CodeDisabled, api.CodeInvalidState, api.CodeKeyUnavailable:
+	case api.CodeDisabled, api.CodeInvalidState:
 		code = codes.FailedPrecondition
 	case api.CodeThrottling:
 		code = codes.ResourceExhausted
