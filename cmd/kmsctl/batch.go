@@ -304,25 +304,26 @@ func writeBatchResult(w io.Writer, g *globals, out api.Message, err error) error
 
 // newProgress returns what shows a long batch's progress on a terminal:
 // on standard error, when it is one and standard output is not (the
-// results go elsewhere), at most ten times a second; done < 0 ends it.
+// results go elsewhere), at most ten times a second; done < 0 ends it,
+// with the totals (-done items).
 func newProgress(e *env) func(done, failed int) {
 	if !isTerminal(e.stderr) || isTerminal(e.stdout) {
 		return func(int, int) {}
 	}
-	start, last, shown := time.Now(), time.Time{}, false
+	start, last := time.Now(), time.Time{}
 	return func(done, failed int) {
 		now := time.Now()
-		if done < 0 {
-			if shown {
-				fmt.Fprintln(e.stderr)
-			}
+		end := done < 0
+		if end {
+			done = -done
+		} else if now.Sub(last) < 100*time.Millisecond {
 			return
 		}
-		if now.Sub(last) < 100*time.Millisecond {
-			return
-		}
-		last, shown = now, true
+		last = now
 		rate := float64(done) / max(now.Sub(start).Seconds(), 1e-3)
 		fmt.Fprintf(e.stderr, "\rkmsctl: %d items, %d failed, %.0f/s", done, failed, rate)
+		if end {
+			fmt.Fprintln(e.stderr) // the last line stays, with the totals
+		}
 	}
 }
