@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,7 +30,7 @@ func plugin(t *testing.T, dir string) (*testkit.Daemon, string) {
 	t.Helper()
 	sock := filepath.Join(dir, "k8s.sock")
 	d := testkit.Start(t, testkit.Config{Dir: dir, Args: []string{"--k8s-kms-listen", "unix:" + sock,
-		"--k8s-kms-key", "alias/k8s", "--k8s-kms-socket-mode", "0666"}})
+		"--k8s-kms-key", "alias/k8s", "--k8s-kms-socket-mode", "0666", "--k8s-kms-socket-group", "daemon"}})
 	return d, sock
 }
 
@@ -104,6 +107,8 @@ func TestAPIServerDrivesKMSD(t *testing.T) {
 	d, sock := plugin(t, dir)
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o666 || fi.Mode()&os.ModeSocket == 0 {
 		t.Fatalf("the plugin's socket: %v %v", fi.Mode(), err)
+	} else if g, err := user.LookupGroup("daemon"); err != nil || strconv.Itoa(int(fi.Sys().(*syscall.Stat_t).Gid)) != g.Gid {
+		t.Fatalf("the plugin's socket is not the daemon group's (--k8s-kms-socket-group): %v", err)
 	}
 
 	a := newAPIServer(t, ctx, sock)
