@@ -11,8 +11,10 @@ import (
 // accept every version up to this one and refuse newer ones. Version 2 added
 // key policies (KeyRecord.Policy) and grant records; a version 1 key record
 // has no policy. Version 3 added imported material (KeyRecord.Import) and keys kept in
-// custom key stores (KeyRecord.CustomKeyStoreId).
-const RecordVersion = 3
+// custom key stores (KeyRecord.CustomKeyStoreId). Version 4 added keys
+// that are not symmetric encryption keys (KeySpec RSA_*, ECC_*, HMAC_*,
+// ML_DSA_*), whose one version is sealed in format 2 (RootKey.SealKey).
+const RecordVersion = 4
 
 // KeyRecord is everything kmsd stores about one key. Field names follow
 // AWS's KeyMetadata where they mean the same thing.

@@ -29,6 +29,18 @@ const (
 	checkLabel   = "kmsd/v1/root-key-check"
 )
 
+// Sealed key material, format 2, for the keys that are not symmetric
+// encryption keys (package keyspec: PKCS#8, a seed, an HMAC key): 0x02 |
+// nonce (24) | ciphertext (1..MaxKeyMaterial) | tag (16), XAES-256-GCM
+// under the sealing key, with additional data "kmsd/v1/key-material-2" |
+// key id (16) | version (4, big-endian).
+const (
+	sealFormatV2 = 0x02
+	sealLabelV2  = "kmsd/v1/key-material-2"
+	// MaxKeyMaterial bounds format 2's material.
+	MaxKeyMaterial = 8192
+)
+
 // ErrWrongRootKey means sealed data did not open under this root key.
 var ErrWrongRootKey = errors.New("root key does not match the one this state was sealed with")
 
@@ -169,12 +181,61 @@ func (r *RootKey) Unseal(id KeyID, v uint32, sealed []byte) (*Material, error) {
 	if len(sealed) != sealedSize || sealed[0] != sealFormatV1 {
 		return nil, fmt.Errorf("sealed material of key %s version %d is malformed", id, v)
 	}
-	key, err := r.aead.Open(make([]byte, 0, MaterialSize), sealed[1:1+xaes.NonceSize], sealed[1+xaes.NonceSize:], sealAAD(sealLabel, id, v))
+	key, err := r.open(id, v, sealed)
 	if err != nil {
-		return nil, fmt.Errorf("unseal key %s version %d: %w", id, v, ErrWrongRootKey)
+		return nil, err
 	}
 	defer clear(key)
 	return NewMaterial(v, key)
+}
+
+// SealKey seals the material of a key that is not a symmetric encryption
+// key (format 2): 1 to MaxKeyMaterial bytes, as package keyspec writes it.
+func (r *RootKey) SealKey(id KeyID, v uint32, material []byte) ([]byte, error) {
+	if len(material) < 1 || len(material) > MaxKeyMaterial {
+		return nil, fmt.Errorf("key material must be 1 to %d bytes", MaxKeyMaterial)
+	}
+	out := make([]byte, 1+xaes.NonceSize, 1+xaes.NonceSize+len(material)+xaes.Overhead)
+	out[0] = sealFormatV2
+	if _, err := rand.Read(out[1:]); err != nil {
+		return nil, err
+	}
+	return r.aead.Seal(out, out[1:], material, sealAAD(sealLabelV2, id, v)), nil
+}
+
+// UnsealKey opens material SealKey sealed; the caller zeroes it once
+// parsed. Failures are as Unseal's.
+func (r *RootKey) UnsealKey(id KeyID, v uint32, sealed []byte) ([]byte, error) {
+	if len(sealed) < 1 || sealed[0] != sealFormatV2 {
+		return nil, fmt.Errorf("sealed material of key %s version %d is malformed", id, v)
+	}
+	return r.open(id, v, sealed)
+}
+
+// open opens sealed material of either format, checking its size.
+func (r *RootKey) open(id KeyID, v uint32, sealed []byte) ([]byte, error) {
+	const min = 1 + xaes.NonceSize + xaes.Overhead
+	var label string
+	switch {
+	case len(sealed) == sealedSize && sealed[0] == sealFormatV1:
+		label = sealLabel
+	case len(sealed) > min && len(sealed) <= min+MaxKeyMaterial && sealed[0] == sealFormatV2:
+		label = sealLabelV2
+	default:
+		return nil, fmt.Errorf("sealed material of key %s version %d is malformed", id, v)
+	}
+	raw, err := r.aead.Open(make([]byte, 0, len(sealed)-min), sealed[1:1+xaes.NonceSize], sealed[1+xaes.NonceSize:], sealAAD(label, id, v))
+	if err != nil {
+		return nil, fmt.Errorf("unseal key %s version %d: %w", id, v, ErrWrongRootKey)
+	}
+	return raw, nil
+}
+
+// check reports whether sealed (either format) opens under r.
+func (r *RootKey) check(id KeyID, v uint32, sealed []byte) error {
+	raw, err := r.open(id, v, sealed)
+	clear(raw)
+	return err
 }
 
 // checkValue seals a fixed string so a store can tell, on open, that it is

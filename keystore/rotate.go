@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-
-	"kmsd/keystore/xaes"
 )
 
 // Root key rotation moves every key's sealed material from one root key
@@ -35,14 +33,14 @@ type nextSeal struct {
 // reseal seals under to what sealed holds under r, the material never
 // leaving this package.
 func (r *RootKey) reseal(to *RootKey, id KeyID, v uint32, sealed []byte) ([]byte, error) {
-	if len(sealed) != sealedSize || sealed[0] != sealFormatV1 {
-		return nil, fmt.Errorf("sealed material of key %s version %d is malformed", id, v)
-	}
-	raw, err := r.aead.Open(make([]byte, 0, MaterialSize), sealed[1:1+xaes.NonceSize], sealed[1+xaes.NonceSize:], sealAAD(sealLabel, id, v))
+	raw, err := r.open(id, v, sealed)
 	if err != nil {
-		return nil, fmt.Errorf("unseal key %s version %d: %w", id, v, ErrWrongRootKey)
+		return nil, err
 	}
 	defer clear(raw)
+	if sealed[0] == sealFormatV2 {
+		return to.SealKey(id, v, raw)
+	}
 	return to.Seal(id, v, raw)
 }
 
@@ -121,7 +119,7 @@ func FinishRotation(st Store, rk *RootKey) (bool, error) {
 		if len(n.Sealed) == 0 {
 			return nil // a key without material tells nothing
 		}
-		_, err := rk.Unseal(n.KeyID, 1, n.Sealed[0])
+		err := rk.check(n.KeyID, 1, n.Sealed[0])
 		committed = err == nil
 		return errStop
 	})
@@ -171,7 +169,7 @@ func promote(st Store, rk *RootKey) error {
 			return fmt.Errorf("key %s has %d versions and %d next seals", r.KeyID, len(r.Versions), len(n.Sealed))
 		}
 		for j := range r.Versions {
-			if _, err := rk.Unseal(r.KeyID, r.Versions[j].Version, n.Sealed[j]); err != nil {
+			if err := rk.check(r.KeyID, r.Versions[j].Version, n.Sealed[j]); err != nil {
 				return err
 			}
 			r.Versions[j].Sealed = n.Sealed[j]

@@ -103,7 +103,7 @@ func TestSealUnseal(t *testing.T) {
 
 func TestDecodeRecordRejects(t *testing.T) {
 	for name, in := range map[string]string{
-		"newer version": `{"v":4,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
+		"newer version": `{"v":5,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
 		"no version":    `{"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab"}`,
 		"unknown field": `{"v":1,"KeyId":"1234abcd-12ab-44cd-96ef-1234567890ab","Evil":1}`,
 		"bad id":        `{"v":1,"KeyId":"nope"}`,
@@ -115,5 +115,48 @@ func TestDecodeRecordRejects(t *testing.T) {
 		if _, err := DecodeKeyRecord([]byte(in)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+func TestSealKeyFormat2(t *testing.T) {
+	rk := newRootKey(t)
+	id := NewKeyID()
+	key := bytes.Repeat([]byte("pkcs8"), 500) // an RSA-4096 key's size
+	sealed, err := rk.SealKey(id, 1, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sealed[0] != 0x02 || len(sealed) != 1+24+len(key)+16 || bytes.Contains(sealed, key[:10]) {
+		t.Fatalf("format 2 is 0x02 | nonce | ciphertext | tag, without the material in clear (%d bytes)", len(sealed))
+	}
+	got, err := rk.UnsealKey(id, 1, sealed)
+	if err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("UnsealKey: %v", err)
+	}
+	if _, err := rk.Unseal(id, 1, sealed); err == nil {
+		t.Fatal("a format 2 seal opened as symmetric material")
+	}
+	sym, _ := rk.Seal(id, 1, bytes.Repeat([]byte{5}, MaterialSize))
+	if _, err := rk.UnsealKey(id, 1, sym); err == nil {
+		t.Fatal("symmetric material opened as format 2")
+	}
+	other, _ := NewRootKey(bytes.Repeat([]byte{8}, RootKeySize))
+	for name, f := range map[string]func() error{
+		"other root key": func() error { _, err := other.UnsealKey(id, 1, sealed); return err },
+		"other version":  func() error { _, err := rk.UnsealKey(id, 2, sealed); return err },
+		"other key":      func() error { _, err := rk.UnsealKey(NewKeyID(), 1, sealed); return err },
+	} {
+		if err := f(); !errors.Is(err, ErrWrongRootKey) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for _, n := range []int{0, MaxKeyMaterial + 1} {
+		if _, err := rk.SealKey(id, 1, make([]byte, n)); err == nil {
+			t.Errorf("%d bytes sealed", n)
+		}
+	}
+	moved, _ := rk.reseal(other, id, 1, sealed)
+	if got, err := other.UnsealKey(id, 1, moved); err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("reseal keeps format 2: %v", err)
 	}
 }
