@@ -144,6 +144,62 @@ var handlers = map[string]func(ctx context.Context, s *Server, in api.Message) (
 		}
 		return out, nil
 	},
+	api.OpSign: func(ctx context.Context, s *Server, in api.Message) (api.Message, error) {
+		out, err := s.cfg.Service.Sign(ctx, in.(*api.SignInput))
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	},
+	api.OpVerify: func(ctx context.Context, s *Server, in api.Message) (api.Message, error) {
+		out, err := s.cfg.Service.Verify(ctx, in.(*api.VerifyInput))
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	},
+	api.OpGetPublicKey: func(ctx context.Context, s *Server, in api.Message) (api.Message, error) {
+		out, err := s.cfg.Service.GetPublicKey(ctx, in.(*api.GetPublicKeyInput))
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	},
+	api.OpGenerateMac: func(ctx context.Context, s *Server, in api.Message) (api.Message, error) {
+		out, err := s.cfg.Service.GenerateMac(ctx, in.(*api.GenerateMacInput))
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	},
+	api.OpVerifyMac: func(ctx context.Context, s *Server, in api.Message) (api.Message, error) {
+		out, err := s.cfg.Service.VerifyMac(ctx, in.(*api.VerifyMacInput))
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	},
+	api.OpDeriveSharedSecret: func(ctx context.Context, s *Server, in api.Message) (api.Message, error) {
+		out, err := s.cfg.Service.DeriveSharedSecret(ctx, in.(*api.DeriveSharedSecretInput))
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	},
+	api.OpGenerateDataKeyPair: func(ctx context.Context, s *Server, in api.Message) (api.Message, error) {
+		out, err := s.cfg.Service.GenerateDataKeyPair(ctx, in.(*api.GenerateDataKeyPairInput))
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	},
+	api.OpGenerateDataKeyPairWithoutPlaintext: func(ctx context.Context, s *Server, in api.Message) (api.Message, error) {
+		out, err := s.cfg.Service.GenerateDataKeyPairWithoutPlaintext(ctx, in.(*api.GenerateDataKeyPairInput))
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	},
 	api.OpGenerateRandom: func(ctx context.Context, s *Server, in api.Message) (api.Message, error) {
 		out, err := s.cfg.Service.GenerateRandom(ctx, in.(*api.GenerateRandomInput))
 		if err != nil {
@@ -342,5 +398,17 @@ var batchHandlers = map[string]func(ctx context.Context, svc *kms.Service, input
 	},
 	api.OpGenerateDataKeyWithoutPlaintext: func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink) {
 		svc.GenerateDataKeyWithoutPlaintextBatch(ctx, inputs.([]api.GenerateDataKeyInput)[lo:hi], sink)
+	},
+	api.OpSign: func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink) {
+		svc.SignBatch(ctx, inputs.([]api.SignInput)[lo:hi], sink)
+	},
+	api.OpVerify: func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink) {
+		svc.VerifyBatch(ctx, inputs.([]api.VerifyInput)[lo:hi], sink)
+	},
+	api.OpGenerateMac: func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink) {
+		svc.GenerateMacBatch(ctx, inputs.([]api.GenerateMacInput)[lo:hi], sink)
+	},
+	api.OpVerifyMac: func(ctx context.Context, svc *kms.Service, inputs any, lo, hi int, sink kms.Sink) {
+		svc.VerifyMacBatch(ctx, inputs.([]api.VerifyMacInput)[lo:hi], sink)
 	},
 }

@@ -2,6 +2,8 @@ package daemon_test
 
 import (
 	"bytes"
+	"crypto/ecdh"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -12,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +25,7 @@ import (
 	"kmsd/internal/testkit"
 	"kmsd/wire"
 	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 func TestListen(t *testing.T) {
@@ -179,6 +183,27 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 			o, err := c.GenerateRandom(ctx, &api.GenerateRandomInput{NumberOfBytes: api.Int32(5)})
 			if err == nil && len(o.Plaintext) != 5 {
 				err = errors.New("wrong size")
+			}
+			return err
+		}},
+		{"Sign/Verify/GetPublicKey", func() error { return signOverSocket(c) }},
+		{"GenerateMac/VerifyMac", func() error { return macOverSocket(c) }},
+		{"DeriveSharedSecret", func() error { return agreeOverSocket(c) }},
+		{"GenerateDataKeyPair/GenerateDataKeyPairWithoutPlaintext", func() error {
+			p, err := c.GenerateDataKeyPair(ctx, &api.GenerateDataKeyPairInput{KeyId: id, KeyPairSpec: "ECC_NIST_P256", EncryptionContext: ec})
+			if err != nil {
+				return err
+			}
+			if _, err := x509.ParsePKCS8PrivateKey(p.PrivateKeyPlaintext); err != nil {
+				return fmt.Errorf("private key: %w", err)
+			}
+			d, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: p.PrivateKeyCiphertextBlob, EncryptionContext: ec})
+			if err != nil || !bytes.Equal(d.Plaintext, p.PrivateKeyPlaintext) {
+				return fmt.Errorf("the blob does not decrypt to the private key: %v", err)
+			}
+			w, err := c.GenerateDataKeyPairWithoutPlaintext(ctx, &api.GenerateDataKeyPairInput{KeyId: id, KeyPairSpec: "ECC_SECG_P256K1"})
+			if err == nil && (w.PrivateKeyPlaintext != nil || len(w.PublicKey) == 0) {
+				err = fmt.Errorf("without plaintext: %+v", w)
 			}
 			return err
 		}},
@@ -373,7 +398,7 @@ func TestEveryOperationOverTheSocket(t *testing.T) {
 		{"CancelKeyDeletion", func() error { _, err := c.CancelKeyDeletion(ctx, &api.KeyIDInput{KeyId: id}); return err }},
 		{"Status", func() error {
 			o, err := c.Status(ctx, &api.StatusInput{})
-			if err == nil && (o.KeyCount != 2 || o.Requests == 0 || o.Workers == 0) { // the key and the EXTERNAL one
+			if err == nil && (o.KeyCount != 5 || o.Requests == 0 || o.Workers == 0) { // the key, the EXTERNAL one, the signing, MAC and ECDH keys
 				err = fmt.Errorf("status %+v", o)
 			}
 			return err
@@ -626,4 +651,100 @@ func TestListenWhereOthersCannotSwapIt(t *testing.T) {
 	if st, _ := os.Stat(target); st.Mode().Perm() != 0o600 {
 		t.Fatalf("the symlink's target is now %v", st.Mode())
 	}
+}
+
+func createSpecKey(c *client.Client, spec, usage string) (string, error) {
+	o, err := c.CreateKey(ctx, &api.CreateKeyInput{KeySpec: spec, KeyUsage: usage})
+	if err != nil {
+		return "", err
+	}
+	return o.KeyMetadata.KeyId, nil
+}
+
+// signOverSocket signs one message and a batch, verifies them, and checks
+// the signatures with the public key alone.
+func signOverSocket(c *client.Client) error {
+	id, err := createSpecKey(c, "ECC_NIST_P256", api.KeyUsageSignVerify)
+	if err != nil {
+		return err
+	}
+	msg := []byte("over the socket")
+	s, err := c.Sign(ctx, &api.SignInput{KeyId: id, Message: msg, SigningAlgorithm: "ECDSA_SHA_256"})
+	if err != nil {
+		return err
+	}
+	pk, err := c.GetPublicKey(ctx, &api.GetPublicKeyInput{KeyId: id})
+	if err != nil {
+		return err
+	}
+	pub, err := x509.ParsePKIXPublicKey(pk.PublicKey)
+	if err != nil || !slices.Equal(pk.SigningAlgorithms, []string{"ECDSA_SHA_256"}) {
+		return fmt.Errorf("public key %+v: %v", pk, err)
+	}
+	d := sha256.Sum256(msg)
+	if !ecdsa.VerifyASN1(pub.(*ecdsa.PublicKey), d[:], s.Signature) {
+		return errors.New("crypto/ecdsa does not verify the signature")
+	}
+	items := []*api.SignInput{{KeyId: id, Message: []byte("a"), SigningAlgorithm: "ECDSA_SHA_256"},
+		{KeyId: id, Message: []byte("b"), SigningAlgorithm: "ECDSA_SHA_384"}}
+	rs, err := c.SignBatch(ctx, items)
+	if err != nil || rs[0].Err != nil || api.CodeOf(rs[1].Err) != api.CodeInvalidKeyUsage {
+		return fmt.Errorf("sign batch %+v %v", rs, err)
+	}
+	vs, err := c.VerifyBatch(ctx, []*api.VerifyInput{
+		{KeyId: id, Message: []byte("a"), Signature: rs[0].Out.Signature, SigningAlgorithm: "ECDSA_SHA_256"},
+		{KeyId: id, Message: []byte("b"), Signature: rs[0].Out.Signature, SigningAlgorithm: "ECDSA_SHA_256"}})
+	if err != nil || vs[0].Err != nil || !vs[0].Out.SignatureValid || api.CodeOf(vs[1].Err) != api.CodeInvalidSignature {
+		return fmt.Errorf("verify batch %+v %v", vs, err)
+	}
+	v, err := c.Verify(ctx, &api.VerifyInput{KeyId: id, Message: msg, Signature: s.Signature, SigningAlgorithm: "ECDSA_SHA_256"})
+	if err != nil || !v.SignatureValid {
+		return fmt.Errorf("verify %+v %v", v, err)
+	}
+	return nil
+}
+
+func macOverSocket(c *client.Client) error {
+	id, err := createSpecKey(c, "HMAC_256", api.KeyUsageMAC)
+	if err != nil {
+		return err
+	}
+	rs, err := c.GenerateMacBatch(ctx, []*api.GenerateMacInput{{KeyId: id, Message: []byte("a"), MacAlgorithm: "HMAC_SHA_256"},
+		{KeyId: id, Message: []byte("a"), MacAlgorithm: "HMAC_SHA_512"}})
+	if err != nil || rs[0].Err != nil || len(rs[0].Out.Mac) != 32 || api.CodeOf(rs[1].Err) != api.CodeInvalidKeyUsage {
+		return fmt.Errorf("mac batch %+v %v", rs, err)
+	}
+	v, err := c.VerifyMac(ctx, &api.VerifyMacInput{KeyId: id, Message: []byte("a"), Mac: rs[0].Out.Mac, MacAlgorithm: "HMAC_SHA_256"})
+	if err != nil || !v.MacValid {
+		return fmt.Errorf("verify mac %+v %v", v, err)
+	}
+	_, err = c.VerifyMac(ctx, &api.VerifyMacInput{KeyId: id, Message: []byte("b"), Mac: rs[0].Out.Mac, MacAlgorithm: "HMAC_SHA_256"})
+	if api.CodeOf(err) != api.CodeInvalidMac {
+		return fmt.Errorf("another message's MAC: %v", err)
+	}
+	return nil
+}
+
+func agreeOverSocket(c *client.Client) error {
+	id, err := createSpecKey(c, "ECC_NIST_P256", api.KeyUsageKeyAgreement)
+	if err != nil {
+		return err
+	}
+	peer, _ := ecdh.P256().GenerateKey(rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(peer.PublicKey())
+	o, err := c.DeriveSharedSecret(ctx, &api.DeriveSharedSecretInput{KeyId: id, KeyAgreementAlgorithm: "ECDH", PublicKey: der})
+	if err != nil {
+		return err
+	}
+	pk, err := c.GetPublicKey(ctx, &api.GetPublicKeyInput{KeyId: id})
+	if err != nil {
+		return err
+	}
+	pub, _ := x509.ParsePKIXPublicKey(pk.PublicKey)
+	ours, _ := pub.(*ecdsa.PublicKey).ECDH()
+	want, _ := peer.ECDH(ours)
+	if !bytes.Equal(o.SharedSecret, want) {
+		return errors.New("the shared secret is not the peer's")
+	}
+	return nil
 }

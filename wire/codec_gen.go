@@ -58,6 +58,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendDeleteImportedKeyMaterialInput(b, v, e)
 	case *api.DeleteImportedKeyMaterialOutput:
 		return appendDeleteImportedKeyMaterialOutput(b, v, e)
+	case *api.DeriveSharedSecretInput:
+		return appendDeriveSharedSecretInput(b, v, e)
+	case *api.DeriveSharedSecretOutput:
+		return appendDeriveSharedSecretOutput(b, v, e)
 	case *api.DescribeCustomKeyStoresInput:
 		return appendDescribeCustomKeyStoresInput(b, v, e)
 	case *api.DescribeCustomKeyStoresOutput:
@@ -78,6 +82,14 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendGenerateDataKeyInput(b, v, e)
 	case *api.GenerateDataKeyOutput:
 		return appendGenerateDataKeyOutput(b, v, e)
+	case *api.GenerateDataKeyPairInput:
+		return appendGenerateDataKeyPairInput(b, v, e)
+	case *api.GenerateDataKeyPairOutput:
+		return appendGenerateDataKeyPairOutput(b, v, e)
+	case *api.GenerateMacInput:
+		return appendGenerateMacInput(b, v, e)
+	case *api.GenerateMacOutput:
+		return appendGenerateMacOutput(b, v, e)
 	case *api.GenerateRandomInput:
 		return appendGenerateRandomInput(b, v, e)
 	case *api.GenerateRandomOutput:
@@ -98,6 +110,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendGetParametersForImportInput(b, v, e)
 	case *api.GetParametersForImportOutput:
 		return appendGetParametersForImportOutput(b, v, e)
+	case *api.GetPublicKeyInput:
+		return appendGetPublicKeyInput(b, v, e)
+	case *api.GetPublicKeyOutput:
+		return appendGetPublicKeyOutput(b, v, e)
 	case *api.GetUsageInput:
 		return appendGetUsageInput(b, v, e)
 	case *api.GetUsageOutput:
@@ -178,6 +194,10 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendScheduleKeyDeletionInput(b, v, e)
 	case *api.ScheduleKeyDeletionOutput:
 		return appendScheduleKeyDeletionOutput(b, v, e)
+	case *api.SignInput:
+		return appendSignInput(b, v, e)
+	case *api.SignOutput:
+		return appendSignOutput(b, v, e)
 	case *api.StatusInput:
 		return appendStatusInput(b, v, e)
 	case *api.StatusOutput:
@@ -198,6 +218,14 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendVerifyAuditCheckpointsInput(b, v, e)
 	case *api.VerifyAuditCheckpointsOutput:
 		return appendVerifyAuditCheckpointsOutput(b, v, e)
+	case *api.VerifyInput:
+		return appendVerifyInput(b, v, e)
+	case *api.VerifyMacInput:
+		return appendVerifyMacInput(b, v, e)
+	case *api.VerifyMacOutput:
+		return appendVerifyMacOutput(b, v, e)
+	case *api.VerifyOutput:
+		return appendVerifyOutput(b, v, e)
 	}
 	panic("wire: not an api message")
 }
@@ -251,6 +279,10 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeDeleteImportedKeyMaterialInput(r, v)
 	case *api.DeleteImportedKeyMaterialOutput:
 		return decodeDeleteImportedKeyMaterialOutput(r, v)
+	case *api.DeriveSharedSecretInput:
+		return decodeDeriveSharedSecretInput(r, v)
+	case *api.DeriveSharedSecretOutput:
+		return decodeDeriveSharedSecretOutput(r, v)
 	case *api.DescribeCustomKeyStoresInput:
 		return decodeDescribeCustomKeyStoresInput(r, v)
 	case *api.DescribeCustomKeyStoresOutput:
@@ -271,6 +303,14 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeGenerateDataKeyInput(r, v)
 	case *api.GenerateDataKeyOutput:
 		return decodeGenerateDataKeyOutput(r, v)
+	case *api.GenerateDataKeyPairInput:
+		return decodeGenerateDataKeyPairInput(r, v)
+	case *api.GenerateDataKeyPairOutput:
+		return decodeGenerateDataKeyPairOutput(r, v)
+	case *api.GenerateMacInput:
+		return decodeGenerateMacInput(r, v)
+	case *api.GenerateMacOutput:
+		return decodeGenerateMacOutput(r, v)
 	case *api.GenerateRandomInput:
 		return decodeGenerateRandomInput(r, v)
 	case *api.GenerateRandomOutput:
@@ -291,6 +331,10 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeGetParametersForImportInput(r, v)
 	case *api.GetParametersForImportOutput:
 		return decodeGetParametersForImportOutput(r, v)
+	case *api.GetPublicKeyInput:
+		return decodeGetPublicKeyInput(r, v)
+	case *api.GetPublicKeyOutput:
+		return decodeGetPublicKeyOutput(r, v)
 	case *api.GetUsageInput:
 		return decodeGetUsageInput(r, v)
 	case *api.GetUsageOutput:
@@ -371,6 +415,10 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeScheduleKeyDeletionInput(r, v)
 	case *api.ScheduleKeyDeletionOutput:
 		return decodeScheduleKeyDeletionOutput(r, v)
+	case *api.SignInput:
+		return decodeSignInput(r, v)
+	case *api.SignOutput:
+		return decodeSignOutput(r, v)
 	case *api.StatusInput:
 		return decodeStatusInput(r, v)
 	case *api.StatusOutput:
@@ -391,6 +439,14 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeVerifyAuditCheckpointsInput(r, v)
 	case *api.VerifyAuditCheckpointsOutput:
 		return decodeVerifyAuditCheckpointsOutput(r, v)
+	case *api.VerifyInput:
+		return decodeVerifyInput(r, v)
+	case *api.VerifyMacInput:
+		return decodeVerifyMacInput(r, v)
+	case *api.VerifyMacOutput:
+		return decodeVerifyMacOutput(r, v)
+	case *api.VerifyOutput:
+		return decodeVerifyOutput(r, v)
 	}
 	panic("wire: not an api message")
 }
@@ -445,6 +501,10 @@ func SizeHint(m api.Message) int {
 		return sizeHintDeleteImportedKeyMaterialInput(v)
 	case *api.DeleteImportedKeyMaterialOutput:
 		return sizeHintDeleteImportedKeyMaterialOutput(v)
+	case *api.DeriveSharedSecretInput:
+		return sizeHintDeriveSharedSecretInput(v)
+	case *api.DeriveSharedSecretOutput:
+		return sizeHintDeriveSharedSecretOutput(v)
 	case *api.DescribeCustomKeyStoresInput:
 		return sizeHintDescribeCustomKeyStoresInput(v)
 	case *api.DescribeCustomKeyStoresOutput:
@@ -465,6 +525,14 @@ func SizeHint(m api.Message) int {
 		return sizeHintGenerateDataKeyInput(v)
 	case *api.GenerateDataKeyOutput:
 		return sizeHintGenerateDataKeyOutput(v)
+	case *api.GenerateDataKeyPairInput:
+		return sizeHintGenerateDataKeyPairInput(v)
+	case *api.GenerateDataKeyPairOutput:
+		return sizeHintGenerateDataKeyPairOutput(v)
+	case *api.GenerateMacInput:
+		return sizeHintGenerateMacInput(v)
+	case *api.GenerateMacOutput:
+		return sizeHintGenerateMacOutput(v)
 	case *api.GenerateRandomInput:
 		return sizeHintGenerateRandomInput(v)
 	case *api.GenerateRandomOutput:
@@ -485,6 +553,10 @@ func SizeHint(m api.Message) int {
 		return sizeHintGetParametersForImportInput(v)
 	case *api.GetParametersForImportOutput:
 		return sizeHintGetParametersForImportOutput(v)
+	case *api.GetPublicKeyInput:
+		return sizeHintGetPublicKeyInput(v)
+	case *api.GetPublicKeyOutput:
+		return sizeHintGetPublicKeyOutput(v)
 	case *api.GetUsageInput:
 		return sizeHintGetUsageInput(v)
 	case *api.GetUsageOutput:
@@ -565,6 +637,10 @@ func SizeHint(m api.Message) int {
 		return sizeHintScheduleKeyDeletionInput(v)
 	case *api.ScheduleKeyDeletionOutput:
 		return sizeHintScheduleKeyDeletionOutput(v)
+	case *api.SignInput:
+		return sizeHintSignInput(v)
+	case *api.SignOutput:
+		return sizeHintSignOutput(v)
 	case *api.StatusInput:
 		return sizeHintStatusInput(v)
 	case *api.StatusOutput:
@@ -585,6 +661,14 @@ func SizeHint(m api.Message) int {
 		return sizeHintVerifyAuditCheckpointsInput(v)
 	case *api.VerifyAuditCheckpointsOutput:
 		return sizeHintVerifyAuditCheckpointsOutput(v)
+	case *api.VerifyInput:
+		return sizeHintVerifyInput(v)
+	case *api.VerifyMacInput:
+		return sizeHintVerifyMacInput(v)
+	case *api.VerifyMacOutput:
+		return sizeHintVerifyMacOutput(v)
+	case *api.VerifyOutput:
+		return sizeHintVerifyOutput(v)
 	}
 	return 0
 }
@@ -599,8 +683,12 @@ func appendFill(b []byte, m api.Message, n int, fill func([]byte) ([]byte, error
 		return appendEncryptOutputFill(b, v, n, fill)
 	case *api.GenerateDataKeyOutput:
 		return appendGenerateDataKeyOutputFill(b, v, n, fill)
+	case *api.GenerateMacOutput:
+		return appendGenerateMacOutputFill(b, v, n, fill)
 	case *api.ReEncryptOutput:
 		return appendReEncryptOutputFill(b, v, n, fill)
+	case *api.SignOutput:
+		return appendSignOutputFill(b, v, n, fill)
 	}
 	return b, errNoFill
 }
@@ -1360,6 +1448,11 @@ func appendCreateGrantInput(b []byte, m *api.CreateGrantInput, e *encoder) []byt
 		b = appendStr(b, m.Name)
 		n++
 	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -1403,6 +1496,10 @@ func decodeCreateGrantInput(r *reader, m *api.CreateGrantInput) error {
 			if err = r.field(&seen, 6); err == nil && !r.nextIsNil() {
 				err = r.str(&m.Name)
 			}
+		case "DryRun":
+			if err = r.field(&seen, 7); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
 		default:
 			err = r.skip()
 		}
@@ -1414,7 +1511,7 @@ func decodeCreateGrantInput(r *reader, m *api.CreateGrantInput) error {
 }
 
 func sizeHintCreateGrantInput(m *api.CreateGrantInput) int {
-	return 107 + len(m.KeyId) + len(m.GranteePrincipal) + len(m.RetiringPrincipal) + 48*len(m.Operations) + sizeHintGrantConstraints(&m.Constraints) + 48*len(m.GrantTokens) + len(m.Name)
+	return 124 + len(m.KeyId) + len(m.GranteePrincipal) + len(m.RetiringPrincipal) + 48*len(m.Operations) + sizeHintGrantConstraints(&m.Constraints) + 48*len(m.GrantTokens) + len(m.Name)
 }
 
 func appendCreateGrantOutput(b []byte, m *api.CreateGrantOutput, e *encoder) []byte {
@@ -1792,6 +1889,11 @@ func appendDecryptInput(b []byte, m *api.DecryptInput, e *encoder) []byte {
 		b = appendStr(b, m.EncryptionAlgorithm)
 		n++
 	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -1827,6 +1929,10 @@ func decodeDecryptInput(r *reader, m *api.DecryptInput) error {
 			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
 				err = r.str(&m.EncryptionAlgorithm)
 			}
+		case "DryRun":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
 		default:
 			err = r.skip()
 		}
@@ -1838,7 +1944,7 @@ func decodeDecryptInput(r *reader, m *api.DecryptInput) error {
 }
 
 func sizeHintDecryptInput(m *api.DecryptInput) int {
-	return 92 + len(m.CiphertextBlob) + 32*len(m.EncryptionContext) + 48*len(m.GrantTokens) + len(m.KeyId) + len(m.EncryptionAlgorithm)
+	return 109 + len(m.CiphertextBlob) + 32*len(m.EncryptionContext) + 48*len(m.GrantTokens) + len(m.KeyId) + len(m.EncryptionAlgorithm)
 }
 
 func appendDecryptOutput(b []byte, m *api.DecryptOutput, e *encoder) []byte {
@@ -2108,6 +2214,151 @@ func decodeDeleteImportedKeyMaterialOutput(r *reader, m *api.DeleteImportedKeyMa
 
 func sizeHintDeleteImportedKeyMaterialOutput(m *api.DeleteImportedKeyMaterialOutput) int {
 	return 29 + len(m.KeyId) + len(m.KeyMaterialId)
+}
+
+func appendDeriveSharedSecretInput(b []byte, m *api.DeriveSharedSecretInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.KeyAgreementAlgorithm != "" {
+		b = append(b, "\xb5KeyAgreementAlgorithm"...)
+		b = appendStr(b, m.KeyAgreementAlgorithm)
+		n++
+	}
+	if m.PublicKey != nil {
+		b = append(b, "\xa9PublicKey"...)
+		b = appendBin(b, m.PublicKey)
+		n++
+	}
+	if m.GrantTokens != nil {
+		b = append(b, "\xabGrantTokens"...)
+		b = appendStrList(b, m.GrantTokens)
+		n++
+	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeDeriveSharedSecretInput(r *reader, m *api.DeriveSharedSecretInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "KeyAgreementAlgorithm":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyAgreementAlgorithm)
+			}
+		case "PublicKey":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.PublicKey)
+			}
+		case "GrantTokens":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.GrantTokens, 64)
+			}
+		case "DryRun":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintDeriveSharedSecretInput(m *api.DeriveSharedSecretInput) int {
+	return 84 + len(m.KeyId) + len(m.KeyAgreementAlgorithm) + len(m.PublicKey) + 48*len(m.GrantTokens)
+}
+
+func appendDeriveSharedSecretOutput(b []byte, m *api.DeriveSharedSecretOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.SharedSecret != nil {
+		b = append(b, "\xacSharedSecret"...)
+		b = appendBin(b, m.SharedSecret)
+		n++
+	}
+	if m.KeyAgreementAlgorithm != "" {
+		b = append(b, "\xb5KeyAgreementAlgorithm"...)
+		b = appendStr(b, m.KeyAgreementAlgorithm)
+		n++
+	}
+	if m.KeyOrigin != "" {
+		b = append(b, "\xa9KeyOrigin"...)
+		b = appendStr(b, m.KeyOrigin)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeDeriveSharedSecretOutput(r *reader, m *api.DeriveSharedSecretOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "SharedSecret":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.SharedSecret)
+			}
+		case "KeyAgreementAlgorithm":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyAgreementAlgorithm)
+			}
+		case "KeyOrigin":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyOrigin)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintDeriveSharedSecretOutput(m *api.DeriveSharedSecretOutput) int {
+	return 68 + len(m.KeyId) + len(m.SharedSecret) + len(m.KeyAgreementAlgorithm) + len(m.KeyOrigin)
 }
 
 func appendDescribeCustomKeyStoresInput(b []byte, m *api.DescribeCustomKeyStoresInput, e *encoder) []byte {
@@ -2392,6 +2643,11 @@ func appendEncryptInput(b []byte, m *api.EncryptInput, e *encoder) []byte {
 		b = appendStr(b, m.EncryptionAlgorithm)
 		n++
 	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -2427,6 +2683,10 @@ func decodeEncryptInput(r *reader, m *api.EncryptInput) error {
 			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
 				err = r.str(&m.EncryptionAlgorithm)
 			}
+		case "DryRun":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
 		default:
 			err = r.skip()
 		}
@@ -2438,7 +2698,7 @@ func decodeEncryptInput(r *reader, m *api.EncryptInput) error {
 }
 
 func sizeHintEncryptInput(m *api.EncryptInput) int {
-	return 87 + len(m.KeyId) + len(m.Plaintext) + 32*len(m.EncryptionContext) + 48*len(m.GrantTokens) + len(m.EncryptionAlgorithm)
+	return 104 + len(m.KeyId) + len(m.Plaintext) + 32*len(m.EncryptionContext) + 48*len(m.GrantTokens) + len(m.EncryptionAlgorithm)
 }
 
 func appendEncryptOutput(b []byte, m *api.EncryptOutput, e *encoder) []byte {
@@ -2615,6 +2875,11 @@ func appendGenerateDataKeyInput(b []byte, m *api.GenerateDataKeyInput, e *encode
 		b = appendStrList(b, m.GrantTokens)
 		n++
 	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -2650,6 +2915,10 @@ func decodeGenerateDataKeyInput(r *reader, m *api.GenerateDataKeyInput) error {
 			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
 				err = r.strList(&m.GrantTokens, 64)
 			}
+		case "DryRun":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
 		default:
 			err = r.skip()
 		}
@@ -2661,7 +2930,7 @@ func decodeGenerateDataKeyInput(r *reader, m *api.GenerateDataKeyInput) error {
 }
 
 func sizeHintGenerateDataKeyInput(m *api.GenerateDataKeyInput) int {
-	return 85 + len(m.KeyId) + len(m.KeySpec) + 32*len(m.EncryptionContext) + 48*len(m.GrantTokens)
+	return 102 + len(m.KeyId) + len(m.KeySpec) + 32*len(m.EncryptionContext) + 48*len(m.GrantTokens)
 }
 
 func appendGenerateDataKeyOutput(b []byte, m *api.GenerateDataKeyOutput, e *encoder) []byte {
@@ -2758,6 +3027,328 @@ func decodeGenerateDataKeyOutput(r *reader, m *api.GenerateDataKeyOutput) error 
 
 func sizeHintGenerateDataKeyOutput(m *api.GenerateDataKeyOutput) int {
 	return 62 + len(m.CiphertextBlob) + len(m.Plaintext) + len(m.KeyId) + len(m.KeyMaterialId)
+}
+
+func appendGenerateDataKeyPairInput(b []byte, m *api.GenerateDataKeyPairInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.KeyPairSpec != "" {
+		b = append(b, "\xabKeyPairSpec"...)
+		b = appendStr(b, m.KeyPairSpec)
+		n++
+	}
+	if m.EncryptionContext != nil {
+		b = append(b, "\xb1EncryptionContext"...)
+		b = e.appendStrMap(b, m.EncryptionContext)
+		n++
+	}
+	if m.GrantTokens != nil {
+		b = append(b, "\xabGrantTokens"...)
+		b = appendStrList(b, m.GrantTokens)
+		n++
+	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeGenerateDataKeyPairInput(r *reader, m *api.GenerateDataKeyPairInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "KeyPairSpec":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyPairSpec)
+			}
+		case "EncryptionContext":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.strMap(&m.EncryptionContext, 64)
+			}
+		case "GrantTokens":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.GrantTokens, 64)
+			}
+		case "DryRun":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintGenerateDataKeyPairInput(m *api.GenerateDataKeyPairInput) int {
+	return 82 + len(m.KeyId) + len(m.KeyPairSpec) + 32*len(m.EncryptionContext) + 48*len(m.GrantTokens)
+}
+
+func appendGenerateDataKeyPairOutput(b []byte, m *api.GenerateDataKeyPairOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.KeyPairSpec != "" {
+		b = append(b, "\xabKeyPairSpec"...)
+		b = appendStr(b, m.KeyPairSpec)
+		n++
+	}
+	if m.PrivateKeyCiphertextBlob != nil {
+		b = append(b, "\xb8PrivateKeyCiphertextBlob"...)
+		b = appendBin(b, m.PrivateKeyCiphertextBlob)
+		n++
+	}
+	if m.PrivateKeyPlaintext != nil {
+		b = append(b, "\xb3PrivateKeyPlaintext"...)
+		b = appendBin(b, m.PrivateKeyPlaintext)
+		n++
+	}
+	if m.PublicKey != nil {
+		b = append(b, "\xa9PublicKey"...)
+		b = appendBin(b, m.PublicKey)
+		n++
+	}
+	if m.KeyMaterialId != "" {
+		b = append(b, "\xadKeyMaterialId"...)
+		b = appendStr(b, m.KeyMaterialId)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeGenerateDataKeyPairOutput(r *reader, m *api.GenerateDataKeyPairOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "KeyPairSpec":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyPairSpec)
+			}
+		case "PrivateKeyCiphertextBlob":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.PrivateKeyCiphertextBlob)
+			}
+		case "PrivateKeyPlaintext":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.PrivateKeyPlaintext)
+			}
+		case "PublicKey":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.PublicKey)
+			}
+		case "KeyMaterialId":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyMaterialId)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintGenerateDataKeyPairOutput(m *api.GenerateDataKeyPairOutput) int {
+	return 112 + len(m.KeyId) + len(m.KeyPairSpec) + len(m.PrivateKeyCiphertextBlob) + len(m.PrivateKeyPlaintext) + len(m.PublicKey) + len(m.KeyMaterialId)
+}
+
+func appendGenerateMacInput(b []byte, m *api.GenerateMacInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.Message != nil {
+		b = append(b, "\xa7Message"...)
+		b = appendBin(b, m.Message)
+		n++
+	}
+	if m.MacAlgorithm != "" {
+		b = append(b, "\xacMacAlgorithm"...)
+		b = appendStr(b, m.MacAlgorithm)
+		n++
+	}
+	if m.GrantTokens != nil {
+		b = append(b, "\xabGrantTokens"...)
+		b = appendStrList(b, m.GrantTokens)
+		n++
+	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeGenerateMacInput(r *reader, m *api.GenerateMacInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "Message":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.Message)
+			}
+		case "MacAlgorithm":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.MacAlgorithm)
+			}
+		case "GrantTokens":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.GrantTokens, 64)
+			}
+		case "DryRun":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintGenerateMacInput(m *api.GenerateMacInput) int {
+	return 73 + len(m.KeyId) + len(m.Message) + len(m.MacAlgorithm) + 48*len(m.GrantTokens)
+}
+
+func appendGenerateMacOutput(b []byte, m *api.GenerateMacOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.Mac != nil {
+		b = append(b, "\xa3Mac"...)
+		b = appendBin(b, m.Mac)
+		n++
+	}
+	if m.MacAlgorithm != "" {
+		b = append(b, "\xacMacAlgorithm"...)
+		b = appendStr(b, m.MacAlgorithm)
+		n++
+	}
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func appendGenerateMacOutputFill(b []byte, m *api.GenerateMacOutput, n int, fill func([]byte) ([]byte, error)) ([]byte, error) {
+	b, at := beginMap(b)
+	k := 0
+	b = append(b, "\xa3Mac"...)
+	b = appendBinHeader(b, n)
+	var err error
+	if b, err = fillExactly(b, n, fill); err != nil {
+		return b, err
+	}
+	k++
+	if m.MacAlgorithm != "" {
+		b = append(b, "\xacMacAlgorithm"...)
+		b = appendStr(b, m.MacAlgorithm)
+		k++
+	}
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		k++
+	}
+	return endMap(b, at, k), nil
+}
+
+func decodeGenerateMacOutput(r *reader, m *api.GenerateMacOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "Mac":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.Mac)
+			}
+		case "MacAlgorithm":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.str(&m.MacAlgorithm)
+			}
+		case "KeyId":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintGenerateMacOutput(m *api.GenerateMacOutput) int {
+	return 36 + len(m.Mac) + len(m.MacAlgorithm) + len(m.KeyId)
 }
 
 func appendGenerateRandomInput(b []byte, m *api.GenerateRandomInput, e *encoder) []byte {
@@ -3320,6 +3911,160 @@ func decodeGetParametersForImportOutput(r *reader, m *api.GetParametersForImport
 
 func sizeHintGetParametersForImportOutput(m *api.GetParametersForImportOutput) int {
 	return 69 + len(m.KeyId) + len(m.ImportToken) + len(m.PublicKey)
+}
+
+func appendGetPublicKeyInput(b []byte, m *api.GetPublicKeyInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.GrantTokens != nil {
+		b = append(b, "\xabGrantTokens"...)
+		b = appendStrList(b, m.GrantTokens)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeGetPublicKeyInput(r *reader, m *api.GetPublicKeyInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "GrantTokens":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.GrantTokens, 64)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintGetPublicKeyInput(m *api.GetPublicKeyInput) int {
+	return 27 + len(m.KeyId) + 48*len(m.GrantTokens)
+}
+
+func appendGetPublicKeyOutput(b []byte, m *api.GetPublicKeyOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.PublicKey != nil {
+		b = append(b, "\xa9PublicKey"...)
+		b = appendBin(b, m.PublicKey)
+		n++
+	}
+	if m.CustomerMasterKeySpec != "" {
+		b = append(b, "\xb5CustomerMasterKeySpec"...)
+		b = appendStr(b, m.CustomerMasterKeySpec)
+		n++
+	}
+	if m.KeySpec != "" {
+		b = append(b, "\xa7KeySpec"...)
+		b = appendStr(b, m.KeySpec)
+		n++
+	}
+	if m.KeyUsage != "" {
+		b = append(b, "\xa8KeyUsage"...)
+		b = appendStr(b, m.KeyUsage)
+		n++
+	}
+	if m.EncryptionAlgorithms != nil {
+		b = append(b, "\xb4EncryptionAlgorithms"...)
+		b = appendStrList(b, m.EncryptionAlgorithms)
+		n++
+	}
+	if m.SigningAlgorithms != nil {
+		b = append(b, "\xb1SigningAlgorithms"...)
+		b = appendStrList(b, m.SigningAlgorithms)
+		n++
+	}
+	if m.KeyAgreementAlgorithms != nil {
+		b = append(b, "\xb6KeyAgreementAlgorithms"...)
+		b = appendStrList(b, m.KeyAgreementAlgorithms)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeGetPublicKeyOutput(r *reader, m *api.GetPublicKeyOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "PublicKey":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.PublicKey)
+			}
+		case "CustomerMasterKeySpec":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.CustomerMasterKeySpec)
+			}
+		case "KeySpec":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeySpec)
+			}
+		case "KeyUsage":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyUsage)
+			}
+		case "EncryptionAlgorithms":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.EncryptionAlgorithms, 0)
+			}
+		case "SigningAlgorithms":
+			if err = r.field(&seen, 6); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.SigningAlgorithms, 0)
+			}
+		case "KeyAgreementAlgorithms":
+			if err = r.field(&seen, 7); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.KeyAgreementAlgorithms, 0)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintGetPublicKeyOutput(m *api.GetPublicKeyOutput) int {
+	return 150 + len(m.KeyId) + len(m.PublicKey) + len(m.CustomerMasterKeySpec) + len(m.KeySpec) + len(m.KeyUsage) + 48*len(m.EncryptionAlgorithms) + 48*len(m.SigningAlgorithms) + 48*len(m.KeyAgreementAlgorithms)
 }
 
 func appendGetUsageInput(b []byte, m *api.GetUsageInput, e *encoder) []byte {
@@ -4138,6 +4883,21 @@ func appendKeyMetadata(b []byte, m *api.KeyMetadata, e *encoder) []byte {
 		b = appendStrList(b, m.EncryptionAlgorithms)
 		n++
 	}
+	if m.SigningAlgorithms != nil {
+		b = append(b, "\xb1SigningAlgorithms"...)
+		b = appendStrList(b, m.SigningAlgorithms)
+		n++
+	}
+	if m.MacAlgorithms != nil {
+		b = append(b, "\xadMacAlgorithms"...)
+		b = appendStrList(b, m.MacAlgorithms)
+		n++
+	}
+	if m.KeyAgreementAlgorithms != nil {
+		b = append(b, "\xb6KeyAgreementAlgorithms"...)
+		b = appendStrList(b, m.KeyAgreementAlgorithms)
+		n++
+	}
 	if m.MultiRegion {
 		b = append(b, "\xabMultiRegion"...)
 		b = appendBool(b, m.MultiRegion)
@@ -4240,16 +5000,28 @@ func decodeKeyMetadata(r *reader, m *api.KeyMetadata) error {
 			if err = r.field(&seen, 17); err == nil && !r.nextIsNil() {
 				err = r.strList(&m.EncryptionAlgorithms, 0)
 			}
-		case "MultiRegion":
+		case "SigningAlgorithms":
 			if err = r.field(&seen, 18); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.SigningAlgorithms, 0)
+			}
+		case "MacAlgorithms":
+			if err = r.field(&seen, 19); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.MacAlgorithms, 0)
+			}
+		case "KeyAgreementAlgorithms":
+			if err = r.field(&seen, 20); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.KeyAgreementAlgorithms, 0)
+			}
+		case "MultiRegion":
+			if err = r.field(&seen, 21); err == nil && !r.nextIsNil() {
 				err = r.bool(&m.MultiRegion)
 			}
 		case "PendingDeletionWindowInDays":
-			if err = r.field(&seen, 19); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 22); err == nil && !r.nextIsNil() {
 				err = r.optInt32(&m.PendingDeletionWindowInDays)
 			}
 		case "CurrentKeyMaterialId":
-			if err = r.field(&seen, 20); err == nil && !r.nextIsNil() {
+			if err = r.field(&seen, 23); err == nil && !r.nextIsNil() {
 				err = r.str(&m.CurrentKeyMaterialId)
 			}
 		default:
@@ -4263,7 +5035,7 @@ func decodeKeyMetadata(r *reader, m *api.KeyMetadata) error {
 }
 
 func sizeHintKeyMetadata(m *api.KeyMetadata) int {
-	return 397 + len(m.AWSAccountId) + len(m.KeyId) + len(m.Arn) + len(m.Description) + len(m.KeyUsage) + len(m.KeyState) + len(m.Origin) + len(m.ExpirationModel) + len(m.CustomKeyStoreId) + len(m.CloudHsmClusterId) + len(m.KeyManager) + len(m.KeySpec) + len(m.CustomerMasterKeySpec) + 48*len(m.EncryptionAlgorithms) + len(m.CurrentKeyMaterialId)
+	return 464 + len(m.AWSAccountId) + len(m.KeyId) + len(m.Arn) + len(m.Description) + len(m.KeyUsage) + len(m.KeyState) + len(m.Origin) + len(m.ExpirationModel) + len(m.CustomKeyStoreId) + len(m.CloudHsmClusterId) + len(m.KeyManager) + len(m.KeySpec) + len(m.CustomerMasterKeySpec) + 48*len(m.EncryptionAlgorithms) + 48*len(m.SigningAlgorithms) + 48*len(m.MacAlgorithms) + 48*len(m.KeyAgreementAlgorithms) + len(m.CurrentKeyMaterialId)
 }
 
 func appendKeyMetadataOutput(b []byte, m *api.KeyMetadataOutput, e *encoder) []byte {
@@ -5388,6 +6160,11 @@ func appendReEncryptInput(b []byte, m *api.ReEncryptInput, e *encoder) []byte {
 		b = appendStrList(b, m.GrantTokens)
 		n++
 	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -5435,6 +6212,10 @@ func decodeReEncryptInput(r *reader, m *api.ReEncryptInput) error {
 			if err = r.field(&seen, 7); err == nil && !r.nextIsNil() {
 				err = r.strList(&m.GrantTokens, 64)
 			}
+		case "DryRun":
+			if err = r.field(&seen, 8); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
 		default:
 			err = r.skip()
 		}
@@ -5446,7 +6227,7 @@ func decodeReEncryptInput(r *reader, m *api.ReEncryptInput) error {
 }
 
 func sizeHintReEncryptInput(m *api.ReEncryptInput) int {
-	return 199 + len(m.CiphertextBlob) + 32*len(m.SourceEncryptionContext) + len(m.SourceKeyId) + len(m.DestinationKeyId) + 32*len(m.DestinationEncryptionContext) + len(m.SourceEncryptionAlgorithm) + len(m.DestinationEncryptionAlgorithm) + 48*len(m.GrantTokens)
+	return 216 + len(m.CiphertextBlob) + 32*len(m.SourceEncryptionContext) + len(m.SourceKeyId) + len(m.DestinationKeyId) + 32*len(m.DestinationEncryptionContext) + len(m.SourceEncryptionAlgorithm) + len(m.DestinationEncryptionAlgorithm) + 48*len(m.GrantTokens)
 }
 
 func appendReEncryptOutput(b []byte, m *api.ReEncryptOutput, e *encoder) []byte {
@@ -5972,6 +6753,174 @@ func decodeScheduleKeyDeletionOutput(r *reader, m *api.ScheduleKeyDeletionOutput
 
 func sizeHintScheduleKeyDeletionOutput(m *api.ScheduleKeyDeletionOutput) int {
 	return 77 + len(m.KeyId) + len(m.KeyState)
+}
+
+func appendSignInput(b []byte, m *api.SignInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.Message != nil {
+		b = append(b, "\xa7Message"...)
+		b = appendBin(b, m.Message)
+		n++
+	}
+	if m.MessageType != "" {
+		b = append(b, "\xabMessageType"...)
+		b = appendStr(b, m.MessageType)
+		n++
+	}
+	if m.SigningAlgorithm != "" {
+		b = append(b, "\xb0SigningAlgorithm"...)
+		b = appendStr(b, m.SigningAlgorithm)
+		n++
+	}
+	if m.GrantTokens != nil {
+		b = append(b, "\xabGrantTokens"...)
+		b = appendStrList(b, m.GrantTokens)
+		n++
+	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeSignInput(r *reader, m *api.SignInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "Message":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.Message)
+			}
+		case "MessageType":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.MessageType)
+			}
+		case "SigningAlgorithm":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.str(&m.SigningAlgorithm)
+			}
+		case "GrantTokens":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.GrantTokens, 64)
+			}
+		case "DryRun":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintSignInput(m *api.SignInput) int {
+	return 93 + len(m.KeyId) + len(m.Message) + len(m.MessageType) + len(m.SigningAlgorithm) + 48*len(m.GrantTokens)
+}
+
+func appendSignOutput(b []byte, m *api.SignOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.Signature != nil {
+		b = append(b, "\xa9Signature"...)
+		b = appendBin(b, m.Signature)
+		n++
+	}
+	if m.SigningAlgorithm != "" {
+		b = append(b, "\xb0SigningAlgorithm"...)
+		b = appendStr(b, m.SigningAlgorithm)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func appendSignOutputFill(b []byte, m *api.SignOutput, n int, fill func([]byte) ([]byte, error)) ([]byte, error) {
+	b, at := beginMap(b)
+	k := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		k++
+	}
+	b = append(b, "\xa9Signature"...)
+	b = appendBinHeader(b, n)
+	var err error
+	if b, err = fillExactly(b, n, fill); err != nil {
+		return b, err
+	}
+	k++
+	if m.SigningAlgorithm != "" {
+		b = append(b, "\xb0SigningAlgorithm"...)
+		b = appendStr(b, m.SigningAlgorithm)
+		k++
+	}
+	return endMap(b, at, k), nil
+}
+
+func decodeSignOutput(r *reader, m *api.SignOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "Signature":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.Signature)
+			}
+		case "SigningAlgorithm":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.SigningAlgorithm)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintSignOutput(m *api.SignOutput) int {
+	return 46 + len(m.KeyId) + len(m.Signature) + len(m.SigningAlgorithm)
 }
 
 func appendStatusInput(b []byte, m *api.StatusInput, e *encoder) []byte {
@@ -6693,4 +7642,303 @@ func decodeVerifyAuditCheckpointsOutput(r *reader, m *api.VerifyAuditCheckpoints
 
 func sizeHintVerifyAuditCheckpointsOutput(m *api.VerifyAuditCheckpointsOutput) int {
 	return 128 + len(m.HeadHash) + len(m.AuditDir) + 48*len(m.Gaps) + len(m.RetiredHash) + len(m.PublicKey)
+}
+
+func appendVerifyInput(b []byte, m *api.VerifyInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.Message != nil {
+		b = append(b, "\xa7Message"...)
+		b = appendBin(b, m.Message)
+		n++
+	}
+	if m.MessageType != "" {
+		b = append(b, "\xabMessageType"...)
+		b = appendStr(b, m.MessageType)
+		n++
+	}
+	if m.Signature != nil {
+		b = append(b, "\xa9Signature"...)
+		b = appendBin(b, m.Signature)
+		n++
+	}
+	if m.SigningAlgorithm != "" {
+		b = append(b, "\xb0SigningAlgorithm"...)
+		b = appendStr(b, m.SigningAlgorithm)
+		n++
+	}
+	if m.GrantTokens != nil {
+		b = append(b, "\xabGrantTokens"...)
+		b = appendStrList(b, m.GrantTokens)
+		n++
+	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeVerifyInput(r *reader, m *api.VerifyInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "Message":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.Message)
+			}
+		case "MessageType":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.MessageType)
+			}
+		case "Signature":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.Signature)
+			}
+		case "SigningAlgorithm":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.str(&m.SigningAlgorithm)
+			}
+		case "GrantTokens":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.GrantTokens, 64)
+			}
+		case "DryRun":
+			if err = r.field(&seen, 6); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintVerifyInput(m *api.VerifyInput) int {
+	return 107 + len(m.KeyId) + len(m.Message) + len(m.MessageType) + len(m.Signature) + len(m.SigningAlgorithm) + 48*len(m.GrantTokens)
+}
+
+func appendVerifyMacInput(b []byte, m *api.VerifyMacInput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.Message != nil {
+		b = append(b, "\xa7Message"...)
+		b = appendBin(b, m.Message)
+		n++
+	}
+	if m.MacAlgorithm != "" {
+		b = append(b, "\xacMacAlgorithm"...)
+		b = appendStr(b, m.MacAlgorithm)
+		n++
+	}
+	if m.Mac != nil {
+		b = append(b, "\xa3Mac"...)
+		b = appendBin(b, m.Mac)
+		n++
+	}
+	if m.GrantTokens != nil {
+		b = append(b, "\xabGrantTokens"...)
+		b = appendStrList(b, m.GrantTokens)
+		n++
+	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeVerifyMacInput(r *reader, m *api.VerifyMacInput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "Message":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.Message)
+			}
+		case "MacAlgorithm":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.MacAlgorithm)
+			}
+		case "Mac":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.bin(&m.Mac)
+			}
+		case "GrantTokens":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.strList(&m.GrantTokens, 64)
+			}
+		case "DryRun":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintVerifyMacInput(m *api.VerifyMacInput) int {
+	return 81 + len(m.KeyId) + len(m.Message) + len(m.MacAlgorithm) + len(m.Mac) + 48*len(m.GrantTokens)
+}
+
+func appendVerifyMacOutput(b []byte, m *api.VerifyMacOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.MacValid {
+		b = append(b, "\xa8MacValid"...)
+		b = appendBool(b, m.MacValid)
+		n++
+	}
+	if m.MacAlgorithm != "" {
+		b = append(b, "\xacMacAlgorithm"...)
+		b = appendStr(b, m.MacAlgorithm)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeVerifyMacOutput(r *reader, m *api.VerifyMacOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "MacValid":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.MacValid)
+			}
+		case "MacAlgorithm":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.MacAlgorithm)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintVerifyMacOutput(m *api.VerifyMacOutput) int {
+	return 47 + len(m.KeyId) + len(m.MacAlgorithm)
+}
+
+func appendVerifyOutput(b []byte, m *api.VerifyOutput, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.KeyId != "" {
+		b = append(b, "\xa5KeyId"...)
+		b = appendStr(b, m.KeyId)
+		n++
+	}
+	if m.SignatureValid {
+		b = append(b, "\xaeSignatureValid"...)
+		b = appendBool(b, m.SignatureValid)
+		n++
+	}
+	if m.SigningAlgorithm != "" {
+		b = append(b, "\xb0SigningAlgorithm"...)
+		b = appendStr(b, m.SigningAlgorithm)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeVerifyOutput(r *reader, m *api.VerifyOutput) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "KeyId":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.KeyId)
+			}
+		case "SignatureValid":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.SignatureValid)
+			}
+		case "SigningAlgorithm":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.str(&m.SigningAlgorithm)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintVerifyOutput(m *api.VerifyOutput) int {
+	return 57 + len(m.KeyId) + len(m.SigningAlgorithm)
 }

@@ -6,55 +6,63 @@ package main
 // and described as it says; each command's type (NAMECmd, or an alias of a
 // type commands share) holds its flags and runs it.
 type opCommands struct {
-	Status                          statusCmd                          `cmd:"" help:"Show kmsd's version, suite, CPU features, key count, uptime and queue depth."`
-	CreateKey                       createKeyCmd                       `cmd:"" help:"Create a symmetric key."`
-	DescribeKey                     describeKeyCmd                     `cmd:"" help:"Show a key's metadata."`
-	ListKeys                        listKeysCmd                        `cmd:"" help:"List keys."`
-	UpdateKeyDescription            updateKeyDescriptionCmd            `cmd:"" help:"Replace a key's description."`
-	EnableKey                       enableKeyCmd                       `cmd:"" help:"Enable a key."`
-	DisableKey                      disableKeyCmd                      `cmd:"" help:"Disable a key."`
-	ScheduleKeyDeletion             scheduleKeyDeletionCmd             `cmd:"" help:"Delete a key after a waiting period of 7 to 30 days."`
-	CancelKeyDeletion               cancelKeyDeletionCmd               `cmd:"" help:"Cancel a scheduled deletion (the key comes back disabled)."`
-	CreateAlias                     createAliasCmd                     `cmd:"" help:"Create an alias for a key."`
-	UpdateAlias                     updateAliasCmd                     `cmd:"" help:"Point an alias at another key."`
-	DeleteAlias                     deleteAliasCmd                     `cmd:"" help:"Delete an alias."`
-	ListAliases                     listAliasesCmd                     `cmd:"" help:"List aliases."`
-	TagResource                     tagResourceCmd                     `cmd:"" help:"Add or replace tags on a key."`
-	UntagResource                   untagResourceCmd                   `cmd:"" help:"Remove tags from a key."`
-	ListResourceTags                listResourceTagsCmd                `cmd:"" help:"List a key's tags."`
-	Encrypt                         encryptCmd                         `cmd:"" help:"Encrypt up to 4096 bytes."`
-	Decrypt                         decryptCmd                         `cmd:"" help:"Decrypt a ciphertext blob."`
-	ReEncrypt                       reEncryptCmd                       `cmd:"" help:"Re-encrypt a blob under another key or context, inside kmsd."`
-	GenerateDataKey                 generateDataKeyCmd                 `cmd:"" help:"Make a data key: plaintext and encrypted."`
-	GenerateDataKeyWithoutPlaintext generateDataKeyWithoutPlaintextCmd `cmd:"" help:"Make a data key: encrypted only."`
-	GenerateRandom                  generateRandomCmd                  `cmd:"" help:"Random bytes from kmsd."`
-	EnableKeyRotation               enableKeyRotationCmd               `cmd:"" help:"Turn on automatic rotation."`
-	DisableKeyRotation              disableKeyRotationCmd              `cmd:"" help:"Turn off automatic rotation."`
-	GetKeyRotationStatus            getKeyRotationStatusCmd            `cmd:"" help:"Show a key's automatic rotation."`
-	RotateKeyOnDemand               rotateKeyOnDemandCmd               `cmd:"" help:"Rotate a key's material now."`
-	ListKeyRotations                listKeyRotationsCmd                `cmd:"" help:"List a key's rotations."`
-	PutKeyPolicy                    putKeyPolicyCmd                    `cmd:"" help:"Replace a key's policy."`
-	GetKeyPolicy                    getKeyPolicyCmd                    `cmd:"" help:"Show a key's policy."`
-	ListKeyPolicies                 listKeyPoliciesCmd                 `cmd:"" help:"List a key's policy names (always default)."`
-	CreateGrant                     createGrantCmd                     `cmd:"" help:"Give a principal some operations on a key."`
-	ListGrants                      listGrantsCmd                      `cmd:"" help:"List a key's grants."`
-	ListRetirableGrants             listRetirableGrantsCmd             `cmd:"" help:"List the grants a principal may retire."`
-	RetireGrant                     retireGrantCmd                     `cmd:"" help:"Retire a grant (its retiring principal, or its grantee)."`
-	RevokeGrant                     revokeGrantCmd                     `cmd:"" help:"Revoke a grant (a key administrator)."`
-	GetKeyLastUsage                 getKeyLastUsageCmd                 `cmd:"" help:"Show a key's last successful cryptographic use."`
-	Usage                           usageCmd                           `cmd:"" help:"Requests by key and principal over a recent window (your own; root sees all)."`
-	Backup                          backupCmd                          `cmd:"" help:"Write a backup of kmsd's keys, aliases, grants and policies: a consistent snapshot taken while kmsd serves, sealed under the root key (root or the admin group)."`
-	RotateRootKey                   rotateRootKeyCmd                   `cmd:"" help:"Re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old.N until kmsd forget-root-key removes it (root only; docs/operations.md)."`
-	GetParametersForImport          getParametersForImportCmd          `cmd:"" help:"Get a wrapping key and an import token for an EXTERNAL key (valid 24 hours)."`
-	ImportKeyMaterial               importKeyMaterialCmd               `cmd:"" help:"Import wrapped key material into an EXTERNAL key."`
-	DeleteImportedKeyMaterial       deleteImportedKeyMaterialCmd       `cmd:"" help:"Delete an EXTERNAL key's material: it is PendingImport until the same material is imported again."`
-	CreateCustomKeyStore            createCustomKeyStoreCmd            `cmd:"" help:"Add a custom key store: keys kept in a PKCS#11 token (root only: its module runs inside kmsd)."`
-	DescribeCustomKeyStores         describeCustomKeyStoresCmd         `cmd:"" help:"List custom key stores and their connection state."`
-	UpdateCustomKeyStore            updateCustomKeyStoreCmd            `cmd:"" help:"Rename a custom key store, or (disconnected) change its module, token or PIN file."`
-	ConnectCustomKeyStore           connectCustomKeyStoreCmd           `cmd:"" help:"Connect a custom key store to its token (describe-custom-key-stores shows the outcome)."`
-	DisconnectCustomKeyStore        disconnectCustomKeyStoreCmd        `cmd:"" help:"Disconnect a custom key store: its keys are refused until it is connected again."`
-	DeleteCustomKeyStore            deleteCustomKeyStoreCmd            `cmd:"" help:"Delete a disconnected custom key store that holds no keys."`
-	CreateAccessKey                 createAccessKeyCmd                 `cmd:"" help:"Issue an access key for kmsd's AWS endpoint on TCP (kmsd --aws-listen tcp:...), acting as a principal; the secret is shown once (docs/aws-endpoint.md)."`
-	ListAccessKeys                  listAccessKeysCmd                  `cmd:"" help:"List access keys (yours; root and the admin group see all)."`
-	DeleteAccessKey                 deleteAccessKeyCmd                 `cmd:"" help:"Delete an access key: requests signed with it are refused from then on."`
+	Status                              statusCmd                              `cmd:"" help:"Show kmsd's version, suite, CPU features, key count, uptime and queue depth."`
+	CreateKey                           createKeyCmd                           `cmd:"" help:"Create a symmetric key."`
+	DescribeKey                         describeKeyCmd                         `cmd:"" help:"Show a key's metadata."`
+	ListKeys                            listKeysCmd                            `cmd:"" help:"List keys."`
+	UpdateKeyDescription                updateKeyDescriptionCmd                `cmd:"" help:"Replace a key's description."`
+	EnableKey                           enableKeyCmd                           `cmd:"" help:"Enable a key."`
+	DisableKey                          disableKeyCmd                          `cmd:"" help:"Disable a key."`
+	ScheduleKeyDeletion                 scheduleKeyDeletionCmd                 `cmd:"" help:"Delete a key after a waiting period of 7 to 30 days."`
+	CancelKeyDeletion                   cancelKeyDeletionCmd                   `cmd:"" help:"Cancel a scheduled deletion (the key comes back disabled)."`
+	CreateAlias                         createAliasCmd                         `cmd:"" help:"Create an alias for a key."`
+	UpdateAlias                         updateAliasCmd                         `cmd:"" help:"Point an alias at another key."`
+	DeleteAlias                         deleteAliasCmd                         `cmd:"" help:"Delete an alias."`
+	ListAliases                         listAliasesCmd                         `cmd:"" help:"List aliases."`
+	TagResource                         tagResourceCmd                         `cmd:"" help:"Add or replace tags on a key."`
+	UntagResource                       untagResourceCmd                       `cmd:"" help:"Remove tags from a key."`
+	ListResourceTags                    listResourceTagsCmd                    `cmd:"" help:"List a key's tags."`
+	Encrypt                             encryptCmd                             `cmd:"" help:"Encrypt up to 4096 bytes."`
+	Decrypt                             decryptCmd                             `cmd:"" help:"Decrypt a ciphertext blob."`
+	ReEncrypt                           reEncryptCmd                           `cmd:"" help:"Re-encrypt a blob under another key or context, inside kmsd."`
+	GenerateDataKey                     generateDataKeyCmd                     `cmd:"" help:"Make a data key: plaintext and encrypted."`
+	GenerateDataKeyWithoutPlaintext     generateDataKeyWithoutPlaintextCmd     `cmd:"" help:"Make a data key: encrypted only."`
+	Sign                                signCmd                                `cmd:"" help:"Sign a message (RAW) or its digest (DIGEST) with a SIGN_VERIFY key."`
+	Verify                              verifyCmd                              `cmd:"" help:"Verify a signature with a SIGN_VERIFY key (KMSInvalidSignatureException if it does not verify)."`
+	GetPublicKey                        getPublicKeyCmd                        `cmd:"" help:"Get an asymmetric key's public key (DER SubjectPublicKeyInfo) and its algorithms."`
+	GenerateMac                         generateMacCmd                         `cmd:"" help:"Compute the HMAC of a message with a GENERATE_VERIFY_MAC key."`
+	VerifyMac                           verifyMacCmd                           `cmd:"" help:"Verify an HMAC with a GENERATE_VERIFY_MAC key (KMSInvalidMacException if it does not verify)."`
+	DeriveSharedSecret                  deriveSharedSecretCmd                  `cmd:"" help:"Derive the raw ECDH shared secret of a KEY_AGREEMENT key and a peer's public key."`
+	GenerateDataKeyPair                 generateDataKeyPairCmd                 `cmd:"" help:"Make a key pair: the public key, and the private key in plaintext and encrypted."`
+	GenerateDataKeyPairWithoutPlaintext generateDataKeyPairWithoutPlaintextCmd `cmd:"" help:"Make a key pair: the public key, and the private key encrypted only."`
+	GenerateRandom                      generateRandomCmd                      `cmd:"" help:"Random bytes from kmsd."`
+	EnableKeyRotation                   enableKeyRotationCmd                   `cmd:"" help:"Turn on automatic rotation."`
+	DisableKeyRotation                  disableKeyRotationCmd                  `cmd:"" help:"Turn off automatic rotation."`
+	GetKeyRotationStatus                getKeyRotationStatusCmd                `cmd:"" help:"Show a key's automatic rotation."`
+	RotateKeyOnDemand                   rotateKeyOnDemandCmd                   `cmd:"" help:"Rotate a key's material now."`
+	ListKeyRotations                    listKeyRotationsCmd                    `cmd:"" help:"List a key's rotations."`
+	PutKeyPolicy                        putKeyPolicyCmd                        `cmd:"" help:"Replace a key's policy."`
+	GetKeyPolicy                        getKeyPolicyCmd                        `cmd:"" help:"Show a key's policy."`
+	ListKeyPolicies                     listKeyPoliciesCmd                     `cmd:"" help:"List a key's policy names (always default)."`
+	CreateGrant                         createGrantCmd                         `cmd:"" help:"Give a principal some operations on a key."`
+	ListGrants                          listGrantsCmd                          `cmd:"" help:"List a key's grants."`
+	ListRetirableGrants                 listRetirableGrantsCmd                 `cmd:"" help:"List the grants a principal may retire."`
+	RetireGrant                         retireGrantCmd                         `cmd:"" help:"Retire a grant (its retiring principal, or its grantee)."`
+	RevokeGrant                         revokeGrantCmd                         `cmd:"" help:"Revoke a grant (a key administrator)."`
+	GetKeyLastUsage                     getKeyLastUsageCmd                     `cmd:"" help:"Show a key's last successful cryptographic use."`
+	Usage                               usageCmd                               `cmd:"" help:"Requests by key and principal over a recent window (your own; root sees all)."`
+	Backup                              backupCmd                              `cmd:"" help:"Write a backup of kmsd's keys, aliases, grants and policies: a consistent snapshot taken while kmsd serves, sealed under the root key (root or the admin group)."`
+	RotateRootKey                       rotateRootKeyCmd                       `cmd:"" help:"Re-seal every key under a new root key, online and crash-safe; the old root key is kept as root-key.old.N until kmsd forget-root-key removes it (root only; docs/operations.md)."`
+	GetParametersForImport              getParametersForImportCmd              `cmd:"" help:"Get a wrapping key and an import token for an EXTERNAL key (valid 24 hours)."`
+	ImportKeyMaterial                   importKeyMaterialCmd                   `cmd:"" help:"Import wrapped key material into an EXTERNAL key."`
+	DeleteImportedKeyMaterial           deleteImportedKeyMaterialCmd           `cmd:"" help:"Delete an EXTERNAL key's material: it is PendingImport until the same material is imported again."`
+	CreateCustomKeyStore                createCustomKeyStoreCmd                `cmd:"" help:"Add a custom key store: keys kept in a PKCS#11 token (root only: its module runs inside kmsd)."`
+	DescribeCustomKeyStores             describeCustomKeyStoresCmd             `cmd:"" help:"List custom key stores and their connection state."`
+	UpdateCustomKeyStore                updateCustomKeyStoreCmd                `cmd:"" help:"Rename a custom key store, or (disconnected) change its module, token or PIN file."`
+	ConnectCustomKeyStore               connectCustomKeyStoreCmd               `cmd:"" help:"Connect a custom key store to its token (describe-custom-key-stores shows the outcome)."`
+	DisconnectCustomKeyStore            disconnectCustomKeyStoreCmd            `cmd:"" help:"Disconnect a custom key store: its keys are refused until it is connected again."`
+	DeleteCustomKeyStore                deleteCustomKeyStoreCmd                `cmd:"" help:"Delete a disconnected custom key store that holds no keys."`
+	CreateAccessKey                     createAccessKeyCmd                     `cmd:"" help:"Issue an access key for kmsd's AWS endpoint on TCP (kmsd --aws-listen tcp:...), acting as a principal; the secret is shown once (docs/aws-endpoint.md)."`
+	ListAccessKeys                      listAccessKeysCmd                      `cmd:"" help:"List access keys (yours; root and the admin group see all)."`
+	DeleteAccessKey                     deleteAccessKeyCmd                     `cmd:"" help:"Delete an access key: requests signed with it are refused from then on."`
 }

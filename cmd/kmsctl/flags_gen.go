@@ -10,8 +10,8 @@ import (
 // createKeyCmd is the command of CreateKey: api.CreateKeyInput's fields as flags.
 type createKeyCmd struct {
 	Description                    string   `name:"description" help:"A description of the key."`
-	KeyUsage                       string   `name:"key-usage" help:"ENCRYPT_DECRYPT (default)."`
-	KeySpec                        string   `name:"key-spec" help:"SYMMETRIC_DEFAULT (default)."`
+	KeyUsage                       string   `name:"key-usage" help:"ENCRYPT_DECRYPT (default), SIGN_VERIFY, GENERATE_VERIFY_MAC or KEY_AGREEMENT."`
+	KeySpec                        string   `name:"key-spec" help:"SYMMETRIC_DEFAULT (default), RSA_*, ECC_*, HMAC_* or ML_DSA_*."`
 	Origin                         string   `name:"origin" help:"AWS_KMS (default) or EXTERNAL."`
 	MultiRegion                    bool     `name:"multi-region" negatable:"" help:"Not supported on one host."`
 	Tags                           []string `name:"tags" sep:"none" help:"TagKey=k,TagValue=v (repeatable) or a JSON list."`
@@ -287,7 +287,8 @@ type encryptCmd struct {
 	Plaintext           string   `name:"plaintext" required:"" help:"1..4096 bytes. fileb://PATH (bytes), file://PATH (base64 text) or base64."`
 	EncryptionContext   string   `name:"encryption-context" help:"k=v,k2=v2 or JSON."`
 	GrantTokens         []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
-	EncryptionAlgorithm string   `name:"encryption-algorithm" help:"SYMMETRIC_DEFAULT (default)."`
+	EncryptionAlgorithm string   `name:"encryption-algorithm" help:"SYMMETRIC_DEFAULT (default), RSAES_OAEP_SHA_1 or _SHA_256 (RSA keys)."`
+	DryRun              bool     `name:"dry-run" negatable:"" help:"Authorize and check, do nothing (DryRunOperationException)."`
 }
 
 func (c *encryptCmd) run(e *env) error {
@@ -309,6 +310,7 @@ func (c *encryptCmd) run(e *env) error {
 	if in.EncryptionAlgorithm, err = readText("encryption-algorithm", c.EncryptionAlgorithm); err != nil {
 		return usageError{err}
 	}
+	in.DryRun = c.DryRun
 	return call(e, api.OpEncrypt, in)
 }
 
@@ -317,8 +319,9 @@ type decryptCmd struct {
 	CiphertextBlob      string   `name:"ciphertext-blob" required:"" help:"1..6144 bytes. fileb://PATH (bytes), file://PATH (base64 text) or base64."`
 	EncryptionContext   string   `name:"encryption-context" help:"k=v,k2=v2 or JSON."`
 	GrantTokens         []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
-	KeyId               string   `name:"key-id" help:"Optional; must match the blob's key."`
-	EncryptionAlgorithm string   `name:"encryption-algorithm" help:"SYMMETRIC_DEFAULT."`
+	KeyId               string   `name:"key-id" help:"Optional; must match the blob's key (required for an RSA key)."`
+	EncryptionAlgorithm string   `name:"encryption-algorithm" help:"SYMMETRIC_DEFAULT, or the RSAES_OAEP algorithm of an RSA ciphertext."`
+	DryRun              bool     `name:"dry-run" negatable:"" help:"Authorize and check, do nothing (DryRunOperationException)."`
 }
 
 func (c *decryptCmd) run(e *env) error {
@@ -339,6 +342,7 @@ func (c *decryptCmd) run(e *env) error {
 	if in.EncryptionAlgorithm, err = readText("encryption-algorithm", c.EncryptionAlgorithm); err != nil {
 		return usageError{err}
 	}
+	in.DryRun = c.DryRun
 	return call(e, api.OpDecrypt, in)
 }
 
@@ -352,6 +356,7 @@ type reEncryptCmd struct {
 	SourceEncryptionAlgorithm      string   `name:"source-encryption-algorithm" help:"SYMMETRIC_DEFAULT."`
 	DestinationEncryptionAlgorithm string   `name:"destination-encryption-algorithm" help:"SYMMETRIC_DEFAULT."`
 	GrantTokens                    []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
+	DryRun                         bool     `name:"dry-run" negatable:"" help:"Authorize and check, do nothing (DryRunOperationException)."`
 }
 
 func (c *reEncryptCmd) run(e *env) error {
@@ -381,6 +386,7 @@ func (c *reEncryptCmd) run(e *env) error {
 	if in.GrantTokens, err = readList("grant-tokens", c.GrantTokens); err != nil {
 		return usageError{err}
 	}
+	in.DryRun = c.DryRun
 	return call(e, api.OpReEncrypt, in)
 }
 
@@ -391,6 +397,7 @@ type generateDataKeyCmd struct {
 	NumberOfBytes     *int32   `name:"number-of-bytes" help:"1..1024."`
 	EncryptionContext string   `name:"encryption-context" help:"k=v,k2=v2 or JSON."`
 	GrantTokens       []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
+	DryRun            bool     `name:"dry-run" negatable:"" help:"Authorize and check, do nothing (DryRunOperationException)."`
 }
 
 func (c *generateDataKeyCmd) run(e *env) error {
@@ -409,6 +416,7 @@ func (c *generateDataKeyCmd) run(e *env) error {
 	if in.GrantTokens, err = readList("grant-tokens", c.GrantTokens); err != nil {
 		return usageError{err}
 	}
+	in.DryRun = c.DryRun
 	return call(e, api.OpGenerateDataKey, in)
 }
 
@@ -419,6 +427,7 @@ type generateDataKeyWithoutPlaintextCmd struct {
 	NumberOfBytes     *int32   `name:"number-of-bytes" help:"1..1024."`
 	EncryptionContext string   `name:"encryption-context" help:"k=v,k2=v2 or JSON."`
 	GrantTokens       []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
+	DryRun            bool     `name:"dry-run" negatable:"" help:"Authorize and check, do nothing (DryRunOperationException)."`
 }
 
 func (c *generateDataKeyWithoutPlaintextCmd) run(e *env) error {
@@ -437,7 +446,238 @@ func (c *generateDataKeyWithoutPlaintextCmd) run(e *env) error {
 	if in.GrantTokens, err = readList("grant-tokens", c.GrantTokens); err != nil {
 		return usageError{err}
 	}
+	in.DryRun = c.DryRun
 	return call(e, api.OpGenerateDataKeyWithoutPlaintext, in)
+}
+
+// signCmd is the command of Sign: api.SignInput's fields as flags.
+type signCmd struct {
+	KeyId            string   `name:"key-id" required:"" help:"Key id, key ARN, alias name or alias ARN."`
+	Message          string   `name:"message" required:"" help:"1..4096 bytes: the message (RAW) or its digest (DIGEST). fileb://PATH (bytes), file://PATH (base64 text) or base64."`
+	MessageType      string   `name:"message-type" help:"RAW (default), DIGEST or EXTERNAL_MU."`
+	SigningAlgorithm string   `name:"signing-algorithm" required:"" help:"One of the key's SigningAlgorithms."`
+	GrantTokens      []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
+	DryRun           bool     `name:"dry-run" negatable:"" help:"Authorize and check, sign nothing (DryRunOperationException)."`
+}
+
+func (c *signCmd) run(e *env) error {
+	in := &api.SignInput{}
+	var err error
+	if in.KeyId, err = readText("key-id", c.KeyId); err != nil {
+		return usageError{err}
+	}
+	if in.Message, err = readBlob("message", c.Message); err != nil {
+		return usageError{err}
+	}
+	if in.MessageType, err = readText("message-type", c.MessageType); err != nil {
+		return usageError{err}
+	}
+	if in.SigningAlgorithm, err = readText("signing-algorithm", c.SigningAlgorithm); err != nil {
+		return usageError{err}
+	}
+	if in.GrantTokens, err = readList("grant-tokens", c.GrantTokens); err != nil {
+		return usageError{err}
+	}
+	in.DryRun = c.DryRun
+	return call(e, api.OpSign, in)
+}
+
+// verifyCmd is the command of Verify: api.VerifyInput's fields as flags.
+type verifyCmd struct {
+	KeyId            string   `name:"key-id" required:"" help:"Key id, key ARN, alias name or alias ARN."`
+	Message          string   `name:"message" required:"" help:"1..4096 bytes. fileb://PATH (bytes), file://PATH (base64 text) or base64."`
+	MessageType      string   `name:"message-type" help:"RAW (default), DIGEST or EXTERNAL_MU."`
+	Signature        string   `name:"signature" required:"" help:"1..6144 bytes. fileb://PATH (bytes), file://PATH (base64 text) or base64."`
+	SigningAlgorithm string   `name:"signing-algorithm" required:"" help:"One of the key's SigningAlgorithms."`
+	GrantTokens      []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
+	DryRun           bool     `name:"dry-run" negatable:"" help:"Authorize and check, do nothing (DryRunOperationException)."`
+}
+
+func (c *verifyCmd) run(e *env) error {
+	in := &api.VerifyInput{}
+	var err error
+	if in.KeyId, err = readText("key-id", c.KeyId); err != nil {
+		return usageError{err}
+	}
+	if in.Message, err = readBlob("message", c.Message); err != nil {
+		return usageError{err}
+	}
+	if in.MessageType, err = readText("message-type", c.MessageType); err != nil {
+		return usageError{err}
+	}
+	if in.Signature, err = readBlob("signature", c.Signature); err != nil {
+		return usageError{err}
+	}
+	if in.SigningAlgorithm, err = readText("signing-algorithm", c.SigningAlgorithm); err != nil {
+		return usageError{err}
+	}
+	if in.GrantTokens, err = readList("grant-tokens", c.GrantTokens); err != nil {
+		return usageError{err}
+	}
+	in.DryRun = c.DryRun
+	return call(e, api.OpVerify, in)
+}
+
+// getPublicKeyCmd is the command of GetPublicKey: api.GetPublicKeyInput's fields as flags.
+type getPublicKeyCmd struct {
+	KeyId       string   `name:"key-id" required:"" help:"Key id, key ARN, alias name or alias ARN."`
+	GrantTokens []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
+}
+
+func (c *getPublicKeyCmd) run(e *env) error {
+	in := &api.GetPublicKeyInput{}
+	var err error
+	if in.KeyId, err = readText("key-id", c.KeyId); err != nil {
+		return usageError{err}
+	}
+	if in.GrantTokens, err = readList("grant-tokens", c.GrantTokens); err != nil {
+		return usageError{err}
+	}
+	return call(e, api.OpGetPublicKey, in)
+}
+
+// generateMacCmd is the command of GenerateMac: api.GenerateMacInput's fields as flags.
+type generateMacCmd struct {
+	KeyId        string   `name:"key-id" required:"" help:"Key id, key ARN, alias name or alias ARN."`
+	Message      string   `name:"message" required:"" help:"1..4096 bytes. fileb://PATH (bytes), file://PATH (base64 text) or base64."`
+	MacAlgorithm string   `name:"mac-algorithm" required:"" help:"The key's: HMAC_SHA_224, _256, _384 or _512."`
+	GrantTokens  []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
+	DryRun       bool     `name:"dry-run" negatable:"" help:"Authorize and check, do nothing (DryRunOperationException)."`
+}
+
+func (c *generateMacCmd) run(e *env) error {
+	in := &api.GenerateMacInput{}
+	var err error
+	if in.KeyId, err = readText("key-id", c.KeyId); err != nil {
+		return usageError{err}
+	}
+	if in.Message, err = readBlob("message", c.Message); err != nil {
+		return usageError{err}
+	}
+	if in.MacAlgorithm, err = readText("mac-algorithm", c.MacAlgorithm); err != nil {
+		return usageError{err}
+	}
+	if in.GrantTokens, err = readList("grant-tokens", c.GrantTokens); err != nil {
+		return usageError{err}
+	}
+	in.DryRun = c.DryRun
+	return call(e, api.OpGenerateMac, in)
+}
+
+// verifyMacCmd is the command of VerifyMac: api.VerifyMacInput's fields as flags.
+type verifyMacCmd struct {
+	KeyId        string   `name:"key-id" required:"" help:"Key id, key ARN, alias name or alias ARN."`
+	Message      string   `name:"message" required:"" help:"fileb://PATH (bytes), file://PATH (base64 text) or base64."`
+	MacAlgorithm string   `name:"mac-algorithm" required:"" help:"The key's: HMAC_SHA_224, _256, _384 or _512."`
+	Mac          string   `name:"mac" required:"" help:"1..6144 bytes. fileb://PATH (bytes), file://PATH (base64 text) or base64."`
+	GrantTokens  []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
+	DryRun       bool     `name:"dry-run" negatable:"" help:"Authorize and check, do nothing (DryRunOperationException)."`
+}
+
+func (c *verifyMacCmd) run(e *env) error {
+	in := &api.VerifyMacInput{}
+	var err error
+	if in.KeyId, err = readText("key-id", c.KeyId); err != nil {
+		return usageError{err}
+	}
+	if in.Message, err = readBlob("message", c.Message); err != nil {
+		return usageError{err}
+	}
+	if in.MacAlgorithm, err = readText("mac-algorithm", c.MacAlgorithm); err != nil {
+		return usageError{err}
+	}
+	if in.Mac, err = readBlob("mac", c.Mac); err != nil {
+		return usageError{err}
+	}
+	if in.GrantTokens, err = readList("grant-tokens", c.GrantTokens); err != nil {
+		return usageError{err}
+	}
+	in.DryRun = c.DryRun
+	return call(e, api.OpVerifyMac, in)
+}
+
+// deriveSharedSecretCmd is the command of DeriveSharedSecret: api.DeriveSharedSecretInput's fields as flags.
+type deriveSharedSecretCmd struct {
+	KeyId                 string   `name:"key-id" required:"" help:"Key id, key ARN, alias name or alias ARN."`
+	KeyAgreementAlgorithm string   `name:"key-agreement-algorithm" required:"" help:"ECDH."`
+	PublicKey             string   `name:"public-key" required:"" help:"The peer's, DER SubjectPublicKeyInfo, 1..8192 bytes. fileb://PATH (bytes), file://PATH (base64 text) or base64."`
+	GrantTokens           []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
+	DryRun                bool     `name:"dry-run" negatable:"" help:"Authorize and check, do nothing (DryRunOperationException)."`
+}
+
+func (c *deriveSharedSecretCmd) run(e *env) error {
+	in := &api.DeriveSharedSecretInput{}
+	var err error
+	if in.KeyId, err = readText("key-id", c.KeyId); err != nil {
+		return usageError{err}
+	}
+	if in.KeyAgreementAlgorithm, err = readText("key-agreement-algorithm", c.KeyAgreementAlgorithm); err != nil {
+		return usageError{err}
+	}
+	if in.PublicKey, err = readBlob("public-key", c.PublicKey); err != nil {
+		return usageError{err}
+	}
+	if in.GrantTokens, err = readList("grant-tokens", c.GrantTokens); err != nil {
+		return usageError{err}
+	}
+	in.DryRun = c.DryRun
+	return call(e, api.OpDeriveSharedSecret, in)
+}
+
+// generateDataKeyPairCmd is the command of GenerateDataKeyPair: api.GenerateDataKeyPairInput's fields as flags.
+type generateDataKeyPairCmd struct {
+	KeyId             string   `name:"key-id" required:"" help:"A symmetric encryption key."`
+	KeyPairSpec       string   `name:"key-pair-spec" required:"" help:"RSA_*, ECC_NIST_*, ECC_SECG_P256K1."`
+	EncryptionContext string   `name:"encryption-context" help:"k=v,k2=v2 or JSON."`
+	GrantTokens       []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
+	DryRun            bool     `name:"dry-run" negatable:"" help:"Authorize and check, do nothing (DryRunOperationException)."`
+}
+
+func (c *generateDataKeyPairCmd) run(e *env) error {
+	in := &api.GenerateDataKeyPairInput{}
+	var err error
+	if in.KeyId, err = readText("key-id", c.KeyId); err != nil {
+		return usageError{err}
+	}
+	if in.KeyPairSpec, err = readText("key-pair-spec", c.KeyPairSpec); err != nil {
+		return usageError{err}
+	}
+	if in.EncryptionContext, err = readContext("encryption-context", c.EncryptionContext); err != nil {
+		return usageError{err}
+	}
+	if in.GrantTokens, err = readList("grant-tokens", c.GrantTokens); err != nil {
+		return usageError{err}
+	}
+	in.DryRun = c.DryRun
+	return call(e, api.OpGenerateDataKeyPair, in)
+}
+
+// generateDataKeyPairWithoutPlaintextCmd is the command of GenerateDataKeyPairWithoutPlaintext: api.GenerateDataKeyPairInput's fields as flags.
+type generateDataKeyPairWithoutPlaintextCmd struct {
+	KeyId             string   `name:"key-id" required:"" help:"A symmetric encryption key."`
+	KeyPairSpec       string   `name:"key-pair-spec" required:"" help:"RSA_*, ECC_NIST_*, ECC_SECG_P256K1."`
+	EncryptionContext string   `name:"encryption-context" help:"k=v,k2=v2 or JSON."`
+	GrantTokens       []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
+	DryRun            bool     `name:"dry-run" negatable:"" help:"Authorize and check, do nothing (DryRunOperationException)."`
+}
+
+func (c *generateDataKeyPairWithoutPlaintextCmd) run(e *env) error {
+	in := &api.GenerateDataKeyPairInput{}
+	var err error
+	if in.KeyId, err = readText("key-id", c.KeyId); err != nil {
+		return usageError{err}
+	}
+	if in.KeyPairSpec, err = readText("key-pair-spec", c.KeyPairSpec); err != nil {
+		return usageError{err}
+	}
+	if in.EncryptionContext, err = readContext("encryption-context", c.EncryptionContext); err != nil {
+		return usageError{err}
+	}
+	if in.GrantTokens, err = readList("grant-tokens", c.GrantTokens); err != nil {
+		return usageError{err}
+	}
+	in.DryRun = c.DryRun
+	return call(e, api.OpGenerateDataKeyPairWithoutPlaintext, in)
 }
 
 // generateRandomCmd is the command of GenerateRandom: api.GenerateRandomInput's fields as flags.
@@ -598,10 +838,11 @@ type createGrantCmd struct {
 	KeyId             string   `name:"key-id" required:"" help:"Key id or key ARN."`
 	GranteePrincipal  string   `name:"grantee-principal" required:"" help:"Who the grant is for: uid:N, user:NAME or unit:NAME."`
 	RetiringPrincipal string   `name:"retiring-principal" help:"Who may retire the grant: uid:N, user:NAME or unit:NAME."`
-	Operations        []string `name:"operations" required:"" sep:"none" help:"What the grantee may do: Encrypt, Decrypt, ReEncryptFrom, ReEncryptTo, GenerateDataKey, GenerateDataKeyWithoutPlaintext, DescribeKey, CreateGrant, RetireGrant. Repeatable, or a JSON list."`
+	Operations        []string `name:"operations" required:"" sep:"none" help:"What the grantee may do: the operations of the key's type (Encrypt, Decrypt, Sign, GenerateMac, ...), DescribeKey, CreateGrant, RetireGrant. Repeatable, or a JSON list."`
 	Constraints       string   `name:"constraints" help:"EncryptionContextSubset={k=v,...} and/or EncryptionContextEquals={k=v,...}, or JSON."`
 	GrantTokens       []string `name:"grant-tokens" sep:"none" help:"Grant tokens that allow the request. Repeatable, or a JSON list."`
 	Name              string   `name:"name" help:"A name that makes retries return the same grant."`
+	DryRun            bool     `name:"dry-run" negatable:"" help:"Authorize and check, create nothing (DryRunOperationException)."`
 }
 
 func (c *createGrantCmd) run(e *env) error {
@@ -628,6 +869,7 @@ func (c *createGrantCmd) run(e *env) error {
 	if in.Name, err = readText("name", c.Name); err != nil {
 		return usageError{err}
 	}
+	in.DryRun = c.DryRun
 	return call(e, api.OpCreateGrant, in)
 }
 

@@ -282,7 +282,8 @@ func TestGrants(t *testing.T) {
 		{KeyId: id, GranteePrincipal: "group:kms-admins", Operations: []string{"Encrypt"}},
 		{KeyId: id, GranteePrincipal: "*", Operations: []string{"Encrypt"}},
 		{KeyId: id, GranteePrincipal: "user:nobody", Operations: []string{"Encrypt"}},
-		{KeyId: id, GranteePrincipal: "uid:1", Operations: []string{"Sign"}},
+		{KeyId: id, GranteePrincipal: "uid:1", Operations: []string{"Sign"}}, // a symmetric key does not sign
+		{KeyId: id, GranteePrincipal: "uid:1", Operations: []string{"Launch"}},
 		{KeyId: id, GranteePrincipal: "uid:1"},
 		{KeyId: id, GranteePrincipal: "uid:1", Operations: []string{"Encrypt"}, Name: "bad name"},
 		{KeyId: id, GranteePrincipal: "uid:1", Operations: []string{"Encrypt"}, Constraints: api.GrantConstraints{EncryptionContextEquals: map[string]string{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8", "i": "9"}}},

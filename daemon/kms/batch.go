@@ -31,17 +31,30 @@ type Fill struct {
 	seal *sealer
 	open *opener
 	in   []byte // the plaintext to seal, or the blob to open
+	raw  []byte // or the field's bytes, made already (a signature, a MAC)
 }
+
+// rawFill is the Fill of a field made before the answer: a signature, a
+// MAC, an RSA ciphertext or plaintext. A nil b is an answer without a
+// large field (Verify's).
+func rawFill(b []byte) Fill { return Fill{n: len(b), raw: b} }
+
+// Filled reports whether the answer has a large field to write; when not,
+// the answer is out alone.
+func (f Fill) Filled() bool { return f.seal != nil || f.open != nil || f.raw != nil }
 
 // Len is the number of bytes AppendTo appends.
 func (f Fill) Len() int { return f.n }
 
 // AppendTo seals (or opens) into dst, appending exactly Len bytes.
 func (f Fill) AppendTo(dst []byte) ([]byte, error) {
-	if f.seal != nil {
+	switch {
+	case f.seal != nil:
 		return f.seal.seal(dst, f.in)
+	case f.open != nil:
+		return f.open.open(dst, f.in)
 	}
-	return f.open.open(dst, f.in)
+	return append(dst, f.raw...), nil
 }
 
 // groups are the sealers and openers of one batch: items with the same

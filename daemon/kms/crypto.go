@@ -50,9 +50,14 @@ func parseContext(ec map[string]string) (*keystore.Context, error) {
 func (s *Service) EncryptBatch(ctx context.Context, items []api.EncryptInput, sink Sink) {
 	var g groups
 	defer g.release()
+	var rsa keyGroups
 	out := new(api.EncryptOutput)
 	for i := range items {
 		in := &items[i]
+		if isRSA(in.EncryptionAlgorithm) {
+			s.encryptRSA(ctx, &rsa, i, in, sink)
+			continue
+		}
 		if len(in.Plaintext) < 1 || len(in.Plaintext) > MaxPlaintext {
 			sink.Fail(i, failed(in.EncryptionContext), errorf(api.CodeValidation, "Plaintext must be 1 to %d bytes", MaxPlaintext))
 			continue
@@ -64,6 +69,10 @@ func (s *Service) EncryptBatch(ctx context.Context, items []api.EncryptInput, si
 		z := g.sealer(s, ctx, api.OpEncrypt, "kms:Encrypt", in.KeyId, in.EncryptionContext, in.GrantTokens)
 		if z.err != nil {
 			sink.Fail(i, &z.rep, z.err)
+			continue
+		}
+		if in.DryRun {
+			sink.Fail(i, &z.rep, errDryRun(api.OpEncrypt))
 			continue
 		}
 		*out = api.EncryptOutput{KeyId: z.e.arn, EncryptionAlgorithm: api.AlgSymmetricDefault, KeyMaterialId: z.matID}
@@ -97,9 +106,14 @@ func blobOf(blob []byte, ec map[string]string) (keystore.BlobHeader, error) {
 func (s *Service) DecryptBatch(ctx context.Context, items []api.DecryptInput, sink Sink) {
 	var g groups
 	defer g.release()
+	var rsa keyGroups
 	out := new(api.DecryptOutput)
 	for i := range items {
 		in := &items[i]
+		if isRSA(in.EncryptionAlgorithm) {
+			s.decryptRSA(ctx, &rsa, i, in, sink)
+			continue
+		}
 		if err := checkAlgorithm(in.EncryptionAlgorithm); err != nil {
 			sink.Fail(i, failed(in.EncryptionContext), err)
 			continue
@@ -112,6 +126,10 @@ func (s *Service) DecryptBatch(ctx context.Context, items []api.DecryptInput, si
 		o := g.opener(s, ctx, api.OpDecrypt, "kms:Decrypt", blobRef{in.KeyId, h.KeyID, h.KeyVersion}, in.EncryptionContext, in.GrantTokens)
 		if o.err != nil {
 			sink.Fail(i, &o.rep, o.err)
+			continue
+		}
+		if in.DryRun {
+			sink.Fail(i, &o.rep, errDryRun(api.OpDecrypt))
 			continue
 		}
 		*out = api.DecryptOutput{KeyId: o.e.arn, EncryptionAlgorithm: api.AlgSymmetricDefault, KeyMaterialId: o.matID}
@@ -127,11 +145,16 @@ func (s *Service) DecryptBatch(ctx context.Context, items []api.DecryptInput, si
 func (s *Service) ReEncryptBatch(ctx context.Context, items []api.ReEncryptInput, sink Sink) {
 	var g groups
 	defer g.release()
+	var rsa keyGroups
 	out := new(api.ReEncryptOutput)
 	var scratch [MaxPlaintext]byte
 	defer clear(scratch[:])
 	for i := range items {
 		in := &items[i]
+		if isRSA(in.SourceEncryptionAlgorithm) || isRSA(in.DestinationEncryptionAlgorithm) {
+			s.reEncryptRSA(ctx, &g, &rsa, i, in, sink, scratch[:0])
+			continue
+		}
 		fail := func(err error) { sink.Fail(i, failed(in.SourceEncryptionContext), err) }
 		if err := checkAlgorithm(in.SourceEncryptionAlgorithm); err != nil {
 			fail(err)
@@ -157,6 +180,10 @@ func (s *Service) ReEncryptBatch(ctx context.Context, items []api.ReEncryptInput
 			continue
 		}
 		p := g.pair(src, dst)
+		if in.DryRun {
+			sink.Fail(i, &p.rep, errDryRun(api.OpReEncrypt))
+			continue
+		}
 		pt, err := src.open(scratch[:0], in.CiphertextBlob)
 		if err != nil {
 			sink.Fail(i, &p.rep, err)
@@ -225,6 +252,10 @@ func (s *Service) generateDataKeys(ctx context.Context, op string, items []api.G
 		z := g.sealer(s, ctx, op, act, in.KeyId, in.EncryptionContext, in.GrantTokens)
 		if z.err != nil {
 			sink.Fail(i, &z.rep, z.err)
+			continue
+		}
+		if in.DryRun {
+			sink.Fail(i, &z.rep, errDryRun(op))
 			continue
 		}
 		pt := scratch[:n]

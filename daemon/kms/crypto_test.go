@@ -45,7 +45,9 @@ func TestEncryptDecrypt(t *testing.T) {
 		{"huge blob", api.DecryptInput{CiphertextBlob: make([]byte, MaxCiphertextBlob+1)}, api.CodeValidation},
 		{"garbage", api.DecryptInput{CiphertextBlob: []byte("not a blob at all, not a blob at all, not a blob at all, not a blob")}, api.CodeInvalidCiphertext},
 		{"truncated", api.DecryptInput{CiphertextBlob: blob[:len(blob)-1], EncryptionContext: ec}, api.CodeInvalidCiphertext},
-		{"RSA algorithm", api.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec, EncryptionAlgorithm: "RSAES_OAEP_SHA_256"}, api.CodeInvalidKeyUsage},
+		{"RSA algorithm", api.DecryptInput{CiphertextBlob: blob, KeyId: id, EncryptionAlgorithm: "RSAES_OAEP_SHA_256"}, api.CodeInvalidKeyUsage},
+		{"RSA algorithm without KeyId", api.DecryptInput{CiphertextBlob: blob, EncryptionAlgorithm: "RSAES_OAEP_SHA_256"}, api.CodeValidation},
+		{"RSA algorithm with a context", api.DecryptInput{CiphertextBlob: blob, KeyId: id, EncryptionContext: ec, EncryptionAlgorithm: "RSAES_OAEP_SHA_256"}, api.CodeValidation},
 		{"bad context", api.DecryptInput{CiphertextBlob: blob, EncryptionContext: map[string]string{"": "x"}}, api.CodeValidation},
 	}
 	for _, c := range cases {

@@ -16,12 +16,14 @@ import (
 	"kmsd/wire/api"
 )
 
-// Grant operations kmsd's symmetric keys support, and the policy action
-// each one allows.
+// Grant operations, and the policy action each one allows.
 var grantOps = map[string]string{
 	"Encrypt": "kms:Encrypt", "Decrypt": "kms:Decrypt", "ReEncryptFrom": "kms:ReEncryptFrom", "ReEncryptTo": "kms:ReEncryptTo",
 	"GenerateDataKey": "kms:GenerateDataKey", "GenerateDataKeyWithoutPlaintext": "kms:GenerateDataKeyWithoutPlaintext",
 	"DescribeKey": "kms:DescribeKey", "CreateGrant": "kms:CreateGrant", "RetireGrant": "kms:RetireGrant",
+	"Sign": "kms:Sign", "Verify": "kms:Verify", "GetPublicKey": "kms:GetPublicKey",
+	"GenerateMac": "kms:GenerateMac", "VerifyMac": "kms:VerifyMac", "DeriveSharedSecret": "kms:DeriveSharedSecret",
+	"GenerateDataKeyPair": "kms:GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext": "kms:GenerateDataKeyPairWithoutPlaintext",
 }
 
 const (
@@ -173,7 +175,7 @@ func (s *Service) checkGrantInput(in *api.CreateGrantInput) (policy.HostPrincipa
 	}
 	for _, op := range in.Operations {
 		if grantOps[op] == "" {
-			return grantee, errorf(api.CodeValidation, "grant operation %q is not valid for a symmetric encryption key", op)
+			return grantee, errorf(api.CodeValidation, "grant operation %q is not one of AWS KMS's", op)
 		}
 	}
 	if in.Name != "" && !grantNameRE.MatchString(in.Name) {
@@ -194,6 +196,9 @@ func (s *Service) authorizeGrant(ctx context.Context, e *entry, in *api.CreateGr
 	if err == nil {
 		err = checkState(api.OpCreateGrant, e)
 	}
+	if err == nil {
+		err = checkGrantOps(e, in)
+	}
 	a := e.auth.Load()
 	e.mu.RUnlock()
 	if err != nil {
@@ -202,7 +207,40 @@ func (s *Service) authorizeGrant(ctx context.Context, e *entry, in *api.CreateGr
 	if via != "" && !narrower(in, a.grants[via]) {
 		return nil, errorf(api.CodeAccessDenied, "a grant made under grant %s may only narrow its operations and constraints", via)
 	}
+	if in.DryRun {
+		return nil, errDryRun(api.OpCreateGrant)
+	}
 	return a, nil
+}
+
+// keyTypeOps are the grant operations of each type of key, besides
+// DescribeKey, CreateGrant and RetireGrant, which every key has.
+var keyTypeOps = map[string][]string{
+	api.KeySpecSymmetric: {"Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+		"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext"},
+	api.KeyUsageEncryptDecrypt: {"Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"},
+	api.KeyUsageSignVerify:     {"Sign", "Verify", "GetPublicKey"},
+	api.KeyUsageMAC:            {"GenerateMac", "VerifyMac"},
+	api.KeyUsageKeyAgreement:   {"DeriveSharedSecret", "GetPublicKey"},
+}
+
+// checkGrantOps refuses, as AWS does, a grant of operations the key's
+// type does not have, and encryption-context constraints on a key that
+// binds no context. The caller holds e.mu.
+func checkGrantOps(e *entry, in *api.CreateGrantInput) error {
+	kind := e.rec.KeyUsage
+	if isSymmetric(e.rec) {
+		kind = api.KeySpecSymmetric
+	}
+	for _, op := range in.Operations {
+		if op != "DescribeKey" && op != "CreateGrant" && op != "RetireGrant" && !slices.Contains(keyTypeOps[kind], op) {
+			return errorf(api.CodeValidation, "grant operation %s is not valid for %s, a %s key of usage %s", op, e.arn, e.rec.KeySpec, e.rec.KeyUsage)
+		}
+	}
+	if kind != api.KeySpecSymmetric && (in.Constraints.EncryptionContextEquals != nil || in.Constraints.EncryptionContextSubset != nil) {
+		return errorf(api.CodeValidation, "encryption context constraints are valid only for symmetric encryption keys")
+	}
+	return nil
 }
 
 // sameGrant finds the grant a named request made before (AWS makes a

@@ -49,6 +49,10 @@ func (s *Service) newSealer(ctx context.Context, op, act, keyID string, ec map[s
 	if z.err = checkState(op, e); z.err != nil {
 		return z
 	}
+	if !isSymmetric(e.rec) {
+		z.err = symmetricOnly(e, op)
+		return z
+	}
 	if e.rec.CustomKeyStoreId != "" {
 		z.v, z.matID = 1, keyMaterialID(e.id, 1)
 		noteVersion(ctx, act, z.v)
@@ -161,6 +165,10 @@ func (s *Service) newOpener(ctx context.Context, op, act string, b blobRef, ec m
 		return o
 	}
 	if o.err = checkState(op, e); o.err != nil {
+		return o
+	}
+	if !isSymmetric(e.rec) {
+		o.err = symmetricOnly(e, op)
 		return o
 	}
 	if e.rec.CustomKeyStoreId != "" {

@@ -14,9 +14,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"kmsd/keystore"
+	"kmsd/keystore/keyspec"
 	"kmsd/keystore/kwp"
 	"kmsd/wire/api"
 )
@@ -257,15 +259,19 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, in *api.ImportKeyMateri
 			return false, err
 		}
 		defer clear(material)
-		if len(material) != importMaterialLen {
-			return false, errorf(api.CodeIncorrectKeyMaterial, "the key material is %d bytes; a symmetric key takes 32 (256 bits)", len(material))
+		if err := checkImported(r, material); err != nil {
+			return false, err
 		}
 		c := commitment(ck, r.KeyID, material)
 		if r.Import != nil && !hmac.Equal(c, r.Import.Commitment) {
 			return false, errorf(api.CodeIncorrectKeyMaterial, "%s takes only the key material imported into it before", e.arn)
 		}
 		if len(r.Versions) == 0 {
-			sealed, err := s.root().Seal(r.KeyID, 1, material)
+			seal := s.root().Seal
+			if !isSymmetric(r) {
+				seal = s.root().SealKey
+			}
+			sealed, err := seal(r.KeyID, 1, material)
 			if err != nil {
 				return false, err
 			}
@@ -389,4 +395,23 @@ func cmpOr(a, b error) error {
 		return a
 	}
 	return b
+}
+
+// checkImported checks that imported material is a key of the record's
+// spec: 32 bytes for a symmetric key; for the others, what package keyspec
+// parses (PKCS#8 DER for RSA and elliptic-curve keys, as AWS takes them;
+// the PKCS#8 seed form for ML-DSA; 28 to 128 bytes for HMAC keys, by spec).
+func checkImported(r *keystore.KeyRecord, material []byte) error {
+	if isSymmetric(r) {
+		if len(material) != importMaterialLen {
+			return errorf(api.CodeIncorrectKeyMaterial, "the key material is %d bytes; a symmetric key takes 32 (256 bits)", len(material))
+		}
+		return nil
+	}
+	k, err := keyspec.Parse(keyspec.Lookup(r.KeySpec), material)
+	if err != nil {
+		return errorf(api.CodeIncorrectKeyMaterial, "the key material is not a %s key: %s", r.KeySpec, strings.TrimPrefix(err.Error(), keyspec.ErrMaterial.Error()+": "))
+	}
+	k.Wipe()
+	return nil
 }

@@ -105,10 +105,11 @@ func (s *Service) DaemonKey(purpose string) (keystore.KeyID, error) {
 // it to the tables with its compiled policy. The caller holds writeMu.
 func (s *Service) insertKey(r *keystore.KeyRecord, pol *policy.Policy, alias *keystore.AliasRecord) (*entry, error) {
 	var m *keystore.Material
-	switch r.Origin {
-	case api.OriginExternal:
+	switch {
+	case r.Origin == api.OriginExternal:
 		r.KeyState = api.KeyStatePendingImport
-	case api.OriginHSM: // the material is the token's (generateInStore)
+	case r.Origin == api.OriginHSM: // the material is the token's (generateInStore)
+	case !isSymmetric(r): // made and sealed by CreateKey, before writeMu (an RSA key takes long)
 	default:
 		var v *keystore.Version
 		var err error

@@ -1,14 +1,17 @@
 package kms
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
+	"kmsd/keystore/keyspec"
 	"kmsd/wire/api"
 )
 
@@ -38,6 +41,10 @@ func (s *Service) CreateKey(ctx context.Context, in *api.CreateKeyInput) (*api.K
 	if err != nil {
 		return nil, err
 	}
+	spec, usage, err := checkKeySpec(in)
+	if err != nil {
+		return nil, err
+	}
 	id := keystore.NewKeyID()
 	doc := in.Policy
 	if doc == "" {
@@ -53,9 +60,16 @@ func (s *Service) CreateKey(ctx context.Context, in *api.CreateKeyInput) (*api.K
 	now := s.now().UTC()
 	r := &keystore.KeyRecord{
 		KeyID: id, CreationDate: now, Description: in.Description,
-		KeyUsage: api.KeyUsageEncryptDecrypt, KeySpec: api.KeySpecSymmetric, Origin: origin,
+		KeyUsage: usage, KeySpec: spec, Origin: origin,
 		KeyManager: ManagerCustomer, KeyState: api.KeyStateEnabled, Tags: tags, Policy: doc,
 		CustomKeyStoreId: in.CustomKeyStoreId,
+	}
+	if !isSymmetric(r) && origin == api.OriginKMS {
+		v, err := s.newKeyVersion(r.KeyID, keyspec.Lookup(spec), now)
+		if err != nil {
+			return nil, s.internal(api.OpCreateKey, err)
+		}
+		r.Versions = []keystore.Version{*v}
 	}
 	if r.CustomKeyStoreId != "" {
 		if err := s.generateInStore(r); err != nil {
@@ -79,12 +93,6 @@ func checkCreateKey(in *api.CreateKeyInput) (string, []keystore.Tag, error) {
 	if len(in.Description) > maxDescriptionLen || !utf8.ValidString(in.Description) {
 		return "", nil, errorf(api.CodeValidation, "Description must be at most %d characters of UTF-8", maxDescriptionLen)
 	}
-	if in.KeyUsage != "" && in.KeyUsage != api.KeyUsageEncryptDecrypt {
-		return "", nil, errorf(api.CodeUnsupportedOperation, "KeyUsage %q is not supported; kmsd keys are %s", in.KeyUsage, api.KeyUsageEncryptDecrypt)
-	}
-	if in.KeySpec != "" && in.KeySpec != api.KeySpecSymmetric {
-		return "", nil, errorf(api.CodeUnsupportedOperation, "KeySpec %q is not supported; kmsd keys are %s", in.KeySpec, api.KeySpecSymmetric)
-	}
 	origin := in.Origin
 	switch {
 	case in.CustomKeyStoreId != "" && (origin == "" || origin == api.OriginHSM):
@@ -102,6 +110,51 @@ func checkCreateKey(in *api.CreateKeyInput) (string, []keystore.Tag, error) {
 	}
 	tags, err := mergeTags(nil, in.Tags)
 	return origin, tags, err
+}
+
+// checkKeySpec checks a CreateKey request's KeySpec and KeyUsage, as AWS:
+// KeyUsage defaults to ENCRYPT_DECRYPT whatever the spec, so every other
+// spec names its usage; keys in custom key stores are symmetric.
+func checkKeySpec(in *api.CreateKeyInput) (spec, usage string, err error) {
+	spec, usage = cmp.Or(in.KeySpec, api.KeySpecSymmetric), cmp.Or(in.KeyUsage, api.KeyUsageEncryptDecrypt)
+	if spec == api.KeySpecSymmetric {
+		if usage != api.KeyUsageEncryptDecrypt {
+			return "", "", errorf(api.CodeValidation, "KeyUsage %s is not valid for KeySpec %s (use %s)", usage, spec, api.KeyUsageEncryptDecrypt)
+		}
+		return spec, usage, nil
+	}
+	ks := keyspec.Lookup(spec)
+	if ks == nil {
+		return "", "", errorf(api.CodeValidation, "KeySpec %q is not one of %s, %s", spec, api.KeySpecSymmetric, strings.Join(keyspec.Names(), ", "))
+	}
+	if !ks.Allows(usage) {
+		return "", "", errorf(api.CodeValidation, "KeyUsage %s is not valid for KeySpec %s (use %s)", usage, spec, strings.Join(ks.Usages(), " or "))
+	}
+	if in.CustomKeyStoreId != "" {
+		return "", "", errorf(api.CodeUnsupportedOperation, "keys in a custom key store are %s keys, not %s", api.KeySpecSymmetric, spec)
+	}
+	return spec, usage, nil
+}
+
+// isSymmetric reports whether a key is a symmetric encryption key (records
+// written before key specs existed have none).
+func isSymmetric(r *keystore.KeyRecord) bool {
+	return r.KeySpec == "" || r.KeySpec == api.KeySpecSymmetric
+}
+
+// newKeyVersion makes the material of a key of another spec and seals it
+// (format 2); the raw material is zeroed before it returns.
+func (s *Service) newKeyVersion(id keystore.KeyID, spec *keyspec.Spec, now time.Time) (*keystore.Version, error) {
+	raw, err := keyspec.Generate(spec)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(raw)
+	sealed, err := s.root().SealKey(id, 1, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &keystore.Version{Version: 1, Sealed: sealed, CreationDate: now}, nil
 }
 
 // addKey writes a new customer key within the key quota.
@@ -139,6 +192,20 @@ func (s *Service) metadata(e *entry) api.KeyMetadata {
 		Description: r.Description, KeyUsage: r.KeyUsage, KeyState: r.KeyState,
 		Origin: r.Origin, KeyManager: r.KeyManager, KeySpec: r.KeySpec,
 		CustomerMasterKeySpec: r.KeySpec, EncryptionAlgorithms: []string{api.AlgSymmetricDefault},
+	}
+	if ks := keyspec.Lookup(r.KeySpec); ks != nil {
+		md.EncryptionAlgorithms = nil
+		algs := ks.Algorithms(r.KeyUsage)
+		switch r.KeyUsage {
+		case api.KeyUsageEncryptDecrypt:
+			md.EncryptionAlgorithms = algs
+		case api.KeyUsageSignVerify:
+			md.SigningAlgorithms = algs
+		case api.KeyUsageMAC:
+			md.MacAlgorithms = algs
+		case api.KeyUsageKeyAgreement:
+			md.KeyAgreementAlgorithms = algs
+		}
 	}
 	if r.DeletionDate != nil {
 		d := *r.DeletionDate

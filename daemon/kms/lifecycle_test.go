@@ -31,8 +31,11 @@ func TestCreateDescribeList(t *testing.T) {
 		in   *api.CreateKeyInput
 		code string
 	}{
-		{&api.CreateKeyInput{KeyUsage: "SIGN_VERIFY"}, api.CodeUnsupportedOperation},
-		{&api.CreateKeyInput{KeySpec: "RSA_2048"}, api.CodeUnsupportedOperation},
+		{&api.CreateKeyInput{KeyUsage: "SIGN_VERIFY"}, api.CodeValidation}, // a symmetric key's usage is ENCRYPT_DECRYPT
+		{&api.CreateKeyInput{KeySpec: "RSA_1024"}, api.CodeValidation},     // no such spec
+		{&api.CreateKeyInput{KeySpec: "HMAC_256"}, api.CodeValidation},     // KeyUsage defaults to ENCRYPT_DECRYPT, as AWS's
+		{&api.CreateKeyInput{KeySpec: "ECC_SECG_P256K1", KeyUsage: "KEY_AGREEMENT"}, api.CodeValidation},
+		{&api.CreateKeyInput{KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY", CustomKeyStoreId: "cks-0123456789abcdef0"}, api.CodeUnsupportedOperation},
 		{&api.CreateKeyInput{Origin: "AWS_CLOUDHSM"}, api.CodeUnsupportedOperation},
 		{&api.CreateKeyInput{MultiRegion: true}, api.CodeUnsupportedOperation},
 		{&api.CreateKeyInput{Description: strings.Repeat("d", 8193)}, api.CodeValidation},

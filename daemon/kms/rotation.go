@@ -25,6 +25,9 @@ const (
 // rotatable refuses rotation operations on keys with imported material and
 // keys in custom key stores, as AWS does for automatic rotation.
 func rotatable(e *entry) error {
+	if !isSymmetric(e.rec) {
+		return errorf(api.CodeUnsupportedOperation, "%s is a %s key: only symmetric encryption keys rotate", e.arn, e.rec.KeySpec)
+	}
 	if e.rec.Origin == api.OriginExternal || e.rec.Origin == api.OriginHSM {
 		return errorf(api.CodeUnsupportedOperation, "%s origin is %s which is not valid for this operation", e.arn, e.rec.Origin)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"kmsd/daemon/policy"
 	"kmsd/keystore"
+	"kmsd/keystore/keyspec"
 	"kmsd/wire/api"
 )
 
@@ -100,6 +101,9 @@ type entry struct {
 	mats    []atomic.Pointer[keystore.Material] // by version-1, unsealed on first use
 	matIDs  []string                            // KeyMaterialId by version-1
 	auth    atomic.Pointer[authState]           // replaced (under mu) when the policy or grants change
+	// private is the material of a key of another spec than
+	// SYMMETRIC_DEFAULT (its one version), unsealed on first use.
+	private atomic.Pointer[keyspec.Private]
 }
 
 // Close stops the background loop, zeroes every unsealed key version and
@@ -194,6 +198,11 @@ func (e *entry) install(r *keystore.KeyRecord) {
 		e.matIDs = ids
 	}
 	e.rec = r
+	if len(r.Versions) == 0 { // imported material deleted
+		if k := e.private.Swap(nil); k != nil {
+			k.Wipe()
+		}
+	}
 }
 
 // wipe zeroes every unsealed version. The caller holds e.mu exclusively, so
@@ -203,6 +212,9 @@ func (e *entry) wipe() {
 		if m := e.mats[i].Swap(nil); m != nil {
 			m.Wipe()
 		}
+	}
+	if k := e.private.Swap(nil); k != nil {
+		k.Wipe()
 	}
 }
 

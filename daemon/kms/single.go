@@ -23,7 +23,9 @@ func (o *single[Out]) Answer(_ int, rep *Report, out api.Message, f Fill) error 
 		return err
 	}
 	o.out = *any(out).(*Out)
-	o.set(&o.out, b)
+	if o.set != nil {
+		o.set(&o.out, b)
+	}
 	o.report(rep)
 	return nil
 }

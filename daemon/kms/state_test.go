@@ -17,6 +17,7 @@ func TestKeyStateTable(t *testing.T) {
 		dis = api.CodeDisabled
 		inv = api.CodeInvalidState
 		uns = api.CodeUnsupportedOperation
+		use = api.CodeInvalidKeyUsage
 	)
 	states := []string{api.KeyStateEnabled, api.KeyStateDisabled, api.KeyStatePendingDeletion, api.KeyStatePendingImport}
 	// want[op] lists the code per state, in the order of states.
@@ -58,6 +59,17 @@ func TestKeyStateTable(t *testing.T) {
 		api.OpGetParametersForImport:    {uns, uns, inv, ok},
 		api.OpImportKeyMaterial:         {uns, uns, inv, api.CodeInvalidImportToken},
 		api.OpDeleteImportedKeyMaterial: {uns, uns, inv, ok},
+		// The key is symmetric: the operations of the other key specs pass
+		// the state table, then refuse its usage (GetPublicKey: it has no
+		// public key); a data key pair is encrypted under it.
+		api.OpSign:                                {use, dis, inv, inv},
+		api.OpVerify:                              {use, dis, inv, inv},
+		api.OpGenerateMac:                         {use, dis, inv, inv},
+		api.OpVerifyMac:                           {use, dis, inv, inv},
+		api.OpDeriveSharedSecret:                  {use, dis, inv, inv},
+		api.OpGetPublicKey:                        {uns, dis, inv, inv},
+		api.OpGenerateDataKeyPair:                 {ok, dis, inv, inv},
+		api.OpGenerateDataKeyPairWithoutPlaintext: {ok, dis, inv, inv},
 	}
 	ruled := 0
 	for _, op := range api.Ops() {
@@ -127,6 +139,20 @@ func callOp(t *testing.T, s *Service, op, id, helper string, blob []byte) error 
 	switch op {
 	case api.OpCancelKeyDeletion:
 		_, err = s.CancelKeyDeletion(ctx, &api.KeyIDInput{KeyId: id})
+	case api.OpSign:
+		_, err = s.Sign(ctx, &api.SignInput{KeyId: id, Message: []byte("m"), SigningAlgorithm: "ECDSA_SHA_256"})
+	case api.OpVerify:
+		_, err = s.Verify(ctx, &api.VerifyInput{KeyId: id, Message: []byte("m"), Signature: []byte("s"), SigningAlgorithm: "ECDSA_SHA_256"})
+	case api.OpGenerateMac:
+		_, err = s.GenerateMac(ctx, &api.GenerateMacInput{KeyId: id, Message: []byte("m"), MacAlgorithm: "HMAC_SHA_256"})
+	case api.OpVerifyMac:
+		_, err = s.VerifyMac(ctx, &api.VerifyMacInput{KeyId: id, Message: []byte("m"), Mac: []byte("m"), MacAlgorithm: "HMAC_SHA_256"})
+	case api.OpDeriveSharedSecret:
+		_, err = s.DeriveSharedSecret(ctx, &api.DeriveSharedSecretInput{KeyId: id, KeyAgreementAlgorithm: "ECDH", PublicKey: []byte("p")})
+	case api.OpGetPublicKey:
+		_, err = s.GetPublicKey(ctx, &api.GetPublicKeyInput{KeyId: id})
+	case api.OpGenerateDataKeyPair, api.OpGenerateDataKeyPairWithoutPlaintext:
+		_, err = s.generateDataKeyPair(ctx, op, &api.GenerateDataKeyPairInput{KeyId: id, KeyPairSpec: "ECC_NIST_P256"})
 	case api.OpCreateAlias:
 		err = s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/st-" + id, TargetKeyId: id})
 	case api.OpDecrypt:

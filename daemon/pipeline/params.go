@@ -84,6 +84,9 @@ func paramValue(v reflect.Value, form api.ParamForm) string {
 	}
 	switch form {
 	case api.Digest:
+		if v.Kind() == reflect.Slice { // a message: recorded by its digest, as a document is
+			return digest(string(v.Bytes()))
+		}
 		return digest(v.String())
 	case api.Names:
 		names := make([]string, v.Len())

@@ -13,6 +13,8 @@ var Actions = []string{
 	"kms:RevokeGrant", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource",
 	"kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
 	"kms:GetParametersForImport", "kms:ImportKeyMaterial", "kms:DeleteImportedKeyMaterial",
+	"kms:Sign", "kms:Verify", "kms:GetPublicKey", "kms:GenerateMac", "kms:VerifyMac", "kms:DeriveSharedSecret",
+	"kms:GenerateDataKeyPair", "kms:GenerateDataKeyPairWithoutPlaintext",
 	// Not about one key; accepted in policies and ignored.
 	"kms:CreateKey", "kms:ListKeys", "kms:ListAliases", "kms:GenerateRandom", "kms:ListRetirableGrants",
 	"kms:CreateCustomKeyStore", "kms:DescribeCustomKeyStores", "kms:UpdateCustomKeyStore", "kms:ConnectCustomKeyStore",
@@ -23,6 +25,8 @@ var Actions = []string{
 var CryptoActions = map[string]bool{
 	"kms:Encrypt": true, "kms:Decrypt": true, "kms:ReEncryptFrom": true, "kms:ReEncryptTo": true,
 	"kms:GenerateDataKey": true, "kms:GenerateDataKeyWithoutPlaintext": true,
+	"kms:Sign": true, "kms:Verify": true, "kms:GetPublicKey": true, "kms:GenerateMac": true, "kms:VerifyMac": true,
+	"kms:DeriveSharedSecret": true, "kms:GenerateDataKeyPair": true, "kms:GenerateDataKeyPairWithoutPlaintext": true,
 }
 
 var knownActions = func() map[string]string {

@@ -74,6 +74,10 @@ func (k *chunkSink) Sink() kms.Sink {
 }
 
 func (k *chunkSink) Answer(_ int, _ *kms.Report, out api.Message, f kms.Fill) error {
+	if !f.Filled() {
+		k.b.chunks[k.k] = wire.AppendItem(k.b.chunks[k.k], out, nil)
+		return nil
+	}
 	buf, err := wire.AppendItemFill(k.b.chunks[k.k], out, f.Len(), f.AppendTo)
 	if err != nil {
 		return err

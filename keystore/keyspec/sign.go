@@ -139,3 +139,10 @@ func (p *Private) Verify(alg, msgType string, msg, sig []byte) error {
 	}
 	return nil
 }
+
+// CheckSign checks what Sign would check (the algorithm, the message type
+// and size) and signs nothing: DryRun's check.
+func (p *Private) CheckSign(alg, msgType string, msg []byte) error {
+	_, _, err := p.digestOf(alg, msgType, msg)
+	return err
+}

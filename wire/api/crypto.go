@@ -6,7 +6,8 @@ type EncryptInput struct {
 	Plaintext           []byte            `json:",omitzero"` // 1..4096 bytes
 	EncryptionContext   map[string]string `json:",omitzero" wire:"max=64"`
 	GrantTokens         []string          `json:",omitzero" wire:"max=64"` // grant tokens that allow the request
-	EncryptionAlgorithm string            `json:",omitzero"`               // SYMMETRIC_DEFAULT (default)
+	EncryptionAlgorithm string            `json:",omitzero"`               // SYMMETRIC_DEFAULT (default), RSAES_OAEP_SHA_1 or _SHA_256 (RSA keys)
+	DryRun              bool              `json:",omitzero"`               // authorize and check, do nothing (DryRunOperationException)
 }
 
 // EncryptOutput is the response of Encrypt.
@@ -24,8 +25,9 @@ type DecryptInput struct {
 	CiphertextBlob      []byte            `json:",omitzero"` // 1..6144 bytes
 	EncryptionContext   map[string]string `json:",omitzero" wire:"max=64"`
 	GrantTokens         []string          `json:",omitzero" wire:"max=64"` // grant tokens that allow the request
-	KeyId               string            `json:",omitzero"`               // optional; must match the blob's key
-	EncryptionAlgorithm string            `json:",omitzero"`               // SYMMETRIC_DEFAULT
+	KeyId               string            `json:",omitzero"`               // optional; must match the blob's key (required for an RSA key)
+	EncryptionAlgorithm string            `json:",omitzero"`               // SYMMETRIC_DEFAULT, or the RSAES_OAEP algorithm of an RSA ciphertext
+	DryRun              bool              `json:",omitzero"`               // authorize and check, do nothing (DryRunOperationException)
 }
 
 // DecryptOutput is the response of Decrypt.
@@ -46,6 +48,7 @@ type ReEncryptInput struct {
 	SourceEncryptionAlgorithm      string            `json:",omitzero"`               // SYMMETRIC_DEFAULT
 	DestinationEncryptionAlgorithm string            `json:",omitzero"`               // SYMMETRIC_DEFAULT
 	GrantTokens                    []string          `json:",omitzero" wire:"max=64"` // grant tokens that allow the request
+	DryRun                         bool              `json:",omitzero"`               // authorize and check, do nothing (DryRunOperationException)
 }
 
 // ReEncryptOutput is the response of ReEncrypt.
@@ -68,6 +71,7 @@ type GenerateDataKeyInput struct {
 	NumberOfBytes     *int32            `json:",omitzero"` // 1..1024
 	EncryptionContext map[string]string `json:",omitzero" wire:"max=64"`
 	GrantTokens       []string          `json:",omitzero" wire:"max=64"` // grant tokens that allow the request
+	DryRun            bool              `json:",omitzero"`               // authorize and check, do nothing (DryRunOperationException)
 }
 
 // GenerateDataKeyOutput is the response of GenerateDataKey; Plaintext is

@@ -38,6 +38,8 @@ const (
 	CodeCustomKeyStoreName      = "CustomKeyStoreNameInUseException"
 	CodeCloudHsmClusterNotFound = "CloudHsmClusterNotFoundException"
 	CodeUnknownOperation        = "UnknownOperationException"
+	CodeInvalidSignature        = "KMSInvalidSignatureException"
+	CodeInvalidMac              = "KMSInvalidMacException"
 )
 
 // Error is what every operation returns on failure, on the wire and in Go: an AWS exception name

@@ -15,10 +15,11 @@ type CreateGrantInput struct {
 	KeyId             string           `json:",omitzero"`               // key id or key ARN
 	GranteePrincipal  string           `json:",omitzero"`               // who the grant is for: uid:N, user:NAME or unit:NAME
 	RetiringPrincipal string           `json:",omitzero"`               // who may retire the grant: uid:N, user:NAME or unit:NAME
-	Operations        []string         `json:",omitzero" wire:"max=64"` // what the grantee may do: Encrypt, Decrypt, ReEncryptFrom, ReEncryptTo, GenerateDataKey, GenerateDataKeyWithoutPlaintext, DescribeKey, CreateGrant, RetireGrant
+	Operations        []string         `json:",omitzero" wire:"max=64"` // what the grantee may do: the operations of the key's type (Encrypt, Decrypt, Sign, GenerateMac, ...), DescribeKey, CreateGrant, RetireGrant
 	Constraints       GrantConstraints `json:",omitzero" wire:"omitempty"`
 	GrantTokens       []string         `json:",omitzero" wire:"max=64"` // grant tokens that allow the request
 	Name              string           `json:",omitzero"`               // a name that makes retries return the same grant
+	DryRun            bool             `json:",omitzero"`               // authorize and check, create nothing (DryRunOperationException)
 }
 
 // CreateGrantOutput is the response of CreateGrant.

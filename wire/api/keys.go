@@ -26,7 +26,13 @@ type KeyMetadata struct {
 	KeySpec               string   `json:",omitzero"`
 	CustomerMasterKeySpec string   `json:",omitzero"`
 	EncryptionAlgorithms  []string `json:",omitzero"`
-	MultiRegion           bool
+	// SigningAlgorithms, MacAlgorithms and KeyAgreementAlgorithms are
+	// those of keys of usage SIGN_VERIFY, GENERATE_VERIFY_MAC and
+	// KEY_AGREEMENT.
+	SigningAlgorithms      []string `json:",omitzero"`
+	MacAlgorithms          []string `json:",omitzero"`
+	KeyAgreementAlgorithms []string `json:",omitzero"`
+	MultiRegion            bool
 	// PendingDeletionWindowInDays is set while the key is pending deletion.
 	PendingDeletionWindowInDays *int32 `json:",omitzero"`
 	CurrentKeyMaterialId        string `json:",omitzero"`
@@ -35,8 +41,8 @@ type KeyMetadata struct {
 // CreateKeyInput is the request of CreateKey.
 type CreateKeyInput struct {
 	Description string `json:",omitzero"` // a description of the key
-	KeyUsage    string `json:",omitzero"` // ENCRYPT_DECRYPT (default)
-	KeySpec     string `json:",omitzero"` // SYMMETRIC_DEFAULT (default)
+	KeyUsage    string `json:",omitzero"` // ENCRYPT_DECRYPT (default), SIGN_VERIFY, GENERATE_VERIFY_MAC or KEY_AGREEMENT
+	KeySpec     string `json:",omitzero"` // SYMMETRIC_DEFAULT (default), RSA_*, ECC_*, HMAC_* or ML_DSA_*
 	Origin      string `json:",omitzero"` // AWS_KMS (default) or EXTERNAL
 	MultiRegion bool   // not supported on one host
 	Tags        []Tag  `json:",omitzero" wire:"max=256"`

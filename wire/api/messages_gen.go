@@ -25,6 +25,8 @@ func (*DeleteAccessKeyInput) message()            {}
 func (*DeleteAliasInput) message()                {}
 func (*DeleteImportedKeyMaterialInput) message()  {}
 func (*DeleteImportedKeyMaterialOutput) message() {}
+func (*DeriveSharedSecretInput) message()         {}
+func (*DeriveSharedSecretOutput) message()        {}
 func (*DescribeCustomKeyStoresInput) message()    {}
 func (*DescribeCustomKeyStoresOutput) message()   {}
 func (*DescribeKeyInput) message()                {}
@@ -35,6 +37,10 @@ func (*EncryptOutput) message()                   {}
 func (*Error) message()                           {}
 func (*GenerateDataKeyInput) message()            {}
 func (*GenerateDataKeyOutput) message()           {}
+func (*GenerateDataKeyPairInput) message()        {}
+func (*GenerateDataKeyPairOutput) message()       {}
+func (*GenerateMacInput) message()                {}
+func (*GenerateMacOutput) message()               {}
 func (*GenerateRandomInput) message()             {}
 func (*GenerateRandomOutput) message()            {}
 func (*GetBackupPartInput) message()              {}
@@ -45,6 +51,8 @@ func (*GetKeyPolicyOutput) message()              {}
 func (*GetKeyRotationStatusOutput) message()      {}
 func (*GetParametersForImportInput) message()     {}
 func (*GetParametersForImportOutput) message()    {}
+func (*GetPublicKeyInput) message()               {}
+func (*GetPublicKeyOutput) message()              {}
 func (*GetUsageInput) message()                   {}
 func (*GetUsageOutput) message()                  {}
 func (*GrantConstraints) message()                {}
@@ -85,6 +93,8 @@ func (*RotateRootKeyOutput) message()             {}
 func (*RotationsListEntry) message()              {}
 func (*ScheduleKeyDeletionInput) message()        {}
 func (*ScheduleKeyDeletionOutput) message()       {}
+func (*SignInput) message()                       {}
+func (*SignOutput) message()                      {}
 func (*StatusInput) message()                     {}
 func (*StatusOutput) message()                    {}
 func (*Tag) message()                             {}
@@ -95,3 +105,7 @@ func (*UpdateKeyDescriptionInput) message()       {}
 func (*UsageEntry) message()                      {}
 func (*VerifyAuditCheckpointsInput) message()     {}
 func (*VerifyAuditCheckpointsOutput) message()    {}
+func (*VerifyInput) message()                     {}
+func (*VerifyMacInput) message()                  {}
+func (*VerifyMacOutput) message()                 {}
+func (*VerifyOutput) message()                    {}

@@ -43,6 +43,24 @@ var opList = []OpSpec{
 		batch, crypto, wipeOutput("Plaintext"), states(usable), keyUse, required("KeyId")),
 	op[GenerateDataKeyInput, GenerateDataKeyOutput](OpGenerateDataKeyWithoutPlaintext, "Make a data key: encrypted only.",
 		batch, crypto, wipeOutput("Plaintext"), states(usable), keyUse, required("KeyId")),
+	op[SignInput, SignOutput](OpSign, "Sign a message (RAW) or its digest (DIGEST) with a SIGN_VERIFY key.",
+		batch, crypto, states(usable), keyUse, required("KeyId", "Message", "SigningAlgorithm"), params(signParams...)),
+	op[VerifyInput, VerifyOutput](OpVerify, "Verify a signature with a SIGN_VERIFY key (KMSInvalidSignatureException if it does not verify).",
+		batch, crypto, states(usable), keyUse, required("KeyId", "Message", "Signature", "SigningAlgorithm"), params(signParams...)),
+	op[GetPublicKeyInput, GetPublicKeyOutput](OpGetPublicKey, "Get an asymmetric key's public key (DER SubjectPublicKeyInfo) and its algorithms.",
+		states(usable), required("KeyId")),
+	op[GenerateMacInput, GenerateMacOutput](OpGenerateMac, "Compute the HMAC of a message with a GENERATE_VERIFY_MAC key.",
+		batch, crypto, states(usable), keyUse, required("KeyId", "Message", "MacAlgorithm"), params(macParams...)),
+	op[VerifyMacInput, VerifyMacOutput](OpVerifyMac, "Verify an HMAC with a GENERATE_VERIFY_MAC key (KMSInvalidMacException if it does not verify).",
+		batch, crypto, states(usable), keyUse, required("KeyId", "Message", "Mac", "MacAlgorithm"), params(macParams...)),
+	op[DeriveSharedSecretInput, DeriveSharedSecretOutput](OpDeriveSharedSecret, "Derive the raw ECDH shared secret of a KEY_AGREEMENT key and a peer's public key.",
+		crypto, wipeOutput("SharedSecret"), states(usable), keyUse, required("KeyId", "KeyAgreementAlgorithm", "PublicKey"),
+		params(in("key_agreement_algorithm", "KeyAgreementAlgorithm"), in("public_key", "PublicKey", Digest), in("dry_run", "DryRun"))),
+	op[GenerateDataKeyPairInput, GenerateDataKeyPairOutput](OpGenerateDataKeyPair, "Make a key pair: the public key, and the private key in plaintext and encrypted.",
+		costly, wipeOutput("PrivateKeyPlaintext"), states(usable), keyUse, required("KeyId", "KeyPairSpec"), params(pairParams...)),
+	op[GenerateDataKeyPairInput, GenerateDataKeyPairOutput](OpGenerateDataKeyPairWithoutPlaintext, "Make a key pair: the public key, and the private key encrypted only.",
+		costly, wipeOutput("PrivateKeyPlaintext"), states(usable), keyUse, required("KeyId", "KeyPairSpec"), params(pairParams...)),
+
 	op[GenerateRandomInput, GenerateRandomOutput](OpGenerateRandom, "Random bytes from kmsd.", crypto, wipeOutput("Plaintext"), required("NumberOfBytes")),
 
 	op[EnableKeyRotationInput, Empty](OpEnableKeyRotation, "Turn on automatic rotation.",
@@ -105,3 +123,12 @@ var opList = []OpSpec{
 	op[DeleteAccessKeyInput, Empty](OpDeleteAccessKey, "Delete an access key: requests signed with it are refused from then on.",
 		own, byServer, params(in("access_key_id", "AccessKeyId")), required("AccessKeyId")),
 }
+
+// What the audit records of the asymmetric and HMAC operations keep: the
+// algorithm, and the message by its digest, never the message.
+var (
+	signParams = []Param{in("signing_algorithm", "SigningAlgorithm"), in("message_type", "MessageType"),
+		in("message", "Message", Digest), in("dry_run", "DryRun")}
+	macParams  = []Param{in("mac_algorithm", "MacAlgorithm"), in("message", "Message", Digest), in("dry_run", "DryRun")}
+	pairParams = []Param{in("key_pair_spec", "KeyPairSpec"), in("dry_run", "DryRun")}
+)

@@ -9,6 +9,10 @@ func WipeOutput(m Message) {
 		clear(o.Plaintext)
 	case *GenerateDataKeyOutput:
 		clear(o.Plaintext)
+	case *DeriveSharedSecretOutput:
+		clear(o.SharedSecret)
+	case *GenerateDataKeyPairOutput:
+		clear(o.PrivateKeyPlaintext)
 	case *GenerateRandomOutput:
 		clear(o.Plaintext)
 	}

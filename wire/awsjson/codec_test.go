@@ -53,7 +53,7 @@ func TestDecode(t *testing.T) {
 		t.Errorf("an empty body: %v", err)
 	}
 	for _, bad := range []string{
-		`{"KeyId":"a","DryRun":true}`, // a field kmsd does not implement is refused, not ignored
+		`{"KeyId":"a","Recipient":{}}`, // a field kmsd does not implement (Nitro enclaves) is refused, not ignored
 		`{"KeyId":1}`,
 		`{"Plaintext":"not base64!"}`,
 		`{"KeyId":"a"} {}`,

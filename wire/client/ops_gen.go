@@ -185,6 +185,74 @@ func (c *Client) GenerateDataKeyWithoutPlaintextBatch(ctx context.Context, items
 	return batch[api.GenerateDataKeyOutput](c, ctx, api.OpGenerateDataKeyWithoutPlaintext, items)
 }
 
+// Sign calls Sign: sign a message (RAW) or its digest (DIGEST) with a SIGN_VERIFY key.
+func (c *Client) Sign(ctx context.Context, in *api.SignInput) (*api.SignOutput, error) {
+	return call1[api.SignOutput](c, ctx, api.OpSign, in)
+}
+
+// SignBatch calls Sign for many items at once, in batch frames sent
+// together; each item has its own result, and the error is for the whole
+// call. The results' byte slices share their frame's buffer.
+func (c *Client) SignBatch(ctx context.Context, items []*api.SignInput) ([]BatchResult[api.SignOutput], error) {
+	return batch[api.SignOutput](c, ctx, api.OpSign, items)
+}
+
+// Verify calls Verify: verify a signature with a SIGN_VERIFY key (KMSInvalidSignatureException if it does not verify).
+func (c *Client) Verify(ctx context.Context, in *api.VerifyInput) (*api.VerifyOutput, error) {
+	return call1[api.VerifyOutput](c, ctx, api.OpVerify, in)
+}
+
+// VerifyBatch calls Verify for many items at once, in batch frames sent
+// together; each item has its own result, and the error is for the whole
+// call. The results' byte slices share their frame's buffer.
+func (c *Client) VerifyBatch(ctx context.Context, items []*api.VerifyInput) ([]BatchResult[api.VerifyOutput], error) {
+	return batch[api.VerifyOutput](c, ctx, api.OpVerify, items)
+}
+
+// GetPublicKey calls GetPublicKey: get an asymmetric key's public key (DER SubjectPublicKeyInfo) and its algorithms.
+func (c *Client) GetPublicKey(ctx context.Context, in *api.GetPublicKeyInput) (*api.GetPublicKeyOutput, error) {
+	return call1[api.GetPublicKeyOutput](c, ctx, api.OpGetPublicKey, in)
+}
+
+// GenerateMac calls GenerateMac: compute the HMAC of a message with a GENERATE_VERIFY_MAC key.
+func (c *Client) GenerateMac(ctx context.Context, in *api.GenerateMacInput) (*api.GenerateMacOutput, error) {
+	return call1[api.GenerateMacOutput](c, ctx, api.OpGenerateMac, in)
+}
+
+// GenerateMacBatch calls GenerateMac for many items at once, in batch frames sent
+// together; each item has its own result, and the error is for the whole
+// call. The results' byte slices share their frame's buffer.
+func (c *Client) GenerateMacBatch(ctx context.Context, items []*api.GenerateMacInput) ([]BatchResult[api.GenerateMacOutput], error) {
+	return batch[api.GenerateMacOutput](c, ctx, api.OpGenerateMac, items)
+}
+
+// VerifyMac calls VerifyMac: verify an HMAC with a GENERATE_VERIFY_MAC key (KMSInvalidMacException if it does not verify).
+func (c *Client) VerifyMac(ctx context.Context, in *api.VerifyMacInput) (*api.VerifyMacOutput, error) {
+	return call1[api.VerifyMacOutput](c, ctx, api.OpVerifyMac, in)
+}
+
+// VerifyMacBatch calls VerifyMac for many items at once, in batch frames sent
+// together; each item has its own result, and the error is for the whole
+// call. The results' byte slices share their frame's buffer.
+func (c *Client) VerifyMacBatch(ctx context.Context, items []*api.VerifyMacInput) ([]BatchResult[api.VerifyMacOutput], error) {
+	return batch[api.VerifyMacOutput](c, ctx, api.OpVerifyMac, items)
+}
+
+// DeriveSharedSecret calls DeriveSharedSecret: derive the raw ECDH shared secret of a KEY_AGREEMENT key and a peer's public key.
+func (c *Client) DeriveSharedSecret(ctx context.Context, in *api.DeriveSharedSecretInput) (*api.DeriveSharedSecretOutput, error) {
+	return call1[api.DeriveSharedSecretOutput](c, ctx, api.OpDeriveSharedSecret, in)
+}
+
+// GenerateDataKeyPair calls GenerateDataKeyPair: make a key pair: the public key, and the private key in plaintext and encrypted.
+func (c *Client) GenerateDataKeyPair(ctx context.Context, in *api.GenerateDataKeyPairInput) (*api.GenerateDataKeyPairOutput, error) {
+	return call1[api.GenerateDataKeyPairOutput](c, ctx, api.OpGenerateDataKeyPair, in)
+}
+
+// GenerateDataKeyPairWithoutPlaintext calls GenerateDataKeyPairWithoutPlaintext: make a key pair: the public key, and the private key encrypted only.
+func (c *Client) GenerateDataKeyPairWithoutPlaintext(ctx context.Context, in *api.GenerateDataKeyPairInput) (*api.GenerateDataKeyPairOutput, error) {
+	return call1[api.GenerateDataKeyPairOutput](c, ctx, api.OpGenerateDataKeyPairWithoutPlaintext, in)
+}
+
 // GenerateRandom calls GenerateRandom: random bytes from kmsd.
 func (c *Client) GenerateRandom(ctx context.Context, in *api.GenerateRandomInput) (*api.GenerateRandomOutput, error) {
 	return call1[api.GenerateRandomOutput](c, ctx, api.OpGenerateRandom, in)
