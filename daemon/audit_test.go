@@ -360,3 +360,68 @@ func TestManagementRecordsNameWhatChanged(t *testing.T) {
 		}
 	}
 }
+
+// TestSigningRecordsTheDigest: Sign, Verify and GenerateMac records name
+// the algorithm and the message by its SHA-256, never the message; a
+// batch's items are recorded too.
+func TestSigningRecordsTheDigest(t *testing.T) {
+	ts := startServer(t)
+	c := dial(t, ts.sock)
+	k, err := c.CreateKey(ctx, &api.CreateKeyInput{KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.CreateKey(ctx, &api.CreateKeyInput{KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("a message the trail must not hold, 1234567890")
+	s, err := c.Sign(ctx, &api.SignInput{KeyId: k.KeyMetadata.KeyId, Message: msg, SigningAlgorithm: "ECDSA_SHA_256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Verify(ctx, &api.VerifyInput{KeyId: k.KeyMetadata.KeyId, Message: msg, Signature: s.Signature, SigningAlgorithm: "ECDSA_SHA_256"}); err != nil {
+		t.Fatal(err)
+	}
+	mac, err := c.GenerateMac(ctx, &api.GenerateMacInput{KeyId: m.KeyMetadata.KeyId, Message: msg, MacAlgorithm: "HMAC_SHA_256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SignBatch(ctx, []*api.SignInput{{KeyId: k.KeyMetadata.KeyId, Message: msg, SigningAlgorithm: "ECDSA_SHA_256"}}); err != nil {
+		t.Fatal(err)
+	}
+	dir := ts.srv.AuditDir()
+	ts.stop(t)
+	sum := sha256.Sum256(msg)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	seen := map[string]int{}
+	for _, r := range auditRecords(t, dir) {
+		e, _ := r["event"].(string)
+		if r["type"] != "call" || (e != "Sign" && e != "Verify" && e != "GenerateMac") {
+			continue
+		}
+		seen[e]++
+		p, _ := r["params"].(map[string]any)
+		want := digest
+		key := "message"
+		if r["items"] != nil { // a batch's record: the digest of its items' digests
+			s := sha256.Sum256(sum[:])
+			want, key = "sha256:"+hex.EncodeToString(s[:]), "messages"
+		}
+		if p[key] != want || (p["signing_algorithm"] == nil && p["mac_algorithm"] == nil) {
+			t.Errorf("%s record %v: want %s %s and the algorithm", e, r, key, want)
+		}
+	}
+	if seen["Sign"] != 2 || seen["Verify"] != 1 || seen["GenerateMac"] != 1 {
+		t.Errorf("records %v, want 2 Sign, 1 Verify, 1 GenerateMac", seen)
+	}
+	files, _ := audit.Files(dir)
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, secret := range [][]byte{msg, s.Signature, mac.Mac} {
+			if bytes.Contains(b, secret) {
+				t.Errorf("%s holds the message, a signature or a MAC", f)
+			}
+		}
+	}
+}

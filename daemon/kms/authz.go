@@ -127,6 +127,13 @@ func notFound(arn string) error { return errorf(api.CodeNotFound, "key '%s' does
 // NotFoundException, exactly as for a key that does not exist; a key it may
 // see is AccessDeniedException.
 func (s *Service) authorize(ctx context.Context, e *entry, action string, ec *keystore.Context, tokens []string) (string, error) {
+	return s.authorizeAlg(ctx, e, action, ec, tokens, "")
+}
+
+// authorizeAlg is authorize for a request that names its algorithm (a
+// signing, MAC, encryption or key agreement algorithm): a policy's
+// conditions on kms:SigningAlgorithm and the rest see it.
+func (s *Service) authorizeAlg(ctx context.Context, e *entry, action string, ec *keystore.Context, tokens []string, alg string) (string, error) {
 	p, err := principalOf(ctx)
 	if err != nil {
 		return "", err
@@ -142,7 +149,11 @@ func (s *Service) authorize(ctx context.Context, e *entry, action string, ec *ke
 	if d.visible {
 		noteKey(ctx, e, action, "")
 	}
-	allowed, denied := d.app.Decide(ec.Map(), ec.Keys())
+	var attrs map[string]string
+	if d.app.Conditional() {
+		attrs = requestAttrs(e, action, alg)
+	}
+	allowed, denied := d.app.DecideWith(ec.Map(), ec.Keys(), attrs)
 	switch {
 	case d.rootAdmin:
 		return "", nil
@@ -205,4 +216,26 @@ func lockoutCheck(pol *policy.Policy, p *policy.Principal, arn string, bypass bo
 	}
 	return errorf(api.CodeMalformedPolicy, "the new key policy will not allow you (uid:%d) to update it later; "+
 		"to apply it anyway, set BypassPolicyLockoutSafetyCheck", p.UID)
+}
+
+// requestAttrs are a request's condition keys besides its encryption
+// context: the key's spec and usage, and the algorithm the request names
+// under the key AWS gives it for the action.
+func requestAttrs(e *entry, action, alg string) map[string]string {
+	spec, usage := e.rec.KeySpec, e.rec.KeyUsage
+	if isSymmetric(e.rec) {
+		spec, usage = api.KeySpecSymmetric, api.KeyUsageEncryptDecrypt
+	}
+	attrs := map[string]string{policy.CondKeySpec: spec, policy.CondKeyUsage: usage}
+	switch action {
+	case "kms:Sign", "kms:Verify":
+		attrs[policy.CondSigningAlgorithm] = alg
+	case "kms:GenerateMac", "kms:VerifyMac":
+		attrs[policy.CondMacAlgorithm] = alg
+	case "kms:DeriveSharedSecret":
+		attrs[policy.CondKeyAgreementAlgorithm] = alg
+	case "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo":
+		attrs[policy.CondEncryptionAlgorithm] = cmpOrDefault(alg)
+	}
+	return attrs
 }

@@ -73,7 +73,7 @@ func (s *Service) newKeyGroup(ctx context.Context, op, act, keyID, usage, alg st
 	e := g.e
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	if _, g.err = s.authorize(ctx, e, act, nil, tokens); g.err != nil {
+	if _, g.err = s.authorizeAlg(ctx, e, act, nil, tokens, alg); g.err != nil {
 		return g
 	}
 	if g.err = checkState(op, e); g.err != nil {

@@ -156,6 +156,10 @@ func (b *Batch) records() []*audit.Event {
 	rid := b.reply.RequestID()
 	var alike reports
 	var rep, canon *kms.Report // the last item's report and the one it is alike with
+	var evOf []*audit.Event     // each item's record, for an operation whose records keep params
+	if len(b.op.Params) > 0 {
+		evOf = make([]*audit.Event, len(b.outcomes))
+	}
 	for i := range b.outcomes {
 		o := &b.outcomes[i]
 		if o.rep != rep {
@@ -176,12 +180,18 @@ func (b *Batch) records() []*audit.Event {
 			}
 			last, lastEv = k, ev
 		}
+		if evOf != nil {
+			evOf[i] = ev
+		}
 		ev.Count++
 		ev.InBytes += int(o.in)
 		ev.OutBytes += int(o.out)
 		if o.code != "" {
 			ev.Failed = append(ev.Failed, i)
 		}
+	}
+	if evOf != nil {
+		batchParams(b.op, b.inputs, evOf)
 	}
 	return evs
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"reflect"
 	"strconv"
 	"strings"
@@ -135,4 +136,69 @@ func digest(doc string) string {
 func grantIDOfToken(token string) string {
 	id, _ := kms.GrantIDOfToken(token)
 	return id
+}
+
+// batchParams puts into each record of a batch what its items asked, as
+// params does for one request: a value all its items share (an
+// algorithm), and, for a value recorded by digest (a message), the
+// digest of the items' digests in item order under the key's plural
+// ("messages": "sha256:" and the hex SHA-256 of each item's SHA-256, 32
+// bytes each, concatenated), which anyone holding the messages can check
+// and which says nothing of them. evOf is each item's record.
+func batchParams(op *api.OpSpec, inputs any, evOf []*audit.Event) {
+	type acc struct {
+		shared map[string]string // key -> value, "" once two items differ
+		digest map[string]hash.Hash
+	}
+	accs := map[*audit.Event]*acc{}
+	for i, ev := range evOf {
+		a := accs[ev]
+		if a == nil {
+			a = &acc{shared: map[string]string{}, digest: map[string]hash.Hash{}}
+			accs[ev] = a
+		}
+		in := op.Input(inputs, i)
+		for _, d := range op.Params {
+			if strings.HasPrefix(d.From, "out.") || d.Key == "key_id" || d.Key == "alias" {
+				continue
+			}
+			v := field(in, d.From)
+			if d.Form == api.Digest {
+				h := a.digest[d.Key]
+				if h == nil {
+					h = sha256.New()
+					a.digest[d.Key] = h
+				}
+				var b []byte
+				if v.IsValid() && v.Kind() == reflect.Slice {
+					b = v.Bytes()
+				} else if v.IsValid() {
+					b = []byte(v.String())
+				}
+				sum := sha256.Sum256(b)
+				h.Write(sum[:])
+				continue
+			}
+			s := paramValue(v, d.Form)
+			if prev, ok := a.shared[d.Key]; !ok {
+				a.shared[d.Key] = s
+			} else if prev != s {
+				a.shared[d.Key] = ""
+			}
+		}
+	}
+	for ev, a := range accs {
+		p := map[string]string{}
+		for k, v := range a.shared {
+			if v != "" {
+				p[k] = v
+			}
+		}
+		for k, h := range a.digest {
+			p[k+"s"] = "sha256:" + hex.EncodeToString(h.Sum(nil))
+		}
+		if len(p) > 0 {
+			ev.Params = p
+		}
+	}
 }

@@ -11,12 +11,27 @@ const (
 	keyContextKeys   = "kms:encryptioncontextkeys"
 )
 
+// The single-valued condition keys a request has besides its encryption
+// context, in lower case: the keys of the attrs passed to DecideWith.
+const (
+	CondSigningAlgorithm      = "kms:signingalgorithm"
+	CondMacAlgorithm          = "kms:macalgorithm"
+	CondEncryptionAlgorithm   = "kms:encryptionalgorithm"
+	CondKeyAgreementAlgorithm = "kms:keyagreementalgorithm"
+	CondKeySpec               = "kms:keyspec"
+	CondKeyUsage              = "kms:keyusage"
+)
+
+var requestKeys = map[string]bool{CondSigningAlgorithm: true, CondMacAlgorithm: true, CondEncryptionAlgorithm: true,
+	CondKeyAgreementAlgorithm: true, CondKeySpec: true, CondKeyUsage: true}
+
 // condition is one (operator, key, values) test on the encryption context.
 type condition struct {
 	op      string // StringEquals, StringNotEquals, StringLike, StringNotLike
 	set     string // "", "ForAllValues" or "ForAnyValue"
 	ctxKey  string // for kms:EncryptionContext:KEY
 	allKeys bool   // kms:EncryptionContextKeys
+	attr    string // for a request key (CondSigningAlgorithm, ...)
 	values  []string
 	like    bool      // StringLike or StringNotLike
 	not     bool      // StringNotEquals or StringNotLike
@@ -80,13 +95,18 @@ func parseCondition(opName string, block map[string][]string) ([]condition, erro
 				return nil, fmt.Errorf("%s has many values: qualify %s with ForAllValues or ForAnyValue", key, op)
 			}
 			c.allKeys = true
+		case requestKeys[lower]:
+			if set != "" {
+				return nil, fmt.Errorf("%s has one value: %s cannot qualify it", key, set)
+			}
+			c.attr = lower
 		case strings.HasPrefix(lower, keyContextPrefix) && len(key) > len(keyContextPrefix):
 			if set != "" {
 				return nil, fmt.Errorf("%s has one value: %s cannot qualify it", key, set)
 			}
 			c.ctxKey = key[len(keyContextPrefix):]
 		default:
-			return nil, fmt.Errorf("condition key %q is not supported (use kms:EncryptionContext:KEY or kms:EncryptionContextKeys)", key)
+			return nil, fmt.Errorf("condition key %q is not supported (use kms:EncryptionContext:KEY, kms:EncryptionContextKeys, kms:SigningAlgorithm, kms:MacAlgorithm, kms:EncryptionAlgorithm, kms:KeyAgreementAlgorithm, kms:KeySpec or kms:KeyUsage)", key)
 		}
 		if len(c.values) == 0 {
 			return nil, fmt.Errorf("%s %s has no values", op, key)
@@ -121,7 +141,14 @@ func (c *condition) negated() bool { return c.not }
 
 // holds evaluates the condition against a request's encryption context
 // (nil for operations without one) whose keys, in any order, are keys.
-func (c *condition) holds(ec map[string]string, keys []string) bool {
+func (c *condition) holds(ec map[string]string, keys []string, attrs map[string]string) bool {
+	if c.attr != "" {
+		v, ok := attrs[c.attr]
+		if !ok {
+			return c.negated()
+		}
+		return c.test(v)
+	}
 	if !c.allKeys {
 		v, ok := ec[c.ctxKey]
 		if !ok {

@@ -53,10 +53,11 @@ type Statement struct {
 func (s *Statement) Conditional() bool { return len(s.conditions) > 0 }
 
 // Holds evaluates the statement's conditions on an encryption context
-// whose keys are keys.
-func (s *Statement) Holds(ec map[string]string, keys []string) bool {
+// whose keys are keys, and the request's other condition keys, attrs (by
+// their Cond names; nil for none).
+func (s *Statement) Holds(ec map[string]string, keys []string, attrs map[string]string) bool {
 	for i := range s.conditions {
-		if !s.conditions[i].holds(ec, keys) {
+		if !s.conditions[i].holds(ec, keys, attrs) {
 			return false
 		}
 	}

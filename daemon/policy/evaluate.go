@@ -43,11 +43,21 @@ func (pol *Policy) Match(p *Principal, action, resource string) Applicable {
 // keys (in any order) are keys: denied if a Deny holds, else allowed if an
 // Allow holds. Neither means the policy does not allow the request.
 func (a *Applicable) Decide(ec map[string]string, keys []string) (allowed, denied bool) {
+	return a.DecideWith(ec, keys, nil)
+}
+
+// Conditional reports whether the request decides: whether some statement
+// that applies has conditions.
+func (a *Applicable) Conditional() bool { return len(a.Denies) > 0 || len(a.Allows) > 0 }
+
+// DecideWith is Decide for a request with other condition keys, attrs
+// (CondSigningAlgorithm, ...: their value in the request).
+func (a *Applicable) DecideWith(ec map[string]string, keys []string, attrs map[string]string) (allowed, denied bool) {
 	if a.DenyAlways {
 		return false, true
 	}
 	for _, st := range a.Denies {
-		if st.Holds(ec, keys) {
+		if st.Holds(ec, keys, attrs) {
 			return false, true
 		}
 	}
@@ -55,7 +65,7 @@ func (a *Applicable) Decide(ec map[string]string, keys []string) (allowed, denie
 		return true, false
 	}
 	for _, st := range a.Allows {
-		if st.Holds(ec, keys) {
+		if st.Holds(ec, keys, attrs) {
 			return true, false
 		}
 	}
