@@ -12,6 +12,10 @@
 //	<key>/datakey                  read: a new AES-256 data key, as generate-data-key JSON
 //	<key>/metadata.json            read: DescribeKey, as describe-key JSON
 //	<key>/policy.json              read: the key policy document
+//	<key>/sign                     write a message, read its signature (the key's first signing algorithm)
+//	<key>/verify                   write a signature in base64, a newline and the message; read "true"
+//	<key>/mac                      write a message, read its HMAC (the key's MAC algorithm)
+//	<key>/public-key.pem           read: an asymmetric key's public key, PEM
 //	<key>/context/<k=v,...>/       encrypt, decrypt, their .b64 forms and datakey, with that context
 //
 // # Transactions
@@ -37,8 +41,8 @@
 //
 // # Errors
 //
-// [Errno] maps every refusal to one errno (ENOENT, EACCES, EINVAL, EAGAIN,
-// EIO), and the daemon's log says why, with the caller's uid and pid.
+// [Errno] maps every refusal to one errno (ENOENT, EACCES, EINVAL, EBADMSG
+// for a signature or MAC that does not verify, EAGAIN, EIO), and the daemon's log says why, with the caller's uid and pid.
 //
 // # Mounting
 //

@@ -12,7 +12,8 @@ import (
 // anything is buffered, as the service checks them again.
 const (
 	maxPlaintext  = 4096 // Encrypt's Plaintext
-	maxCiphertext = 6144 // Decrypt's CiphertextBlob
+	maxCiphertext = 6144 // Decrypt's CiphertextBlob; Verify's Signature too
+	maxMessage    = 4096 // Sign's, Verify's and GenerateMac's Message
 	// base64 of the largest input, and room for line breaks around it.
 	maxBase64 = (maxCiphertext+2)/3*4 + 256
 )
@@ -28,6 +29,11 @@ const (
 	kindDataKey                        // read a new data key, as JSON
 	kindMetadata                       // read DescribeKey, as JSON
 	kindPolicy                         // read the key policy document
+	kindSign                           // write a message, read its signature (DER for ECDSA)
+	kindVerify                         // write a signature in base64, a newline and the message; read "true"
+	kindMAC                            // write a message, read its HMAC
+	kindPublicKey                      // read the public key, PEM
+	lastKind   = kindPublicKey
 )
 
 // fileNames names the kinds, in the order a directory lists them;
@@ -36,6 +42,7 @@ var (
 	fileNames = [...]string{
 		kindEncrypt: "encrypt", kindEncryptB64: "encrypt.b64", kindDecrypt: "decrypt", kindDecryptB64: "decrypt.b64",
 		kindDataKey: "datakey", kindMetadata: "metadata.json", kindPolicy: "policy.json",
+		kindSign: "sign", kindVerify: "verify", kindMAC: "mac", kindPublicKey: "public-key.pem",
 	}
 	fileKinds = func() map[string]fileKind {
 		m := make(map[string]fileKind, len(fileNames))
@@ -51,7 +58,9 @@ var (
 func (k fileKind) name() string { return fileNames[k] }
 
 // takesInput reports whether the file is written before it is read.
-func (k fileKind) takesInput() bool { return k <= kindDecryptB64 }
+func (k fileKind) takesInput() bool {
+	return k <= kindDecryptB64 || k == kindSign || k == kindVerify || k == kindMAC
+}
 
 // takesContext reports whether an encryption context applies, so that
 // the file also appears under context/<segment>/.
@@ -66,6 +75,10 @@ func (k fileKind) maxInput() int {
 		return maxCiphertext
 	case kindDecryptB64:
 		return maxBase64
+	case kindSign, kindMAC:
+		return maxMessage
+	case kindVerify:
+		return maxBase64 + 1 + maxMessage
 	}
 	return 0
 }

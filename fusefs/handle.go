@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/pem"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -163,8 +164,61 @@ func (h *handle) run(ctx context.Context) ([]byte, syscall.Errno) {
 			return nil, errno
 		}
 		return append([]byte(o.(*api.GetKeyPolicyOutput).Policy), '\n'), 0
+	case kindSign, kindVerify, kindMAC, kindPublicKey:
+		return h.runAsymmetric(ctx, what)
 	}
 	return nil, syscall.EIO
+}
+
+// runAsymmetric serves the files of signing, MAC and public keys. sign,
+// verify and mac use the key's first algorithm as DescribeKey lists it
+// (RSASSA_PSS_SHA_256 for RSA, the curve's ECDSA, ML_DSA_SHAKE_256, the
+// HMAC of the key's size); the socket and kmsctl choose any.
+func (h *handle) runAsymmetric(ctx context.Context, what string) ([]byte, syscall.Errno) {
+	if h.kind == kindPublicKey {
+		o, errno := h.t.call(ctx, h.s, api.OpGetPublicKey, what, &api.GetPublicKeyInput{KeyId: h.ref})
+		if errno != 0 {
+			return nil, errno
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: o.(*api.GetPublicKeyOutput).PublicKey}), 0
+	}
+	o, errno := h.t.call(ctx, h.s, api.OpDescribeKey, what, &api.DescribeKeyInput{KeyId: h.ref})
+	if errno != 0 {
+		return nil, errno
+	}
+	md := o.(*api.KeyMetadataOutput).KeyMetadata
+	algs := md.SigningAlgorithms
+	if h.kind == kindMAC {
+		algs = md.MacAlgorithms
+	}
+	if len(algs) == 0 {
+		h.t.refuse(ctx, syscall.EINVAL, "path", what, "err", "the key is a "+md.KeySpec+" key of usage "+md.KeyUsage)
+		return nil, syscall.EINVAL
+	}
+	switch h.kind {
+	case kindSign:
+		o, errno := h.t.call(ctx, h.s, api.OpSign, what, &api.SignInput{KeyId: h.ref, Message: h.in, SigningAlgorithm: algs[0]})
+		if errno != 0 {
+			return nil, errno
+		}
+		return o.(*api.SignOutput).Signature, 0
+	case kindMAC:
+		o, errno := h.t.call(ctx, h.s, api.OpGenerateMac, what, &api.GenerateMacInput{KeyId: h.ref, Message: h.in, MacAlgorithm: algs[0]})
+		if errno != 0 {
+			return nil, errno
+		}
+		return o.(*api.GenerateMacOutput).Mac, 0
+	}
+	line, msg, ok := bytes.Cut(h.in, []byte{'\n'})
+	sig, err := base64.StdEncoding.AppendDecode(nil, stripSpace(line))
+	if !ok || err != nil || len(sig) == 0 {
+		h.t.refuse(ctx, syscall.EINVAL, "path", what, "err", "write the signature in base64, a newline, then the message")
+		return nil, syscall.EINVAL
+	}
+	if _, errno := h.t.call(ctx, h.s, api.OpVerify, what, &api.VerifyInput{KeyId: h.ref, Message: msg, Signature: sig, SigningAlgorithm: algs[0]}); errno != 0 {
+		return nil, errno
+	}
+	return []byte("true\n"), 0
 }
 
 // jsonDoc renders an output as `aws kms` prints it: indented JSON, byte

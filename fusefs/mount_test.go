@@ -3,8 +3,12 @@ package fusefs_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -102,9 +106,9 @@ func TestTree(t *testing.T) {
 		{"", "keys"},
 		{"keys", "app by-id team"},
 		{"keys/team", "db"},
-		{"keys/app", "context datakey decrypt decrypt.b64 encrypt encrypt.b64 metadata.json policy.json"},
-		{"keys/team/db", "context datakey decrypt decrypt.b64 encrypt encrypt.b64 metadata.json policy.json"},
-		{"keys/by-id/" + k.keyID, "context datakey decrypt decrypt.b64 encrypt encrypt.b64 metadata.json policy.json"},
+		{"keys/app", "context datakey decrypt decrypt.b64 encrypt encrypt.b64 mac metadata.json policy.json public-key.pem sign verify"},
+		{"keys/team/db", "context datakey decrypt decrypt.b64 encrypt encrypt.b64 mac metadata.json policy.json public-key.pem sign verify"},
+		{"keys/by-id/" + k.keyID, "context datakey decrypt decrypt.b64 encrypt encrypt.b64 mac metadata.json policy.json public-key.pem sign verify"},
 		{"keys/app/context/a=b", "datakey decrypt decrypt.b64 encrypt encrypt.b64"},
 	}
 	for _, c := range cases {
@@ -257,7 +261,7 @@ func TestErrors(t *testing.T) {
 		{"unknown key id", "keys/by-id/0b7e6f1e-0000-4000-8000-000000000000/encrypt", [][]byte{{1}}, syscall.ENOENT},
 		{"alias under by-id", "keys/by-id/alias/app/encrypt", [][]byte{{1}}, syscall.ENOENT},
 		{"bad context segment", "keys/app/context/novalue/encrypt", [][]byte{{1}}, syscall.EINVAL},
-		{"unknown file", "keys/app/sign", [][]byte{{1}}, syscall.ENOENT},
+		{"unknown file", "keys/app/seal", [][]byte{{1}}, syscall.ENOENT},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -461,5 +465,76 @@ func TestIdentityBoundAtOpen(t *testing.T) {
 	}
 	if !strings.Contains(recs[0], `"pid":`+shell+",") || !strings.Contains(recs[0], `"exe":"`) || strings.Contains(recs[0], "/cat") {
 		t.Errorf("the record does not name the shell (pid %s) that opened the file: %s", shell, recs[0])
+	}
+}
+
+// TestSigningFiles: sign, verify, mac and public-key.pem of asymmetric and
+// HMAC keys, checked against the socket and the standard library.
+func TestSigningFiles(t *testing.T) {
+	k := start(t)
+	ctx := context.Background()
+	alias := func(spec, usage, name string) string {
+		md, err := k.c.CreateKey(ctx, &api.CreateKeyInput{KeySpec: spec, KeyUsage: usage})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.c.CreateAlias(ctx, &api.AliasInput{AliasName: name, TargetKeyId: md.KeyMetadata.KeyId}); err != nil {
+			t.Fatal(err)
+		}
+		return md.KeyMetadata.KeyId
+	}
+	alias("ECC_NIST_P256", "SIGN_VERIFY", "alias/signer")
+	alias("HMAC_256", "GENERATE_VERIFY_MAC", "alias/mac")
+	msg := []byte("signed through the mount")
+
+	sig, err := transact(k.path("keys/signer/sign"), msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemText, err := os.ReadFile(k.path("keys/signer/public-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(pemText)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		t.Fatalf("public-key.pem: %q", pemText)
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sha256.Sum256(msg)
+	if !ecdsa.VerifyASN1(pub.(*ecdsa.PublicKey), d[:], sig) {
+		t.Fatal("the mount's signature does not verify with its public key")
+	}
+	line := []byte(base64.StdEncoding.EncodeToString(sig) + "\n")
+	if out, err := transact(k.path("keys/signer/verify"), line, msg); err != nil || string(out) != "true\n" {
+		t.Errorf("verify: %q %v", out, err)
+	}
+	if _, err := transact(k.path("keys/signer/verify"), line, []byte("another message")); !errors.Is(err, syscall.EBADMSG) {
+		t.Errorf("verify of another message: %v, want EBADMSG", err)
+	}
+	if _, err := transact(k.path("keys/signer/verify"), msg); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("verify without a signature line: %v, want EINVAL", err)
+	}
+
+	mac, err := transact(k.path("keys/mac/mac"), msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := k.c.GenerateMac(ctx, &api.GenerateMacInput{KeyId: "alias/mac", Message: msg, MacAlgorithm: "HMAC_SHA_256"})
+	if err != nil || !bytes.Equal(mac, want.Mac) {
+		t.Errorf("mac: %x, socket %v %v", mac, want, err)
+	}
+	for _, p := range []string{"keys/app/sign", "keys/mac/sign", "keys/signer/mac"} {
+		if _, err := transact(k.path(p), msg); !errors.Is(err, syscall.EINVAL) {
+			t.Errorf("%s: %v, want EINVAL (the key's usage)", p, err)
+		}
+	}
+	if _, err := os.ReadFile(k.path("keys/mac/public-key.pem")); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("an HMAC key's public key: %v, want EINVAL", err)
+	}
+	if _, err := transact(k.path("keys/signer/sign"), make([]byte, 4097)); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("a message over 4096 bytes: %v", err)
 	}
 }

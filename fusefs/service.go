@@ -36,6 +36,7 @@ type Session interface {
 //	IncorrectKeyException, InvalidKeyUsageException,
 //	DisabledException, KMSInvalidStateException,
 //	InvalidGrantTokenException and other caller errors  EINVAL
+//	KMSInvalidSignatureException, KMSInvalidMacException EBADMSG
 //	ThrottlingException, LimitExceededException         EAGAIN
 //	KMSInternalException and anything else              EIO
 func Errno(err error) syscall.Errno {
@@ -53,6 +54,8 @@ func Errno(err error) syscall.Errno {
 		return syscall.EACCES
 	case api.CodeThrottling, api.CodeLimitExceeded:
 		return syscall.EAGAIN
+	case api.CodeInvalidSignature, api.CodeInvalidMac:
+		return syscall.EBADMSG
 	case api.CodeInternal, api.CodeDependencyTimeout, api.CodeKeyUnavailable, api.CodeUnknownOperation:
 		return syscall.EIO
 	}

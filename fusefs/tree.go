@@ -214,7 +214,7 @@ func (d *dir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	var ents []fuse.DirEntry
 	add := func(name string, mode uint32) { ents = append(ents, fuse.DirEntry{Name: name, Mode: mode}) }
 	if d.ref != "" && d.kind != dirContext {
-		for k := kindEncrypt; k <= kindPolicy; k++ {
+		for k := kindEncrypt; k <= lastKind; k++ {
 			if d.kind != dirWithEC || k.takesContext() {
 				add(k.name(), syscall.S_IFREG)
 			}
