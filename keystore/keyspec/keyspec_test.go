@@ -7,11 +7,17 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
 	"testing"
+
+	"github.com/cloudflare/circl/sign/mldsa/mldsa44"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa65"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa87"
+	k1ecdsa "github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 )
 
 // keys caches one parsed key per spec: RSA-4096 takes a while to make.
@@ -300,5 +306,70 @@ func TestGeneratePair(t *testing.T) {
 	}
 	if _, _, err := GeneratePair(Lookup("HMAC_256")); !errors.Is(err, ErrSpec) {
 		t.Errorf("an HMAC pair: %v", err)
+	}
+}
+
+// TestMLDSAVerifiesOutside: circl's FIPS 204 verifier, given only the
+// SubjectPublicKeyInfo (RFC 9881's OID and bit string), accepts kmsd's
+// ML-DSA signatures of every parameter set, of FIPS 204's sizes.
+func TestMLDSAVerifiesOutside(t *testing.T) {
+	for _, c := range []struct {
+		spec    string
+		oid     string
+		sigSize int
+		verify  func(pub, msg, sig []byte) bool
+	}{
+		{"ML_DSA_44", "2.16.840.1.101.3.4.3.17", 2420, func(pub, msg, sig []byte) bool {
+			var pk mldsa44.PublicKey
+			return pk.UnmarshalBinary(pub) == nil && mldsa44.Verify(&pk, msg, nil, sig)
+		}},
+		{"ML_DSA_65", "2.16.840.1.101.3.4.3.18", 3309, func(pub, msg, sig []byte) bool {
+			var pk mldsa65.PublicKey
+			return pk.UnmarshalBinary(pub) == nil && mldsa65.Verify(&pk, msg, nil, sig)
+		}},
+		{"ML_DSA_87", "2.16.840.1.101.3.4.3.19", 4627, func(pub, msg, sig []byte) bool {
+			var pk mldsa87.PublicKey
+			return pk.UnmarshalBinary(pub) == nil && mldsa87.Verify(&pk, msg, nil, sig)
+		}},
+	} {
+		p := keyOf(t, c.spec)
+		var info struct {
+			Algorithm struct{ Algorithm asn1.ObjectIdentifier }
+			PublicKey asn1.BitString
+		}
+		if rest, err := asn1.Unmarshal(p.PublicKeyDER(), &info); err != nil || len(rest) > 0 || info.Algorithm.Algorithm.String() != c.oid {
+			t.Fatalf("%s: SubjectPublicKeyInfo %v %v", c.spec, info.Algorithm.Algorithm, err)
+		}
+		msg := []byte("FIPS 204")
+		sig, err := p.Sign("ML_DSA_SHAKE_256", MessageRaw, msg)
+		if err != nil || len(sig) != c.sigSize {
+			t.Fatalf("%s: %d-byte signature, %v", c.spec, len(sig), err)
+		}
+		if !c.verify(info.PublicKey.Bytes, msg, sig) {
+			t.Errorf("%s: circl does not verify kmsd's signature", c.spec)
+		}
+		if c.verify(info.PublicKey.Bytes, []byte("FIPS 205"), sig) {
+			t.Errorf("%s: circl verifies it for another message", c.spec)
+		}
+	}
+}
+
+// TestSecp256k1VerifiesOutside: decred's verifier, given the public key
+// parsed from the SubjectPublicKeyInfo, accepts kmsd's low-S signatures.
+func TestSecp256k1VerifiesOutside(t *testing.T) {
+	p := keyOf(t, "ECC_SECG_P256K1")
+	pub, err := parseK1Public(p.PublicKeyDER())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("secp256k1")
+	sig, err := p.Sign("ECDSA_SHA_256", MessageRaw, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := k1ecdsa.ParseDERSignature(sig)
+	d := sha256.Sum256(msg)
+	if err != nil || !s.Verify(d[:], pub) {
+		t.Fatalf("decred does not verify kmsd's signature: %v", err)
 	}
 }
