@@ -82,7 +82,37 @@ func writeTable(w io.Writer, rs, before *results) {
 	writeLimits(w, rs)
 	writeAWS(w, rs)
 	writeHSM(w, rs)
+	writeAsymmetric(w, rs)
 	writeExtras(w, rs)
+}
+
+// writeAsymmetric is the operations of the asymmetric and HMAC keys
+// (BenchmarkAsymmetric) beside the same operation in process on every
+// core, when the run has them.
+func writeAsymmetric(w io.Writer, rs *results) {
+	ops := []struct{ name, label string }{
+		{"op=Sign/alg=ECDSA_SHA_256", "Sign, ECDSA P-256"},
+		{"op=Sign/alg=RSASSA_PSS_SHA_256", "Sign, RSA-2048 PSS"},
+		{"op=Verify/alg=ECDSA_SHA_256", "Verify, ECDSA P-256"},
+		{"op=GenerateMac/alg=HMAC_SHA_256", "GenerateMac, HMAC-SHA256"},
+	}
+	name := func(op, mode string) string { return "Asymmetric/" + op + "/mode=" + mode }
+	if _, ok := rs.median(name(ops[0].name, "sync"), "ops/s"); !ok {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Asymmetric and HMAC keys, 64-byte messages: kmsd (audit and authorization on) beside the same operation "+
+		"done in process on every core with the key's material (package keyspec); ops/s, *vs raw* kmsd over that.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| operation | in process, every core | kmsd, 1 caller | p50 µs | kmsd, batches of 256 | batch vs raw | kmsd cores (batch) |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
+	for _, o := range ops {
+		raw, rawOK := rs.median(name(o.name, "raw"), "ops/s")
+		one, _ := rs.median(name(o.name, "sync"), "ops/s")
+		batch, batchOK := rs.median(name(o.name, "batch=256"), "ops/s")
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", o.label, numIf(raw, rawOK), num(one), rs.fmt(name(o.name, "sync"), "p50-µs", 0),
+			numIf(batch, batchOK), ratio(batch, raw, rawOK && batchOK), rs.fmt(name(o.name, "batch=256"), "server-cores", 2))
+	}
 }
 
 // writeHSM is Encrypt under a key kept in a PKCS#11 token (SoftHSM2) beside

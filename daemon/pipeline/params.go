@@ -144,58 +144,72 @@ func grantIDOfToken(token string) string {
 // digest of the items' digests in item order under the key's plural
 // ("messages": "sha256:" and the hex SHA-256 of each item's SHA-256, 32
 // bytes each, concatenated), which anyone holding the messages can check
-// and which says nothing of them. evOf is each item's record.
+// and which says nothing of them. evOf is each item's record. The fields
+// are found once per batch, not per item.
 func batchParams(op *api.OpSpec, inputs any, evOf []*audit.Event) {
+	items := reflect.ValueOf(inputs)
+	if items.Kind() != reflect.Slice || items.Len() < len(evOf) {
+		return
+	}
+	type column struct {
+		p   api.Param
+		idx []int
+	}
+	var cols []column
+	for _, d := range op.Params {
+		if strings.HasPrefix(d.From, "out.") || strings.Contains(d.From, ".") || d.Key == "key_id" || d.Key == "alias" {
+			continue
+		}
+		if f, ok := items.Type().Elem().FieldByName(d.From); ok {
+			cols = append(cols, column{d, f.Index})
+		}
+	}
 	type acc struct {
-		shared map[string]string // key -> value, "" once two items differ
-		digest map[string]hash.Hash
+		shared []string // by column; "" once two items differ
+		seen   []bool
+		digest []hash.Hash
 	}
 	accs := map[*audit.Event]*acc{}
+	var sum [sha256.Size]byte
 	for i, ev := range evOf {
 		a := accs[ev]
 		if a == nil {
-			a = &acc{shared: map[string]string{}, digest: map[string]hash.Hash{}}
+			a = &acc{shared: make([]string, len(cols)), seen: make([]bool, len(cols)), digest: make([]hash.Hash, len(cols))}
 			accs[ev] = a
 		}
-		in := op.Input(inputs, i)
-		for _, d := range op.Params {
-			if strings.HasPrefix(d.From, "out.") || d.Key == "key_id" || d.Key == "alias" {
+		item := items.Index(i)
+		for c, col := range cols {
+			v := item.FieldByIndex(col.idx)
+			if col.p.Form == api.Digest {
+				if a.digest[c] == nil {
+					a.digest[c] = sha256.New()
+				}
+				h := sha256.New()
+				if v.Kind() == reflect.Slice {
+					h.Write(v.Bytes())
+				} else {
+					h.Write([]byte(v.String()))
+				}
+				a.digest[c].Write(h.Sum(sum[:0]))
 				continue
 			}
-			v := field(in, d.From)
-			if d.Form == api.Digest {
-				h := a.digest[d.Key]
-				if h == nil {
-					h = sha256.New()
-					a.digest[d.Key] = h
-				}
-				var b []byte
-				if v.IsValid() && v.Kind() == reflect.Slice {
-					b = v.Bytes()
-				} else if v.IsValid() {
-					b = []byte(v.String())
-				}
-				sum := sha256.Sum256(b)
-				h.Write(sum[:])
-				continue
-			}
-			s := paramValue(v, d.Form)
-			if prev, ok := a.shared[d.Key]; !ok {
-				a.shared[d.Key] = s
-			} else if prev != s {
-				a.shared[d.Key] = ""
+			s := paramValue(v, col.p.Form)
+			if !a.seen[c] {
+				a.shared[c], a.seen[c] = s, true
+			} else if a.shared[c] != s {
+				a.shared[c] = ""
 			}
 		}
 	}
 	for ev, a := range accs {
 		p := map[string]string{}
-		for k, v := range a.shared {
-			if v != "" {
-				p[k] = v
+		for c, col := range cols {
+			switch {
+			case a.digest[c] != nil:
+				p[col.p.Key+"s"] = "sha256:" + hex.EncodeToString(a.digest[c].Sum(nil))
+			case a.shared[c] != "":
+				p[col.p.Key] = a.shared[c]
 			}
-		}
-		for k, h := range a.digest {
-			p[k+"s"] = "sha256:" + hex.EncodeToString(h.Sum(nil))
 		}
 		if len(p) > 0 {
 			ev.Params = p

@@ -3,6 +3,7 @@ package keyspec
 import (
 	"crypto/hmac"
 	"fmt"
+	"hash"
 )
 
 // MaxMAC bounds a MAC VerifyMac takes, as AWS.
@@ -27,9 +28,20 @@ func (p *Private) MAC(alg string, msg []byte) ([]byte, error) {
 	if err := p.macCheck(alg, msg); err != nil {
 		return nil, err
 	}
-	m := hmac.New(p.spec.hash.New, p.mac)
+	m := p.hmac()
+	defer p.macs.Put(m)
 	m.Write(msg)
 	return m.Sum(nil), nil
+}
+
+// hmac is a keyed HMAC, reset, from the key's pool: keying one hashes the
+// key's two pads, which a reset instance has done already.
+func (p *Private) hmac() hash.Hash {
+	if m, ok := p.macs.Get().(hash.Hash); ok {
+		m.Reset()
+		return m
+	}
+	return hmac.New(p.spec.hash.New, p.mac)
 }
 
 // VerifyMAC checks mac against msg's HMAC in constant time: nil if they
@@ -41,7 +53,8 @@ func (p *Private) VerifyMAC(alg string, msg, mac []byte) error {
 	if len(mac) == 0 || len(mac) > MaxMAC {
 		return fmt.Errorf("%w: Mac must be 1 to %d bytes", ErrInput, MaxMAC)
 	}
-	m := hmac.New(p.spec.hash.New, p.mac)
+	m := p.hmac()
+	defer p.macs.Put(m)
 	m.Write(msg)
 	if !hmac.Equal(m.Sum(nil), mac) {
 		return ErrMAC

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"math/big"
+	"sync"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 )
@@ -27,6 +28,7 @@ type Private struct {
 	k1     *secp256k1.PrivateKey
 	ml     mldsaKey
 	mac    []byte
+	macs   sync.Pool // of keyed HMACs (mac.go)
 	pubDER []byte
 }
 
@@ -170,7 +172,9 @@ func (p *Private) PublicKeyDER() []byte { return append([]byte(nil), p.pubDER...
 
 // Wipe zeroes what of the key this package can reach. As for symmetric
 // material it is best effort: copies inside crypto/rsa's and crypto/ecdh's
-// precomputed state cannot be reached. p must not be used afterwards.
+// precomputed state, and the keyed pads of pooled HMACs, cannot be
+// reached, and stay until the garbage collector reuses their memory. p
+// must not be used afterwards.
 func (p *Private) Wipe() {
 	if p.rsa != nil {
 		wipeRSA(p.rsa)
@@ -185,7 +189,8 @@ func (p *Private) Wipe() {
 		p.ml.wipe()
 	}
 	clear(p.mac)
-	*p = Private{spec: p.spec}
+	spec := p.spec
+	*p = Private{spec: spec} // the pooled HMACs go with the pool
 }
 
 func wipeRSA(k *rsa.PrivateKey) {
