@@ -3,9 +3,9 @@ package kms
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"

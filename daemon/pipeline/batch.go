@@ -156,7 +156,7 @@ func (b *Batch) records() []*audit.Event {
 	rid := b.reply.RequestID()
 	var alike reports
 	var rep, canon *kms.Report // the last item's report and the one it is alike with
-	var evOf []*audit.Event     // each item's record, for an operation whose records keep params
+	var evOf []*audit.Event    // each item's record, for an operation whose records keep params
 	if len(b.op.Params) > 0 {
 		evOf = make([]*audit.Event, len(b.outcomes))
 	}
