@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -34,6 +35,14 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 		if i == 0 {
 			c.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/backed-up", TargetKeyId: k.KeyMetadata.KeyId})
 		}
+	}
+	signer, err := c.CreateKey(ctx, &api.CreateKeyInput{KeySpec: "ECC_SECG_P256K1", KeyUsage: "SIGN_VERIFY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := c.GetPublicKey(ctx, &api.GetPublicKeyInput{KeyId: signer.KeyMetadata.KeyId})
+	if err != nil {
+		t.Fatal(err)
 	}
 	var before [][]byte
 	for i := range 200 {
@@ -109,5 +118,17 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 	}
 	if _, err := c2.Encrypt(ctx, &api.EncryptInput{KeyId: "alias/backed-up", Plaintext: []byte("x")}); err != nil {
 		t.Fatalf("the alias after the restore: %v", err)
+	}
+	// The signing key came back whole: the same public key, and it signs.
+	pub2, err := c2.GetPublicKey(ctx, &api.GetPublicKeyInput{KeyId: signer.KeyMetadata.KeyId})
+	if err != nil || !bytes.Equal(pub2.PublicKey, pub.PublicKey) {
+		t.Fatalf("the signing key after the restore: %v", err)
+	}
+	sig, err := c2.Sign(ctx, &api.SignInput{KeyId: signer.KeyMetadata.KeyId, Message: []byte("restored"), SigningAlgorithm: "ECDSA_SHA_256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Verify(ctx, &api.VerifyInput{KeyId: signer.KeyMetadata.KeyId, Message: []byte("restored"), Signature: sig.Signature, SigningAlgorithm: "ECDSA_SHA_256"}); err != nil {
+		t.Fatalf("the original kmsd does not verify the restored key's signature: %v", err)
 	}
 }

@@ -47,6 +47,25 @@ func TestRootKeyRotationCrashSafe(t *testing.T) {
 		}
 		blobs = append(blobs, sealed{out.CiphertextBlob, byte(i)})
 	}
+	// A signing key and an HMAC key, whose material is sealed in format 2:
+	// after every rotation and crash, they verify what they made before
+	// and make the same MAC.
+	signer, err := c.CreateKey(ctx, &api.CreateKeyInput{KeySpec: "ECC_NIST_P384", KeyUsage: "SIGN_VERIFY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := c.Sign(ctx, &api.SignInput{KeyId: signer.KeyMetadata.KeyId, Message: []byte("before"), SigningAlgorithm: "ECDSA_SHA_384"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	macKey, err := c.CreateKey(ctx, &api.CreateKeyInput{KeySpec: "HMAC_512", KeyUsage: "GENERATE_VERIFY_MAC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac, err := c.GenerateMac(ctx, &api.GenerateMacInput{KeyId: macKey.KeyMetadata.KeyId, Message: []byte("before"), MacAlgorithm: "HMAC_SHA_512"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	decryptAll := func(d *testkit.Daemon) {
 		t.Helper()
 		c := d.Dial(t)
@@ -55,6 +74,12 @@ func TestRootKeyRotationCrashSafe(t *testing.T) {
 			if err != nil || out.Plaintext[0] != b.pt {
 				t.Fatalf("ciphertext %d: %v", i, err)
 			}
+		}
+		if _, err := c.Verify(ctx, &api.VerifyInput{KeyId: signer.KeyMetadata.KeyId, Message: []byte("before"), Signature: sig.Signature, SigningAlgorithm: "ECDSA_SHA_384"}); err != nil {
+			t.Fatalf("a signature made before: %v", err)
+		}
+		if _, err := c.VerifyMac(ctx, &api.VerifyMacInput{KeyId: macKey.KeyMetadata.KeyId, Message: []byte("before"), Mac: mac.Mac, MacAlgorithm: "HMAC_SHA_512"}); err != nil {
+			t.Fatalf("a MAC made before: %v", err)
 		}
 	}
 	d.Stop()
@@ -74,7 +99,7 @@ func TestRootKeyRotationCrashSafe(t *testing.T) {
 	d = testkit.Start(t, testkit.Config{Dir: dir})
 	before, _ := os.ReadFile(rootKey)
 	out := d.OK(t, "rotate-root-key")
-	if !strings.Contains(out, `"Keys": 3`) || !strings.Contains(out, "root-key.old") {
+	if !strings.Contains(out, `"Keys": 33`) /* 30, the signer, the HMAC key and the trail's own */ || !strings.Contains(out, "root-key.old") {
 		t.Fatalf("rotate-root-key: %s", out)
 	}
 	after, _ := os.ReadFile(rootKey)

@@ -106,9 +106,17 @@ func (s *Service) UpdateAlias(ctx context.Context, in *api.AliasInput) error {
 	if oldKey := s.lookup(old.TargetKeyID); oldKey != nil {
 		oldKey.mu.RLock()
 		_, err := s.authorize(ctx, oldKey, "kms:UpdateAlias", nil, nil)
+		was, wasUsage := keyType(oldKey.rec), oldKey.rec.KeyUsage
 		oldKey.mu.RUnlock()
 		if err != nil {
 			return err
+		}
+		e.mu.RLock()
+		is, isUsage := keyType(e.rec), e.rec.KeyUsage
+		e.mu.RUnlock()
+		if was != is || wasUsage != isUsage {
+			return errorf(api.CodeValidation, "%s points at a %s key of usage %s; it can move only to a key of the same type and usage, not a %s key of usage %s",
+				in.AliasName, was, wasUsage, is, isUsage)
 		}
 	}
 	if err := s.authorizeState(ctx, e, api.OpUpdateAlias); err != nil {
@@ -224,4 +232,16 @@ func (s *Service) authorizeState(ctx context.Context, e *entry, op string) error
 		return err
 	}
 	return checkState(op, e)
+}
+
+// keyType is a key's type as UpdateAlias compares them (AWS's rule: an
+// alias moves only between keys of one type and usage).
+func keyType(r *keystore.KeyRecord) string {
+	switch {
+	case isSymmetric(r):
+		return "symmetric"
+	case strings.HasPrefix(r.KeySpec, "HMAC_"):
+		return "HMAC"
+	}
+	return "asymmetric"
 }

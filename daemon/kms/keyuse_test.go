@@ -236,3 +236,23 @@ func TestImportAsymmetricMaterial(t *testing.T) {
 		t.Fatal("imported material is not sealed in format 2")
 	}
 }
+
+// TestUpdateAliasKeepsType: an alias moves between keys of one type and
+// usage only, as in AWS.
+func TestUpdateAliasKeepsType(t *testing.T) {
+	s, _ := testService(t)
+	sym := mustKey(t, s)
+	sign1 := specKey(t, s, ctx, "ECC_NIST_P256", "SIGN_VERIFY").KeyId
+	sign2 := specKey(t, s, ctx, "RSA_2048", "SIGN_VERIFY").KeyId
+	enc := specKey(t, s, ctx, "RSA_2048", "ENCRYPT_DECRYPT").KeyId
+	mac := specKey(t, s, ctx, "HMAC_256", "GENERATE_VERIFY_MAC").KeyId
+	wantCode(t, s.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/signer", TargetKeyId: sign1}), "")
+	wantCode(t, s.UpdateAlias(ctx, &api.AliasInput{AliasName: "alias/signer", TargetKeyId: sign2}), "")
+	for _, other := range []string{sym, enc, mac} {
+		wantCode(t, s.UpdateAlias(ctx, &api.AliasInput{AliasName: "alias/signer", TargetKeyId: other}), api.CodeValidation)
+	}
+	out, err := s.Sign(ctx, &api.SignInput{KeyId: "alias/signer", Message: []byte("m"), SigningAlgorithm: "RSASSA_PSS_SHA_256"})
+	if err != nil || len(out.Signature) != 256 {
+		t.Fatalf("signing through the alias: %v", err)
+	}
+}
