@@ -35,9 +35,15 @@ func (s *Service) generateDataKeyPair(ctx context.Context, op string, in *api.Ge
 	if in.DryRun {
 		return nil, errDryRun(op)
 	}
-	priv, pub, err := keyspec.GeneratePair(spec)
+	var priv, pub []byte
+	err := s.keygen.generate(ctx, spec, func() (err error) {
+		if priv, pub, err = keyspec.GeneratePair(spec); err != nil {
+			return s.internal(op, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, s.internal(op, err)
+		return nil, err
 	}
 	defer clear(priv)
 	blob, err := z.seal(make([]byte, 0, len(priv)+keystore.BlobOverhead), priv)

@@ -11,6 +11,7 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"math/big"
+	"runtime"
 	"testing"
 
 	"kmsd/daemon/policy"
@@ -254,5 +255,49 @@ func TestUpdateAliasKeepsType(t *testing.T) {
 	out, err := s.Sign(ctx, &api.SignInput{KeyId: "alias/signer", Message: []byte("m"), SigningAlgorithm: "RSASSA_PSS_SHA_256"})
 	if err != nil || len(out.Signature) != 256 {
 		t.Fatalf("signing through the alias: %v", err)
+	}
+}
+
+// TestRSAKeygenOneAtATime: while an RSA key is being made for a user,
+// another RSA key for the same user is ThrottlingException at once; an
+// elliptic-curve key and another user's RSA key are made meanwhile.
+func TestRSAKeygenOneAtATime(t *testing.T) {
+	s := authService(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.CreateKey(alice, &api.CreateKeyInput{KeySpec: "RSA_4096", KeyUsage: "SIGN_VERIFY"})
+		done <- err
+	}()
+	for {
+		s.keygen.mu.Lock()
+		busy := s.keygen.perUID[1000]
+		s.keygen.mu.Unlock()
+		if busy {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Skipf("the RSA-4096 key was made before the test could look (%v)", err)
+		default:
+		}
+		runtime.Gosched()
+	}
+	_, err := s.CreateKey(alice, &api.CreateKeyInput{KeySpec: "RSA_2048", KeyUsage: "ENCRYPT_DECRYPT"})
+	wantCode(t, err, api.CodeThrottling)
+	_, err = s.GenerateDataKeyPair(alice, &api.GenerateDataKeyPairInput{KeyId: keyOf(t, s, alice), KeyPairSpec: "RSA_2048"})
+	wantCode(t, err, api.CodeThrottling)
+	if _, err := s.CreateKey(alice, &api.CreateKeyInput{KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY"}); err != nil {
+		t.Fatalf("an ECC key while an RSA key is made: %v", err)
+	}
+	if rsaKeygenMost > 1 {
+		if _, err := s.CreateKey(bob, &api.CreateKeyInput{KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY"}); err != nil {
+			t.Fatalf("another user's RSA key: %v", err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateKey(alice, &api.CreateKeyInput{KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY"}); err != nil {
+		t.Fatalf("after the first: %v", err)
 	}
 }

@@ -65,11 +65,18 @@ func (s *Service) CreateKey(ctx context.Context, in *api.CreateKeyInput) (*api.K
 		CustomKeyStoreId: in.CustomKeyStoreId,
 	}
 	if !isSymmetric(r) && origin == api.OriginKMS {
-		v, err := s.newKeyVersion(r.KeyID, keyspec.Lookup(spec), now)
+		ks := keyspec.Lookup(spec)
+		err := s.keygen.generate(ctx, ks, func() error {
+			v, err := s.newKeyVersion(r.KeyID, ks, now)
+			if err != nil {
+				return s.internal(api.OpCreateKey, err)
+			}
+			r.Versions = []keystore.Version{*v}
+			return nil
+		})
 		if err != nil {
-			return nil, s.internal(api.OpCreateKey, err)
+			return nil, err
 		}
-		r.Versions = []keystore.Version{*v}
 	}
 	if r.CustomKeyStoreId != "" {
 		if err := s.generateInStore(r); err != nil {

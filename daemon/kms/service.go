@@ -80,6 +80,7 @@ type Service struct {
 	admins    atomic.Pointer[policy.HostPrincipal] // the admin group, if one is named
 
 	policies policyCache // compiled policies shared among keys
+	keygen   keygenGate  // RSA keys being made (keygen.go)
 
 	stop   chan struct{}
 	done   chan struct{}

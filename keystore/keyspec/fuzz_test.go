@@ -39,11 +39,19 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte("m"), sig, p.PublicKeyDER())
 	f.Add([]byte("m"), ksig, k.PublicKeyDER())
 	f.Add([]byte("m"), sig[:len(sig)-1], []byte{0x30, 0})
+	r := keyOf(f, "RSA_2048")
+	m := keyOf(f, "ML_DSA_44")
 	f.Fuzz(func(t *testing.T, msg, sig, peer []byte) {
-		for _, key := range []*Private{p, k} {
-			if err := key.Verify("ECDSA_SHA_256", MessageRaw, msg, sig); err != nil && !errors.Is(err, ErrSignature) && !errors.Is(err, ErrInput) {
+		for _, v := range []struct {
+			key *Private
+			alg string
+		}{{p, "ECDSA_SHA_256"}, {k, "ECDSA_SHA_256"}, {r, "RSASSA_PSS_SHA_256"}, {r, "RSASSA_PKCS1_V1_5_SHA_256"}, {m, "ML_DSA_SHAKE_256"}} {
+			if err := v.key.Verify(v.alg, MessageRaw, msg, sig); err != nil && !errors.Is(err, ErrSignature) && !errors.Is(err, ErrInput) {
 				t.Fatal(err)
 			}
+		}
+		if _, err := r.Decrypt("RSAES_OAEP_SHA_256", sig); err != nil && !errors.Is(err, ErrCiphertext) {
+			t.Fatal(err)
 		}
 		if _, err := p.DeriveShared(ECDH, peer); err != nil && !errors.Is(err, ErrInput) {
 			t.Fatal(err)

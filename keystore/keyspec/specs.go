@@ -156,6 +156,9 @@ func (s *Spec) Algorithms(usage string) []string { return slices.Clone(s.usages[
 // IsMAC reports whether the spec is an HMAC key's.
 func (s *Spec) IsMAC() bool { return s.family == familyHMAC }
 
+// IsRSA reports whether the spec is an RSA key's (slow to make).
+func (s *Spec) IsRSA() bool { return s.family == familyRSA }
+
 // IsPair reports whether GenerateDataKeyPair can make a pair of the
 // spec (RSA and elliptic-curve keys).
 func (s *Spec) IsPair() bool {

@@ -57,9 +57,9 @@ var opList = []OpSpec{
 		crypto, wipeOutput("SharedSecret"), states(usable), keyUse, required("KeyId", "KeyAgreementAlgorithm", "PublicKey"),
 		params(in("key_agreement_algorithm", "KeyAgreementAlgorithm"), in("public_key", "PublicKey", Digest), in("dry_run", "DryRun"))),
 	op[GenerateDataKeyPairInput, GenerateDataKeyPairOutput](OpGenerateDataKeyPair, "Make a key pair: the public key, and the private key in plaintext and encrypted.",
-		costly, wipeOutput("PrivateKeyPlaintext"), states(usable), keyUse, required("KeyId", "KeyPairSpec"), params(pairParams...)),
+		wipeOutput("PrivateKeyPlaintext"), states(usable), keyUse, required("KeyId", "KeyPairSpec"), params(pairParams...)),
 	op[GenerateDataKeyPairInput, GenerateDataKeyPairOutput](OpGenerateDataKeyPairWithoutPlaintext, "Make a key pair: the public key, and the private key encrypted only.",
-		costly, wipeOutput("PrivateKeyPlaintext"), states(usable), keyUse, required("KeyId", "KeyPairSpec"), params(pairParams...)),
+		wipeOutput("PrivateKeyPlaintext"), states(usable), keyUse, required("KeyId", "KeyPairSpec"), params(pairParams...)),
 
 	op[GenerateRandomInput, GenerateRandomOutput](OpGenerateRandom, "Random bytes from kmsd.", crypto, wipeOutput("Plaintext"), required("NumberOfBytes")),
 
