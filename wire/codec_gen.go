@@ -6386,6 +6386,11 @@ func appendRetireGrantInput(b []byte, m *api.RetireGrantInput, e *encoder) []byt
 		b = appendStr(b, m.GrantId)
 		n++
 	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -6413,6 +6418,10 @@ func decodeRetireGrantInput(r *reader, m *api.RetireGrantInput) error {
 			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
 				err = r.str(&m.GrantId)
 			}
+		case "DryRun":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
 		default:
 			err = r.skip()
 		}
@@ -6424,7 +6433,7 @@ func decodeRetireGrantInput(r *reader, m *api.RetireGrantInput) error {
 }
 
 func sizeHintRetireGrantInput(m *api.RetireGrantInput) int {
-	return 38 + len(m.GrantToken) + len(m.KeyId) + len(m.GrantId)
+	return 55 + len(m.GrantToken) + len(m.KeyId) + len(m.GrantId)
 }
 
 func appendRevokeGrantInput(b []byte, m *api.RevokeGrantInput, e *encoder) []byte {
@@ -6438,6 +6447,11 @@ func appendRevokeGrantInput(b []byte, m *api.RevokeGrantInput, e *encoder) []byt
 	if m.GrantId != "" {
 		b = append(b, "\xa7GrantId"...)
 		b = appendStr(b, m.GrantId)
+		n++
+	}
+	if m.DryRun {
+		b = append(b, "\xa6DryRun"...)
+		b = appendBool(b, m.DryRun)
 		n++
 	}
 	return endMap(b, at, n)
@@ -6463,6 +6477,10 @@ func decodeRevokeGrantInput(r *reader, m *api.RevokeGrantInput) error {
 			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
 				err = r.str(&m.GrantId)
 			}
+		case "DryRun":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.DryRun)
+			}
 		default:
 			err = r.skip()
 		}
@@ -6474,7 +6492,7 @@ func decodeRevokeGrantInput(r *reader, m *api.RevokeGrantInput) error {
 }
 
 func sizeHintRevokeGrantInput(m *api.RevokeGrantInput) int {
-	return 23 + len(m.KeyId) + len(m.GrantId)
+	return 40 + len(m.KeyId) + len(m.GrantId)
 }
 
 func appendRotateRootKeyInput(b []byte, m *api.RotateRootKeyInput, e *encoder) []byte {

@@ -924,6 +924,7 @@ type retireGrantCmd struct {
 	GrantToken string `name:"grant-token" help:"The grant's token."`
 	KeyId      string `name:"key-id" help:"With GrantId, instead of GrantToken: key id or key ARN."`
 	GrantId    string `name:"grant-id" help:"With KeyId, instead of GrantToken."`
+	DryRun     bool   `name:"dry-run" negatable:"" help:"Authorize and check, retire nothing (DryRunOperationException)."`
 }
 
 func (c *retireGrantCmd) run(e *env) error {
@@ -938,6 +939,7 @@ func (c *retireGrantCmd) run(e *env) error {
 	if in.GrantId, err = readText("grant-id", c.GrantId); err != nil {
 		return usageError{err}
 	}
+	in.DryRun = c.DryRun
 	return call(e, api.OpRetireGrant, in)
 }
 
@@ -945,6 +947,7 @@ func (c *retireGrantCmd) run(e *env) error {
 type revokeGrantCmd struct {
 	KeyId   string `name:"key-id" required:"" help:"Key id or key ARN."`
 	GrantId string `name:"grant-id" required:"" help:"The grant to revoke."`
+	DryRun  bool   `name:"dry-run" negatable:"" help:"Authorize and check, revoke nothing (DryRunOperationException)."`
 }
 
 func (c *revokeGrantCmd) run(e *env) error {
@@ -956,6 +959,7 @@ func (c *revokeGrantCmd) run(e *env) error {
 	if in.GrantId, err = readText("grant-id", c.GrantId); err != nil {
 		return usageError{err}
 	}
+	in.DryRun = c.DryRun
 	return call(e, api.OpRevokeGrant, in)
 }
 

@@ -442,7 +442,7 @@ func (s *Service) RetireGrant(ctx context.Context, in *api.RetireGrantInput) err
 	} else if keyID == "" || grantID == "" {
 		return errorf(api.CodeValidation, "give GrantToken, or KeyId and GrantId")
 	}
-	return s.removeGrant(ctx, api.OpRetireGrant, keyID, grantID, func(p *policy.Principal, e *entry, g *grant) error {
+	return s.removeGrant(ctx, api.OpRetireGrant, keyID, grantID, in.DryRun, func(p *policy.Principal, e *entry, g *grant) error {
 		switch {
 		case p.UID == 0 && e.manager == ManagerCustomer:
 		case g.retiring != nil && g.retiring.Matches(p):
@@ -462,13 +462,15 @@ func (s *Service) RevokeGrant(ctx context.Context, in *api.RevokeGrantInput) err
 	if in.KeyId == "" || in.GrantId == "" {
 		return errorf(api.CodeValidation, "KeyId and GrantId are required")
 	}
-	return s.removeGrant(ctx, api.OpRevokeGrant, in.KeyId, in.GrantId, func(_ *policy.Principal, e *entry, _ *grant) error {
+	return s.removeGrant(ctx, api.OpRevokeGrant, in.KeyId, in.GrantId, in.DryRun, func(_ *policy.Principal, e *entry, _ *grant) error {
 		_, err := s.authorize(ctx, e, "kms:RevokeGrant", nil, nil)
 		return err
 	})
 }
 
-func (s *Service) removeGrant(ctx context.Context, op, keyID, grantID string, allowed func(*policy.Principal, *entry, *grant) error) error {
+// removeGrant deletes a grant that allowed lets the caller remove; with
+// dryRun, it stops there (DryRunOperationException).
+func (s *Service) removeGrant(ctx context.Context, op, keyID, grantID string, dryRun bool, allowed func(*policy.Principal, *entry, *grant) error) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
@@ -495,6 +497,9 @@ func (s *Service) removeGrant(ctx context.Context, op, keyID, grantID string, al
 		err = allowed(p, e, g)
 	}
 	e.mu.RUnlock()
+	if err == nil && dryRun {
+		err = errDryRun(op)
+	}
 	if err != nil {
 		return err
 	}

@@ -301,3 +301,46 @@ func TestRSAKeygenOneAtATime(t *testing.T) {
 		t.Fatalf("after the first: %v", err)
 	}
 }
+
+// TestDryRunChangesNothing: DryRun answers DryRunOperationException when
+// the request would succeed, the real refusal when it would not, and
+// leaves the grant, the key's use and the key as they were.
+func TestDryRunChangesNothing(t *testing.T) {
+	s, _ := testService(t)
+	id := mustKey(t, s)
+	g, err := s.CreateGrant(ctx, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1000", Operations: []string{"Encrypt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.RetireGrant(ctx, &api.RetireGrantInput{GrantToken: g.GrantToken, DryRun: true}), api.CodeDryRunOperation)
+	wantCode(t, s.RevokeGrant(ctx, &api.RevokeGrantInput{KeyId: id, GrantId: g.GrantId, DryRun: true}), api.CodeDryRunOperation)
+	wantCode(t, s.RevokeGrant(ctx, &api.RevokeGrantInput{KeyId: id, GrantId: "0000", DryRun: true}), api.CodeInvalidGrantID)
+	if l, err := s.ListGrants(ctx, &api.ListGrantsInput{KeyId: id}); err != nil || len(l.Grants) != 1 {
+		t.Fatalf("a dry run removed the grant: %v %v", l, err)
+	}
+	_, err = s.CreateGrant(ctx, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:1001", Operations: []string{"Decrypt"}, DryRun: true})
+	wantCode(t, err, api.CodeDryRunOperation)
+	if l, _ := s.ListGrants(ctx, &api.ListGrantsInput{KeyId: id}); len(l.Grants) != 1 {
+		t.Fatal("a dry run made a grant")
+	}
+	_, err = s.GenerateDataKey(ctx, &api.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256", DryRun: true})
+	wantCode(t, err, api.CodeDryRunOperation)
+	_, err = s.GenerateDataKey(ctx, &api.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_512", DryRun: true})
+	wantCode(t, err, api.CodeValidation) // validation comes first
+	_, err = s.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x"), DryRun: true})
+	wantCode(t, err, api.CodeDryRunOperation)
+	blob := mustEncrypt(t, s, id, "x", nil)
+	_, err = s.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: blob, DryRun: true})
+	wantCode(t, err, api.CodeDryRunOperation)
+	_, err = s.ReEncrypt(ctx, &api.ReEncryptInput{CiphertextBlob: blob, DestinationKeyId: id, DryRun: true})
+	wantCode(t, err, api.CodeDryRunOperation)
+	wantCode(t, s.DisableKey(ctx, &api.KeyIDInput{KeyId: id}), "")
+	_, err = s.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x"), DryRun: true})
+	wantCode(t, err, api.CodeDisabled) // the real answer, not DryRun's
+	mac := specKey(t, s, ctx, "HMAC_256", "GENERATE_VERIFY_MAC")
+	_, err = s.VerifyMac(ctx, &api.VerifyMacInput{KeyId: mac.KeyId, Message: []byte("m"), Mac: []byte("m"), MacAlgorithm: "HMAC_SHA_256", DryRun: true})
+	wantCode(t, err, api.CodeDryRunOperation)
+	agree := specKey(t, s, ctx, "ECC_NIST_P256", "KEY_AGREEMENT")
+	_, err = s.DeriveSharedSecret(ctx, &api.DeriveSharedSecretInput{KeyId: agree.KeyId, KeyAgreementAlgorithm: "ECDH", PublicKey: []byte("not a key"), DryRun: true})
+	wantCode(t, err, api.CodeValidation)
+}

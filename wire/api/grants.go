@@ -71,10 +71,12 @@ type RetireGrantInput struct {
 	GrantToken string `json:",omitzero"` // the grant's token
 	KeyId      string `json:",omitzero"` // with GrantId, instead of GrantToken: key id or key ARN
 	GrantId    string `json:",omitzero"` // with KeyId, instead of GrantToken
+	DryRun     bool   `json:",omitzero"` // authorize and check, retire nothing (DryRunOperationException)
 }
 
 // RevokeGrantInput is the request of RevokeGrant.
 type RevokeGrantInput struct {
 	KeyId   string `json:",omitzero"` // key id or key ARN
 	GrantId string `json:",omitzero"` // the grant to revoke
+	DryRun  bool   `json:",omitzero"` // authorize and check, revoke nothing (DryRunOperationException)
 }
