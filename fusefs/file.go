@@ -33,7 +33,7 @@ const (
 	kindVerify                         // write a signature in base64, a newline and the message; read "true"
 	kindMAC                            // write a message, read its HMAC
 	kindPublicKey                      // read the public key, PEM
-	lastKind   = kindPublicKey
+	lastKind       = kindPublicKey
 )
 
 // fileNames names the kinds, in the order a directory lists them;
