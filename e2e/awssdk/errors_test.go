@@ -104,7 +104,7 @@ func TestErrors(t *testing.T) {
 			return err
 		}},
 		{"UnsupportedOperationException", new(*types.UnsupportedOperationException), func() error {
-			_, err := c.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: types.KeySpecRsa2048})
+			_, err := c.CreateKey(ctx, &kms.CreateKeyInput{MultiRegion: aws.Bool(true)}) // one host has no Regions
 			return err
 		}},
 		{"AccessDeniedException", nil, func() error { // AWS's model types it for a few operations only
@@ -155,7 +155,7 @@ func TestHostileRequests(t *testing.T) {
 		code               string
 	}{
 		{"no target", "", "{}", 400, "UnknownOperationException"},
-		{"unknown operation", "TrentService.Sign", "{}", 400, "UnknownOperationException"},
+		{"unknown operation", "TrentService.ReplicateKey", "{}", 400, "UnknownOperationException"},
 		{"kmsd's own operation", "TrentService.RotateRootKey", "{}", 400, "UnknownOperationException"},
 		{"another service", "DynamoDB_20120810.ListTables", "{}", 400, "UnknownOperationException"},
 		{"a field kmsd lacks", "TrentService.GenerateRandom", `{"NumberOfBytes":8,"DryRun":true}`, 400, "ValidationException"},
