@@ -277,13 +277,21 @@ func TestParseRefusesOtherKeys(t *testing.T) {
 }
 
 func TestWipe(t *testing.T) {
-	spec := Lookup("ECC_NIST_P256")
+	spec := Lookup("RSA_2048")
 	b, _ := Generate(spec)
 	p, _ := Parse(spec, b)
-	d := p.ec.D
+	d, q := p.rsa.D, p.rsa.Primes[0]
 	p.Wipe()
-	if d.Sign() != 0 {
-		t.Fatal("the private scalar survived Wipe")
+	if d.Sign() != 0 || q.Sign() != 0 {
+		t.Fatal("the private exponent or a prime survived Wipe")
+	}
+	k1spec := Lookup("ECC_SECG_P256K1")
+	b, _ = Generate(k1spec)
+	p, _ = Parse(k1spec, b)
+	k1 := p.k1
+	p.Wipe()
+	if !k1.Key.IsZero() {
+		t.Fatal("the secp256k1 scalar survived Wipe")
 	}
 	h := &Private{spec: Lookup("HMAC_256"), mac: bytes.Repeat([]byte{9}, 32)}
 	k := h.mac

@@ -51,8 +51,7 @@ func Generate(spec *Spec) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer wipeInt(k.D)
-		return x509.MarshalPKCS8PrivateKey(k)
+		return x509.MarshalPKCS8PrivateKey(k) // its scalar is crypto/ecdsa's to keep (see Wipe)
 	case familyK1:
 		k, err := secp256k1.GeneratePrivateKeyFromRand(rand.Reader)
 		if err != nil {
@@ -135,7 +134,6 @@ func (p *Private) parsePKCS8(b []byte) error {
 		p.rsa = k
 	case *ecdsa.PrivateKey:
 		if p.spec.family != familyNIST || k.Curve != curveOf(p.spec) {
-			wipeInt(k.D)
 			return fmt.Errorf("%w: a key on %s is not %s", ErrMaterial, k.Curve.Params().Name, p.spec.Name)
 		}
 		p.ec = k
@@ -171,16 +169,14 @@ func curveOf(s *Spec) elliptic.Curve {
 func (p *Private) PublicKeyDER() []byte { return append([]byte(nil), p.pubDER...) }
 
 // Wipe zeroes what of the key this package can reach. As for symmetric
-// material it is best effort: copies inside crypto/rsa's and crypto/ecdh's
-// precomputed state, and the keyed pads of pooled HMACs, cannot be
-// reached, and stay until the garbage collector reuses their memory. p
+// material it is best effort: copies inside crypto/rsa's precomputed
+// state, a NIST-curve key's scalar (crypto/ecdsa and crypto/ecdh keep it
+// in their own internal keys, and its exported D is deprecated since Go
+// 1.26), and the keyed pads of pooled HMACs cannot be reached, and stay until the garbage collector reuses their memory. p
 // must not be used afterwards.
 func (p *Private) Wipe() {
 	if p.rsa != nil {
 		wipeRSA(p.rsa)
-	}
-	if p.ec != nil {
-		wipeInt(p.ec.D)
 	}
 	if p.k1 != nil {
 		p.k1.Zero()
