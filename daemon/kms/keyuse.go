@@ -61,10 +61,18 @@ type keyGroup struct {
 	rep    Report
 	err    error
 	e      *entry
+	// rsaUID is the caller, charged for each RSA private-key operation
+	// (rsaquota.go), if the group's operation uses the private key.
+	rsaUID     uint32
+	rsaPrivate bool
 }
 
 func (s *Service) newKeyGroup(ctx context.Context, op, act, keyID, usage, alg string, tokens []string) *keyGroup {
 	g := &keyGroup{s: s, op: op, keyID: keyID, alg: alg, tokens: tokens}
+	if p, err := principalOf(ctx); err == nil {
+		g.rsaUID = p.UID
+		g.rsaPrivate = act == "kms:Sign" || act == "kms:Decrypt" || act == "kms:ReEncryptFrom"
+	}
 	ctx = withReport(ctx, &g.rep)
 	s.noteAlias(ctx, keyID)
 	if g.e, g.err = s.resolve(ctx, keyID, true); g.err != nil {
@@ -99,6 +107,11 @@ func (g *keyGroup) do(fn func(k *keyspec.Private) error) error {
 	k, err := e.privateKey(g.s.root())
 	if err != nil {
 		return g.s.internal(g.op, err)
+	}
+	if g.rsaPrivate && k.Spec().IsRSA() {
+		if err := g.s.rsaQuota.take(g.rsaUID, k.Spec()); err != nil {
+			return err
+		}
 	}
 	return g.s.specError(g.op, fn(k))
 }

@@ -25,9 +25,10 @@ func Open(cfg Config) (*Service, error) {
 	s := &Service{
 		arnPrefix: "arn:aws:kms:" + cfg.Region + ":" + cfg.AccountID + ":",
 		cfg:       cfg, now: cfg.Now, log: cfg.Logger, suite: cfg.Suite, resolver: cfg.Resolver,
-		store:   cfg.Store,
-		keys:    map[keystore.KeyID]*entry{},
-		aliases: map[aliasRef]*keystore.AliasRecord{},
+		store:    cfg.Store,
+		keys:     map[keystore.KeyID]*entry{},
+		rsaQuota: newRSAQuota(),
+		aliases:  map[aliasRef]*keystore.AliasRecord{},
 	}
 	s.rootKey.Store(cfg.RootKey)
 	if g := cfg.AdminGroup; g != "" {

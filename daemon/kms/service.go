@@ -81,6 +81,7 @@ type Service struct {
 
 	policies policyCache // compiled policies shared among keys
 	keygen   keygenGate  // RSA keys being made (keygen.go)
+	rsaQuota *rsaQuota   // users' RSA private-key operations (rsaquota.go)
 
 	stop   chan struct{}
 	done   chan struct{}
