@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"strings"
@@ -127,13 +128,13 @@ func notFound(arn string) error { return errorf(api.CodeNotFound, "key '%s' does
 // NotFoundException, exactly as for a key that does not exist; a key it may
 // see is AccessDeniedException.
 func (s *Service) authorize(ctx context.Context, e *entry, action string, ec *keystore.Context, tokens []string) (string, error) {
-	return s.authorizeAlg(ctx, e, action, ec, tokens, "")
+	return s.authorizeAlg(ctx, e, action, ec, tokens, "", "")
 }
 
 // authorizeAlg is authorize for a request that names its algorithm (a
 // signing, MAC, encryption or key agreement algorithm): a policy's
 // conditions on kms:SigningAlgorithm and the rest see it.
-func (s *Service) authorizeAlg(ctx context.Context, e *entry, action string, ec *keystore.Context, tokens []string, alg string) (string, error) {
+func (s *Service) authorizeAlg(ctx context.Context, e *entry, action string, ec *keystore.Context, tokens []string, alg, mtype string) (string, error) {
 	p, err := principalOf(ctx)
 	if err != nil {
 		return "", err
@@ -151,7 +152,7 @@ func (s *Service) authorizeAlg(ctx context.Context, e *entry, action string, ec 
 	}
 	var attrs map[string]string
 	if d.app.Conditional() {
-		attrs = requestAttrs(e, action, alg)
+		attrs = requestAttrs(e, action, alg, mtype)
 	}
 	allowed, denied := d.app.DecideWith(ec.Map(), ec.Keys(), attrs)
 	switch {
@@ -219,9 +220,10 @@ func lockoutCheck(pol *policy.Policy, p *policy.Principal, arn string, bypass bo
 }
 
 // requestAttrs are a request's condition keys besides its encryption
-// context: the key's spec and usage, and the algorithm the request names
-// under the key AWS gives it for the action.
-func requestAttrs(e *entry, action, alg string) map[string]string {
+// context: the key's spec and usage, the algorithm the request names
+// under the key AWS gives it for the action, and Sign's and Verify's
+// message type.
+func requestAttrs(e *entry, action, alg, mtype string) map[string]string {
 	spec, usage := e.rec.KeySpec, e.rec.KeyUsage
 	if isSymmetric(e.rec) {
 		spec, usage = api.KeySpecSymmetric, api.KeyUsageEncryptDecrypt
@@ -230,6 +232,7 @@ func requestAttrs(e *entry, action, alg string) map[string]string {
 	switch action {
 	case "kms:Sign", "kms:Verify":
 		attrs[policy.CondSigningAlgorithm] = alg
+		attrs[policy.CondMessageType] = cmp.Or(mtype, "RAW")
 	case "kms:GenerateMac", "kms:VerifyMac":
 		attrs[policy.CondMacAlgorithm] = alg
 	case "kms:DeriveSharedSecret":

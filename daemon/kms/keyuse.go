@@ -57,6 +57,7 @@ type keyGroup struct {
 	op     string
 	keyID  string
 	alg    string
+	mtype  string // Sign's and Verify's MessageType
 	tokens []string
 	rep    Report
 	err    error
@@ -67,8 +68,8 @@ type keyGroup struct {
 	rsaPrivate bool
 }
 
-func (s *Service) newKeyGroup(ctx context.Context, op, act, keyID, usage, alg string, tokens []string) *keyGroup {
-	g := &keyGroup{s: s, op: op, keyID: keyID, alg: alg, tokens: tokens}
+func (s *Service) newKeyGroup(ctx context.Context, op, act, keyID, usage, alg, mtype string, tokens []string) *keyGroup {
+	g := &keyGroup{s: s, op: op, keyID: keyID, alg: alg, mtype: mtype, tokens: tokens}
 	if p, err := principalOf(ctx); err == nil {
 		g.rsaUID = p.UID
 		g.rsaPrivate = act == "kms:Sign" || act == "kms:Decrypt" || act == "kms:ReEncryptFrom"
@@ -81,7 +82,7 @@ func (s *Service) newKeyGroup(ctx context.Context, op, act, keyID, usage, alg st
 	e := g.e
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	if _, g.err = s.authorizeAlg(ctx, e, act, nil, tokens, alg); g.err != nil {
+	if _, g.err = s.authorizeAlg(ctx, e, act, nil, tokens, alg, mtype); g.err != nil {
 		return g
 	}
 	if g.err = checkState(op, e); g.err != nil {
@@ -119,13 +120,13 @@ func (g *keyGroup) do(fn func(k *keyspec.Private) error) error {
 // keyGroups are a batch's key groups, as groups are for symmetric keys.
 type keyGroups []*keyGroup
 
-func (gs *keyGroups) get(s *Service, ctx context.Context, op, act, keyID, usage, alg string, tokens []string) *keyGroup {
+func (gs *keyGroups) get(s *Service, ctx context.Context, op, act, keyID, usage, alg, mtype string, tokens []string) *keyGroup {
 	for i := len(*gs) - 1; i >= 0; i-- {
-		if g := (*gs)[i]; g.op == op && g.keyID == keyID && g.alg == alg && slices.Equal(g.tokens, tokens) {
+		if g := (*gs)[i]; g.op == op && g.keyID == keyID && g.alg == alg && g.mtype == mtype && slices.Equal(g.tokens, tokens) {
 			return g
 		}
 	}
-	g := s.newKeyGroup(ctx, op, act, keyID, usage, alg, tokens)
+	g := s.newKeyGroup(ctx, op, act, keyID, usage, alg, mtype, tokens)
 	if len(*gs) < maxGroups {
 		*gs = append(*gs, g)
 	} else {

@@ -116,7 +116,9 @@ func TestSigningConditions(t *testing.T) {
  {"Effect":"Allow","Principal":{"Kmsd":"uid:1001"},"Action":["kms:Sign","kms:DescribeKey"],"Resource":"*",
   "Condition":{"StringEquals":{"kms:SigningAlgorithm":"RSASSA_PSS_SHA_256","kms:KeySpec":"RSA_2048"}}},
  {"Effect":"Deny","Principal":{"Kmsd":"uid:1001"},"Action":"kms:Sign","Resource":"*",
-  "Condition":{"StringLike":{"kms:SigningAlgorithm":"*_512"}}}]}`
+  "Condition":{"StringLike":{"kms:SigningAlgorithm":"*_512"}}},
+ {"Effect":"Deny","Principal":{"Kmsd":"uid:1001"},"Action":"kms:Sign","Resource":"*",
+  "Condition":{"StringEquals":{"kms:MessageType":"DIGEST"}}}]}`
 	if err := s.PutKeyPolicy(alice, &api.PutKeyPolicyInput{KeyId: md.KeyId, Policy: pol}); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +130,11 @@ func TestSigningConditions(t *testing.T) {
 	wantCode(t, sign(bob, "RSASSA_PKCS1_V1_5_SHA_256"), api.CodeAccessDenied)
 	wantCode(t, sign(bob, "RSASSA_PSS_SHA_512"), api.CodeAccessDenied)
 	wantCode(t, sign(alice, "RSASSA_PSS_SHA_512"), "")
+	digest := sha256.Sum256([]byte("m"))
+	_, err := s.Sign(bob, &api.SignInput{KeyId: md.KeyId, Message: digest[:], MessageType: "DIGEST", SigningAlgorithm: "RSASSA_PSS_SHA_256"})
+	wantCode(t, err, api.CodeAccessDenied) // kms:MessageType DIGEST is denied to bob
+	_, err = s.Sign(bob, &api.SignInput{KeyId: md.KeyId, Message: []byte("m"), MessageType: "RAW", SigningAlgorithm: "RSASSA_PSS_SHA_256"})
+	wantCode(t, err, "")
 	if _, err := policy.Compile(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Sign","Resource":"*",
 	  "Condition":{"ForAnyValue:StringEquals":{"kms:SigningAlgorithm":["x"]}}}]}`, nil); err == nil {
 		t.Error("a set qualifier on a single-valued key compiled")

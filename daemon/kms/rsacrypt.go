@@ -39,7 +39,7 @@ func (s *Service) encryptRSA(ctx context.Context, gs *keyGroups, i int, in *api.
 		sink.Fail(i, failed(in.EncryptionContext), err)
 		return
 	}
-	g := gs.get(s, ctx, api.OpEncrypt, "kms:Encrypt", in.KeyId, api.KeyUsageEncryptDecrypt, in.EncryptionAlgorithm, in.GrantTokens)
+	g := gs.get(s, ctx, api.OpEncrypt, "kms:Encrypt", in.KeyId, api.KeyUsageEncryptDecrypt, in.EncryptionAlgorithm, "", in.GrantTokens)
 	if g.err != nil {
 		sink.Fail(i, &g.rep, g.err)
 		return
@@ -76,7 +76,7 @@ func (s *Service) decryptRSA(ctx context.Context, gs *keyGroups, i int, in *api.
 		fail(err)
 		return
 	}
-	g := gs.get(s, ctx, api.OpDecrypt, "kms:Decrypt", in.KeyId, api.KeyUsageEncryptDecrypt, in.EncryptionAlgorithm, in.GrantTokens)
+	g := gs.get(s, ctx, api.OpDecrypt, "kms:Decrypt", in.KeyId, api.KeyUsageEncryptDecrypt, in.EncryptionAlgorithm, "", in.GrantTokens)
 	if g.err != nil {
 		sink.Fail(i, &g.rep, g.err)
 		return
@@ -117,7 +117,7 @@ func (s *Service) reEncryptRSA(ctx context.Context, g *groups, gs *keyGroups, i 
 			fail(failed(in.SourceEncryptionContext), err)
 			return
 		}
-		src := gs.get(s, ctx, api.OpReEncrypt, "kms:ReEncryptFrom", in.SourceKeyId, api.KeyUsageEncryptDecrypt, srcAlg, in.GrantTokens)
+		src := gs.get(s, ctx, api.OpReEncrypt, "kms:ReEncryptFrom", in.SourceKeyId, api.KeyUsageEncryptDecrypt, srcAlg, "", in.GrantTokens)
 		if src.err != nil {
 			fail(&src.rep, src.err)
 			return
@@ -160,7 +160,7 @@ func (s *Service) reEncryptRSA(ctx context.Context, g *groups, gs *keyGroups, i 
 			fail(&rep, err)
 			return
 		}
-		dst := gs.get(s, ctx, api.OpReEncrypt, "kms:ReEncryptTo", in.DestinationKeyId, api.KeyUsageEncryptDecrypt, dstAlg, in.GrantTokens)
+		dst := gs.get(s, ctx, api.OpReEncrypt, "kms:ReEncryptTo", in.DestinationKeyId, api.KeyUsageEncryptDecrypt, dstAlg, "", in.GrantTokens)
 		if dst.err != nil {
 			fail(&dst.rep, dst.err)
 			return

@@ -14,7 +14,7 @@ func (s *Service) SignBatch(ctx context.Context, items []api.SignInput, sink Sin
 	out := new(api.SignOutput)
 	for i := range items {
 		in := &items[i]
-		g := gs.get(s, ctx, api.OpSign, "kms:Sign", in.KeyId, api.KeyUsageSignVerify, in.SigningAlgorithm, in.GrantTokens)
+		g := gs.get(s, ctx, api.OpSign, "kms:Sign", in.KeyId, api.KeyUsageSignVerify, in.SigningAlgorithm, in.MessageType, in.GrantTokens)
 		if g.err != nil {
 			sink.Fail(i, &g.rep, g.err)
 			continue
@@ -48,7 +48,7 @@ func (s *Service) VerifyBatch(ctx context.Context, items []api.VerifyInput, sink
 	out := new(api.VerifyOutput)
 	for i := range items {
 		in := &items[i]
-		g := gs.get(s, ctx, api.OpVerify, "kms:Verify", in.KeyId, api.KeyUsageSignVerify, in.SigningAlgorithm, in.GrantTokens)
+		g := gs.get(s, ctx, api.OpVerify, "kms:Verify", in.KeyId, api.KeyUsageSignVerify, in.SigningAlgorithm, in.MessageType, in.GrantTokens)
 		if g.err != nil {
 			sink.Fail(i, &g.rep, g.err)
 			continue
@@ -80,7 +80,7 @@ func (s *Service) GenerateMacBatch(ctx context.Context, items []api.GenerateMacI
 	out := new(api.GenerateMacOutput)
 	for i := range items {
 		in := &items[i]
-		g := gs.get(s, ctx, api.OpGenerateMac, "kms:GenerateMac", in.KeyId, api.KeyUsageMAC, in.MacAlgorithm, in.GrantTokens)
+		g := gs.get(s, ctx, api.OpGenerateMac, "kms:GenerateMac", in.KeyId, api.KeyUsageMAC, in.MacAlgorithm, "", in.GrantTokens)
 		if g.err != nil {
 			sink.Fail(i, &g.rep, g.err)
 			continue
@@ -110,7 +110,7 @@ func (s *Service) VerifyMacBatch(ctx context.Context, items []api.VerifyMacInput
 	out := new(api.VerifyMacOutput)
 	for i := range items {
 		in := &items[i]
-		g := gs.get(s, ctx, api.OpVerifyMac, "kms:VerifyMac", in.KeyId, api.KeyUsageMAC, in.MacAlgorithm, in.GrantTokens)
+		g := gs.get(s, ctx, api.OpVerifyMac, "kms:VerifyMac", in.KeyId, api.KeyUsageMAC, in.MacAlgorithm, "", in.GrantTokens)
 		if g.err != nil {
 			sink.Fail(i, &g.rep, g.err)
 			continue
@@ -174,7 +174,7 @@ func report(ctx context.Context, rep *Report) {
 // DeriveSharedSecret computes ECDH with a KEY_AGREEMENT key and the
 // peer's public key, and returns the raw shared secret.
 func (s *Service) DeriveSharedSecret(ctx context.Context, in *api.DeriveSharedSecretInput) (*api.DeriveSharedSecretOutput, error) {
-	g := s.newKeyGroup(ctx, api.OpDeriveSharedSecret, "kms:DeriveSharedSecret", in.KeyId, api.KeyUsageKeyAgreement, in.KeyAgreementAlgorithm, in.GrantTokens)
+	g := s.newKeyGroup(ctx, api.OpDeriveSharedSecret, "kms:DeriveSharedSecret", in.KeyId, api.KeyUsageKeyAgreement, in.KeyAgreementAlgorithm, "", in.GrantTokens)
 	defer report(ctx, &g.rep)
 	if g.err != nil {
 		return nil, g.err

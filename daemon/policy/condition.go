@@ -18,12 +18,13 @@ const (
 	CondMacAlgorithm          = "kms:macalgorithm"
 	CondEncryptionAlgorithm   = "kms:encryptionalgorithm"
 	CondKeyAgreementAlgorithm = "kms:keyagreementalgorithm"
+	CondMessageType           = "kms:messagetype"
 	CondKeySpec               = "kms:keyspec"
 	CondKeyUsage              = "kms:keyusage"
 )
 
 var requestKeys = map[string]bool{CondSigningAlgorithm: true, CondMacAlgorithm: true, CondEncryptionAlgorithm: true,
-	CondKeyAgreementAlgorithm: true, CondKeySpec: true, CondKeyUsage: true}
+	CondKeyAgreementAlgorithm: true, CondMessageType: true, CondKeySpec: true, CondKeyUsage: true}
 
 // condition is one (operator, key, values) test on the encryption context.
 type condition struct {
@@ -106,7 +107,7 @@ func parseCondition(opName string, block map[string][]string) ([]condition, erro
 			}
 			c.ctxKey = key[len(keyContextPrefix):]
 		default:
-			return nil, fmt.Errorf("condition key %q is not supported (use kms:EncryptionContext:KEY, kms:EncryptionContextKeys, kms:SigningAlgorithm, kms:MacAlgorithm, kms:EncryptionAlgorithm, kms:KeyAgreementAlgorithm, kms:KeySpec or kms:KeyUsage)", key)
+			return nil, fmt.Errorf("condition key %q is not supported (use kms:EncryptionContext:KEY, kms:EncryptionContextKeys, kms:SigningAlgorithm, kms:MacAlgorithm, kms:EncryptionAlgorithm, kms:KeyAgreementAlgorithm, kms:MessageType, kms:KeySpec or kms:KeyUsage)", key)
 		}
 		if len(c.values) == 0 {
 			return nil, fmt.Errorf("%s %s has no values", op, key)
