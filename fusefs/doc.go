@@ -16,6 +16,7 @@
 //	<key>/verify                   write a signature in base64, a newline and the message; read "true"
 //	<key>/mac                      write a message, read its HMAC (the key's MAC algorithm)
 //	<key>/public-key.pem           read: an asymmetric key's public key, PEM
+//	<key>/alg/<ALGORITHM>/         sign, verify and mac with that algorithm (ls: the key's)
 //	<key>/context/<k=v,...>/       encrypt, decrypt, their .b64 forms and datakey, with that context
 //
 // # Transactions

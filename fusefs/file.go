@@ -97,6 +97,7 @@ type file struct {
 	kind fileKind
 	ref  string
 	ec   map[string]string
+	alg  string // the algorithm of alg/<ALGORITHM>/, if the file is there
 }
 
 var (
@@ -137,6 +138,6 @@ func (f *file) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 			"err", "opened write-only: open it read-write (exec 3<>FILE), write, then read the result")
 		return nil, 0, syscall.EINVAL
 	}
-	h := &handle{t: f.t, s: f.t.session(ctx), kind: f.kind, ref: f.ref, ec: f.ec}
+	h := &handle{t: f.t, s: f.t.session(ctx), kind: f.kind, ref: f.ref, ec: f.ec, alg: f.alg}
 	return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NONSEEKABLE, 0
 }

@@ -26,6 +26,7 @@ type handle struct {
 	kind fileKind
 	ref  string
 	ec   map[string]string
+	alg  string // sign, verify and mac: the algorithm, "" for the key's first
 
 	mu    sync.Mutex
 	in    []byte
@@ -171,9 +172,10 @@ func (h *handle) run(ctx context.Context) ([]byte, syscall.Errno) {
 }
 
 // runAsymmetric serves the files of signing, MAC and public keys. sign,
-// verify and mac use the key's first algorithm as DescribeKey lists it
-// (RSASSA_PSS_SHA_256 for RSA, the curve's ECDSA, ML_DSA_SHAKE_256, the
-// HMAC of the key's size); the socket and kmsctl choose any.
+// verify and mac use the algorithm of their alg/<ALGORITHM>/ directory,
+// or in the key's own directory its first algorithm as DescribeKey lists
+// it (RSASSA_PSS_SHA_256 for RSA, the curve's ECDSA, ML_DSA_SHAKE_256,
+// the HMAC of the key's size).
 func (h *handle) runAsymmetric(ctx context.Context, what string) ([]byte, syscall.Errno) {
 	if h.kind == kindPublicKey {
 		o, errno := h.t.call(ctx, h.s, api.OpGetPublicKey, what, &api.GetPublicKeyInput{KeyId: h.ref})
@@ -182,18 +184,20 @@ func (h *handle) runAsymmetric(ctx context.Context, what string) ([]byte, syscal
 		}
 		return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: o.(*api.GetPublicKeyOutput).PublicKey}), 0
 	}
-	o, errno := h.t.call(ctx, h.s, api.OpDescribeKey, what, &api.DescribeKeyInput{KeyId: h.ref})
-	if errno != 0 {
-		return nil, errno
-	}
-	md := o.(*api.KeyMetadataOutput).KeyMetadata
-	algs := md.SigningAlgorithms
-	if h.kind == kindMAC {
-		algs = md.MacAlgorithms
-	}
-	if len(algs) == 0 {
-		h.t.refuse(ctx, syscall.EINVAL, "path", what, "err", "the key is a "+md.KeySpec+" key of usage "+md.KeyUsage)
-		return nil, syscall.EINVAL
+	algs := []string{h.alg}
+	if h.alg == "" {
+		o, errno := h.t.call(ctx, h.s, api.OpDescribeKey, what, &api.DescribeKeyInput{KeyId: h.ref})
+		if errno != 0 {
+			return nil, errno
+		}
+		md := o.(*api.KeyMetadataOutput).KeyMetadata
+		if algs = md.SigningAlgorithms; h.kind == kindMAC {
+			algs = md.MacAlgorithms
+		}
+		if len(algs) == 0 {
+			h.t.refuse(ctx, syscall.EINVAL, "path", what, "err", "the key is a "+md.KeySpec+" key of usage "+md.KeyUsage)
+			return nil, syscall.EINVAL
+		}
 	}
 	switch h.kind {
 	case kindSign:

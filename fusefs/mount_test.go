@@ -106,9 +106,9 @@ func TestTree(t *testing.T) {
 		{"", "keys"},
 		{"keys", "app by-id team"},
 		{"keys/team", "db"},
-		{"keys/app", "context datakey decrypt decrypt.b64 encrypt encrypt.b64 mac metadata.json policy.json public-key.pem sign verify"},
-		{"keys/team/db", "context datakey decrypt decrypt.b64 encrypt encrypt.b64 mac metadata.json policy.json public-key.pem sign verify"},
-		{"keys/by-id/" + k.keyID, "context datakey decrypt decrypt.b64 encrypt encrypt.b64 mac metadata.json policy.json public-key.pem sign verify"},
+		{"keys/app", "alg context datakey decrypt decrypt.b64 encrypt encrypt.b64 mac metadata.json policy.json public-key.pem sign verify"},
+		{"keys/team/db", "alg context datakey decrypt decrypt.b64 encrypt encrypt.b64 mac metadata.json policy.json public-key.pem sign verify"},
+		{"keys/by-id/" + k.keyID, "alg context datakey decrypt decrypt.b64 encrypt encrypt.b64 mac metadata.json policy.json public-key.pem sign verify"},
 		{"keys/app/context/a=b", "datakey decrypt decrypt.b64 encrypt encrypt.b64"},
 	}
 	for _, c := range cases {
@@ -536,5 +536,36 @@ func TestSigningFiles(t *testing.T) {
 	}
 	if _, err := transact(k.path("keys/signer/sign"), make([]byte, 4097)); !errors.Is(err, syscall.EINVAL) {
 		t.Errorf("a message over 4096 bytes: %v", err)
+	}
+
+	// alg/<ALGORITHM>/: the key's algorithms, each its own sign and verify.
+	alias("RSA_2048", "SIGN_VERIFY", "alias/jwt")
+	ents, err := os.ReadDir(k.path("keys/jwt/alg"))
+	if err != nil || len(ents) != 6 {
+		t.Fatalf("ls keys/jwt/alg: %v %v", ents, err)
+	}
+	if names, _ := os.ReadDir(k.path("keys/jwt/alg/RSASSA_PKCS1_V1_5_SHA_256")); len(names) != 3 {
+		t.Errorf("an algorithm's directory: %v, want mac sign verify", names)
+	}
+	pkcs1, err := transact(k.path("keys/jwt/alg/RSASSA_PKCS1_V1_5_SHA_256/sign"), msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := k.c.Verify(ctx, &api.VerifyInput{KeyId: "alias/jwt", Message: msg, Signature: pkcs1, SigningAlgorithm: "RSASSA_PKCS1_V1_5_SHA_256"})
+	if err != nil || !v.SignatureValid {
+		t.Fatalf("the PKCS#1 signature made through alg/: %v", err)
+	}
+	line = []byte(base64.StdEncoding.EncodeToString(pkcs1) + "\n")
+	if out, err := transact(k.path("keys/jwt/alg/RSASSA_PKCS1_V1_5_SHA_256/verify"), line, msg); err != nil || string(out) != "true\n" {
+		t.Errorf("verify under alg/: %q %v", out, err)
+	}
+	if _, err := transact(k.path("keys/jwt/alg/RSASSA_PSS_SHA_256/verify"), line, msg); !errors.Is(err, syscall.EBADMSG) {
+		t.Errorf("a PKCS#1 signature verified as PSS: %v, want EBADMSG", err)
+	}
+	if _, err := transact(k.path("keys/jwt/alg/ECDSA_SHA_256/sign"), msg); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("an algorithm the key lacks: %v, want EINVAL", err)
+	}
+	if _, err := os.Stat(k.path("keys/jwt/alg/not-an-algorithm")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a malformed algorithm name: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -84,6 +85,8 @@ const (
 	dirKey                    // /keys/by-id/<key-id>: a key's files
 	dirContext                // <key>/context: one directory per context segment, none listed
 	dirWithEC                 // <key>/context/<segment>: the transaction files, with that context
+	dirAlg                    // <key>/alg: one directory per signing or MAC algorithm of the key
+	dirWithAlg                // <key>/alg/<ALGORITHM>: sign, verify and mac with that algorithm
 )
 
 // dir is every directory of the tree.
@@ -94,6 +97,7 @@ type dir struct {
 	prefix string            // dirAliases: the alias name so far, ending in "/" ("" for /keys)
 	ref    string            // the key this directory serves ("alias/x" or a key id), if any
 	ec     map[string]string // dirWithEC
+	alg    string            // dirWithAlg
 }
 
 var (
@@ -139,12 +143,15 @@ func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.
 	if d.t.closing.Load() {
 		return nil, syscall.ESHUTDOWN
 	}
-	if d.ref != "" && d.kind != dirContext {
-		if k, ok := fileKinds[name]; ok && (d.kind != dirWithEC || k.takesContext()) {
-			return d.child(ctx, out, &file{t: d.t, kind: k, ref: d.ref, ec: d.ec}, syscall.S_IFREG), 0
+	if d.ref != "" && d.kind != dirContext && d.kind != dirAlg {
+		if k, ok := fileKinds[name]; ok && d.kind.has(k) {
+			return d.child(ctx, out, &file{t: d.t, kind: k, ref: d.ref, ec: d.ec, alg: d.alg}, syscall.S_IFREG), 0
 		}
-		if name == "context" && d.kind != dirWithEC {
+		if name == "context" && d.kind != dirWithEC && d.kind != dirWithAlg {
 			return d.subdir(ctx, out, &dir{kind: dirContext, ref: d.ref}), 0
+		}
+		if name == "alg" && d.kind != dirWithEC && d.kind != dirWithAlg {
+			return d.subdir(ctx, out, &dir{kind: dirAlg, ref: d.ref}), 0
 		}
 	}
 	switch d.kind {
@@ -167,6 +174,12 @@ func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.
 			return nil, syscall.ENOENT // an alias or an ARN: by-id holds key ids only
 		}
 		return d.subdir(ctx, out, &dir{kind: dirKey, ref: name}), 0
+	case dirAlg:
+		if !algName.MatchString(name) {
+			d.t.refuse(ctx, syscall.ENOENT, "path", "alg/"+name, "err", "not an algorithm's name")
+			return nil, syscall.ENOENT
+		}
+		return d.subdir(ctx, out, &dir{kind: dirWithAlg, ref: d.ref, alg: name}), 0
 	case dirContext:
 		ec, err := ParseContext(name)
 		if err != nil {
@@ -213,17 +226,28 @@ func (d *dir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	}
 	var ents []fuse.DirEntry
 	add := func(name string, mode uint32) { ents = append(ents, fuse.DirEntry{Name: name, Mode: mode}) }
-	if d.ref != "" && d.kind != dirContext {
+	if d.ref != "" && d.kind != dirContext && d.kind != dirAlg {
 		for k := kindEncrypt; k <= lastKind; k++ {
-			if d.kind != dirWithEC || k.takesContext() {
+			if d.kind.has(k) {
 				add(k.name(), syscall.S_IFREG)
 			}
 		}
-		if d.kind != dirWithEC {
+		if d.kind != dirWithEC && d.kind != dirWithAlg {
+			add("alg", syscall.S_IFDIR)
 			add("context", syscall.S_IFDIR)
 		}
 	}
 	switch d.kind {
+	case dirAlg:
+		s := d.t.session(ctx)
+		o, errno := d.t.call(ctx, s, api.OpDescribeKey, d.ref+"/alg", &api.DescribeKeyInput{KeyId: d.ref})
+		if errno != 0 {
+			return nil, errno
+		}
+		md := o.(*api.KeyMetadataOutput).KeyMetadata
+		for _, a := range append(md.SigningAlgorithms, md.MacAlgorithms...) {
+			add(a, syscall.S_IFDIR)
+		}
 	case dirRoot:
 		add("keys", syscall.S_IFDIR)
 	case dirAliases:
@@ -241,7 +265,7 @@ func (d *dir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 				continue
 			}
 			seg, _, _ := strings.Cut(rest, "/")
-			if !slices.Contains(seen, seg) && !(d.ref != "" && (seg == "context" || fileKinds[seg] != 0)) {
+			if !slices.Contains(seen, seg) && !(d.ref != "" && (seg == "context" || seg == "alg" || fileKinds[seg] != 0)) {
 				seen = append(seen, seg)
 				add(seg, syscall.S_IFDIR)
 			}
@@ -307,4 +331,21 @@ func (t *tree) keyIDs(ctx context.Context, s Session) ([]string, syscall.Errno) 
 		ids[i] = k.KeyId
 	}
 	return ids, 0
+}
+
+// algName is what an algorithm's name may be (RSASSA_PSS_SHA_256,
+// HMAC_SHA_512): the service says whether the key has it.
+var algName = regexp.MustCompile(`^[A-Z0-9_]{1,64}$`)
+
+// has reports whether a directory of the kind holds files of kind k: a
+// key's directory every file; context/<segment>/ those that take a
+// context; alg/<ALGORITHM>/ sign, verify and mac.
+func (d dirKind) has(k fileKind) bool {
+	switch d {
+	case dirWithEC:
+		return k.takesContext()
+	case dirWithAlg:
+		return k == kindSign || k == kindVerify || k == kindMAC
+	}
+	return true
 }
