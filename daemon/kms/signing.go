@@ -7,132 +7,115 @@ import (
 	"kmsd/wire/api"
 )
 
-// SignBatch signs each item's message (RAW) or digest (DIGEST) with its
-// SIGN_VERIFY key and signing algorithm.
-func (s *Service) SignBatch(ctx context.Context, items []api.SignInput, sink Sink) {
+// keyItem is what one item of a batch of a key operation names: the key,
+// the algorithm (and Sign's and Verify's message type), the grant tokens.
+type keyItem struct {
+	keyID, alg, mtype string
+	tokens            []string
+}
+
+// eachKeyItem serves the n items of a batch of op: item i's key group
+// (at(i)), then run with the key's material, under its read lock; run
+// returns the answer and its large field (nil for none), or the item's
+// failure.
+func (s *Service) eachKeyItem(ctx context.Context, sink Sink, n int, op, usage string, at func(i int) keyItem,
+	run func(i int, g *keyGroup, k *keyspec.Private) (api.Message, []byte, error)) {
 	var gs keyGroups
-	out := new(api.SignOutput)
-	for i := range items {
-		in := &items[i]
-		g := gs.get(s, ctx, api.OpSign, "kms:Sign", in.KeyId, api.KeyUsageSignVerify, in.SigningAlgorithm, in.MessageType, in.GrantTokens)
+	for i := range n {
+		it := at(i)
+		g := gs.get(s, ctx, op, action(op), it.keyID, usage, it.alg, it.mtype, it.tokens)
 		if g.err != nil {
 			sink.Fail(i, &g.rep, g.err)
 			continue
 		}
-		var sig []byte
+		var out api.Message
+		var field []byte
 		err := g.do(func(k *keyspec.Private) (err error) {
-			if in.DryRun {
-				if err = k.CheckSign(in.SigningAlgorithm, in.MessageType, in.Message); err == nil {
-					err = errDryRun(api.OpSign)
-				}
-				return err
-			}
-			sig, err = k.Sign(in.SigningAlgorithm, in.MessageType, in.Message)
+			out, field, err = run(i, g, k)
 			return err
 		})
-		if err != nil {
-			sink.Fail(i, &g.rep, err)
-			continue
+		if err == nil {
+			err = sink.Answer(i, &g.rep, out, rawFill(field))
 		}
-		*out = api.SignOutput{KeyId: g.e.arn, SigningAlgorithm: in.SigningAlgorithm}
-		if err := sink.Answer(i, &g.rep, out, rawFill(sig)); err != nil {
+		if err != nil {
 			sink.Fail(i, &g.rep, err)
 		}
 	}
+}
+
+// SignBatch signs each item's message (RAW) or digest (DIGEST) with its
+// SIGN_VERIFY key and signing algorithm.
+func (s *Service) SignBatch(ctx context.Context, items []api.SignInput, sink Sink) {
+	out := new(api.SignOutput)
+	s.eachKeyItem(ctx, sink, len(items), api.OpSign, api.KeyUsageSignVerify, func(i int) keyItem {
+		return keyItem{items[i].KeyId, items[i].SigningAlgorithm, items[i].MessageType, items[i].GrantTokens}
+	}, func(i int, g *keyGroup, k *keyspec.Private) (api.Message, []byte, error) {
+		in := &items[i]
+		if in.DryRun {
+			if err := k.CheckSign(in.SigningAlgorithm, in.MessageType, in.Message); err != nil {
+				return nil, nil, err
+			}
+			return nil, nil, errDryRun(api.OpSign)
+		}
+		sig, err := k.Sign(in.SigningAlgorithm, in.MessageType, in.Message)
+		*out = api.SignOutput{KeyId: g.e.arn, SigningAlgorithm: in.SigningAlgorithm}
+		return out, sig, err
+	})
 }
 
 // VerifyBatch checks each item's signature with its SIGN_VERIFY key: one
 // that does not verify is KMSInvalidSignatureException.
 func (s *Service) VerifyBatch(ctx context.Context, items []api.VerifyInput, sink Sink) {
-	var gs keyGroups
 	out := new(api.VerifyOutput)
-	for i := range items {
+	s.eachKeyItem(ctx, sink, len(items), api.OpVerify, api.KeyUsageSignVerify, func(i int) keyItem {
+		return keyItem{items[i].KeyId, items[i].SigningAlgorithm, items[i].MessageType, items[i].GrantTokens}
+	}, func(i int, g *keyGroup, k *keyspec.Private) (api.Message, []byte, error) {
 		in := &items[i]
-		g := gs.get(s, ctx, api.OpVerify, "kms:Verify", in.KeyId, api.KeyUsageSignVerify, in.SigningAlgorithm, in.MessageType, in.GrantTokens)
-		if g.err != nil {
-			sink.Fail(i, &g.rep, g.err)
-			continue
-		}
-		err := g.do(func(k *keyspec.Private) error {
-			if in.DryRun {
-				if err := k.CheckSign(in.SigningAlgorithm, in.MessageType, in.Message); err != nil {
-					return err
-				}
-				return errDryRun(api.OpVerify)
+		if in.DryRun {
+			if err := k.CheckSign(in.SigningAlgorithm, in.MessageType, in.Message); err != nil {
+				return nil, nil, err
 			}
-			return k.Verify(in.SigningAlgorithm, in.MessageType, in.Message, in.Signature)
-		})
-		if err != nil {
-			sink.Fail(i, &g.rep, err)
-			continue
+			return nil, nil, errDryRun(api.OpVerify)
 		}
 		*out = api.VerifyOutput{KeyId: g.e.arn, SignatureValid: true, SigningAlgorithm: in.SigningAlgorithm}
-		if err := sink.Answer(i, &g.rep, out, Fill{}); err != nil {
-			sink.Fail(i, &g.rep, err)
-		}
-	}
+		return out, nil, k.Verify(in.SigningAlgorithm, in.MessageType, in.Message, in.Signature)
+	})
 }
 
 // GenerateMacBatch computes each item's HMAC with its GENERATE_VERIFY_MAC
 // key.
 func (s *Service) GenerateMacBatch(ctx context.Context, items []api.GenerateMacInput, sink Sink) {
-	var gs keyGroups
 	out := new(api.GenerateMacOutput)
-	for i := range items {
+	s.eachKeyItem(ctx, sink, len(items), api.OpGenerateMac, api.KeyUsageMAC, func(i int) keyItem {
+		return keyItem{keyID: items[i].KeyId, alg: items[i].MacAlgorithm, tokens: items[i].GrantTokens}
+	}, func(i int, g *keyGroup, k *keyspec.Private) (api.Message, []byte, error) {
 		in := &items[i]
-		g := gs.get(s, ctx, api.OpGenerateMac, "kms:GenerateMac", in.KeyId, api.KeyUsageMAC, in.MacAlgorithm, "", in.GrantTokens)
-		if g.err != nil {
-			sink.Fail(i, &g.rep, g.err)
-			continue
-		}
-		var mac []byte
-		err := g.do(func(k *keyspec.Private) (err error) {
-			if mac, err = k.MAC(in.MacAlgorithm, in.Message); err == nil && in.DryRun {
-				err = errDryRun(api.OpGenerateMac)
-			}
-			return err
-		})
-		if err != nil {
-			sink.Fail(i, &g.rep, err)
-			continue
+		mac, err := k.MAC(in.MacAlgorithm, in.Message)
+		if err == nil && in.DryRun {
+			err = errDryRun(api.OpGenerateMac)
 		}
 		*out = api.GenerateMacOutput{KeyId: g.e.arn, MacAlgorithm: in.MacAlgorithm}
-		if err := sink.Answer(i, &g.rep, out, rawFill(mac)); err != nil {
-			sink.Fail(i, &g.rep, err)
-		}
-	}
+		return out, mac, err
+	})
 }
 
 // VerifyMacBatch checks each item's MAC in constant time: one that does
 // not verify is KMSInvalidMacException.
 func (s *Service) VerifyMacBatch(ctx context.Context, items []api.VerifyMacInput, sink Sink) {
-	var gs keyGroups
 	out := new(api.VerifyMacOutput)
-	for i := range items {
+	s.eachKeyItem(ctx, sink, len(items), api.OpVerifyMac, api.KeyUsageMAC, func(i int) keyItem {
+		return keyItem{keyID: items[i].KeyId, alg: items[i].MacAlgorithm, tokens: items[i].GrantTokens}
+	}, func(i int, g *keyGroup, k *keyspec.Private) (api.Message, []byte, error) {
 		in := &items[i]
-		g := gs.get(s, ctx, api.OpVerifyMac, "kms:VerifyMac", in.KeyId, api.KeyUsageMAC, in.MacAlgorithm, "", in.GrantTokens)
-		if g.err != nil {
-			sink.Fail(i, &g.rep, g.err)
-			continue
-		}
-		err := g.do(func(k *keyspec.Private) error {
-			if in.DryRun {
-				if _, err := k.MAC(in.MacAlgorithm, in.Message); err != nil {
-					return err
-				}
-				return errDryRun(api.OpVerifyMac)
+		if in.DryRun {
+			if _, err := k.MAC(in.MacAlgorithm, in.Message); err != nil {
+				return nil, nil, err
 			}
-			return k.VerifyMAC(in.MacAlgorithm, in.Message, in.Mac)
-		})
-		if err != nil {
-			sink.Fail(i, &g.rep, err)
-			continue
+			return nil, nil, errDryRun(api.OpVerifyMac)
 		}
 		*out = api.VerifyMacOutput{KeyId: g.e.arn, MacValid: true, MacAlgorithm: in.MacAlgorithm}
-		if err := sink.Answer(i, &g.rep, out, Fill{}); err != nil {
-			sink.Fail(i, &g.rep, err)
-		}
-	}
+		return out, nil, k.VerifyMAC(in.MacAlgorithm, in.Message, in.Mac)
+	})
 }
 
 // Sign is SignBatch for one.
