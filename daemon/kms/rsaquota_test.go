@@ -1,12 +1,12 @@
 package kms
 
 import (
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"kmsd/daemon/policy"
+	"kmsd/keystore/keyspec"
 	"kmsd/wire/api"
 )
 
@@ -15,25 +15,23 @@ import (
 // elliptic-curve key and another user's RSA key are made meanwhile.
 func TestRSAKeygenOneAtATime(t *testing.T) {
 	s := authService(t)
-	done := make(chan error, 1)
+	// Alice's RSA key in the making: the gate held until release closes.
+	started, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
-		_, err := s.CreateKey(alice, &api.CreateKeyInput{KeySpec: "RSA_4096", KeyUsage: "SIGN_VERIFY"})
-		done <- err
+		done <- s.keygen.generate(alice, keyspec.Lookup("RSA_4096"), func() error {
+			close(started)
+			<-release
+			return nil
+		})
 	}()
-	for {
-		s.keygen.mu.Lock()
-		busy := s.keygen.perUID[1000]
-		s.keygen.mu.Unlock()
-		if busy {
-			break
-		}
+	<-started
+	defer func() {
 		select {
-		case err := <-done:
-			t.Skipf("the RSA-4096 key was made before the test could look (%v)", err)
+		case <-release:
 		default:
+			close(release)
 		}
-		runtime.Gosched()
-	}
+	}()
 	_, err := s.CreateKey(alice, &api.CreateKeyInput{KeySpec: "RSA_2048", KeyUsage: "ENCRYPT_DECRYPT"})
 	wantCode(t, err, api.CodeThrottling)
 	_, err = s.GenerateDataKeyPair(alice, &api.GenerateDataKeyPairInput{KeyId: keyOf(t, s, alice), KeyPairSpec: "RSA_2048"})
@@ -45,7 +43,11 @@ func TestRSAKeygenOneAtATime(t *testing.T) {
 		if _, err := s.CreateKey(bob, &api.CreateKeyInput{KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY"}); err != nil {
 			t.Fatalf("another user's RSA key: %v", err)
 		}
+	} else { // one RSA key at a time on this machine: bob waits for alice's
+		_, err := s.CreateKey(bob, &api.CreateKeyInput{KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY"})
+		wantCode(t, err, api.CodeThrottling)
 	}
+	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

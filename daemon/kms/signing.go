@@ -43,6 +43,15 @@ func (s *Service) eachKeyItem(ctx context.Context, sink Sink, n int, op, usage s
 	}
 }
 
+// dryRunSign is Sign's and Verify's DryRun: the checks signing would make,
+// then DryRunOperationException.
+func dryRunSign(k *keyspec.Private, op, alg, mtype string, msg []byte) error {
+	if err := k.CheckSign(alg, mtype, msg); err != nil {
+		return err
+	}
+	return errDryRun(op)
+}
+
 // SignBatch signs each item's message (RAW) or digest (DIGEST) with its
 // SIGN_VERIFY key and signing algorithm.
 func (s *Service) SignBatch(ctx context.Context, items []api.SignInput, sink Sink) {
@@ -52,10 +61,7 @@ func (s *Service) SignBatch(ctx context.Context, items []api.SignInput, sink Sin
 	}, func(i int, g *keyGroup, k *keyspec.Private) (api.Message, []byte, error) {
 		in := &items[i]
 		if in.DryRun {
-			if err := k.CheckSign(in.SigningAlgorithm, in.MessageType, in.Message); err != nil {
-				return nil, nil, err
-			}
-			return nil, nil, errDryRun(api.OpSign)
+			return nil, nil, dryRunSign(k, api.OpSign, in.SigningAlgorithm, in.MessageType, in.Message)
 		}
 		sig, err := k.Sign(in.SigningAlgorithm, in.MessageType, in.Message)
 		*out = api.SignOutput{KeyId: g.e.arn, SigningAlgorithm: in.SigningAlgorithm}
@@ -72,10 +78,7 @@ func (s *Service) VerifyBatch(ctx context.Context, items []api.VerifyInput, sink
 	}, func(i int, g *keyGroup, k *keyspec.Private) (api.Message, []byte, error) {
 		in := &items[i]
 		if in.DryRun {
-			if err := k.CheckSign(in.SigningAlgorithm, in.MessageType, in.Message); err != nil {
-				return nil, nil, err
-			}
-			return nil, nil, errDryRun(api.OpVerify)
+			return nil, nil, dryRunSign(k, api.OpVerify, in.SigningAlgorithm, in.MessageType, in.Message)
 		}
 		*out = api.VerifyOutput{KeyId: g.e.arn, SignatureValid: true, SigningAlgorithm: in.SigningAlgorithm}
 		return out, nil, k.Verify(in.SigningAlgorithm, in.MessageType, in.Message, in.Signature)
