@@ -21,12 +21,15 @@
 package badgerstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/sys/unix"
@@ -60,6 +63,8 @@ const criticalFree = 12 << 20
 // Store is a keystore.Store in a Badger directory.
 type Store struct {
 	db       *badger.DB
+	writeMu  sync.Mutex // one Write at a time: its revision is the store's next
+	feed     *keystore.Feed
 	lock     *os.File
 	dir      string
 	minFree  int64
@@ -106,7 +111,20 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", filepath.Clean(opts.Dir), err)
 	}
 	s.db = db
+	s.feed = keystore.NewFeed(s.revision(), feedKeep)
 	return s, nil
+}
+
+// feedKeep is how many batches Watch can replay: this process's own
+// writes since it opened the store, the latest ones.
+const feedKeep = 1024
+
+// revision is the commit timestamp of the newest batch: Badger's version
+// of every record it wrote, which is the keystore's revision here.
+func (s *Store) revision() int64 {
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	return int64(txn.ReadTs())
 }
 
 // FreeSpace is the room left on dir's file system for an unprivileged
@@ -172,20 +190,36 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 
 // Scan walks the keys with prefix in one read transaction.
 func (s *Store) Scan(prefix []byte, fn func(key, value []byte) error) error {
-	return translate(s.db.View(func(txn *badger.Txn) error {
+	_, err := s.ScanRev(prefix, func(k, v []byte, _ int64) error { return fn(k, v) })
+	return err
+}
+
+// ScanRev is Scan with each record's version, and the read
+// transaction's timestamp as the view's revision.
+func (s *Store) ScanRev(prefix []byte, fn func(key, value []byte, rev int64) error) (int64, error) {
+	var rev int64
+	err := s.db.View(func(txn *badger.Txn) error {
+		rev = int64(txn.ReadTs())
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = prefix
 		it := txn.NewIterator(opts)
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 			item := it.Item()
-			err := item.Value(func(v []byte) error { return fn(item.Key(), v) })
+			err := item.Value(func(v []byte) error { return fn(item.Key(), v, int64(item.Version())) })
 			if err != nil {
 				return err
 			}
 		}
 		return nil
-	}))
+	})
+	return rev, translate(err)
+}
+
+// Watch follows the batches this process writes after revision after
+// (keystore.Feed: no other process writes a locked directory).
+func (s *Store) Watch(ctx context.Context, after int64, fn func(keystore.Event) error) error {
+	return s.feed.Watch(ctx, after, fn)
 }
 
 // MaxBatch is the most one Write takes: Badger's limits on one
@@ -203,7 +237,22 @@ func (s *Store) Write(b *keystore.Batch) error {
 	if err := s.room(); err != nil {
 		return err
 	}
-	return translate(s.db.Update(func(txn *badger.Txn) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	err = translate(s.db.Update(func(txn *badger.Txn) error {
+		for _, c := range b.Conditions() {
+			var rev int64
+			item, err := txn.Get(c.Key)
+			switch {
+			case err == nil:
+				rev = int64(item.Version())
+			case !errors.Is(err, badger.ErrKeyNotFound):
+				return err
+			}
+			if rev != c.Revision {
+				return fmt.Errorf("%w: %q is at revision %d, not %d", keystore.ErrConflict, c.Key, rev, c.Revision)
+			}
+		}
 		for _, c := range changes {
 			var err error
 			if c.Delete {
@@ -217,12 +266,26 @@ func (s *Store) Write(b *keystore.Batch) error {
 		}
 		return nil
 	}))
+	if err != nil {
+		return err
+	}
+	rev := s.revision()
+	ev := keystore.Event{Revision: rev, Changes: make([]keystore.Change, len(changes))}
+	for i, c := range changes {
+		ev.Changes[i] = keystore.Change{Key: slices.Clone(c.Key), Value: slices.Clone(c.Value), Delete: c.Delete}
+	}
+	if len(changes) > 0 {
+		s.feed.Publish(ev)
+	}
+	b.Committed(rev)
+	return nil
 }
 
 // Close flushes and closes Badger, then releases the lock. With too
 // little room to flush, it leaves Badger unclosed: what was written is in
 // its log, synced, and is replayed at the next start.
 func (s *Store) Close() error {
+	s.feed.Close()
 	var err error
 	if free, ferr := FreeSpace(s.dir); s.readOnly || ferr != nil || free >= criticalFree {
 		err = s.db.Close()

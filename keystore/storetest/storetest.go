@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite of [keystore.Store]: every
 // implementation runs it (badgerstore against a real directory, memstore
-// in memory), so the key service can rely on the contract alone.
+// in memory, etcdstore against a real etcd cluster in e2e/fleet), so the key service can rely on the contract alone.
 package storetest
 
 import (
@@ -35,6 +35,10 @@ func Run(t *testing.T, open, reopen Opener) {
 		"Records":            testRecords,
 		"RootKeyCheck":       testRootKey,
 		"Persists":           testPersists,
+		"Revisions":          testRevisions,
+		"Conditional":        testConditional,
+		"ConditionalRace":    testConditionalRace,
+		"Watch":              testWatch,
 	} {
 		t.Run(name, func(t *testing.T) { test(t, open, reopen) })
 	}
