@@ -9,6 +9,10 @@ import (
 	"kmsd/wire/api"
 )
 
+// maxStaleRetries is how many times a change that conflicted with
+// another host's runs in all.
+const maxStaleRetries = 4
+
 // call executes a single request of op (the pipeline's Exec) and returns
 // its response or a wire error, and what the service reported doing:
 // after the table's access check (api.OpSpec.Access), its handler
@@ -24,6 +28,16 @@ func (s *Server) call(ctx context.Context, op *api.OpSpec, in api.Message) (api.
 		return nil, kms.Report{}, werr
 	}
 	o, rep, err := kms.Reported(ctx, func(ctx context.Context) (api.Message, error) { return h(ctx, s, in) })
+	// In a fleet, a change that met another host's change to what it read
+	// runs again once this host has caught up, and so answers from what
+	// the other host did (an alias taken is AlreadyExistsException).
+	for try := 1; try < maxStaleRetries && errors.Is(err, kms.ErrStale); try++ {
+		if cerr := s.cfg.Service.CatchUp(ctx); cerr != nil {
+			s.log.Warn("catching up with the fleet's store before running a change again failed", "op", op.Name, "err", cerr)
+			break
+		}
+		o, rep, err = kms.Reported(ctx, func(ctx context.Context) (api.Message, error) { return h(ctx, s, in) })
+	}
 	api.WipeInput(in)
 	if err != nil {
 		var we *api.Error

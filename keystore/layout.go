@@ -100,18 +100,35 @@ type Loader struct {
 	Key   func(*KeyRecord) error
 	Alias func(*AliasRecord) error
 	Grant func(*GrantRecord) error
+	// Meta, if set, receives each metadata value by name.
+	Meta func(name string, value []byte) error
+	// Rev, if set, receives the store key and revision of every record,
+	// metadata included (for a cache that writes conditionally).
+	Rev func(key []byte, rev int64)
 }
 
 // Load passes every record of st to l, from one consistent view. A record
 // that does not decode stops the load with an error: a store kmsd cannot
 // read fully is not served.
 func Load(st Store, l Loader) error {
-	return st.Scan(nil, func(k, v []byte) error {
+	_, err := LoadRev(st, l)
+	return err
+}
+
+// LoadRev is Load that returns the revision of the view it read.
+func LoadRev(st Store, l Loader) (int64, error) {
+	return st.ScanRev(nil, func(k, v []byte, rev int64) error {
 		if len(k) == 0 {
 			return errors.New("an empty key in the store")
 		}
+		if l.Rev != nil {
+			l.Rev(k, rev)
+		}
 		switch k[0] {
 		case prefixMeta:
+			if l.Meta != nil {
+				return l.Meta(string(k[1:]), v)
+			}
 			return nil
 		case prefixKey:
 			r, err := DecodeKeyRecord(v)
@@ -197,3 +214,93 @@ func GetMeta(st Store, name string) ([]byte, error) {
 	}
 	return v, err
 }
+
+// Record is one record of a Store as a watcher sees it (RecordOf): its
+// family and identity, and, unless it was deleted, its decoded value.
+type Record struct {
+	Key   *KeyRecord   // a key's record (Family 'k'): KeyID says which
+	Alias *AliasRecord // an alias (Family 'a' or 'u'): AliasOwner and AliasName say which
+	Grant *GrantRecord // a grant (Family 'g'): KeyID and GrantID say which
+
+	Family     byte
+	KeyID      KeyID
+	GrantID    string
+	AliasOwner *uint32
+	AliasName  string
+	MetaName   string // Family 'm'
+}
+
+// Record families, as RecordOf reports them.
+const (
+	FamilyKey   = prefixKey
+	FamilyAlias = prefixAlias
+	FamilyOwned = prefixOwned
+	FamilyGrant = prefixGrant
+	FamilyMeta  = prefixMeta
+	FamilyNext  = prefixNext
+)
+
+// RecordOf decodes a change a Watch passed: the record's identity from
+// its key and, for a put, its value, checked as Load checks them.
+func RecordOf(c Change) (Record, error) {
+	k := c.Key
+	if len(k) == 0 {
+		return Record{}, errors.New("an empty key in the store")
+	}
+	r := Record{Family: k[0]}
+	var err error
+	switch k[0] {
+	case prefixKey:
+		if len(k) != 1+len(r.KeyID) {
+			return r, fmt.Errorf("key record under a malformed key")
+		}
+		copy(r.KeyID[:], k[1:])
+		if !c.Delete {
+			if r.Key, err = DecodeKeyRecord(c.Value); err == nil && r.Key.KeyID != r.KeyID {
+				err = fmt.Errorf("key record %s stored under another id", r.Key.KeyID)
+			}
+		}
+	case prefixAlias:
+		r.AliasName = string(k[1:])
+	case prefixOwned:
+		if len(k) < 5 {
+			return r, fmt.Errorf("alias record under a malformed key")
+		}
+		o := binary.BigEndian.Uint32(k[1:5])
+		r.AliasOwner, r.AliasName = &o, string(k[5:])
+	case prefixGrant:
+		if len(k) <= 1+len(r.KeyID) {
+			return r, fmt.Errorf("grant record under a malformed key")
+		}
+		copy(r.KeyID[:], k[1:])
+		r.GrantID = string(k[1+len(r.KeyID):])
+		if !c.Delete {
+			if r.Grant, err = DecodeGrantRecord(c.Value); err == nil && string(k) != string(grantKey(r.Grant.KeyID, r.Grant.GrantID)) {
+				err = fmt.Errorf("grant record %s stored under another key", r.Grant.GrantID)
+			}
+		}
+	case prefixMeta:
+		r.MetaName = string(k[1:])
+	case prefixNext:
+	default:
+		return r, fmt.Errorf("unknown record family %q in store", k[0])
+	}
+	if (k[0] == prefixAlias || k[0] == prefixOwned) && !c.Delete {
+		if r.Alias, err = DecodeAliasRecord(c.Value); err == nil && string(k) != string(aliasKey(r.Alias.Owner, r.Alias.AliasName)) {
+			err = fmt.Errorf("alias record %s stored under another name or owner", r.Alias.AliasName)
+		}
+	}
+	return r, err
+}
+
+// MetaRootCheck names the metadata value that checks the root key: a
+// fleet host whose root key no longer matches it must be given the new
+// one.
+const MetaRootCheck = metaRootCheck
+
+// CheckRootValue reports whether rk is the root key the check value v
+// (the MetaRootCheck metadata) was made for: ErrWrongRootKey if not.
+func CheckRootValue(rk *RootKey, v []byte) error { return rk.verifyCheckValue(v) }
+
+// MetaKey is the store key of the metadata value name.
+func MetaKey(name string) []byte { return metaKey(name) }

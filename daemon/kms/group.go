@@ -197,6 +197,9 @@ func (s *Service) newOpener(ctx context.Context, op, act string, b blobRef, ec m
 // blobKey finds the key a blob names; a key id the items give must be it.
 func (s *Service) blobKey(ctx context.Context, b blobRef) (*entry, error) {
 	if b.keyID == "" {
+		if err := s.checkFresh(); err != nil {
+			return nil, err
+		}
 		if e := s.lookup(b.key); e != nil {
 			return e, nil
 		}

@@ -122,6 +122,11 @@ func checkAliasName(name string) error {
 // (aliases.go), and one whose key the caller may not see is not found,
 // exactly as one that does not exist.
 func (s *Service) resolve(ctx context.Context, keyID string, useOp bool) (*entry, error) {
+	if useOp {
+		if err := s.checkFresh(); err != nil {
+			return nil, err
+		}
+	}
 	if keyID == "" {
 		return nil, errorf(api.CodeValidation, "KeyId is required")
 	}

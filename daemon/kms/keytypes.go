@@ -2,6 +2,8 @@ package kms
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"strings"
 	"time"
 
@@ -73,7 +75,27 @@ func (s *Service) serviceKey(p *policy.Principal, unit string) (*entry, error) {
 // DaemonKey returns the id of kmsd's own key for a purpose (such as the
 // audit trail's checkpoints), making it on first use. Daemon-owned keys are
 // invisible and unusable through every operation.
+//
+// Its id follows from the purpose, so that hosts of a fleet starting at
+// once make one key between them: the second's write conflicts with the
+// first's, and it takes the first's once it has caught up.
 func (s *Service) DaemonKey(purpose string) (keystore.KeyID, error) {
+	for try := 1; ; try++ {
+		id, err := s.daemonKey(purpose)
+		if !errors.Is(err, ErrStale) || try == maxCatchUps {
+			return id, err
+		}
+		if err := s.CatchUp(context.Background()); err != nil {
+			return id, err
+		}
+	}
+}
+
+// maxCatchUps is how many times the service's own changes run when they
+// conflict with another host's.
+const maxCatchUps = 4
+
+func (s *Service) daemonKey(purpose string) (keystore.KeyID, error) {
 	if err := s.checkOpen(); err != nil {
 		return keystore.KeyID{}, err
 	}
@@ -89,7 +111,7 @@ func (s *Service) DaemonKey(purpose string) (keystore.KeyID, error) {
 	}
 	s.mu.RUnlock()
 	r := &keystore.KeyRecord{
-		KeyID: keystore.NewKeyID(), CreationDate: s.now().UTC(), Description: desc,
+		KeyID: daemonKeyID(desc), CreationDate: s.now().UTC(), Description: desc,
 		KeyUsage: api.KeyUsageEncryptDecrypt, KeySpec: api.KeySpecSymmetric, Origin: api.OriginKMS,
 		KeyManager: ManagerDaemon, KeyState: api.KeyStateEnabled,
 	}
@@ -163,4 +185,15 @@ func adminPrincipal(g string) string {
 		return "gid:" + g
 	}
 	return "group:" + g
+}
+
+// daemonKeyID is the id of the daemon key described desc: SHA-256 of a
+// label and desc, shaped as a version 4 UUID as every key id is.
+func daemonKeyID(desc string) keystore.KeyID {
+	h := sha256.Sum256([]byte("kmsd/v1/daemon-key-id/" + desc))
+	var id keystore.KeyID
+	copy(id[:], h[:])
+	id[6] = id[6]&0x0f | 0x40
+	id[8] = id[8]&0x3f | 0x80
+	return id
 }

@@ -486,7 +486,7 @@ func (s *Service) deleteKey(e *entry) error {
 		}
 	}
 	s.mu.RUnlock()
-	if err := s.store.Write(&b); err != nil {
+	if err := s.write("DeleteKey", &b); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -31,6 +31,16 @@ func Open(cfg Config) (*Service, error) {
 		aliases:  map[aliasRef]*keystore.AliasRecord{},
 	}
 	s.rootKey.Store(cfg.RootKey)
+	if f := cfg.Fleet; f != nil {
+		fc := *f
+		if fc.MaxStaleness <= 0 {
+			fc.MaxStaleness = DefaultMaxStaleness
+		}
+		if fc.Heartbeat <= 0 {
+			fc.Heartbeat = 250 * time.Millisecond
+		}
+		s.fleet = &follower{cfg: fc, revs: map[string]int64{}}
+	}
 	if g := cfg.AdminGroup; g != "" {
 		h, err := policy.ParsePrincipal(adminPrincipal(g), s.resolver)
 		if err != nil {
@@ -39,7 +49,7 @@ func Open(cfg Config) (*Service, error) {
 		}
 		s.admins.Store(&h)
 	}
-	grants, err := s.load()
+	grants, rev, err := s.load()
 	if err == nil {
 		err = s.authorizeAll(grants)
 	}
@@ -60,6 +70,9 @@ func Open(cfg Config) (*Service, error) {
 	}
 	s.log.Info("key service open", "keys", len(s.keys), "aliases", len(s.aliases), "suite", s.suite.String())
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	if s.fleet != nil {
+		s.startFleet(rev)
+	}
 	go s.loop()
 	return s, nil
 }
@@ -97,9 +110,14 @@ func withDefaults(cfg Config) Config {
 
 // load reads the keys and aliases into the tables, and returns the
 // grants by key; every alias must name a key that exists.
-func (s *Service) load() (map[keystore.KeyID]map[string]*grant, error) {
+func (s *Service) load() (map[keystore.KeyID]map[string]*grant, int64, error) {
 	grants := map[keystore.KeyID]map[string]*grant{}
-	err := keystore.Load(s.store, keystore.Loader{
+	var revOf func([]byte, int64)
+	if f := s.fleet; f != nil {
+		revOf = func(k []byte, rev int64) { f.setRev(string(k), rev, false) }
+	}
+	rev, err := keystore.LoadRev(s.store, keystore.Loader{
+		Rev: revOf,
 		Key: func(r *keystore.KeyRecord) error {
 			s.keys[r.KeyID] = s.newEntry(r)
 			if r.KeyManager == ManagerCustomer {
@@ -124,31 +142,36 @@ func (s *Service) load() (map[keystore.KeyID]map[string]*grant, error) {
 		},
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for ref, a := range s.aliases {
 		if s.keys[a.TargetKeyID] == nil {
-			return nil, fmt.Errorf("alias %s points at missing key %s", ref.name, a.TargetKeyID)
+			return nil, 0, fmt.Errorf("alias %s points at missing key %s", ref.name, a.TargetKeyID)
 		}
 	}
-	return grants, nil
+	return grants, rev, nil
+}
+
+// keyPolicy compiles e's policy (e.mu held, or e not yet shared). One
+// that does not compile (a name in it no longer resolves: a user was
+// deleted) leaves the key usable only by root until it is replaced.
+func (s *Service) keyPolicy(e *entry) *policy.Policy {
+	doc, pol, err := s.compilePolicy(e.rec)
+	if err == nil && e.rec.Policy != "" {
+		e.rec.Policy = doc // one copy of a text many keys share
+	}
+	if err != nil {
+		s.log.Warn("key policy does not compile; only root may manage the key until it is replaced", "key", e.id.String(), "err", err)
+		_, pol, _ = s.compile(policy.Default(0, ""))
+	}
+	return pol
 }
 
 // authorizeAll compiles every key's policy and gives each key its grants;
 // a grant of a key that does not exist is an error.
 func (s *Service) authorizeAll(grants map[keystore.KeyID]map[string]*grant) error {
 	for id, e := range s.keys {
-		doc, pol, err := s.compilePolicy(e.rec)
-		if err == nil && e.rec.Policy != "" {
-			e.rec.Policy = doc // one copy of a text many keys share
-		}
-		if err != nil {
-			// A name in the policy no longer resolves (a user was deleted):
-			// the key stays usable only by root until the policy is fixed.
-			s.log.Warn("key policy does not compile; only root may manage the key until it is replaced", "key", id.String(), "err", err)
-			_, pol, _ = s.compile(policy.Default(0, ""))
-		}
-		e.auth.Store(newAuthState(pol, grants[id]))
+		e.auth.Store(newAuthState(s.keyPolicy(e), grants[id]))
 		delete(grants, id)
 	}
 	if len(grants) > 0 {

@@ -41,6 +41,9 @@ func (s *Service) Tick() error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
+	if f := s.fleet; f != nil && f.cfg.Leading != nil && !f.cfg.Leading() {
+		return nil // another host of the fleet runs the scheduled work
+	}
 	now := s.now().UTC()
 	var dueDelete, dueRotate []*entry
 	s.mu.RLock()
@@ -99,7 +102,7 @@ func (s *Service) autoRotate(e *entry, now time.Time) error {
 	r.Rotation.NextRotationDate = &next
 	var b keystore.Batch
 	b.PutKey(r)
-	if err := s.store.Write(&b); err != nil {
+	if err := s.write(api.OpRotateKeyOnDemand, &b); err != nil {
 		return err
 	}
 	e.mu.Lock()

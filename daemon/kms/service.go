@@ -55,6 +55,10 @@ type Config struct {
 	// and DefaultAccountID. ValidateARNParts checks them.
 	Region, AccountID string
 
+	// Fleet, if set, makes this service one host of a fleet sharing
+	// Store with others (fleet.go).
+	Fleet *Fleet
+
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -82,6 +86,8 @@ type Service struct {
 	policies policyCache // compiled policies shared among keys
 	keygen   keygenGate  // RSA keys being made (keygen.go)
 	rsaQuota *rsaQuota   // users' RSA private-key operations (rsaquota.go)
+
+	fleet *follower // nil unless the store is shared with other hosts (fleet.go)
 
 	stop   chan struct{}
 	done   chan struct{}
@@ -116,6 +122,7 @@ func (s *Service) Close() error {
 	}
 	close(s.stop)
 	<-s.done
+	s.stopFleet()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.mu.Lock()
@@ -254,10 +261,23 @@ func keyMaterialID(id keystore.KeyID, v uint32) string {
 
 // write persists a batch, turning a store failure into KMSInternalException.
 func (s *Service) write(op string, b *keystore.Batch) error {
+	if s.fleet != nil {
+		if err := s.guard(op, b); err != nil {
+			return err
+		}
+	}
 	err := s.store.Write(b)
 	switch {
 	case err == nil:
+		if s.fleet != nil {
+			s.committed(b)
+		}
 		return nil
+	case errors.Is(err, keystore.ErrConflict):
+		return &staleError{op: op}
+	case errors.Is(err, keystore.ErrUnavailable):
+		s.log.Warn("a change was refused: the fleet's store is unavailable", "op", op, "err", err)
+		return errorf(api.CodeDependencyTimeout, "%s was refused: %v", op, err)
 	case errors.Is(err, keystore.ErrNoSpace):
 		s.log.Error("a change was refused: the state directory's file system is nearly full", "op", op, "err", err)
 		return errorf(api.CodeInternal, "%s was refused: kmsd's state directory is full, and kmsd changes no key until there is room (every key still serves)", op)

@@ -1,0 +1,287 @@
+package kms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"kmsd/daemon/policy"
+	"kmsd/keystore"
+	"kmsd/keystore/memstore"
+	"kmsd/wire/api"
+)
+
+// hostStore is one host's view of a store the fleet shares: the real
+// memstore, which a host closing leaves open for the others, and which
+// the test can make unreachable from this host (as a partition does).
+type hostStore struct {
+	*memstore.Store
+	down *atomic.Bool
+}
+
+var errDown = fmt.Errorf("%w: partitioned by the test", keystore.ErrUnavailable)
+
+func (h hostStore) Close() error { return nil }
+
+func (h hostStore) Write(b *keystore.Batch) error {
+	if h.down.Load() {
+		return errDown
+	}
+	return h.Store.Write(b)
+}
+
+func (h hostStore) ScanRev(p []byte, fn func(k, v []byte, rev int64) error) (int64, error) {
+	if h.down.Load() {
+		return 0, errDown
+	}
+	return h.Store.ScanRev(p, fn)
+}
+
+func (h hostStore) Watch(ctx context.Context, after int64, fn func(keystore.Event) error) error {
+	if h.down.Load() {
+		return errDown
+	}
+	return h.Store.Watch(ctx, after, func(ev keystore.Event) error {
+		if h.down.Load() {
+			return errDown
+		}
+		return fn(ev)
+	})
+}
+
+// fleetOf opens n services on one store, as n hosts of a fleet.
+func fleetOf(t *testing.T, n int, staleness time.Duration) ([]*Service, []*atomic.Bool) {
+	t.Helper()
+	st := memstore.New()
+	t.Cleanup(func() { st.Close() })
+	var hosts []*Service
+	var downs []*atomic.Bool
+	for i := range n {
+		down := &atomic.Bool{}
+		s, err := Open(Config{Store: hostStore{st, down}, RootKey: testRoot(t), TickInterval: -1,
+			Fleet: &Fleet{Host: fmt.Sprintf("host%d", i), MaxStaleness: staleness, Heartbeat: 20 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		hosts, downs = append(hosts, s), append(downs, down)
+	}
+	return hosts, downs
+}
+
+func eventually(t *testing.T, what string, f func() error) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		err := f()
+		if err == nil {
+			return time.Since(start)
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("%s: not within 2s: %v", what, err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// A change on one host is what every other host enforces, soon.
+func TestFleetHostsFollowEachOther(t *testing.T) {
+	h, _ := fleetOf(t, 3, time.Minute)
+	a, b, c := h[0], h[1], h[2]
+	out, err := a.CreateKey(ctx, &api.CreateKeyInput{Description: "shared"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.KeyMetadata.KeyId
+	if err := a.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/shared", TargetKeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	var blob []byte
+	eventually(t, "b encrypts under a's key by its alias", func() error {
+		out, err := b.Encrypt(ctx, &api.EncryptInput{KeyId: "alias/shared", Plaintext: []byte("x")})
+		if err == nil {
+			blob = out.CiphertextBlob
+		}
+		return err
+	})
+	eventually(t, "c decrypts b's blob", func() error {
+		_, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: blob})
+		return err
+	})
+	if err := b.DisableKey(ctx, &api.KeyIDInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	d := eventually(t, "a refuses the key b disabled", func() error {
+		_, err := a.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		if api.CodeOf(err) == api.CodeDisabled {
+			return nil
+		}
+		return fmt.Errorf("Encrypt = %v", err)
+	})
+	t.Logf("disable on b enforced on a after %v", d)
+	// A grant made on c lets its grantee in on a; its revocation on b
+	// shuts it out on a again.
+	if err := a.EnableKey(ctx, &api.KeyIDInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "c sees the key enabled", func() error {
+		_, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		return err
+	})
+	g, err := c.CreateGrant(ctx, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:4242", Operations: []string{"Encrypt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := as(&policy.Principal{UID: 4242, GID: 4242, Source: "test"})
+	eventually(t, "a lets the grantee encrypt", func() error {
+		_, err := a.Encrypt(other, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		return err
+	})
+	if err := b.RevokeGrant(ctx, &api.RevokeGrantInput{KeyId: id, GrantId: g.GrantId}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a shuts the grantee out", func() error {
+		_, err := a.Encrypt(other, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		if c := api.CodeOf(err); c == api.CodeAccessDenied || c == api.CodeNotFound { // a key one may not use is one one cannot see
+			return nil
+		}
+		return fmt.Errorf("Encrypt = %v", err)
+	})
+}
+
+// Hosts racing for one alias: one wins; the other meets ErrStale and,
+// caught up, AlreadyExistsException. Never both.
+func TestFleetAliasRace(t *testing.T) {
+	h, _ := fleetOf(t, 2, time.Minute)
+	a, b := h[0], h[1]
+	k1, _ := a.CreateKey(ctx, &api.CreateKeyInput{})
+	k2, _ := a.CreateKey(ctx, &api.CreateKeyInput{})
+	eventually(t, "b sees both keys", func() error {
+		_, err := b.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: k2.KeyMetadata.KeyId})
+		return err
+	})
+	var stale atomic.Int32
+	for i := range 50 {
+		name := fmt.Sprintf("alias/race-%d", i)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for j, s := range []*Service{a, b} {
+			target := []string{k1.KeyMetadata.KeyId, k2.KeyMetadata.KeyId}[j]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				in := &api.AliasInput{AliasName: name, TargetKeyId: target}
+				err := s.CreateAlias(ctx, in)
+				for errors.Is(err, ErrStale) {
+					stale.Add(1)
+					if err = s.CatchUp(ctx); err == nil {
+						err = s.CreateAlias(ctx, in)
+					}
+				}
+				errs[j] = err
+			}()
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case api.CodeOf(err) != api.CodeAlreadyExists:
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%s: %d hosts created it (%v)", name, won, errs)
+		}
+	}
+	t.Logf("%d of 100 creations met another host's first and ran again", stale.Load())
+}
+
+// A host cut off from the store refuses changes at once, serves crypto
+// for keys that were Enabled until its copy is older than the bound,
+// then refuses crypto too, saying why; back in touch, it catches up.
+func TestFleetPartition(t *testing.T) {
+	h, downs := fleetOf(t, 2, 300*time.Millisecond)
+	a, b := h[0], h[1]
+	k, _ := a.CreateKey(ctx, &api.CreateKeyInput{})
+	id := k.KeyMetadata.KeyId
+	eventually(t, "b sees the key", func() error {
+		_, err := b.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		return err
+	})
+	downs[1].Store(true)
+	eventually(t, "b refuses changes", func() error {
+		err := b.UpdateKeyDescription(ctx, &api.UpdateKeyDescriptionInput{KeyId: id, Description: "cut off"})
+		if api.CodeOf(err) == api.CodeDependencyTimeout {
+			return nil
+		}
+		return fmt.Errorf("UpdateKeyDescription = %v", err)
+	})
+	if _, err := b.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
+		t.Fatalf("within the staleness bound: %v", err)
+	}
+	if err := a.DisableKey(ctx, &api.KeyIDInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "b refuses crypto past the bound", func() error {
+		_, err := b.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		if api.CodeOf(err) == api.CodeDependencyTimeout {
+			return nil
+		}
+		return fmt.Errorf("Encrypt = %v", err)
+	})
+	if st, _ := b.FleetStatus(); st.Staleness < 300*time.Millisecond || st.Error == "" {
+		t.Fatalf("status while cut off: %+v", st)
+	}
+	downs[1].Store(false)
+	eventually(t, "b caught up: the key is Disabled there", func() error {
+		_, err := b.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		if api.CodeOf(err) == api.CodeDisabled {
+			return nil
+		}
+		return fmt.Errorf("Encrypt = %v", err)
+	})
+	if st, _ := b.FleetStatus(); st.Staleness > time.Second || st.Error != "" {
+		t.Fatalf("status after catching up: %+v", st)
+	}
+}
+
+// Scheduled work runs only on the host that leads.
+func TestFleetTickOnlyOnTheLeader(t *testing.T) {
+	st := memstore.New()
+	c := newClock()
+	var leading atomic.Bool
+	open := func(lead func() bool) *Service {
+		s, err := Open(Config{Store: hostStore{st, &atomic.Bool{}}, RootKey: testRoot(t), TickInterval: -1, Now: c.Now,
+			Fleet: &Fleet{Host: "h", Leading: lead, Heartbeat: 20 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a := open(leading.Load)
+	k, _ := a.CreateKey(ctx, &api.CreateKeyInput{})
+	if _, err := a.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: k.KeyMetadata.KeyId, PendingWindowInDays: api.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(8 * 24 * time.Hour)
+	if err := a.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: k.KeyMetadata.KeyId}); err != nil {
+		t.Fatalf("a host that does not lead deleted the key: %v", err)
+	}
+	leading.Store(true)
+	if err := a.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: k.KeyMetadata.KeyId}); api.CodeOf(err) != api.CodeNotFound {
+		t.Fatalf("the leader did not delete the key: %v", err)
+	}
+}
