@@ -23,6 +23,7 @@ func serviceEvent(e kms.Event) *audit.Event {
 // gaps and retirements belong with this state directory's trail, which a
 // backup does not carry.
 func localMeta(name string) bool {
+	name, _, _ = strings.Cut(name, "@") // a fleet host's (checkpointStore.host)
 	switch name {
 	case metaAuditCheckpoint, metaAuditGaps, metaAuditRetired, metaAuditOrigin:
 		return true
@@ -31,14 +32,39 @@ func localMeta(name string) bool {
 }
 
 // checkpointStore keeps the audit trail's latest checkpoint in kmsd's
-// store, where whoever edits the trail's files cannot reach it.
-type checkpointStore struct{ st keystore.Store }
+// store, where whoever edits the trail's files cannot reach it. On a
+// fleet host, whose store the fleet shares, each name ends in @HOST: each
+// host's trail is its own.
+type checkpointStore struct {
+	st   keystore.Store
+	host string
+}
+
+// fleetHostOf is the name of this fleet host, "" outside a fleet.
+func fleetHostOf(svc *kms.Service) string {
+	f, _ := svc.FleetStatus()
+	return f.Host
+}
+
+// checkpointsOf is the checkpoint store of svc's trail: this host's.
+func checkpointsOf(svc *kms.Service) checkpointStore {
+	f, _ := svc.FleetStatus()
+	return checkpointStore{st: svc.Store(), host: f.Host}
+}
+
+// name is the metadata name of what is kept under base.
+func (c checkpointStore) name(base string) string {
+	if c.host == "" {
+		return base
+	}
+	return base + "@" + c.host
+}
 
 const metaAuditCheckpoint = "audit-checkpoint"
 
 func (c checkpointStore) LoadCheckpoint() (uint64, [32]byte, bool, error) {
 	var h [32]byte
-	v, err := keystore.GetMeta(c.st, metaAuditCheckpoint)
+	v, err := keystore.GetMeta(c.st, c.name(metaAuditCheckpoint))
 	if err != nil || v == nil {
 		return 0, h, false, err
 	}
@@ -54,12 +80,12 @@ func (c checkpointStore) LoadCheckpoint() (uint64, [32]byte, bool, error) {
 func (c checkpointStore) SaveCheckpoint(seq uint64, h [32]byte, tree []byte) error {
 	var b keystore.Batch
 	v := append(binary.BigEndian.AppendUint64(nil, seq), h[:]...)
-	b.PutMeta(metaAuditCheckpoint, append(v, tree...))
+	b.PutMeta(c.name(metaAuditCheckpoint), append(v, tree...))
 	return c.st.Write(&b)
 }
 
 func (c checkpointStore) CheckpointTree() ([]byte, error) {
-	v, err := keystore.GetMeta(c.st, metaAuditCheckpoint)
+	v, err := keystore.GetMeta(c.st, c.name(metaAuditCheckpoint))
 	if err != nil || len(v) <= 40 {
 		return nil, err // none, or saved before the tree was
 	}
@@ -73,7 +99,7 @@ const metaAuditOrigin = "audit-origin"
 
 // auditOrigin returns the trail's origin, making it on first use.
 func (c checkpointStore) auditOrigin() (string, error) {
-	v, err := keystore.GetMeta(c.st, metaAuditOrigin)
+	v, err := keystore.GetMeta(c.st, c.name(metaAuditOrigin))
 	if err != nil {
 		return "", err
 	}
@@ -92,7 +118,7 @@ func (c checkpointStore) auditOrigin() (string, error) {
 	}
 	origin := host + "/kmsd-audit/" + rand.Text()[:16]
 	var b keystore.Batch
-	b.PutMeta(metaAuditOrigin, []byte(origin))
+	b.PutMeta(c.name(metaAuditOrigin), []byte(origin))
 	return origin, c.st.Write(&b)
 }
 
@@ -102,13 +128,13 @@ const metaAuditRetired = "audit-retired"
 
 func (c checkpointStore) SaveRetired(seq uint64, h [32]byte) error {
 	var b keystore.Batch
-	b.PutMeta(metaAuditRetired, append(binary.BigEndian.AppendUint64(nil, seq), h[:]...))
+	b.PutMeta(c.name(metaAuditRetired), append(binary.BigEndian.AppendUint64(nil, seq), h[:]...))
 	return c.st.Write(&b)
 }
 
 // Retired is what SaveRetired kept; ok is false if no file was retired.
 func (c checkpointStore) Retired() (seq uint64, h [32]byte, ok bool, err error) {
-	v, err := keystore.GetMeta(c.st, metaAuditRetired)
+	v, err := keystore.GetMeta(c.st, c.name(metaAuditRetired))
 	if err != nil || v == nil {
 		return 0, h, false, err
 	}
@@ -137,13 +163,13 @@ func (c checkpointStore) NoteGap(what string) error {
 	}
 	v, _ := json.Marshal(gaps)
 	var b keystore.Batch
-	b.PutMeta(metaAuditGaps, v)
+	b.PutMeta(c.name(metaAuditGaps), v)
 	return c.st.Write(&b)
 }
 
 // Gaps are the gaps NoteGap kept.
 func (c checkpointStore) Gaps() ([]string, error) {
-	v, err := keystore.GetMeta(c.st, metaAuditGaps)
+	v, err := keystore.GetMeta(c.st, c.name(metaAuditGaps))
 	if err != nil || v == nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"kmsd/fusefs"
 	"kmsd/internal/version"
 	"kmsd/keystore"
+	"kmsd/keystore/etcdstore"
 	"kmsd/keystore/statedir"
 	"kmsd/wire/api"
 )
@@ -79,6 +80,9 @@ type Options struct {
 	// PollWindow is how long a connection polls for its next request
 	// before it sleeps (Config.PollWindow).
 	PollWindow time.Duration
+	// Fleet, if set, keeps the keys in etcd, shared with the fleet's
+	// other hosts, instead of in STATE_DIR's Badger store.
+	Fleet *FleetOptions
 	Mount      string // if set, where the FUSE view is mounted
 	MountAllow bool   // --mount-allow-other: other users may use the mount
 	MountDebug bool   // trace every FUSE request
@@ -103,11 +107,11 @@ func Run(ctx context.Context, o Options) error {
 	o.AuditDir = auditDir(o)
 	files := RaiseFileLimit(log)
 	cpu := keystore.DetectCPU()
-	svc, err := openService(o, cpu, log)
+	svc, lead, err := openService(o, cpu, log)
 	if err != nil {
 		return err
 	}
-	defer closeService(svc, log)
+	defer closeService(svc, lead, log)
 	aw, err := openAudit(o, svc, log)
 	if err != nil {
 		return err
@@ -127,14 +131,14 @@ func Run(ctx context.Context, o Options) error {
 
 // openService opens the state directory (the store and its root key) and
 // the key service over it.
-func openService(o Options, cpu keystore.CPUFeatures, log *slog.Logger) (*kms.Service, error) {
+func openService(o Options, cpu keystore.CPUFeatures, log *slog.Logger) (*kms.Service, *etcdstore.Leadership, error) {
 	suite, err := keystore.ParseAlg(o.Suite)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if o.Region != "" || o.AccountID != "" {
 		if err := kms.ValidateARNParts(cmp.Or(o.Region, kms.DefaultRegion), cmp.Or(o.AccountID, kms.DefaultAccountID)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	log.Info("starting kmsd", "version", Version, "cpu", cpu.Brand, "aesni", cpu.AESNI, "pclmulqdq", cpu.PCLMULQDQ,
@@ -142,22 +146,45 @@ func openService(o Options, cpu keystore.CPUFeatures, log *slog.Logger) (*kms.Se
 	if suite == keystore.AlgXAES256GCM && !cpu.HardwareAES() {
 		log.Warn("XAES-256-GCM forced on a CPU without hardware AES: it is slow and not constant-time here")
 	}
-	st, err := statedir.Open(statedir.Options{Dir: o.StateDir, RootKeyFile: statedir.RootKeyFile(o.RootKeyFile), Logger: log})
+	cfg := kms.Config{Suite: suite, Logger: log, AdminGroup: o.AdminGroup, Region: o.Region, AccountID: o.AccountID}
+	if tick, offset := testHooks(); tick != 0 || offset != 0 {
+		cfg.TickInterval = tick
+		cfg.Now = func() time.Time { return time.Now().Add(offset) }
+	}
+	var lead *etcdstore.Leadership
+	if o.Fleet != nil {
+		st, rk, err := openFleet(o, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Store, cfg.RootKey = st, rk
+		cfg.Fleet, lead = fleetConfig(o, st, log)
+		log.Info("fleet host", "host", o.Fleet.Host, "etcd", strings.Join(o.Fleet.Endpoints, ","), "prefix", st.Prefix(),
+			"max_staleness", cmp.Or(o.Fleet.MaxStaleness, kms.DefaultMaxStaleness))
+	} else {
+		st, err := statedir.Open(statedir.Options{Dir: o.StateDir, RootKeyFile: statedir.RootKeyFile(o.RootKeyFile), Logger: log})
+		if err != nil {
+			return nil, nil, err
+		}
+		if st.CreatedRootKey {
+			log.Warn("created a new root key; back it up, without it the keys cannot be unsealed", "path", statedir.RootKeyPath(o.StateDir))
+		}
+		cfg.Store, cfg.RootKey = st.Store, st.Root
+	}
+	svc, err := kms.Open(cfg)
 	if err != nil {
-		return nil, err
+		if lead != nil {
+			lead.Stop()
+		}
+		cfg.Store.Close()
 	}
-	if st.CreatedRootKey {
-		log.Warn("created a new root key; back it up, without it the keys cannot be unsealed", "path", statedir.RootKeyPath(o.StateDir))
-	}
-	svc, err := kms.Open(kms.Config{Store: st.Store, RootKey: st.Root, Suite: suite, Logger: log, AdminGroup: o.AdminGroup,
-		Region: o.Region, AccountID: o.AccountID})
-	if err != nil {
-		st.Store.Close()
-	}
-	return svc, err
+	return svc, lead, err
 }
 
-func closeService(svc *kms.Service, log *slog.Logger) {
+func closeService(svc *kms.Service, lead *etcdstore.Leadership, log *slog.Logger) {
+	if lead != nil {
+		lead.Stop() // resign first: another host takes the scheduled work at once
+	}
 	if err := svc.Close(); err != nil {
 		log.Error("closing the store", "err", err)
 		return
@@ -193,7 +220,7 @@ func openAudit(o Options, svc *kms.Service, log *slog.Logger) (*audit.Writer, er
 	}
 	aw, err := audit.Open(audit.Config{Dir: o.AuditDir, Sync: mode, FlushInterval: o.AuditFlushInterval, MACKey: key,
 		Signer: signer, Export: export, RetainBytes: o.AuditRetainBytes, RetainAge: o.AuditRetainAge,
-		Store: checkpointStore{svc.Store()}, CountsUsage: api.IsKMSOperation, KeyUse: api.IsKeyUse, Logger: log})
+		Host: fleetHostOf(svc), Store: checkpointsOf(svc), CountsUsage: api.IsKMSOperation, KeyUse: api.IsKeyUse, Logger: log})
 	clear(key)
 	if err != nil {
 		signer.Zero()
@@ -219,7 +246,7 @@ func openAudit(o Options, svc *kms.Service, log *slog.Logger) (*audit.Writer, er
 // unsealed, and it outlives root-key rotations), named by the trail's
 // origin.
 func auditSigner(svc *kms.Service) (*audit.Signer, error) {
-	origin, err := checkpointStore{svc.Store()}.auditOrigin()
+	origin, err := checkpointsOf(svc).auditOrigin()
 	if err != nil {
 		return nil, fmt.Errorf("audit origin: %w", err)
 	}

@@ -200,7 +200,18 @@ func (s *Server) status(ctx context.Context) *api.StatusOutput {
 		Requests: requests, BatchRequests: batches, Throttled: throttled,
 		Audit: s.auditState(), HeapAllocs: heapAllocs(),
 		StateFreeBytes: state, AuditFreeBytes: audit, DiskWarning: warning,
+		Fleet: s.fleetStatus(),
 	}
+}
+
+// fleetStatus is Status's fleet part, zero outside a fleet.
+func (s *Server) fleetStatus() api.FleetStatus {
+	f, ok := s.cfg.Service.FleetStatus()
+	if !ok {
+		return api.FleetStatus{}
+	}
+	return api.FleetStatus{Host: f.Host, Revision: f.Revision, StalenessMillis: f.Staleness.Milliseconds(),
+		MaxStalenessMillis: f.MaxStaleness.Milliseconds(), Leader: f.Leading, Error: f.Error}
 }
 
 // heapAllocs is the runtime's count of heap objects allocated so far

@@ -89,13 +89,13 @@ func (s *Server) verifyAuditCheckpoints(ctx context.Context, svc *kms.Service, i
 	}
 	seq, hash := s.cfg.Audit.LastCheckpoint()
 	out.HeadSeq, out.HeadHash = int64(seq), hex.EncodeToString(hash[:])
-	gaps, err := checkpointStore{svc.Store()}.Gaps()
+	gaps, err := checkpointsOf(svc).Gaps()
 	if err != nil {
 		s.log.Error("reading the audit trail's gaps", "err", err)
 		return nil, &api.Error{Code: api.CodeInternal, Message: "kmsd could not read what it keeps of the audit trail"}
 	}
 	out.Gaps = gaps
-	if rseq, rhash, ok, err := (checkpointStore{svc.Store()}).Retired(); err == nil && ok {
+	if rseq, rhash, ok, err := checkpointsOf(svc).Retired(); err == nil && ok {
 		out.RetiredSeq, out.RetiredHash = int64(rseq), hex.EncodeToString(rhash[:])
 	}
 	return out, nil

@@ -78,6 +78,8 @@ func appendMessage(b []byte, m api.Message, e *encoder) []byte {
 		return appendEncryptOutput(b, v, e)
 	case *api.Error:
 		return appendError(b, v, e)
+	case *api.FleetStatus:
+		return appendFleetStatus(b, v, e)
 	case *api.GenerateDataKeyInput:
 		return appendGenerateDataKeyInput(b, v, e)
 	case *api.GenerateDataKeyOutput:
@@ -299,6 +301,8 @@ func decodeMessage(r *reader, m api.Message) error {
 		return decodeEncryptOutput(r, v)
 	case *api.Error:
 		return decodeError(r, v)
+	case *api.FleetStatus:
+		return decodeFleetStatus(r, v)
 	case *api.GenerateDataKeyInput:
 		return decodeGenerateDataKeyInput(r, v)
 	case *api.GenerateDataKeyOutput:
@@ -521,6 +525,8 @@ func SizeHint(m api.Message) int {
 		return sizeHintEncryptOutput(v)
 	case *api.Error:
 		return sizeHintError(v)
+	case *api.FleetStatus:
+		return sizeHintFleetStatus(v)
 	case *api.GenerateDataKeyInput:
 		return sizeHintGenerateDataKeyInput(v)
 	case *api.GenerateDataKeyOutput:
@@ -2845,6 +2851,92 @@ func decodeError(r *reader, m *api.Error) error {
 
 func sizeHintError(m *api.Error) int {
 	return 22 + len(m.Code) + len(m.Message)
+}
+
+func appendFleetStatus(b []byte, m *api.FleetStatus, e *encoder) []byte {
+	b, at := beginMap(b)
+	n := 0
+	if m.Host != "" {
+		b = append(b, "\xa4Host"...)
+		b = appendStr(b, m.Host)
+		n++
+	}
+	if m.Revision != 0 {
+		b = append(b, "\xa8Revision"...)
+		b = appendInt(b, int64(m.Revision))
+		n++
+	}
+	if m.StalenessMillis != 0 {
+		b = append(b, "\xafStalenessMillis"...)
+		b = appendInt(b, int64(m.StalenessMillis))
+		n++
+	}
+	if m.MaxStalenessMillis != 0 {
+		b = append(b, "\xb2MaxStalenessMillis"...)
+		b = appendInt(b, int64(m.MaxStalenessMillis))
+		n++
+	}
+	if m.Leader {
+		b = append(b, "\xa6Leader"...)
+		b = appendBool(b, m.Leader)
+		n++
+	}
+	if m.Error != "" {
+		b = append(b, "\xa5Error"...)
+		b = appendStr(b, m.Error)
+		n++
+	}
+	return endMap(b, at, n)
+}
+
+func decodeFleetStatus(r *reader, m *api.FleetStatus) error {
+	n, err := r.mapLen()
+	if err != nil {
+		return err
+	}
+	var seen uint64
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "Host":
+			if err = r.field(&seen, 0); err == nil && !r.nextIsNil() {
+				err = r.str(&m.Host)
+			}
+		case "Revision":
+			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.Revision)
+			}
+		case "StalenessMillis":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.StalenessMillis)
+			}
+		case "MaxStalenessMillis":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.int64(&m.MaxStalenessMillis)
+			}
+		case "Leader":
+			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.Leader)
+			}
+		case "Error":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.str(&m.Error)
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return fieldError(string(name), err)
+		}
+	}
+	return nil
+}
+
+func sizeHintFleetStatus(m *api.FleetStatus) int {
+	return 111 + len(m.Host) + len(m.Error)
 }
 
 func appendGenerateDataKeyInput(b []byte, m *api.GenerateDataKeyInput, e *encoder) []byte {
@@ -7056,6 +7148,9 @@ func appendStatusOutput(b []byte, m *api.StatusOutput, e *encoder) []byte {
 		b = appendStr(b, m.DiskWarning)
 		n++
 	}
+	b = append(b, "\xa5Fleet"...)
+	b = appendFleetStatus(b, &m.Fleet, e)
+	n++
 	return endMap(b, at, n)
 }
 
@@ -7143,6 +7238,10 @@ func decodeStatusOutput(r *reader, m *api.StatusOutput) error {
 			if err = r.field(&seen, 17); err == nil && !r.nextIsNil() {
 				err = r.str(&m.DiskWarning)
 			}
+		case "Fleet":
+			if err = r.field(&seen, 18); err == nil && !r.nextIsNil() {
+				err = decodeFleetStatus(r, &m.Fleet)
+			}
 		default:
 			err = r.skip()
 		}
@@ -7154,7 +7253,7 @@ func decodeStatusOutput(r *reader, m *api.StatusOutput) error {
 }
 
 func sizeHintStatusOutput(m *api.StatusOutput) int {
-	return 342 + len(m.ServerVersion) + len(m.Suite) + sizeHintCPUFeatures(&m.CPU) + len(m.Audit) + len(m.DiskWarning)
+	return 349 + len(m.ServerVersion) + len(m.Suite) + sizeHintCPUFeatures(&m.CPU) + len(m.Audit) + len(m.DiskWarning) + sizeHintFleetStatus(&m.Fleet)
 }
 
 func appendTag(b []byte, m *api.Tag, e *encoder) []byte {

@@ -35,9 +35,12 @@ type Caller struct {
 // request's facts; the key service fills what it resolved (key, alias,
 // grant) through the Event carried by the request's context.
 type Event struct {
-	Time      time.Time
-	Type      string // TypeCall or TypeService
-	Name      string // the operation, e.g. Encrypt, or a service event
+	Time time.Time
+	Type string // TypeCall or TypeService
+	Name string // the operation, e.g. Encrypt, or a service event
+	// Host names the fleet host that wrote the record (Config.Host; empty
+	// outside a fleet).
+	Host      string
 	RequestID string
 	Caller    Caller
 	KeyID     string
@@ -90,6 +93,10 @@ func (e *Event) appendBody(b []byte) []byte {
 	b = appendString(b, e.Type)
 	b = append(b, `,"event":`...)
 	b = appendString(b, e.Name)
+	if e.Host != "" {
+		b = append(b, `,"host":`...)
+		b = appendString(b, e.Host)
+	}
 	if e.RequestID != "" {
 		b = append(b, `,"request_id":`...)
 		b = appendString(b, e.RequestID)

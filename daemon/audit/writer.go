@@ -82,6 +82,7 @@ type CheckpointStore interface {
 // Config configures Open.
 type Config struct {
 	Dir             string
+	Host            string // a fleet host's name, written into every record
 	Sync            SyncMode
 	MaxFileSize     int64         // rotate past this; default 64 MiB
 	RetainBytes     int64         // if set, remove the oldest files past this total (retain.go)
@@ -377,6 +378,9 @@ func (w *Writer) prepare(evs []*Event, done func(error)) *appendReq {
 	buf := make([]byte, 0, 320*len(evs)) // one buffer for the group's bodies
 	for i, e := range evs {
 		start := len(buf)
+		if w.cfg.Host != "" {
+			e.Host = w.cfg.Host
+		}
 		buf = e.appendBody(buf)
 		r.bodies[i] = buf[start:len(buf):len(buf)]
 	}

@@ -67,11 +67,12 @@ type follower struct {
 
 // FleetStatus is how current a fleet host is.
 type FleetStatus struct {
-	Host      string
-	Revision  int64         // the store revision this host has applied
-	Staleness time.Duration // since the store last confirmed this host current
-	Leading   bool          // whether this host runs the scheduled work
-	Error     string        // why the store cannot be reached, if it cannot
+	Host         string
+	Revision     int64         // the store revision this host has applied
+	Staleness    time.Duration // since the store last confirmed this host current
+	MaxStaleness time.Duration // the bound past which crypto is refused
+	Leading      bool          // whether this host runs the scheduled work
+	Error        string        // why the store cannot be reached, if it cannot
 }
 
 // FleetStatus says how current this host is; ok is false outside a
@@ -81,7 +82,8 @@ func (s *Service) FleetStatus() (FleetStatus, bool) {
 	if f == nil {
 		return FleetStatus{}, false
 	}
-	st := FleetStatus{Host: f.cfg.Host, Revision: f.applied.Load(), Staleness: s.staleness(), Leading: f.cfg.Leading == nil || f.cfg.Leading()}
+	st := FleetStatus{Host: f.cfg.Host, Revision: f.applied.Load(), Staleness: s.staleness(), MaxStaleness: f.cfg.MaxStaleness,
+		Leading: f.cfg.Leading == nil || f.cfg.Leading()}
 	if r := f.reason.Load(); r != nil {
 		st.Error = *r
 	}

@@ -62,6 +62,25 @@ type StatusOutput struct {
 	StateFreeBytes int64
 	AuditFreeBytes int64
 	DiskWarning    string `json:",omitzero"`
+	// Fleet is set on a host of a fleet (--store etcd): how current its
+	// copy of the fleet's keys is.
+	Fleet FleetStatus `json:",omitzero"`
+}
+
+// FleetStatus is a fleet host's part of Status (docs/fleet.md).
+type FleetStatus struct {
+	Host string
+	// Revision is the etcd revision this host's copy reflects.
+	Revision int64
+	// StalenessMillis is how long ago etcd last confirmed the copy
+	// current; past the fleet's bound (MaxStalenessMillis) crypto is
+	// refused.
+	StalenessMillis    int64
+	MaxStalenessMillis int64
+	// Leader says whether this host runs the fleet's scheduled work.
+	Leader bool
+	// Error says why etcd cannot be reached, while it cannot.
+	Error string `json:",omitzero"`
 }
 
 // GetKeyLastUsageOutput is the response of GetKeyLastUsage (an AWS KMS

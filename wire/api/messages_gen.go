@@ -35,6 +35,7 @@ func (*EnableKeyRotationInput) message()          {}
 func (*EncryptInput) message()                    {}
 func (*EncryptOutput) message()                   {}
 func (*Error) message()                           {}
+func (*FleetStatus) message()                     {}
 func (*GenerateDataKeyInput) message()            {}
 func (*GenerateDataKeyOutput) message()           {}
 func (*GenerateDataKeyPairInput) message()        {}
