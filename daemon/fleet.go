@@ -17,24 +17,18 @@ import (
 // FleetOptions make kmsd one host of a fleet that keeps its keys in
 // etcd (docs/fleet.md).
 type FleetOptions struct {
-	Endpoints          []string // the etcd members' client URLs
-	Prefix             string   // default etcdstore.DefaultPrefix
-	CACert, Cert, Key  string   // TLS to etcd
-	Host               string   // this host's name; default the hostname
-	MaxStaleness       time.Duration
-	Lease              time.Duration // the job election's lease; default 10 s
-	RequestTimeout     time.Duration // each etcd request; default 3 s
+	Endpoints         []string // the etcd members' client URLs
+	Prefix            string   // default etcdstore.DefaultPrefix
+	CACert, Cert, Key string   // TLS to etcd
+	Host              string   // this host's name; default the hostname
+	MaxStaleness      time.Duration
+	Lease             time.Duration // the job election's lease; default 10 s
+	RequestTimeout    time.Duration // each etcd request; default 3 s
 }
 
 // DefaultFleetLease is how long a crashed job host keeps the scheduled
 // work from the others.
 const DefaultFleetLease = 10 * time.Second
-
-// fleetHost is what a fleet host holds open beside the key service.
-type fleetHost struct {
-	store *etcdstore.Store
-	lead  *etcdstore.Leadership
-}
 
 // openFleet connects to the fleet's etcd and finds this host's root key,
 // refusing to go on (before anything is served or written) if it is not
@@ -128,8 +122,9 @@ func ParseEndpoints(s string) []string {
 
 // testHooks reads the fleet's hooks for the end-to-end tests:
 // KMSD_TEST_TICK (how often scheduled work runs) and
-// KMSD_TEST_CLOCK_OFFSET (added to the service clock, so that a deletion
-// falls due without waiting a week). Unset, they change nothing.
+// KMSD_TEST_CLOCK_OFFSET (added to the clock scheduled work compares
+// dates with, so that a deletion falls due without waiting a week).
+// Unset, they change nothing.
 func testHooks() (tick, offset time.Duration) {
 	tick, _ = time.ParseDuration(os.Getenv("KMSD_TEST_TICK"))
 	offset, _ = time.ParseDuration(os.Getenv("KMSD_TEST_CLOCK_OFFSET"))

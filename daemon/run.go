@@ -82,7 +82,7 @@ type Options struct {
 	PollWindow time.Duration
 	// Fleet, if set, keeps the keys in etcd, shared with the fleet's
 	// other hosts, instead of in STATE_DIR's Badger store.
-	Fleet *FleetOptions
+	Fleet      *FleetOptions
 	Mount      string // if set, where the FUSE view is mounted
 	MountAllow bool   // --mount-allow-other: other users may use the mount
 	MountDebug bool   // trace every FUSE request
@@ -149,7 +149,7 @@ func openService(o Options, cpu keystore.CPUFeatures, log *slog.Logger) (*kms.Se
 	cfg := kms.Config{Suite: suite, Logger: log, AdminGroup: o.AdminGroup, Region: o.Region, AccountID: o.AccountID}
 	if tick, offset := testHooks(); tick != 0 || offset != 0 {
 		cfg.TickInterval = tick
-		cfg.Now = func() time.Time { return time.Now().Add(offset) }
+		cfg.TickNow = func() time.Time { return time.Now().Add(offset) }
 	}
 	var lead *etcdstore.Leadership
 	if o.Fleet != nil {

@@ -45,6 +45,9 @@ func (s *Service) Tick() error {
 		return nil // another host of the fleet runs the scheduled work
 	}
 	now := s.now().UTC()
+	if s.cfg.TickNow != nil {
+		now = s.cfg.TickNow().UTC()
+	}
 	var dueDelete, dueRotate []*entry
 	s.mu.RLock()
 	for _, e := range s.keys {

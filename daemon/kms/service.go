@@ -42,6 +42,10 @@ type Config struct {
 	Quotas Quotas
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// TickNow, if set, is the clock scheduled work (Tick) compares its
+	// dates with, instead of Now: the end-to-end tests move it days ahead
+	// so that a deletion falls due at once.
+	TickNow func() time.Time
 	// TickInterval is how often the background loop runs Tick; 0 is one
 	// minute, negative turns the loop off.
 	TickInterval time.Duration

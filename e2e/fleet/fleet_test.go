@@ -1,0 +1,366 @@
+package fleet
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"kmsd/daemon/audit"
+	"kmsd/internal/testkit"
+	"kmsd/keystore"
+	"kmsd/keystore/etcdstore"
+)
+
+// host is one kmsd of the fleet.
+type host struct {
+	name string
+	d    *testkit.Daemon
+}
+
+// fleetArgs are a host's flags: a small staleness bound and lease, so
+// that the tests see them pass.
+func fleetArgs(c *cluster, name, prefix string) []string {
+	return []string{"--store", "etcd", "--etcd-endpoints", c.endpoints(), "--etcd-prefix", prefix, "--fleet-host", name,
+		"--fleet-max-staleness", "3s", "--fleet-lease", "2s"}
+}
+
+// testEnv runs scheduled work every 200 ms, eight days ahead of the wall
+// clock: a deletion scheduled 7 days out falls due at once.
+var testEnv = []string{"KMSD_TEST_TICK=200ms", "KMSD_TEST_CLOCK_OFFSET=192h"}
+
+// startHost starts a fleet host whose state directory holds root key rk
+// (nil: none, the fleet's first host makes it).
+func startHost(t *testing.T, c *cluster, name, prefix string, rk []byte) *host {
+	t.Helper()
+	dir := testkit.ShortDir(t)
+	if rk != nil {
+		if err := os.MkdirAll(filepath.Join(dir, "state"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "state", "root-key"), rk, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plaintext"), []byte("fleet"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := testkit.Start(t, testkit.Config{Dir: dir, Args: fleetArgs(c, name, prefix), Env: testEnv})
+	return &host{name: name, d: d}
+}
+
+// status is the host's Status, decoded.
+func (h *host) status(t *testing.T) map[string]any {
+	t.Helper()
+	var st map[string]any
+	if err := json.Unmarshal([]byte(h.d.OK(t, "status")), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (h *host) fleet(t *testing.T) map[string]any {
+	f, _ := h.status(t)["Fleet"].(map[string]any)
+	return f
+}
+
+// try runs kmsctl and returns its output and the exception it printed,
+// "" if it succeeded.
+func (h *host) try(t *testing.T, args ...string) (string, string) {
+	t.Helper()
+	out, errs, code := h.d.Kmsctl(t, args...)
+	if code == 0 {
+		return out, ""
+	}
+	for _, f := range strings.Fields(errs) {
+		f = strings.Trim(f, "():,")
+		if strings.HasSuffix(f, "Exception") {
+			return out, f
+		}
+	}
+	return out, "exit " + fmt.Sprint(code) + ": " + errs
+}
+
+// until polls f until it returns "" and says how long that took.
+func until(t *testing.T, d time.Duration, what string, f func() string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		got := f()
+		if got == "" {
+			return time.Since(start)
+		}
+		if time.Since(start) > d {
+			t.Fatalf("%s: not within %v (last: %s)", what, d, got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func encryptArgs(key string) []string {
+	return []string{"encrypt", "--key-id", key, "--plaintext", "fileb://plaintext", "--query", "CiphertextBlob", "--output", "text"}
+}
+
+// A fleet of three kmsd hosts on a three-member etcd cluster: keys made
+// on one are used on the others, a change on one is enforced on the
+// others within a second, two hosts never both take one alias, losing
+// quorum stops changes at once and crypto after the staleness bound,
+// quorum back brings every host up to date, and scheduled deletion
+// happens once, on the host that leads, also when the leader dies.
+func TestFleet(t *testing.T) {
+	c := startCluster(t, 3)
+	const prefix = "/fleet/"
+	a := startHost(t, c, "a", prefix, nil)
+	rk, err := os.ReadFile(filepath.Join(a.d.State, "root-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startHost(t, c, "b", prefix, rk)
+	cc := startHost(t, c, "c", prefix, rk)
+	hosts := []*host{a, b, cc}
+
+	t.Run("WrongRootKeyRefused", func(t *testing.T) {
+		other := make([]byte, len(rk))
+		rand.Read(other)
+		dir := testkit.ShortDir(t)
+		os.MkdirAll(filepath.Join(dir, "state"), 0o700)
+		os.WriteFile(filepath.Join(dir, "state", "root-key"), other, 0o600)
+		kmsd, _ := testkit.Binaries(t)
+		d, err := testkit.StartProcess(kmsd, testkit.Config{Dir: dir, Args: fleetArgs(c, "d", prefix)})
+		if err == nil {
+			d.Stop()
+			t.Fatal("a host with another root key started")
+		}
+		if !strings.Contains(err.Error(), "not the one the fleet's keys") {
+			t.Fatalf("refusal does not say why: %v", err)
+		}
+	})
+
+	var key string
+	t.Run("CreateOnAUseOnBAndC", func(t *testing.T) {
+		key = strings.TrimSpace(a.d.OK(t, "create-key", "--description", "fleet", "--query", "KeyMetadata.KeyId", "--output", "text"))
+		a.d.OK(t, "create-alias", "--alias-name", "alias/fleet", "--target-key-id", key)
+		var blob string
+		d := until(t, time.Second, "b encrypts under alias/fleet", func() string {
+			out, exc := b.try(t, encryptArgs("alias/fleet")...)
+			blob = strings.TrimSpace(out)
+			return exc
+		})
+		t.Logf("a's key and alias usable on b after %v", d)
+		os.WriteFile(filepath.Join(cc.d.Dir, "blob.b64"), []byte(blob), 0o600)
+		until(t, time.Second, "c decrypts b's blob", func() string {
+			_, exc := cc.try(t, "decrypt", "--ciphertext-blob", "file://blob.b64")
+			return exc
+		})
+	})
+
+	t.Run("DisableOnBEnforcedOnAWithinASecond", func(t *testing.T) {
+		var times []time.Duration
+		for range 5 {
+			b.d.OK(t, "disable-key", "--key-id", key)
+			times = append(times, until(t, time.Second, "a refuses the disabled key", func() string {
+				if _, exc := a.try(t, encryptArgs(key)...); exc != "DisabledException" {
+					return "Encrypt: " + exc
+				}
+				return ""
+			}))
+			b.d.OK(t, "enable-key", "--key-id", key)
+			until(t, time.Second, "a serves the enabled key", func() string { _, exc := a.try(t, encryptArgs(key)...); return exc })
+		}
+		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+		t.Logf("disable on b refused on a after (sorted, kmsctl's own start included): %v", times)
+	})
+
+	t.Run("AliasRace", func(t *testing.T) {
+		for i := range 10 {
+			name := fmt.Sprintf("alias/race-%d", i)
+			var wg sync.WaitGroup
+			excs := make([]string, 3)
+			for j, h := range hosts {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, excs[j] = h.try(t, "create-alias", "--alias-name", name, "--target-key-id", key)
+				}()
+			}
+			wg.Wait()
+			won := 0
+			for _, e := range excs {
+				switch e {
+				case "":
+					won++
+				case "AlreadyExistsException":
+				default:
+					t.Fatalf("%s: %s", name, e)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("%s: %d hosts created it: %v", name, won, excs)
+			}
+		}
+	})
+
+	t.Run("OneMemberDown", func(t *testing.T) {
+		c.members[2].stop()
+		defer c.restart(2)
+		k := strings.TrimSpace(b.d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
+		until(t, 5*time.Second, "c encrypts under b's new key", func() string { _, exc := cc.try(t, encryptArgs(k)...); return exc })
+	})
+
+	t.Run("QuorumLostThenBack", func(t *testing.T) {
+		c.members[1].stop()
+		c.members[2].stop()
+		start := time.Now()
+		until(t, 10*time.Second, "b refuses changes", func() string {
+			if _, exc := b.try(t, "update-key-description", "--key-id", key, "--description", "no quorum"); exc != "DependencyTimeoutException" {
+				return "UpdateKeyDescription: " + exc
+			}
+			return ""
+		})
+		refused := time.Now()
+		_, exc := b.try(t, "update-key-description", "--key-id", key, "--description", "no quorum")
+		t.Logf("without quorum: changes refused after %v; a second change took %v (%s)", refused.Sub(start), time.Since(refused), exc)
+		if _, exc := b.try(t, encryptArgs(key)...); exc != "" && time.Since(start) < 2*time.Second {
+			t.Fatalf("crypto refused within the staleness bound: %s", exc)
+		}
+		d := until(t, 15*time.Second, "b refuses crypto past the staleness bound", func() string {
+			if _, exc := b.try(t, encryptArgs(key)...); exc != "DependencyTimeoutException" {
+				return "Encrypt: " + exc
+			}
+			return ""
+		})
+		t.Logf("crypto refused %v after quorum was lost (bound 3s; %v after the first refused change)", time.Since(start), d)
+		if f := b.fleet(t); f["Error"] == nil || f["StalenessMillis"].(float64) < 3000 {
+			t.Fatalf("status while stale: %v", f)
+		}
+		c.restart(1)
+		c.restart(2)
+		back := time.Now()
+		for _, h := range hosts {
+			until(t, 20*time.Second, h.name+" serves again", func() string { _, exc := h.try(t, encryptArgs(key)...); return exc })
+		}
+		b.d.OK(t, "update-key-description", "--key-id", key, "--description", "quorum back")
+		t.Logf("every host served crypto again %v after quorum came back", time.Since(back))
+		for _, h := range hosts {
+			until(t, 2*time.Second, h.name+" sees the new description", func() string {
+				out := h.d.OK(t, "describe-key", "--key-id", key, "--query", "KeyMetadata.Description", "--output", "text")
+				if strings.TrimSpace(out) != "quorum back" {
+					return out
+				}
+				return ""
+			})
+		}
+		if !strings.Contains(b.d.Log.String(), "caught up") {
+			t.Fatalf("b did not say it caught up:\n%s", b.d.Log)
+		}
+	})
+
+	t.Run("DeletionOnceWhenTheLeaderDies", func(t *testing.T) {
+		var leader *host
+		until(t, 10*time.Second, "one host leads", func() string {
+			n := 0
+			for _, h := range hosts {
+				if h.fleet(t)["Leader"] == true {
+					leader, n = h, n+1
+				}
+			}
+			if n != 1 {
+				return fmt.Sprintf("%d leaders (%v)", n, a.fleet(t))
+			}
+			return ""
+		})
+		var rest []*host
+		for _, h := range hosts {
+			if h != leader {
+				rest = append(rest, h)
+			}
+		}
+		doomed := strings.TrimSpace(rest[0].d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
+		until(t, time.Second, "the other host sees the key", func() string { _, exc := rest[1].try(t, encryptArgs(doomed)...); return exc })
+		leader.d.Kill()
+		rest[0].d.OK(t, "schedule-key-deletion", "--key-id", doomed, "--pending-window-in-days", "7")
+		d := until(t, 15*time.Second, "the key is deleted", func() string {
+			for _, h := range rest {
+				if _, exc := h.try(t, "describe-key", "--key-id", doomed); exc != "NotFoundException" {
+					return h.name + ": " + exc
+				}
+			}
+			return ""
+		})
+		t.Logf("leader %s killed; the key was deleted %v later (lease 2s, tick 200ms)", leader.name, d)
+		deletions := 0
+		for _, h := range hosts {
+			files, err := audit.Files(filepath.Join(h.d.State, "audit"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			audit.Query(files, audit.Filter{Operation: "DeleteKey", KeyID: doomed}, func(line []byte) error {
+				if !bytes.Contains(line, []byte(`"host":"`+h.name+`"`)) {
+					t.Errorf("a record of %s does not name it: %s", h.name, line)
+				}
+				deletions++
+				return nil
+			})
+		}
+		if deletions != 1 {
+			t.Fatalf("the key was deleted %d times", deletions)
+		}
+	})
+}
+
+// A host starting on a fleet of 10,000 keys (the key quota) loads them
+// all before it serves; the bound asserted is generous, the time logged.
+func TestFleetLoads10000Keys(t *testing.T) {
+	c := startCluster(t, 1)
+	const prefix = "/big/"
+	rkBytes := make([]byte, keystore.RootKeySize)
+	rand.Read(rkBytes)
+	rk, err := keystore.NewRootKey(rkBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := etcdstore.Open(etcdstore.Options{Endpoints: strings.Split(c.endpoints(), ","), Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := keystore.Init(st, rk); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for i := 0; i < 10_000; i += 100 {
+		var b keystore.Batch
+		for range 100 {
+			id := keystore.NewKeyID()
+			m := make([]byte, 32)
+			rand.Read(m)
+			sealed, err := rk.Seal(id, 1, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.PutKey(&keystore.KeyRecord{KeyID: id, CreationDate: now, KeyUsage: "ENCRYPT_DECRYPT", KeySpec: "SYMMETRIC_DEFAULT",
+				Origin: "AWS_KMS", KeyManager: "CUSTOMER", KeyState: "Enabled",
+				Versions: []keystore.Version{{Version: 1, Sealed: sealed, CreationDate: now}}})
+		}
+		if err := st.Write(&b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	h := startHost(t, c, "big", prefix, rkBytes)
+	took := time.Since(start)
+	if n := h.status(t)["KeyCount"].(float64); n != 10_000 {
+		t.Fatalf("KeyCount %v, want 10000", n)
+	}
+	t.Logf("a host started on 10,000 keys in %v (process start, load, audit, socket)", took)
+	if took > 30*time.Second {
+		t.Fatalf("start on 10,000 keys took %v, over the 30s bound", took)
+	}
+}
