@@ -12,7 +12,8 @@ import (
 // root and kmsd's user only) and asks kmsd for what only it can check.
 type auditCmd struct {
 	Verify      auditVerifyCmd      `cmd:"" help:"Check the audit trail: chain, order, signed checkpoints and their Merkle tree, checkpoint MACs, and that nothing was cut off. With --public-key, a copy anywhere, without kmsd."`
-	Query       auditQueryCmd       `cmd:"" help:"Print the records that match, as JSON Lines."`
+	Query       auditQueryCmd       `cmd:"" help:"Print the records that match, as JSON Lines; of several trails (a fleet's hosts' directories), merged by time."`
+	Usage       auditUsageCmd       `cmd:"" help:"Count the requests of one or several trails (a fleet's hosts' directories) by key, caller and operation."`
 	PublicKey   auditPublicKeyCmd   `cmd:"" name:"public-key" help:"Print the public key the trail's checkpoints are signed with (note verifier-key format), for whoever checks a copy of the trail."`
 	Prove       auditProveCmd       `cmd:"" help:"Print a proof, as JSON: that record --seq is in the tree of a signed checkpoint, or (--from) that a signed checkpoint's tree extends an older one."`
 	VerifyProof auditVerifyProofCmd `cmd:"" name:"verify-proof" help:"Check a proof from audit prove with the public key alone."`
@@ -20,7 +21,31 @@ type auditCmd struct {
 
 type auditFiles struct {
 	AuditDir string   `help:"The trail's directory (default: ask kmsd)."`
-	Files    []string `arg:"" optional:"" help:"The trail's directory, or its files in order (default: kmsd's trail)."`
+	Files    []string `arg:"" optional:"" help:"The trail's directory, or its files in order, or several trails' directories (a fleet's hosts') (default: kmsd's trail)."`
+}
+
+// trails returns the trails to read: one per directory when several
+// directories are named (a fleet's hosts'), else the one files names.
+func (a *auditFiles) trails(e *env) ([][]string, error) {
+	if len(a.Files) > 1 {
+		var out [][]string
+		for _, d := range a.Files {
+			if st, err := os.Stat(d); err != nil || !st.IsDir() {
+				out = nil
+				break
+			}
+			files, err := audit.Files(d)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, files)
+		}
+		if out != nil {
+			return out, nil
+		}
+	}
+	files, err := a.files(e)
+	return [][]string{files}, err
 }
 
 // files returns the files to read.

@@ -48,7 +48,7 @@ func (c *auditQueryCmd) run(e *env) error {
 		}
 		*t.dst = v
 	}
-	files, err := c.files(e)
+	trails, err := c.trails(e)
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (c *auditQueryCmd) run(e *env) error {
 	}
 	if e.g.Query == "" && e.g.Output == "json" {
 		// JSON Lines, a record a line, as they are read.
-		return audit.Query(files, f, func(line []byte) error {
+		return audit.QueryTrails(trails, f, func(line []byte) error {
 			_, err := fmt.Fprintf(e.stdout, "%s\n", line)
 			return err
 		})
@@ -71,7 +71,7 @@ func (c *auditQueryCmd) run(e *env) error {
 	// Like every other command's answer: {"Records": [...]}, then --query
 	// and --output.
 	var records []any
-	err = audit.Query(files, f, func(line []byte) error {
+	err = audit.QueryTrails(trails, f, func(line []byte) error {
 		if len(records) == maxQueried {
 			return fmt.Errorf("more than %d records match: narrow the query (--since, --key-id, --operation), or print JSON Lines (no --query, --output json)", maxQueried)
 		}

@@ -313,6 +313,53 @@ func TestFleet(t *testing.T) {
 			t.Fatalf("the key was deleted %d times", deletions)
 		}
 	})
+
+	t.Run("AuditOfTheFleet", func(t *testing.T) {
+		dirs := []string{"audit", "query"}
+		for _, h := range hosts {
+			dirs = append(dirs, filepath.Join(h.d.State, "audit"))
+		}
+		out := b.d.OK(t, append(dirs, "--operation", "Encrypt", "--key-id", key)...)
+		var last time.Time
+		seen := map[string]int{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var r struct {
+				Time time.Time
+				Host string
+			}
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			if r.Time.Before(last) {
+				t.Fatalf("merged trails out of time order at %s", line)
+			}
+			last = r.Time
+			seen[r.Host]++
+		}
+		if seen["a"] == 0 || seen["b"] == 0 || seen["c"] == 0 {
+			t.Fatalf("Encrypt records by host: %v; want every host's", seen)
+		}
+		dirs[1] = "usage"
+		var usage struct {
+			Usage []struct {
+				KeyId, Operation string
+				Requests         int
+			}
+		}
+		if err := json.Unmarshal([]byte(b.d.OK(t, dirs...)), &usage); err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for _, u := range usage.Usage {
+			if u.KeyId == key && u.Operation == "Encrypt" {
+				total += u.Requests
+			}
+		}
+		if want := seen["a"] + seen["b"] + seen["c"]; total < want {
+			t.Fatalf("audit usage counts %d Encrypt requests of the key, the trails hold %d records of them", total, want)
+		}
+		t.Logf("Encrypt records by host: %v; audit usage over the three trails: %d", seen, total)
+	})
 }
 
 // A host starting on a fleet of 10,000 keys (the key quota) loads them
