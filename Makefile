@@ -105,6 +105,7 @@ bench:
 	@GOBIN=$(CURDIR)/bench/.peer $(GO) install github.com/nsmithuk/local-kms@$(PEER_VERSION) || \
 		echo "peer: local-kms could not be installed; the table has no peer figures"
 	cd e2e/k8s && $(GO) test -run '^$$' -bench Plugin -benchtime $(BENCHTIME) -count $(COUNT) -timeout 30m . | tee ../../bench/results/k8s.txt
+	cd e2e/fleet && $(GO) test -run '^$$' -bench Fleet -benchtime 200x -count $(COUNT) -timeout 30m . | tee ../../bench/results/fleet.txt
 	cd bench/peer && LOCAL_KMS=$$(ls $(CURDIR)/bench/.peer/local-kms 2>/dev/null) $(GO) test -run '^$$' -bench . \
 		-benchtime $(BENCHTIME) -count $(COUNT) -timeout 1h . | tee ../results/peer.txt
 	$(GO) run ./bench/report -table bench/results/table.md -svg bench/results/throughput.svg \

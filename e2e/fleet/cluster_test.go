@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+
+	"kmsd/internal/testkit"
 )
 
 // member is one etcd member embedded in the test process.
@@ -24,12 +26,12 @@ type member struct {
 
 // cluster is a real etcd cluster of n members on loopback ports.
 type cluster struct {
-	t       *testing.T
+	t       testing.TB
 	members []*member
 }
 
 // freePort asks the kernel for a loopback port that nothing listens on.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -40,10 +42,10 @@ func freePort(t *testing.T) int {
 }
 
 // startCluster starts n members and waits until they have a leader.
-func startCluster(t *testing.T, n int) *cluster {
+func startCluster(t testing.TB, n int) *cluster {
 	t.Helper()
 	c := &cluster{t: t}
-	dir := t.TempDir()
+	dir := testkit.ShortDir(t)
 	var peers []string
 	for i := range n {
 		m := &member{name: fmt.Sprintf("m%d", i), dir: filepath.Join(dir, fmt.Sprintf("m%d", i)),
