@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -260,6 +261,24 @@ func TestFleet(t *testing.T) {
 		if !strings.Contains(b.d.Log.String(), "caught up") {
 			t.Fatalf("b did not say it caught up:\n%s", b.d.Log)
 		}
+	})
+
+	t.Run("BackupRestoresIntoBadger", func(t *testing.T) {
+		blob := strings.TrimSpace(cc.d.OK(t, encryptArgs("alias/fleet")...))
+		file := filepath.Join(testkit.ShortDir(t), "fleet.backup")
+		b.d.OK(t, "backup", "--out", file)
+		dir := testkit.ShortDir(t)
+		state := filepath.Join(dir, "state")
+		os.MkdirAll(state, 0o700)
+		os.WriteFile(filepath.Join(state, "root-key"), rk, 0o600)
+		kmsd, _ := testkit.Binaries(t)
+		if out, err := exec.Command(kmsd, "restore", "--state-dir", state, file).CombinedOutput(); err != nil {
+			t.Fatalf("restore: %v %s", err, out)
+		}
+		single := testkit.Start(t, testkit.Config{Dir: dir})
+		os.WriteFile(filepath.Join(dir, "blob.b64"), []byte(blob), 0o600)
+		single.OK(t, "decrypt", "--ciphertext-blob", "file://blob.b64")
+		single.OK(t, "describe-key", "--key-id", "alias/fleet")
 	})
 
 	t.Run("DeletionOnceWhenTheLeaderDies", func(t *testing.T) {
