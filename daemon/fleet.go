@@ -26,6 +26,10 @@ type FleetOptions struct {
 	RequestTimeout    time.Duration // each etcd request; default 3 s
 }
 
+// SchedulerJob names the election of the host that runs the fleet's
+// scheduled work; every running host is a candidate.
+const SchedulerJob = "scheduler"
+
 // DefaultFleetLease is how long a crashed job host keeps the scheduled
 // work from the others.
 const DefaultFleetLease = 10 * time.Second
@@ -41,12 +45,21 @@ func openFleet(o Options, log *slog.Logger) (*etcdstore.Store, *keystore.RootKey
 	if err != nil {
 		return nil, nil, err
 	}
-	rk, err := fleetRootKey(o, st, log)
+	err = etcdstore.CheckRestored(st)
+	var rk *keystore.RootKey
+	if err == nil {
+		rk, err = fleetRootKey(o, st, log)
+	}
 	if err == nil {
 		err = keystore.Init(st, rk)
 		if errors.Is(err, keystore.ErrWrongRootKey) {
 			err = fmt.Errorf("this host's root key is not the one the fleet's keys under %s are sealed under: give it the fleet's root key (docs/fleet.md): %w", st.Prefix(), err)
 		}
+	}
+	if err == nil {
+		// A root key rotation (kmsd rotate-root-key --store etcd, the
+		// fleet stopped) that a crash cut short.
+		_, err = keystore.FinishRotation(st, rk)
 	}
 	if err != nil {
 		st.Close()
@@ -89,7 +102,7 @@ func fleetConfig(o Options, st *etcdstore.Store, log *slog.Logger) (*kms.Fleet, 
 	if lease <= 0 {
 		lease = DefaultFleetLease
 	}
-	lead := st.Campaign("scheduler", f.Host, lease, func(leading bool) {
+	lead := st.Campaign(SchedulerJob, f.Host, lease, func(leading bool) {
 		if leading {
 			log.Info("this host runs the fleet's scheduled work (deletions, rotations, expiry)", "host", f.Host)
 		} else {

@@ -98,6 +98,10 @@ var (
 	descAuditMax    = prometheus.NewDesc("kmsd_audit_flush_longest_seconds", "The longest flush of the audit trail.", nil, nil)
 	descAuditUp     = prometheus.NewDesc("kmsd_audit_up", "1 while the audit trail can be written; 0 while kmsd refuses requests for it.", nil, nil)
 	descFree        = prometheus.NewDesc("kmsd_disk_free_bytes", "Room left on the state and audit directories' file systems.", []string{"dir"}, nil)
+	descFleetStale  = prometheus.NewDesc("kmsd_fleet_staleness_seconds", "Fleet hosts: how long ago etcd last confirmed this host's copy of the keys current.", nil, nil)
+	descFleetRev    = prometheus.NewDesc("kmsd_fleet_revision", "Fleet hosts: the etcd revision this host's copy reflects.", nil, nil)
+	descFleetLeader = prometheus.NewDesc("kmsd_fleet_leader", "Fleet hosts: 1 on the host that runs the fleet's scheduled work.", nil, nil)
+	descFleetUp     = prometheus.NewDesc("kmsd_fleet_store_up", "Fleet hosts: 1 while etcd answers; 0 while changes are refused.", nil, nil)
 )
 
 func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -106,7 +110,8 @@ func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- descConns
 	}
 	for _, d := range []*prometheus.Desc{descQueue, descHeld, descThrottled, descAuditWrites, descAuditWriteS,
-		descAuditBytes, descAuditFlush, descAuditFlushS, descAuditMax, descAuditUp, descFree} {
+		descAuditBytes, descAuditFlush, descAuditFlushS, descAuditMax, descAuditUp, descFree,
+		descFleetStale, descFleetRev, descFleetLeader, descFleetUp} {
 		ch <- d
 	}
 }
@@ -143,6 +148,19 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 	state, aud, _ := s.disk()
 	ch <- prometheus.MustNewConstMetric(descFree, prometheus.GaugeValue, float64(state), "state")
 	ch <- prometheus.MustNewConstMetric(descFree, prometheus.GaugeValue, float64(aud), "audit")
+	if f, ok := s.cfg.Service.FleetStatus(); ok {
+		ch <- prometheus.MustNewConstMetric(descFleetStale, prometheus.GaugeValue, f.Staleness.Seconds())
+		ch <- prometheus.MustNewConstMetric(descFleetRev, prometheus.GaugeValue, float64(f.Revision))
+		ch <- prometheus.MustNewConstMetric(descFleetLeader, prometheus.GaugeValue, b2f(f.Leading))
+		ch <- prometheus.MustNewConstMetric(descFleetUp, prometheus.GaugeValue, b2f(f.Error == ""))
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // ServeMetrics serves the metrics on l (GET /metrics) until it is closed:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Root key rotation moves every key's sealed material from one root key
@@ -44,8 +45,18 @@ func (r *RootKey) reseal(to *RootKey, id KeyID, v uint32, sealed []byte) ([]byte
 	return to.Seal(id, v, raw)
 }
 
-// rotationBatch is how many keys one write of a rotation carries.
+// rotationBatch is how many keys one write of a rotation carries at
+// most: fewer where the store takes fewer changes in one write (etcd's
+// 128), since promoting a key is two changes.
 const rotationBatch = 100
+
+func keysPerWrite(st Store) int {
+	if l, ok := st.(BatchLimiter); ok {
+		c, _ := l.MaxBatch()
+		return max(1, min(rotationBatch, c/2))
+	}
+	return rotationBatch
+}
 
 // RotateRoot moves every key of st from old to new (see above); hook, if
 // set, is called after each step by name (tests stop there). It returns
@@ -61,6 +72,7 @@ func RotateRoot(st Store, old, new *RootKey, hook func(step string)) (map[KeyID]
 		return nil, err
 	}
 	out := map[KeyID][]Version{}
+	per := keysPerWrite(st)
 	var b Batch
 	for i, r := range keys {
 		n := nextSeal{KeyID: r.KeyID}
@@ -76,7 +88,7 @@ func RotateRoot(st Store, old, new *RootKey, hook func(step string)) (map[KeyID]
 		}
 		out[r.KeyID] = vs
 		b.putRecord(nextKey(r.KeyID), n)
-		if (i+1)%rotationBatch == 0 {
+		if (i+1)%per == 0 {
 			if err := st.Write(&b); err != nil {
 				return nil, err
 			}
@@ -151,6 +163,7 @@ func promote(st Store, rk *RootKey) error {
 	}); err != nil {
 		return err
 	}
+	per := keysPerWrite(st)
 	var b Batch
 	for i, n := range recs {
 		raw, err := st.Get(keyKey(n.KeyID))
@@ -176,7 +189,7 @@ func promote(st Store, rk *RootKey) error {
 		}
 		b.PutKey(r)
 		b.Delete(nextKey(n.KeyID))
-		if (i+1)%rotationBatch == 0 {
+		if (i+1)%per == 0 {
 			if err := st.Write(&b); err != nil {
 				return err
 			}
@@ -186,14 +199,24 @@ func promote(st Store, rk *RootKey) error {
 	return st.Write(&b)
 }
 
-// drop removes the next-seal records of a rotation never committed.
+// drop removes the next-seal records of a rotation never committed, in
+// writes the store takes.
 func drop(st Store) error {
-	var b Batch
+	var keys [][]byte
 	if err := st.Scan([]byte{prefixNext}, func(k, _ []byte) error {
-		b.Delete(append([]byte(nil), k...))
+		keys = append(keys, append([]byte(nil), k...))
 		return nil
 	}); err != nil {
 		return err
 	}
-	return st.Write(&b)
+	for chunk := range slices.Chunk(keys, 2*keysPerWrite(st)) {
+		var b Batch
+		for _, k := range chunk {
+			b.Delete(k)
+		}
+		if err := st.Write(&b); err != nil {
+			return err
+		}
+	}
+	return nil
 }

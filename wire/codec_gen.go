@@ -2889,6 +2889,16 @@ func appendFleetStatus(b []byte, m *api.FleetStatus, e *encoder) []byte {
 	return endMap(b, at, n)
 }
 
+func isEmptyFleetStatus(m *api.FleetStatus) bool {
+	return true &&
+		!(m.Host != "") &&
+		!(m.Revision != 0) &&
+		!(m.StalenessMillis != 0) &&
+		!(m.MaxStalenessMillis != 0) &&
+		!(m.Leader) &&
+		!(m.Error != "")
+}
+
 func decodeFleetStatus(r *reader, m *api.FleetStatus) error {
 	n, err := r.mapLen()
 	if err != nil {
@@ -7148,9 +7158,11 @@ func appendStatusOutput(b []byte, m *api.StatusOutput, e *encoder) []byte {
 		b = appendStr(b, m.DiskWarning)
 		n++
 	}
-	b = append(b, "\xa5Fleet"...)
-	b = appendFleetStatus(b, &m.Fleet, e)
-	n++
+	if !isEmptyFleetStatus(&m.Fleet) {
+		b = append(b, "\xa5Fleet"...)
+		b = appendFleetStatus(b, &m.Fleet, e)
+		n++
+	}
 	return endMap(b, at, n)
 }
 

@@ -58,15 +58,10 @@ type serveCmd struct {
 	LogLevel              string        `help:"debug, info, warn or error." default:"info" enum:"debug,info,warn,error"`
 	LogFormat             string        `help:"text or json." default:"text" enum:"text,json"`
 	CPUProfile            string        `help:"Write a CPU profile (pprof) to this file until kmsd stops: for diagnosing the hot path."`
-	Store                 string        `help:"Where the keys are kept: badger (STATE_DIR/db, this host's alone) or etcd (shared by a fleet of hosts, each serving crypto from its own copy; docs/fleet.md)." default:"badger" enum:"badger,etcd" env:"KMSD_STORE"`
-	EtcdEndpoints         string        `name:"etcd-endpoints" help:"With --store etcd: the etcd members' client URLs, comma-separated." env:"KMSD_ETCD_ENDPOINTS"`
-	EtcdPrefix            string        `name:"etcd-prefix" help:"With --store etcd: the key prefix the fleet's records live under." default:"/kmsd/" env:"KMSD_ETCD_PREFIX"`
-	EtcdCACert            string        `name:"etcd-cacert" help:"With --store etcd: the CA certificate (PEM) that signed the members' certificates." env:"KMSD_ETCD_CACERT"`
-	EtcdCert              string        `name:"etcd-cert" help:"With --store etcd: this host's client certificate (PEM)." env:"KMSD_ETCD_CERT"`
-	EtcdKey               string        `name:"etcd-key" help:"With --store etcd: this host's client key (PEM)." env:"KMSD_ETCD_KEY"`
-	FleetHost             string        `help:"With --store etcd: this host's name in the audit trail and the fleet's status (default: the hostname)." env:"KMSD_FLEET_HOST"`
-	FleetMaxStaleness     time.Duration `help:"With --store etcd: how long crypto goes on from this host's copy of the keys while etcd cannot confirm it current; then it is refused until etcd is back." default:"5m" env:"KMSD_FLEET_MAX_STALENESS"`
-	FleetLease            time.Duration `help:"With --store etcd: the lease of the election of the host that runs scheduled work (deletions, rotations, expiry): a crashed host hands the work on within it." default:"10s" env:"KMSD_FLEET_LEASE"`
+	etcdFlags
+	FleetHost         string        `help:"With --store etcd: this host's name in the audit trail and the fleet's status (default: the hostname)." env:"KMSD_FLEET_HOST"`
+	FleetMaxStaleness time.Duration `help:"With --store etcd: how long crypto goes on from this host's copy of the keys while etcd cannot confirm it current; then it is refused until etcd is back." default:"5m" env:"KMSD_FLEET_MAX_STALENESS"`
+	FleetLease        time.Duration `help:"With --store etcd: the lease of the election of the host that runs scheduled work (deletions, rotations, expiry): a crashed host hands the work on within it." default:"10s" env:"KMSD_FLEET_LEASE"`
 }
 
 // cli is kmsd's command line: serving (the default), and the offline
@@ -137,10 +132,10 @@ func (c *serveCmd) Run() error {
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	var fleet *daemon.FleetOptions
-	if c.Store == "etcd" {
-		eps := daemon.ParseEndpoints(c.EtcdEndpoints)
-		if len(eps) == 0 {
-			fmt.Fprintln(os.Stderr, "kmsd: --store etcd needs --etcd-endpoints")
+	if c.fleet() {
+		eps, err := c.endpoints()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kmsd:", err)
 			os.Exit(2)
 		}
 		fleet = &daemon.FleetOptions{Endpoints: eps, Prefix: c.EtcdPrefix, CACert: c.EtcdCACert, Cert: c.EtcdCert, Key: c.EtcdKey,

@@ -6,11 +6,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"kmsd/daemon"
 	"kmsd/keystore"
+	"kmsd/keystore/etcdstore"
 	"kmsd/keystore/statedir"
 )
 
@@ -19,6 +22,7 @@ type restoreCmd struct {
 	StateDir    string `help:"The state directory to restore into: empty, or not yet made." required:"" env:"STATE_DIRECTORY"`
 	RootKeyFile string `help:"The root key the backup was taken under (default: $CREDENTIALS_DIRECTORY/root-key, else STATE_DIR/root-key, which must then be put there first)."`
 	File        string `arg:"" help:"The backup (kmsctl backup --out)."`
+	etcdFlags
 }
 
 // Run opens the backup with the root key, as kmsd would at start, and
@@ -35,6 +39,9 @@ func (c *restoreCmd) Run() error {
 	o := statedir.Options{Dir: c.StateDir, RootKeyFile: key}
 	if isTerminal(os.Stderr) {
 		o.Progress = progress(os.Stderr)
+	}
+	if c.fleet() {
+		return c.restoreFleet(o, b)
 	}
 	h, err := statedir.Restore(o, b)
 	clear(b)
@@ -78,12 +85,16 @@ type rotateRootKeyCmd struct {
 	StateDir       string `help:"The state directory (kmsd must not be serving it)." required:"" env:"STATE_DIRECTORY"`
 	RootKeyFile    string `help:"Its root key now (default: $CREDENTIALS_DIRECTORY/root-key, else STATE_DIR/root-key)."`
 	NewRootKeyFile string `help:"The new root key: 32 bytes, mode 0600 (head -c 32 /dev/urandom > FILE)." required:""`
+	etcdFlags
 }
 
 // Run re-seals every key under the new root key. A crash leaves a state
 // directory that opens under whichever key it was committed to (try the
 // new one, then the old); keep both until this prints done.
 func (c *rotateRootKeyCmd) Run() error {
+	if c.fleet() {
+		return c.rotateFleet()
+	}
 	st, err := statedir.Open(statedir.Options{Dir: c.StateDir, RootKeyFile: statedir.RootKeyFile(c.RootKeyFile)})
 	if err != nil {
 		return err
@@ -98,5 +109,73 @@ func (c *rotateRootKeyCmd) Run() error {
 		return err
 	}
 	fmt.Printf("done: %d keys re-sealed under %s; start kmsd with it, then delete the old root key\n", len(vs), c.NewRootKeyFile)
+	return nil
+}
+
+// restoreFleet restores the backup into an empty etcd prefix, with the
+// root key at --root-key-file or STATE_DIR/root-key (which every host of
+// the fleet is then given).
+func (c *restoreCmd) restoreFleet(o statedir.Options, b []byte) error {
+	defer clear(b)
+	path := o.RootKeyFile
+	if path == "" {
+		path = statedir.RootKeyPath(c.StateDir)
+	}
+	rk, err := keystore.LoadRootKey(path)
+	if err != nil {
+		return fmt.Errorf("the root key the backup was taken under: %w", err)
+	}
+	st, err := c.open()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	h, err := etcdstore.Restore(st, rk, b, o.Progress)
+	if err != nil {
+		return neededKey(err, h, filepath.Dir(path))
+	}
+	fmt.Printf("restored %d records (%d keys) taken %s into etcd under %s\n", h.Records, h.Keys, h.Created.Format("2006-01-02T15:04:05Z"), st.Prefix())
+	return nil
+}
+
+// rotateFleet re-seals a fleet's keys in etcd under the new root key,
+// with every host of the fleet stopped (it refuses while one runs: a
+// host would go on sealing under the old key). Crash-safe as a state
+// directory's rotation: a fleet host started with either key finishes
+// or undoes what it finds (keystore.FinishRotation).
+func (c *rotateRootKeyCmd) rotateFleet() error {
+	path := statedir.RootKeyFile(c.RootKeyFile)
+	if path == "" {
+		path = statedir.RootKeyPath(c.StateDir)
+	}
+	old, err := keystore.LoadRootKey(path)
+	if err != nil {
+		return err
+	}
+	to, err := keystore.LoadRootKey(c.NewRootKeyFile)
+	if err != nil {
+		return err
+	}
+	st, err := c.open()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if hosts, err := st.Candidates(daemon.SchedulerJob); err != nil {
+		return err
+	} else if len(hosts) > 0 {
+		return fmt.Errorf("hosts of the fleet are running (%s): stop every one, then rotate", strings.Join(hosts, ", "))
+	}
+	if err := keystore.Init(st, old); err != nil {
+		return err
+	}
+	if _, err := keystore.FinishRotation(st, old); err != nil {
+		return err
+	}
+	vs, err := keystore.RotateRoot(st, old, to, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("done: %d keys of the fleet under %s re-sealed under %s; give every host the new root key, start them, then delete the old one\n", len(vs), st.Prefix(), c.NewRootKeyFile)
 	return nil
 }

@@ -41,7 +41,7 @@ func (s *Service) CreateAlias(ctx context.Context, in *api.AliasInput) error {
 	}
 	now := s.now().UTC()
 	a := &keystore.AliasRecord{AliasName: in.AliasName, Owner: ref.ownerField(), TargetKeyID: e.id, CreationDate: now, LastUpdatedDate: now}
-	return s.putAlias(api.OpCreateAlias, a)
+	return s.putAlias(api.OpCreateAlias, a, "aliases")
 }
 
 // aliasTarget checks an alias request's name and finds its target key
@@ -56,9 +56,12 @@ func (s *Service) aliasTarget(ctx context.Context, in *api.AliasInput) (*entry, 
 	return s.resolve(ctx, in.TargetKeyId, false)
 }
 
-func (s *Service) putAlias(op string, a *keystore.AliasRecord) error {
+func (s *Service) putAlias(op string, a *keystore.AliasRecord, fences ...string) error {
 	var b keystore.Batch
 	b.PutAlias(a)
+	for _, f := range fences {
+		s.fence(&b, f)
+	}
 	if err := s.write(op, &b); err != nil {
 		return err
 	}

@@ -119,12 +119,29 @@ func (s *Service) guard(op string, b *keystore.Batch) error {
 	if r := f.reason.Load(); r != nil {
 		return errorf(api.CodeDependencyTimeout, "%s was refused: the fleet's store is unavailable (%s); keys that were Enabled still serve crypto for up to %s", op, *r, f.cfg.MaxStaleness)
 	}
+	if d := s.staleness(); d > f.quiet() {
+		return errorf(api.CodeDependencyTimeout, "%s was refused: the fleet's store has not answered for %s; keys that were Enabled still serve crypto for up to %s", op, d.Truncate(time.Millisecond), f.cfg.MaxStaleness)
+	}
 	changes, _ := b.Changes()
 	for _, c := range changes {
 		b.Expect(c.Key, f.rev(string(c.Key)))
 	}
 	return nil
 }
+
+// fence makes a fleet host's b conflict with every other host's write
+// that counts against the same quota (name): such writes then happen
+// one after another, each host counting after the other's, so that a
+// quota holds fleet-wide. Outside a fleet it does nothing.
+func (s *Service) fence(b *keystore.Batch, name string) {
+	if f := s.fleet; f != nil {
+		b.PutMeta("fence-"+name, []byte(f.cfg.Host))
+	}
+}
+
+// quiet is how long the heartbeat may go unanswered before changes are
+// refused without waiting for the store: four heartbeats and a second.
+func (f *follower) quiet() time.Duration { return 4*f.cfg.Heartbeat + time.Second }
 
 // rev is the revision of the store key k the tables hold (0: none).
 func (f *follower) rev(k string) int64 {

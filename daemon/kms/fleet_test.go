@@ -88,6 +88,18 @@ func eventually(t *testing.T, what string, f func() error) time.Duration {
 	}
 }
 
+// again runs a change on host s as the daemon does (handlers.go): once
+// more after catching up, while it meets ErrStale.
+func again(s *Service, change func() error) error {
+	err := change()
+	for try := 1; try < 4 && errors.Is(err, ErrStale); try++ {
+		if err = s.CatchUp(ctx); err == nil {
+			err = change()
+		}
+	}
+	return err
+}
+
 // A change on one host is what every other host enforces, soon.
 func TestFleetHostsFollowEachOther(t *testing.T) {
 	h, _ := fleetOf(t, 3, time.Minute)
@@ -112,7 +124,7 @@ func TestFleetHostsFollowEachOther(t *testing.T) {
 		_, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: blob})
 		return err
 	})
-	if err := b.DisableKey(ctx, &api.KeyIDInput{KeyId: id}); err != nil {
+	if err := again(b, func() error { return b.DisableKey(ctx, &api.KeyIDInput{KeyId: id}) }); err != nil {
 		t.Fatal(err)
 	}
 	d := eventually(t, "a refuses the key b disabled", func() error {
@@ -125,14 +137,18 @@ func TestFleetHostsFollowEachOther(t *testing.T) {
 	t.Logf("disable on b enforced on a after %v", d)
 	// A grant made on c lets its grantee in on a; its revocation on b
 	// shuts it out on a again.
-	if err := a.EnableKey(ctx, &api.KeyIDInput{KeyId: id}); err != nil {
+	if err := again(a, func() error { return a.EnableKey(ctx, &api.KeyIDInput{KeyId: id}) }); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "c sees the key enabled", func() error {
 		_, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
 		return err
 	})
-	g, err := c.CreateGrant(ctx, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:4242", Operations: []string{"Encrypt"}})
+	var g *api.CreateGrantOutput
+	err = again(c, func() (err error) {
+		g, err = c.CreateGrant(ctx, &api.CreateGrantInput{KeyId: id, GranteePrincipal: "uid:4242", Operations: []string{"Encrypt"}})
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +157,7 @@ func TestFleetHostsFollowEachOther(t *testing.T) {
 		_, err := a.Encrypt(other, &api.EncryptInput{KeyId: id, Plaintext: []byte("x")})
 		return err
 	})
-	if err := b.RevokeGrant(ctx, &api.RevokeGrantInput{KeyId: id, GrantId: g.GrantId}); err != nil {
+	if err := again(b, func() error { return b.RevokeGrant(ctx, &api.RevokeGrantInput{KeyId: id, GrantId: g.GrantId}) }); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "a shuts the grantee out", func() error {
@@ -283,5 +299,59 @@ func TestFleetTickOnlyOnTheLeader(t *testing.T) {
 	}
 	if _, err := a.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: k.KeyMetadata.KeyId}); api.CodeOf(err) != api.CodeNotFound {
 		t.Fatalf("the leader did not delete the key: %v", err)
+	}
+}
+
+// Quotas hold fleet-wide: with one key left under the quota, two hosts
+// creating one each at once make one key between them.
+func TestFleetQuota(t *testing.T) {
+	for round := range 20 {
+		st := memstore.New()
+		var hosts []*Service
+		for range 2 {
+			s, err := Open(Config{Store: hostStore{st, &atomic.Bool{}}, RootKey: testRoot(t), TickInterval: -1, Quotas: Quotas{Keys: 3},
+				Fleet: &Fleet{Host: "h", Heartbeat: 20 * time.Millisecond}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			hosts = append(hosts, s)
+		}
+		for range 2 { // two of the three
+			if _, err := hosts[0].CreateKey(ctx, &api.CreateKeyInput{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := hosts[1].CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for j, s := range hosts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.CreateKey(ctx, &api.CreateKeyInput{})
+				for try := 0; errors.Is(err, ErrStale) && try < 4; try++ {
+					s.CatchUp(ctx)
+					_, err = s.CreateKey(ctx, &api.CreateKeyInput{})
+				}
+				errs[j] = err
+			}()
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case api.CodeOf(err) != api.CodeLimitExceeded:
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d hosts created the last key the quota allows (%v)", round, won, errs)
+		}
+		st.Close()
 	}
 }

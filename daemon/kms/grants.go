@@ -148,6 +148,13 @@ func (s *Service) CreateGrant(ctx context.Context, in *api.CreateGrantInput) (*a
 	}
 	var b keystore.Batch
 	b.PutGrant(rec)
+	if s.fleet != nil {
+		// The key's record, unchanged, fences the key's grant quota: two
+		// hosts adding grants to one key at once conflict.
+		e.mu.RLock()
+		b.PutKey(e.rec.Clone())
+		e.mu.RUnlock()
+	}
 	if err := s.write(api.OpCreateGrant, &b); err != nil {
 		return nil, err
 	}

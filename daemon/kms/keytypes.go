@@ -125,7 +125,7 @@ func (s *Service) daemonKey(purpose string) (keystore.KeyID, error) {
 // insertKey gives r its first version of material (unless it is to be
 // imported: origin EXTERNAL), stores it (with an alias, if any) and adds
 // it to the tables with its compiled policy. The caller holds writeMu.
-func (s *Service) insertKey(r *keystore.KeyRecord, pol *policy.Policy, alias *keystore.AliasRecord) (*entry, error) {
+func (s *Service) insertKey(r *keystore.KeyRecord, pol *policy.Policy, alias *keystore.AliasRecord, fences ...string) (*entry, error) {
 	var m *keystore.Material
 	switch {
 	case r.Origin == api.OriginExternal:
@@ -144,6 +144,9 @@ func (s *Service) insertKey(r *keystore.KeyRecord, pol *policy.Policy, alias *ke
 	b.PutKey(r)
 	if alias != nil {
 		b.PutAlias(alias)
+	}
+	for _, f := range fences {
+		s.fence(&b, f)
 	}
 	if err := s.write(api.OpCreateKey, &b); err != nil {
 		if m != nil {

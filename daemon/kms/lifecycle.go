@@ -171,7 +171,7 @@ func (s *Service) addKey(r *keystore.KeyRecord, pol *policy.Policy) (*entry, err
 	if s.customerKeys() >= s.cfg.Quotas.Keys {
 		return nil, errorf(api.CodeLimitExceeded, "the quota of %d keys is reached", s.cfg.Quotas.Keys)
 	}
-	return s.insertKey(r, pol, nil)
+	return s.insertKey(r, pol, nil, "keys")
 }
 
 // newVersion makes version v of key id from crypto/rand and seals it. The

@@ -164,3 +164,23 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A prefix a restore began and did not finish is refused, saying how to
+// start over; a finished one is not.
+func TestEtcdRestoreUnfinishedRefused(t *testing.T) {
+	c := startCluster(t, 1)
+	st := openStore(t, c)
+	defer st.Close()
+	if err := etcdstore.CheckRestored(st); err != nil {
+		t.Fatalf("an empty prefix: %v", err)
+	}
+	var b keystore.Batch
+	b.PutMeta("restoring", []byte("kmsd restore"))
+	if err := st.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	err := etcdstore.CheckRestored(st)
+	if !errors.Is(err, etcdstore.ErrRestoreUnfinished) || !strings.Contains(err.Error(), "etcdctl del --prefix "+st.Prefix()) {
+		t.Fatalf("a prefix with a restore cut short: %v", err)
+	}
+}

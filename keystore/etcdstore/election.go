@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
 
@@ -49,7 +50,7 @@ func (s *Store) Campaign(job, host string, ttl time.Duration, changed func(leadi
 				sleep(ctx, time.Second)
 				continue
 			}
-			e := concurrency.NewElection(sess, strings.TrimSuffix(s.prefix, "/")+"-election/"+job)
+			e := concurrency.NewElection(sess, s.electionPrefix(job))
 			if err := e.Campaign(ctx, host); err != nil {
 				sess.Close()
 				sleep(ctx, time.Second)
@@ -79,4 +80,25 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// Candidates are the hosts campaigning for job now: every running host
+// of the fleet.
+func (s *Store) Candidates(job string) ([]string, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	resp, err := s.cli.Get(ctx, s.electionPrefix(job)+"/", clientv3.WithPrefix())
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var out []string
+	for _, kv := range resp.Kvs {
+		out = append(out, string(kv.Value))
+	}
+	return out, nil
+}
+
+// electionPrefix is where job's election lives: beside the records.
+func (s *Store) electionPrefix(job string) string {
+	return strings.TrimSuffix(s.prefix, "/") + "-election/" + job
 }

@@ -64,7 +64,7 @@ type StatusOutput struct {
 	DiskWarning    string `json:",omitzero"`
 	// Fleet is set on a host of a fleet (--store etcd): how current its
 	// copy of the fleet's keys is.
-	Fleet FleetStatus `json:",omitzero"`
+	Fleet FleetStatus `json:",omitzero" wire:"omitempty"`
 }
 
 // FleetStatus is a fleet host's part of Status (docs/fleet.md).
