@@ -30,10 +30,14 @@
 // # Stores
 //
 // A [Store] is a small ordered key-value store with atomic, durable
-// batches: package badgerstore is the one kmsd runs on (Badger, with
-// synchronous writes), package memstore keeps records in memory for
-// tests, and package storetest is the conformance suite both pass. Over
-// it, this package lays out the records ([Batch], [Load]), every one of
-// which carries a format version, and ties the store to its root key
+// batches that may be conditional ([Batch.Expect]: a record is at the
+// revision it was read at), revisions on every record, and a watch of
+// the batches committed after a revision ([Store.Watch]): package
+// badgerstore is the one a single kmsd runs on (Badger, with synchronous
+// writes), package etcdstore the one a fleet of hosts shares (etcd),
+// package memstore keeps records in memory for tests, and package
+// storetest is the conformance suite all three pass. Over it, this
+// package lays out the records ([Batch], [Load], [RecordOf]), every one
+// of which carries a format version, and ties the store to its root key
 // ([Init]).
 package keystore

@@ -70,6 +70,7 @@ func NewKeys(svc *kms.Service, log *slog.Logger) *Keys { return &Keys{svc: svc, 
 type accessKeys struct {
 	mu     sync.RWMutex
 	loaded bool
+	rev    int64 // the table's revision in the store when loaded (kms.Service.MetaRevision)
 	keys   []accessKey
 	prf    []byte // the secrets' key (kms.Service.DerivedKey)
 
@@ -77,24 +78,29 @@ type accessKeys struct {
 	principals map[uint32]cachedPrincipal // by uid, for principalTTL
 }
 
-// load reads the table and derives the secrets' key, once.
+// table reads the table and derives the secrets' key, once; on a fleet
+// host, again whenever another host changed the table.
 func (ks *Keys) table() (*accessKeys, error) {
 	t := &ks.t
+	rev := ks.svc.MetaRevision(metaAccessKeys)
 	t.mu.RLock()
-	loaded := t.loaded
+	current := t.loaded && t.rev == rev
 	t.mu.RUnlock()
-	if loaded {
+	if current {
 		return t, nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.loaded {
+	if t.loaded && t.rev == rev {
 		return t, nil
 	}
 	svc := ks.svc
-	prf, err := svc.DerivedKey("access-keys", "aws-sigv4-k1")
-	if err != nil {
-		return nil, fmt.Errorf("access keys: %w", err)
+	prf := t.prf
+	if prf == nil {
+		var err error
+		if prf, err = svc.DerivedKey("access-keys", "aws-sigv4-k1"); err != nil {
+			return nil, fmt.Errorf("access keys: %w", err)
+		}
 	}
 	v, err := keystore.GetMeta(svc.Store(), metaAccessKeys)
 	if err != nil {
@@ -106,7 +112,7 @@ func (ks *Keys) table() (*accessKeys, error) {
 			return nil, fmt.Errorf("access keys: the stored table does not decode: %w", err)
 		}
 	}
-	t.keys, t.prf, t.loaded = keys, prf, true
+	t.keys, t.prf, t.loaded, t.rev = keys, prf, true, rev
 	return t, nil
 }
 
@@ -132,9 +138,11 @@ func (ks *Keys) save(keys []accessKey) error {
 	if err != nil {
 		return err
 	}
-	var b keystore.Batch
-	b.PutMeta(metaAccessKeys, v)
-	return ks.svc.Store().Write(&b)
+	if err := ks.svc.PutMeta("AccessKeys", metaAccessKeys, v); err != nil {
+		return err
+	}
+	ks.t.rev = ks.svc.MetaRevision(metaAccessKeys)
+	return nil
 }
 
 // principalUID parses "uid:N", or "" for the caller's own uid.

@@ -36,6 +36,19 @@
 // The service keeps its records in a [keystore.Store] it is given (Badger
 // in kmsd, memory in tests) and loads them all at Open.
 //
+// # Fleets
+//
+// Given a [Fleet] (and a store other hosts share: etcd), the service is
+// one host of a fleet (fleet.go, fleetapply.go): it remembers the
+// revision of every record it holds, makes each change conditional on
+// those revisions, applies the store's watch to its tables as other
+// hosts change them, and confirms its copy current every heartbeat. A
+// change that met another host's fails with [ErrStale]; the caller runs
+// it again after [Service.CatchUp]. Crypto past the fleet's staleness
+// bound, and changes while the store does not answer, are
+// DependencyTimeoutException; scheduled work runs only where
+// Fleet.Leading says.
+//
 // # Key identifiers
 //
 // Key ids are UUIDs; ARNs are AWS's, arn:aws:kms:REGION:ACCOUNT:key/<key-id>,

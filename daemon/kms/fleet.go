@@ -129,6 +129,27 @@ func (s *Service) guard(op string, b *keystore.Batch) error {
 	return nil
 }
 
+// MetaRevision is the revision of the shared metadata value name that
+// this host holds: it changes when any host of the fleet writes it, and
+// stays 0 outside a fleet (where only this process writes it).
+func (s *Service) MetaRevision(name string) int64 {
+	if s.fleet == nil {
+		return 0
+	}
+	return s.fleet.rev(string(keystore.MetaKey(name)))
+}
+
+// PutMeta writes a metadata value as the service writes its own records:
+// on a fleet host, on the condition that no other host changed it since
+// this one read it (ErrStale otherwise).
+func (s *Service) PutMeta(op, name string, v []byte) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var b keystore.Batch
+	b.PutMeta(name, v)
+	return s.write(op, &b)
+}
+
 // fence makes a fleet host's b conflict with every other host's write
 // that counts against the same quota (name): such writes then happen
 // one after another, each host counting after the other's, so that a

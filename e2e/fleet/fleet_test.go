@@ -198,6 +198,44 @@ func TestFleet(t *testing.T) {
 		})
 	})
 
+	t.Run("AccessKeysShared", func(t *testing.T) {
+		id := strings.TrimSpace(a.d.OK(t, "create-access-key", "--query", "AccessKey.AccessKeyId", "--output", "text"))
+		until(t, time.Second, "b lists a's access key", func() string {
+			out := b.d.OK(t, "list-access-keys", "--query", "AccessKeyMetadata[].AccessKeyId", "--output", "text")
+			if !strings.Contains(out, id) {
+				return out
+			}
+			return ""
+		})
+		// Two hosts adding keys at once: neither add is lost.
+		var wg sync.WaitGroup
+		ids := make([]string, 2)
+		for j, h := range []*host{b, cc} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ids[j] = strings.TrimSpace(h.d.OK(t, "create-access-key", "--query", "AccessKey.AccessKeyId", "--output", "text"))
+			}()
+		}
+		wg.Wait()
+		until(t, time.Second, "a lists all three", func() string {
+			out := a.d.OK(t, "list-access-keys", "--query", "AccessKeyMetadata[].AccessKeyId", "--output", "text")
+			for _, want := range append(ids, id) {
+				if !strings.Contains(out, want) {
+					return "missing " + want + " in " + out
+				}
+			}
+			return ""
+		})
+		b.d.OK(t, "delete-access-key", "--access-key-id", id)
+		until(t, time.Second, "c no longer lists the deleted key", func() string {
+			if out := cc.d.OK(t, "list-access-keys", "--query", "AccessKeyMetadata[].AccessKeyId", "--output", "text"); strings.Contains(out, id) {
+				return out
+			}
+			return ""
+		})
+	})
+
 	t.Run("DisableOnBEnforcedOnAWithinASecond", func(t *testing.T) {
 		var times []time.Duration
 		for range 5 {
