@@ -355,3 +355,51 @@ func TestFleetQuota(t *testing.T) {
 		st.Close()
 	}
 }
+
+// A host whose watch fell behind the store's compaction reads every
+// record again and carries on: what changed meanwhile, and what was
+// deleted, is what it serves.
+func TestFleetReloadAfterCompaction(t *testing.T) {
+	h, downs := fleetOf(t, 2, time.Minute)
+	a, b := h[0], h[1]
+	k1, _ := a.CreateKey(ctx, &api.CreateKeyInput{})
+	k2, _ := a.CreateKey(ctx, &api.CreateKeyInput{})
+	if err := a.CreateAlias(ctx, &api.AliasInput{AliasName: "alias/gone", TargetKeyId: k2.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "b sees both keys and the alias", func() error {
+		_, err := b.Encrypt(ctx, &api.EncryptInput{KeyId: "alias/gone", Plaintext: []byte("x")})
+		return err
+	})
+	downs[1].Store(true)
+	for i := range 1100 { // more batches than the memory store keeps
+		if err := a.UpdateKeyDescription(ctx, &api.UpdateKeyDescriptionInput{KeyId: k1.KeyMetadata.KeyId, Description: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.DisableKey(ctx, &api.KeyIDInput{KeyId: k1.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DeleteAlias(ctx, &api.DeleteAliasInput{AliasName: "alias/gone"}); err != nil {
+		t.Fatal(err)
+	}
+	downs[1].Store(false)
+	eventually(t, "b reloaded: the key Disabled, the alias gone", func() error {
+		if _, err := b.Encrypt(ctx, &api.EncryptInput{KeyId: k1.KeyMetadata.KeyId, Plaintext: []byte("x")}); api.CodeOf(err) != api.CodeDisabled {
+			return fmt.Errorf("Encrypt under the disabled key: %v", err)
+		}
+		if _, err := b.Encrypt(ctx, &api.EncryptInput{KeyId: "alias/gone", Plaintext: []byte("x")}); api.CodeOf(err) != api.CodeNotFound {
+			return fmt.Errorf("Encrypt by the deleted alias: %v", err)
+		}
+		return nil
+	})
+	d, err := b.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: k1.KeyMetadata.KeyId})
+	if err != nil || d.KeyMetadata.Description != "1099" {
+		t.Fatalf("b's description after the reload: %v %v", d, err)
+	}
+	// And b changes records again from its reloaded copy, once its
+	// heartbeat has found the store again.
+	eventually(t, "b enables the key", func() error {
+		return again(b, func() error { return b.EnableKey(ctx, &api.KeyIDInput{KeyId: k1.KeyMetadata.KeyId}) })
+	})
+}
