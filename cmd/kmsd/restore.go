@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kmsd/daemon"
+	"kmsd/daemon/hostops"
 	"kmsd/keystore"
 	"kmsd/keystore/etcdstore"
 	"kmsd/keystore/statedir"
@@ -172,7 +173,7 @@ func (c *rotateRootKeyCmd) rotateFleet() error {
 	if _, err := keystore.FinishRotation(st, old); err != nil {
 		return err
 	}
-	vs, err := keystore.RotateRoot(st, old, to, nil)
+	vs, err := keystore.RotateRoot(st, old, to, hostops.CrashAt)
 	if err != nil {
 		return err
 	}

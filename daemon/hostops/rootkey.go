@@ -39,12 +39,12 @@ func (o *Ops) RotateRootKey(ctx context.Context, _ api.Message) (api.Message, er
 	if err := keystore.CreateRootKey(next); err != nil {
 		return nil, err
 	}
-	crashAt("new-key-written")
+	CrashAt("new-key-written")
 	to, err := keystore.LoadRootKey(next)
 	if err != nil {
 		return nil, err
 	}
-	n, err := svc.RotateRoot(to, crashAt)
+	n, err := svc.RotateRoot(to, CrashAt)
 	if err != nil {
 		return nil, err
 	}
@@ -53,15 +53,16 @@ func (o *Ops) RotateRootKey(ctx context.Context, _ api.Message) (api.Message, er
 		o.Log.Error("the store is sealed under the new root key, but renaming it failed; kmsd will finish at its next start", "err", err)
 		return nil, &api.Error{Code: api.CodeInternal, Message: "the keys are re-sealed, but the new root key could not be put in place; kmsd will at its next start"}
 	}
-	crashAt("renamed")
+	CrashAt("renamed")
 	o.Log.Warn("root key rotated: back up the new one; the old one is kept (backups taken before open only under it) until you remove it with kmsd forget-root-key", "root_key", path, "old", old, "keys", n)
 	return &api.RotateRootKeyOutput{RootKeyFile: path, OldRootKeyFile: old, Keys: int64(n)}, nil
 }
 
-// crashAt kills kmsd (SIGKILL) at a named step of a root key rotation when
+// CrashAt kills kmsd (SIGKILL) at a named step of a root key rotation when
 // KMSD_TEST_CRASH_AT names it: for the tests that check each step is
-// crash-safe. Unset, it does nothing.
-func crashAt(step string) {
+// crash-safe (this online rotation, and a fleet's offline one, kmsd
+// rotate-root-key --store etcd). Unset, it does nothing.
+func CrashAt(step string) {
 	if v := os.Getenv("KMSD_TEST_CRASH_AT"); v != "" && v == step {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {} // the signal is on its way

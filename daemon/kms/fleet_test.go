@@ -403,3 +403,62 @@ func TestFleetReloadAfterCompaction(t *testing.T) {
 		return again(b, func() error { return b.EnableKey(ctx, &api.KeyIDInput{KeyId: k1.KeyMetadata.KeyId}) })
 	})
 }
+
+// limitedStore takes at most max changes in one write, as etcd takes 128.
+type limitedStore struct {
+	*memstore.Store
+	max int
+}
+
+func (l limitedStore) MaxBatch() (int, int64) { return l.max, 1 << 20 }
+
+func (l limitedStore) Write(b *keystore.Batch) error {
+	if b.Len() > l.max {
+		return fmt.Errorf("a write of %d changes, over the store's %d", b.Len(), l.max)
+	}
+	return l.Store.Write(b)
+}
+
+// A key with more grants and aliases than one write of the store takes
+// is still deleted at the end of its waiting period, with all of them.
+func TestDeleteKeyWithMoreThanOneWrite(t *testing.T) {
+	st := limitedStore{memstore.New(), 8}
+	c := newClock()
+	s, err := Open(Config{Store: st, RootKey: testRoot(t), TickInterval: -1, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	k, _ := s.CreateKey(ctx, &api.CreateKeyInput{})
+	id := k.KeyMetadata.KeyId
+	for i := range 20 {
+		if _, err := s.CreateGrant(ctx, &api.CreateGrantInput{KeyId: id, GranteePrincipal: fmt.Sprintf("uid:%d", 5000+i), Operations: []string{"Encrypt"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 10 {
+		if err := s.CreateAlias(ctx, &api.AliasInput{AliasName: fmt.Sprintf("alias/many-%d", i), TargetKeyId: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.ScheduleKeyDeletion(ctx, &api.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: api.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(8 * 24 * time.Hour)
+	if err := s.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DescribeKey(ctx, &api.DescribeKeyInput{KeyId: id}); api.CodeOf(err) != api.CodeNotFound {
+		t.Fatalf("the key after its deletion: %v", err)
+	}
+	n := 0
+	st.Scan(nil, func(k, _ []byte) error {
+		if k[0] != 'm' {
+			n++
+		}
+		return nil
+	})
+	if n != 0 {
+		t.Fatalf("%d records left after the key's deletion", n)
+	}
+}

@@ -472,6 +472,9 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, in *api.KeyIDInput) (*a
 // deleteKey removes a key whose waiting period is over, with its aliases,
 // and zeroes its material. The caller holds writeMu.
 func (s *Service) deleteKey(e *entry) error {
+	if err := s.dropKeyParts(e); err != nil {
+		return err
+	}
 	var b keystore.Batch
 	b.DeleteKey(e.id)
 	for gid := range e.auth.Load().grants {
@@ -508,5 +511,63 @@ func (s *Service) deleteKey(e *entry) error {
 	}
 	s.log.Info("key deleted at the end of its waiting period", "key", e.id.String(), "aliases", len(refs))
 	s.event("DeleteKey", e.id.String(), fmt.Sprintf("deleted at the end of its waiting period with %d aliases", len(refs)))
+	return nil
+}
+
+// dropKeyParts removes the grants and aliases of a key being deleted
+// ahead of it, a store write at a time, when there are more than one
+// write of the store takes with the key (etcd takes 128 changes): the
+// key's deletion then fits. A key pending deletion serves nothing, so
+// losing its grants and aliases first changes nothing a caller sees but
+// ListGrants and ListAliases. The caller holds writeMu.
+func (s *Service) dropKeyParts(e *entry) error {
+	l, ok := s.store.(keystore.BatchLimiter)
+	if !ok {
+		return nil
+	}
+	most, _ := l.MaxBatch()
+	var grants []string
+	for gid := range e.auth.Load().grants {
+		grants = append(grants, gid)
+	}
+	s.mu.RLock()
+	var aliases []*keystore.AliasRecord
+	for _, a := range s.aliases {
+		if a.TargetKeyID == e.id {
+			aliases = append(aliases, a)
+		}
+	}
+	s.mu.RUnlock()
+	if 1+len(grants)+len(aliases) <= most {
+		return nil
+	}
+	for chunk := range slices.Chunk(grants, most) {
+		var b keystore.Batch
+		for _, gid := range chunk {
+			b.DeleteGrant(e.id, gid)
+		}
+		if err := s.write("DeleteKey", &b); err != nil {
+			return err
+		}
+		s.setGrants(e, func(m map[string]*grant) {
+			for _, gid := range chunk {
+				delete(m, gid)
+			}
+		})
+	}
+	for chunk := range slices.Chunk(aliases, most) {
+		var b keystore.Batch
+		for _, a := range chunk {
+			b.DeleteAlias(a.Owner, a.AliasName)
+		}
+		if err := s.write("DeleteKey", &b); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		for _, a := range chunk {
+			delete(s.aliases, refOf(a))
+		}
+		s.mu.Unlock()
+	}
 	return nil
 }

@@ -588,3 +588,53 @@ func TestFleetRotateAndRestore(t *testing.T) {
 	r.d.OK(t, "decrypt", "--ciphertext-blob", "file://blob.b64")
 	r.d.OK(t, "describe-key", "--key-id", "alias/kept")
 }
+
+// The fleet's offline rotation killed at each step leaves a fleet that
+// opens under the key it was committed to, and only that one: before
+// the commit the old key (the next seals dropped), after it the new
+// (promoted at the first host's start). What was sealed before decrypts.
+func TestFleetRotationCrashSafe(t *testing.T) {
+	c := startCluster(t, 1)
+	kmsd, _ := testkit.Binaries(t)
+	for i, step := range []struct {
+		name     string
+		newOpens bool // the store was committed to the new key
+	}{{"next-seals-written", false}, {"committed", true}} {
+		prefix := fmt.Sprintf("/crash%d/", i)
+		a := startHost(t, c, "a", prefix, nil)
+		rkPath := filepath.Join(a.d.State, "root-key")
+		rk, _ := os.ReadFile(rkPath)
+		key := strings.TrimSpace(a.d.OK(t, "create-key", "--query", "KeyMetadata.KeyId", "--output", "text"))
+		blob := strings.TrimSpace(a.d.OK(t, encryptArgs(key)...))
+		if err := a.d.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		newKey := filepath.Join(testkit.ShortDir(t), "new-root-key")
+		keystore.CreateRootKey(newKey)
+		cmd := exec.Command(kmsd, "rotate-root-key", "--state-dir", a.d.State, "--new-root-key-file", newKey,
+			"--store", "etcd", "--etcd-endpoints", c.endpoints(), "--etcd-prefix", prefix)
+		cmd.Env = append(os.Environ(), "KMSD_TEST_CRASH_AT="+step.name)
+		if out, err := cmd.CombinedOutput(); err == nil {
+			t.Fatalf("%s: the rotation was not killed: %s", step.name, out)
+		}
+		nk, _ := os.ReadFile(newKey)
+		opens, refused := rk, nk
+		if step.newOpens {
+			opens, refused = nk, rk
+		}
+		dir := testkit.ShortDir(t)
+		os.MkdirAll(filepath.Join(dir, "state"), 0o700)
+		os.WriteFile(filepath.Join(dir, "state", "root-key"), refused, 0o600)
+		if _, err := testkit.StartProcess(kmsd, testkit.Config{Dir: dir, Args: fleetArgs(c, "x", prefix)}); err == nil {
+			t.Fatalf("%s: a host started with the key the fleet is not committed to", step.name)
+		}
+		h := startHost(t, c, "b", prefix, opens)
+		os.WriteFile(filepath.Join(h.d.Dir, "blob.b64"), []byte(blob), 0o600)
+		h.d.OK(t, "decrypt", "--ciphertext-blob", "file://blob.b64")
+		// Nothing of the rotation is left: every key's record opens under
+		// the key the fleet is committed to (a new key decrypts too).
+		blob2 := strings.TrimSpace(h.d.OK(t, encryptArgs(key)...))
+		os.WriteFile(filepath.Join(h.d.Dir, "blob2.b64"), []byte(blob2), 0o600)
+		h.d.OK(t, "decrypt", "--ciphertext-blob", "file://blob2.b64")
+	}
+}
