@@ -23,7 +23,6 @@ func serviceEvent(e kms.Event) *audit.Event {
 // gaps and retirements belong with this state directory's trail, which a
 // backup does not carry.
 func localMeta(name string) bool {
-	name, _, _ = strings.Cut(name, "@") // a fleet host's (checkpointStore.host)
 	switch name {
 	case metaAuditCheckpoint, metaAuditGaps, metaAuditRetired, metaAuditOrigin:
 		return true
@@ -32,13 +31,10 @@ func localMeta(name string) bool {
 }
 
 // checkpointStore keeps the audit trail's latest checkpoint in kmsd's
-// store, where whoever edits the trail's files cannot reach it. On a
-// fleet host, whose store the fleet shares, each name ends in @HOST: each
-// host's trail is its own.
-type checkpointStore struct {
-	st   keystore.Store
-	host string
-}
+// store, where whoever edits the trail's files cannot reach it: the
+// service's local store (kms.Service.LocalStore), which on a fleet host
+// is its own, not the fleet's.
+type checkpointStore struct{ st keystore.Store }
 
 // fleetHostOf is the name of this fleet host, "" outside a fleet.
 func fleetHostOf(svc *kms.Service) string {
@@ -47,24 +43,13 @@ func fleetHostOf(svc *kms.Service) string {
 }
 
 // checkpointsOf is the checkpoint store of svc's trail: this host's.
-func checkpointsOf(svc *kms.Service) checkpointStore {
-	f, _ := svc.FleetStatus()
-	return checkpointStore{st: svc.Store(), host: f.Host}
-}
-
-// name is the metadata name of what is kept under base.
-func (c checkpointStore) name(base string) string {
-	if c.host == "" {
-		return base
-	}
-	return base + "@" + c.host
-}
+func checkpointsOf(svc *kms.Service) checkpointStore { return checkpointStore{st: svc.LocalStore()} }
 
 const metaAuditCheckpoint = "audit-checkpoint"
 
 func (c checkpointStore) LoadCheckpoint() (uint64, [32]byte, bool, error) {
 	var h [32]byte
-	v, err := keystore.GetMeta(c.st, c.name(metaAuditCheckpoint))
+	v, err := keystore.GetMeta(c.st, metaAuditCheckpoint)
 	if err != nil || v == nil {
 		return 0, h, false, err
 	}
@@ -80,12 +65,12 @@ func (c checkpointStore) LoadCheckpoint() (uint64, [32]byte, bool, error) {
 func (c checkpointStore) SaveCheckpoint(seq uint64, h [32]byte, tree []byte) error {
 	var b keystore.Batch
 	v := append(binary.BigEndian.AppendUint64(nil, seq), h[:]...)
-	b.PutMeta(c.name(metaAuditCheckpoint), append(v, tree...))
+	b.PutMeta(metaAuditCheckpoint, append(v, tree...))
 	return c.st.Write(&b)
 }
 
 func (c checkpointStore) CheckpointTree() ([]byte, error) {
-	v, err := keystore.GetMeta(c.st, c.name(metaAuditCheckpoint))
+	v, err := keystore.GetMeta(c.st, metaAuditCheckpoint)
 	if err != nil || len(v) <= 40 {
 		return nil, err // none, or saved before the tree was
 	}
@@ -99,7 +84,7 @@ const metaAuditOrigin = "audit-origin"
 
 // auditOrigin returns the trail's origin, making it on first use.
 func (c checkpointStore) auditOrigin() (string, error) {
-	v, err := keystore.GetMeta(c.st, c.name(metaAuditOrigin))
+	v, err := keystore.GetMeta(c.st, metaAuditOrigin)
 	if err != nil {
 		return "", err
 	}
@@ -118,7 +103,7 @@ func (c checkpointStore) auditOrigin() (string, error) {
 	}
 	origin := host + "/kmsd-audit/" + rand.Text()[:16]
 	var b keystore.Batch
-	b.PutMeta(c.name(metaAuditOrigin), []byte(origin))
+	b.PutMeta(metaAuditOrigin, []byte(origin))
 	return origin, c.st.Write(&b)
 }
 
@@ -128,13 +113,13 @@ const metaAuditRetired = "audit-retired"
 
 func (c checkpointStore) SaveRetired(seq uint64, h [32]byte) error {
 	var b keystore.Batch
-	b.PutMeta(c.name(metaAuditRetired), append(binary.BigEndian.AppendUint64(nil, seq), h[:]...))
+	b.PutMeta(metaAuditRetired, append(binary.BigEndian.AppendUint64(nil, seq), h[:]...))
 	return c.st.Write(&b)
 }
 
 // Retired is what SaveRetired kept; ok is false if no file was retired.
 func (c checkpointStore) Retired() (seq uint64, h [32]byte, ok bool, err error) {
-	v, err := keystore.GetMeta(c.st, c.name(metaAuditRetired))
+	v, err := keystore.GetMeta(c.st, metaAuditRetired)
 	if err != nil || v == nil {
 		return 0, h, false, err
 	}
@@ -163,13 +148,13 @@ func (c checkpointStore) NoteGap(what string) error {
 	}
 	v, _ := json.Marshal(gaps)
 	var b keystore.Batch
-	b.PutMeta(c.name(metaAuditGaps), v)
+	b.PutMeta(metaAuditGaps, v)
 	return c.st.Write(&b)
 }
 
 // Gaps are the gaps NoteGap kept.
 func (c checkpointStore) Gaps() ([]string, error) {
-	v, err := keystore.GetMeta(c.st, c.name(metaAuditGaps))
+	v, err := keystore.GetMeta(c.st, metaAuditGaps)
 	if err != nil || v == nil {
 		return nil, err
 	}

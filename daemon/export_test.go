@@ -35,7 +35,7 @@ func (s *Server) Audit() *audit.Writer { return s.cfg.Audit }
 func (s *Server) AuditDir() string { return s.cfg.AuditDir }
 
 // CheckpointStore is the checkpoint store kmsd gives its audit trail.
-func CheckpointStore(st keystore.Store) audit.CheckpointStore { return checkpointStore{st: st} }
+func CheckpointStore(st keystore.Store) audit.CheckpointStore { return checkpointStore{st} }
 
 // HeldBy is what uid holds of the in-flight budget now.
 func HeldBy(s *Server, uid uint32) int { return s.p.HeldBy(uid) }

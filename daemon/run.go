@@ -22,6 +22,7 @@ import (
 	"kmsd/fusefs"
 	"kmsd/internal/version"
 	"kmsd/keystore"
+	"kmsd/keystore/badgerstore"
 	"kmsd/keystore/etcdstore"
 	"kmsd/keystore/statedir"
 	"kmsd/wire/api"
@@ -157,7 +158,12 @@ func openService(o Options, cpu keystore.CPUFeatures, log *slog.Logger) (*kms.Se
 		if err != nil {
 			return nil, nil, err
 		}
-		cfg.Store, cfg.RootKey = st, rk
+		local, err := badgerstore.Open(badgerstore.Options{Dir: filepath.Join(o.StateDir, "host-db"), Logger: log})
+		if err != nil {
+			st.Close()
+			return nil, nil, fmt.Errorf("this host's own store: %w", err)
+		}
+		cfg.Store, cfg.RootKey, cfg.Local = st, rk, local
 		cfg.Fleet, lead = fleetConfig(o, st, log)
 		log.Info("fleet host", "host", o.Fleet.Host, "etcd", strings.Join(o.Fleet.Endpoints, ","), "prefix", st.Prefix(),
 			"max_staleness", cmp.Or(o.Fleet.MaxStaleness, kms.DefaultMaxStaleness))
@@ -177,6 +183,9 @@ func openService(o Options, cpu keystore.CPUFeatures, log *slog.Logger) (*kms.Se
 			lead.Stop()
 		}
 		cfg.Store.Close()
+		if cfg.Local != nil {
+			cfg.Local.Close()
+		}
 	}
 	return svc, lead, err
 }

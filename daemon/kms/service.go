@@ -62,6 +62,10 @@ type Config struct {
 	// Fleet, if set, makes this service one host of a fleet sharing
 	// Store with others (fleet.go).
 	Fleet *Fleet
+	// Local, if set, is where this host keeps what is its alone (the
+	// audit trail's checkpoints): a fleet host's own store beside the
+	// fleet's. The service owns it as it owns Store. Nil is Store.
+	Local keystore.Store
 
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -118,6 +122,15 @@ type entry struct {
 	private atomic.Pointer[keyspec.Private]
 }
 
+// LocalStore is where this host keeps what is its alone: Config.Local,
+// or the store.
+func (s *Service) LocalStore() keystore.Store {
+	if s.cfg.Local != nil {
+		return s.cfg.Local
+	}
+	return s.store
+}
+
 // Close stops the background loop, zeroes every unsealed key version and
 // closes the store. Calls after Close fail.
 func (s *Service) Close() error {
@@ -138,7 +151,11 @@ func (s *Service) Close() error {
 	}
 	s.mu.Unlock()
 	s.closeKeyStores()
-	return s.store.Close()
+	err := s.store.Close()
+	if s.cfg.Local != nil {
+		err = errors.Join(err, s.cfg.Local.Close())
+	}
+	return err
 }
 
 // Store is the store the service keeps its records in, for the daemon's
