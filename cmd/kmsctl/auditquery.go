@@ -34,19 +34,8 @@ func (c *auditQueryCmd) run(e *env) error {
 	if r := c.Result; r != "" && r != "success" && r != "error" && !exceptionName.MatchString(r) {
 		return usageError{fmt.Errorf("--result %q: want success, error, or an exception name such as AccessDeniedException", r)}
 	}
-	now := time.Now()
-	for _, t := range []struct {
-		flag, v string
-		dst     *time.Time
-	}{{"since", c.Since, &f.Since}, {"until", c.Until, &f.Until}} {
-		if t.v == "" {
-			continue
-		}
-		v, err := parseWhen(t.v, now)
-		if err != nil {
-			return usageError{fmt.Errorf("--%s: %w", t.flag, err)}
-		}
-		*t.dst = v
+	if err := setSpan(&f, c.Since, c.Until); err != nil {
+		return err
 	}
 	trails, err := c.trails(e)
 	if err != nil {
@@ -86,6 +75,26 @@ func (c *auditQueryCmd) run(e *env) error {
 		return err
 	}
 	return show(e.stdout, e.g, &object{Keys: []string{"Records"}, Vals: map[string]any{"Records": records}})
+}
+
+// setSpan sets f's Since and Until from --since and --until as a person
+// types them (parseWhen); a bad one is a usage error naming its flag.
+func setSpan(f *audit.Filter, since, until string) error {
+	now := time.Now()
+	for _, t := range []struct {
+		flag, v string
+		dst     *time.Time
+	}{{"since", since, &f.Since}, {"until", until, &f.Until}} {
+		if t.v == "" {
+			continue
+		}
+		v, err := parseWhen(t.v, now)
+		if err != nil {
+			return usageError{fmt.Errorf("--%s: %w", t.flag, err)}
+		}
+		*t.dst = v
+	}
+	return nil
 }
 
 // parseWhen reads a time as a person types it: RFC 3339; a date (local

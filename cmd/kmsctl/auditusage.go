@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 
 	"kmsd/daemon/audit"
 )
@@ -33,19 +32,8 @@ type usageRecord struct {
 
 func (c *auditUsageCmd) run(e *env) error {
 	var f audit.Filter
-	now := time.Now()
-	for _, t := range []struct {
-		flag, v string
-		dst     *time.Time
-	}{{"since", c.Since, &f.Since}, {"until", c.Until, &f.Until}} {
-		if t.v == "" {
-			continue
-		}
-		v, err := parseWhen(t.v, now)
-		if err != nil {
-			return usageError{fmt.Errorf("--%s: %w", t.flag, err)}
-		}
-		*t.dst = v
+	if err := setSpan(&f, c.Since, c.Until); err != nil {
+		return err
 	}
 	trails, err := c.trails(e)
 	if err != nil {
