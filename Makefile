@@ -10,7 +10,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 VERSION     ?=
 LDFLAGS     := $(if $(VERSION),-X kmsd/internal/version.release=$(VERSION))
 
-.PHONY: build run demo test test-long lint generate fuzz bench soak clean
+.PHONY: build run demo test test-long lint generate fuzz bench scale soak clean
 
 ## build: bin/kmsd and bin/kmsctl
 build:
@@ -98,6 +98,10 @@ fuzz:
 BENCHTIME    ?= 500ms
 COUNT        ?= 5
 PEER_VERSION := v0.0.0-20260228092603-2a5e92d09ab6
+# scale: kmsd's CPU per item at 1, 2, 4, ... workers (bench/scale.sh).
+scale:
+	GO=$(GO) bash bench/scale.sh
+
 bench:
 	@mkdir -p bench/results
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count $(COUNT) -timeout 2h ./bench/ | tee bench/results/kmsd.txt

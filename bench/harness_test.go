@@ -37,14 +37,30 @@ type kmsd struct {
 // startKMSD starts a kmsd process on a fresh state directory, with audit
 // and authorization at their defaults unless args say otherwise, and
 // stops it (SIGTERM) when the benchmark ends. With KMSD_BENCH_PROFILE set
-// to a directory, each daemon writes a CPU profile there.
+// to a directory, each daemon writes a CPU profile there; KMSD_BENCH_ARGS
+// are more flags for every daemon, and KMSD_BENCH_KMSD another kmsd
+// binary to run (to compare settings, or builds, on one machine).
 func startKMSD(b *testing.B, args ...string) *kmsd {
+	b.Helper()
+	return startWith(b, testkit.Config{}, args...)
+}
+
+// startWith is startKMSD with more of the process's settings (cfg.Args
+// are replaced by args).
+func startWith(b *testing.B, cfg testkit.Config, args ...string) *kmsd {
 	b.Helper()
 	args = append([]string{"--log-level", "warn"}, args...)
 	if p := os.Getenv("KMSD_BENCH_PROFILE"); p != "" {
 		args = append(args, "--cpu-profile", filepath.Join(p, fmt.Sprintf("%s-%d.prof", strings.ReplaceAll(b.Name(), "/", "_"), daemons.Add(1))))
 	}
-	d := &kmsd{Daemon: testkit.Start(b, testkit.Config{Args: args})}
+	args = append(args, strings.Fields(os.Getenv("KMSD_BENCH_ARGS"))...)
+	if alt := os.Getenv("KMSD_BENCH_KMSD"); alt != "" {
+		// Wrap's last word is run with kmsd's path and flags: this one
+		// drops the path and runs alt instead.
+		cfg.Wrap = append(cfg.Wrap, "sh", "-c", `shift; exec "$0" "$@"`, alt)
+	}
+	cfg.Args = args
+	d := &kmsd{Daemon: testkit.Start(b, cfg)}
 	d.pid = d.Pid()
 	d.c = d.dial(b, client.Options{Client: "bench"})
 	k, err := d.c.CreateKey(ctx, &api.CreateKeyInput{Description: "bench"})

@@ -19,6 +19,7 @@ const (
 	envKey     = "KMSD_BENCH_KEY"
 	envCalls   = "KMSD_BENCH_CALLS"
 	envCallers = "KMSD_BENCH_CALLERS"
+	envItems   = "KMSD_BENCH_ITEMS" // items per call: a batch if over 1
 )
 
 // runProcs measures o with procs processes of callers callers each, every
@@ -41,6 +42,9 @@ const echoChild = "echo"
 // calls as measure.Child says. It returns the process's exit code.
 func runChild() int {
 	err := func() error {
+		if os.Getenv(envChild) == echoServerChild {
+			return runEchoServer()
+		}
 		n, err1 := strconv.Atoi(os.Getenv(envCalls))
 		callers, err2 := strconv.Atoi(os.Getenv(envCallers))
 		if err1 != nil || err2 != nil {
@@ -54,12 +58,7 @@ func runChild() int {
 			defer e.close()
 			return measure.Child(n, callers, e.roundTrip)
 		}
-		var o *op
-		for i := range ops {
-			if ops[i].name == os.Getenv(envChild) {
-				o = &ops[i]
-			}
-		}
+		o := findOp(os.Getenv(envChild))
 		if o == nil {
 			return fmt.Errorf("no op %q", os.Getenv(envChild))
 		}
@@ -71,6 +70,9 @@ func runChild() int {
 		cs, err := o.prep(c, os.Getenv(envKey))
 		if err != nil {
 			return err
+		}
+		if items, _ := strconv.Atoi(os.Getenv(envItems)); items > 1 {
+			return measure.Child(n, callers, func(int) error { return cs.batch(c, items) })
 		}
 		return measure.Child(n, callers, func(int) error { return cs.one(c) })
 	}()

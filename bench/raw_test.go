@@ -138,7 +138,8 @@ func (e *echo) roundTrip(w int) error {
 	return err
 }
 
-// echoServer answers every frame with its own body, framed again.
+// echoServer answers every frame with its own body, framed again, in
+// this process.
 func echoServer(b *testing.B) string {
 	dir, err := os.MkdirTemp("", "echo")
 	if err != nil {
@@ -149,29 +150,35 @@ func echoServer(b *testing.B) string {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { ln.Close(); os.RemoveAll(dir) })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 1<<16)
-				var out []byte
-				for {
-					body, err := wire.ReadFrame(c, buf, wire.MaxFrame)
-					if err != nil {
-						return
-					}
-					out = append(wire.AppendFrameHeader(out[:0]), body...)
-					wire.FinishFrame(out, 0)
-					if _, err := c.Write(out); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
+	go serveEcho(ln)
 	return ln.Addr().String()
+}
+
+// serveEcho is the echo server: a goroutine per connection reads a frame
+// and writes it back, as kmsd's socket reads and answers one (the least
+// any server of this protocol does per request). It returns when ln is
+// closed.
+func serveEcho(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			buf := make([]byte, 1<<16)
+			var out []byte
+			for {
+				body, err := wire.ReadFrame(c, buf, wire.MaxFrame)
+				if err != nil {
+					return
+				}
+				out = append(wire.AppendFrameHeader(out[:0]), body...)
+				wire.FinishFrame(out, 0)
+				if _, err := c.Write(out); err != nil {
+					return
+				}
+			}
+		}()
+	}
 }

@@ -12,9 +12,12 @@
 //   - client-cores: the callers' CPU time over the run's wall time (the
 //     benchmark process's, and for kmsd its client library's; with
 //     RunProcs, every calling process's together);
-//   - server-cores and peak-RSS-MiB: when Spec.PID names the server process,
-//     its CPU time over the run divided by the run's wall time, and the
-//     most resident memory it held during the run.
+//   - server-cores, server-ns/item and peak-RSS-MiB: when Spec.PID names
+//     the server process, its CPU time over the run divided by the run's
+//     wall time, and by the items served (the cost of one item, which
+//     stays flat when the server scales), and the most resident memory
+//     it held during the run. CPU time is read from /proc/<pid>/stat, in
+//     ticks of 10 ms: a run should take a second or more.
 //
 // Run starts exactly Spec.Callers goroutines, each calling in a loop until
 // b.N calls are done, so "64 callers" means 64 calls in flight. RunProcs
@@ -123,7 +126,9 @@ func report(b *testing.B, s Spec, lat []time.Duration, elapsed, clientCPU, cpu0 
 	}
 	b.ReportMetric(clientCPU.Seconds()/sec, "client-cores")
 	if s.PID != 0 {
-		b.ReportMetric((CPUTime(s.PID)-cpu0).Seconds()/sec, "server-cores")
+		cpu := CPUTime(s.PID) - cpu0
+		b.ReportMetric(cpu.Seconds()/sec, "server-cores")
+		b.ReportMetric(float64(cpu.Nanoseconds())/items, "server-ns/item")
 		if _, peak, err := RSS(s.PID); err == nil {
 			b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
 		}

@@ -2,6 +2,7 @@ package measure
 
 import (
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +30,17 @@ func TestRunReports(t *testing.T) {
 			t.Errorf("%+v: ops/s is %.2f x calls/s", s, got)
 		}
 		if _, ok := r.Extra["server-cores"]; ok != (s.PID != 0) {
-			t.Errorf("%+v: kmsd-cores reported %v", s, ok)
+			t.Errorf("%+v: server-cores reported %v", s, ok)
+		}
+		// This process is the "server" of the second spec: its CPU per
+		// item is its CPU time (cores times wall time) over the items.
+		if ns, ok := r.Extra["server-ns/item"]; ok != (s.PID != 0) {
+			t.Errorf("%+v: server-ns/item reported %v", s, ok)
+		} else if ok {
+			want := r.Extra["server-cores"] * 1e9 / r.Extra["ops/s"]
+			if ns < 0 || math.Abs(ns-want) > 0.01*want+1 {
+				t.Errorf("%+v: server-ns/item %.0f, cores/throughput gives %.0f", s, ns, want)
+			}
 		}
 	}
 }

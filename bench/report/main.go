@@ -11,7 +11,9 @@
 // to standard output as well. Every figure is the median of the runs
 // (-count) of its benchmark. The table begins with the hot path's targets,
 // each with its figure in the -before run (the code before that work, on
-// the same machine), now, and over its goal.
+// the same machine), now, and over its goal. With -scale it prints only
+// the table of kmsd's CPU per item by worker count (BenchmarkScale), as
+// bench/scale.sh does.
 package main
 
 import (
@@ -29,6 +31,7 @@ func main() {
 	table := flag.String("table", "", "also write the markdown table to this file")
 	svg := flag.String("svg", "", "write the plot to this file")
 	beforeFile := flag.String("before", "", "benchmark output of the code before the hot-path work, for the targets' before column")
+	scaleOnly := flag.Bool("scale", false, "print only BenchmarkScale's table of CPU per item (bench/scale.sh)")
 	flag.Parse()
 	rs, err := readFiles(flag.Args())
 	if err != nil {
@@ -43,6 +46,11 @@ func main() {
 		}
 	}
 	var md strings.Builder
+	if *scaleOnly {
+		writeScale(&md, rs)
+		fmt.Print(md.String())
+		return
+	}
 	writeTable(&md, rs, before)
 	fmt.Print(md.String())
 	if *table != "" {

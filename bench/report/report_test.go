@@ -117,3 +117,38 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("a missing file: %v", err)
 	}
 }
+
+// TestScale: the table of CPU per item has each row's median at each
+// worker count with its ratio to one worker's, and the targets read
+// from them are met or not as the figures say.
+func TestScale(t *testing.T) {
+	rs, err := readFiles([]string{"testdata/scale.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	writeScale(&b, rs)
+	out := b.String()
+	for _, want := range []string{
+		"| row | N=1 | N=2 |",
+		"| Encrypt 32 B, batches of 256 | 820 ns, 1.00×, 500,000/s | 860 ns, 1.05×, 900,000/s |", // medians: 820 of 800, 820, 9000
+		"| Decrypt 32 B, batches of 256 | — | — |",
+		"| Encrypt 32 B, batches of 256: CPU per item at N=2 over N=1 | ≤ 1.10× | 1.05× | yes |",
+		"| Encrypt 32 B, 8 processes x 8 callers: CPU per item at N=2 over N=1 | ≤ 1.10× | 1.25× | no |",
+		"| Encrypt 32 B batches: kmsd's CPU per item at N=1 | ≤ 300 ns | 820 ns | no |",
+		"| singles (8x8): kmsd's CPU per request over the echo server's, N=1 | ≤ 0.75× | 1.20× | no |",
+		"| singles (8x8): kmsd's CPU per request over the echo server's, N=2 | ≤ 0.75× | 1.25× | no |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the scale table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "N=8 over N=1") {
+		t.Error("a run without 8 workers has targets for 8")
+	}
+	var empty strings.Builder
+	writeScale(&empty, sample(t))
+	if empty.Len() != 0 {
+		t.Errorf("a run without BenchmarkScale has a scale table: %q", empty.String())
+	}
+}

@@ -84,6 +84,7 @@ func writeTable(w io.Writer, rs, before *results) {
 	writeHSM(w, rs)
 	writeAsymmetric(w, rs)
 	writeExtras(w, rs)
+	writeScale(w, rs)
 }
 
 // writeAsymmetric is the operations of the asymmetric and HMAC keys
