@@ -16,8 +16,8 @@
 // A poll that finds nothing has burnt its whole window, and a peer that
 // answers slower than the window (a client decoding a batch of 256
 // answers before it sends the next, a kmsd busy with another's batch)
-// makes every poll such a loss: measured, polling then doubled kmsd's CPU
-// per batched item for no gain in throughput. So each Reader keeps the
+// makes every poll such a loss (BenchmarkSlowPeer: 109-135 µs of CPU per
+// exchange polling always, 70-80 adapting, here). So each Reader keeps the
 // average of its recent polled waits (the time from a read that found
 // nothing to the data's arrival, weighted 1/4 to the newest) and polls
 // only while that average is within the window. While it is not, reads
