@@ -126,7 +126,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 	}
 	start := time.Now()
 	r.polls++
-	n, err, waited, ok := r.poll(p, start)
+	n, waited, err, ok := r.poll(p, start)
 	r.limit.give()
 	if !ok {
 		n, err = r.conn.Read(p)
@@ -196,7 +196,7 @@ var errAgain = errors.New("again")
 // poll tries non-blocking reads from start until one finds data or the
 // window passes; ok says it has a result, and waited how long it took
 // (0 when the first try found it).
-func (r *Reader) poll(p []byte, start time.Time) (n int, err error, waited time.Duration, ok bool) {
+func (r *Reader) poll(p []byte, start time.Time) (n int, waited time.Duration, err error, ok bool) {
 	end := start.Add(r.window)
 	for first := true; ; first = false {
 		n, err = r.try(p)
@@ -204,10 +204,10 @@ func (r *Reader) poll(p []byte, start time.Time) (n int, err error, waited time.
 			if !first {
 				waited = max(time.Since(start), 1)
 			}
-			return n, err, waited, true
+			return n, waited, err, true
 		}
 		if time.Now().After(end) {
-			return 0, nil, 0, false
+			return 0, 0, nil, false
 		}
 		runtime.Gosched()
 	}
