@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -385,7 +386,10 @@ func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *sl
 		}
 		log.Info("mounted the FUSE view", "dir", o.Mount, "allow_other", o.MountAllow)
 	}
-	log.Info("serving", "socket", o.Socket, "state_dir", o.StateDir, "workers", srv.cfg.Workers, "keys", srv.cfg.Service.KeyCount())
+	// usable_cpus is what the default workers follow: the CPUs kmsd may
+	// run on (GOMAXPROCS, from its affinity mask and cgroup CPU quota).
+	log.Info("serving", "socket", o.Socket, "state_dir", o.StateDir, "workers", srv.cfg.Workers,
+		"usable_cpus", runtime.GOMAXPROCS(0), "keys", srv.cfg.Service.KeyCount())
 	notify(log, "READY=1\nSTATUS=serving on "+o.Socket)
 	if o.Ready != nil {
 		o.Ready()

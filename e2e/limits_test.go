@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -163,4 +164,18 @@ func rssMiB(t *testing.T, pid int) int {
 	}
 	t.Fatal("no VmRSS")
 	return 0
+}
+
+// TestWorkersFollowUsableCPUs: pinned to one CPU by taskset, kmsd runs
+// one crypto worker (not cpuid's count of cores, 254 on some VMs), and
+// its start-up log says both figures.
+func TestWorkersFollowUsableCPUs(t *testing.T) {
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skip("taskset (util-linux) is not installed")
+	}
+	d := testkit.Start(t, testkit.Config{Wrap: []string{"taskset", "-c", "0"}})
+	log := d.Log.String()
+	if !strings.Contains(log, "workers=1 usable_cpus=1") {
+		t.Errorf("kmsd pinned to one CPU does not say it serves with one worker on one usable CPU:\n%s", log)
+	}
 }
