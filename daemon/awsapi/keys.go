@@ -138,7 +138,7 @@ func (ks *Keys) save(keys []accessKey) error {
 	if err != nil {
 		return err
 	}
-	if err := ks.svc.PutMeta("AccessKeys", metaAccessKeys, v); err != nil {
+	if err := ks.svc.PutMeta("AccessKeys", metaAccessKeys, v, ks.t.rev); err != nil {
 		return err
 	}
 	ks.t.rev = ks.svc.MetaRevision(metaAccessKeys)

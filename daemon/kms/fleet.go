@@ -140,11 +140,21 @@ func (s *Service) MetaRevision(name string) int64 {
 }
 
 // PutMeta writes a metadata value as the service writes its own records:
-// on a fleet host, on the condition that no other host changed it since
-// this one read it (ErrStale otherwise).
-func (s *Service) PutMeta(op, name string, v []byte) error {
+// on a fleet host, on the condition that the value is still the one the
+// caller read, at revision read (MetaRevision when it read it), in the
+// store (ErrStale otherwise). The revision is the caller's, not the
+// copy's: this host's watch may have applied another host's change to
+// the value after the caller read it, and a write conditional on that
+// newer revision would pass with the caller's older content, losing the
+// other host's change.
+func (s *Service) PutMeta(op, name string, v []byte, read int64) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	// The watch applies changes under writeMu, so the revision checked
+	// here is the one guard makes the write conditional on.
+	if s.fleet != nil && s.MetaRevision(name) != read {
+		return &staleError{op: op}
+	}
 	var b keystore.Batch
 	b.PutMeta(name, v)
 	return s.write(op, &b)

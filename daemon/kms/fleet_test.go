@@ -462,3 +462,43 @@ func TestDeleteKeyWithMoreThanOneWrite(t *testing.T) {
 		t.Fatalf("%d records left after the key's deletion", n)
 	}
 }
+
+// TestFleetPutMetaFromWhatWasRead: a shared value written on the
+// revision its writer read, not on the one this host holds now. Host 1
+// reads the value; host 0 changes it and host 1's watch applies that;
+// host 1's write of what it read before is then refused (ErrStale), and
+// the value keeps host 0's change, as a read-modify-write of the AWS
+// endpoint's access keys needs (two hosts adding one each: neither lost).
+func TestFleetPutMetaFromWhatWasRead(t *testing.T) {
+	hosts, _ := fleetOf(t, 2, time.Minute)
+	a, b := hosts[0], hosts[1]
+	if err := a.PutMeta("Test", "shared", []byte("v1"), a.MetaRevision("shared")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "b holds v1", func() error {
+		if b.MetaRevision("shared") != a.MetaRevision("shared") {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	read := b.MetaRevision("shared") // b reads v1
+	if err := a.PutMeta("Test", "shared", []byte("v1+a"), a.MetaRevision("shared")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "b's watch applies a's change", func() error {
+		if b.MetaRevision("shared") == read {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	if err := b.PutMeta("Test", "shared", []byte("v1+b"), read); !errors.Is(err, ErrStale) {
+		t.Fatalf("b's write of what it read before a's change: %v, want ErrStale", err)
+	}
+	if v, err := keystore.GetMeta(b.Store(), "shared"); err != nil || string(v) != "v1+a" {
+		t.Fatalf("the shared value is %q, %v; want a's v1+a kept", v, err)
+	}
+	// Read again, b's write is taken.
+	if err := b.PutMeta("Test", "shared", []byte("v1+a+b"), b.MetaRevision("shared")); err != nil {
+		t.Fatalf("b's write of what it read last: %v", err)
+	}
+}
