@@ -34,6 +34,7 @@ var targets = []target{
 	{"FUSE, 16 callers", "tx/s", 3e4, false, median(kmsdName("Encrypt", "32", "fuse=16"), "ops/s")},
 	{"the blob seal's share of kmsd's CPU, batched Encrypt 32 B", "%", 35, false, median(profileName, "seal-%")},
 	{"the audit trail's share of kmsd's CPU, batched Encrypt 32 B", "%", 5, true, median(profileName, "audit-%")},
+	{"the audit trail's share of kmsd's CPU, single Encrypt 32 B from 16 processes x 4", "%", 10, true, median(singlesProfileName, "audit-%")},
 	{"kmsd's allocations per batch item, batched Encrypt 32 B", "allocs", 0.1, true, median(kmsdName("Encrypt", "32", "batch=4096"), "server-allocs/item")},
 	{"idle RSS with 10,000 keys", "MiB", 48, true, median("Memory/keys=10000", "idle-RSS-MiB")},
 	{"peak RSS under batched Encrypt 32 B", "MiB", 64, true, func(rs *results) (float64, bool) {
@@ -48,8 +49,12 @@ var targets = []target{
 	{"overload (1 GiB asked at once): items throttled", "items/s", 1, false, median(overloadName, "throttled/s")},
 }
 
-// profileName is the line bench/profile.sh adds to the suite's output.
-const profileName = "Profile/op=Encrypt/size=32/mode=batch=4096"
+// profileName and singlesProfileName are the lines bench/profile.sh adds
+// to the suite's output.
+const (
+	profileName        = "Profile/op=Encrypt/size=32/mode=batch=4096"
+	singlesProfileName = "Profile/op=Encrypt/size=32/mode=procs=16x4"
+)
 
 func median(name, unit string) func(*results) (float64, bool) {
 	return func(rs *results) (float64, bool) { return rs.median(name, unit) }
