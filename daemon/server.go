@@ -64,8 +64,7 @@ type Config struct {
 	// PollWindow is how long a connection's reader polls its socket for
 	// the next request, after reading one, before it sleeps in the kernel
 	// (kmsd/internal/poll): a synchronous caller's round trip then skips
-	// the wake-up of a sleeping thread. A connection whose requests lately
-	// came later than the window sleeps at once. Zero never polls.
+	// the wake-up of a sleeping thread. Zero never polls.
 	PollWindow time.Duration
 }
 

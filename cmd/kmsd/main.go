@@ -39,7 +39,7 @@ type serveCmd struct {
 	MaxConnections        int           `help:"Connections served at once (default: the open-file limit less 256, which kmsd raises to its hard limit at start)."`
 	MaxConnectionsPerUID  int           `help:"Connections one uid may hold (root's are not bounded by it; default: an eighth of --max-connections, at least 16)."`
 	HelloTimeout          time.Duration `help:"Close a connection that sends no Hello within this." default:"5s"`
-	PollWindow            time.Duration `help:"How long a connection's reader polls for the next request before it sleeps: a synchronous caller's round trip then costs microseconds of CPU instead of a thread's wake-up; a connection whose requests lately came later than the window sleeps at once. 0 never polls." default:"50us"`
+	PollWindow            time.Duration `help:"How long a connection's reader polls for the next request before it sleeps: a synchronous caller's round trip then costs microseconds of CPU instead of a thread's wake-up. 0 never polls." default:"50us"`
 	AuditRetainSize       string        `help:"Remove the trail's oldest files once it passes this size (e.g. 10GiB); kmsd keeps where they ended, so verification still holds. Default: keep everything."`
 	AuditRetainAge        time.Duration `help:"Remove the trail's files whose last record is older than this (e.g. 2160h). Default: keep everything."`
 	AuditCheckpointExport string        `help:"Also copy each signed checkpoint of the audit trail here: a directory (on another mount or machine), or journal (the systemd journal). kmsctl audit verify --checkpoints then catches a trail rewritten after the copy, even one signed again with kmsd's own key." env:"KMSD_AUDIT_CHECKPOINT_EXPORT"`

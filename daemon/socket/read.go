@@ -19,7 +19,7 @@ import (
 // body is read, decodes it, and dispatches it. The first request must be
 // Hello. It returns when the connection ends (nil on shutdown).
 func (c *conn) readLoop() error {
-	fr := wire.NewFrameReader(poll.NewReader(c.nc, c.s.cfg.PollWindow, c.idle, nil).Adapt(), connBuffer, wire.MaxFrame)
+	fr := wire.NewFrameReader(poll.NewReader(c.nc, c.s.cfg.PollWindow, c.idle, nil), connBuffer, wire.MaxFrame)
 	var buf []byte
 	for first := true; ; first = false {
 		if c.stopping.Load() {

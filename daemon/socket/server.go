@@ -35,8 +35,7 @@ type Config struct {
 	HelloTimeout time.Duration // for the first frame
 	// PollWindow is how long a connection's reader polls its socket for
 	// the next request, after reading one, before it sleeps in the kernel
-	// (kmsd/internal/poll), while its requests come within the window
-	// (poll.Reader.Adapt). Zero never polls.
+	// (kmsd/internal/poll). Zero never polls.
 	PollWindow time.Duration
 }
 
