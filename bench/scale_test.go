@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"kmsd/bench/measure"
+	"kmsd/internal/ci"
 	"kmsd/internal/testkit"
 )
 
@@ -40,7 +41,7 @@ import (
 // the table of CPU per item by N.
 func BenchmarkScale(b *testing.B) {
 	if _, err := exec.LookPath("taskset"); err != nil {
-		b.Skip("taskset (util-linux) is needed to pin kmsd and its callers")
+		ci.Skip(b, "taskset (util-linux) is needed to pin kmsd and its callers")
 	}
 	ncpu := runtime.NumCPU()
 	for _, n := range scaleWorkers(b, ncpu) {

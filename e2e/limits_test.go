@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"kmsd/internal/ci"
 	"kmsd/internal/testkit"
 	"kmsd/wire"
 	"kmsd/wire/api"
@@ -171,7 +172,7 @@ func rssMiB(t *testing.T, pid int) int {
 // its start-up log says both figures.
 func TestWorkersFollowUsableCPUs(t *testing.T) {
 	if _, err := exec.LookPath("taskset"); err != nil {
-		t.Skip("taskset (util-linux) is not installed")
+		ci.Skip(t, "taskset (util-linux) is not installed")
 	}
 	d := testkit.Start(t, testkit.Config{Wrap: []string{"taskset", "-c", "0"}})
 	log := d.Log.String()
