@@ -57,7 +57,9 @@ func NewLimit(most int) *Limit {
 // the work the pollers wait on.
 var DefaultLimit = NewLimit(runtime.GOMAXPROCS(0) / 2)
 
-func (l *Limit) take() bool {
+// Take takes a poller's place, if one is free, and reports whether it
+// did; Give gives it back.
+func (l *Limit) Take() bool {
 	if l.n.Add(1) > l.most.Load() {
 		l.n.Add(-1)
 		return false
@@ -65,7 +67,8 @@ func (l *Limit) take() bool {
 	return true
 }
 
-func (l *Limit) give() { l.n.Add(-1) }
+// Give gives back a place Take took.
+func (l *Limit) Give() { l.n.Add(-1) }
 
 // NewReader reads conn, polling for up to window whenever want reports
 // true (want nil: always), under limit (nil: DefaultLimit). A conn without
@@ -87,9 +90,9 @@ func NewReader(conn net.Conn, window time.Duration, want func() bool, limit *Lim
 // passed, by a read that sleeps (the connection's deadlines hold for
 // both).
 func (r *Reader) Read(p []byte) (int, error) {
-	if r.raw != nil && len(p) > 0 && (r.want == nil || r.want()) && r.limit.take() {
+	if r.raw != nil && len(p) > 0 && (r.want == nil || r.want()) && r.limit.Take() {
 		n, err, ok := r.poll(p)
-		r.limit.give()
+		r.limit.Give()
 		if ok {
 			return n, err
 		}

@@ -82,15 +82,15 @@ func TestEndAndDeadline(t *testing.T) {
 func TestLimit(t *testing.T) {
 	l := NewLimit(2)
 	for i := range 2 {
-		if !l.take() {
+		if !l.Take() {
 			t.Fatalf("a limit of 2 refused poller %d", i+1)
 		}
 	}
-	if l.take() {
+	if l.Take() {
 		t.Fatal("a limit of 2 let a third poller in")
 	}
-	l.give()
-	if !l.take() {
+	l.Give()
+	if !l.Take() {
 		t.Fatal("a place given back was not taken again")
 	}
 	if NewLimit(0).most.Load() != 1 {

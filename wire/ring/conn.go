@@ -1,0 +1,413 @@
+package ring
+
+import (
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"kmsd/internal/poll"
+)
+
+// Conn is one side's view of an area: a stream it reads (the peer's
+// ring) and one it writes (its own), with deadlines as a net.Conn has.
+// One goroutine may read and one write at a time (callers serialize
+// their writes); Close and the deadlines may be called from any.
+type Conn struct {
+	mem  []byte
+	size uint64
+	in   half // the ring this side reads
+	out  half // the ring this side writes
+
+	rtail uint64 // in's tail: this side's own count, never read back (reader only)
+	whead uint64 // out's head, likewise (writer only)
+
+	rdl, wdl   atomic.Int64 // deadlines, Unix nanoseconds; 0: none
+	rsleep     atomic.Bool  // the reader may be asleep
+	wsleep     atomic.Bool  // the writer may be asleep
+	closed     atomic.Bool
+	unmap      sync.Mutex // guards mem's unmapping
+	closeErr   atomic.Pointer[error]
+	window     time.Duration
+	want       func() bool
+	limit      *poll.Limit
+	wakeups    atomic.Uint64 // futex wakes this side made
+	sleeps     atomic.Uint64 // sleeps this side's reader and writer took
+	ractive    atomic.Int32  // a Read (or Buffered) is in the area
+	wactive    atomic.Int32  // a Write is in the area
+	fruitless  int           // reader's wake-ups in a row that found nothing (reader only)
+	wfruitless int           // writer's, likewise
+}
+
+// half is one ring of the area.
+type half struct {
+	data      []byte
+	head      *atomic.Uint64
+	tail      *atomic.Uint64
+	dataWait  waitWord // its reader sleeps here for data
+	spaceWait waitWord // its writer sleeps here for space
+}
+
+func newHalf(mem []byte, line, data, size int) half {
+	return half{
+		data:      mem[data : data+size : data+size],
+		head:      index(mem, line+lineHead),
+		tail:      index(mem, line+lineTail),
+		dataWait:  newWaitWord(mem, line+lineDataWait),
+		spaceWait: newWaitWord(mem, line+lineSpaceWait),
+	}
+}
+
+func newConn(mem []byte, size int, side Side) *Conn {
+	req := newHalf(mem, offReq, HeaderSize, size)
+	ans := newHalf(mem, offAns, HeaderSize+size, size)
+	c := &Conn{mem: mem, size: uint64(size), limit: poll.DefaultLimit}
+	if side == Server {
+		c.in, c.out = req, ans
+	} else {
+		c.in, c.out = ans, req
+	}
+	return c
+}
+
+// SetPoll makes Read poll for up to window, before it sleeps, whenever
+// want reports true (nil: always), under limit (nil: poll.DefaultLimit).
+func (c *Conn) SetPoll(window time.Duration, want func() bool, limit *poll.Limit) {
+	c.window, c.want = window, want
+	if limit != nil {
+		c.limit = limit
+	}
+}
+
+// Read reads what the peer has written, up to len(p), waiting for at
+// least a byte until the read deadline (os.ErrDeadlineExceeded) or Close
+// (its error).
+func (c *Conn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if !enter(&c.ractive, &c.closed) {
+		return 0, c.closedErr()
+	}
+	defer c.ractive.Add(-1)
+	polled := false
+	for {
+		n, err := c.readNow(p)
+		if n > 0 || err != nil {
+			c.fruitless = 0
+			return n, err
+		}
+		if err := c.stopped(&c.rdl); err != nil {
+			return 0, err
+		}
+		if !polled && c.window > 0 && (c.want == nil || c.want()) && c.limit.Take() {
+			c.poll()
+			c.limit.Give()
+			polled = true
+			continue
+		}
+		c.rsleep.Store(true)
+		dl := c.rdl.Load()
+		ready := func() bool { return c.avail() != 0 || c.closed.Load() || c.rdl.Load() != dl }
+		if d, ok := left(dl); ok && !c.in.dataWait.sleep(ready, d) {
+			if c.fruitless++; c.fruitless > fruitlessMost {
+				time.Sleep(time.Millisecond) // a peer that wakes us for nothing waits too
+			}
+		}
+		c.sleeps.Add(1)
+		c.rsleep.Store(false)
+	}
+}
+
+// fruitlessMost is how many wake-ups without data in a row a side takes
+// before it sleeps a millisecond between them.
+const fruitlessMost = 16
+
+// poll looks at the head until data comes or the window passes,
+// yielding the processor between looks.
+func (c *Conn) poll() {
+	end := time.Now().Add(c.window)
+	for c.avail() == 0 && !c.closed.Load() && time.Now().Before(end) {
+		runtime.Gosched()
+	}
+}
+
+// avail is how many bytes wait in the ring this side reads; a head that
+// cannot be right counts as something to read (readNow reports it).
+func (c *Conn) avail() uint64 { return c.in.head.Load() - c.rtail }
+
+// Buffered is how many bytes the peer has written that Read has not
+// returned (0 if the head cannot be right).
+func (c *Conn) Buffered() int {
+	if !enter(&c.ractive, &c.closed) {
+		return 0
+	}
+	defer c.ractive.Add(-1)
+	if n := c.avail(); n <= c.size {
+		return int(n)
+	}
+	return 0
+}
+
+// readNow copies what is there, without waiting.
+func (c *Conn) readNow(p []byte) (int, error) {
+	n := c.avail()
+	if n > c.size {
+		return 0, ErrCorrupt
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	n = min(n, uint64(len(p)))
+	off := c.rtail & (c.size - 1)
+	k := copy(p[:n], c.in.data[off:])
+	copy(p[k:n], c.in.data)
+	c.rtail += n
+	c.in.tail.Store(c.rtail)
+	c.in.spaceWait.wake()
+	return int(n), nil
+}
+
+// Write writes p, waiting for space as the peer reads, until the write
+// deadline or Close.
+func (c *Conn) Write(p []byte) (int, error) {
+	n, err := c.Writev([][]byte{p})
+	return int(n), err
+}
+
+// Writev writes bufs in order, as Write does, making what it wrote
+// visible to the peer once (or each time it must wait for space).
+func (c *Conn) Writev(bufs [][]byte) (int64, error) {
+	if !enter(&c.wactive, &c.closed) {
+		return 0, c.closedErr()
+	}
+	defer c.wactive.Add(-1)
+	var n int64
+	for _, p := range bufs {
+		for len(p) > 0 {
+			k, err := c.copyIn(p)
+			if err != nil {
+				return n, err
+			}
+			n += int64(k)
+			p = p[k:]
+			if len(p) > 0 {
+				c.publish()
+				if err := c.waitSpace(); err != nil {
+					return n, err
+				}
+			}
+		}
+	}
+	c.publish()
+	return n, nil
+}
+
+// TryWritev writes all of bufs if the ring has room for them now, and
+// reports whether it did; it never waits.
+func (c *Conn) TryWritev(bufs [][]byte) bool {
+	if !enter(&c.wactive, &c.closed) {
+		return false
+	}
+	defer c.wactive.Add(-1)
+	free, err := c.free()
+	if err != nil {
+		return false
+	}
+	var n uint64
+	for _, p := range bufs {
+		n += uint64(len(p))
+	}
+	if n > free {
+		return false
+	}
+	for _, p := range bufs {
+		c.copyIn(p)
+	}
+	c.publish()
+	return true
+}
+
+// free is the room in the ring this side writes.
+func (c *Conn) free() (uint64, error) {
+	used := c.whead - c.out.tail.Load()
+	if used > c.size {
+		return 0, ErrCorrupt
+	}
+	return c.size - used, nil
+}
+
+// copyIn copies as much of p as there is room for after the head,
+// without making it visible yet.
+func (c *Conn) copyIn(p []byte) (int, error) {
+	if c.closed.Load() {
+		return 0, c.closedErr()
+	}
+	free, err := c.free()
+	if err != nil {
+		return 0, err
+	}
+	n := min(free, uint64(len(p)))
+	off := c.whead & (c.size - 1)
+	k := copy(c.out.data[off:], p[:n])
+	copy(c.out.data, p[k:n])
+	c.whead += n
+	return int(n), nil
+}
+
+// publish makes what copyIn wrote visible and wakes a sleeping reader.
+func (c *Conn) publish() {
+	if c.out.head.Load() == c.whead {
+		return
+	}
+	c.out.head.Store(c.whead)
+	if c.out.dataWait.flag.Load() != 0 {
+		c.wakeups.Add(1)
+	}
+	c.out.dataWait.wake()
+}
+
+// waitSpace sleeps until the ring this side writes has room.
+func (c *Conn) waitSpace() error {
+	for {
+		free, err := c.free()
+		if err != nil {
+			return err
+		}
+		if free > 0 {
+			c.wfruitless = 0
+			return nil
+		}
+		if err := c.stopped(&c.wdl); err != nil {
+			return err
+		}
+		c.wsleep.Store(true)
+		dl := c.wdl.Load()
+		ready := func() bool {
+			f, err := c.free()
+			return f != 0 || err != nil || c.closed.Load() || c.wdl.Load() != dl
+		}
+		if d, ok := left(dl); ok && !c.out.spaceWait.sleep(ready, d) {
+			if c.wfruitless++; c.wfruitless > fruitlessMost {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		c.sleeps.Add(1)
+		c.wsleep.Store(false)
+	}
+}
+
+// stopped is the error a wait ends with: Close's, or the deadline's.
+func (c *Conn) stopped(dl *atomic.Int64) error {
+	if c.closed.Load() {
+		return c.closedErr()
+	}
+	if d := dl.Load(); d != 0 && time.Now().UnixNano() >= d {
+		return os.ErrDeadlineExceeded
+	}
+	return nil
+}
+
+// left is how long a sleep until deadline dl may last (0: no limit);
+// false if it has passed.
+func left(dl int64) (time.Duration, bool) {
+	if dl == 0 {
+		return 0, true
+	}
+	d := time.Duration(dl - time.Now().UnixNano())
+	return d, d > 0
+}
+
+// SetReadDeadline sets when a waiting Read gives up (zero: never),
+// waking one that sleeps so that it sees the new one.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.rdl.Store(unixNano(t))
+	if c.rsleep.Load() {
+		c.kick(c.in.dataWait)
+	}
+	return nil
+}
+
+// SetWriteDeadline sets when a Write waiting for space gives up.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.wdl.Store(unixNano(t))
+	if c.wsleep.Load() {
+		c.kick(c.out.spaceWait)
+	}
+	return nil
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(1, t.UnixNano())
+}
+
+// Close ends the stream: a waiting or later Read or Write fails with
+// err (nil: net.ErrClosed). The area stays mapped until Unmap.
+func (c *Conn) Close(err error) {
+	if err == nil {
+		err = net.ErrClosed
+	}
+	c.closeErr.CompareAndSwap(nil, &err)
+	c.closed.Store(true)
+	c.kick(c.in.dataWait)
+	c.kick(c.out.spaceWait)
+}
+
+// kick wakes this side's own sleeper on w, if the area is still mapped.
+func (c *Conn) kick(w waitWord) {
+	c.unmap.Lock()
+	defer c.unmap.Unlock()
+	if c.mem != nil {
+		w.kick()
+	}
+}
+
+func (c *Conn) closedErr() error {
+	if p := c.closeErr.Load(); p != nil {
+		return *p
+	}
+	return net.ErrClosed
+}
+
+// Wakeups is how many times this side woke a sleeping peer (each a
+// futex system call), and Sleeps how many times it slept itself.
+func (c *Conn) Wakeups() uint64 { return c.wakeups.Load() }
+
+// Sleeps is how many times this side's reader or writer slept.
+func (c *Conn) Sleeps() uint64 { return c.sleeps.Load() }
+
+// enter counts a user of the area in, unless the Conn is closed: Unmap
+// waits for every user to leave. (Sequentially consistent atomics: either
+// the user sees closed, or Unmap sees the user.)
+func enter(active *atomic.Int32, closed *atomic.Bool) bool {
+	active.Add(1)
+	if closed.Load() {
+		active.Add(-1)
+		return false
+	}
+	return true
+}
+
+// Unmap closes c, waits for any Read or Write still in the area to leave
+// it (Close wakes them), and unmaps it; only the first call does so.
+func (c *Conn) Unmap() error {
+	c.Close(nil)
+	for c.ractive.Load() != 0 || c.wactive.Load() != 0 {
+		time.Sleep(50 * time.Microsecond)
+	}
+	c.unmap.Lock()
+	defer c.unmap.Unlock()
+	mem := c.mem
+	c.mem = nil
+	if mem == nil {
+		return nil
+	}
+	return unix.Munmap(mem)
+}

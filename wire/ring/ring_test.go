@@ -1,0 +1,266 @@
+package ring
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pair makes an area with rings of size bytes and maps it for both sides,
+// as kmsd and a client would (two mappings of one memfd).
+func pair(t testing.TB, size int) (srv, cli *Conn) {
+	t.Helper()
+	fd, err := Create(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	srv, err = Map(fd, size, Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err = Map(fd, size, Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Unmap(); cli.Unmap() })
+	return srv, cli
+}
+
+// TestStream sends a few MiB each way at once through 4 KiB rings, in
+// writes and reads of odd sizes (so every wrap and every wait is hit),
+// and checks what arrives.
+func TestStream(t *testing.T) {
+	srv, cli := pair(t, MinSize)
+	for _, dir := range []struct {
+		name string
+		w, r *Conn
+	}{{"requests", cli, srv}, {"answers", srv, cli}} {
+		t.Run(dir.name, func(t *testing.T) {
+			t.Parallel()
+			want := make([]byte, 3<<20+17)
+			rand.Read(want)
+			go func() {
+				for p := want; len(p) > 0; {
+					n := min(len(p), 1+len(p)%7919)
+					if _, err := dir.w.Writev([][]byte{p[:n/2], p[n/2 : n]}); err != nil {
+						t.Error(err)
+						return
+					}
+					p = p[n:]
+				}
+			}()
+			got := make([]byte, 0, len(want))
+			buf := make([]byte, 5003)
+			for len(got) < len(want) {
+				n, err := dir.r.Read(buf[:1+len(got)%len(buf)])
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, buf[:n]...)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatal("the bytes read are not those written")
+			}
+		})
+	}
+}
+
+func TestDeadlines(t *testing.T) {
+	srv, cli := pair(t, MinSize)
+	srv.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, err := srv.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read past its deadline: %v, want os.ErrDeadlineExceeded", err)
+	}
+	// A reader asleep with no deadline is woken by one set from elsewhere.
+	srv.SetReadDeadline(time.Time{})
+	done := make(chan error, 1)
+	go func() { _, err := srv.Read(make([]byte, 8)); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	srv.SetReadDeadline(time.Now())
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("woken Read: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a sleeping Read did not see its new deadline")
+	}
+	// A writer on a full ring waits for space until its deadline.
+	if _, err := cli.Write(make([]byte, MinSize)); err != nil {
+		t.Fatal(err)
+	}
+	cli.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+	if n, err := cli.Write([]byte{1}); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Write to a full ring: %d, %v", n, err)
+	}
+	if cli.TryWritev([][]byte{{1}}) {
+		t.Fatal("TryWritev wrote to a full ring")
+	}
+}
+
+func TestCloseWakes(t *testing.T) {
+	srv, cli := pair(t, MinSize)
+	if _, err := srv.Write(make([]byte, MinSize)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Add(2)
+	go func() { defer wg.Done(); _, errs[0] = srv.Read(make([]byte, 1)) }()
+	go func() { defer wg.Done(); _, errs[1] = srv.Write([]byte{1}) }()
+	time.Sleep(20 * time.Millisecond)
+	srv.Close(io.EOF)
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, io.EOF) {
+			t.Errorf("waiter %d after Close: %v, want its reason", i, err)
+		}
+	}
+	_ = cli
+}
+
+// TestHostileIndexes has a client write indexes that cannot be right:
+// kmsd's side reports ErrCorrupt and copies nothing.
+func TestHostileIndexes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bad  func(srv *Conn)
+		op   func(srv *Conn) error
+	}{
+		{"head past a whole ring", func(s *Conn) { s.in.head.Store(MinSize + 1) },
+			func(s *Conn) error { _, err := s.Read(make([]byte, 8)); return err }},
+		{"head behind the tail", func(s *Conn) { s.rtail = 100; s.in.head.Store(50) },
+			func(s *Conn) error { _, err := s.Read(make([]byte, 8)); return err }},
+		{"tail past the head", func(s *Conn) { s.out.tail.Store(1) },
+			func(s *Conn) error { _, err := s.Write([]byte("answer")); return err }},
+		{"tail a ring behind", func(s *Conn) { s.whead = 3 * MinSize; s.out.tail.Store(MinSize) },
+			func(s *Conn) error { _, err := s.Write([]byte("answer")); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _ := pair(t, MinSize)
+			tc.bad(srv)
+			srv.SetReadDeadline(time.Now().Add(time.Second))
+			if err := tc.op(srv); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("got %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+// TestFruitlessWakes has a peer bump the wait word and wake the futex as
+// fast as it can, with nothing written: the reader goes on sleeping, and
+// after a few such wake-ups, sleeps a millisecond between them.
+func TestFruitlessWakes(t *testing.T) {
+	srv, _ := pair(t, MinSize)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				srv.in.dataWait.flag.Store(0)
+				srv.in.dataWait.kick()
+			}
+		}
+	}()
+	srv.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	_, err := srv.Read(make([]byte, 8))
+	close(stop)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read: %v", err)
+	}
+	if n := srv.Sleeps(); n > fruitlessMost+200+50 {
+		t.Fatalf("the reader slept %d times in 200 ms: a peer flipping the word makes it spin", n)
+	}
+}
+
+func TestMapChecks(t *testing.T) {
+	fd, err := Create(MinSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Ftruncate(fd, 4096); !errors.Is(err, unix.EPERM) {
+		t.Fatalf("shrinking the area: %v, want EPERM (sealed)", err)
+	}
+	if _, err := Map(fd, 2*MinSize, Client); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Map with another size: %v", err)
+	}
+	for _, size := range []int{0, MinSize - 1, MinSize + 1024, 2 * MaxSize} {
+		if _, err := Create(size); err == nil {
+			t.Fatalf("Create(%d) worked", size)
+		}
+	}
+	unsealed, err := unix.MemfdCreate("x", unix.MFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(unsealed)
+	unix.Ftruncate(unsealed, int64(AreaSize(MinSize)))
+	if _, err := Map(unsealed, MinSize, Client); err == nil {
+		t.Fatal("Map took an area that can shrink")
+	}
+	sealed, err := unix.MemfdCreate("x", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sealed)
+	unix.Ftruncate(sealed, int64(AreaSize(MinSize)))
+	unix.FcntlInt(uintptr(sealed), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK)
+	if _, err := Map(sealed, MinSize, Client); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Map of an area without the magic: %v", err)
+	}
+}
+
+// BenchmarkPingPong is one round trip of a 100-byte message, through a
+// ring and through a socket pair, between two goroutines of which the
+// answering one sleeps when idle (its poll window is zero).
+func BenchmarkPingPong(b *testing.B) {
+	msg := make([]byte, 100)
+	run := func(b *testing.B, cw, sr io.Writer, cr, sr2 io.Reader) (done chan struct{}) {
+		done = make(chan struct{})
+		go func() {
+			defer close(done)
+			buf := make([]byte, 100)
+			for {
+				if _, err := io.ReadFull(sr2, buf); err != nil {
+					return
+				}
+				sr.Write(buf)
+			}
+		}()
+		buf := make([]byte, 100)
+		b.ResetTimer()
+		for b.Loop() {
+			cw.Write(msg)
+			io.ReadFull(cr, buf)
+		}
+		return done
+	}
+	b.Run("transport=ring", func(b *testing.B) {
+		srv, cli := pair(b, 64<<10)
+		done := run(b, cli, srv, cli, srv)
+		srv.Close(nil)
+		<-done
+	})
+	b.Run("transport=socket", func(b *testing.B) {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fa, fc := os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "c")
+		done := run(b, fa, fc, fa, fc)
+		fa.Close()
+		fc.Close()
+		<-done
+	})
+}
