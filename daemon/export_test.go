@@ -39,3 +39,6 @@ func CheckpointStore(st keystore.Store) audit.CheckpointStore { return checkpoin
 
 // HeldBy is what uid holds of the in-flight budget now.
 func HeldBy(s *Server, uid uint32) int { return s.p.HeldBy(uid) }
+
+// Rings is the number of connections on shared-memory rings.
+func (s *Server) Rings() int { return s.sock.Rings() }

@@ -66,6 +66,10 @@ type Config struct {
 	// (kmsd/internal/poll): a synchronous caller's round trip then skips
 	// the wake-up of a sleeping thread. Zero never polls.
 	PollWindow time.Duration
+	// RingSize is the size of each shared-memory ring a client may take
+	// for its connection (socket.Config.RingSize; 0: none), and MaxRings
+	// how many connections may have them at once.
+	RingSize, MaxRings int
 }
 
 // Server is kmsd's request path and its front ends, composed: the
@@ -145,7 +149,7 @@ func NewServer(cfg Config) *Server {
 	s.sock = socket.New(socket.Config{Pipeline: s.p, Admission: s.admit, Hello: s.hello, Status: s.status,
 		Log: cfg.Logger, Metrics: cfg.Metrics, MaxInFlight: cfg.MaxInFlight, IdleTimeout: cfg.IdleTimeout,
 		FrameTimeout: cfg.FrameTimeout, WriteTimeout: cfg.WriteTimeout, HelloTimeout: cfg.HelloTimeout,
-		PollWindow: cfg.PollWindow})
+		PollWindow: cfg.PollWindow, RingSize: cfg.RingSize, MaxRings: cfg.MaxRings})
 	return s
 }
 

@@ -4455,6 +4455,11 @@ func appendHelloInput(b []byte, m *api.HelloInput, e *encoder) []byte {
 		b = appendStr(b, m.Client)
 		n++
 	}
+	if m.Ring {
+		b = append(b, "\xa4Ring"...)
+		b = appendBool(b, m.Ring)
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -4478,6 +4483,10 @@ func decodeHelloInput(r *reader, m *api.HelloInput) error {
 			if err = r.field(&seen, 1); err == nil && !r.nextIsNil() {
 				err = r.str(&m.Client)
 			}
+		case "Ring":
+			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
+				err = r.bool(&m.Ring)
+			}
 		default:
 			err = r.skip()
 		}
@@ -4489,7 +4498,7 @@ func decodeHelloInput(r *reader, m *api.HelloInput) error {
 }
 
 func sizeHintHelloInput(m *api.HelloInput) int {
-	return 38 + len(m.Client)
+	return 53 + len(m.Client)
 }
 
 func appendHelloOutput(b []byte, m *api.HelloOutput, e *encoder) []byte {
@@ -4516,6 +4525,11 @@ func appendHelloOutput(b []byte, m *api.HelloOutput, e *encoder) []byte {
 	b = append(b, "\xa6Limits"...)
 	b = appendLimits(b, &m.Limits, e)
 	n++
+	if m.Ring != 0 {
+		b = append(b, "\xa4Ring"...)
+		b = appendInt(b, int64(m.Ring))
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -4551,6 +4565,10 @@ func decodeHelloOutput(r *reader, m *api.HelloOutput) error {
 			if err = r.field(&seen, 4); err == nil && !r.nextIsNil() {
 				err = decodeLimits(r, &m.Limits)
 			}
+		case "Ring":
+			if err = r.field(&seen, 5); err == nil && !r.nextIsNil() {
+				err = r.int32(&m.Ring)
+			}
 		default:
 			err = r.skip()
 		}
@@ -4562,7 +4580,7 @@ func decodeHelloOutput(r *reader, m *api.HelloOutput) error {
 }
 
 func sizeHintHelloOutput(m *api.HelloOutput) int {
-	return 68 + len(m.ServerVersion) + len(m.Suite) + sizeHintCPUFeatures(&m.CPU) + sizeHintLimits(&m.Limits)
+	return 83 + len(m.ServerVersion) + len(m.Suite) + sizeHintCPUFeatures(&m.CPU) + sizeHintLimits(&m.Limits)
 }
 
 func appendImportKeyMaterialInput(b []byte, m *api.ImportKeyMaterialInput, e *encoder) []byte {

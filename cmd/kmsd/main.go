@@ -18,6 +18,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"kmsd/daemon"
+	"kmsd/wire/ring"
 )
 
 // serveCmd is kmsd serving: the default command, so that `kmsd --flags`
@@ -40,6 +41,8 @@ type serveCmd struct {
 	MaxConnectionsPerUID  int           `help:"Connections one uid may hold (root's are not bounded by it; default: an eighth of --max-connections, at least 16)."`
 	HelloTimeout          time.Duration `help:"Close a connection that sends no Hello within this." default:"5s"`
 	PollWindow            time.Duration `help:"How long a connection's reader polls for the next request before it sleeps: a synchronous caller's round trip then costs microseconds of CPU instead of a thread's wake-up. 0 never polls." default:"50us"`
+	RingSize              string        `help:"Each shared-memory ring a client may take for its connection's frames (docs/wire-protocol.md): requests and answers then pass without a system call while both sides are awake. 0 offers none." default:"256KiB"`
+	MaxRings              int           `help:"Connections on shared-memory rings at once (a quarter of them per uid); later ones keep their frames on the socket." default:"64"`
 	AuditRetainSize       string        `help:"Remove the trail's oldest files once it passes this size (e.g. 10GiB); kmsd keeps where they ended, so verification still holds. Default: keep everything."`
 	AuditRetainAge        time.Duration `help:"Remove the trail's files whose last record is older than this (e.g. 2160h). Default: keep everything."`
 	AuditCheckpointExport string        `help:"Also copy each signed checkpoint of the audit trail here: a directory (on another mount or machine), or journal (the systemd journal). kmsctl audit verify --checkpoints then catches a trail rewritten after the copy, even one signed again with kmsd's own key." env:"KMSD_AUDIT_CHECKPOINT_EXPORT"`
@@ -149,7 +152,7 @@ func (c *serveCmd) Run() error {
 		DrainTimeout: c.DrainTimeout, AdminGroup: c.AdminGroup, Logger: slog.New(h),
 		AuditDir: c.AuditDir, AuditSync: c.AuditSync, AuditFlushInterval: c.AuditFlushInterval, NoAudit: c.NoAudit,
 		AuditRetainBytes: retainBytes(c.AuditRetainSize), AuditRetainAge: c.AuditRetainAge, AuditCheckpointExport: c.AuditCheckpointExport,
-		PollWindow: c.PollWindow, MaxConns: c.MaxConnections, MaxConnsPerUID: c.MaxConnectionsPerUID,
+		PollWindow: c.PollWindow, RingSize: ringSize(c.RingSize), MaxRings: c.MaxRings, MaxConns: c.MaxConnections, MaxConnsPerUID: c.MaxConnectionsPerUID,
 		HelloTimeout: c.HelloTimeout, MetricsListen: c.MetricsListen, AWSListen: c.AWSListen, Region: c.Region,
 		K8sKMSListen: c.K8sKMSListen, K8sKMSKey: c.K8sKMSKey, K8sKMSSocketMode: os.FileMode(k8sMode), K8sKMSSocketGroup: c.K8sKMSSocketGroup, AccountID: c.AccountID,
 		Mount: c.Mount, MountAllow: c.MountAllowOther, MountDebug: c.MountDebug,
@@ -157,12 +160,33 @@ func (c *serveCmd) Run() error {
 }
 
 // retainBytes parses --audit-retain-size: a number of bytes with an
-// optional KiB, MiB, GiB or TiB suffix; "" is 0 (keep everything). A bad
-// value stops kmsd.
+// optional unit (KiB, MiB, GiB, TiB); "" keeps everything.
 func retainBytes(s string) int64 {
 	if s == "" {
 		return 0
 	}
+	n, ok := parseSize(s)
+	if !ok || n <= 0 {
+		fmt.Fprintf(os.Stderr, "kmsd: --audit-retain-size %q: want a size such as 10GiB\n", s)
+		os.Exit(2)
+	}
+	return n
+}
+
+// ringSize parses --ring-size: 0 (no rings), or a power of two from
+// 4KiB to 16MiB.
+func ringSize(s string) int {
+	n, ok := parseSize(s)
+	if !ok || n != 0 && (n < ring.MinSize || n > ring.MaxSize || n&(n-1) != 0) {
+		fmt.Fprintf(os.Stderr, "kmsd: --ring-size %q: want 0 or a power of two from 4KiB to 16MiB\n", s)
+		os.Exit(2)
+	}
+	return int(n)
+}
+
+// parseSize parses a number of bytes with an optional unit (KiB, MiB,
+// GiB, TiB).
+func parseSize(s string) (int64, bool) {
 	units := []struct {
 		suffix string
 		mult   int64
@@ -170,13 +194,11 @@ func retainBytes(s string) int64 {
 	for _, u := range units {
 		if num, ok := strings.CutSuffix(s, u.suffix); ok {
 			n, err := strconv.ParseInt(num, 10, 64)
-			if err != nil || n <= 0 {
-				break
+			if err != nil || n < 0 || n > 1<<40 {
+				return 0, false
 			}
-			return n * u.mult
+			return n * u.mult, true
 		}
 	}
-	fmt.Fprintf(os.Stderr, "kmsd: --audit-retain-size %q: want a size such as 10GiB\n", s)
-	os.Exit(2)
-	return 0
+	return 0, false
 }

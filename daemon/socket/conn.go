@@ -13,6 +13,7 @@ import (
 
 	"kmsd/daemon/pipeline"
 	"kmsd/daemon/policy"
+	"kmsd/wire/ring"
 )
 
 // conn is one client connection: its reader (read.go) reads and
@@ -24,20 +25,27 @@ type conn struct {
 	nc     *net.UnixConn
 	raw    syscall.RawConn // nc's descriptor, for send's non-blocking writes
 
-	out      chan outFrame // response frames; room for every request in flight
-	wmu      sync.Mutex    // held while writing to nc: by the writer, or by send
-	w        *bufio.Writer // guarded by wmu
-	tail     outFrame      // a frame send began: the writer finishes it first; guarded by wmu
-	tailOff  int           // how much of tail is on the wire; guarded by wmu
-	tailed   bool          // tail holds such a frame; guarded by wmu
-	wfailed  error         // the first write error; guarded by wmu
-	busy     atomic.Int32  // requests read and not yet answered
-	slots    chan struct{} // units of requests in flight (see units)
-	cost     int           // the units of the request the reader is on (reader only)
-	over     bool          // that request passes the server's total budget (reader only)
-	inflight sync.WaitGroup
-	stopping atomic.Bool
-	done     chan struct{} // closed when the connection ends
+	out          chan outFrame // response frames; room for every request in flight
+	wmu          sync.Mutex    // held while writing to nc: by the writer, or by send
+	w            *bufio.Writer // guarded by wmu
+	tail         outFrame      // a frame send began: the writer finishes it first; guarded by wmu
+	tailOff      int           // how much of tail is on the wire; guarded by wmu
+	tailed       bool          // tail holds such a frame; guarded by wmu
+	wfailed      error         // the first write error; guarded by wmu
+	closedOnFail bool          // wfailed has closed the connection; guarded by wmu
+	busy         atomic.Int32  // requests read and not yet answered
+	slots        chan struct{} // units of requests in flight (see units)
+	cost         int           // the units of the request the reader is on (reader only)
+	over         bool          // that request passes the server's total budget (reader only)
+	inflight     sync.WaitGroup
+	stopping     atomic.Bool
+	done         chan struct{} // closed when the connection ends
+
+	// ring carries the frames after Hello when the client took rings
+	// (ring.go); set by the reader while nothing else is in flight.
+	ring      *ring.Conn
+	ringp     atomic.Pointer[ring.Conn] // ring, for stopReading
+	watchDone chan struct{}             // closed when watch returns
 }
 
 // connBuffer is the size of a connection's read-ahead and write buffers:
@@ -69,7 +77,16 @@ func (c *conn) serve() {
 	c.inflight.Wait()
 	close(c.out)
 	<-writerDone
+	if c.ring != nil {
+		c.ring.Close(nil)
+	}
 	c.nc.Close()
+	if c.ring != nil {
+		if c.watchDone != nil {
+			<-c.watchDone
+		}
+		c.s.giveRing(c.caller.P.UID, c.ring)
+	}
 	close(c.done)
 }
 
@@ -77,7 +94,20 @@ func (c *conn) serve() {
 // if it is waiting for one).
 func (c *conn) stopReading() {
 	c.stopping.Store(true)
+	if r := c.ringp.Load(); r != nil {
+		r.SetReadDeadline(time.Now())
+	}
 	c.nc.SetReadDeadline(time.Now())
+}
+
+// setReadDeadline sets the deadline of what the reader reads: the
+// socket, or the rings.
+func (c *conn) setReadDeadline(t time.Time) {
+	if c.ring != nil {
+		c.ring.SetReadDeadline(t)
+		return
+	}
+	c.nc.SetReadDeadline(t)
 }
 
 // takeSlots takes u of the connection's slots (its own budget), waiting

@@ -21,7 +21,8 @@ import (
 func (c *conn) dispatch(req *wire.Request, frame []byte, last bool) {
 	switch req.Op.Name {
 	case api.OpHello:
-		c.answerNow(req.Op.Name, req.ID, req.Body, c.s.cfg.Hello(), nil)
+		in, _ := req.Body.(*api.HelloInput)
+		c.answerHello(req.ID, in)
 		return
 	case api.OpStatus:
 		c.answerNow(req.Op.Name, req.ID, req.Body, c.s.cfg.Status(c.caller.Ctx), nil)

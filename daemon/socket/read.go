@@ -29,7 +29,7 @@ func (c *conn) readLoop() error {
 		if first {
 			wait = c.s.cfg.HelloTimeout // a connection that says nothing is let go soon
 		}
-		c.nc.SetReadDeadline(time.Now().Add(wait))
+		c.setReadDeadline(time.Now().Add(wait))
 		n, err := fr.Next()
 		switch {
 		case errors.Is(err, wire.ErrFrameTooLarge), errors.Is(err, wire.ErrEmptyFrame):
@@ -48,7 +48,7 @@ func (c *conn) readLoop() error {
 		if !c.acquire(pipeline.Units(n), first && n <= connBuffer) {
 			return nil
 		}
-		c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.FrameTimeout))
+		c.setReadDeadline(time.Now().Add(c.s.cfg.FrameTimeout))
 		if c.over && n > connBuffer {
 			head, err := fr.Skip(make([]byte, 256))
 			if err != nil {
@@ -77,10 +77,41 @@ func (c *conn) readLoop() error {
 			clear(body) // it may hold plaintext
 			buf = body[:0]
 		}
-		if err := c.take(req, err, frame, first, fr.Buffered() == 0); err != nil {
+		if err := c.take(req, err, frame, first, c.drained(fr)); err != nil {
 			return err
 		}
+		if first && c.ring != nil {
+			if fr.Buffered() != 0 {
+				c.ring.Close(nil)
+				return errors.New("a frame on the socket after a Hello that asked for rings")
+			}
+			fr = c.onRing()
+		}
 	}
+}
+
+// drained reports whether no further request waits to be read.
+func (c *conn) drained(fr *wire.FrameReader) bool {
+	if c.ring != nil {
+		return c.ring.Buffered() == 0
+	}
+	return fr.Buffered() == 0
+}
+
+// onRing moves the reader to the rings: it reads them, unbuffered (a
+// read from a ring costs no system call, and the frame reader copies
+// out of the shared area what it decodes), polling as it polls the
+// socket; and watch minds the socket.
+func (c *conn) onRing() *wire.FrameReader {
+	c.ring.SetPoll(c.s.cfg.PollWindow, c.idle, nil)
+	c.nc.SetReadDeadline(time.Time{}) // the socket only tells the client's end now
+	c.ringp.Store(c.ring)
+	if c.stopping.Load() {
+		c.ring.SetReadDeadline(time.Now())
+	}
+	c.watchDone = make(chan struct{})
+	go func() { defer close(c.watchDone); c.watch() }()
+	return wire.NewFrameReader(c.ring, 0, wire.MaxFrame)
 }
 
 // idle reports whether the connection has no request in flight: its

@@ -104,6 +104,11 @@ func (c *conn) send(f outFrame) {
 				c.wmu.Unlock()
 				return
 			}
+			if n == 0 {
+				c.wmu.Unlock()
+				c.out <- f
+				return
+			}
 			// Part of the frame is on the wire: the rest must follow
 			// before anything else, so it waits in tail for the writer,
 			// which a frame of no bytes (with the slots) wakes.
@@ -119,6 +124,12 @@ func (c *conn) send(f outFrame) {
 // for a frame in parts) and without waiting, and returns how much that
 // was. The caller holds wmu.
 func (c *conn) tryWrite(f outFrame) int {
+	if c.ring != nil {
+		if c.ring.TryWritev(append([][]byte{f.b}, f.more...)) {
+			return f.size()
+		}
+		return 0
+	}
 	if c.raw == nil {
 		return 0
 	}
@@ -203,6 +214,14 @@ const directWrite = 16 << 10
 // a frame send began is finished first, and large pieces are written
 // directly. The caller holds wmu.
 func (c *conn) writeFrame(f outFrame) {
+	if c.ring != nil {
+		if c.wfailed == nil {
+			c.ring.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+			_, c.wfailed = c.ring.Writev(append([][]byte{f.b}, f.more...))
+		}
+		f.release()
+		return
+	}
 	if c.wfailed == nil {
 		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
 	}
@@ -233,9 +252,13 @@ func (c *conn) writeFrame(f outFrame) {
 func (c *conn) flushed(units, n int) {
 	if c.wfailed == nil {
 		c.wfailed = c.w.Flush()
-		if c.wfailed != nil {
-			c.nc.Close() // the reader stops too
+	}
+	if c.wfailed != nil && !c.closedOnFail {
+		c.closedOnFail = true
+		if c.ring != nil {
+			c.ring.Close(c.wfailed)
 		}
+		c.nc.Close() // the reader stops too
 	}
 	c.giveSlots(units)
 	c.s.p.GiveUnits(c.caller.P.UID, units)

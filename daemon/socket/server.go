@@ -37,6 +37,12 @@ type Config struct {
 	// the next request, after reading one, before it sleeps in the kernel
 	// (kmsd/internal/poll). Zero never polls.
 	PollWindow time.Duration
+	// RingSize is the size of each shared-memory ring a connection gets
+	// when its client asks (ring.go); 0 offers none. MaxRings bounds the
+	// connections on rings (a quarter of them per uid); the others keep
+	// their frames on the socket.
+	RingSize int
+	MaxRings int
 }
 
 // Server serves the socket's connections.
@@ -51,6 +57,8 @@ type Server struct {
 	closing  bool
 	connWG   sync.WaitGroup
 	accepted atomic.Int64
+	rings    int            // connections on rings; guarded by mu
+	ringsBy  map[uint32]int // of them, by uid; guarded by mu
 }
 
 // New makes a Server; Serve accepts connections.
@@ -58,7 +66,7 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, p: cfg.Pipeline, log: cfg.Log, conns: map[*conn]struct{}{}}
+	return &Server{cfg: cfg, p: cfg.Pipeline, log: cfg.Log, conns: map[*conn]struct{}{}, ringsBy: map[uint32]int{}}
 }
 
 // Serve accepts connections on l until Shutdown; it then returns nil.

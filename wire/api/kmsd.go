@@ -6,6 +6,11 @@ import "time"
 type HelloInput struct {
 	ProtocolVersion int32
 	Client          string // free text, e.g. "kmsctl/1.0"
+	// Ring says the client can take the connection's frames through
+	// shared-memory rings (package kmsd/wire/ring): if kmsd offers them,
+	// its answer carries the rings' memfd (SCM_RIGHTS) and says their
+	// size in Ring.
+	Ring bool
 }
 
 // HelloOutput is the server's answer to Hello.
@@ -15,6 +20,11 @@ type HelloOutput struct {
 	Suite           string // the AEAD of new ciphertexts
 	CPU             CPUFeatures
 	Limits          Limits
+	// Ring is the size of each of the connection's shared-memory rings,
+	// when the client asked for them and kmsd offers them: this answer
+	// then carries their memfd, and every later frame of the connection,
+	// either way, goes through the rings. 0: frames stay on the socket.
+	Ring int32
 }
 
 // CPUFeatures are the CPU flags that choose the suite, as the server's

@@ -46,6 +46,11 @@ type Options struct {
 	// bound kmsd's path first cannot read what is sent to kmsd. Default:
 	// root and the client's own uid.
 	ServerUIDs []uint32
+	// NoRing keeps the connection's frames on the socket. By default the
+	// client asks kmsd for shared-memory rings (package kmsd/wire/ring)
+	// and, when kmsd offers them, sends and reads every frame after
+	// Hello through them: no system call while both sides are awake.
+	NoRing bool
 }
 
 // DefaultPollWindow is Options.PollWindow's default.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"kmsd/internal/poll"
 	"kmsd/wire"
 	"kmsd/wire/api"
+	"kmsd/wire/ring"
 )
 
 // clientConn is one connection to kmsd: a reader goroutine completes
@@ -22,6 +24,8 @@ import (
 // (see send.go).
 type clientConn struct {
 	conn  net.Conn
+	ring  *ring.Conn // the shared-memory rings that carry the frames, if kmsd gave them (hello.go)
+	w     io.Writer  // where frames are written: conn, or ring
 	hello *api.HelloOutput
 	sendq chan *call
 	max   int
@@ -80,33 +84,26 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 		conn.Close()
 		return nil, err
 	}
-	cc := &clientConn{conn: conn, sendq: make(chan *call, 4096), max: c.opts.MaxCoalesce,
+	hello, rc, err := c.hello(ctx, conn.(*net.UnixConn))
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if hello.ProtocolVersion != wire.ProtocolVersion {
+		conn.Close()
+		if rc != nil {
+			rc.Unmap()
+		}
+		return nil, fmt.Errorf("kmsd speaks protocol %d, this client %d", hello.ProtocolVersion, wire.ProtocolVersion)
+	}
+	cc := &clientConn{conn: conn, w: conn, ring: rc, hello: hello, sendq: make(chan *call, 4096), max: c.opts.MaxCoalesce,
 		pending: map[uint64]pendingReq{}, dead: make(chan struct{})}
+	if rc != nil {
+		cc.w = rc
+		go cc.watch()
+	}
 	go cc.readLoop(max(0, c.opts.PollWindow))
 	go cc.sendLoop(&c.nextID)
-	h := &call{op: api.Lookup(api.OpHello), in: &api.HelloInput{ProtocolVersion: wire.ProtocolVersion, Client: c.opts.Client}, done: make(chan struct{})}
-	cc.sendq <- h
-	hello := time.NewTimer(c.opts.DialTimeout)
-	defer hello.Stop()
-	select {
-	case <-h.done:
-	case <-hello.C:
-		err := fmt.Errorf("%w: the server at %s accepted the connection but did not answer Hello within %v: is it kmsd, and is it serving?", ErrConnection, c.path, c.opts.DialTimeout)
-		cc.fail(err)
-		return nil, err
-	case <-ctx.Done():
-		cc.fail(ctx.Err())
-		return nil, ctx.Err()
-	}
-	if h.err != nil {
-		cc.fail(h.err)
-		return nil, fmt.Errorf("hello: %w", h.err)
-	}
-	cc.hello = h.out.(*api.HelloOutput)
-	if cc.hello.ProtocolVersion != wire.ProtocolVersion {
-		cc.fail(errors.New("protocol version mismatch"))
-		return nil, fmt.Errorf("kmsd speaks protocol %d, this client %d", cc.hello.ProtocolVersion, wire.ProtocolVersion)
-	}
 	if n := int(cc.hello.Limits.MaxBatchItems); n > 0 && n < cc.max {
 		cc.max = n
 	}
@@ -152,6 +149,10 @@ func (cc *clientConn) fail(err error) {
 	close(cc.dead)
 	cc.mu.Unlock()
 	cc.conn.Close()
+	if cc.ring != nil {
+		cc.ring.Close(cc.err)
+		go cc.ring.Unmap() // once the reader and the writer have left it
+	}
 	for _, p := range pending {
 		for _, cl := range p.calls {
 			cl.finish(nil, cc.err)
@@ -238,6 +239,10 @@ func (cc *clientConn) decode(body []byte) (pendingReq, *wire.Response, error) {
 // the processor is better left to it.
 func (cc *clientConn) readLoop(window time.Duration) {
 	r := wire.NewFrameReader(poll.NewReader(cc.conn, window, cc.lone, nil), 64<<10, wire.MaxFrame)
+	if cc.ring != nil {
+		cc.ring.SetPoll(window, cc.lone, nil)
+		r = wire.NewFrameReader(cc.ring, 0, wire.MaxFrame) // no read-ahead: a ring read costs no system call
+	}
 	var buf []byte
 	for {
 		body, err := r.Read(buf)

@@ -41,7 +41,7 @@ func (cc *clientConn) sendLoop(ids *atomic.Uint64) {
 		}
 		if len(buf) > 0 {
 			cc.wmu.Lock()
-			_, err := cc.conn.Write(buf)
+			_, err := cc.w.Write(buf)
 			cc.wmu.Unlock()
 			clear(buf) // it may hold plaintext
 			if err != nil {
@@ -116,7 +116,7 @@ func (cc *clientConn) sendNow(cl *call, ids *atomic.Uint64) bool {
 		cc.forget(cl, err)
 		return true
 	}
-	_, err = cc.conn.Write(buf)
+	_, err = cc.w.Write(buf)
 	clear(buf) // it may hold plaintext
 	if cap(buf) <= 64<<10 {
 		cc.dbuf = buf
