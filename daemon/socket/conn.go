@@ -43,9 +43,8 @@ type conn struct {
 
 	// ring carries the frames after Hello when the client took rings
 	// (ring.go); set by the reader while nothing else is in flight.
-	ring      *ring.Conn
-	ringp     atomic.Pointer[ring.Conn] // ring, for stopReading
-	watchDone chan struct{}             // closed when watch returns
+	ring  *ring.Conn
+	ringp atomic.Pointer[ring.Conn] // ring, for stopReading
 }
 
 // connBuffer is the size of a connection's read-ahead and write buffers:
@@ -82,9 +81,6 @@ func (c *conn) serve() {
 	}
 	c.nc.Close()
 	if c.ring != nil {
-		if c.watchDone != nil {
-			<-c.watchDone
-		}
 		c.s.giveRing(c.caller.P.UID, c.ring)
 	}
 	close(c.done)

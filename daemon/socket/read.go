@@ -101,16 +101,13 @@ func (c *conn) drained(fr *wire.FrameReader) bool {
 // onRing moves the reader to the rings: it reads them, unbuffered (a
 // read from a ring costs no system call, and the frame reader copies
 // out of the shared area what it decodes), polling as it polls the
-// socket; and watch minds the socket.
+// socket, and sleeping on the socket's wake-ups.
 func (c *conn) onRing() *wire.FrameReader {
 	c.ring.SetPoll(c.s.cfg.PollWindow, c.idle, nil)
-	c.nc.SetReadDeadline(time.Time{}) // the socket only tells the client's end now
 	c.ringp.Store(c.ring)
 	if c.stopping.Load() {
 		c.ring.SetReadDeadline(time.Now())
 	}
-	c.watchDone = make(chan struct{})
-	go func() { defer close(c.watchDone); c.watch() }()
 	return wire.NewFrameReader(c.ring, 0, wire.MaxFrame)
 }
 

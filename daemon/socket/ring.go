@@ -1,10 +1,7 @@
 package socket
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -17,8 +14,9 @@ import (
 // in its Hello gets, if the server offers them (Config.RingSize) and its
 // uid has rings left, an area made for the connection, handed over with
 // the Hello answer (SCM_RIGHTS). Every later frame, either way, goes
-// through the rings; the socket then only says that the client is there
-// (its end, or any byte on it, ends the connection). Admission, budgets,
+// through the rings; the socket then only carries wake-ups (a byte to a
+// side asleep on it, ring.SocketBell), and its end is the connection's.
+// Admission, budgets,
 // the trail and the answers are the socket's own: only the bytes' path
 // differs.
 
@@ -59,26 +57,11 @@ func (c *conn) answerHello(id uint64, in *api.HelloInput) {
 		c.wfailed = err
 		c.s.giveRing(c.caller.P.UID, rc)
 	} else {
+		bell, _ := ring.NewSocketBell(c.nc) // never fails for a socket
+		rc.SetBell(bell)
 		c.ring = rc
 	}
 	c.flushed(c.cost, 1)
-}
-
-// watch reads the socket of a connection on rings: its end, or anything
-// on it, ends the connection (the rings carry every frame). It returns
-// when the socket is closed.
-func (c *conn) watch() {
-	var b [1]byte
-	n, err := c.nc.Read(b[:])
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded) && c.stopping.Load():
-		return // shutting down (stopReading): the answers still go out
-	case n > 0:
-		err = errors.New("a frame on the socket of a connection on rings")
-	case err == nil, errors.Is(err, io.EOF):
-		err = io.EOF
-	}
-	c.ring.Close(err)
 }
 
 // takeRing makes the rings of a connection of uid, unless the server or

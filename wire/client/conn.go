@@ -100,7 +100,6 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 		pending: map[uint64]pendingReq{}, dead: make(chan struct{})}
 	if rc != nil {
 		cc.w = rc
-		go cc.watch()
 	}
 	go cc.readLoop(max(0, c.opts.PollWindow))
 	go cc.sendLoop(&c.nextID)

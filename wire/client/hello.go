@@ -49,6 +49,12 @@ func (c *Client) hello(ctx context.Context, uc *net.UnixConn) (*api.HelloOutput,
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: mapping kmsd's rings: %v", ErrConnection, err)
 	}
+	bell, err := ring.NewSocketBell(uc)
+	if err != nil {
+		rc.Unmap()
+		return nil, nil, fmt.Errorf("%w: %v", ErrConnection, err)
+	}
+	rc.SetBell(bell)
 	return out, rc, nil
 }
 
@@ -104,10 +110,10 @@ func exchangeHello(uc *net.UnixConn, id uint64, in *api.HelloInput) (*api.HelloO
 				keep(fds)
 			}
 		}
-		buf = buf[:len(buf)+k]
 		if err != nil {
 			return fail(fmt.Errorf("%w: %w", ErrConnection, err))
 		}
+		buf = buf[:len(buf)+k]
 		if k == 0 {
 			return fail(fmt.Errorf("%w: the connection ended before the Hello answer", ErrConnection))
 		}
@@ -124,15 +130,4 @@ func exchangeHello(uc *net.UnixConn, id uint64, in *api.HelloInput) (*api.HelloO
 		return fail(fmt.Errorf("%w: not an answer to Hello", ErrConnection))
 	}
 	return out, fd, nil
-}
-
-// watch minds the socket of a connection on rings: kmsd's end (or
-// anything written on it) ends the connection.
-func (cc *clientConn) watch() {
-	var b [1]byte
-	n, err := cc.conn.Read(b[:])
-	if n > 0 {
-		err = errors.New("kmsd wrote on the socket of a connection on rings")
-	}
-	cc.fail(err)
 }

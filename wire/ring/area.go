@@ -29,13 +29,12 @@ const (
 	offAns   = 384 // the answer ring's lines
 )
 
-// A ring's lines, from its offset: head, tail, the reader's wait word and
-// the writer's; a wait word is a flag (uint32) and a sequence (uint32).
+// A ring's lines, from its offset: head, tail, and the flag its reader
+// sets before it sleeps (uint32; nonzero: ring the bell).
 const (
-	lineHead      = 0
-	lineTail      = 64
-	lineDataWait  = 128
-	lineSpaceWait = 192
+	lineHead  = 0
+	lineTail  = 64
+	lineSleep = 128
 )
 
 // Side says which end of a connection maps an area.

@@ -22,43 +22,40 @@ type Conn struct {
 	size uint64
 	in   half // the ring this side reads
 	out  half // the ring this side writes
+	bell Bell
 
 	rtail uint64 // in's tail: this side's own count, never read back (reader only)
 	whead uint64 // out's head, likewise (writer only)
 
-	rdl, wdl   atomic.Int64 // deadlines, Unix nanoseconds; 0: none
-	rsleep     atomic.Bool  // the reader may be asleep
-	wsleep     atomic.Bool  // the writer may be asleep
-	closed     atomic.Bool
-	unmap      sync.Mutex // guards mem's unmapping
-	closeErr   atomic.Pointer[error]
-	window     time.Duration
-	want       func() bool
-	limit      *poll.Limit
-	wakeups    atomic.Uint64 // futex wakes this side made
-	sleeps     atomic.Uint64 // sleeps this side's reader and writer took
-	ractive    atomic.Int32  // a Read (or Buffered) is in the area
-	wactive    atomic.Int32  // a Write is in the area
-	fruitless  int           // reader's wake-ups in a row that found nothing (reader only)
-	wfruitless int           // writer's, likewise
+	rdl, wdl  atomic.Int64 // deadlines, Unix nanoseconds; 0: none
+	rsleep    atomic.Bool  // the reader may be asleep on the bell
+	closed    atomic.Bool
+	closeErr  atomic.Pointer[error]
+	unmap     sync.Mutex   // guards mem's unmapping
+	ractive   atomic.Int32 // a Read (or Buffered) is in the area
+	wactive   atomic.Int32 // a Write is in the area
+	window    time.Duration
+	want      func() bool
+	limit     *poll.Limit
+	rings     atomic.Uint64 // times this side rang the bell
+	sleeps    atomic.Uint64 // times this side's reader slept on it
+	fruitless int           // reader's wake-ups in a row that found nothing (reader only)
 }
 
 // half is one ring of the area.
 type half struct {
-	data      []byte
-	head      *atomic.Uint64
-	tail      *atomic.Uint64
-	dataWait  waitWord // its reader sleeps here for data
-	spaceWait waitWord // its writer sleeps here for space
+	data  []byte
+	head  *atomic.Uint64
+	tail  *atomic.Uint64
+	sleep *atomic.Uint32 // its reader is (about to be) asleep
 }
 
 func newHalf(mem []byte, line, data, size int) half {
 	return half{
-		data:      mem[data : data+size : data+size],
-		head:      index(mem, line+lineHead),
-		tail:      index(mem, line+lineTail),
-		dataWait:  newWaitWord(mem, line+lineDataWait),
-		spaceWait: newWaitWord(mem, line+lineSpaceWait),
+		data:  mem[data : data+size : data+size],
+		head:  index(mem, line+lineHead),
+		tail:  index(mem, line+lineTail),
+		sleep: word(mem, line+lineSleep),
 	}
 }
 
@@ -74,6 +71,10 @@ func newConn(mem []byte, size int, side Side) *Conn {
 	return c
 }
 
+// SetBell sets how the reader sleeps and how the peer's reader is woken;
+// it must be set before the first Read or Write.
+func (c *Conn) SetBell(b Bell) { c.bell = b }
+
 // SetPoll makes Read poll for up to window, before it sleeps, whenever
 // want reports true (nil: always), under limit (nil: poll.DefaultLimit).
 func (c *Conn) SetPoll(window time.Duration, want func() bool, limit *poll.Limit) {
@@ -84,8 +85,8 @@ func (c *Conn) SetPoll(window time.Duration, want func() bool, limit *poll.Limit
 }
 
 // Read reads what the peer has written, up to len(p), waiting for at
-// least a byte until the read deadline (os.ErrDeadlineExceeded) or Close
-// (its error).
+// least a byte until the read deadline (os.ErrDeadlineExceeded), Close
+// (its error) or the bell's end (io.EOF: the peer is gone).
 func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -110,21 +111,53 @@ func (c *Conn) Read(p []byte) (int, error) {
 			polled = true
 			continue
 		}
-		c.rsleep.Store(true)
-		dl := c.rdl.Load()
-		ready := func() bool { return c.avail() != 0 || c.closed.Load() || c.rdl.Load() != dl }
-		if d, ok := left(dl); ok && !c.in.dataWait.sleep(ready, d) {
-			if c.fruitless++; c.fruitless > fruitlessMost {
-				time.Sleep(time.Millisecond) // a peer that wakes us for nothing waits too
-			}
+		if err := c.sleep(); err != nil {
+			return 0, err
 		}
-		c.sleeps.Add(1)
-		c.rsleep.Store(false)
 	}
 }
 
-// fruitlessMost is how many wake-ups without data in a row a side takes
-// before it sleeps a millisecond between them.
+// sleep sleeps on the bell until the peer rings, the deadline passes or
+// the Conn is closed. The flag is set before the head is looked at once
+// more, so a wake-up between the reader's last look and its sleep is
+// never lost: with Go's sequentially consistent atomics, either the
+// writer sees the flag (and rings) or this look sees its data.
+func (c *Conn) sleep() error {
+	if c.bell == nil {
+		return errNoBell
+	}
+	c.rsleep.Store(true)
+	defer c.rsleep.Store(false)
+	dl := c.rdl.Load()
+	c.in.sleep.Store(1)
+	if c.avail() != 0 || c.closed.Load() {
+		c.in.sleep.Store(0)
+		return nil
+	}
+	var t time.Time
+	if dl != 0 {
+		t = time.Unix(0, dl)
+	}
+	c.sleeps.Add(1)
+	err := c.bell.Wait(t, func() bool { return c.rdl.Load() != dl || c.closed.Load() })
+	switch {
+	case err == nil:
+	case os.IsTimeout(err):
+		return nil // Read sees whether its deadline passed (it may have moved)
+	default:
+		c.Close(err)
+		return err
+	}
+	if c.avail() == 0 {
+		if c.fruitless++; c.fruitless > fruitlessMost {
+			time.Sleep(time.Millisecond) // a peer that rings for nothing waits too
+		}
+	}
+	return nil
+}
+
+// fruitlessMost is how many wake-ups without data in a row a reader
+// takes before it sleeps a millisecond between them.
 const fruitlessMost = 16
 
 // poll looks at the head until data comes or the window passes,
@@ -168,7 +201,6 @@ func (c *Conn) readNow(p []byte) (int, error) {
 	copy(p[k:n], c.in.data)
 	c.rtail += n
 	c.in.tail.Store(c.rtail)
-	c.in.spaceWait.wake()
 	return int(n), nil
 }
 
@@ -259,45 +291,43 @@ func (c *Conn) copyIn(p []byte) (int, error) {
 	return int(n), nil
 }
 
-// publish makes what copyIn wrote visible and wakes a sleeping reader.
+// publish makes what copyIn wrote visible and rings the bell if the
+// peer's reader sleeps: one atomic load when it is awake.
 func (c *Conn) publish() {
 	if c.out.head.Load() == c.whead {
 		return
 	}
 	c.out.head.Store(c.whead)
-	if c.out.dataWait.flag.Load() != 0 {
-		c.wakeups.Add(1)
+	if c.out.sleep.Load() != 0 && c.out.sleep.Swap(0) != 0 && c.bell != nil {
+		c.rings.Add(1)
+		c.bell.Ring()
 	}
-	c.out.dataWait.wake()
 }
 
-// waitSpace sleeps until the ring this side writes has room.
+// waitSpace waits until the ring this side writes has room: it yields
+// for a while, then sleeps from 20 µs to 1 ms at a time. A full ring is a
+// peer busy with a large frame or slow to read; its reader does not ring
+// back (the bell is the readers' alone).
 func (c *Conn) waitSpace() error {
+	start := time.Now()
+	d := 20 * time.Microsecond
 	for {
 		free, err := c.free()
 		if err != nil {
 			return err
 		}
 		if free > 0 {
-			c.wfruitless = 0
 			return nil
 		}
 		if err := c.stopped(&c.wdl); err != nil {
 			return err
 		}
-		c.wsleep.Store(true)
-		dl := c.wdl.Load()
-		ready := func() bool {
-			f, err := c.free()
-			return f != 0 || err != nil || c.closed.Load() || c.wdl.Load() != dl
+		if time.Since(start) < 50*time.Microsecond {
+			runtime.Gosched()
+			continue
 		}
-		if d, ok := left(dl); ok && !c.out.spaceWait.sleep(ready, d) {
-			if c.wfruitless++; c.wfruitless > fruitlessMost {
-				time.Sleep(time.Millisecond)
-			}
-		}
-		c.sleeps.Add(1)
-		c.wsleep.Store(false)
+		time.Sleep(d)
+		d = min(2*d, time.Millisecond)
 	}
 }
 
@@ -312,22 +342,12 @@ func (c *Conn) stopped(dl *atomic.Int64) error {
 	return nil
 }
 
-// left is how long a sleep until deadline dl may last (0: no limit);
-// false if it has passed.
-func left(dl int64) (time.Duration, bool) {
-	if dl == 0 {
-		return 0, true
-	}
-	d := time.Duration(dl - time.Now().UnixNano())
-	return d, d > 0
-}
-
 // SetReadDeadline sets when a waiting Read gives up (zero: never),
 // waking one that sleeps so that it sees the new one.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.rdl.Store(unixNano(t))
-	if c.rsleep.Load() {
-		c.kick(c.in.dataWait)
+	if c.rsleep.Load() && c.bell != nil {
+		c.bell.Interrupt(time.Now())
 	}
 	return nil
 }
@@ -335,9 +355,6 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 // SetWriteDeadline sets when a Write waiting for space gives up.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.wdl.Store(unixNano(t))
-	if c.wsleep.Load() {
-		c.kick(c.out.spaceWait)
-	}
 	return nil
 }
 
@@ -355,17 +372,8 @@ func (c *Conn) Close(err error) {
 		err = net.ErrClosed
 	}
 	c.closeErr.CompareAndSwap(nil, &err)
-	c.closed.Store(true)
-	c.kick(c.in.dataWait)
-	c.kick(c.out.spaceWait)
-}
-
-// kick wakes this side's own sleeper on w, if the area is still mapped.
-func (c *Conn) kick(w waitWord) {
-	c.unmap.Lock()
-	defer c.unmap.Unlock()
-	if c.mem != nil {
-		w.kick()
+	if !c.closed.Swap(true) && c.rsleep.Load() && c.bell != nil {
+		c.bell.Interrupt(time.Now())
 	}
 }
 
@@ -376,11 +384,11 @@ func (c *Conn) closedErr() error {
 	return net.ErrClosed
 }
 
-// Wakeups is how many times this side woke a sleeping peer (each a
-// futex system call), and Sleeps how many times it slept itself.
-func (c *Conn) Wakeups() uint64 { return c.wakeups.Load() }
+// Rings is how many times this side rang the bell to wake its peer
+// (each a system call), and Sleeps how many times its reader slept.
+func (c *Conn) Rings() uint64 { return c.rings.Load() }
 
-// Sleeps is how many times this side's reader or writer slept.
+// Sleeps is how many times this side's reader slept on the bell.
 func (c *Conn) Sleeps() uint64 { return c.sleeps.Load() }
 
 // enter counts a user of the area in, unless the Conn is closed: Unmap
@@ -396,7 +404,7 @@ func enter(active *atomic.Int32, closed *atomic.Bool) bool {
 }
 
 // Unmap closes c, waits for any Read or Write still in the area to leave
-// it (Close wakes them), and unmaps it; only the first call does so.
+// it, and unmaps it; only the first call does so.
 func (c *Conn) Unmap() error {
 	c.Close(nil)
 	for c.ractive.Load() != 0 || c.wactive.Load() != 0 {

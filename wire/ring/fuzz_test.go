@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzPeerIndexes lets a peer put any head and tail in the area (and any
-// wait words) before kmsd's side reads and writes: it either works
+// sleep flags) before kmsd's side reads and writes: it either works
 // within the ring's bounds or reports ErrCorrupt, and never reads or
 // writes outside the area (which would fault).
 func FuzzPeerIndexes(f *testing.F) {
@@ -24,9 +24,8 @@ func FuzzPeerIndexes(f *testing.F) {
 		srv.rtail = rtail
 		srv.out.tail.Store(tail)
 		srv.whead = whead
-		srv.in.dataWait.flag.Store(flags)
-		srv.out.dataWait.flag.Store(flags)
-		srv.out.dataWait.seq.Store(flags)
+		srv.in.sleep.Store(flags)
+		srv.out.sleep.Store(flags)
 		n = min(max(n, 1), 2*MinSize)
 		srv.SetReadDeadline(time.Now())
 		srv.SetWriteDeadline(time.Now())

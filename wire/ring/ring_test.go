@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"sync"
 	"testing"
@@ -14,8 +15,14 @@ import (
 )
 
 // pair makes an area with rings of size bytes and maps it for both sides,
-// as kmsd and a client would (two mappings of one memfd).
+// as kmsd and a client would (two mappings of one memfd), with bells on
+// the two ends of a socket pair, which it also returns.
 func pair(t testing.TB, size int) (srv, cli *Conn) {
+	srv, cli, _, _ = pairSockets(t, size)
+	return srv, cli
+}
+
+func pairSockets(t testing.TB, size int) (srv, cli *Conn, ss, cs *net.UnixConn) {
 	t.Helper()
 	fd, err := Create(size)
 	if err != nil {
@@ -30,8 +37,27 @@ func pair(t testing.TB, size int) (srv, cli *Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Unmap(); cli.Unmap() })
-	return srv, cli
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make([]*net.UnixConn, 2)
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "bell")
+		nc, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = nc.(*net.UnixConn)
+	}
+	ss, cs = conns[0], conns[1]
+	sb, _ := NewSocketBell(ss)
+	cb, _ := NewSocketBell(cs)
+	srv.SetBell(sb)
+	cli.SetBell(cb)
+	t.Cleanup(func() { srv.Unmap(); cli.Unmap(); ss.Close(); cs.Close() })
+	return srv, cli, ss, cs
 }
 
 // TestStream sends a few MiB each way at once through 4 KiB rings, in
@@ -155,11 +181,11 @@ func TestHostileIndexes(t *testing.T) {
 	}
 }
 
-// TestFruitlessWakes has a peer bump the wait word and wake the futex as
-// fast as it can, with nothing written: the reader goes on sleeping, and
-// after a few such wake-ups, sleeps a millisecond between them.
+// TestFruitlessWakes has a peer ring the bell as fast as it can, with
+// nothing written: the reader goes on sleeping, and after a few such
+// wake-ups, sleeps a millisecond between them.
 func TestFruitlessWakes(t *testing.T) {
-	srv, _ := pair(t, MinSize)
+	srv, _, _, cs := pairSockets(t, MinSize)
 	stop := make(chan struct{})
 	go func() {
 		for {
@@ -167,8 +193,7 @@ func TestFruitlessWakes(t *testing.T) {
 			case <-stop:
 				return
 			default:
-				srv.in.dataWait.flag.Store(0)
-				srv.in.dataWait.kick()
+				cs.Write([]byte{1, 1, 1, 1})
 			}
 		}
 	}()
@@ -179,7 +204,17 @@ func TestFruitlessWakes(t *testing.T) {
 		t.Fatalf("Read: %v", err)
 	}
 	if n := srv.Sleeps(); n > fruitlessMost+200+50 {
-		t.Fatalf("the reader slept %d times in 200 ms: a peer flipping the word makes it spin", n)
+		t.Fatalf("the reader slept %d times in 200 ms: a peer ringing for nothing makes it spin", n)
+	}
+}
+
+// TestPeerGone: the bell's end (the peer's socket closed) ends a
+// sleeping Read with io.EOF.
+func TestPeerGone(t *testing.T) {
+	srv, _, _, cs := pairSockets(t, MinSize)
+	go func() { time.Sleep(20 * time.Millisecond); cs.Close() }()
+	if _, err := srv.Read(make([]byte, 8)); !errors.Is(err, io.EOF) {
+		t.Fatalf("Read after the peer left: %v, want io.EOF", err)
 	}
 }
 
