@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -309,3 +310,22 @@ func mapped(t *testing.T, fd int) []byte {
 
 // wakeServer wakes kmsd's reader if it sleeps on its request ring.
 func wakeServer(p *ringPeer) { p.uc.Write([]byte{1}) }
+
+// TestRingWakesAfterWriteTimeout: a connection on rings idle for longer
+// than the write timeout still gets its answers (a wake-up written
+// through a socket whose Hello write deadline had passed was once lost,
+// and the client waited for ever).
+func TestRingWakesAfterWriteTimeout(t *testing.T) {
+	ts := startServer(t, withRings(ring.MinSize, 8), func(c *daemon.Config) { c.WriteTimeout = 50 * time.Millisecond })
+	c := dial(t, ts.sock)
+	key := newKey(t, c)
+	for range 3 {
+		time.Sleep(150 * time.Millisecond) // both readers asleep on their bells
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := c.Encrypt(cctx, &api.EncryptInput{KeyId: key, Plaintext: []byte("late")})
+		cancel()
+		if err != nil {
+			t.Fatalf("a call after the write timeout: %v", err)
+		}
+	}
+}

@@ -53,6 +53,7 @@ func (c *conn) answerHello(id uint64, in *api.HelloInput) {
 	if err == nil && n < len(frame) {
 		_, err = c.nc.Write(frame[n:])
 	}
+	c.nc.SetWriteDeadline(time.Time{}) // the socket carries only wake-ups now
 	if err != nil {
 		c.wfailed = err
 		c.s.giveRing(c.caller.P.UID, rc)

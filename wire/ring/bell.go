@@ -46,13 +46,15 @@ func NewSocketBell(uc *net.UnixConn) (*SocketBell, error) {
 }
 
 // Ring writes one byte, without waiting: a socket too full to take it
-// holds wake-ups the peer has yet to read, which will wake it anyway.
+// holds wake-ups the peer has yet to read, which will wake it anyway. It
+// writes through Control, not Write, so that no write deadline left on
+// the socket can swallow a wake-up.
 func (b *SocketBell) Ring() {
-	b.raw.Write(func(fd uintptr) bool {
+	b.raw.Control(func(fd uintptr) {
 		for {
 			_, err := unix.Write(int(fd), []byte{1})
 			if err != unix.EINTR {
-				return true
+				return
 			}
 		}
 	})
