@@ -30,15 +30,21 @@ type cluster struct {
 	members []*member
 }
 
-// freePort asks the kernel for a loopback port that nothing listens on.
-func freePort(t testing.TB) int {
+// freePorts asks the kernel for n distinct loopback ports that nothing
+// listens on: every listener stays open until all are chosen, so the
+// kernel cannot hand one port out twice.
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // startCluster starts n members and waits until they have a leader.
@@ -47,9 +53,10 @@ func startCluster(t testing.TB, n int) *cluster {
 	c := &cluster{t: t}
 	dir := testkit.ShortDir(t)
 	var peers []string
+	ports := freePorts(t, 2*n)
 	for i := range n {
 		m := &member{name: fmt.Sprintf("m%d", i), dir: filepath.Join(dir, fmt.Sprintf("m%d", i)),
-			client: fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), peer: fmt.Sprintf("http://127.0.0.1:%d", freePort(t))}
+			client: fmt.Sprintf("http://127.0.0.1:%d", ports[2*i]), peer: fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1])}
 		peers = append(peers, m.name+"="+m.peer)
 		c.members = append(c.members, m)
 	}
