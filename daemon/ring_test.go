@@ -6,10 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -84,33 +82,7 @@ func TestRingCalls(t *testing.T) {
 			t.Fatalf("item %d does not decrypt to its plaintext: %v", i, err)
 		}
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for g := range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 50 {
-				pt := fmt.Appendf(nil, "caller %d call %d", g, i)
-				enc, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: key, Plaintext: pt})
-				if err == nil {
-					var dec *api.DecryptOutput
-					if dec, err = c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: enc.CiphertextBlob}); err == nil && !bytes.Equal(dec.Plaintext, pt) {
-						err = errors.New("a plaintext came back changed")
-					}
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	concurrentCallers(t, c, key) // coalesced into batch frames, each answer its caller's
 	c.Close()
 	waitRings(t, ts.srv, 0)
 }
