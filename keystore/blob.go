@@ -68,11 +68,12 @@ func SealBlob(dst []byte, m *Material, alg Alg, id KeyID, ec map[string]string, 
 		return dst, err
 	}
 	defer c.Release()
-	return SealBlobContext(dst, m, alg, id, c, plaintext)
+	return SealBlobContext(dst, m, nil, alg, id, c, plaintext)
 }
 
-// SealBlobContext is SealBlob with a parsed context (nil for none).
-func SealBlobContext(dst []byte, m *Material, alg Alg, id KeyID, c *Context, plaintext []byte) ([]byte, error) {
+// SealBlobContext is SealBlob with a parsed context (nil for none), taking
+// an XAES-256-GCM nonce from run (nil: from m alone).
+func SealBlobContext(dst []byte, m *Material, run *NonceRun, alg Alg, id KeyID, c *Context, plaintext []byte) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, BlobFormatV1, byte(alg))
 	dst = append(dst, id[:]...)
@@ -86,7 +87,7 @@ func SealBlobContext(dst []byte, m *Material, alg Alg, id KeyID, c *Context, pla
 	*bp = aad[:0]
 	// The nonce is chosen after the additional data is built, so write it
 	// into both the blob and the copy of the header inside aad.
-	dst, err := m.seal(dst, alg, header[22:46], aad[22:46], aad, plaintext)
+	dst, err := m.seal(dst, run, alg, header[22:46], aad[22:46], aad, plaintext)
 	if err != nil {
 		return dst[:start], err
 	}

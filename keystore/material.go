@@ -98,11 +98,18 @@ var errAlg = errors.New("unknown algorithm")
 
 // seal picks a nonce, writes it into nonceDst and nonceAAD (the nonce field
 // of the header in the blob and in the additional data), and appends the
-// sealed plaintext to dst.
-func (m *Material) seal(dst []byte, alg Alg, nonceDst, nonceAAD, aad, plaintext []byte) ([]byte, error) {
+// sealed plaintext to dst. The nonce comes from run, when not nil.
+func (m *Material) seal(dst []byte, run *NonceRun, alg Alg, nonceDst, nonceAAD, aad, plaintext []byte) ([]byte, error) {
 	switch alg {
 	case AlgXAES256GCM:
-		e, n, err := m.nextNonce()
+		var e *epoch
+		var n uint64
+		var err error
+		if run != nil {
+			e, n, err = run.take(m)
+		} else {
+			e, n, err = m.nextNonce()
+		}
 		if err != nil {
 			return dst, err
 		}
@@ -130,24 +137,31 @@ func (m *Material) nextNonce() (*epoch, uint64, error) {
 				return e, n, nil
 			}
 		}
-		m.epochMu.Lock()
-		e := m.epoch.Load()
-		if e == nil || e.next.Load() >= EpochMessages {
-			ne := &epoch{}
-			if _, err := rand.Read(ne.prefix[:]); err != nil {
-				m.epochMu.Unlock()
-				return nil, 0, err
-			}
-			g, err := m.xaes.Derive(ne.prefix[:])
-			if err != nil {
-				m.epochMu.Unlock()
-				return nil, 0, err
-			}
-			ne.gcm = g
-			m.epoch.Store(ne)
+		if err := m.newEpoch(); err != nil {
+			return nil, 0, err
 		}
-		m.epochMu.Unlock()
 	}
+}
+
+// newEpoch draws a new epoch unless another caller has just done so (the
+// current one is not used up).
+func (m *Material) newEpoch() error {
+	m.epochMu.Lock()
+	defer m.epochMu.Unlock()
+	if e := m.epoch.Load(); e != nil && e.next.Load() < EpochMessages {
+		return nil
+	}
+	ne := &epoch{}
+	if _, err := rand.Read(ne.prefix[:]); err != nil {
+		return err
+	}
+	g, err := m.xaes.Derive(ne.prefix[:])
+	if err != nil {
+		return err
+	}
+	ne.gcm = g
+	m.epoch.Store(ne)
+	return nil
 }
 
 // open authenticates and decrypts body (ciphertext and tag) with the nonce.

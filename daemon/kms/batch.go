@@ -65,10 +65,14 @@ type groups struct {
 	sealers []*sealer
 	openers []*opener
 	pairs   []*pair
+
+	held *entry // read-locked for a run of items: see rlock
+	run  int    // seals and opens since held was locked
 }
 
 // release gives back what the groups hold.
 func (g *groups) release() {
+	g.unhold()
 	for _, z := range g.sealers {
 		z.release()
 	}
@@ -88,7 +92,9 @@ func (g *groups) sealer(s *Service, ctx context.Context, op, act, keyID string, 
 			return z
 		}
 	}
+	g.unhold()
 	z := s.newSealer(ctx, op, act, keyID, ec, tokens)
+	z.g = g
 	if len(g.sealers) < maxGroups {
 		g.sealers = append(g.sealers, z)
 	} else {
@@ -104,7 +110,9 @@ func (g *groups) opener(s *Service, ctx context.Context, op, act string, b blobR
 			return o
 		}
 	}
+	g.unhold()
 	o := s.newOpener(ctx, op, act, b, ec, tokens)
+	o.g = g
 	if len(g.openers) < maxGroups {
 		g.openers = append(g.openers, o)
 	} else {

@@ -55,6 +55,7 @@ func (s *Service) EncryptBatch(ctx context.Context, items []api.EncryptInput, si
 	for i := range items {
 		in := &items[i]
 		if isRSA(in.EncryptionAlgorithm) {
+			g.unhold() // the RSA paths lock the keys they use
 			s.encryptRSA(ctx, &rsa, i, in, sink)
 			continue
 		}
@@ -111,6 +112,7 @@ func (s *Service) DecryptBatch(ctx context.Context, items []api.DecryptInput, si
 	for i := range items {
 		in := &items[i]
 		if isRSA(in.EncryptionAlgorithm) {
+			g.unhold() // the RSA paths lock the keys they use
 			s.decryptRSA(ctx, &rsa, i, in, sink)
 			continue
 		}
@@ -152,6 +154,7 @@ func (s *Service) ReEncryptBatch(ctx context.Context, items []api.ReEncryptInput
 	for i := range items {
 		in := &items[i]
 		if isRSA(in.SourceEncryptionAlgorithm) || isRSA(in.DestinationEncryptionAlgorithm) {
+			g.unhold() // the RSA paths lock the keys they use
 			s.reEncryptRSA(ctx, &g, &rsa, i, in, sink, scratch[:0])
 			continue
 		}

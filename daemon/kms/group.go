@@ -15,6 +15,7 @@ import (
 // seals with the version that was current when it was made.
 type sealer struct {
 	s     *Service
+	g     *groups // the batch's groups, which hold e's lock across a run; nil: made alone
 	op    string
 	keyID string // as the items name the key
 	ecMap map[string]string
@@ -29,6 +30,8 @@ type sealer struct {
 	m     *keystore.Material
 	matID string
 	hsm   *hsm.Token // for a key in a custom key store: the token seals
+
+	nonces keystore.NonceRun // the group's seals are one goroutine's, in turn
 }
 
 func (s *Service) newSealer(ctx context.Context, op, act, keyID string, ec map[string]string, tokens []string) *sealer {
@@ -73,8 +76,9 @@ func (s *Service) newSealer(ctx context.Context, op, act, keyID string, ec map[s
 // since the sealer was made is refused as the key's state says.
 func (z *sealer) seal(dst, plaintext []byte) ([]byte, error) {
 	e := z.e
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	if !z.g.rlock(e) {
+		defer e.mu.RUnlock()
+	}
 	if z.hsm != nil {
 		if err := checkState(z.op, e); err != nil {
 			return dst, err
@@ -96,7 +100,7 @@ func (z *sealer) seal(dst, plaintext []byte) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	out, err := keystore.SealBlobContext(dst, m, z.s.suite, e.id, z.ec, plaintext)
+	out, err := keystore.SealBlobContext(dst, m, &z.nonces, z.s.suite, e.id, z.ec, plaintext)
 	if err != nil {
 		return dst, z.s.internal(z.op, err)
 	}
@@ -135,6 +139,7 @@ type blobRef struct {
 // encryption context, resolved and authorized once.
 type opener struct {
 	s      *Service
+	g      *groups // as sealer's
 	op     string
 	blob   blobRef
 	ecMap  map[string]string
@@ -220,8 +225,9 @@ func (s *Service) blobKey(ctx context.Context, b blobRef) (*entry, error) {
 // is InvalidCiphertextException.
 func (o *opener) open(dst, blob []byte) ([]byte, error) {
 	e := o.e
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	if !o.g.rlock(e) {
+		defer e.mu.RUnlock()
+	}
 	var out []byte
 	var err error
 	if o.hsm != nil {

@@ -152,6 +152,7 @@ func (s *Service) reEncryptRSA(ctx context.Context, g *groups, gs *keyGroups, i 
 			fail(&rep, err)
 			return
 		}
+		g.unhold() // before the destination's key is locked
 		out.SourceKeyId, out.SourceKeyMaterialId = src.e.arn, src.matID
 	}
 	defer clear(pt)
