@@ -77,8 +77,12 @@ func New(mountpoint string, svc Service, o Options) (*Mount, error) {
 			Name:              "kmsd",
 			DirectMountStrict: root,
 			DisableXAttrs:     true,
-			MaxBackground:     64,
-			Debug:             o.Debug,
+			// Answers are bytes in memory, never a file to splice from;
+			// left on, go-fuse fills a pipe for every read before it finds
+			// that out and writes the answer the plain way.
+			DisableSplice: true,
+			MaxBackground: 64,
+			Debug:         o.Debug,
 		},
 	})
 	if err != nil {

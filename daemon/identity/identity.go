@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -62,10 +61,15 @@ func FromConn(c *net.UnixConn) (*policy.Principal, error) {
 		return p, nil // no way to tie /proc to this peer
 	}
 	defer unix.Close(pidfd)
-	if groups == nil {
-		groups, _ = procGroups(cred.Pid)
+	d, err := openProc(cred.Pid)
+	if err != nil {
+		return p, nil // gone already
 	}
-	unit, exe := procUnit(cred.Pid), procExe(cred.Pid)
+	defer d.close()
+	if groups == nil {
+		groups, _ = d.groups()
+	}
+	unit, exe := d.unit(), d.exe()
 	if unix.PidfdSendSignal(pidfd, 0, nil, 0) != nil {
 		// The peer is gone: what /proc said may be another process's.
 		return p, nil
@@ -87,13 +91,18 @@ func FromProcess(pid int32, uid, gid uint32, source string) *policy.Principal {
 	// status gives both the process id and the groups it acted with, and
 	// its cgroup and executable are its process's.
 	p.PID = pid
-	if b, err := procFile(pid, "status"); err == nil {
+	d, err := openProc(pid)
+	if err != nil {
+		return p // gone already: no groups, unit or executable
+	}
+	defer d.close()
+	if b, err := d.file("status"); err == nil {
 		if tgid, err := statusTgid(b); err == nil {
 			p.PID = tgid
 		}
 		p.Groups, _ = statusGroups(b)
 	}
-	p.Unit, p.Exe = procUnit(pid), procExe(pid)
+	p.Unit, p.Exe = d.unit(), d.exe()
 	return p
 }
 
@@ -114,45 +123,6 @@ func peerGroups(fd int) []uint32 {
 		}
 		return buf[:n/4]
 	}
-}
-
-// procFile reads a small /proc file with plain system calls (no poller,
-// no stat): identity is read on every FUSE open.
-func procFile(pid int32, name string) ([]byte, error) {
-	fd, err := unix.Open(ProcRoot+"/"+strconv.Itoa(int(pid))+"/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	buf := make([]byte, 0, 2048)
-	for {
-		if len(buf) == cap(buf) {
-			if len(buf) >= 1<<20 {
-				return nil, errors.New("proc file too large")
-			}
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return buf, nil
-		}
-		buf = buf[:len(buf)+n]
-	}
-}
-
-// procGroups reads the Groups line of /proc/PID/status.
-func procGroups(pid int32) ([]uint32, error) {
-	b, err := procFile(pid, "status")
-	if err != nil {
-		return nil, err
-	}
-	return statusGroups(b)
 }
 
 // statusGroups finds the Groups line in the contents of a status file.
@@ -183,22 +153,6 @@ func statusTgid(b []byte) (int32, error) {
 		}
 	}
 	return 0, errors.New("no Tgid line")
-}
-
-func procExe(pid int32) string {
-	exe, err := os.Readlink(fmt.Sprintf("%s/%d/exe", ProcRoot, pid))
-	if err != nil {
-		return ""
-	}
-	return exe
-}
-
-func procUnit(pid int32) string {
-	b, err := procFile(pid, "cgroup")
-	if err != nil {
-		return ""
-	}
-	return UnitFromCgroup(b)
 }
 
 // UnitFromCgroup finds the systemd unit in the contents of /proc/PID/cgroup:

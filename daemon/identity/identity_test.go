@@ -85,6 +85,45 @@ func TestFromProcessMapsThreadToProcess(t *testing.T) {
 	}
 }
 
+// TestProcDirOutlivesNoProcess reads a child's identity through its /proc
+// directory, then lets the child exit: what is read through the directory
+// afterwards fails instead of describing whichever process gets the pid
+// next, and FromProcess of the dead pid names no executable.
+func TestProcDirOutlivesNoProcess(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		ci.Skip(t, "sleep(1) is needed as a child process")
+	}
+	cmd := exec.Command(sleep, "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := int32(cmd.Process.Pid)
+	d, err := openProc(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	want, _ := filepath.EvalSymlinks(sleep)
+	if got := d.exe(); got != want {
+		t.Fatalf("exe through the open directory: %q, want %q", got, want)
+	}
+	if p := FromProcess(pid, 0, 0, "fuse"); p.Exe != want || p.PID != pid {
+		t.Fatalf("FromProcess of the live child: %+v", p)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if got := d.exe(); got != "" {
+		t.Fatalf("exe after the child was reaped: %q, want none", got)
+	}
+	if _, err := d.file("status"); err == nil {
+		t.Fatal("status read after the child was reaped")
+	}
+	if p := FromProcess(pid, 0, 0, "fuse"); p.Exe != "" || p.Unit != "" || p.Groups != nil {
+		t.Fatalf("FromProcess of a reaped pid: %+v", p)
+	}
+}
+
 // TestPeerGroupsOfAnotherUser connects from a child running as another
 // uid with supplementary groups (needs root): every group must arrive,
 // including ones whose little-endian bytes contain zeros.
