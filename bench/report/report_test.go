@@ -54,7 +54,8 @@ func TestTable(t *testing.T) {
 		// Targets: before, now, over the goal, met.
 		"| batched Encrypt 32 B, batches of 4,096 | ≥ 1,000,000 items/s | 340,000 | 1,200,000 | 1.20× | yes |",
 		"|   the same, over the raw XAES seal on every core | ≥ 12.0 % | — | 60.0 | 5.00× | yes |",
-		"| one synchronous caller, Encrypt 32 B, p50 | ≤ 25.0 µs | 180 | 60.0 | 2.40× | no |",
+		"| one synchronous caller, Encrypt 32 B, p50 | ≤ 20.0 µs | 180 | 60.0 | 3.00× | no |",
+		"| GenerateDataKey, 64 concurrent callers on one client | ≥ 500,000 ops/s | — | — | — | — |",
 		"| 16 processes x 4 callers, Encrypt 32 B | ≥ 300,000 ops/s | — | 60,000 | 0.20× | no |",
 		"| the blob seal's share of kmsd's CPU, batched Encrypt 32 B | ≥ 35.0 % | — | 28.5 | 0.81× | no |",
 		"| the audit trail's share of kmsd's CPU, batched Encrypt 32 B | ≤ 5.0 % | — | 2.5 | 0.50× | yes |",
