@@ -29,12 +29,14 @@ const (
 	offAns   = 384 // the answer ring's lines
 )
 
-// A ring's lines, from its offset: head, tail, and the flag its reader
-// sets before it sleeps (uint32; nonzero: ring the bell).
+// A ring's lines, from its offset: head, tail, the flag its reader sets
+// before it sleeps, and the flag its writer sets before it sleeps for
+// room (uint32s; nonzero: ring the bell).
 const (
 	lineHead  = 0
 	lineTail  = 64
 	lineSleep = 128
+	lineSpace = 192
 )
 
 // Side says which end of a connection maps an area.

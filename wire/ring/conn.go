@@ -27,19 +27,21 @@ type Conn struct {
 	rtail uint64 // in's tail: this side's own count, never read back (reader only)
 	whead uint64 // out's head, likewise (writer only)
 
-	rdl, wdl  atomic.Int64 // deadlines, Unix nanoseconds; 0: none
-	rsleep    atomic.Bool  // the reader may be asleep on the bell
-	closed    atomic.Bool
-	closeErr  atomic.Pointer[error]
-	unmap     sync.Mutex   // guards mem's unmapping
-	ractive   atomic.Int32 // a Read (or Buffered) is in the area
-	wactive   atomic.Int32 // a Write is in the area
-	window    time.Duration
-	want      func() bool
-	limit     *poll.Limit
-	rings     atomic.Uint64 // times this side rang the bell
-	sleeps    atomic.Uint64 // times this side's reader slept on it
-	fruitless int           // reader's wake-ups in a row that found nothing (reader only)
+	rdl, wdl   atomic.Int64 // deadlines, Unix nanoseconds; 0: none
+	rsleep     atomic.Bool  // the reader may be asleep on the bell
+	wsleep     atomic.Bool  // the writer may be asleep on it, for room
+	closed     atomic.Bool
+	closeErr   atomic.Pointer[error]
+	unmap      sync.Mutex   // guards mem's unmapping
+	ractive    atomic.Int32 // a Read (or Buffered) is in the area
+	wactive    atomic.Int32 // a Write is in the area
+	window     time.Duration
+	want       func() bool
+	limit      *poll.Limit
+	rings      atomic.Uint64 // times this side rang the bell
+	sleeps     atomic.Uint64 // times this side's reader slept on it
+	fruitless  int           // reader's wake-ups in a row that found nothing (reader only)
+	wfruitless int           // writer's wake-ups in a row that found no room (writer only)
 }
 
 // half is one ring of the area.
@@ -48,6 +50,7 @@ type half struct {
 	head  *atomic.Uint64
 	tail  *atomic.Uint64
 	sleep *atomic.Uint32 // its reader is (about to be) asleep
+	space *atomic.Uint32 // its writer is (about to be) asleep for room
 }
 
 func newHalf(mem []byte, line, data, size int) half {
@@ -56,6 +59,7 @@ func newHalf(mem []byte, line, data, size int) half {
 		head:  index(mem, line+lineHead),
 		tail:  index(mem, line+lineTail),
 		sleep: word(mem, line+lineSleep),
+		space: word(mem, line+lineSpace),
 	}
 }
 
@@ -139,7 +143,9 @@ func (c *Conn) sleep() error {
 		t = time.Unix(0, dl)
 	}
 	c.sleeps.Add(1)
-	err := c.bell.Wait(t, func() bool { return c.rdl.Load() != dl || c.closed.Load() })
+	// Data that came while the bell woke the writer (whose wake-up read
+	// the byte meant for this reader) is seen here, once this reader waits.
+	err := c.bell.Wait(t, func() bool { return c.rdl.Load() != dl || c.closed.Load() || c.avail() != 0 })
 	switch {
 	case err == nil:
 	case os.IsTimeout(err):
@@ -148,7 +154,7 @@ func (c *Conn) sleep() error {
 		c.Close(err)
 		return err
 	}
-	if c.avail() == 0 {
+	if c.avail() == 0 && !c.wsleep.Load() { // a wake-up for this side's writer is not for nothing
 		if c.fruitless++; c.fruitless > fruitlessMost {
 			time.Sleep(time.Millisecond) // a peer that rings for nothing waits too
 		}
@@ -201,6 +207,10 @@ func (c *Conn) readNow(p []byte) (int, error) {
 	copy(p[k:n], c.in.data)
 	c.rtail += n
 	c.in.tail.Store(c.rtail)
+	if c.in.space.Load() != 0 && c.in.space.Swap(0) != 0 && c.bell != nil {
+		c.rings.Add(1)
+		c.bell.Ring() // the peer's writer sleeps until there is room
+	}
 	return int(n), nil
 }
 
@@ -305,30 +315,74 @@ func (c *Conn) publish() {
 }
 
 // waitSpace waits until the ring this side writes has room: it yields
-// for a while, then sleeps from 20 µs to 1 ms at a time. A full ring is a
-// peer busy with a large frame or slow to read; its reader does not ring
-// back (the bell is the readers' alone).
+// for a while (a peer reading a large frame frees room within
+// microseconds), then sleeps on the bell as a reader does. The flag is
+// set before the room is looked at once more, so the peer's reader, which
+// rings when it finds the flag after freeing room, never leaves it
+// asleep.
 func (c *Conn) waitSpace() error {
 	start := time.Now()
-	d := 20 * time.Microsecond
 	for {
 		free, err := c.free()
 		if err != nil {
 			return err
 		}
 		if free > 0 {
+			c.wfruitless = 0
 			return nil
 		}
 		if err := c.stopped(&c.wdl); err != nil {
 			return err
 		}
-		if time.Since(start) < 50*time.Microsecond {
+		if time.Since(start) < spaceSpin {
 			runtime.Gosched()
 			continue
 		}
-		time.Sleep(d)
-		d = min(2*d, time.Millisecond)
+		if err := c.sleepForSpace(); err != nil {
+			return err
+		}
 	}
+}
+
+// spaceSpin is how long a writer yields for room before it sleeps.
+const spaceSpin = 50 * time.Microsecond
+
+// sleepForSpace sleeps on the bell until the peer's reader frees room and
+// rings, the write deadline passes or the Conn is closed.
+func (c *Conn) sleepForSpace() error {
+	if c.bell == nil {
+		return errNoBell
+	}
+	c.wsleep.Store(true)
+	defer c.wsleep.Store(false)
+	dl := c.wdl.Load()
+	c.out.space.Store(1)
+	if free, err := c.free(); err != nil || free > 0 || c.closed.Load() {
+		c.out.space.Store(0)
+		return nil
+	}
+	var t time.Time
+	if dl != 0 {
+		t = time.Unix(0, dl)
+	}
+	err := c.bell.Wait(t, func() bool {
+		free, err := c.free()
+		return c.wdl.Load() != dl || c.closed.Load() || free > 0 || err != nil
+	})
+	switch {
+	case err == nil:
+	case os.IsTimeout(err):
+		return nil // waitSpace sees whether its deadline passed
+	default:
+		c.Close(err)
+		return err
+	}
+	if free, _ := c.free(); free == 0 && !c.rsleep.Load() { // a wake-up for this side's reader is not for nothing
+		if c.wfruitless++; c.wfruitless > fruitlessMost {
+			time.Sleep(time.Millisecond) // a peer that rings for nothing waits too
+		}
+	}
+	return nil
 }
 
 // stopped is the error a wait ends with: Close's, or the deadline's.
@@ -352,9 +406,13 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// SetWriteDeadline sets when a Write waiting for space gives up.
+// SetWriteDeadline sets when a Write waiting for space gives up, waking
+// one that sleeps so that it sees the new one.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.wdl.Store(unixNano(t))
+	if c.wsleep.Load() && c.bell != nil {
+		c.bell.Interrupt(time.Now())
+	}
 	return nil
 }
 
@@ -372,7 +430,7 @@ func (c *Conn) Close(err error) {
 		err = net.ErrClosed
 	}
 	c.closeErr.CompareAndSwap(nil, &err)
-	if !c.closed.Swap(true) && c.rsleep.Load() && c.bell != nil {
+	if !c.closed.Swap(true) && (c.rsleep.Load() || c.wsleep.Load()) && c.bell != nil {
 		c.bell.Interrupt(time.Now())
 	}
 }

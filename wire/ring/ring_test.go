@@ -299,3 +299,79 @@ func BenchmarkPingPong(b *testing.B) {
 		<-done
 	})
 }
+
+// TestRoomWakesWriter fills a ring whose reader is slow: the writer
+// sleeps on the bell for room, the reader rings it when it frees some,
+// and every byte arrives, with the writer asleep rather than polling
+// (the reader's rings count the wake-ups it gave).
+func TestRoomWakesWriter(t *testing.T) {
+	srv, cli := pair(t, MinSize)
+	want := make([]byte, 64*MinSize)
+	rand.Read(want)
+	done := make(chan error, 1)
+	go func() { _, err := cli.Write(want); done <- err }()
+	got := make([]byte, 0, len(want))
+	buf := make([]byte, MinSize/2)
+	for len(got) < len(want) {
+		time.Sleep(time.Millisecond / 4) // slower than the writer: it runs out of room
+		n, err := srv.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the bytes read are not those written")
+	}
+	if srv.Rings() == 0 {
+		t.Fatal("the reader never rang for the writer waiting for room")
+	}
+}
+
+// TestBothSleep has one side's reader and writer asleep on its bell at
+// once: a client that streams a request larger than the ring while it
+// waits for the answer to an earlier one, against a peer that answers
+// only once it has read the whole request. A wake-up for either must
+// wake the one it is for.
+func TestBothSleep(t *testing.T) {
+	srv, cli := pair(t, MinSize)
+	req := make([]byte, 16*MinSize)
+	rand.Read(req)
+	answer := make(chan []byte, 1)
+	go func() { // the client's reader: sleeps until the answer comes
+		buf := make([]byte, 8)
+		if _, err := io.ReadFull(cli, buf); err != nil {
+			t.Error(err)
+		}
+		answer <- buf
+	}()
+	wrote := make(chan error, 1)
+	go func() { _, err := cli.Write(req); wrote <- err }() // sleeps for room, often
+	go func() { // the peer: reads all of it, slowly, then answers
+		buf := make([]byte, MinSize/4)
+		for n := 0; n < len(req); {
+			time.Sleep(100 * time.Microsecond)
+			k, err := srv.Read(buf)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			n += k
+		}
+		srv.Write([]byte("answered"))
+	}()
+	select {
+	case got := <-answer:
+		if string(got) != "answered" {
+			t.Fatalf("answer %q", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a wake-up for the writer or the reader was lost")
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+}
