@@ -350,7 +350,7 @@ func TestBothSleep(t *testing.T) {
 	}()
 	wrote := make(chan error, 1)
 	go func() { _, err := cli.Write(req); wrote <- err }() // sleeps for room, often
-	go func() { // the peer: reads all of it, slowly, then answers
+	go func() {                                            // the peer: reads all of it, slowly, then answers
 		buf := make([]byte, MinSize/4)
 		for n := 0; n < len(req); {
 			time.Sleep(100 * time.Microsecond)
