@@ -349,8 +349,9 @@ func TestBothSleep(t *testing.T) {
 		answer <- buf
 	}()
 	wrote := make(chan error, 1)
-	go func() { _, err := cli.Write(req); wrote <- err }() // sleeps for room, often
-	go func() {                                            // the peer: reads all of it, slowly, then answers
+	go func() { _, err := cli.Write(req); wrote <- err }() // it sleeps for room, often
+	// The peer reads all of it, slowly, then answers.
+	go func() {
 		buf := make([]byte, MinSize/4)
 		for n := 0; n < len(req); {
 			time.Sleep(100 * time.Microsecond)
