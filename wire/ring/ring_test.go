@@ -376,3 +376,61 @@ func TestBothSleep(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRoundsBothSleep repeats what a client of large batches does, many
+// times over rings much smaller than its frames: the client writes a
+// request while its reader waits for the previous answer, kmsd reads it
+// and writes an answer as large, and each side's reader and writer sleep
+// on one bell, often at once. A wake-up read by the wrong one of them and
+// not looked for by the other stalls a round until the test's limit.
+func TestRoundsBothSleep(t *testing.T) {
+	srv, cli := pair(t, MinSize)
+	const rounds, size = 1000, 5 * MinSize
+	msg := make([]byte, size)
+	rand.Read(msg)
+	go func() { // kmsd: read a request, answer it
+		buf := make([]byte, size)
+		for range rounds {
+			if _, err := io.ReadFull(srv, buf); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := srv.Write(buf); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	answers := make(chan error, 1)
+	go func() { // the client's reader
+		buf := make([]byte, size)
+		for range rounds {
+			if _, err := io.ReadFull(cli, buf); err != nil {
+				answers <- err
+				return
+			}
+			if !bytes.Equal(buf, msg) {
+				answers <- errors.New("an answer is not its request")
+				return
+			}
+		}
+		answers <- nil
+	}()
+	go func() { // the client's writer, never waiting for answers
+		for range rounds {
+			if _, err := cli.Write(msg); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-answers:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a round stalled: a wake-up was lost")
+	}
+}
+
