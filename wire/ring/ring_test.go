@@ -433,4 +433,3 @@ func TestRoundsBothSleep(t *testing.T) {
 		t.Fatal("a round stalled: a wake-up was lost")
 	}
 }
-
