@@ -189,12 +189,8 @@ func AppendRequest(dst []byte, id uint64, op string, in api.Message) ([]byte, er
 
 // AppendBatchRequest appends a batch request frame to dst.
 func AppendBatchRequest(dst []byte, id uint64, op string, items []api.Message) ([]byte, error) {
-	hint := FrameHeaderSize + 32 + len(op)
-	for _, it := range items {
-		hint += SizeHint(it)
-	}
 	start := len(dst)
-	b := AppendFrameHeader(slices.Grow(dst, hint))
+	b := AppendFrameHeader(slices.Grow(dst, BatchRequestHint(op, items)))
 	b = appendArrayLen(b, 4)
 	b = appendUint(b, TypeBatchRequest)
 	b = appendUint(b, id)
@@ -205,6 +201,17 @@ func AppendBatchRequest(dst []byte, id uint64, op string, items []api.Message) (
 		b = appendMessage(b, it, &e)
 	}
 	return finish(b, start)
+}
+
+// BatchRequestHint is about the size of the frame AppendBatchRequest
+// appends for op and items (SizeHint's estimate for each), so that its
+// buffer can be taken once, at that size.
+func BatchRequestHint(op string, items []api.Message) int {
+	hint := FrameHeaderSize + 32 + len(op)
+	for _, it := range items {
+		hint += SizeHint(it)
+	}
+	return hint
 }
 
 // AppendResponse appends a response frame: out on success, else err.

@@ -125,8 +125,11 @@ func (c *Client) sendSplitting(ctx context.Context, cc *clientConn, op *api.OpSp
 
 func (c *Client) sendBatch(ctx context.Context, cc *clientConn, op *api.OpSpec, items []api.Message) ([]wire.Result, error) {
 	id := c.nextID.Add(1)
-	frame, err := wire.AppendBatchRequest(nil, id, op.Name, items)
+	// The frame's buffer is the shared pool's: the sender copies the
+	// frame out and gives it back, wiped (it holds the plaintexts).
+	frame, err := wire.AppendBatchRequest(wire.GetFrameBuffer(wire.BatchRequestHint(op.Name, items))[:0], id, op.Name, items)
 	if err != nil {
+		wire.PutFrameBuffer(frame)
 		return nil, err
 	}
 	b := &batchCall{n: len(items), done: make(chan struct{})}

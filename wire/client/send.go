@@ -26,6 +26,7 @@ func (cc *clientConn) sendLoop(ids *atomic.Uint64) {
 		for len(batch) > 0 {
 			if batch[0].raw != nil {
 				buf = append(buf, batch[0].raw...)
+				wire.PutFrameBuffer(batch[0].raw) // wiped: it held plaintexts
 				batch = batch[1:]
 				continue
 			}
@@ -178,12 +179,16 @@ func (cc *clientConn) appendGroup(buf []byte, ids *atomic.Uint64, group []*call)
 
 func (cc *clientConn) forget(cl *call, err error) { cl.finish(nil, err) }
 
-// writeRaw queues an encoded frame whose request is already pending.
+// writeRaw queues an encoded frame whose request is already pending. The
+// frame is the sender's from then on: it copies it out, then wipes it and
+// gives it back to the pool (wire.PutFrameBuffer), as it does one it
+// never sends.
 func (cc *clientConn) writeRaw(frame []byte) {
 	cl := &call{raw: frame, done: make(chan struct{})}
 	select {
 	case cc.sendq <- cl:
 	case <-cc.dead:
+		wire.PutFrameBuffer(frame)
 	}
 }
 
@@ -193,6 +198,8 @@ func (cc *clientConn) drainQueue() {
 		case cl := <-cc.sendq:
 			if cl.raw == nil {
 				cl.finish(nil, cc.err)
+			} else {
+				wire.PutFrameBuffer(cl.raw)
 			}
 		default:
 			return
