@@ -59,35 +59,40 @@ func (b *batchJob) chunkBuf(k int) []byte {
 }
 
 // chunkSink is the reply of chunk k, items [lo, hi): it writes the
-// chunk's answers, sealed in place, into the chunk's buffer.
+// chunk's answers, sealed in place, into the chunk's buffer. The buffer
+// is the sink's own while the chunk runs (buf), and goes to the batch's
+// chunks once every chunk is done (collect): a slice of every chunk's
+// buffer, side by side in memory and written by each worker at every
+// item, kept a cache line going back and forth between the cores.
 type chunkSink struct {
 	b      *batchJob
 	k      int
 	lo, hi int
+	buf    []byte
 }
 
 // Sink is where the service answers the chunk's items: the sink itself,
 // with a buffer from the pool.
 func (k *chunkSink) Sink() kms.Sink {
-	k.b.chunks[k.k] = k.b.chunkBuf(k.k)
+	k.buf = k.b.chunkBuf(k.k)
 	return k
 }
 
 func (k *chunkSink) Answer(_ int, _ *kms.Report, out api.Message, f kms.Fill) error {
 	if !f.Filled() {
-		k.b.chunks[k.k] = wire.AppendItem(k.b.chunks[k.k], out, nil)
+		k.buf = wire.AppendItem(k.buf, out, nil)
 		return nil
 	}
-	buf, err := wire.AppendItemFill(k.b.chunks[k.k], out, f.Len(), f.AppendTo)
+	buf, err := wire.AppendItemFill(k.buf, out, f.Len(), f.AppendTo)
 	if err != nil {
 		return err
 	}
-	k.b.chunks[k.k] = buf
+	k.buf = buf
 	return nil
 }
 
 func (k *chunkSink) Fail(_ int, _ *kms.Report, err error) {
-	k.b.chunks[k.k] = wire.AppendItem(k.b.chunks[k.k], nil, pipeline.WireError(err))
+	k.buf = wire.AppendItem(k.buf, nil, pipeline.WireError(err))
 }
 
 // Reject answers every item of the chunk with werr, unworked.
@@ -96,7 +101,14 @@ func (k *chunkSink) Reject(werr *api.Error) {
 	for range k.hi - k.lo {
 		buf = wire.AppendItem(buf, nil, werr)
 	}
-	k.b.chunks[k.k] = buf
+	k.buf = buf
+}
+
+// collect takes every chunk's buffer into chunks, once all are done.
+func (b *batchJob) collect() {
+	for k := range b.chunks {
+		b.chunks[k], b.parts[k].sink.buf = b.parts[k].sink.buf, nil
+	}
 }
 
 // RequestID names the batch in its records.
@@ -111,6 +123,7 @@ const inlineBatchAnswer = 256
 // could not be written, or the answer is too large for a frame), and
 // gives the request's frame and the chunks' buffers back, wiped.
 func (b *batchJob) Answer(failed *api.Error) {
+	b.collect()
 	b.wipeFrame()
 	if failed == nil && b.req.N > inlineBatchAnswer {
 		go b.answer(nil) // a large answer's writev is not made on the trail's goroutine
