@@ -194,4 +194,3 @@ type rawWorker struct {
 	run keystore.NonceRun
 	_   [64]byte
 }
-
