@@ -42,6 +42,22 @@ func GetFrameBuffer(n int) []byte {
 	return make([]byte, n, max(n, size))
 }
 
+// GetKeptFrameBuffer is GetFrameBuffer for a frame its reader will give
+// away rather than back (a batch answer whose results refer into it):
+// with no shared buffer of its class free, it makes one of exactly n
+// bytes, not of the class's size, since it will not come back to fill
+// the class again.
+func GetKeptFrameBuffer(n int) []byte {
+	if n < BigFrame {
+		return GetFrameBuffer(n)
+	}
+	c, _ := class(min(n, MaxFrame))
+	if p, ok := bigBuffers[c].Get().(*[]byte); ok {
+		return (*p)[:n]
+	}
+	return make([]byte, n)
+}
+
 // PutFrameBuffer wipes b[:len(b)] (it may hold plaintext; what lies
 // beyond it must have been wiped already) and, if b is large, gives it to
 // the shared pool of its size class.

@@ -244,7 +244,17 @@ func (cc *clientConn) readLoop(window time.Duration) {
 	}
 	var buf []byte
 	for {
-		body, err := r.Read(buf)
+		n, err := r.Next()
+		if err != nil {
+			cc.fail(err)
+			return
+		}
+		if cap(buf) < n {
+			// A large answer is mostly an explicit batch's, which its
+			// results keep: made to its size, not its pool class's.
+			buf = wire.GetKeptFrameBuffer(n)
+		}
+		body, err := r.Body(buf[:n])
 		if err != nil {
 			cc.fail(err)
 			return
