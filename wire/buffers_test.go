@@ -34,3 +34,32 @@ func TestFrameBuffers(t *testing.T) {
 		t.Errorf("a buffer for 3 x BigFrame has capacity %d", cap(b))
 	}
 }
+
+// TestKeptFrameBuffers: a buffer its reader keeps is of its frame's size
+// when the pool has none of the class, a pooled one when it has, and
+// such a buffer given back is wiped but not pooled.
+func TestKeptFrameBuffers(t *testing.T) {
+	if b := GetKeptFrameBuffer(BigFrame - 1); len(b) != BigFrame-1 {
+		t.Fatalf("small kept buffer has length %d", len(b))
+	}
+	n := 5*BigFrame + 7 // class 8 x BigFrame
+	for range 3 {       // drain what earlier tests left in the class
+		if b := GetKeptFrameBuffer(n); cap(b) == n {
+			break
+		}
+	}
+	b := GetKeptFrameBuffer(n)
+	if len(b) != n || cap(b) != n {
+		t.Fatalf("kept buffer for %d bytes: length %d, capacity %d", n, len(b), cap(b))
+	}
+	b[0] = 0xaa
+	PutFrameBuffer(b)
+	if b[0] != 0 {
+		t.Fatal("a kept buffer given back was not wiped")
+	}
+	pooled := GetFrameBuffer(n)
+	PutFrameBuffer(pooled)
+	if got := GetKeptFrameBuffer(n); cap(got) != cap(pooled) && cap(got) != n {
+		t.Fatalf("kept buffer with one pooled: capacity %d, want the pool's %d or %d", cap(got), cap(pooled), n)
+	}
+}
