@@ -121,41 +121,60 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 }
 
-// sleep sleeps on the bell until the peer rings, the deadline passes or
-// the Conn is closed. The flag is set before the head is looked at once
-// more, so a wake-up between the reader's last look and its sleep is
-// never lost: with Go's sequentially consistent atomics, either the
-// writer sees the flag (and rings) or this look sees its data.
+// sleep sleeps the reader on the bell until the peer writes and rings,
+// the read deadline passes or the Conn is closed.
 func (c *Conn) sleep() error {
+	return c.nap(napper{me: &c.rsleep, other: &c.wsleep, word: c.in.sleep, dl: &c.rdl,
+		ready: func() bool { return c.avail() != 0 }, fruitless: &c.fruitless, count: &c.sleeps})
+}
+
+// napper is what tells a reader's sleep from a writer's.
+type napper struct {
+	me, other *atomic.Bool   // this waiter may be asleep; so may the other of this side
+	word      *atomic.Uint32 // the area's flag asking the peer to ring
+	dl        *atomic.Int64  // this waiter's deadline
+	ready     func() bool    // what it waits for is there (or the ring cannot be right)
+	fruitless *int           // its wake-ups in a row that found nothing
+	count     *atomic.Uint64 // its sleeps, if counted
+}
+
+// nap sleeps on the bell until the peer rings, the deadline passes or the
+// Conn is closed. The flag is set before the ring is looked at once more,
+// so a wake-up between the waiter's last look and its sleep is never
+// lost: with Go's sequentially consistent atomics, either the peer sees
+// the flag (and rings) or this look sees what it did. The bell looks once
+// more when the waiter is in place: the other waiter of this side may
+// have read the byte rung for this one.
+func (c *Conn) nap(n napper) error {
 	if c.bell == nil {
 		return errNoBell
 	}
-	c.rsleep.Store(true)
-	defer c.rsleep.Store(false)
-	dl := c.rdl.Load()
-	c.in.sleep.Store(1)
-	if c.avail() != 0 || c.closed.Load() {
-		c.in.sleep.Store(0)
+	n.me.Store(true)
+	defer n.me.Store(false)
+	dl := n.dl.Load()
+	n.word.Store(1)
+	if n.ready() || c.closed.Load() {
+		n.word.Store(0)
 		return nil
 	}
 	var t time.Time
 	if dl != 0 {
 		t = time.Unix(0, dl)
 	}
-	c.sleeps.Add(1)
-	// Data that came while the bell woke the writer (whose wake-up read
-	// the byte meant for this reader) is seen here, once this reader waits.
-	err := c.bell.Wait(t, func() bool { return c.rdl.Load() != dl || c.closed.Load() || c.avail() != 0 })
+	if n.count != nil {
+		n.count.Add(1)
+	}
+	err := c.bell.Wait(t, func() bool { return n.dl.Load() != dl || c.closed.Load() || n.ready() })
 	switch {
 	case err == nil:
 	case os.IsTimeout(err):
-		return nil // Read sees whether its deadline passed (it may have moved)
+		return nil // the caller sees whether its deadline passed (it may have moved)
 	default:
 		c.Close(err)
 		return err
 	}
-	if c.avail() == 0 && !c.wsleep.Load() { // a wake-up for this side's writer is not for nothing
-		if c.fruitless++; c.fruitless > fruitlessMost {
+	if !n.ready() && !n.other.Load() { // a wake-up for the other waiter is not for nothing
+		if *n.fruitless++; *n.fruitless > fruitlessMost {
 			time.Sleep(time.Millisecond) // a peer that rings for nothing waits too
 		}
 	}
@@ -347,42 +366,11 @@ func (c *Conn) waitSpace() error {
 // spaceSpin is how long a writer yields for room before it sleeps.
 const spaceSpin = 50 * time.Microsecond
 
-// sleepForSpace sleeps on the bell until the peer's reader frees room and
-// rings, the write deadline passes or the Conn is closed.
+// sleepForSpace sleeps the writer on the bell until the peer's reader
+// frees room and rings, the write deadline passes or the Conn is closed.
 func (c *Conn) sleepForSpace() error {
-	if c.bell == nil {
-		return errNoBell
-	}
-	c.wsleep.Store(true)
-	defer c.wsleep.Store(false)
-	dl := c.wdl.Load()
-	c.out.space.Store(1)
-	if free, err := c.free(); err != nil || free > 0 || c.closed.Load() {
-		c.out.space.Store(0)
-		return nil
-	}
-	var t time.Time
-	if dl != 0 {
-		t = time.Unix(0, dl)
-	}
-	err := c.bell.Wait(t, func() bool {
-		free, err := c.free()
-		return c.wdl.Load() != dl || c.closed.Load() || free > 0 || err != nil
-	})
-	switch {
-	case err == nil:
-	case os.IsTimeout(err):
-		return nil // waitSpace sees whether its deadline passed
-	default:
-		c.Close(err)
-		return err
-	}
-	if free, _ := c.free(); free == 0 && !c.rsleep.Load() { // a wake-up for this side's reader is not for nothing
-		if c.wfruitless++; c.wfruitless > fruitlessMost {
-			time.Sleep(time.Millisecond) // a peer that rings for nothing waits too
-		}
-	}
-	return nil
+	return c.nap(napper{me: &c.wsleep, other: &c.rsleep, word: c.out.space, dl: &c.wdl,
+		ready: func() bool { free, err := c.free(); return free > 0 || err != nil }, fruitless: &c.wfruitless})
 }
 
 // stopped is the error a wait ends with: Close's, or the deadline's.
