@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzPeerIndexes lets a peer put any head and tail in the area (and any
-// sleep flags) before kmsd's side reads and writes: it either works
+// sleep and asleep-for-room flags) before kmsd's side reads and writes: it either works
 // within the ring's bounds or reports ErrCorrupt, and never reads or
 // writes outside the area (which would fault).
 func FuzzPeerIndexes(f *testing.F) {
@@ -26,6 +26,8 @@ func FuzzPeerIndexes(f *testing.F) {
 		srv.whead = whead
 		srv.in.sleep.Store(flags)
 		srv.out.sleep.Store(flags)
+		srv.in.space.Store(flags) // the peer's writer asks to be rung for room
+		srv.out.space.Store(flags)
 		n = min(max(n, 1), 2*MinSize)
 		srv.SetReadDeadline(time.Now())
 		srv.SetWriteDeadline(time.Now())
