@@ -175,6 +175,8 @@ func TestWorkersFollowUsableCPUs(t *testing.T) {
 		ci.Skip(t, "taskset (util-linux) is not installed")
 	}
 	d := testkit.Start(t, testkit.Config{Wrap: []string{"taskset", "-c", "0"}})
+	// The socket answers before the "serving" line is written.
+	testkit.Eventually(t, "kmsd logs that it is serving", func() bool { return strings.Contains(d.Log.String(), "msg=serving") })
 	log := d.Log.String()
 	if !strings.Contains(log, "workers=1 usable_cpus=1") {
 		t.Errorf("kmsd pinned to one CPU does not say it serves with one worker on one usable CPU:\n%s", log)

@@ -1,16 +1,21 @@
 package client
 
 import (
+	"io"
 	"kmsd/wire"
 	"kmsd/wire/api"
+	"net"
 	"runtime"
 	"sync/atomic"
 )
 
 // sendLoop writes queued calls, coalescing those of one batchable
-// operation into batch frames, one write per pass.
+// operation into batch frames, one write per pass. Frames queued already
+// encoded (explicit batches, up to MaxFrame) are not copied into the pass's
+// buffer: they go out as pieces of the same vectored write.
 func (cc *clientConn) sendLoop(ids *atomic.Uint64) {
 	var buf []byte
+	var out outPieces
 	batch := make([]*call, 0, 64)
 	for {
 		var first *call
@@ -22,11 +27,11 @@ func (cc *clientConn) sendLoop(ids *atomic.Uint64) {
 		}
 		batch = cc.gather(append(batch[:0], first))
 		buf = buf[:0]
+		out.reset()
 		var err error
 		for len(batch) > 0 {
 			if batch[0].raw != nil {
-				buf = append(buf, batch[0].raw...)
-				wire.PutFrameBuffer(batch[0].raw) // wiped: it held plaintexts
+				out.add(len(buf), batch[0].raw)
 				batch = batch[1:]
 				continue
 			}
@@ -40,11 +45,12 @@ func (cc *clientConn) sendLoop(ids *atomic.Uint64) {
 			}
 			batch = rest
 		}
-		if len(buf) > 0 {
+		if bufs := out.vector(buf); len(bufs) > 0 {
 			cc.wmu.Lock()
-			_, err := cc.w.Write(buf)
+			err := writev(cc.w, bufs)
 			cc.wmu.Unlock()
 			clear(buf) // it may hold plaintext
+			out.release()
 			if err != nil {
 				cc.fail(err)
 			}
@@ -53,6 +59,70 @@ func (cc *clientConn) sendLoop(ids *atomic.Uint64) {
 			buf = nil
 		}
 	}
+}
+
+// outPieces is one pass's write: the pass's buffer, cut where frames
+// queued already encoded go between its parts.
+type outPieces struct {
+	cuts []int    // offsets in the buffer where raw[i] goes
+	raw  [][]byte // frames from the pool, written as they are
+	bufs [][]byte // the vector, rebuilt each pass
+}
+
+func (o *outPieces) reset() { o.cuts, o.raw = o.cuts[:0], o.raw[:0] }
+
+func (o *outPieces) add(at int, frame []byte) {
+	o.cuts = append(o.cuts, at)
+	o.raw = append(o.raw, frame)
+}
+
+// vector is the pass's write in order, without empty pieces.
+func (o *outPieces) vector(buf []byte) [][]byte {
+	o.bufs = o.bufs[:0]
+	from := 0
+	for i, at := range o.cuts {
+		if at > from {
+			o.bufs = append(o.bufs, buf[from:at])
+		}
+		o.bufs = append(o.bufs, o.raw[i])
+		from = at
+	}
+	if len(buf) > from {
+		o.bufs = append(o.bufs, buf[from:])
+	}
+	return o.bufs
+}
+
+// release wipes the frames (they held plaintexts) and gives them back.
+func (o *outPieces) release() {
+	for i, frame := range o.raw {
+		wire.PutFrameBuffer(frame)
+		o.raw[i] = nil
+	}
+	clear(o.bufs)
+	o.reset()
+}
+
+// vectorWriter is a writer that takes several buffers in one call: the
+// rings.
+type vectorWriter interface {
+	Writev(bufs [][]byte) (int64, error)
+}
+
+// writev writes bufs in order, in one call where w can take them so (the
+// rings, and a socket, through writev(2)).
+func writev(w io.Writer, bufs [][]byte) error {
+	if len(bufs) == 1 {
+		_, err := w.Write(bufs[0])
+		return err
+	}
+	if vw, ok := w.(vectorWriter); ok {
+		_, err := vw.Writev(bufs)
+		return err
+	}
+	nb := net.Buffers(bufs)
+	_, err := nb.WriteTo(w)
+	return err
 }
 
 // gather adds to batch the calls queued behind it. It yields first, so
