@@ -39,7 +39,12 @@ type clientConn struct {
 	// answers to come before the connection counts as one caller's again
 	// (see lone).
 	calls, concurrent int
-	err               error // set once when the connection dies
+	// frames counts the frames of calls of batchable operations in
+	// pending; room is signalled when one is answered (see send.go's
+	// window).
+	frames int
+	room   chan struct{}
+	err    error // set once when the connection dies
 	dead              chan struct{}
 }
 
@@ -97,7 +102,7 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 		return nil, fmt.Errorf("kmsd speaks protocol %d, this client %d", hello.ProtocolVersion, wire.ProtocolVersion)
 	}
 	cc := &clientConn{conn: conn, w: conn, ring: rc, hello: hello, sendq: make(chan *call, 4096), max: c.opts.MaxCoalesce,
-		pending: map[uint64]pendingReq{}, dead: make(chan struct{})}
+		pending: map[uint64]pendingReq{}, dead: make(chan struct{}), room: make(chan struct{}, 1)}
 	if rc != nil {
 		cc.w = rc
 	}
@@ -190,9 +195,18 @@ func (p pendingReq) size() int {
 	return len(p.calls)
 }
 
+// coalesced reports whether p is a frame of calls of a batchable
+// operation, the frames send.go's window counts.
+func (p pendingReq) coalesced() bool {
+	return p.batch == nil && p.op != nil && p.op.Batch
+}
+
 // addPending records a request sent. The caller holds mu.
 func (cc *clientConn) addPending(id uint64, p pendingReq) {
 	cc.pending[id] = p
+	if p.coalesced() {
+		cc.frames++
+	}
 	if cc.calls += p.size(); cc.calls > 1 {
 		cc.concurrent = concurrentMemory
 	}
@@ -204,6 +218,13 @@ func (cc *clientConn) takePending(id uint64) (pendingReq, bool) {
 	p, ok := cc.pending[id]
 	if ok {
 		delete(cc.pending, id)
+		if p.coalesced() {
+			cc.frames--
+			select {
+			case cc.room <- struct{}{}:
+			default:
+			}
+		}
 		cc.calls -= p.size()
 		cc.concurrent = max(0, cc.concurrent-1)
 	}

@@ -26,6 +26,7 @@ func (cc *clientConn) sendLoop(ids *atomic.Uint64) {
 			return
 		}
 		batch = cc.gather(append(batch[:0], first))
+		batch = cc.window(batch)
 		buf = buf[:0]
 		out.reset()
 		var err error
@@ -141,6 +142,50 @@ func (cc *clientConn) gather(batch []*call) []*call {
 		}
 	}
 	return batch
+}
+
+// window holds back a pass of calls of batchable operations while
+// windowFrames frames of such calls await their answers, gathering the
+// calls that queue meanwhile: kmsd serves a frame of many calls for little
+// more than one of a few, so concurrent callers share frames as large as
+// their concurrency allows, and kmsd still has the next frame in hand
+// when it answers one. Other calls (explicit batches, operations that
+// cannot be batched) and a connection that does not coalesce are never
+// held.
+func (cc *clientConn) window(batch []*call) []*call {
+	if cc.max <= 1 {
+		return batch
+	}
+	for cc.full() && batchable(batch) {
+		select {
+		case <-cc.room:
+		case <-cc.dead:
+			return batch
+		}
+		batch = cc.drain(batch)
+	}
+	return batch
+}
+
+// windowFrames is how many frames of calls of batchable operations may
+// await their answers.
+const windowFrames = 2
+
+// full reports whether windowFrames frames await their answers.
+func (cc *clientConn) full() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.frames >= windowFrames
+}
+
+// batchable reports whether every call is of a batchable operation.
+func batchable(calls []*call) bool {
+	for _, cl := range calls {
+		if cl.raw != nil || !cl.op.Batch {
+			return false
+		}
+	}
+	return true
 }
 
 // maxYields bounds the yields of one gather.

@@ -3,6 +3,9 @@ package client
 import (
 	"bytes"
 	"testing"
+	"time"
+
+	"kmsd/wire/api"
 )
 
 // TestOutPiecesKeepOrder: a pass's write is its encoded calls and the
@@ -55,4 +58,52 @@ func slicesShare(pieces [][]byte, p []byte) bool {
 		}
 	}
 	return bytes.Equal(p, nil)
+}
+
+// TestWindowHoldsCalls: while two frames of calls of a batchable
+// operation await their answers, a pass of such calls is held back and
+// gathers the calls queued meanwhile; an answer lets it go. Calls of other
+// operations, and a connection that does not coalesce, are never held.
+func TestWindowHoldsCalls(t *testing.T) {
+	enc, create := api.Lookup("Encrypt"), api.Lookup("CreateKey")
+	if enc == nil || create == nil || !enc.Batch || create.Batch {
+		t.Fatal("the test needs Encrypt batchable and CreateKey not")
+	}
+	newConn := func(most int) *clientConn {
+		return &clientConn{pending: map[uint64]pendingReq{}, max: most, sendq: make(chan *call, 16),
+			room: make(chan struct{}, 1), dead: make(chan struct{})}
+	}
+	frame := pendingReq{op: enc, calls: []*call{{op: enc}, {op: enc}}}
+
+	cc := newConn(256)
+	cc.addPending(1, frame)
+	cc.addPending(2, pendingReq{op: create, calls: []*call{{op: create}}}) // not counted
+	if got := cc.window([]*call{{op: enc}}); len(got) != 1 {
+		t.Fatalf("held with one frame of batchable calls in flight: %d calls", len(got))
+	}
+	cc.addPending(3, frame)
+	if got := cc.window([]*call{{op: enc}, {op: create}}); len(got) != 2 {
+		t.Fatal("a pass with a call that cannot be batched was held")
+	}
+	done := make(chan []*call)
+	go func() { done <- cc.window([]*call{{op: enc}}) }()
+	cc.sendq <- &call{op: enc}
+	select {
+	case got := <-done:
+		t.Fatalf("not held with two frames in flight: %d calls", len(got))
+	case <-time.After(50 * time.Millisecond):
+	}
+	cc.mu.Lock()
+	cc.takePending(1)
+	cc.mu.Unlock()
+	if got := <-done; len(got) != 2 {
+		t.Fatalf("after an answer the pass has %d calls, want 2 (the one queued meanwhile)", len(got))
+	}
+
+	one := newConn(1)
+	one.addPending(1, frame)
+	one.addPending(2, frame)
+	if got := one.window([]*call{{op: enc}}); len(got) != 1 {
+		t.Fatal("a connection that does not coalesce was held")
+	}
 }
