@@ -45,7 +45,7 @@ type clientConn struct {
 	frames int
 	room   chan struct{}
 	err    error // set once when the connection dies
-	dead              chan struct{}
+	dead   chan struct{}
 }
 
 // pendingReq is a sent request: one call, the calls coalesced into a
