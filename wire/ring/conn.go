@@ -42,6 +42,7 @@ type Conn struct {
 	sleeps     atomic.Uint64 // times this side's reader slept on it
 	fruitless  int           // reader's wake-ups in a row that found nothing (reader only)
 	wfruitless int           // writer's wake-ups in a row that found no room (writer only)
+	wspin      time.Duration // how long the writer yields for room before it sleeps (writer only; see waitSpace)
 }
 
 // half is one ring of the area.
@@ -66,7 +67,7 @@ func newHalf(mem []byte, line, data, size int) half {
 func newConn(mem []byte, size int, side Side) *Conn {
 	req := newHalf(mem, offReq, HeaderSize, size)
 	ans := newHalf(mem, offAns, HeaderSize+size, size)
-	c := &Conn{mem: mem, size: uint64(size), limit: poll.DefaultLimit}
+	c := &Conn{mem: mem, size: uint64(size), limit: poll.DefaultLimit, wspin: spaceSpin}
 	if side == Server {
 		c.in, c.out = req, ans
 	} else {
@@ -334,13 +335,20 @@ func (c *Conn) publish() {
 }
 
 // waitSpace waits until the ring this side writes has room: it yields
-// for a while (a peer reading a large frame frees room within
-// microseconds), then sleeps on the bell as a reader does. The flag is
-// set before the room is looked at once more, so the peer's reader, which
+// for a while, then sleeps on the bell as a reader does. The flag is set
+// before the room is looked at once more, so the peer's reader, which
 // rings when it finds the flag after freeing room, never leaves it
 // asleep.
+//
+// How long it yields adapts: a peer that frees room within spaceSpin
+// (one reading a large frame on a core of its own) is worth yielding for,
+// and the yield doubles, up to spaceSpin; one that does not (a peer
+// waiting for the CPU this writer holds, on a busy host) makes it halve,
+// down to none. Measured on a 2-vCPU VM, batches of 4 KiB items: a fixed
+// 50 µs spin cost kmsd about 9% more CPU per item than none.
 func (c *Conn) waitSpace() error {
 	start := time.Now()
+	slept := false
 	for {
 		free, err := c.free()
 		if err != nil {
@@ -348,22 +356,35 @@ func (c *Conn) waitSpace() error {
 		}
 		if free > 0 {
 			c.wfruitless = 0
+			c.adaptSpin(time.Since(start))
 			return nil
 		}
 		if err := c.stopped(&c.wdl); err != nil {
 			return err
 		}
-		if time.Since(start) < spaceSpin {
+		if !slept && time.Since(start) < c.wspin {
 			runtime.Gosched()
 			continue
 		}
+		slept = true
 		if err := c.sleepForSpace(); err != nil {
 			return err
 		}
 	}
 }
 
-// spaceSpin is how long a writer yields for room before it sleeps.
+// adaptSpin sets how long the next waitSpace yields, from how long this
+// one waited for room: under spaceSpin, yielding would have found it
+// (or did).
+func (c *Conn) adaptSpin(waited time.Duration) {
+	if waited < spaceSpin {
+		c.wspin = min(spaceSpin, 2*c.wspin+time.Microsecond)
+	} else if c.wspin /= 2; c.wspin < time.Microsecond {
+		c.wspin = 0
+	}
+}
+
+// spaceSpin is the longest a writer yields for room before it sleeps.
 const spaceSpin = 50 * time.Microsecond
 
 // sleepForSpace sleeps the writer on the bell until the peer's reader
