@@ -147,9 +147,8 @@ func (cc *clientConn) gather(batch []*call) []*call {
 // window holds back a pass of calls of batchable operations while
 // windowFrames frames of such calls await their answers, gathering the
 // calls that queue meanwhile: kmsd serves a frame of many calls for little
-// more than one of a few, so concurrent callers share frames as large as
-// their concurrency allows, and kmsd still has the next frame in hand
-// when it answers one. Other calls (explicit batches, operations that
+// more than one of a few, so concurrent callers share larger frames, and
+// kmsd still has frames in hand when it answers one. Other calls (explicit batches, operations that
 // cannot be batched) and a connection that does not coalesce are never
 // held.
 func (cc *clientConn) window(batch []*call) []*call {
@@ -168,8 +167,13 @@ func (cc *clientConn) window(batch []*call) []*call {
 }
 
 // windowFrames is how many frames of calls of batchable operations may
-// await their answers.
-const windowFrames = 2
+// await their answers. Measured on a 2-vCPU VM, medians of three
+// alternated runs against no window: Encrypt from 64 callers of one
+// client, 141.8 k → 157.7 k ops/s with 2 and 153.3 k with 4; 8 processes
+// of 8 callers each, kmsd's CPU per call 10.1 → 12.7 µs with 2 and
+// 11.7 → 11.2 µs with 4, throughput 74.5 k → 63.3 k and 71.4 k → 63.1 k
+// (this VM's runs of that row spread by ±20%).
+const windowFrames = 4
 
 // full reports whether windowFrames frames await their answers.
 func (cc *clientConn) full() bool {

@@ -60,7 +60,7 @@ func slicesShare(pieces [][]byte, p []byte) bool {
 	return bytes.Equal(p, nil)
 }
 
-// TestWindowHoldsCalls: while two frames of calls of a batchable
+// TestWindowHoldsCalls: while windowFrames frames of calls of a batchable
 // operation await their answers, a pass of such calls is held back and
 // gathers the calls queued meanwhile; an answer lets it go. Calls of other
 // operations, and a connection that does not coalesce, are never held.
@@ -76,12 +76,16 @@ func TestWindowHoldsCalls(t *testing.T) {
 	frame := pendingReq{op: enc, calls: []*call{{op: enc}, {op: enc}}}
 
 	cc := newConn(256)
-	cc.addPending(1, frame)
-	cc.addPending(2, pendingReq{op: create, calls: []*call{{op: create}}}) // not counted
-	if got := cc.window([]*call{{op: enc}}); len(got) != 1 {
-		t.Fatalf("held with one frame of batchable calls in flight: %d calls", len(got))
+	id := uint64(100)
+	for range windowFrames - 1 {
+		id++
+		cc.addPending(id, frame)
 	}
-	cc.addPending(3, frame)
+	cc.addPending(1, pendingReq{op: create, calls: []*call{{op: create}}}) // not counted
+	if got := cc.window([]*call{{op: enc}}); len(got) != 1 {
+		t.Fatalf("held with %d frames of batchable calls in flight: %d calls", windowFrames-1, len(got))
+	}
+	cc.addPending(2, frame)
 	if got := cc.window([]*call{{op: enc}, {op: create}}); len(got) != 2 {
 		t.Fatal("a pass with a call that cannot be batched was held")
 	}
@@ -90,19 +94,20 @@ func TestWindowHoldsCalls(t *testing.T) {
 	cc.sendq <- &call{op: enc}
 	select {
 	case got := <-done:
-		t.Fatalf("not held with two frames in flight: %d calls", len(got))
+		t.Fatalf("not held with %d frames in flight: %d calls", windowFrames, len(got))
 	case <-time.After(50 * time.Millisecond):
 	}
 	cc.mu.Lock()
-	cc.takePending(1)
+	cc.takePending(2)
 	cc.mu.Unlock()
 	if got := <-done; len(got) != 2 {
 		t.Fatalf("after an answer the pass has %d calls, want 2 (the one queued meanwhile)", len(got))
 	}
 
 	one := newConn(1)
-	one.addPending(1, frame)
-	one.addPending(2, frame)
+	for i := range uint64(windowFrames) {
+		one.addPending(i, frame)
+	}
 	if got := one.window([]*call{{op: enc}}); len(got) != 1 {
 		t.Fatal("a connection that does not coalesce was held")
 	}
