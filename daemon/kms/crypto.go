@@ -243,8 +243,8 @@ func (s *Service) generateDataKeys(ctx context.Context, op string, items []api.G
 	defer g.release()
 	out := new(api.GenerateDataKeyOutput)
 	act := action(op)
-	var scratch [MaxDataKeyBytes]byte
-	defer clear(scratch[:])
+	var keys randRun
+	defer keys.wipe()
 	for i := range items {
 		in := &items[i]
 		n, err := dataKeyLen(in)
@@ -261,8 +261,8 @@ func (s *Service) generateDataKeys(ctx context.Context, op string, items []api.G
 			sink.Fail(i, &z.rep, errDryRun(op))
 			continue
 		}
-		pt := scratch[:n]
-		if _, err := rand.Read(pt); err != nil {
+		pt, err := keys.take(n, n*(len(items)-i))
+		if err != nil {
 			sink.Fail(i, &z.rep, s.internal(op, err))
 			continue
 		}
