@@ -523,6 +523,76 @@ func concurrentCallers(t *testing.T, c *client.Client, id string) {
 	}
 }
 
+// TestBatchesAmongCoalescedCalls: explicit batches (frames the client
+// writes as they are, between its coalesced calls, in one vectored write)
+// and concurrent single calls (held in the client's window, then shared
+// in frames) on one connection: every answer reaches its caller, and
+// every batch item its own.
+func TestBatchesAmongCoalescedCalls(t *testing.T) {
+	ts := startServer(t)
+	c := dial(t, ts.sock)
+	id := newKey(t, c)
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for g := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				ec := map[string]string{"g": fmt.Sprint(g)}
+				if (g+i)%3 != 0 {
+					pt := fmt.Sprintf("caller %d single %d", g, i)
+					e, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte(pt), EncryptionContext: ec})
+					if err != nil {
+						errs <- err
+						return
+					}
+					d, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: e.CiphertextBlob, EncryptionContext: ec})
+					if err != nil || string(d.Plaintext) != pt {
+						errs <- fmt.Errorf("caller %d single %d: %v", g, i, err)
+						return
+					}
+					continue
+				}
+				n := 1 + (g*7+i)%40
+				ins := make([]*api.EncryptInput, n)
+				for k := range ins {
+					ins[k] = &api.EncryptInput{KeyId: id, Plaintext: []byte(fmt.Sprintf("caller %d batch %d item %d", g, i, k)), EncryptionContext: ec}
+				}
+				enc, err := c.EncryptBatch(ctx, ins)
+				if err != nil {
+					errs <- err
+					return
+				}
+				dins := make([]*api.DecryptInput, n)
+				for k, r := range enc {
+					if r.Err != nil {
+						errs <- r.Err
+						return
+					}
+					dins[k] = &api.DecryptInput{CiphertextBlob: r.Out.CiphertextBlob, EncryptionContext: ec}
+				}
+				dec, err := c.DecryptBatch(ctx, dins)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for k, r := range dec {
+					if r.Err != nil || string(r.Out.Plaintext) != string(ins[k].Plaintext) {
+						errs <- fmt.Errorf("caller %d batch %d item %d: %v", g, i, k, r.Err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
 func TestClientReconnectsAfterRestart(t *testing.T) {
 	dir := testkit.ShortDir(t)
 	state, sock := filepath.Join(dir, "state"), filepath.Join(dir, "s")
