@@ -71,4 +71,16 @@ func TestRandRunWipesLeftovers(t *testing.T) {
 	if !bytes.Equal(r.buf[:], make([]byte, randRunBytes)) {
 		t.Fatal("bytes outside the keys given out were left")
 	}
+	// A later read smaller than the last: what the last brought beyond
+	// the new read's end must not stay behind.
+	var r2 randRun
+	for range 3 {
+		k, _ := r2.take(500, randRunBytes) // the first reads 2048
+		clear(k)
+	}
+	k, _ = r2.take(1000, 1000) // 548 left: reads 1000 anew
+	clear(k)
+	if !bytes.Equal(r2.buf[:], make([]byte, randRunBytes)) {
+		t.Fatal("a smaller read left the end of the larger one before it")
+	}
 }
