@@ -502,15 +502,8 @@ func concurrentCallers(t *testing.T, c *client.Client, id string) {
 			defer wg.Done()
 			for i := range 100 {
 				pt := fmt.Sprintf("caller %d message %d", g, i)
-				ec := map[string]string{"g": fmt.Sprint(g)}
-				e, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte(pt), EncryptionContext: ec})
-				if err != nil {
-					errs <- err
-					return
-				}
-				d, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: e.CiphertextBlob, EncryptionContext: ec})
-				if err != nil || string(d.Plaintext) != pt {
-					errs <- fmt.Errorf("caller %d got %q, %v", g, d, err)
+				if err := roundTrip(c, id, pt, map[string]string{"g": fmt.Sprint(g)}); err != nil {
+					errs <- fmt.Errorf("caller %d: %w", g, err)
 					return
 				}
 			}
@@ -541,15 +534,8 @@ func TestBatchesAmongCoalescedCalls(t *testing.T) {
 			for i := range 30 {
 				ec := map[string]string{"g": fmt.Sprint(g)}
 				if (g+i)%3 != 0 {
-					pt := fmt.Sprintf("caller %d single %d", g, i)
-					e, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte(pt), EncryptionContext: ec})
-					if err != nil {
+					if err := roundTrip(c, id, fmt.Sprintf("caller %d single %d", g, i), ec); err != nil {
 						errs <- err
-						return
-					}
-					d, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: e.CiphertextBlob, EncryptionContext: ec})
-					if err != nil || string(d.Plaintext) != pt {
-						errs <- fmt.Errorf("caller %d single %d: %v", g, i, err)
 						return
 					}
 					continue
@@ -591,6 +577,23 @@ func TestBatchesAmongCoalescedCalls(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+}
+
+// roundTrip encrypts pt under id with ec and decrypts it back, and says
+// what went wrong if it did not come back whole.
+func roundTrip(c *client.Client, id, pt string, ec map[string]string) error {
+	e, err := c.Encrypt(ctx, &api.EncryptInput{KeyId: id, Plaintext: []byte(pt), EncryptionContext: ec})
+	if err != nil {
+		return fmt.Errorf("encrypting %q: %w", pt, err)
+	}
+	d, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: e.CiphertextBlob, EncryptionContext: ec})
+	if err != nil {
+		return fmt.Errorf("decrypting %q: %w", pt, err)
+	}
+	if string(d.Plaintext) != pt {
+		return fmt.Errorf("%q came back as %q", pt, d.Plaintext)
+	}
+	return nil
 }
 
 func TestClientReconnectsAfterRestart(t *testing.T) {

@@ -148,9 +148,9 @@ func (cc *clientConn) gather(batch []*call) []*call {
 // windowFrames frames of such calls await their answers, gathering the
 // calls that queue meanwhile: kmsd serves a frame of many calls for little
 // more than one of a few, so concurrent callers share larger frames, and
-// kmsd still has frames in hand when it answers one. Other calls (explicit batches, operations that
-// cannot be batched) and a connection that does not coalesce are never
-// held.
+// kmsd still has frames in hand when it answers one. Other calls
+// (explicit batches, operations that cannot be batched) and a connection
+// that does not coalesce are never held.
 func (cc *clientConn) window(batch []*call) []*call {
 	if cc.max <= 1 {
 		return batch
