@@ -43,11 +43,13 @@ func same[T any](in *T, n int) []*T {
 	return s
 }
 
-// firstErr is the first item error of a batch.
+// firstErr is the first item error of a batch, whose results it then
+// releases, as a caller that has done with them would.
 func firstErr[T any](res []client.BatchResult[T], err error) error {
 	if err != nil {
 		return err
 	}
+	defer client.Release(res)
 	for i, r := range res {
 		if r.Err != nil {
 			return fmt.Errorf("item %d: %w", i, r.Err)

@@ -559,6 +559,7 @@ func TestBatchesAmongCoalescedCalls(t *testing.T) {
 					dins[k] = &api.DecryptInput{CiphertextBlob: r.Out.CiphertextBlob, EncryptionContext: ec}
 				}
 				dec, err := c.DecryptBatch(ctx, dins)
+				client.Release(enc) // its buffers go to later answers, other callers' too
 				if err != nil {
 					errs <- err
 					return
@@ -569,6 +570,7 @@ func TestBatchesAmongCoalescedCalls(t *testing.T) {
 						return
 					}
 				}
+				client.Release(dec)
 			}
 		}()
 	}
@@ -576,6 +578,57 @@ func TestBatchesAmongCoalescedCalls(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// TestReleaseWipesBatchAnswers: Release wipes the buffer a batch's
+// plaintexts were read into and takes the results' outputs away, at once
+// and once (a second Release does nothing), and the batches after it,
+// read into the buffers it gave back, are whole.
+func TestReleaseWipesBatchAnswers(t *testing.T) {
+	ts := startServer(t)
+	c := dial(t, ts.sock)
+	id := newKey(t, c)
+	// 600 items of 64 bytes: answers well past wire.BigFrame, in frames
+	// whose buffers the results keep.
+	ins := make([]*api.EncryptInput, 600)
+	for i := range ins {
+		ins[i] = &api.EncryptInput{KeyId: id, Plaintext: bytes.Repeat([]byte{byte(i%250 + 1)}, 64)}
+	}
+	enc, err := c.EncryptBatch(ctx, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dins := make([]*api.DecryptInput, len(enc))
+	for i, r := range enc {
+		if r.Err != nil {
+			t.Fatalf("item %d: %v", i, r.Err)
+		}
+		dins[i] = &api.DecryptInput{CiphertextBlob: bytes.Clone(r.Out.CiphertextBlob)}
+	}
+	client.Release(enc)
+	for round := range 3 {
+		dec, err := c.DecryptBatch(ctx, dins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pts [][]byte
+		for i, r := range dec {
+			if r.Err != nil || !bytes.Equal(r.Out.Plaintext, ins[i].Plaintext) {
+				t.Fatalf("round %d item %d: %v", round, i, r.Err)
+			}
+			pts = append(pts, r.Out.Plaintext)
+		}
+		client.Release(dec)
+		for i, pt := range pts {
+			if !bytes.Equal(pt, make([]byte, len(pt))) {
+				t.Fatalf("round %d: item %d's plaintext is still in memory after Release", round, i)
+			}
+			if dec[i].Out != nil {
+				t.Fatalf("round %d: item %d keeps its output after Release", round, i)
+			}
+		}
+		client.Release(dec)
 	}
 }
 

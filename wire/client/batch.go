@@ -13,6 +13,14 @@ import (
 type BatchResult[Out any] struct {
 	Out *Out
 	Err error
+
+	frame *frame // the buffer Out's byte slices refer into (Release)
+}
+
+// span is a run of a batch call's results that came in one frame.
+type span struct {
+	frame *frame
+	n     int
 }
 
 // batch is the way of the batch methods (EncryptBatch, DecryptBatch, ...
@@ -24,7 +32,7 @@ type BatchResult[Out any] struct {
 // frame refused as a whole). The results are decoded in place: the byte
 // slices of the results of one frame share the frame's buffer, which
 // stays in memory while any of them is kept (copy one out to keep it
-// alone).
+// alone), or goes back for reuse when the caller calls Release.
 func batch[Out any, In any, PO interface {
 	*Out
 	api.Message
@@ -36,21 +44,25 @@ func batch[Out any, In any, PO interface {
 	for i, it := range items {
 		msgs[i] = it
 	}
-	results, err := c.doBatch(ctx, api.Lookup(op), msgs)
+	results, spans, err := c.doBatch(ctx, api.Lookup(op), msgs)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]BatchResult[Out], len(results))
-	for i, r := range results {
-		if r.Err != nil {
-			out[i].Err = r.Err
-			continue
+	i := 0
+	for _, sp := range spans {
+		for _, r := range results[i : i+sp.n] {
+			out[i].frame = sp.frame
+			if r.Err != nil {
+				out[i].Err = r.Err
+			} else if o, ok := r.Out.(PO); ok {
+				out[i].Out = (*Out)(o)
+			} else {
+				Release(out)
+				return nil, fmt.Errorf("%s: unexpected response type %T", op, r.Out)
+			}
+			i++
 		}
-		o, ok := r.Out.(PO)
-		if !ok {
-			return nil, fmt.Errorf("%s: unexpected response type %T", op, r.Out)
-		}
-		out[i].Out = (*Out)(o)
 	}
 	return out, nil
 }
@@ -67,10 +79,10 @@ const (
 // doBatch sends items as batch frames of at most pipelineChunk items (and
 // the server's wire.MaxBatchItems; fewer if a frame would be too large), all
 // in flight at once, and collects the results in order.
-func (c *Client) doBatch(ctx context.Context, op *api.OpSpec, items []api.Message) ([]wire.Result, error) {
+func (c *Client) doBatch(ctx context.Context, op *api.OpSpec, items []api.Message) ([]wire.Result, []span, error) {
 	cc, err := c.conn(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	size := 0
 	for _, it := range items {
@@ -81,62 +93,78 @@ func (c *Client) doBatch(ctx context.Context, op *api.OpSpec, items []api.Messag
 		return c.sendSplitting(ctx, cc, op, items)
 	}
 	results := make([]wire.Result, len(items))
-	errs := make([]error, (len(items)+per-1)/per)
+	parts := make([][]span, (len(items)+per-1)/per)
+	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
-	for k := range errs {
+	for k := range parts {
 		lo, hi := k*per, min(len(items), (k+1)*per)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rs, err := c.sendSplitting(ctx, cc, op, items[lo:hi])
+			rs, sp, err := c.sendSplitting(ctx, cc, op, items[lo:hi])
 			copy(results[lo:hi], rs)
-			errs[k] = err
+			parts[k], errs[k] = sp, err
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	var spans []span
+	for _, sp := range parts {
+		spans = append(spans, sp...)
 	}
-	return results, nil
+	if err := errors.Join(errs...); err != nil {
+		giveAll(spans)
+		return nil, nil, err
+	}
+	return results, spans, nil
+}
+
+// giveAll gives back the frames of results that will not be returned.
+func giveAll(spans []span) {
+	for _, sp := range spans {
+		sp.frame.give()
+	}
 }
 
 // sendSplitting sends items in batch frames one after another, halving a
 // frame that would be too large.
-func (c *Client) sendSplitting(ctx context.Context, cc *clientConn, op *api.OpSpec, items []api.Message) ([]wire.Result, error) {
+func (c *Client) sendSplitting(ctx context.Context, cc *clientConn, op *api.OpSpec, items []api.Message) ([]wire.Result, []span, error) {
 	results := make([]wire.Result, 0, len(items))
+	var spans []span
 	for len(items) > 0 {
 		n := len(items)
 		for {
-			rs, err := c.sendBatch(ctx, cc, op, items[:n])
+			rs, f, err := c.sendBatch(ctx, cc, op, items[:n])
 			if errors.Is(err, wire.ErrFrameTooLarge) && n > 1 {
 				n /= 2
 				continue
 			}
 			if err != nil {
-				return nil, err
+				giveAll(spans)
+				return nil, nil, err
 			}
 			results = append(results, rs...)
+			spans = append(spans, span{frame: f, n: n})
 			break
 		}
 		items = items[n:]
 	}
-	return results, nil
+	return results, spans, nil
 }
 
-func (c *Client) sendBatch(ctx context.Context, cc *clientConn, op *api.OpSpec, items []api.Message) ([]wire.Result, error) {
+func (c *Client) sendBatch(ctx context.Context, cc *clientConn, op *api.OpSpec, items []api.Message) ([]wire.Result, *frame, error) {
 	id := c.nextID.Add(1)
 	// The frame's buffer is the shared pool's: the sender copies the
 	// frame out and gives it back, wiped (it holds the plaintexts).
 	frame, err := wire.AppendBatchRequest(wire.GetFrameBuffer(wire.BatchRequestHint(op.Name, items))[:0], id, op.Name, items)
 	if err != nil {
 		wire.PutFrameBuffer(frame)
-		return nil, err
+		return nil, nil, err
 	}
 	b := &batchCall{n: len(items), done: make(chan struct{})}
 	cc.mu.Lock()
 	if cc.pending == nil {
 		cc.mu.Unlock()
-		return nil, cc.err
+		return nil, nil, cc.err
 	}
 	cc.addPending(id, pendingReq{op: op, batch: b})
 	cc.mu.Unlock()
@@ -144,7 +172,7 @@ func (c *Client) sendBatch(ctx context.Context, cc *clientConn, op *api.OpSpec, 
 	select {
 	case <-b.done:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 	var we *api.Error
 	switch {
@@ -153,11 +181,11 @@ func (c *Client) sendBatch(ctx context.Context, cc *clientConn, op *api.OpSpec, 
 		for i := range out {
 			out[i].Err = we
 		}
-		return out, nil
+		return out, nil, nil
 	case b.err != nil:
-		return nil, b.err // the connection
+		return nil, nil, b.err // the connection
 	}
-	return b.results, nil
+	return b.results, b.frame, nil
 }
 
 // CallBatch calls a batch operation by name (one whose OpSpec has Batch
@@ -171,5 +199,6 @@ func (c *Client) CallBatch(ctx context.Context, op string, items []api.Message) 
 	if spec == nil || !spec.Batch {
 		return nil, fmt.Errorf("%q is not a batch operation", op)
 	}
-	return c.doBatch(ctx, spec, items)
+	rs, _, err := c.doBatch(ctx, spec, items)
+	return rs, err
 }

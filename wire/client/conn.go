@@ -60,12 +60,13 @@ type pendingReq struct {
 type batchCall struct {
 	n       int // items sent
 	results []wire.Result
-	err     error // the connection's, or the whole batch's
+	frame   *frame // the buffer results refer into
+	err     error  // the connection's, or the whole batch's
 	done    chan struct{}
 }
 
-func (b *batchCall) finish(results []wire.Result, err error) {
-	b.results, b.err = results, err
+func (b *batchCall) finish(results []wire.Result, f *frame, err error) {
+	b.results, b.frame, b.err = results, f, err
 	close(b.done)
 }
 
@@ -162,7 +163,7 @@ func (cc *clientConn) fail(err error) {
 			cl.finish(nil, cc.err)
 		}
 		if p.batch != nil {
-			p.batch.finish(nil, cc.err)
+			p.batch.finish(nil, nil, cc.err)
 		}
 	}
 }
@@ -273,7 +274,7 @@ func (cc *clientConn) readLoop(window time.Duration) {
 		if cap(buf) < n {
 			// A large answer is mostly an explicit batch's, which its
 			// results keep: made to its size, not its pool class's.
-			buf = wire.GetKeptFrameBuffer(n)
+			buf = keptFrameBuffer(n)
 		}
 		body, err := r.Body(buf[:n])
 		if err != nil {
@@ -286,8 +287,10 @@ func (cc *clientConn) readLoop(window time.Duration) {
 			cc.fail(err)
 			return
 		}
+		var kept *frame
 		if p.batch != nil && resp.Type == wire.TypeBatchResponse && resp.Err == nil {
-			buf = nil // an explicit batch's results refer into the frame: it is theirs now
+			kept = &frame{buf: body} // an explicit batch's results refer into the frame: it is theirs now
+			buf = nil
 		}
 		switch {
 		case p.batch != nil:
@@ -296,9 +299,9 @@ func (cc *clientConn) readLoop(window time.Duration) {
 				return
 			}
 			if resp.Err != nil {
-				p.batch.finish(nil, resp.Err)
+				p.batch.finish(nil, nil, resp.Err)
 			} else {
-				p.batch.finish(resp.Items, nil)
+				p.batch.finish(resp.Items, kept, nil)
 			}
 		case resp.Err != nil:
 			for _, cl := range p.calls {

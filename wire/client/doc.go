@@ -16,7 +16,11 @@
 // pipelined, and concurrent calls of one crypto operation leave as one
 // batch frame, without waiting on a timer. [Client.EncryptBatch] and its
 // siblings send many items at once, cut into frames that are all in
-// flight together. If kmsd restarts, the next call reconnects; crypto
+// flight together. A batch's results are decoded in place: their byte
+// slices share the buffer their frame was read into, and a caller that
+// has done with them gives it back with [Release], so that a stream of
+// batches reuses a few buffers instead of making one per frame for the
+// garbage collector. If kmsd restarts, the next call reconnects; crypto
 // operations and reads that were in flight are sent again once.
 //
 // # Latency

@@ -132,3 +132,37 @@ func ExampleClient_EncryptBatch() {
 	fmt.Println(ok, "encrypted;", api.CodeOf(results[3].Err))
 	// Output: 999 encrypted; NotFoundException
 }
+
+// A stream of batches: each batch's results are used, what must outlive
+// them copied out, and the buffers they share given back with Release,
+// to be read into again by the next batch.
+func ExampleRelease() {
+	ctx := context.Background()
+	c, err := client.Dial(ctx, os.Getenv("KMSD_SOCKET"), client.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	key, _ := c.CreateKey(ctx, &api.CreateKeyInput{})
+	var kept [][]byte
+	for batch := range 3 {
+		items := make([]*api.EncryptInput, 500)
+		for i := range items {
+			items[i] = &api.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: fmt.Appendf(nil, "record %d.%d", batch, i)}
+		}
+		results, err := c.EncryptBatch(ctx, items)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, r := range results {
+			if r.Err != nil {
+				log.Fatal(r.Err)
+			}
+			kept = append(kept, bytes.Clone(r.Out.CiphertextBlob)) // outlives Release
+		}
+		client.Release(results) // results[i].Out is nil from here on
+	}
+	back, _ := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: kept[1234]})
+	fmt.Println(len(kept), string(back.Plaintext))
+	// Output: 1500 record 2.234
+}
