@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"kmsd/internal/testkit"
 	"kmsd/wire/api"
@@ -79,6 +80,36 @@ func (d *kmsd) heapAllocs() int64 {
 		return 0
 	}
 	return st.HeapAllocs
+}
+
+// bulkRing is the ring size the clients that send explicit batches ask
+// kmsd for (client.Options.RingSize), as a client sending large batches
+// would: kmsd's largest by default. Frames of a batch of 256 × 4 KiB
+// (256 KiB each) then pass without either side waiting for room.
+const bulkRing = 1 << 20
+
+// dialBulk connects a client for explicit batches, with rings of
+// bulkRing bytes: it waits (2 s at most) for the connections closed
+// before it, whose rings kmsd gives back as it sees them end, to leave
+// the room the uid's share of ring memory needs.
+func (d *kmsd) dialBulk(b *testing.B) *client.Client {
+	b.Helper()
+	for end := time.Now().Add(2 * time.Second); ; {
+		c, err := client.Dial(ctx, d.Sock, client.Options{Client: "bench", RingSize: bulkRing})
+		if err != nil {
+			b.Fatal(err)
+		}
+		h, err := c.Hello(ctx)
+		if err == nil && h.Ring == bulkRing {
+			b.Cleanup(func() { c.Close() })
+			return c
+		}
+		c.Close()
+		if time.Now().After(end) {
+			b.Fatalf("kmsd gave rings of %d bytes, not %d: %v", h.Ring, bulkRing, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // dial connects another client.

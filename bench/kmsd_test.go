@@ -59,10 +59,14 @@ func BenchmarkKMSD(b *testing.B) {
 			b.Run("mode=conns=16", func(b *testing.B) {
 				measure.Run(b, spec(16, 1), func(w int) error { return c.one(conns[w]) })
 			})
+			for _, c := range conns {
+				c.Close() // their rings go back for the batches' larger one
+			}
 			b.Run("mode=procs=16x4", func(b *testing.B) { runProcs(b, d, o, 16, 4) })
+			bulk := d.dialBulk(b)
 			for _, n := range []int{16, 256, 4096} {
 				b.Run("mode=batch="+itoa(n), func(b *testing.B) {
-					measure.Run(b, spec(1, n), func(int) error { return c.batch(d.c, n) })
+					measure.Run(b, spec(1, n), func(int) error { return c.batch(bulk, n) })
 				})
 			}
 			if mnt == "" {

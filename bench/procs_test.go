@@ -62,7 +62,12 @@ func runChild() int {
 		if o == nil {
 			return fmt.Errorf("no op %q", os.Getenv(envChild))
 		}
-		c, err := client.Dial(ctx, os.Getenv(envSock), client.Options{Client: "bench-child"})
+		items, _ := strconv.Atoi(os.Getenv(envItems))
+		opts := client.Options{Client: "bench-child"}
+		if items > 1 {
+			opts.RingSize = bulkRing
+		}
+		c, err := client.Dial(ctx, os.Getenv(envSock), opts)
 		if err != nil {
 			return err
 		}
@@ -71,7 +76,7 @@ func runChild() int {
 		if err != nil {
 			return err
 		}
-		if items, _ := strconv.Atoi(os.Getenv(envItems)); items > 1 {
+		if items > 1 {
 			return measure.Child(n, callers, func(int) error { return cs.batch(c, items) })
 		}
 		return measure.Child(n, callers, func(int) error { return cs.one(c) })

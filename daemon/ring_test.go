@@ -114,6 +114,71 @@ func TestRingLimits(t *testing.T) {
 	}
 }
 
+// TestRingSizeAsked: a client gets the ring size it asks for, rounded
+// down to a power of two within 4 KiB and the server's largest; a larger
+// ring counts as several against the memory for rings (here 32 × 4 KiB,
+// 32 KiB of it per uid), and when that is short the client gets the
+// default size, or no rings; a ring given back makes room again. Frames
+// larger than the default ring pass through a larger one.
+func TestRingSizeAsked(t *testing.T) {
+	ts := startServer(t, func(c *daemon.Config) { c.RingSize, c.MaxRingSize, c.MaxRings = ring.MinSize, 4*ring.MinSize, 32 })
+	open := func(want int) (*client.Client, int32) {
+		t.Helper()
+		c, err := client.Dial(ctx, ts.sock, client.Options{RingSize: want})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		h, err := c.Hello(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, h.Ring
+	}
+	const k4, k16 = ring.MinSize, 4 * ring.MinSize
+	a, got := open(k16)
+	if got != k16 {
+		t.Fatalf("asked %d: rings of %d", k16, got)
+	}
+	b, got := open(1 << 30) // past the largest: the largest
+	if got != k16 {
+		t.Fatalf("asked 1 GiB: rings of %d, want %d", got, k16)
+	}
+	if _, got = open(k16); got != 0 { // the uid's 32 KiB are out
+		t.Fatalf("asked %d with the uid's ring memory out: rings of %d, want none", k16, got)
+	}
+	b.Close()
+	waitRings(t, ts.srv, 1)
+	for _, tc := range []struct{ want, got int }{
+		{want: k4 + 1000, got: k4}, // rounded down
+		{want: 1, got: k4},         // at least 4 KiB
+		{want: 0, got: k4},         // the default
+		{want: k16, got: k4},       // 16 + 12 of 32 KiB out: the default
+	} {
+		if _, got := open(tc.want); got != int32(tc.got) {
+			t.Fatalf("asked %d: rings of %d, want %d", tc.want, got, tc.got)
+		}
+	}
+	key := newKey(t, a)
+	items := make([]*api.EncryptInput, 64) // frames of ~64 KiB through 16 KiB rings
+	for i := range items {
+		items[i] = &api.EncryptInput{KeyId: key, Plaintext: bytes.Repeat([]byte{byte(i)}, 3000)}
+	}
+	res, err := a.EncryptBatch(ctx, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatalf("item %d: %v", i, r.Err)
+		}
+		d, err := a.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: r.Out.CiphertextBlob})
+		if err != nil || !bytes.Equal(d.Plaintext, items[i].Plaintext) {
+			t.Fatalf("item %d back: %v", i, err)
+		}
+	}
+}
+
 // ringPeer is a hand-made client on rings, for hostile tests.
 type ringPeer struct {
 	uc *net.UnixConn

@@ -82,9 +82,9 @@ type Options struct {
 	// PollWindow is how long a connection polls for its next request
 	// before it sleeps (Config.PollWindow).
 	PollWindow time.Duration
-	// RingSize and MaxRings are the shared-memory rings offered to
-	// clients (Config.RingSize).
-	RingSize, MaxRings int
+	// RingSize, MaxRingSize and MaxRings are the shared-memory rings
+	// offered to clients (Config.RingSize).
+	RingSize, MaxRingSize, MaxRings int
 	// Fleet, if set, keeps the keys in etcd, shared with the fleet's
 	// other hosts, instead of in STATE_DIR's Badger store.
 	Fleet      *FleetOptions
@@ -129,7 +129,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	srv := NewServer(Config{Service: svc, Audit: aw, AuditDir: o.AuditDir, StateDir: o.StateDir, RootKeyFile: ownRootKey(o), Logger: log, Version: Version, CPU: cpu,
-		Workers: o.Workers, QueueSize: o.QueueSize, PollWindow: o.PollWindow, RingSize: o.RingSize, MaxRings: o.MaxRings, FileLimit: files,
+		Workers: o.Workers, QueueSize: o.QueueSize, PollWindow: o.PollWindow, RingSize: o.RingSize, MaxRingSize: o.MaxRingSize, MaxRings: o.MaxRings, FileLimit: files,
 		MaxConns: o.MaxConns, MaxConnsPerUID: o.MaxConnsPerUID, HelloTimeout: o.HelloTimeout, Metrics: o.MetricsListen != ""})
 	return serve(ctx, o, srv, ln, log)
 }
@@ -392,7 +392,7 @@ func serve(ctx context.Context, o Options, srv *Server, ln net.Listener, log *sl
 	// usable_cpus is what the default workers follow: the CPUs kmsd may
 	// run on (GOMAXPROCS, from its affinity mask and cgroup CPU quota).
 	log.Info("serving", "socket", o.Socket, "state_dir", o.StateDir, "workers", srv.cfg.Workers,
-		"usable_cpus", runtime.GOMAXPROCS(0), "ring_size", srv.cfg.RingSize, "max_rings", srv.cfg.MaxRings, "keys", srv.cfg.Service.KeyCount())
+		"usable_cpus", runtime.GOMAXPROCS(0), "ring_size", srv.cfg.RingSize, "max_ring_size", min(srv.cfg.RingSize, 1)*max(srv.cfg.RingSize, srv.cfg.MaxRingSize), "max_rings", srv.cfg.MaxRings, "keys", srv.cfg.Service.KeyCount())
 	notify(log, "READY=1\nSTATUS=serving on "+o.Socket)
 	if o.Ready != nil {
 		o.Ready()

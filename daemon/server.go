@@ -67,9 +67,10 @@ type Config struct {
 	// the wake-up of a sleeping thread. Zero never polls.
 	PollWindow time.Duration
 	// RingSize is the size of each shared-memory ring a client may take
-	// for its connection (socket.Config.RingSize; 0: none), and MaxRings
-	// how many connections may have them at once.
-	RingSize, MaxRings int
+	// for its connection (socket.Config.RingSize; 0: none), MaxRingSize
+	// the largest a client may ask for, and MaxRings how many connections
+	// may have them at once (and, times RingSize, their memory).
+	RingSize, MaxRingSize, MaxRings int
 }
 
 // Server is kmsd's request path and its front ends, composed: the
@@ -149,7 +150,7 @@ func NewServer(cfg Config) *Server {
 	s.sock = socket.New(socket.Config{Pipeline: s.p, Admission: s.admit, Hello: s.hello, Status: s.status,
 		Log: cfg.Logger, Metrics: cfg.Metrics, MaxInFlight: cfg.MaxInFlight, IdleTimeout: cfg.IdleTimeout,
 		FrameTimeout: cfg.FrameTimeout, WriteTimeout: cfg.WriteTimeout, HelloTimeout: cfg.HelloTimeout,
-		PollWindow: cfg.PollWindow, RingSize: cfg.RingSize, MaxRings: cfg.MaxRings})
+		PollWindow: cfg.PollWindow, RingSize: cfg.RingSize, MaxRingSize: cfg.MaxRingSize, MaxRings: cfg.MaxRings})
 	return s
 }
 

@@ -4460,6 +4460,11 @@ func appendHelloInput(b []byte, m *api.HelloInput, e *encoder) []byte {
 		b = appendBool(b, m.Ring)
 		n++
 	}
+	if m.RingSize != 0 {
+		b = append(b, "\xa8RingSize"...)
+		b = appendInt(b, int64(m.RingSize))
+		n++
+	}
 	return endMap(b, at, n)
 }
 
@@ -4487,6 +4492,10 @@ func decodeHelloInput(r *reader, m *api.HelloInput) error {
 			if err = r.field(&seen, 2); err == nil && !r.nextIsNil() {
 				err = r.bool(&m.Ring)
 			}
+		case "RingSize":
+			if err = r.field(&seen, 3); err == nil && !r.nextIsNil() {
+				err = r.int32(&m.RingSize)
+			}
 		default:
 			err = r.skip()
 		}
@@ -4498,7 +4507,7 @@ func decodeHelloInput(r *reader, m *api.HelloInput) error {
 }
 
 func sizeHintHelloInput(m *api.HelloInput) int {
-	return 53 + len(m.Client)
+	return 72 + len(m.Client)
 }
 
 func appendHelloOutput(b []byte, m *api.HelloOutput, e *encoder) []byte {

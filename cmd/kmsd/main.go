@@ -42,7 +42,8 @@ type serveCmd struct {
 	HelloTimeout          time.Duration `help:"Close a connection that sends no Hello within this." default:"5s"`
 	PollWindow            time.Duration `help:"How long a connection's reader polls for the next request before it sleeps: a synchronous caller's round trip then costs microseconds of CPU instead of a thread's wake-up. 0 never polls." default:"50us"`
 	RingSize              string        `help:"Each shared-memory ring a client may take for its connection's frames (docs/wire-protocol.md): requests and answers then pass without a system call while both sides are awake. 0 offers none." default:"256KiB"`
-	MaxRings              int           `help:"Connections on shared-memory rings at once (a quarter of them per uid); later ones keep their frames on the socket." default:"64"`
+	MaxRingSize           string        `help:"The largest shared-memory ring a client may ask for (large batch frames pass a larger ring with fewer waits); a larger ring counts as several against --max-rings. Below --ring-size: --ring-size." default:"1MiB"`
+	MaxRings              int           `help:"Connections on shared-memory rings at once, and (times --ring-size) the memory of all rings; a quarter of each per uid. Later connections keep their frames on the socket." default:"64"`
 	AuditRetainSize       string        `help:"Remove the trail's oldest files once it passes this size (e.g. 10GiB); kmsd keeps where they ended, so verification still holds. Default: keep everything."`
 	AuditRetainAge        time.Duration `help:"Remove the trail's files whose last record is older than this (e.g. 2160h). Default: keep everything."`
 	AuditCheckpointExport string        `help:"Also copy each signed checkpoint of the audit trail here: a directory (on another mount or machine), or journal (the systemd journal). kmsctl audit verify --checkpoints then catches a trail rewritten after the copy, even one signed again with kmsd's own key." env:"KMSD_AUDIT_CHECKPOINT_EXPORT"`
@@ -152,7 +153,7 @@ func (c *serveCmd) Run() error {
 		DrainTimeout: c.DrainTimeout, AdminGroup: c.AdminGroup, Logger: slog.New(h),
 		AuditDir: c.AuditDir, AuditSync: c.AuditSync, AuditFlushInterval: c.AuditFlushInterval, NoAudit: c.NoAudit,
 		AuditRetainBytes: retainBytes(c.AuditRetainSize), AuditRetainAge: c.AuditRetainAge, AuditCheckpointExport: c.AuditCheckpointExport,
-		PollWindow: c.PollWindow, RingSize: ringSize(c.RingSize), MaxRings: c.MaxRings, MaxConns: c.MaxConnections, MaxConnsPerUID: c.MaxConnectionsPerUID,
+		PollWindow: c.PollWindow, RingSize: ringSize("--ring-size", c.RingSize), MaxRingSize: ringSize("--max-ring-size", c.MaxRingSize), MaxRings: c.MaxRings, MaxConns: c.MaxConnections, MaxConnsPerUID: c.MaxConnectionsPerUID,
 		HelloTimeout: c.HelloTimeout, MetricsListen: c.MetricsListen, AWSListen: c.AWSListen, Region: c.Region,
 		K8sKMSListen: c.K8sKMSListen, K8sKMSKey: c.K8sKMSKey, K8sKMSSocketMode: os.FileMode(k8sMode), K8sKMSSocketGroup: c.K8sKMSSocketGroup, AccountID: c.AccountID,
 		Mount: c.Mount, MountAllow: c.MountAllowOther, MountDebug: c.MountDebug,
@@ -173,12 +174,13 @@ func retainBytes(s string) int64 {
 	return n
 }
 
-// ringSize parses --ring-size: 0 (no rings), or a power of two from
+// ringSize parses --ring-size or --max-ring-size (flag): 0 (no rings; for
+// --max-ring-size, none larger than --ring-size), or a power of two from
 // 4KiB to 16MiB.
-func ringSize(s string) int {
+func ringSize(flag, s string) int {
 	n, ok := parseSize(s)
 	if !ok || n != 0 && (n < ring.MinSize || n > ring.MaxSize || n&(n-1) != 0) {
-		fmt.Fprintf(os.Stderr, "kmsd: --ring-size %q: want 0 or a power of two from 4KiB to 16MiB\n", s)
+		fmt.Fprintf(os.Stderr, "kmsd: %s %q: want 0 or a power of two from 4KiB to 16MiB\n", flag, s)
 		os.Exit(2)
 	}
 	return int(n)

@@ -43,8 +43,9 @@ type conn struct {
 
 	// ring carries the frames after Hello when the client took rings
 	// (ring.go); set by the reader while nothing else is in flight.
-	ring  *ring.Conn
-	ringp atomic.Pointer[ring.Conn] // ring, for stopReading
+	ring     *ring.Conn
+	ringSize int                       // of each of ring's two rings
+	ringp    atomic.Pointer[ring.Conn] // ring, for stopReading
 }
 
 // connBuffer is the size of a connection's read-ahead and write buffers:
@@ -81,7 +82,7 @@ func (c *conn) serve() {
 	}
 	c.nc.Close()
 	if c.ring != nil {
-		c.s.giveRing(c.caller.P.UID, c.ring)
+		c.s.giveRing(c.caller.P.UID, c.ring, c.ringSize)
 	}
 	close(c.done)
 }

@@ -38,11 +38,15 @@ type Config struct {
 	// (kmsd/internal/poll). Zero never polls.
 	PollWindow time.Duration
 	// RingSize is the size of each shared-memory ring a connection gets
-	// when its client asks (ring.go); 0 offers none. MaxRings bounds the
-	// connections on rings (a quarter of them per uid); the others keep
-	// their frames on the socket.
-	RingSize int
-	MaxRings int
+	// when its client asks (ring.go) and names no size; 0 offers none.
+	// MaxRingSize is the largest a client may name (below RingSize:
+	// RingSize). MaxRings bounds the connections on rings, and the
+	// memory of all rings at MaxRings times RingSize (a quarter of each
+	// per uid): a larger ring counts as several; the others keep their
+	// frames on the socket.
+	RingSize    int
+	MaxRingSize int
+	MaxRings    int
 }
 
 // Server serves the socket's connections.
@@ -58,7 +62,8 @@ type Server struct {
 	connWG   sync.WaitGroup
 	accepted atomic.Int64
 	rings    int            // connections on rings; guarded by mu
-	ringsBy  map[uint32]int // of them, by uid; guarded by mu
+	ringMem  int            // the sizes of their rings, summed; guarded by mu
+	ringsBy  map[uint32]int // ringMem, by uid; guarded by mu
 }
 
 // New makes a Server; Serve accepts connections.

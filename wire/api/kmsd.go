@@ -11,6 +11,12 @@ type HelloInput struct {
 	// its answer carries the rings' memfd (SCM_RIGHTS) and says their
 	// size in Ring.
 	Ring bool
+	// RingSize is the size of each ring the client would like (a power
+	// of two; larger rings carry large batch frames with fewer waits):
+	// 0 takes kmsd's default (kmsd --ring-size). kmsd gives at most its
+	// --max-ring-size, and its default instead when its memory for rings
+	// is short.
+	RingSize int32
 }
 
 // HelloOutput is the server's answer to Hello.

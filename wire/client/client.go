@@ -51,6 +51,14 @@ type Options struct {
 	// and, when kmsd offers them, sends and reads every frame after
 	// Hello through them: no system call while both sides are awake.
 	NoRing bool
+	// RingSize is the size of each ring to ask kmsd for (bytes, a power
+	// of two): larger rings let large batch frames (many kilobytes a
+	// batch) pass with fewer waits on each side, at the cost of memory
+	// that counts against kmsd's rings for all. 0 takes kmsd's default
+	// (256 KiB unless kmsd --ring-size says otherwise); kmsd gives at
+	// most its --max-ring-size (1 MiB by default), and its default when
+	// its memory for rings is short.
+	RingSize int
 }
 
 // DefaultPollWindow is Options.PollWindow's default.

@@ -24,7 +24,8 @@ func (c *Client) hello(ctx context.Context, uc *net.UnixConn) (*api.HelloOutput,
 	uc.SetDeadline(time.Now().Add(c.opts.DialTimeout))
 	stop := context.AfterFunc(ctx, func() { uc.SetDeadline(time.Now()) })
 	defer stop()
-	in := &api.HelloInput{ProtocolVersion: wire.ProtocolVersion, Client: c.opts.Client, Ring: !c.opts.NoRing}
+	in := &api.HelloInput{ProtocolVersion: wire.ProtocolVersion, Client: c.opts.Client, Ring: !c.opts.NoRing,
+		RingSize: int32(min(max(c.opts.RingSize, 0), ring.MaxSize))}
 	out, fd, err := exchangeHello(uc, c.nextID.Add(1), in)
 	if err != nil {
 		if ctx.Err() != nil {
