@@ -329,7 +329,7 @@ func (cc *clientConn) readLoop(window time.Duration) {
 		switch {
 		case buf == nil:
 		case cap(buf) >= wire.BigFrame:
-			wire.PutFrameBuffer(body) // wiped; large buffers are shared, not kept per connection
+			putKept(body) // wiped; large buffers are shared, not kept per connection
 			buf = nil
 		default:
 			clear(body) // it may hold plaintext (Decrypt, data keys)

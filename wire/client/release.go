@@ -25,8 +25,15 @@ func (f *frame) give() {
 	}
 	b := f.buf
 	f.buf = nil
+	putKept(b)
+}
+
+// putKept wipes b whole and, if it is large, keeps it for a later answer.
+func putKept(b []byte) {
 	clear(b[:cap(b)])
-	keptFrames.Put(&b)
+	if cap(b) >= wire.BigFrame {
+		keptFrames.Put(&b)
+	}
 }
 
 // keptFrames holds released batch answer buffers, wiped. They are made to
