@@ -1,6 +1,7 @@
 package client
 
 import (
+	"math/bits"
 	"sync"
 	"sync/atomic"
 
@@ -31,28 +32,43 @@ func (f *frame) give() {
 // putKept wipes b whole and, if it is large, keeps it for a later answer.
 func putKept(b []byte) {
 	clear(b[:cap(b)])
-	if cap(b) >= wire.BigFrame {
-		keptFrames.Put(&b)
+	if c := keptClass(cap(b)); c >= 0 {
+		keptFrames[c].Put(&b)
 	}
 }
 
-// keptFrames holds released batch answer buffers, wiped. They are made to
-// the size of the answer they first held, not to a pool class, since a
-// batch whose results are kept keeps its buffer; one is reused for an
-// answer that fills at least half of it.
-var keptFrames sync.Pool
+// keptFrames hold released answer buffers, wiped, by size class: class c
+// holds those of wire.BigFrame<<c bytes or more, less than twice that.
+// They are made to the size of the answer they first held, not to the
+// class's, since a batch whose results are kept keeps its buffer; one is
+// reused for an answer of its class that fits in it, which fills at
+// least half of it. A batch of many items comes as frames of two sizes
+// (the full ones and the rest): the classes keep them apart.
+var keptFrames [keptClasses]sync.Pool
 
-// keptFrameBuffer is a buffer of n bytes for a batch answer whose results
-// will refer into it: a released one if one fits, else a new one.
+const keptClasses = 10 // up to wire.BigFrame<<10 = 16 MiB, past wire.MaxFrame
+
+// keptClass is the class of a buffer of n bytes, or -1 if none holds it.
+func keptClass(n int) int {
+	c := bits.Len(uint(n/wire.BigFrame)) - 1
+	if c >= keptClasses {
+		return -1
+	}
+	return c
+}
+
+// keptFrameBuffer is a buffer of n bytes for an answer whose results may
+// refer into it: a released one of its class if one fits, else a new one.
 func keptFrameBuffer(n int) []byte {
-	if n < wire.BigFrame {
+	c := keptClass(n)
+	if c < 0 {
 		return wire.GetKeptFrameBuffer(n)
 	}
-	if p, ok := keptFrames.Get().(*[]byte); ok {
-		if b := *p; cap(b) >= n && cap(b) <= 2*n {
+	if p, ok := keptFrames[c].Get().(*[]byte); ok {
+		if b := *p; cap(b) >= n {
 			return b[:n]
 		}
-		keptFrames.Put(p) // for another size; let the collector decide
+		keptFrames[c].Put(p) // a smaller one of the class: for a smaller answer
 	}
 	return wire.GetKeptFrameBuffer(n)
 }
