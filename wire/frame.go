@@ -98,7 +98,10 @@ const growStart = 64 << 10
 // BodyGrowing reads the body Next announced, into buf if it holds it, else
 // into buffers from GetFrameBuffer that grow (doubling) as the bytes
 // arrive: a sender that announces a large frame and stalls has cost what
-// it sent, not what it announced. The buffers outgrown are wiped and given
+// it sent, not what it announced. What the source holds already (a
+// read-ahead buffer's bytes, a shared-memory ring's) has been sent: each
+// buffer is made large enough for it at once, so that a frame that is
+// all there is read in one copy. The buffers outgrown are wiped and given
 // back.
 func (f *FrameReader) BodyGrowing(buf []byte) ([]byte, error) {
 	n := f.next
@@ -109,10 +112,10 @@ func (f *FrameReader) BodyGrowing(buf []byte) ([]byte, error) {
 		return f.Body(buf)
 	}
 	f.next = -1
-	body := GetFrameBuffer(min(n, growStart))[:0]
+	body := GetFrameBuffer(min(n, max(growStart, f.held())))[:0]
 	for len(body) < n {
 		if len(body) == cap(body) {
-			bigger := GetFrameBuffer(min(n, 2*cap(body)))[:len(body)]
+			bigger := GetFrameBuffer(min(n, max(2*cap(body), len(body)+f.held())))[:len(body)]
 			copy(bigger, body)
 			PutFrameBuffer(body)
 			body = bigger
@@ -128,6 +131,15 @@ func (f *FrameReader) BodyGrowing(buf []byte) ([]byte, error) {
 		}
 	}
 	return body, nil
+}
+
+// held is how many bytes the source holds that have not been read: sent,
+// and in memory already.
+func (f *FrameReader) held() int {
+	if b, ok := f.src.(interface{ Buffered() int }); ok {
+		return b.Buffered()
+	}
+	return 0
 }
 
 // Skip reads the body Next announced, keeping only its first bytes, up

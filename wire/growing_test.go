@@ -45,6 +45,49 @@ func TestBodyGrowing(t *testing.T) {
 	}
 }
 
+// holding is a source that says how many bytes it holds (as a ring or a
+// read-ahead buffer does), and notes the reads asked of it.
+type holding struct {
+	r     *bytes.Reader
+	hold  int // bytes it says it holds, at most what is left
+	reads int
+	first int // bytes the first read asked for
+}
+
+func (h *holding) Read(p []byte) (int, error) {
+	if h.reads++; h.reads == 1 {
+		h.first = len(p)
+	}
+	return h.r.Read(p)
+}
+
+func (h *holding) Buffered() int { return min(h.hold, h.r.Len()) }
+
+// TestBodyGrowingTakesWhatIsHeld: a body its source holds whole is read
+// into one buffer of its size, in one read; one the source holds little
+// of is read into a buffer of growStart first, however large it was said
+// to be.
+func TestBodyGrowingTakesWhatIsHeld(t *testing.T) {
+	n := 3*growStart + 7
+	body := bytes.Repeat([]byte{0x5a}, n)
+	for _, tc := range []struct {
+		hold, first, reads int
+	}{
+		{hold: n, first: n, reads: 1},
+		{hold: 1 << 10, first: growStart, reads: 3}, // 64 KiB, 64 more, the rest
+	} {
+		src := &holding{r: bytes.NewReader(body), hold: tc.hold}
+		fr := &FrameReader{src: src, limit: MaxFrame, next: n}
+		got, err := fr.BodyGrowing(nil)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("held %d: %d bytes, %v", tc.hold, len(got), err)
+		}
+		if src.first != tc.first || src.reads != tc.reads {
+			t.Errorf("held %d: %d reads, the first of %d bytes; want %d, of %d", tc.hold, src.reads, src.first, tc.reads, tc.first)
+		}
+	}
+}
+
 // TestSkipKeepsTheHead: Skip reads past a frame, keeping its head, which
 // RequestHead reads; the next frame reads as it was sent.
 func TestSkipKeepsTheHead(t *testing.T) {
