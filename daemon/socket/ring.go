@@ -13,15 +13,13 @@ import (
 
 // Shared-memory rings (package kmsd/wire/ring): a client that says Ring
 // in its Hello gets, if the server offers them (Config.RingSize) and its
-// uid has rings left, an area made for the connection, its rings of the
-// size the client named (RingSize, within Config.MaxRingSize) or the
-// server's default, handed over with
-// the Hello answer (SCM_RIGHTS). Every later frame, either way, goes
-// through the rings; the socket then only carries wake-ups (a byte to a
-// side asleep on it, ring.SocketBell), and its end is the connection's.
-// Admission, budgets,
-// the trail and the answers are the socket's own: only the bytes' path
-// differs.
+// uid has rings left, an area made for the connection, with rings of the
+// size it named (RingSize, at most Config.MaxRingSize) or the server's
+// default, handed over with the Hello answer (SCM_RIGHTS). Every later
+// frame, either way, goes through the rings; the socket then only
+// carries wake-ups (a byte to a side asleep on it, ring.SocketBell), and
+// its end is the connection's. Admission, budgets, the trail and the
+// answers are the socket's own: only the bytes' path differs.
 
 // answerHello answers Hello, with the connection's rings when the client
 // asked for them and may have them.

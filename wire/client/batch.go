@@ -58,7 +58,7 @@ func batch[Out any, In any, PO interface {
 			} else if o, ok := r.Out.(PO); ok {
 				out[i].Out = (*Out)(o)
 			} else {
-				Release(out)
+				giveAll(spans)
 				return nil, fmt.Errorf("%s: unexpected response type %T", op, r.Out)
 			}
 			i++
