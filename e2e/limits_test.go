@@ -16,6 +16,7 @@ import (
 	"kmsd/internal/testkit"
 	"kmsd/wire"
 	"kmsd/wire/api"
+	"kmsd/wire/client"
 )
 
 // TestOutOfDescriptors: kmsd raises its open-file limit to the hard
@@ -180,5 +181,35 @@ func TestWorkersFollowUsableCPUs(t *testing.T) {
 	log := d.Log.String()
 	if !strings.Contains(log, "workers=1 usable_cpus=1") {
 		t.Errorf("kmsd pinned to one CPU does not say it serves with one worker on one usable CPU:\n%s", log)
+	}
+}
+
+// TestRingSizeFlags: --ring-size and --max-ring-size take 0 or a power of
+// two from 4 KiB to 16 MiB, and refuse anything else at start (exit 2,
+// naming the flag); a client asking for more than --max-ring-size gets
+// that, and the start-up log says both sizes.
+func TestRingSizeFlags(t *testing.T) {
+	kmsd, _ := testkit.Binaries(t)
+	for _, args := range [][]string{{"--ring-size", "3KiB"}, {"--max-ring-size", "1000"}, {"--max-ring-size", "32MiB"}} {
+		cmd := exec.Command(kmsd, append([]string{"--state-dir", t.TempDir()}, args...)...)
+		out, err := cmd.CombinedOutput()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), args[0]) || !strings.Contains(string(out), "power of two") {
+			t.Errorf("kmsd %s: %v, %q; want exit 2 naming the flag", strings.Join(args, " "), err, out)
+		}
+	}
+	d := testkit.Start(t, testkit.Config{Args: []string{"--ring-size", "16KiB", "--max-ring-size", "64KiB"}})
+	ctx := context.Background()
+	c, err := client.Dial(ctx, d.Sock, client.Options{RingSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if h, err := c.Hello(ctx); err != nil || h.Ring != 64<<10 {
+		t.Fatalf("asked for 1 MiB rings of a kmsd whose largest is 64 KiB: rings of %d, %v", h.Ring, err)
+	}
+	testkit.Eventually(t, "kmsd logs that it is serving", func() bool { return strings.Contains(d.Log.String(), "msg=serving") })
+	if log := d.Log.String(); !strings.Contains(log, "ring_size=16384 max_ring_size=65536") {
+		t.Errorf("the start-up log does not say the ring sizes:\n%s", log)
 	}
 }
