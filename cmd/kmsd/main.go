@@ -40,7 +40,7 @@ type serveCmd struct {
 	MaxConnections        int           `help:"Connections served at once (default: the open-file limit less 256, which kmsd raises to its hard limit at start)."`
 	MaxConnectionsPerUID  int           `help:"Connections one uid may hold (root's are not bounded by it; default: an eighth of --max-connections, at least 16)."`
 	HelloTimeout          time.Duration `help:"Close a connection that sends no Hello within this." default:"5s"`
-	PollWindow            time.Duration `help:"How long a connection's reader polls for the next request before it sleeps: a synchronous caller's round trip then costs microseconds of CPU instead of a thread's wake-up. 0 never polls." default:"50us"`
+	PollWindow            time.Duration `help:"How long a connection's reader polls for the next request before it sleeps (after a request of at most 64 items; after a larger batch it sleeps at once): a synchronous caller's round trip then costs microseconds of CPU instead of a thread's wake-up. 0 never polls." default:"50us"`
 	RingSize              string        `help:"Each shared-memory ring a client may take for its connection's frames (docs/wire-protocol.md): requests and answers then pass without a system call while both sides are awake. 0 offers none." default:"256KiB"`
 	MaxRingSize           string        `help:"The largest shared-memory ring a client may ask for (large batch frames pass a larger ring with fewer waits); a larger ring counts as several against --max-rings. Below --ring-size: --ring-size." default:"1MiB"`
 	MaxRings              int           `help:"Connections on shared-memory rings at once, and (times --ring-size) the memory of all rings; a quarter of each per uid. Later connections keep their frames on the socket." default:"64"`

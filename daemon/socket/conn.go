@@ -36,6 +36,7 @@ type conn struct {
 	busy         atomic.Int32  // requests read and not yet answered
 	slots        chan struct{} // units of requests in flight (see units)
 	cost         int           // the units of the request the reader is on (reader only)
+	lastItems    int           // items in the last request dispatched (reader only; idle)
 	over         bool          // that request passes the server's total budget (reader only)
 	inflight     sync.WaitGroup
 	stopping     atomic.Bool

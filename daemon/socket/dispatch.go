@@ -19,6 +19,10 @@ import (
 // two goroutine handoffs (to a worker, and from it) that take longer than
 // the work; its answer is written in place (send).
 func (c *conn) dispatch(req *wire.Request, frame []byte, last bool) {
+	c.lastItems = 1
+	if req.Type == wire.TypeBatchRequest {
+		c.lastItems = req.N
+	}
 	switch req.Op.Name {
 	case api.OpHello:
 		in, _ := req.Body.(*api.HelloInput)
