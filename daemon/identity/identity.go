@@ -12,13 +12,8 @@
 package identity
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
 	"net"
-	"strconv"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -125,70 +120,3 @@ func peerGroups(fd int) []uint32 {
 	}
 }
 
-// statusGroups finds the Groups line in the contents of a status file.
-func statusGroups(b []byte) ([]uint32, error) {
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "Groups:"); ok {
-			out := []uint32{}
-			for _, f := range strings.Fields(rest) {
-				n, err := strconv.ParseUint(f, 10, 32)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, uint32(n))
-			}
-			return out, nil
-		}
-	}
-	return nil, errors.New("no Groups line")
-}
-
-// statusTgid finds the process id in the contents of a thread's status
-// file (FUSE reports thread ids).
-func statusTgid(b []byte) (int32, error) {
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "Tgid:"); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 32)
-			return int32(n), err
-		}
-	}
-	return 0, errors.New("no Tgid line")
-}
-
-// UnitFromCgroup finds the systemd unit in the contents of /proc/PID/cgroup:
-// the cgroup v2 line ("0::PATH") if it names one, else the v1 name=systemd
-// line. The unit is the first path component, after any *.slice ones, that
-// ends in .service or .scope, as sd_pid_get_unit finds it.
-func UnitFromCgroup(b []byte) string {
-	var v1 string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		parts := strings.SplitN(sc.Text(), ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		switch {
-		case parts[0] == "0" && parts[1] == "":
-			if u := unitFromPath(parts[2]); u != "" {
-				return u
-			}
-		case parts[1] == "name=systemd":
-			v1 = unitFromPath(parts[2])
-		}
-	}
-	return v1
-}
-
-func unitFromPath(path string) string {
-	for _, c := range strings.Split(path, "/") {
-		switch {
-		case c == "" || strings.HasSuffix(c, ".slice"):
-			continue
-		case strings.HasSuffix(c, ".service") || strings.HasSuffix(c, ".scope"):
-			return c
-		default:
-			return ""
-		}
-	}
-	return ""
-}

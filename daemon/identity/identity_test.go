@@ -184,3 +184,14 @@ func TestPeerGroupsOfAnotherUser(t *testing.T) {
 		t.Fatalf("%+v, want groups %v", p, want)
 	}
 }
+
+// BenchmarkFromProcess is the identity a FUSE open costs: this process's
+// status, cgroup and executable through its /proc directory.
+func BenchmarkFromProcess(b *testing.B) {
+	pid := int32(os.Getpid())
+	for b.Loop() {
+		if p := FromProcess(pid, 0, 0, "fuse"); p.Exe == "" {
+			b.Fatal("no executable")
+		}
+	}
+}

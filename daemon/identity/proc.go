@@ -17,7 +17,13 @@ type procDir int
 
 // openProc opens /proc/PID (a thread id names its thread's directory).
 func openProc(pid int32) (procDir, error) {
-	fd, err := unix.Open(ProcRoot+"/"+strconv.Itoa(int(pid)), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	return openDir(ProcRoot + "/" + strconv.Itoa(int(pid)))
+}
+
+// openDir opens any directory as a procDir (tests read plain files
+// through it).
+func openDir(path string) (procDir, error) {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
 	}
@@ -30,7 +36,10 @@ func (d procDir) close() { unix.Close(int(d)) }
 const maxProcFile = 1 << 20
 
 // file reads one small file of the directory with plain system calls (no
-// poller, no stat).
+// poller, no stat). The files read here (status, cgroup) are seq files
+// made whole by one call of the kernel's show function: a read fills the
+// space it is given or returns the rest, so a read that does not fill it
+// was the last, and the read that would return 0 is not made.
 func (d procDir) file(name string) ([]byte, error) {
 	fd, err := unix.Openat(int(d), name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -45,6 +54,7 @@ func (d procDir) file(name string) ([]byte, error) {
 			}
 			buf = append(buf, 0)[:len(buf)]
 		}
+		room := cap(buf) - len(buf)
 		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
 		if err == unix.EINTR {
 			continue
@@ -52,10 +62,10 @@ func (d procDir) file(name string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n == 0 {
+		buf = buf[:len(buf)+n]
+		if n < room {
 			return buf, nil
 		}
-		buf = buf[:len(buf)+n]
 	}
 }
 
