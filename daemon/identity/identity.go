@@ -119,4 +119,3 @@ func peerGroups(fd int) []uint32 {
 		return buf[:n/4]
 	}
 }
-

@@ -89,7 +89,7 @@ func TestStatusFields(t *testing.T) {
 	}{
 		{in: status, tgid: 4242, groups: []uint32{0, 4, 27, 4294967295}, ok: true},
 		{in: "Tgid:\t7\nGroups:\t\n", tgid: 7, groups: []uint32{}, ok: true},
-		{in: "Tgid:\t7\nGroups:\t1 x\n", tgid: 7, ok: false},      // a group that is not a number
+		{in: "Tgid:\t7\nGroups:\t1 x\n", tgid: 7, ok: false},        // a group that is not a number
 		{in: "Tgid:\t7\nGroups:\t4294967296\n", tgid: 7, ok: false}, // past 32 bits
 		{in: "Groups:\t5", tgid: 0, groups: []uint32{5}, ok: false}, // no Tgid; the last line unended
 		{in: "", ok: false},
