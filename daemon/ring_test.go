@@ -69,19 +69,7 @@ func TestRingCalls(t *testing.T) {
 		items[i] = &api.EncryptInput{KeyId: key, Plaintext: make([]byte, 4096)}
 		rand.Read(items[i].Plaintext)
 	}
-	results, err := c.EncryptBatch(ctx, items)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range results {
-		if r.Err != nil {
-			t.Fatalf("item %d: %v", i, r.Err)
-		}
-		dec, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: r.Out.CiphertextBlob})
-		if err != nil || !bytes.Equal(dec.Plaintext, items[i].Plaintext) {
-			t.Fatalf("item %d does not decrypt to its plaintext: %v", i, err)
-		}
-	}
+	batchBack(t, c, items)
 	concurrentCallers(t, c, key) // coalesced into batch frames, each answer its caller's
 	c.Close()
 	waitRings(t, ts.srv, 0)
@@ -164,17 +152,24 @@ func TestRingSizeAsked(t *testing.T) {
 	for i := range items {
 		items[i] = &api.EncryptInput{KeyId: key, Plaintext: bytes.Repeat([]byte{byte(i)}, 3000)}
 	}
-	res, err := a.EncryptBatch(ctx, items)
+	batchBack(t, a, items)
+}
+
+// batchBack encrypts items as one batch call and fails t unless every
+// item's ciphertext decrypts to its plaintext.
+func batchBack(t *testing.T, c *client.Client, items []*api.EncryptInput) {
+	t.Helper()
+	results, err := c.EncryptBatch(ctx, items)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, r := range res {
+	for i, r := range results {
 		if r.Err != nil {
 			t.Fatalf("item %d: %v", i, r.Err)
 		}
-		d, err := a.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: r.Out.CiphertextBlob})
-		if err != nil || !bytes.Equal(d.Plaintext, items[i].Plaintext) {
-			t.Fatalf("item %d back: %v", i, err)
+		dec, err := c.Decrypt(ctx, &api.DecryptInput{CiphertextBlob: r.Out.CiphertextBlob})
+		if err != nil || !bytes.Equal(dec.Plaintext, items[i].Plaintext) {
+			t.Fatalf("item %d does not decrypt to its plaintext: %v", i, err)
 		}
 	}
 }

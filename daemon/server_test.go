@@ -494,18 +494,28 @@ func TestCoalescingAndNoCrossedResponses(t *testing.T) {
 // every caller gets back its own plaintext.
 func concurrentCallers(t *testing.T, c *client.Client, id string) {
 	t.Helper()
+	callers(t, 64, func(g int) error {
+		for i := range 100 {
+			pt := fmt.Sprintf("caller %d message %d", g, i)
+			if err := roundTrip(c, id, pt, map[string]string{"g": fmt.Sprint(g)}); err != nil {
+				return fmt.Errorf("caller %d: %w", g, err)
+			}
+		}
+		return nil
+	})
+}
+
+// callers runs f(0) to f(n-1) at once and fails t with their errors.
+func callers(t *testing.T, n int, f func(g int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for g := range 64 {
+	errs := make(chan error, n)
+	for g := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range 100 {
-				pt := fmt.Sprintf("caller %d message %d", g, i)
-				if err := roundTrip(c, id, pt, map[string]string{"g": fmt.Sprint(g)}); err != nil {
-					errs <- fmt.Errorf("caller %d: %w", g, err)
-					return
-				}
+			if err := f(g); err != nil {
+				errs <- err
 			}
 		}()
 	}
@@ -525,60 +535,45 @@ func TestBatchesAmongCoalescedCalls(t *testing.T) {
 	ts := startServer(t)
 	c := dial(t, ts.sock)
 	id := newKey(t, c)
-	var wg sync.WaitGroup
-	errs := make(chan error, 32)
-	for g := range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 30 {
-				ec := map[string]string{"g": fmt.Sprint(g)}
-				if (g+i)%3 != 0 {
-					if err := roundTrip(c, id, fmt.Sprintf("caller %d single %d", g, i), ec); err != nil {
-						errs <- err
-						return
-					}
-					continue
+	callers(t, 32, func(g int) error {
+		for i := range 30 {
+			ec := map[string]string{"g": fmt.Sprint(g)}
+			if (g+i)%3 != 0 {
+				if err := roundTrip(c, id, fmt.Sprintf("caller %d single %d", g, i), ec); err != nil {
+					return err
 				}
-				n := 1 + (g*7+i)%40
-				ins := make([]*api.EncryptInput, n)
-				for k := range ins {
-					ins[k] = &api.EncryptInput{KeyId: id, Plaintext: []byte(fmt.Sprintf("caller %d batch %d item %d", g, i, k)), EncryptionContext: ec}
-				}
-				enc, err := c.EncryptBatch(ctx, ins)
-				if err != nil {
-					errs <- err
-					return
-				}
-				dins := make([]*api.DecryptInput, n)
-				for k, r := range enc {
-					if r.Err != nil {
-						errs <- r.Err
-						return
-					}
-					dins[k] = &api.DecryptInput{CiphertextBlob: r.Out.CiphertextBlob, EncryptionContext: ec}
-				}
-				dec, err := c.DecryptBatch(ctx, dins)
-				client.Release(enc) // its buffers go to later answers, other callers' too
-				if err != nil {
-					errs <- err
-					return
-				}
-				for k, r := range dec {
-					if r.Err != nil || string(r.Out.Plaintext) != string(ins[k].Plaintext) {
-						errs <- fmt.Errorf("caller %d batch %d item %d: %v", g, i, k, r.Err)
-						return
-					}
-				}
-				client.Release(dec)
+				continue
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			n := 1 + (g*7+i)%40
+			ins := make([]*api.EncryptInput, n)
+			for k := range ins {
+				ins[k] = &api.EncryptInput{KeyId: id, Plaintext: []byte(fmt.Sprintf("caller %d batch %d item %d", g, i, k)), EncryptionContext: ec}
+			}
+			enc, err := c.EncryptBatch(ctx, ins)
+			if err != nil {
+				return err
+			}
+			dins := make([]*api.DecryptInput, n)
+			for k, r := range enc {
+				if r.Err != nil {
+					return r.Err
+				}
+				dins[k] = &api.DecryptInput{CiphertextBlob: r.Out.CiphertextBlob, EncryptionContext: ec}
+			}
+			dec, err := c.DecryptBatch(ctx, dins)
+			client.Release(enc) // its buffers go to later answers, other callers' too
+			if err != nil {
+				return err
+			}
+			for k, r := range dec {
+				if r.Err != nil || string(r.Out.Plaintext) != string(ins[k].Plaintext) {
+					return fmt.Errorf("caller %d batch %d item %d: %v", g, i, k, r.Err)
+				}
+			}
+			client.Release(dec)
+		}
+		return nil
+	})
 }
 
 // TestReleaseWipesBatchAnswers: Release wipes the buffer a batch's

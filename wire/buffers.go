@@ -43,19 +43,55 @@ func GetFrameBuffer(n int) []byte {
 }
 
 // GetKeptFrameBuffer is GetFrameBuffer for a frame its reader will give
-// away rather than back (a batch answer whose results refer into it):
-// with no shared buffer of its class free, it makes one of exactly n
-// bytes, not of the class's size, since it will not come back to fill
-// the class again.
+// away rather than back (a batch answer whose results refer into it): a
+// buffer PutKeptFrameBuffer took back if one of its kept class holds it,
+// else a shared one of its class; with neither free, it makes one of
+// exactly n bytes, not of the class's size, since it may not come back
+// to fill the class again.
 func GetKeptFrameBuffer(n int) []byte {
 	if n < BigFrame {
 		return GetFrameBuffer(n)
+	}
+	if k := keptClass(n); k >= 0 {
+		if p, ok := keptBuffers[k].Get().(*[]byte); ok {
+			if b := *p; cap(b) >= n {
+				return b[:n]
+			}
+			keptBuffers[k].Put(p) // a smaller one of the class: for a smaller frame
+		}
 	}
 	c, _ := class(min(n, MaxFrame))
 	if p, ok := bigBuffers[c].Get().(*[]byte); ok {
 		return (*p)[:n]
 	}
 	return make([]byte, n)
+}
+
+// PutKeptFrameBuffer takes back a buffer GetKeptFrameBuffer gave, once
+// nothing refers into it (a batch's results released): it wipes all of
+// it, whatever it held, and keeps it, if large, for a later kept frame.
+func PutKeptFrameBuffer(b []byte) {
+	clear(b[:cap(b)])
+	if k := keptClass(cap(b)); k >= 0 {
+		keptBuffers[k].Put(&b)
+	}
+}
+
+// keptBuffers hold the buffers PutKeptFrameBuffer took back, by kept
+// class: class k holds those of BigFrame<<k bytes or more, less than
+// twice that. Made to the size of the frame they first held, they are
+// reused for a frame of their class that fits, which fills at least half
+// of one; a batch of many items comes as frames of two sizes (the full
+// ones and the rest), which the classes keep apart.
+var keptBuffers = make([]sync.Pool, classes)
+
+// keptClass is the kept class of a buffer of n bytes, or -1 if none.
+func keptClass(n int) int {
+	k := bits.Len(uint(n/BigFrame)) - 1
+	if k < 0 || k >= classes {
+		return -1
+	}
+	return k
 }
 
 // PutFrameBuffer wipes b[:len(b)] (it may hold plaintext; what lies

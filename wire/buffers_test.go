@@ -1,6 +1,9 @@
 package wire
 
-import "testing"
+import (
+	"testing"
+	"unsafe"
+)
 
 // TestFrameBuffers: a buffer fits its frame, large ones come back from
 // their size class wiped, and buffers not made here are not pooled.
@@ -61,5 +64,48 @@ func TestKeptFrameBuffers(t *testing.T) {
 	PutFrameBuffer(pooled)
 	if got := GetKeptFrameBuffer(n); cap(got) != cap(pooled) && cap(got) != n {
 		t.Fatalf("kept buffer with one pooled: capacity %d, want the pool's %d or %d", cap(got), cap(pooled), n)
+	}
+}
+
+// TestKeptBuffersFit: a buffer given back by PutKeptFrameBuffer is wiped
+// whole, and reused only for a kept frame of its class that it holds
+// (and so at least half fills); a small one is not kept.
+func TestKeptBuffersFit(t *testing.T) {
+	for _, tc := range []struct {
+		have, want int
+		reused     bool
+	}{
+		{have: 40000, want: 40000, reused: true},
+		{have: 40000, want: 35000, reused: true},
+		{have: 40000, want: 40001, reused: false},
+		{have: 40000, want: 30000, reused: false}, // another class: kept for its own
+		{have: 40000, want: 19000, reused: false},
+		{have: 5000, want: 5000, reused: false}, // small: not kept
+	} {
+		// The pool may drop what is put in it (always, now and then,
+		// under the race detector), so a reuse is looked for a few times.
+		reused := false
+		for range 16 {
+			for k := range keptBuffers { // empty the pools of what other tries left
+				for keptBuffers[k].Get() != nil {
+				}
+			}
+			b := make([]byte, tc.have)
+			b[tc.have-1] = 0xa5
+			PutKeptFrameBuffer(b[:1])
+			if b[tc.have-1] != 0 {
+				t.Fatal("a kept buffer given back was not wiped whole")
+			}
+			got := GetKeptFrameBuffer(tc.want)
+			if len(got) != tc.want {
+				t.Fatalf("%d bytes asked, %d given", tc.want, len(got))
+			}
+			if reused = unsafe.SliceData(got) == unsafe.SliceData(b); reused {
+				break
+			}
+		}
+		if reused != tc.reused {
+			t.Errorf("a %d-byte buffer for %d bytes: reused %v, want %v", tc.have, tc.want, reused, tc.reused)
+		}
 	}
 }

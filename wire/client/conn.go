@@ -274,7 +274,7 @@ func (cc *clientConn) readLoop(window time.Duration) {
 		if cap(buf) < n {
 			// A large answer is mostly an explicit batch's, which its
 			// results keep: made to its size, not its pool class's.
-			buf = keptFrameBuffer(n)
+			buf = wire.GetKeptFrameBuffer(n)
 		}
 		body, err := r.Body(buf[:n])
 		if err != nil {
@@ -329,7 +329,7 @@ func (cc *clientConn) readLoop(window time.Duration) {
 		switch {
 		case buf == nil:
 		case cap(buf) >= wire.BigFrame:
-			putKept(body) // wiped; large buffers are shared, not kept per connection
+			wire.PutKeptFrameBuffer(body) // wiped; large buffers are shared, not kept per connection
 			buf = nil
 		default:
 			clear(body) // it may hold plaintext (Decrypt, data keys)

@@ -1,23 +1,21 @@
 package client
 
 import (
-	"math/bits"
-	"sync"
 	"sync/atomic"
 
 	"kmsd/wire"
 )
 
-// frame is the buffer an explicit batch's answer frame was read into:
-// the byte slices of the frame's results refer into it, so it stays
-// theirs until Release gives it back.
+// frame is the buffer an explicit batch's answer frame was read into
+// (wire.GetKeptFrameBuffer): the byte slices of the frame's results refer
+// into it, so it stays theirs until Release gives it back.
 type frame struct {
 	buf   []byte
 	given atomic.Bool
 }
 
 // give wipes the frame's buffer (it may hold plaintext: Decrypt's, data
-// keys') and keeps it for the next batch answer; only the first call for
+// keys') and gives it back for the next answers; only the first call for
 // a frame does anything, so a frame whose results are released twice, or
 // from two goroutines, is never handed out twice.
 func (f *frame) give() {
@@ -26,51 +24,7 @@ func (f *frame) give() {
 	}
 	b := f.buf
 	f.buf = nil
-	putKept(b)
-}
-
-// putKept wipes b whole and, if it is large, keeps it for a later answer.
-func putKept(b []byte) {
-	clear(b[:cap(b)])
-	if c := keptClass(cap(b)); c >= 0 {
-		keptFrames[c].Put(&b)
-	}
-}
-
-// keptFrames hold released answer buffers, wiped, by size class: class c
-// holds those of wire.BigFrame<<c bytes or more, less than twice that.
-// They are made to the size of the answer they first held, not to the
-// class's, since a batch whose results are kept keeps its buffer; one is
-// reused for an answer of its class that fits in it, which fills at
-// least half of it. A batch of many items comes as frames of two sizes
-// (the full ones and the rest): the classes keep them apart.
-var keptFrames [keptClasses]sync.Pool
-
-const keptClasses = 10 // up to wire.BigFrame<<10 = 16 MiB, past wire.MaxFrame
-
-// keptClass is the class of a buffer of n bytes, or -1 if none holds it.
-func keptClass(n int) int {
-	c := bits.Len(uint(n/wire.BigFrame)) - 1
-	if c >= keptClasses {
-		return -1
-	}
-	return c
-}
-
-// keptFrameBuffer is a buffer of n bytes for an answer whose results may
-// refer into it: a released one of its class if one fits, else a new one.
-func keptFrameBuffer(n int) []byte {
-	c := keptClass(n)
-	if c < 0 {
-		return wire.GetKeptFrameBuffer(n)
-	}
-	if p, ok := keptFrames[c].Get().(*[]byte); ok {
-		if b := *p; cap(b) >= n {
-			return b[:n]
-		}
-		keptFrames[c].Put(p) // a smaller one of the class: for a smaller answer
-	}
-	return wire.GetKeptFrameBuffer(n)
+	wire.PutKeptFrameBuffer(b)
 }
 
 // Release gives back the memory behind the results of one batch call
