@@ -35,6 +35,8 @@ const rawBatch = 256
 //	               calls of one client into frames, and may pass it)
 //	fdatasync      appending a record-sized line to a file and flushing
 //	               it: the latency bound of --audit-sync batch and always
+//	append         appending such a line without the flush: the least a
+//	               group of the trail's records costs (one write(2))
 func BenchmarkRaw(b *testing.B) {
 	m, _, err := keystore.GenerateMaterial(1)
 	if err != nil {
@@ -72,6 +74,7 @@ func BenchmarkRaw(b *testing.B) {
 		})
 	}
 	b.Run("fdatasync", fdatasyncBench)
+	b.Run("append", appendBench)
 	sock := echoServer(b)
 	for _, n := range []int{32, 1024, 4096} {
 		b.Run("echo/size="+itoa(n), func(b *testing.B) {

@@ -20,12 +20,14 @@
 //
 // A reader with nothing to read polls the head for a short window
 // (yielding between looks, as package kmsd/internal/poll does for a
-// socket) and then sleeps on a futex: it sets the wait word's flag, looks
-// once more, and waits on the word's sequence number. A writer that
-// advanced the head and finds the flag set clears it, bumps the sequence
-// and wakes the futex; a reader that advanced the tail does the same for
-// a writer waiting for space. So a side that is awake costs its peer no
-// system call at all.
+// socket) and then sleeps on its Bell: it sets its wait word's flag, looks
+// once more, and reads the connection's socket (SocketBell), which parks
+// only its goroutine. A writer that advanced the head and finds the flag
+// set clears it and writes one byte on the socket; a reader that advanced
+// the tail does the same for a writer waiting for room. So a side that is
+// awake costs its peer no system call at all. (The wait words are not
+// futexes: a Go thread blocked in a futex of its own holds its processor
+// until the runtime's monitor takes it back; see Bell.)
 //
 // # A peer that lies
 //
