@@ -32,14 +32,28 @@ const EpochMessages = 1 << 20
 // more than 2^20 messages, so the bound of docs/ciphertext-format.md holds
 // with no state kept across restarts. XChaCha20-Poly1305 nonces are 24
 // random bytes.
+//
+// The ciphers are made from the material on its first use, and the copy
+// of the material is cleared then: a host holds many keys (and versions)
+// it seldom or never uses after start-up, and the expanded AES key
+// schedules are about 550 bytes a version, 32 bytes of material kept
+// until then.
 type Material struct {
 	Version uint32
 
-	xaes    *xaes.AEAD
-	xchacha cipher.AEAD
+	c       atomic.Pointer[ciphers] // nil until first use
+	mu      sync.Mutex              // serializes making c, and Wipe
+	key     [MaterialSize]byte      // the material until c is made; zero after
+	wiped   bool
 	epoch   atomic.Pointer[epoch]
 	epochMu sync.Mutex   // serializes drawing a new epoch
 	opened  atomic.Value // *openCache: the last prefix opened
+}
+
+// ciphers are what a version's material is used through.
+type ciphers struct {
+	xaes    *xaes.AEAD
+	xchacha cipher.AEAD
 }
 
 type epoch struct {
@@ -59,15 +73,37 @@ func NewMaterial(v uint32, key []byte) (*Material, error) {
 	if len(key) != MaterialSize {
 		return nil, fmt.Errorf("key material must be %d bytes", MaterialSize)
 	}
-	x, err := xaes.New(key)
+	return &Material{Version: v, key: [MaterialSize]byte(key)}, nil
+}
+
+// errWiped is what a Material reports when it is used after Wipe.
+var errWiped = errors.New("key material used after it was wiped")
+
+// ciphers returns the version's ciphers, making them on first use.
+func (m *Material) ciphers() (*ciphers, error) {
+	if c := m.c.Load(); c != nil {
+		return c, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c := m.c.Load(); c != nil {
+		return c, nil
+	}
+	if m.wiped {
+		return nil, errWiped
+	}
+	x, err := xaes.New(m.key[:])
 	if err != nil {
 		return nil, err
 	}
-	c, err := chacha20poly1305.NewX(key)
+	ch, err := chacha20poly1305.NewX(m.key[:])
 	if err != nil {
 		return nil, err
 	}
-	return &Material{Version: v, xaes: x, xchacha: c}, nil
+	c := &ciphers{xaes: x, xchacha: ch}
+	m.c.Store(c)
+	clear(m.key[:])
+	return c, nil
 }
 
 // GenerateMaterial draws 32 bytes from crypto/rand for version v.
@@ -88,8 +124,13 @@ func GenerateMaterial(v uint32) (*Material, []byte, error) {
 // x/crypto's XChaCha20-Poly1305 cannot be reached, so they stay in memory
 // until the garbage collector reuses it. m must not be used afterwards.
 func (m *Material) Wipe() {
-	m.xaes.Wipe()
-	m.xaes, m.xchacha = nil, nil
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c := m.c.Swap(nil); c != nil {
+		c.xaes.Wipe()
+	}
+	clear(m.key[:])
+	m.wiped = true
 	m.epoch.Store(nil)
 	m.opened.Store((*openCache)(nil))
 }
@@ -123,7 +164,11 @@ func (m *Material) seal(dst []byte, run *NonceRun, alg Alg, nonceDst, nonceAAD, 
 			return dst, err
 		}
 		copy(nonceAAD, nonceDst)
-		return m.xchacha.Seal(dst, nonceDst, plaintext, aad), nil
+		c, err := m.ciphers()
+		if err != nil {
+			return dst, err
+		}
+		return c.xchacha.Seal(dst, nonceDst, plaintext, aad), nil
 	}
 	return dst, errAlg
 }
@@ -155,7 +200,11 @@ func (m *Material) newEpoch() error {
 	if _, err := rand.Read(ne.prefix[:]); err != nil {
 		return err
 	}
-	g, err := m.xaes.Derive(ne.prefix[:])
+	c, err := m.ciphers()
+	if err != nil {
+		return err
+	}
+	g, err := c.xaes.Derive(ne.prefix[:])
 	if err != nil {
 		return err
 	}
@@ -174,15 +223,22 @@ func (m *Material) open(dst []byte, alg Alg, nonce, body, aad []byte) ([]byte, e
 		} else if e := m.epoch.Load(); e != nil && [xaes.PrefixSize]byte(nonce[:xaes.PrefixSize]) == e.prefix {
 			g = e.gcm
 		} else {
-			var err error
-			if g, err = m.xaes.Derive(nonce[:xaes.PrefixSize]); err != nil {
+			c, err := m.ciphers()
+			if err != nil {
+				return dst, err
+			}
+			if g, err = c.xaes.Derive(nonce[:xaes.PrefixSize]); err != nil {
 				return dst, err
 			}
 			m.opened.Store(&openCache{prefix: [xaes.PrefixSize]byte(nonce[:xaes.PrefixSize]), gcm: g})
 		}
 		return g.Open(dst, nonce[xaes.PrefixSize:], body, aad)
 	case AlgXChaCha20Poly1305:
-		return m.xchacha.Open(dst, nonce, body, aad)
+		c, err := m.ciphers()
+		if err != nil {
+			return dst, err
+		}
+		return c.xchacha.Open(dst, nonce, body, aad)
 	}
 	return dst, errAlg
 }
@@ -193,8 +249,13 @@ func (m *Material) open(dst []byte, alg Alg, nonce, body, aad []byte) ([]byte, e
 // context), so no other construction is involved. It is how kmsd's own
 // keys yield secrets such as the audit trail's MAC key; the material
 // itself never leaves the package.
+// It panics if m was wiped.
 func (m *Material) Derive(label [12]byte) [32]byte {
+	c, err := m.ciphers()
+	if err != nil {
+		panic("keystore: " + err.Error())
+	}
 	var k [32]byte
-	m.xaes.DeriveKey(&k, label[:])
+	c.xaes.DeriveKey(&k, label[:])
 	return k
 }
