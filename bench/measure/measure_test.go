@@ -129,4 +129,13 @@ func TestProc(t *testing.T) {
 	if _, _, err := RSS(1 << 30); err == nil {
 		t.Error("RSS of no process succeeded")
 	}
+	anon, file, shmem, err := RSSParts(pid)
+	// Two reads of the file: the runtime may map a page or two between them.
+	if now, _, _ := RSS(pid); err != nil || anon < 64<<20 || file <= 0 || shmem < 0 || max(now-anon-file-shmem, anon+file+shmem-now) > 1<<20 {
+		t.Errorf("RSSParts: anon %d, file %d, shmem %d (%v); RSS %d: want 64 MiB of anon at least, some file, and about their sum", anon, file, shmem, err, now)
+	}
+	runtime.KeepAlive(big)
+	if _, _, _, err := RSSParts(1 << 30); err == nil {
+		t.Error("RSSParts of no process succeeded")
+	}
 }

@@ -40,39 +40,56 @@ func CPUTime(pid int) time.Duration {
 // RSS returns process pid's resident set size now and its peak (VmRSS and
 // VmHWM of /proc/<pid>/status), in bytes.
 func RSS(pid int) (now, peak int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	v, err := status(pid)
 	if err != nil {
 		return 0, 0, err
 	}
-	for line := range bytes.Lines(b) {
-		k, v, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue
-		}
-		f := bytes.Fields(v)
-		if len(f) != 2 || string(f[1]) != "kB" {
-			continue
-		}
-		n, err := strconv.ParseInt(string(f[0]), 10, 64)
-		if err != nil {
-			continue
-		}
-		switch string(k) {
-		case "VmRSS":
-			now = n << 10
-		case "VmHWM":
-			peak = n << 10
-		}
-	}
+	now, peak = v["VmRSS"], v["VmHWM"]
 	if now == 0 || peak == 0 {
 		return 0, 0, fmt.Errorf("/proc/%d/status has no VmRSS or VmHWM", pid)
 	}
 	return now, peak, nil
 }
 
-// ResetPeakRSS starts process pid's peak RSS afresh from its current RSS
-// (writing 5 to /proc/<pid>/clear_refs), so that the next RSS call reports
-// the peak since now. It needs the right to write that file (root, or the
+// RSSParts splits process pid's resident set size now (RssAnon, RssFile
+// and RssShmem of /proc/<pid>/status), in bytes: anonymous memory (the
+// heap, the stacks, the runtime's own), pages of mapped files (the
+// executable, its libraries, and files the process maps, such as a
+// store's tables), and shared memory (such as the rings' memfds).
+func RSSParts(pid int) (anon, file, shmem int64, err error) {
+	v, err := status(pid)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if _, ok := v["RssAnon"]; !ok {
+		return 0, 0, 0, fmt.Errorf("/proc/%d/status has no RssAnon", pid)
+	}
+	return v["RssAnon"], v["RssFile"], v["RssShmem"], nil
+}
+
+// status reads the sizes (the "N kB" lines) of /proc/<pid>/status, in bytes.
+func status(pid int) (map[string]int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	v := map[string]int64{}
+	for line := range bytes.Lines(b) {
+		k, rest, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		f := bytes.Fields(rest)
+		if len(f) != 2 || string(f[1]) != "kB" {
+			continue
+		}
+		if n, err := strconv.ParseInt(string(f[0]), 10, 64); err == nil {
+			v[string(k)] = n << 10
+		}
+	}
+	return v, nil
+}
+
 // process's owner).
 func ResetPeakRSS(pid int) error {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)

@@ -205,7 +205,12 @@ func writeExtras(w io.Writer, rs *results) {
 		peak, _ := rs.median(kmsdName("Encrypt", "32", "callers=64"), "peak-RSS-MiB")
 		fmt.Fprintln(w)
 		now, _ := rs.median("Memory/keys=10000", "RSS-at-once-MiB")
-		fmt.Fprintf(w, "Memory: kmsd's RSS with 10,000 keys is %.0f MiB idle (18 s after the last request; %.0f MiB at once); its peak under 64 callers (Encrypt 32 B) is %.0f MiB.\n", idle, now, peak)
+		fmt.Fprintf(w, "Memory: kmsd's RSS with 10,000 keys is %.0f MiB idle (18 s after the last request; %.0f MiB at once)", idle, now)
+		if anon, ok := rs.median("Memory/keys=10000", "idle-anon-MiB"); ok {
+			file, _ := rs.median("Memory/keys=10000", "idle-file-MiB")
+			fmt.Fprintf(w, ": %.0f MiB anonymous (heap and runtime), %.0f MiB of mapped files (mostly kmsd's executable)", anon, file)
+		}
+		fmt.Fprintf(w, "; its peak under 64 callers (Encrypt 32 B) is %.0f MiB.\n", peak)
 	}
 	if ops, ok := rs.median(overloadName, "ops/s"); ok {
 		thr, _ := rs.median(overloadName, "throttled/s")
