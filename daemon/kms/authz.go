@@ -74,10 +74,9 @@ func (g *grant) holds(action string, ec map[string]string) bool {
 	return true
 }
 
+// newAuthState is a key's policy and grants; grants may be nil (most keys
+// have none: setGrants makes the map when the first is added).
 func newAuthState(pol *policy.Policy, grants map[string]*grant) *authState {
-	if grants == nil {
-		grants = map[string]*grant{}
-	}
 	return &authState{policy: pol, grants: grants}
 }
 

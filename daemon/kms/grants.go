@@ -274,8 +274,12 @@ func sameGrant(a *authState, in *api.CreateGrantInput, ops []string) *keystore.G
 func (s *Service) setGrants(e *entry, change func(map[string]*grant)) {
 	e.mu.Lock()
 	old := e.auth.Load()
-	change(old.grants)
-	e.auth.Store(newAuthState(old.policy, old.grants))
+	grants := old.grants
+	if grants == nil {
+		grants = map[string]*grant{}
+	}
+	change(grants)
+	e.auth.Store(newAuthState(old.policy, grants))
 	e.mu.Unlock()
 }
 
