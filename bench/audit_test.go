@@ -52,13 +52,7 @@ func BenchmarkAudit(b *testing.B) {
 // benchmarks' state lives: what a record costs when it must be on the
 // disk before its answer leaves.
 func fdatasyncBench(b *testing.B) {
-	f, err := os.OpenFile(filepath.Join(testkit.ShortDir(b), "sync"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	line := make([]byte, 400)
-	line[len(line)-1] = '\n'
+	f, line := recordFile(b)
 	measure.Run(b, measure.Spec{Callers: 1}, func(int) error {
 		if _, err := f.Write(line); err != nil {
 			return err
@@ -73,13 +67,7 @@ func fdatasyncBench(b *testing.B) {
 // every mode a group is written before its answers leave). The file is
 // cut back to nothing every 16 MiB, so a long run does not fill the disk.
 func appendBench(b *testing.B) {
-	f, err := os.OpenFile(filepath.Join(testkit.ShortDir(b), "append"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	line := make([]byte, 400)
-	line[len(line)-1] = '\n'
+	f, line := recordFile(b)
 	var written int
 	measure.Run(b, measure.Spec{Callers: 1}, func(int) error {
 		if written += len(line); written > 16<<20 {
@@ -91,4 +79,18 @@ func appendBench(b *testing.B) {
 		_, err := f.Write(line)
 		return err
 	})
+}
+
+// recordFile is a file to append to, in the directory kind where the
+// benchmarks' state lives (closed when b ends), and a line of an audit
+// record's size.
+func recordFile(b *testing.B) (*os.File, []byte) {
+	f, err := os.OpenFile(filepath.Join(testkit.ShortDir(b), "trail"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Close() })
+	line := make([]byte, 400)
+	line[len(line)-1] = '\n'
+	return f, line
 }

@@ -90,6 +90,9 @@ func status(pid int) (map[string]int64, error) {
 	return v, nil
 }
 
+// ResetPeakRSS starts process pid's peak RSS afresh from its current RSS
+// (writing 5 to /proc/<pid>/clear_refs), so that the next RSS call reports
+// the peak since now. It needs the right to write that file (root, or the
 // process's owner).
 func ResetPeakRSS(pid int) error {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
